@@ -1,0 +1,149 @@
+#include "atomic_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int dv_fsync_parent(const char *path, dv_error *err)
+{
+    _cleanup_free_ char *copy = strdup(path);
+    if (!copy)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    const char *dir = dirname(copy);
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return dv_error_errno(err, -errno, "open directory %s", dir);
+    if (fsync(dfd) < 0)
+        return dv_error_errno(err, -errno, "fsync directory %s", dir);
+    return 0;
+}
+
+int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode, dv_error *err)
+{
+    _cleanup_free_ char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "create %s", tmp);
+    /* open() honours the umask and keeps the mode of a stale tmp file; be exact. */
+    if (fchmod(fd, mode) < 0)
+        return dv_error_errno(err, -errno, "chmod %s", tmp);
+    int r = write_all(fd, data, len);
+    if (r < 0) {
+        unlink(tmp);
+        return dv_error_errno(err, r, "write %s", tmp);
+    }
+    if (fsync(fd) < 0) {
+        r = -errno;
+        unlink(tmp);
+        return dv_error_errno(err, r, "fsync %s", tmp);
+    }
+    if (close(TAKE_FD(fd)) < 0) {
+        r = -errno;
+        unlink(tmp);
+        return dv_error_errno(err, r, "close %s", tmp);
+    }
+    if (rename(tmp, path) < 0) {
+        r = -errno;
+        unlink(tmp);
+        return dv_error_errno(err, r, "rename %s to %s", tmp, path);
+    }
+    return dv_fsync_parent(path, err);
+}
+
+int dv_atomic_write_json(const char *path, const json_t *json, mode_t mode, dv_error *err)
+{
+    _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return dv_error_set(err, -ENOMEM, "serialize %s", path);
+    size_t len = strlen(text);
+    _cleanup_free_ char *line = malloc(len + 2);
+    if (!line)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    memcpy(line, text, len);
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    return dv_atomic_write(path, line, len + 1, mode, err);
+}
+
+int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *err)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "open %s", path);
+    size_t cap = 4096, len = 0;
+    _cleanup_free_ char *buf = malloc(cap);
+    if (!buf)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    for (;;) {
+        if (len + 1 >= cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown)
+                return dv_error_set(err, -ENOMEM, "out of memory");
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return dv_error_errno(err, -errno, "read %s", path);
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    if (ret_len)
+        *ret_len = len;
+    *ret_data = TAKE_PTR(buf);
+    return 0;
+}
+
+int dv_mkdir_p(const char *path, mode_t mode, dv_error *err)
+{
+    _cleanup_free_ char *copy = strdup(path);
+    if (!copy)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+            return dv_error_errno(err, -errno, "mkdir %s", copy);
+        if (saved == '\0')
+            break;
+        *p = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return dv_error_errno(err, -errno, "stat %s", path);
+    if (!S_ISDIR(st.st_mode))
+        return dv_error_set(err, -ENOTDIR, "%s exists and is not a directory", path);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* Crash-safe file replacement: write PATH.tmp, fsync it, rename over PATH,
+ * fsync the directory. After a crash at any point PATH holds either the old or
+ * the new content in full, never a mix; a stale PATH.tmp may remain and is
+ * overwritten by the next write. */
+#ifndef DV_ATOMIC_FILE_H
+#define DV_ATOMIC_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+/* Replace PATH with LEN bytes of DATA, created with MODE (e.g. 0600 for files
+ * holding credentials; the mode is applied even if PATH existed with another). */
+int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode, dv_error *err);
+
+/* Serialize JSON (compact, sorted keys, trailing newline) and write it atomically. */
+int dv_atomic_write_json(const char *path, const json_t *json, mode_t mode, dv_error *err);
+
+/* Read a whole file into a NUL-terminated heap buffer. *ret_len (optional) gets
+ * the length without the NUL. Fails with -ENOENT etc. */
+int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *err);
+
+/* mkdir -p with MODE for every directory created (existing ones are untouched). */
+int dv_mkdir_p(const char *path, mode_t mode, dv_error *err);
+
+/* fsync the directory holding PATH (after creating, renaming or unlinking PATH). */
+int dv_fsync_parent(const char *path, dv_error *err);
+
+#endif

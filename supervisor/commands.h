@@ -1,0 +1,16 @@
+/* The dockvisor subcommands. Each takes argv starting at the command name and
+ * returns the process exit code: 0 ok, 1 error, 2 usage. */
+#ifndef DV_COMMANDS_H
+#define DV_COMMANDS_H
+
+enum { DV_EXIT_OK = 0, DV_EXIT_ERROR = 1, DV_EXIT_USAGE = 2 };
+
+struct dv_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+int dv_cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,25 @@
+/* Helpers shared by the C test programs (unit and integration). */
+#ifndef DV_TEST_SUPPORT_H
+#define DV_TEST_SUPPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* mkdtemp under $TMPDIR (or /tmp) with PREFIX; aborts the test on failure.
+ * Returns a heap string the caller frees (after dv_test_rm_rf). */
+char *dv_test_tmpdir(const char *prefix);
+
+/* Remove a tree; used on test temp dirs only. */
+void dv_test_rm_rf(const char *path);
+
+/* Run a shell command, capture stdout (heap, NUL-terminated) and return the
+ * exit status (-1 if it did not exit normally). OUT may be NULL. */
+int dv_test_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Environment variable or the default. */
+const char *dv_test_env(const char *name, const char *fallback);
+
+/* Write TEXT to PATH (non-atomic; test fixtures only). */
+void dv_test_write_file(const char *path, const char *text);
+
+#endif
