@@ -1,0 +1,200 @@
+/* Docker Engine API client (libcurl).
+ *
+ * Contract:
+ * - One dv_docker per endpoint; it is thread-safe: any number of threads may
+ *   issue calls at once (each call uses its own curl easy handle).
+ * - Every call returns 0 on success or a negative errno-style code and fills
+ *   dv_error: err->http_status (0 when no HTTP answer), err->msg (Docker's
+ *   "message" when there is one, else curl's error), err->recoverable (timeout,
+ *   EOF / connection reset, 5xx: retrying may help, as Nomad's driver decides).
+ *   Use dv_docker_is_not_found() / dv_docker_is_conflict() /
+ *   dv_docker_is_not_modified() to tell those apart.
+ * - Ordinary calls have a deadline (config.timeout_ns, default 5 minutes).
+ *   wait, logs and events have none; pull has its own timeouts.
+ * - JSON results are new references owned by the caller.
+ * - Output parameters (ret_*) are untouched on failure.
+ */
+#ifndef DV_DOCKER_H
+#define DV_DOCKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+/* The newest Engine API version we speak; negotiation picks min(server, this). */
+#define DV_DOCKER_API_MAX "1.41"
+#define DV_DOCKER_DEFAULT_ENDPOINT "unix:///var/run/docker.sock"
+#define DV_DOCKER_DEFAULT_TIMEOUT_NS (INT64_C(5) * 60 * 1000000000)
+
+typedef struct dv_docker dv_docker;
+
+typedef struct dv_docker_config {
+    /* unix:///path, tcp://host:port, http://host:port, https://host:port.
+     * NULL or "" → DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) → default. */
+    const char *endpoint;
+    /* TLS client certificate, key and CA (all three, as the driver's tls block).
+     * With these a tcp:// endpoint speaks TLS. */
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_ca;
+    int64_t timeout_ns; /* deadline of ordinary calls; 0 → DV_DOCKER_DEFAULT_TIMEOUT_NS */
+} dv_docker_config;
+
+/* Create a client. Resolves the endpoint (no I/O). Call curl_global_init is done once
+ * internally (thread-safe). */
+int dv_docker_new(const dv_docker_config *config, dv_docker **ret, dv_error *err);
+void dv_docker_free(dv_docker *dk);
+
+/* The resolved endpoint, e.g. "unix:///var/run/docker.sock" (for messages). */
+const char *dv_docker_endpoint(const dv_docker *dk);
+
+/* GET /version once and remember min(server ApiVersion, DV_DOCKER_API_MAX); later calls
+ * are prefixed with /v<version>. Calls negotiate lazily if this was not called. */
+int dv_docker_negotiate(dv_docker *dk, dv_error *err);
+/* The negotiated version ("1.41"), or NULL before negotiation. */
+const char *dv_docker_api_version(dv_docker *dk);
+
+bool dv_docker_is_not_found(const dv_error *err);    /* 404 */
+bool dv_docker_is_conflict(const dv_error *err);     /* 409 */
+bool dv_docker_is_not_modified(const dv_error *err); /* 304 */
+
+/* Cancellation of a long-running stream (logs, events, pull, wait) from any
+ * thread: dv_cancel_request() makes the call return -ECANCELED promptly
+ * (within ~100 ms). A dv_cancel is zero-initialized ready to use. */
+typedef struct dv_cancel {
+    atomic_bool requested;
+} dv_cancel;
+void dv_cancel_request(dv_cancel *c);
+bool dv_cancel_requested(const dv_cancel *c);
+
+/* ---- system ---- */
+int dv_docker_ping(dv_docker *dk, dv_error *err);
+int dv_docker_version(dv_docker *dk, json_t **ret, dv_error *err);
+int dv_docker_info(dv_docker *dk, json_t **ret, dv_error *err);
+
+/* Generic call for anything not wrapped below: METHOD PATH (without the /vX prefix,
+ * query string included, already escaped), optional JSON body; *ret (optional) gets
+ * the parsed JSON answer (json null for an empty body). */
+int dv_docker_call(dv_docker *dk, const char *method, const char *path, const json_t *body,
+                   json_t **ret, dv_error *err);
+
+/* ---- images ---- */
+int dv_docker_image_inspect(dv_docker *dk, const char *image, json_t **ret, dv_error *err);
+
+/* Registry credentials sent base64url-encoded as X-Registry-Auth. */
+typedef struct dv_registry_auth {
+    const char *username;
+    const char *password;
+    const char *email;
+    const char *server_address;
+    const char *identity_token;
+} dv_registry_auth;
+
+/* Called for every NDJSON progress line of a pull (the parsed object). Return
+ * non-zero to abort the pull (-ECANCELED). */
+typedef int (*dv_pull_progress_cb)(const json_t *line, void *userdata);
+
+typedef struct dv_pull_options {
+    const char *image;           /* "repo[:tag|@digest]", no https:// prefix */
+    const dv_registry_auth *auth; /* NULL: anonymous */
+    int64_t timeout_ns;          /* whole pull; 0 = none */
+    int64_t activity_timeout_ns; /* abort when no progress line arrives for this long; 0 = none */
+    dv_pull_progress_cb progress;
+    void *userdata;
+    dv_cancel *cancel;
+} dv_pull_options;
+
+/* POST /images/create. An {"error": ...} line in the stream fails the pull with that
+ * message (not recoverable unless Docker says it is a timeout/5xx). */
+int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *err);
+/* POST /images/load with the tar file at PATH as the body. */
+int dv_docker_image_load(dv_docker *dk, const char *tar_path, dv_error *err);
+int dv_docker_image_remove(dv_docker *dk, const char *image, bool force, dv_error *err);
+
+/* ---- containers ---- */
+/* POST /containers/create?name=NAME; *ret_id gets the new container id (heap). */
+int dv_docker_container_create(dv_docker *dk, const char *name, const json_t *body, char **ret_id,
+                               dv_error *err);
+int dv_docker_container_start(dv_docker *dk, const char *id, dv_error *err);
+int dv_docker_container_inspect(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
+/* GET /containers/json?all=..&filters=<json>; FILTERS may be NULL, e.g.
+ * {"label": ["io.dockvisor.node_id=..."]}. *ret is an array. */
+int dv_docker_container_list(dv_docker *dk, bool all, const json_t *filters, json_t **ret,
+                             dv_error *err);
+/* POST /containers/{id}/wait (condition "not-running" when NULL); no deadline. */
+int dv_docker_container_wait(dv_docker *dk, const char *id, const char *condition,
+                             int64_t *ret_status, dv_cancel *cancel, dv_error *err);
+/* SIGNAL is a name ("SIGTERM", "TERM") or number as Docker accepts. */
+int dv_docker_container_kill(dv_docker *dk, const char *id, const char *signal, dv_error *err);
+/* POST /containers/{id}/stop?t=TIMEOUT_S; the deadline of this call is extended by the timeout. */
+int dv_docker_container_stop(dv_docker *dk, const char *id, int timeout_s, dv_error *err);
+int dv_docker_container_remove(dv_docker *dk, const char *id, bool force, bool volumes,
+                               dv_error *err);
+/* GET /containers/{id}/stats?stream=false (one-shot). */
+int dv_docker_container_stats(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
+
+/* ---- exec ---- */
+typedef struct dv_exec_result {
+    int exit_code;
+    char *out; /* heap, NUL-terminated, demultiplexed stdout */
+    size_t out_len;
+    char *err; /* heap, NUL-terminated, demultiplexed stderr */
+    size_t err_len;
+} dv_exec_result;
+void dv_exec_result_clear(dv_exec_result *r);
+
+/* exec create + start (attached, demultiplexed unless TTY) + inspect for the exit code.
+ * CMD is NULL-terminated. TIMEOUT_NS 0 = the client's default deadline; on timeout
+ * -ETIMEDOUT (the process may still run inside the container). */
+int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool tty,
+                   int64_t timeout_ns, dv_exec_result *ret, dv_error *err);
+
+/* ---- streams: logs and events ---- */
+enum dv_stream_type {
+    DV_STREAM_STDIN = 0,
+    DV_STREAM_STDOUT = 1,
+    DV_STREAM_STDERR = 2,
+    DV_STREAM_SYSTEM = 3, /* Docker's system error frame */
+};
+
+/* One complete frame (multiplexed mode) or one chunk (raw/TTY mode, type STDOUT).
+ * Return non-zero to stop the stream (the call then returns 0). */
+typedef int (*dv_frame_cb)(enum dv_stream_type type, const char *data, size_t len, void *userdata);
+
+typedef struct dv_logs_options {
+    const char *id;
+    bool follow;
+    bool stdout_;
+    bool stderr_;
+    bool timestamps;
+    bool tty;          /* raw stream: no frame headers */
+    const char *since; /* Docker "since" value ("1700000000.123456789"), NULL = all */
+    const char *tail;  /* "all" or a number; NULL = all */
+    dv_frame_cb on_frame;
+    void *userdata;
+    dv_cancel *cancel;
+} dv_logs_options;
+
+/* GET /containers/{id}/logs; no deadline. Returns 0 when the stream ends (EOF
+ * after the container stopped, or the callback asked to stop), -ECANCELED when
+ * cancelled, or an error (recoverable for connection loss). */
+int dv_docker_logs(dv_docker *dk, const dv_logs_options *opts, dv_error *err);
+
+/* One event of /events (parsed). Return non-zero to stop. */
+typedef int (*dv_event_cb)(const json_t *event, void *userdata);
+/* GET /events?since=SINCE&filters=FILTERS; no deadline. */
+int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv_event_cb on_event,
+                     void *userdata, dv_cancel *cancel, dv_error *err);
+
+/* ---- networks ---- */
+int dv_docker_network_list(dv_docker *dk, const json_t *filters, json_t **ret, dv_error *err);
+int dv_docker_network_inspect(dv_docker *dk, const char *name, json_t **ret, dv_error *err);
+/* POST /networks/create with BODY ({"Name":...}); *ret_id (optional) gets the id. */
+int dv_docker_network_create(dv_docker *dk, const json_t *body, char **ret_id, dv_error *err);
+
+#endif
