@@ -19,7 +19,10 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
-static inline void dv_freep(void *p) { free(*(void **)p); }
+static inline void dv_freep(void *p)
+{
+    free(*(void **)p);
+}
 static inline void dv_closep(int *fd)
 {
     if (*fd >= 0) {
@@ -28,7 +31,10 @@ static inline void dv_closep(int *fd)
         errno = saved;
     }
 }
-static inline void dv_json_decrefp(json_t **j) { json_decref(*j); }
+static inline void dv_json_decrefp(json_t **j)
+{
+    json_decref(*j);
+}
 static inline void dv_fclosep(FILE **f)
 {
     if (*f)

@@ -78,7 +78,8 @@ int dv_duration_parse(const char *text, int64_t *ret_ns, dv_error *err)
             }
         }
         if (best == 0)
-            return bad(err, text, *s ? "unknown unit" : "missing unit (e.g. \"s\", \"ms\", \"m\", \"h\")");
+            return bad(err, text,
+                       *s ? "unknown unit" : "missing unit (e.g. \"s\", \"ms\", \"m\", \"h\")");
         s += best;
         if (whole > UINT64_MAX / (uint64_t)unit)
             return bad(err, text, "out of range");
@@ -127,7 +128,8 @@ void dv_duration_format(int64_t ns, char *buf, size_t size)
         snprintf(secs, sizeof(secs), "%llus", (unsigned long long)s);
     }
     if (h)
-        snprintf(buf, size, "%s%lluh%llum%s", sign, (unsigned long long)h, (unsigned long long)m, secs);
+        snprintf(buf, size, "%s%lluh%llum%s", sign, (unsigned long long)h, (unsigned long long)m,
+                 secs);
     else if (m)
         snprintf(buf, size, "%s%llum%s", sign, (unsigned long long)m, secs);
     else

@@ -14,7 +14,10 @@ void dv_error_clear(dv_error *err)
     err->msg[0] = '\0';
 }
 
-static int normalize(int code) { return code > 0 ? -code : (code == 0 ? -1 : code); }
+static int normalize(int code)
+{
+    return code > 0 ? -code : (code == 0 ? -1 : code);
+}
 
 int dv_error_set(dv_error *err, int code, const char *fmt, ...)
 {

@@ -26,10 +26,12 @@ void dv_error_clear(dv_error *err);
 
 /* Set code (made negative if positive) and message; clears http_status and
  * recoverable. Returns the negative code so callers can `return dv_error_set(...)`. */
-int dv_error_set(dv_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int dv_error_set(dv_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Like dv_error_set, appending ": strerror(code)". */
-int dv_error_errno(dv_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int dv_error_errno(dv_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing message with context ("ctx: old message"). Keeps code,
  * http_status and recoverable. Returns err->code (or -EIO if err carries none). */

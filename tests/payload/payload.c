@@ -79,7 +79,10 @@ static void lines(long count, long rate, long size, int both)
     }
 }
 
-static void report(int sig) { last_signal = sig; }
+static void report(int sig)
+{
+    last_signal = sig;
+}
 
 static void signals_mode(void)
 {
@@ -128,9 +131,10 @@ static void http_mode(long port, const char *body)
             fflush(stdout);
         }
         char head[256];
-        int hl = snprintf(head, sizeof(head),
-                          "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
-                          strlen(body));
+        int hl =
+            snprintf(head, sizeof(head),
+                     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
+                     strlen(body));
         if (write(c, head, (size_t)hl) < 0 || write(c, body, strlen(body)) < 0)
             fprintf(stderr, "write failed\n");
         close(c);

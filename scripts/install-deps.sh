@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install every build, test and run dependency from Debian's archive. Idempotent.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+    build-essential cmake pkg-config git clang-format
+    libcurl4-openssl-dev libjansson-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev
+    docker.io docker-registry busybox-static apache2-utils
+    systemd curl jq openssl iproute2 procps psmisc util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+[ "$(id -u)" -eq 0 ] || { echo "install-deps: must run as root" >&2; exit 1; }
+apt-get update -q
+# --no-install-recommends keeps the install small; the listed set is complete on its own.
+apt-get install -y -q --no-install-recommends "${missing[@]}"

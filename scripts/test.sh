@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Everything CI does: install dependencies, check formatting, build, bring up the real
+# test environment (dockerd, journald, registry, test images), run every test with ctest,
+# then build again with AddressSanitizer + UndefinedBehaviorSanitizer and run the suite again.
+# Exits non-zero on any failure; the last line printed is ctest's summary.
+#
+# usage: scripts/test.sh           (DV_SKIP_SANITIZE=1 skips the second pass)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+./scripts/install-deps.sh
+./scripts/format.sh --check
+
+jobs=$(nproc)
+build_and_test() { # BUILD_DIR CMAKE_ARGS...
+    local dir=$1; shift
+    log "configure + build in $dir $*"
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+}
+
+build_and_test build
+./scripts/test-env.sh up
+log "running the test suite (build)"
+ctest --test-dir build --output-on-failure
+
+if [ "${DV_SKIP_SANITIZE:-0}" != 1 ]; then
+    build_and_test build-asan -DDV_SANITIZE=ON
+    log "running the test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan)"
+    ctest --test-dir build-asan --output-on-failure
+fi
