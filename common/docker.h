@@ -100,10 +100,10 @@ typedef struct dv_registry_auth {
 typedef int (*dv_pull_progress_cb)(const json_t *line, void *userdata);
 
 typedef struct dv_pull_options {
-    const char *image;           /* "repo[:tag|@digest]", no https:// prefix */
+    const char *image;            /* "repo[:tag|@digest]", no https:// prefix */
     const dv_registry_auth *auth; /* NULL: anonymous */
-    int64_t timeout_ns;          /* whole pull; 0 = none */
-    int64_t activity_timeout_ns; /* abort when no progress line arrives for this long; 0 = none */
+    int64_t timeout_ns;           /* whole pull; 0 = none */
+    int64_t activity_timeout_ns;  /* abort when no progress line arrives for this long; 0 = none */
     dv_pull_progress_cb progress;
     void *userdata;
     dv_cancel *cancel;
