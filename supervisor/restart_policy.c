@@ -24,7 +24,8 @@ void dv_restart_decide(const dv_restart_policy *policy, dv_restart_tracker *trac
         snprintf(ret->reason, sizeof(ret->reason), "exited successfully, not restarting");
         return;
     }
-    if (tracker->interval_start_ns == 0 || now_ns - tracker->interval_start_ns >= policy->interval_ns) {
+    if (tracker->interval_start_ns == 0 ||
+        now_ns - tracker->interval_start_ns >= policy->interval_ns) {
         tracker->interval_start_ns = now_ns;
         tracker->count = 0;
     }
@@ -44,8 +45,8 @@ void dv_restart_decide(const dv_restart_policy *policy, dv_restart_tracker *trac
     if (policy->mode == DV_RESTART_MODE_FAIL) {
         ret->verdict = DV_RESTART_FAIL;
         snprintf(ret->reason, sizeof(ret->reason),
-                 "exceeded allowed attempts %d in interval %s and mode is \"fail\"", policy->attempts,
-                 b);
+                 "exceeded allowed attempts %d in interval %s and mode is \"fail\"",
+                 policy->attempts, b);
         return;
     }
     /* mode delay: sit out the rest of the window, then start a fresh one. */

@@ -44,7 +44,8 @@ static void test_attempts_then_fail(void **state)
     assert_int_equal(d.delay_ns, 15 * SEC + 15 * SEC / 8); /* 25% * 0.5 jitter */
     dv_restart_decide(&p, &t, true, T0 + 40 * SEC, 0.0, &d);
     assert_int_equal(d.verdict, DV_RESTART_FAIL);
-    assert_string_equal(d.reason, "exceeded allowed attempts 2 in interval 30m0s and mode is \"fail\"");
+    assert_string_equal(d.reason,
+                        "exceeded allowed attempts 2 in interval 30m0s and mode is \"fail\"");
     assert_int_equal(t.total, 2);
 }
 
@@ -67,8 +68,8 @@ static void test_window_resets_count(void **state)
 static void test_delay_mode_waits_out_the_window(void **state)
 {
     (void)state;
-    dv_restart_policy p = {.attempts = 1, .interval_ns = 60 * SEC, .delay_ns = 5 * SEC,
-                           .mode = DV_RESTART_MODE_DELAY};
+    dv_restart_policy p = {
+        .attempts = 1, .interval_ns = 60 * SEC, .delay_ns = 5 * SEC, .mode = DV_RESTART_MODE_DELAY};
     dv_restart_tracker t = {0};
     dv_restart_decision d;
     dv_restart_decide(&p, &t, true, T0, 0.0, &d);
