@@ -21,7 +21,10 @@ struct dv_image_refs {
     size_t n_images;
 };
 
-dv_image_refs *dv_image_refs_new(void) { return calloc(1, sizeof(dv_image_refs)); }
+dv_image_refs *dv_image_refs_new(void)
+{
+    return calloc(1, sizeof(dv_image_refs));
+}
 
 static void entry_clear(image_entry *e)
 {

@@ -1,0 +1,35 @@
+/* Dangling container selection (the driver's gc.dangling_containers).
+ *
+ * A container is dangling when it carries this agent's node id label
+ * (io.dockvisor.node_id) but no task record claims it: the agent crashed
+ * between create and record, or a record was destroyed while Docker was down.
+ * Containers younger than creation_grace are spared, because a create may be
+ * in flight right now. Containers of other agents or without our labels are
+ * never touched. Pure: the caller lists containers
+ * (GET /containers/json?all=1&filters={"label":["io.dockvisor.node_id=<id>"]}),
+ * this decides, the caller removes (or only reports, in dry_run). */
+#ifndef DV_REAPER_H
+#define DV_REAPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+#define DV_LABEL_TASK_ID "io.dockvisor.task_id"
+#define DV_LABEL_TASK_NAME "io.dockvisor.task_name"
+#define DV_LABEL_NODE_ID "io.dockvisor.node_id"
+
+/* Is the container ID (full id) claimed by a task record? */
+typedef bool (*dv_reaper_tracked_fn)(const char *container_id, const char *task_id, void *userdata);
+
+/* CONTAINERS: the array from the Engine's container list (fields Id, Created
+ * (unix seconds), Labels). *RET gets a new array of {"id","name","task_id"}
+ * objects to remove. */
+int dv_reaper_select(const json_t *containers, const char *node_id, dv_reaper_tracked_fn tracked,
+                     void *userdata, int64_t now_ns, int64_t creation_grace_ns, json_t **ret,
+                     dv_error *err);
+
+#endif
