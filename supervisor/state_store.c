@@ -1,0 +1,232 @@
+#include "state_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+
+struct dv_state_store {
+    char *state_dir;
+    char *tasks_dir;
+    char *quarantine_dir;
+};
+
+static void closedirp(DIR **d)
+{
+    if (*d)
+        closedir(*d);
+}
+
+void dv_state_store_free(dv_state_store *store)
+{
+    if (!store)
+        return;
+    free(store->state_dir);
+    free(store->tasks_dir);
+    free(store->quarantine_dir);
+    free(store);
+}
+
+int dv_state_store_open(const char *data_dir, dv_state_store **ret, dv_error *err)
+{
+    dv_state_store *s = calloc(1, sizeof(*s));
+    if (!s || asprintf(&s->state_dir, "%s/state", data_dir) < 0 ||
+        asprintf(&s->tasks_dir, "%s/state/tasks", data_dir) < 0 ||
+        asprintf(&s->quarantine_dir, "%s/state/quarantine", data_dir) < 0) {
+        dv_state_store_free(s);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    int r = dv_mkdir_p(s->tasks_dir, 0700, err);
+    if (r < 0) {
+        dv_state_store_free(s);
+        return dv_error_wrap(err, "state directory");
+    }
+    *ret = s;
+    return 0;
+}
+
+static int read_json(const char *path, json_t **ret, dv_error *err)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+            return dv_error_set(err, -ENOENT, "%s does not exist", path);
+        return dv_error_set(err, -EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
+    }
+    *ret = j;
+    return 0;
+}
+
+int dv_state_store_node_id(dv_state_store *store, char ret[DV_UUID_STRLEN + 1], dv_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/agent.json", store->state_dir) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_json_ json_t *j = NULL;
+    dv_error local;
+    int r = read_json(path, &j, &local);
+    if (r == 0) {
+        const char *id = json_string_value(json_object_get(j, "node_id"));
+        if (!dv_uuid_is_valid(id))
+            return dv_error_set(err, -EINVAL, "%s: node_id missing or not a UUID", path);
+        snprintf(ret, DV_UUID_STRLEN + 1, "%s", id);
+        return 0;
+    }
+    if (r != -ENOENT) /* a damaged agent.json must not silently get a new node id */
+        return dv_error_set(err, r, "%s", local.msg);
+    char id[DV_UUID_STRLEN + 1];
+    if ((r = dv_uuid_v4(id, err)) < 0)
+        return r;
+    _cleanup_json_ json_t *fresh =
+        json_pack("{s:i,s:s}", "version", DV_AGENT_STATE_VERSION, "node_id", id);
+    if (!fresh)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    if ((r = dv_atomic_write_json(path, fresh, 0600, err)) < 0)
+        return r;
+    memcpy(ret, id, sizeof(id));
+    return 0;
+}
+
+static int task_path(const dv_state_store *store, const char *task_id, char **ret, dv_error *err)
+{
+    if (!dv_uuid_is_valid(task_id))
+        return dv_error_set(err, -EINVAL, "task id \"%s\" is not a UUID", task_id);
+    if (asprintf(ret, "%s/%s.json", store->tasks_dir, task_id) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+int dv_state_store_save_task(dv_state_store *store, const char *task_id, const json_t *record,
+                             dv_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = task_path(store, task_id, &path, err);
+    if (r < 0)
+        return r;
+    if (!json_is_integer(json_object_get(record, "version")))
+        return dv_error_set(err, -EINVAL, "task %s: record has no version", task_id);
+    return dv_atomic_write_json(path, record, 0600, err);
+}
+
+int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = task_path(store, task_id, &path, err);
+    if (r < 0)
+        return r;
+    if (unlink(path) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return dv_error_errno(err, -errno, "remove %s", path);
+    }
+    return dv_fsync_parent(path, err);
+}
+
+static void quarantine(dv_state_store *store, const char *file, const char *task_id,
+                       const char *why, dv_state_bad_record_fn bad, void *userdata)
+{
+    _cleanup_free_ char *from = NULL, *to = NULL;
+    if (dv_mkdir_p(store->quarantine_dir, 0700, NULL) < 0 ||
+        asprintf(&from, "%s/%s", store->tasks_dir, file) < 0 ||
+        asprintf(&to, "%s/%s.%lld", store->quarantine_dir, file, (long long)time(NULL)) < 0)
+        return;
+    if (rename(from, to) < 0)
+        return;
+    dv_fsync_parent(from, NULL);
+    if (bad)
+        bad(task_id, to, why, userdata);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_record_fn bad,
+                              void *userdata, json_t **ret, dv_error *err)
+{
+    _cleanup_(closedirp) DIR *dir = opendir(store->tasks_dir);
+    if (!dir)
+        return dv_error_errno(err, -errno, "open %s", store->tasks_dir);
+    _cleanup_json_ json_t *records = json_object();
+    if (!records)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        const char *file = de->d_name;
+        if (file[0] == '.')
+            continue;
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/%s", store->tasks_dir, file) < 0)
+            return dv_error_set(err, -ENOMEM, "out of memory");
+        if (has_suffix(file, ".tmp")) {
+            unlink(path);
+            continue;
+        }
+        char id[DV_UUID_STRLEN + 1] = "";
+        if (!has_suffix(file, ".json") || strlen(file) != DV_UUID_STRLEN + 5) {
+            quarantine(store, file, file, "file name is not <task id>.json", bad, userdata);
+            continue;
+        }
+        memcpy(id, file, DV_UUID_STRLEN);
+        if (!dv_uuid_is_valid(id)) {
+            quarantine(store, file, id, "file name is not <task id>.json", bad, userdata);
+            continue;
+        }
+        json_t *record = NULL;
+        dv_error local;
+        if (read_json(path, &record, &local) < 0) {
+            quarantine(store, file, id, local.msg, bad, userdata);
+            continue;
+        }
+        json_t *v = json_object_get(record, "version");
+        if (!json_is_integer(v) || json_integer_value(v) != version) {
+            char why[128];
+            if (json_is_integer(v))
+                snprintf(why, sizeof(why), "unknown record version %lld (this agent reads %d)",
+                         (long long)json_integer_value(v), version);
+            else
+                snprintf(why, sizeof(why), "record has no version");
+            json_decref(record);
+            quarantine(store, file, id, why, bad, userdata);
+            continue;
+        }
+        json_object_set_new(records, id, record);
+    }
+    *ret = TAKE_PTR(records);
+    return 0;
+}
+
+int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/images.json", store->state_dir) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    return dv_atomic_write_json(path, table, 0600, err);
+}
+
+int dv_state_store_load_images(dv_state_store *store, json_t **ret, dv_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/images.json", store->state_dir) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    json_t *j = NULL;
+    dv_error local;
+    int r = read_json(path, &j, &local);
+    if (r == -ENOENT) {
+        *ret = NULL;
+        return 0;
+    }
+    if (r < 0)
+        return dv_error_set(err, r, "%s", local.msg);
+    *ret = j;
+    return 0;
+}

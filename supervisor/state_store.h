@@ -1,0 +1,53 @@
+/* The agent's persistent state under DATA_DIR/state (DESIGN.md, On-disk layout):
+ *
+ *   state/agent.json          {"version":1,"node_id":"<uuid>"}: created once, never changed
+ *   state/tasks/<id>.json     one record per task (content is the agent's business;
+ *                             it must carry an integer "version")
+ *   state/images.json         image reference table
+ *   state/quarantine/         records that could not be loaded, kept for the operator
+ *
+ * Every write is atomic (tmp, fsync, rename, fsync dir) and 0600, because task
+ * specs may hold registry credentials. Task ids must be UUIDs (they become file
+ * names). */
+#ifndef DV_STATE_STORE_H
+#define DV_STATE_STORE_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "uuid.h"
+
+#define DV_AGENT_STATE_VERSION 1
+
+typedef struct dv_state_store dv_state_store;
+
+/* Create state/, state/tasks/ (0700) if needed. */
+int dv_state_store_open(const char *data_dir, dv_state_store **ret, dv_error *err);
+void dv_state_store_free(dv_state_store *store);
+
+/* The node id: read from agent.json, or generated and persisted on first use. */
+int dv_state_store_node_id(dv_state_store *store, char ret[DV_UUID_STRLEN + 1], dv_error *err);
+
+int dv_state_store_save_task(dv_state_store *store, const char *task_id, const json_t *record,
+                             dv_error *err);
+/* Removing a record that does not exist is not an error. */
+int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_error *err);
+
+/* Called for each record that cannot be used: it has been moved to MOVED_TO. */
+typedef void (*dv_state_bad_record_fn)(const char *task_id, const char *moved_to, const char *why,
+                                       void *userdata);
+
+/* Load every task record whose "version" equals VERSION into *RET (object:
+ * task id → record). Unparsable records, records with another version, and
+ * records whose file name is not a UUID are moved to state/quarantine/ and
+ * reported through BAD; they never fail the load. Leftover *.tmp files of an
+ * interrupted write are removed (the rename never happened, so the record
+ * before it is intact). */
+int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_record_fn bad,
+                              void *userdata, json_t **ret, dv_error *err);
+
+/* state/images.json; *ret is NULL when the file does not exist yet. */
+int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err);
+int dv_state_store_load_images(dv_state_store *store, json_t **ret, dv_error *err);
+
+#endif
