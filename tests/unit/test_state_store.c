@@ -83,9 +83,11 @@ static void test_task_records(void **state)
     _cleanup_free_ char *tmp = NULL, *corrupt = NULL, *future = NULL, *stray = NULL;
     assert_true(asprintf(&tmp, "%s/state/tasks/%s.json.tmp", dir, ID_A) > 0);
     dv_test_write_file(tmp, "{\"version\":1,\"na");
-    assert_true(asprintf(&corrupt, "%s/state/tasks/22222222-2222-4222-8222-222222222222.json", dir) > 0);
+    assert_true(
+        asprintf(&corrupt, "%s/state/tasks/22222222-2222-4222-8222-222222222222.json", dir) > 0);
     dv_test_write_file(corrupt, "{\"version\":1,");
-    assert_true(asprintf(&future, "%s/state/tasks/33333333-3333-4333-8333-333333333333.json", dir) > 0);
+    assert_true(asprintf(&future, "%s/state/tasks/33333333-3333-4333-8333-333333333333.json", dir) >
+                0);
     dv_test_write_file(future, "{\"version\":99}");
     assert_true(asprintf(&stray, "%s/state/tasks/notes.txt", dir) > 0);
     dv_test_write_file(stray, "hello");
