@@ -12,5 +12,6 @@ struct dv_command {
 };
 
 int dv_cmd_version(int argc, char **argv);
+int dv_cmd_validate(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const struct dv_command commands[] = {
     {"version", "print the version", dv_cmd_version},
+    {"validate", "print the Engine create body of a task spec (no agent needed)", dv_cmd_validate},
 };
 
 static void usage(FILE *out)

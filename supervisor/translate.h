@@ -73,6 +73,15 @@ typedef struct dv_translate_ctx {
 int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
                  const dv_translate_ctx *ctx, json_t **ret, dv_spec_error *err);
 
+/* What `dockvisor validate` and POST /v1/validate show: SPEC_JSON parsed,
+ * checked against CONFIG's policy and translated, with a placeholder task id
+ * (DV_PREVIEW_TASK_ID), NODE_ID (NULL = the placeholder too), the task paths
+ * under config->data_dir, placeholder host ports from config's port_range
+ * (dv_ports_placeholder) and this host's CPU. *ret is the create body. */
+#define DV_PREVIEW_TASK_ID "00000000-0000-0000-0000-000000000000"
+int dv_translate_preview(const json_t *spec_json, const dv_agent_config *config,
+                         const char *node_id, json_t **ret, dv_spec_error *err);
+
 /* This host's logical CPU count and total MHz (sum of each CPU's max
  * frequency from sysfs, else /proc/cpuinfo "cpu MHz", else 1000 per CPU), as
  * Nomad's CPU fingerprint. Never fails. */
