@@ -87,6 +87,11 @@ int dv_sj_check_keys(const json_t *obj, const char *path, const char *const *all
                 break;
             }
             size_t d = distance(*a, key);
+            /* "selinux" for "selinuxlabel": a long common prefix is a near miss too */
+            size_t klen = strlen(key), alen = strlen(*a);
+            if (d >= best && klen >= 5 && alen >= 5 &&
+                strncmp(*a, key, klen < alen ? klen : alen) == 0)
+                d = best - 1;
             if (d < best) {
                 best = d;
                 near = *a;
