@@ -192,7 +192,8 @@ static int mounts(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, 
         static const char *const types[] = {"volume", "bind", "tmpfs"};
         put(b, o, "Type", json_string(types[m->type]));
         put(b, o, "Target", json_string(m->target));
-        put(b, o, "ReadOnly", json_boolean(m->readonly));
+        if (m->readonly) /* false is Docker's default, omitted as the Engine does */
+            put(b, o, "ReadOnly", json_true());
         if (m->type == DV_MOUNT_BIND) {
             _cleanup_free_ char *resolved = NULL;
             int r = dv_policy_resolve_source(ctx->paths, m->source, &resolved, err);
@@ -203,11 +204,14 @@ static int mounts(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, 
                 put(b, o, "BindOptions", json_pack("{ss}", "Propagation", m->bind_propagation));
         } else if (m->type == DV_MOUNT_VOLUME) {
             put_str(b, o, "Source", m->source);
+            if (!m->volume_no_copy && !m->volume_labels.n && !m->volume_driver)
+                continue;
             json_t *vo = json_object();
             put(b, o, "VolumeOptions", vo);
             if (!vo)
                 break;
-            put(b, vo, "NoCopy", json_boolean(m->volume_no_copy));
+            if (m->volume_no_copy)
+                put(b, vo, "NoCopy", json_true());
             if (m->volume_labels.n)
                 put(b, vo, "Labels", dv_json_kv(&m->volume_labels));
             if (m->volume_driver)

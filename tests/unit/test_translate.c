@@ -364,13 +364,12 @@ static void test_mounts(void **state)
     assert_json(at(b, "HostConfig", "Mounts", NULL),
                 "[{\"Type\":\"bind\",\"Target\":\"/b\",\"Source\":\"" ROOT "/web/rel/dir\","
                 "\"ReadOnly\":true,\"BindOptions\":{\"Propagation\":\"rslave\"}},"
-                "{\"Type\":\"volume\",\"Target\":\"/v\",\"Source\":\"vol\",\"ReadOnly\":false,"
+                "{\"Type\":\"volume\",\"Target\":\"/v\",\"Source\":\"vol\","
                 "\"VolumeOptions\":{\"NoCopy\":true,\"Labels\":{\"a\":\"b\"},"
                 "\"DriverConfig\":{\"Name\":\"local\",\"Options\":{\"type\":\"tmpfs\"}}}},"
-                "{\"Type\":\"tmpfs\",\"Target\":\"/t\",\"ReadOnly\":false,"
+                "{\"Type\":\"tmpfs\",\"Target\":\"/t\","
                 "\"TmpfsOptions\":{\"SizeBytes\":100000,\"Mode\":448}},"
-                "{\"Type\":\"volume\",\"Target\":\"/anon\",\"ReadOnly\":false,"
-                "\"VolumeOptions\":{\"NoCopy\":false}}]");
+                "{\"Type\":\"volume\",\"Target\":\"/anon\"}]");
 }
 
 static void test_logging(void **state)
