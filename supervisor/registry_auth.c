@@ -102,8 +102,8 @@ static int b64_value(char c)
 /* Standard or URL-safe base64, padding optional. */
 static char *b64_decode(const char *in)
 {
-    size_t n = strlen(in);
-    char *out = malloc(n * 3 / 4 + 4);
+    size_t n = strlen(in), cap = n * 3 / 4 + 4;
+    char *out = malloc(cap);
     if (!out)
         return NULL;
     size_t len = 0;
@@ -114,7 +114,8 @@ static char *b64_decode(const char *in)
             break;
         int v = b64_value(in[i]);
         if (v < 0) {
-            free_secret(out);
+            explicit_bzero(out, cap); /* not NUL-terminated yet: free_secret cannot size it */
+            free(out);
             return NULL;
         }
         acc = (acc << 6) | (unsigned)v;
