@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "stream.h" /* dv_stream_type, dv_frame_cb */
 
 /* The newest Engine API version we speak; negotiation picks min(server, this). */
 #define DV_DOCKER_API_MAX "1.41"
@@ -155,17 +156,6 @@ int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool t
                    int64_t timeout_ns, dv_exec_result *ret, dv_error *err);
 
 /* ---- streams: logs and events ---- */
-enum dv_stream_type {
-    DV_STREAM_STDIN = 0,
-    DV_STREAM_STDOUT = 1,
-    DV_STREAM_STDERR = 2,
-    DV_STREAM_SYSTEM = 3, /* Docker's system error frame */
-};
-
-/* One complete frame (multiplexed mode) or one chunk (raw/TTY mode, type STDOUT).
- * Return non-zero to stop the stream (the call then returns 0). */
-typedef int (*dv_frame_cb)(enum dv_stream_type type, const char *data, size_t len, void *userdata);
-
 typedef struct dv_logs_options {
     const char *id;
     bool follow;
