@@ -41,7 +41,7 @@ static int on_log_data(const char *data, size_t len, void *userdata, dv_error *e
 
 static int add_param(dv_buf *b, const char *key, const char *value)
 {
-    int r = dv_buf_printf(b, "&%s=", key);
+    int r = dv_buf_printf(b, "%c%s=", b->data && strchr(b->data, '?') ? '&' : '?', key);
     return r < 0 ? r : dv_docker_escape(b, value, NULL);
 }
 
@@ -115,7 +115,7 @@ int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv
                      void *userdata, dv_cancel *cancel, dv_error *err)
 {
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
-    int r = dv_buf_appends(&path, "/events?");
+    int r = dv_buf_appends(&path, "/events");
     if (r == 0 && since && *since)
         r = add_param(&path, "since", since);
     if (r == 0 && filters) {
