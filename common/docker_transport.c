@@ -225,6 +225,12 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
         recoverable = true;
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
+        if (strstr(detail, "host name")) {
+            code = dv_docker_fail(req, err, -EACCES,
+                                  "TLS: the certificate of %s is not valid for that host: %s",
+                                  dv_docker_endpoint(dk), detail);
+            break;
+        }
         code = dv_docker_fail(req, err, -EACCES,
                               "TLS: the certificate of %s is not trusted (CA %s): %s",
                               dv_docker_endpoint(dk),
