@@ -132,7 +132,9 @@ typedef struct dv_pull_options {
 /* POST /images/create?fromImage=NAME&tag=TAG ("latest" when the reference has no tag;
  * a leading https:// or http:// is dropped). An {"error"/"errorDetail"} line in the
  * stream fails the pull with -EIO and that message (recoverable only when the text
- * says timeout / connection reset / EOF / 5xx / toomanyrequests). With
+ * says timeout / connection reset / EOF / 5xx / toomanyrequests). Docker reports
+ * registry refusals (no credentials, unauthorized, denied, not found) as HTTP 500
+ * before streaming: those are NOT recoverable, unlike other 5xx. With
  * activity_timeout_ns, -ETIMEDOUT (recoverable) when no progress line arrives for that
  * long; the whole pull is bounded by timeout_ns; both 0 = none. */
 int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *err);

@@ -60,6 +60,20 @@ static bool transient_message(const char *msg)
     return false;
 }
 
+/* Docker answers registry refusals with a 500 before streaming; retrying those
+ * cannot help, unlike a real server error. */
+static bool permanent_message(const char *msg)
+{
+    static const char *const needles[] = {
+        "no basic auth credentials", "unauthorized", "denied", "not found", "manifest unknown",
+        "invalid reference format",
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(needles); i++)
+        if (strstr(msg, needles[i]))
+            return true;
+    return false;
+}
+
 /* An NDJSON progress stream (pull, load): every line is an object; one carrying
  * "error"/"errorDetail" ends the operation with that message. */
 typedef struct progress {
@@ -230,6 +244,8 @@ int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *e
     r = dv_docker_do(dk, &req, &resp, err);
     if (r == 0)
         r = progress_finish(&p, &req, err);
+    else if (err && err->http_status >= 500 && permanent_message(err->msg))
+        err->recoverable = false;
     dv_docker_response_clear(&resp);
     dv_line_reader_free(&p.lines);
     return r;

@@ -467,6 +467,18 @@ static void test_pull_error_line_fails(void **state)
     assert_int_equal(dv_docker_image_pull(dk, &o, &err), -EIO);
     assert_non_null(strstr(err.msg, "TLS handshake timeout"));
     assert_true(err.recoverable);
+    /* Registry refusals come as a 500 before any streaming: not worth retrying, unlike
+     * a daemon error. */
+    dv_fake_reply(f, "POST", "/images/create", 1, 500,
+                  "{\"message\":\"Head \\\"http://r/v2/x/manifests/9\\\": no basic auth "
+                  "credentials\"}");
+    dv_fake_reply(f, "POST", "/images/create", 1, 500, "{\"message\":\"daemon hiccup\"}");
+    assert_int_equal(dv_docker_image_pull(dk, &o, &err), -EIO);
+    assert_int_equal(err.http_status, 500);
+    assert_non_null(strstr(err.msg, "no basic auth credentials"));
+    assert_false(err.recoverable);
+    assert_int_equal(dv_docker_image_pull(dk, &o, &err), -EIO);
+    assert_true(err.recoverable);
     dv_buf_free(&p.statuses);
     dv_docker_free(dk);
     dv_fake_stop(f);
