@@ -488,7 +488,7 @@ static void test_pull_activity_timeout_and_deadline(void **state)
 {
     (void)state;
     dv_fake *f = dv_fake_start(NULL, NULL);
-    /* Steady progress (a line every 100 ms) outlives a 400 ms activity timeout... */
+    /* Steady progress (a line every 100 ms) outlives a 1 s activity timeout... */
     dv_fake_chunk steady[8];
     for (size_t i = 0; i < DV_ARRAY_SIZE(steady); i++)
         steady[i] = (dv_fake_chunk){.data = "{\"status\":\"Downloading\"}\n", .delay_ms = 100};
@@ -523,7 +523,7 @@ static void test_pull_activity_timeout_and_deadline(void **state)
     dv_docker *dk = client_for(f);
     pull_seen p = {.statuses = DV_BUF_INIT};
     dv_pull_options o = {
-        .image = "x:1", .activity_timeout_ns = 400 * MS, .progress = on_progress, .userdata = &p};
+        .image = "x:1", .activity_timeout_ns = 1000 * MS, .progress = on_progress, .userdata = &p};
     dv_error err;
     assert_int_equal(dv_docker_image_pull(dk, &o, &err), 0);
     assert_int_equal(p.lines, 8);
@@ -531,8 +531,8 @@ static void test_pull_activity_timeout_and_deadline(void **state)
     p.lines = 0;
     assert_int_equal(dv_docker_image_pull(dk, &o, &err), -ETIMEDOUT);
     assert_true(err.recoverable);
-    assert_string_equal(
-        err.msg, "docker: POST /images/create: no progress for 400ms (pull_activity_timeout)");
+    assert_string_equal(err.msg,
+                        "docker: POST /images/create: no progress for 1s (pull_activity_timeout)");
     assert_int_equal(p.lines, 1);
 
     assert_int_equal(dv_docker_image_pull(dk, &o, &err), -ETIMEDOUT);
