@@ -41,6 +41,20 @@ int dv_policy_check(const dv_task_spec *spec, const dv_agent_config *config,
 int dv_policy_caps(const dv_task_spec *spec, const dv_agent_config *config, dv_strv *ret_add,
                    dv_strv *ret_drop, dv_spec_error *err);
 
+/* The symlink half of the volume check, for the agent to call right before
+ * every container create (first start and each restart), when the task's
+ * directories exist. dv_policy_check() is lexical: it cannot see that a task
+ * wrote alloc/evil -> / into its own allocation dir, after which
+ * "../alloc/evil" would bind the host's root. With docker.volumes.enabled
+ * false, every bind source (config.volumes without a volume driver, bind
+ * mounts) is resolved on disk (the longest existing prefix with realpath(3);
+ * a missing remainder cannot hold symlinks) and must stay inside the
+ * allocation dir as resolved on disk. Does I/O; refusals are -EPERM naming
+ * the field like dv_policy_check(). With volumes enabled there is nothing to
+ * check. */
+int dv_policy_check_host_paths(const dv_task_spec *spec, const dv_agent_config *config,
+                               const dv_task_paths *paths, dv_spec_error *err);
+
 /* Resolve a volume / bind source as the host path Docker will mount:
  * absolute as is, relative against paths->task_dir; cleaned. Heap string. */
 int dv_policy_resolve_source(const dv_task_paths *paths, const char *source, char **ret,
