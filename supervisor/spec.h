@@ -158,8 +158,13 @@ typedef struct dv_task_spec {
         int64_t memory;     /* MB, default 300, minimum 10 */
         int64_t memory_max; /* MB, 0 = unset, -1 = no hard limit */
     } resources;
+    /* network.mode: "bridge" (default) = the container gets Docker's own
+     * networking (config.network_mode, else Docker's default bridge) and its
+     * ports are published; "host" = the host's network namespace; "none".
+     * There is no task group here, so no shared infra (pause) container:
+     * docker.infra_image is parsed for compatibility but unused. */
     struct {
-        char *mode; /* "bridge" (default), "host" or "none" */
+        char *mode;
         dv_network_port *ports;
         size_t n_ports;
     } network;

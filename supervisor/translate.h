@@ -4,7 +4,8 @@
  *
  * Pure and deterministic: no I/O, same inputs → same JSON (sorted keys when
  * dumped with JSON_SORT_KEYS). It re-runs dv_policy_check(), so a body that
- * breaks the agent's policy is never returned.
+ * breaks the agent's policy is never returned. Being pure it cannot follow
+ * symlinks: call dv_policy_check_host_paths() (policy.h) before each create.
  *
  * Nomad's semantics, in short (translate.c and translate_host.c say why):
  * - Labels: the spec's labels, then ours (DV_LABEL_TASK_ID / _TASK_NAME /
