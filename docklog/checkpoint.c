@@ -1,0 +1,222 @@
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+#include "timestamp.h"
+
+static const char *const outcome_names[] = {"running", "done", "failed"};
+
+const char *dl_outcome_name(enum dl_outcome o)
+{
+    return (unsigned)o < DV_ARRAY_SIZE(outcome_names) ? outcome_names[o] : "running";
+}
+
+void dl_checkpoint_init(dl_checkpoint *cp, const char *container_id)
+{
+    memset(cp, 0, sizeof(*cp));
+    snprintf(cp->container_id, sizeof(cp->container_id), "%s", container_id);
+    cp->outcome = DL_OUTCOME_RUNNING;
+    cp->pos.ts = DL_TS_NONE;
+    cp->pos.out = DL_FILE_POS_NONE;
+    cp->pos.err = DL_FILE_POS_NONE;
+    cp->synced = cp->pos;
+}
+
+void dl_position_advance(dl_position *pos, int64_t ts)
+{
+    if (pos->ts == DL_TS_NONE || ts > pos->ts) {
+        pos->ts = ts;
+        pos->count = 1;
+    } else if (ts == pos->ts) {
+        pos->count++;
+    }
+}
+
+static json_t *file_pos_json(const dl_file_pos *p)
+{
+    json_t *o =
+        json_pack("{sIsIsIsb}", "index", (json_int_t)p->index, "offset", (json_int_t)p->offset,
+                  "line_start", (json_int_t)p->line_start, "mid_line", p->mid_line);
+    if (o && p->truncate_index >= 0)
+        json_object_set_new(o, "truncate",
+                            json_pack("{sIsI}", "index", (json_int_t)p->truncate_index, "offset",
+                                      (json_int_t)p->truncate_offset));
+    return o;
+}
+
+static json_t *position_json(const dl_position *p)
+{
+    json_t *o = json_pack("{sIsoso}", "count", (json_int_t)p->count, "stdout",
+                          file_pos_json(&p->out), "stderr", file_pos_json(&p->err));
+    if (o && p->ts != DL_TS_NONE) {
+        char text[DV_TIMESTAMP_MAX];
+        dv_timestamp_format(p->ts, text);
+        json_object_set_new(o, "ts", json_integer(p->ts));
+        json_object_set_new(o, "time", json_string(text));
+    }
+    return o;
+}
+
+json_t *dl_checkpoint_to_json(const dl_checkpoint *cp)
+{
+    json_t *o =
+        json_pack("{sissssso}", "version", DL_CHECKPOINT_VERSION, "container_id", cp->container_id,
+                  "outcome", dl_outcome_name(cp->outcome), "position", position_json(&cp->pos));
+    if (!o)
+        return NULL;
+    if (cp->outcome == DL_OUTCOME_FAILED)
+        json_object_set_new(o, "error", json_string(cp->error));
+    if (cp->has_synced)
+        json_object_set_new(o, "synced", position_json(&cp->synced));
+    return o;
+}
+
+static int get_i64(const json_t *o, const char *key, int64_t min, int64_t *ret)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return -EINVAL;
+    *ret = json_integer_value(v);
+    return 0;
+}
+
+static int file_pos_from_json(const json_t *o, dl_file_pos *ret)
+{
+    dl_file_pos p = DL_FILE_POS_NONE;
+    json_t *mid = json_object_get(o, "mid_line");
+    if (!json_is_object(o) || get_i64(o, "index", -1, &p.index) < 0 ||
+        get_i64(o, "offset", 0, &p.offset) < 0 || get_i64(o, "line_start", 0, &p.line_start) < 0 ||
+        !json_is_boolean(mid) || p.line_start > p.offset)
+        return -EINVAL;
+    p.mid_line = json_is_true(mid);
+    json_t *t = json_object_get(o, "truncate");
+    if (t && (!json_is_object(t) || get_i64(t, "index", 0, &p.truncate_index) < 0 ||
+              get_i64(t, "offset", 0, &p.truncate_offset) < 0))
+        return -EINVAL;
+    *ret = p;
+    return 0;
+}
+
+static int position_from_json(const json_t *o, dl_position *ret)
+{
+    dl_position p = {.ts = DL_TS_NONE};
+    int64_t count;
+    if (!json_is_object(o) || get_i64(o, "count", 0, &count) < 0 ||
+        file_pos_from_json(json_object_get(o, "stdout"), &p.out) < 0 ||
+        file_pos_from_json(json_object_get(o, "stderr"), &p.err) < 0)
+        return -EINVAL;
+    p.count = (uint64_t)count;
+    json_t *ts = json_object_get(o, "ts");
+    if (ts) {
+        if (!json_is_integer(ts))
+            return -EINVAL;
+        p.ts = json_integer_value(ts);
+    }
+    *ret = p;
+    return 0;
+}
+
+int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *err)
+{
+    dl_checkpoint cp;
+    dl_checkpoint_init(&cp, "");
+    json_t *v = json_object_get(json, "version");
+    if (!json_is_integer(v) || json_integer_value(v) != DL_CHECKPOINT_VERSION)
+        return dv_error_set(err, -EINVAL, "checkpoint: unsupported version (this docklog reads %d)",
+                            DL_CHECKPOINT_VERSION);
+    json_t *id = json_object_get(json, "container_id");
+    json_t *outcome = json_object_get(json, "outcome");
+    if (!json_is_string(id) || !json_is_string(outcome))
+        return dv_error_set(err, -EINVAL, "checkpoint: container_id/outcome missing");
+    snprintf(cp.container_id, sizeof(cp.container_id), "%s", json_string_value(id));
+    bool known = false;
+    for (size_t i = 0; i < DV_ARRAY_SIZE(outcome_names); i++)
+        if (strcmp(outcome_names[i], json_string_value(outcome)) == 0) {
+            cp.outcome = (enum dl_outcome)i;
+            known = true;
+        }
+    if (!known)
+        return dv_error_set(err, -EINVAL, "checkpoint: unknown outcome \"%s\"",
+                            json_string_value(outcome));
+    json_t *e = json_object_get(json, "error");
+    if (json_is_string(e))
+        snprintf(cp.error, sizeof(cp.error), "%s", json_string_value(e));
+    if (position_from_json(json_object_get(json, "position"), &cp.pos) < 0)
+        return dv_error_set(err, -EINVAL, "checkpoint: malformed position");
+    json_t *synced = json_object_get(json, "synced");
+    if (synced) {
+        if (position_from_json(synced, &cp.synced) < 0)
+            return dv_error_set(err, -EINVAL, "checkpoint: malformed synced position");
+        cp.has_synced = true;
+    }
+    *ret = cp;
+    return 0;
+}
+
+int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    int r = dv_read_file(path, &text, &len, err);
+    if (r < 0)
+        return r;
+    json_error_t jerr;
+    _cleanup_json_ json_t *json = json_loadb(text, len, 0, &jerr);
+    if (!json)
+        return dv_error_set(err, -EINVAL, "%s: %s", path, jerr.text);
+    r = dl_checkpoint_from_json(json, ret, err);
+    if (r < 0)
+        return dv_error_wrap(err, "%s", path);
+    return 0;
+}
+
+/* temp + rename, no fsync: atomic against process death, which is what every
+ * batch needs; durability is the sync point's job (see the header). */
+static int write_renamed(const char *path, const char *data, size_t len, dv_error *err)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return dv_error_set(err, -ENAMETOOLONG, "%s: path too long", path);
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "create %s", tmp);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int r = -errno;
+            unlink(tmp);
+            return dv_error_errno(err, r, "write %s", tmp);
+        }
+        done += (size_t)n;
+    }
+    if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
+        int r = -errno;
+        unlink(tmp);
+        return dv_error_errno(err, r, "replace %s", path);
+    }
+    return 0;
+}
+
+int dl_checkpoint_save(const char *path, const dl_checkpoint *cp, bool durable, dv_error *err)
+{
+    _cleanup_json_ json_t *json = dl_checkpoint_to_json(cp);
+    if (!json)
+        return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
+    if (durable)
+        return dv_atomic_write_json(path, json, 0644, err);
+    _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
+    size_t len = strlen(text);
+    text[len] = '\n'; /* replaces the NUL: the buffer is written by length */
+    return write_renamed(path, text, len + 1, err);
+}

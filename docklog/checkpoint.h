@@ -1,0 +1,113 @@
+/* docklog's checkpoint: how far the log stream has been delivered, so a restarted
+ * docklog neither loses nor duplicates a line in the files (DESIGN.md, Logs:
+ * exactly once), and the terminal outcome the agent reads after its own restart.
+ *
+ * File tasks/<id>/docklog.checkpoint, JSON, format version 1:
+ * {
+ *   "version": 1,
+ *   "container_id": "<id>",            the container the position belongs to
+ *   "outcome": "running"|"done"|"failed",
+ *   "error": "...",                     with "failed": the permanent error
+ *   "position": {
+ *     "ts": <int64 ns>,                 last delivered entry's timestamp (absent: none yet)
+ *     "time": "<RFC3339Nano>",          the same, for people (ignored on read)
+ *     "count": <n>,                     delivered entries with exactly that timestamp
+ *     "stdout": {"index": N, "offset": B, "line_start": L, "mid_line": false,
+ *                "truncate": {"index": M, "offset": O}},    truncate: optional
+ *     "stderr": {...}
+ *   },
+ *   "synced": {...like position...}     optional: the last position whose file data
+ * }                                     was fsynced (fallback after a power loss)
+ *
+ * Write policy (the cost/guarantee trade-off):
+ * - after every delivered batch (one socket read, <= 64 KiB): the sink data is
+ *   written (write(2)) first, then the checkpoint is replaced by rename(2) WITHOUT
+ *   fsync. Against process death (kill -9 of docklog or the agent, dockerd restart)
+ *   this is exact: the page cache keeps both, in that order. An fsync per batch
+ *   would cap throughput at the disk's sync rate.
+ * - every DL_CHECKPOINT_SYNC_INTERVAL and at exit: fdatasync the log files, record
+ *   the position as "synced", write the checkpoint durably (fsync + dir fsync).
+ *   After a power loss, if a file is shorter than "position" says, docklog falls
+ *   back to "synced", which is never ahead of data on disk.
+ *
+ * Restart: (1) files are truncated back to their offset (bytes past it are
+ * rewritten identically), files with a higher index are removed, a pending
+ * "truncate" is re-applied; (2) logs are requested since=ts (inclusive) and the
+ * first `count` entries with exactly ts are skipped. */
+#ifndef DL_CHECKPOINT_H
+#define DL_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "clock.h"
+#include "duration.h"
+#include "error.h"
+
+#define DL_CHECKPOINT_VERSION 1
+#define DL_CHECKPOINT_SYNC_INTERVAL (5 * DV_NSEC_PER_SEC)
+/* "position.ts" when nothing has been delivered yet. */
+#define DL_TS_NONE INT64_MIN
+
+/* One file sink stream's place: bytes [0, offset) of <base>.<stream>.<index> are
+ * delivered. mid_line: the last delivered entry was a partial line (no '\n'), which
+ * started at line_start in this file. truncate (index >= 0): file `index` must be cut
+ * back to `offset` (a partial line moved from it into this file on rotation; see
+ * file_sink.h); applied after the checkpoint naming the new file is written. */
+typedef struct dl_file_pos {
+    int64_t index; /* -1: no file yet */
+    int64_t offset;
+    int64_t line_start;
+    bool mid_line;
+    int64_t truncate_index; /* -1: none */
+    int64_t truncate_offset;
+} dl_file_pos;
+
+#define DL_FILE_POS_NONE                                                                           \
+    (dl_file_pos)                                                                                  \
+    {                                                                                              \
+        .index = -1, .truncate_index = -1                                                          \
+    }
+
+typedef struct dl_position {
+    int64_t ts; /* DL_TS_NONE: nothing delivered yet */
+    uint64_t count;
+    dl_file_pos out; /* stdout */
+    dl_file_pos err; /* stderr */
+} dl_position;
+
+enum dl_outcome { DL_OUTCOME_RUNNING, DL_OUTCOME_DONE, DL_OUTCOME_FAILED };
+
+typedef struct dl_checkpoint {
+    char container_id[128];
+    enum dl_outcome outcome;
+    char error[512];
+    dl_position pos;
+    bool has_synced;
+    dl_position synced;
+} dl_checkpoint;
+
+/* A fresh checkpoint for CONTAINER_ID: nothing delivered, no files. */
+void dl_checkpoint_init(dl_checkpoint *cp, const char *container_id);
+
+/* Advance the stream position past one delivered entry with timestamp TS. A
+ * timestamp older than the position (the daemon's clock stepped back) leaves it
+ * unchanged: Docker's since= would not return that entry again anyway. */
+void dl_position_advance(dl_position *pos, int64_t ts);
+
+/* Load PATH. -ENOENT (err filled) when there is none; -EINVAL for a corrupt or
+ * foreign-version file. */
+int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err);
+/* DURABLE: fsync the file and its directory (sync points, exit); otherwise only
+ * temp + rename (every batch). */
+int dl_checkpoint_save(const char *path, const dl_checkpoint *cp, bool durable, dv_error *err);
+
+/* JSON conversion (exposed for tests). */
+json_t *dl_checkpoint_to_json(const dl_checkpoint *cp);
+int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *err);
+
+const char *dl_outcome_name(enum dl_outcome o);
+
+#endif

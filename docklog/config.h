@@ -1,0 +1,65 @@
+/* docklog's config file (`docklog CONFIG.json`), written by the agent at
+ * tasks/<id>/docklog.json (supervisor/docklog_launch.c). Format version 1:
+ *
+ * {
+ *   "version": 1,
+ *   "endpoint": "unix:///var/run/docker.sock",      unix://, tcp://, http://, https://
+ *   "tls": {"cert": "...", "key": "...", "ca": "..."},   optional; only docklog-tls uses it
+ *   "container": {"id": "<64 hex>", "name": "web-<uuid>", "tty": false, "image": "..."},
+ *   "task": {"id": "<uuid>", "name": "web"},
+ *   "files": {"enabled": true, "dir": ".../alloc/logs", "base": "web",
+ *             "max_files": 10, "max_file_size": 10},          max_file_size in MB
+ *   "journald": {"enabled": true, "identifier": "web",       SYSLOG_IDENTIFIER
+ *                "socket": "/run/systemd/journal/socket"},    optional (tests)
+ *   "checkpoint": ".../docklog.checkpoint"
+ * }
+ *
+ * Unknown keys, wrong types and missing required keys are errors naming the key
+ * (a config the agent wrote wrongly is a permanent failure: exit 100). */
+#ifndef DL_CONFIG_H
+#define DL_CONFIG_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+#define DL_CONFIG_VERSION 1
+#define DL_JOURNALD_SOCKET_DEFAULT "/run/systemd/journal/socket"
+/* Docker's CONTAINER_ID field: the short id. */
+#define DL_SHORT_ID_LEN 12
+
+typedef struct dl_config {
+    char *endpoint;
+    char *tls_cert; /* NULL when no tls block */
+    char *tls_key;
+    char *tls_ca;
+    char *container_id;
+    char *container_name;
+    bool tty;
+    char *image;
+    char *task_id;
+    char *task_name;
+    struct {
+        bool enabled;
+        char *dir;
+        char *base;
+        int max_files;
+        int max_file_size_mb;
+    } files;
+    struct {
+        bool enabled;
+        char *identifier; /* defaults to task.name */
+        char *socket;     /* defaults to DL_JOURNALD_SOCKET_DEFAULT */
+    } journald;
+    char *checkpoint;
+} dl_config;
+
+/* Parse JSON into *RET (all strings heap-owned by it). */
+int dl_config_parse(const json_t *json, dl_config *ret, dv_error *err);
+/* Read and parse PATH. */
+int dl_config_load(const char *path, dl_config *ret, dv_error *err);
+void dl_config_free(dl_config *c);
+
+#endif

@@ -1,0 +1,402 @@
+#include "file_sink.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+
+static const char *const stream_names[] = {"stdout", "stderr"};
+
+int64_t dl_file_index(const char *name, const char *base, const char *type)
+{
+    size_t bl = strlen(base), tl = strlen(type);
+    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || strncmp(name + bl + 1, type, tl) != 0 ||
+        name[bl + 1 + tl] != '.')
+        return -1;
+    const char *p = name + bl + tl + 2;
+    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
+        return -1;
+    int64_t v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+static void file_path(char buf[PATH_MAX], const char *dir, const char *base, const char *type,
+                      int64_t index)
+{
+    snprintf(buf, PATH_MAX, "%s/%s.%s.%lld", dir, base, type, (long long)index);
+}
+
+/* Highest existing index of TYPE (or -1), and optionally removes files outside
+ * [keep_from, keep_to]. */
+static int scan(const char *dir, const char *base, const char *type, int64_t keep_from,
+                int64_t keep_to, bool remove, int64_t *ret_max, dv_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) {
+            *ret_max = -1;
+            return 0;
+        }
+        return dv_error_errno(err, -errno, "open directory %s", dir);
+    }
+    int64_t max = -1;
+    int r = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int64_t i = dl_file_index(de->d_name, base, type);
+        if (i < 0)
+            continue;
+        if (remove && (i < keep_from || i > keep_to)) {
+            if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+                r = dv_error_errno(err, -errno, "remove %s/%s", dir, de->d_name);
+                break;
+            }
+            continue;
+        }
+        if (i > max)
+            max = i;
+    }
+    closedir(d);
+    if (r == 0)
+        *ret_max = max;
+    return r;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int flush_stream(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
+{
+    if (s->buf_len == 0)
+        return 0;
+    int r = write_all(s->fd, s->buf, s->buf_len);
+    if (r < 0)
+        return dv_error_errno(err, r, "write %s/%s.%s.%lld", sink->dir, sink->base, s->name,
+                              (long long)s->pos.index);
+    s->buf_len = 0;
+    return 0;
+}
+
+static int open_file(dl_file_sink *sink, dl_file_stream *s, bool truncate, dv_error *err)
+{
+    char path[PATH_MAX];
+    file_path(path, sink->dir, sink->base, s->name, s->pos.index);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (truncate ? O_TRUNC : 0), 0644);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "open %s", path);
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = fd;
+    return 0;
+}
+
+static int rotate(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
+{
+    int r = flush_stream(sink, s, err);
+    if (r < 0)
+        return r;
+    s->pos.index++;
+    s->pos.offset = 0;
+    s->pos.line_start = 0;
+    return open_file(sink, s, true, err);
+}
+
+/* The partial line [line_start, offset) of the current file moves to the start of a
+ * new file; the old file is cut back later (after a checkpoint names the new one). */
+static int relocate(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
+{
+    int r;
+    if (s->pos.truncate_index >= 0 && !s->truncate_applied) {
+        if (!sink->checkpoint_hook)
+            return dv_error_set(err, -EINVAL, "file sink: second line move without checkpoint");
+        if ((r = sink->checkpoint_hook(sink->hook_userdata, err)) < 0)
+            return r;
+    }
+    if ((r = flush_stream(sink, s, err)) < 0)
+        return r;
+    int64_t from = s->pos.line_start, len = s->pos.offset - s->pos.line_start;
+    _cleanup_close_ int old = TAKE_FD(s->fd);
+    int64_t old_index = s->pos.index;
+    s->pos.index++;
+    if ((r = open_file(sink, s, true, err)) < 0)
+        return r;
+    char block[8192];
+    for (int64_t done = 0; done < len;) {
+        size_t want = (size_t)(len - done) < sizeof(block) ? (size_t)(len - done) : sizeof(block);
+        ssize_t n = pread(old, block, want, from + done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return dv_error_errno(err, n < 0 ? -errno : -EIO,
+                                  "read back partial line of %s.%s.%lld", sink->base, s->name,
+                                  (long long)old_index);
+        if ((r = write_all(s->fd, block, (size_t)n)) < 0)
+            return dv_error_errno(err, r, "move partial line to %s.%s.%lld", sink->base, s->name,
+                                  (long long)s->pos.index);
+        done += n;
+    }
+    s->pos.offset = len;
+    s->pos.line_start = 0;
+    s->pos.truncate_index = old_index;
+    s->pos.truncate_offset = from;
+    s->truncate_applied = false;
+    return 0;
+}
+
+static int append(dl_file_sink *sink, dl_file_stream *s, const char *data, size_t len,
+                  dv_error *err)
+{
+    if (s->buf_len + len > DL_FILE_BUF_SIZE) {
+        int r = flush_stream(sink, s, err);
+        if (r < 0)
+            return r;
+        if (len >= DL_FILE_BUF_SIZE) {
+            r = write_all(s->fd, data, len);
+            if (r < 0)
+                return dv_error_errno(err, r, "write %s.%s.%lld", sink->base, s->name,
+                                      (long long)s->pos.index);
+            s->pos.offset += (int64_t)len;
+            return 0;
+        }
+    }
+    memcpy(s->buf + s->buf_len, data, len);
+    s->buf_len += len;
+    s->pos.offset += (int64_t)len;
+    return 0;
+}
+
+int dl_file_sink_write(dl_file_sink *sink, enum dl_stream stream, const char *data, size_t len,
+                       dv_error *err)
+{
+    dl_file_stream *s = &sink->s[stream];
+    if (len == 0)
+        return 0;
+    bool complete = data[len - 1] == '\n';
+    int r;
+    while (len > 0) {
+        int64_t room = sink->max_size - s->pos.offset;
+        size_t chunk = len;
+        if ((int64_t)len > room) {
+            if (!s->pos.mid_line && s->pos.offset > 0) {
+                if ((r = rotate(sink, s, err)) < 0) /* a new line goes to a new file */
+                    return r;
+                continue;
+            }
+            if (s->pos.mid_line && s->pos.line_start > 0) {
+                if ((r = relocate(sink, s, err)) < 0) /* keep the line whole */
+                    return r;
+                continue;
+            }
+            /* The line began at offset 0 and alone exceeds the limit: split it. */
+            if (room <= 0) {
+                if ((r = rotate(sink, s, err)) < 0)
+                    return r;
+                s->pos.mid_line = true;
+                continue;
+            }
+            chunk = (size_t)room;
+        }
+        if (!s->pos.mid_line) {
+            s->pos.line_start = s->pos.offset;
+            s->pos.mid_line = true;
+        }
+        if ((r = append(sink, s, data, chunk, err)) < 0)
+            return r;
+        data += chunk;
+        len -= chunk;
+    }
+    if (complete) {
+        s->pos.mid_line = false;
+        s->pos.line_start = s->pos.offset;
+    }
+    return 0;
+}
+
+int dl_file_sink_flush(dl_file_sink *sink, dv_error *err)
+{
+    for (int i = 0; i < 2; i++) {
+        int r = flush_stream(sink, &sink->s[i], err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int dl_file_sink_sync(dl_file_sink *sink, dv_error *err)
+{
+    int r = dl_file_sink_flush(sink, err);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < 2; i++)
+        if (fdatasync(sink->s[i].fd) < 0)
+            return dv_error_errno(err, -errno, "fdatasync %s.%s", sink->base, sink->s[i].name);
+    return 0;
+}
+
+static int apply_truncation(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
+{
+    if (s->pos.truncate_index < 0 || s->truncate_applied)
+        return 0;
+    char path[PATH_MAX];
+    file_path(path, sink->dir, sink->base, s->name, s->pos.truncate_index);
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > s->pos.truncate_offset &&
+        truncate(path, s->pos.truncate_offset) < 0)
+        return dv_error_errno(err, -errno, "truncate %s", path);
+    s->truncate_applied = true;
+    return 0;
+}
+
+/* Files that fell out of the max_files window are removed only once a checkpoint
+ * naming a newer file is on disk: until then a restart still resumes in them. */
+static void remove_expired(dl_file_sink *sink, dl_file_stream *s)
+{
+    int64_t keep_from = s->pos.index - sink->max_files + 1;
+    for (; s->expire_from < keep_from; s->expire_from++) {
+        char path[PATH_MAX];
+        file_path(path, sink->dir, sink->base, s->name, s->expire_from);
+        unlink(path); /* already gone is fine; a failure only costs disk space */
+    }
+}
+
+int dl_file_sink_checkpointed(dl_file_sink *sink, dv_error *err)
+{
+    for (int i = 0; i < 2; i++) {
+        int r = apply_truncation(sink, &sink->s[i], err);
+        if (r < 0)
+            return r;
+        remove_expired(sink, &sink->s[i]);
+    }
+    return 0;
+}
+
+void dl_file_sink_positions(const dl_file_sink *sink, dl_file_pos *ret_out, dl_file_pos *ret_err)
+{
+    *ret_out = sink->s[DL_STDOUT].pos;
+    *ret_err = sink->s[DL_STDERR].pos;
+}
+
+static bool stream_matches(const dl_file_sink_options *o, const char *type, const dl_file_pos *p)
+{
+    if (p->index < 0)
+        return true;
+    char path[PATH_MAX];
+    file_path(path, o->dir, o->base, type, p->index);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return p->offset == 0;
+    return st.st_size >= p->offset;
+}
+
+bool dl_file_sink_matches(const dl_file_sink_options *opts, const dl_position *pos)
+{
+    return stream_matches(opts, "stdout", &pos->out) && stream_matches(opts, "stderr", &pos->err);
+}
+
+static int open_stream(dl_file_sink *sink, dl_file_stream *s, const dl_file_pos *start,
+                       dv_error *err)
+{
+    int r;
+    int64_t max;
+    if (!start || start->index < 0) {
+        /* Fresh: never overwrite what is there; start after it. */
+        if ((r = scan(sink->dir, sink->base, s->name, 0, 0, false, &max, err)) < 0)
+            return r;
+        s->pos = DL_FILE_POS_NONE;
+        s->pos.index = max + 1;
+        if ((r = open_file(sink, s, true, err)) < 0)
+            return r;
+    } else {
+        s->pos = *start;
+        s->truncate_applied = false;
+        if ((r = apply_truncation(sink, s, err)) < 0)
+            return r;
+        if ((r = open_file(sink, s, false, err)) < 0)
+            return r;
+        /* Bytes past the checkpoint were not acknowledged: they are requested again
+         * and rewritten identically. */
+        if (ftruncate(s->fd, s->pos.offset) < 0)
+            return dv_error_errno(err, -errno, "truncate %s.%s.%lld", sink->base, s->name,
+                                  (long long)s->pos.index);
+    }
+    if (lseek(s->fd, s->pos.offset, SEEK_SET) < 0)
+        return dv_error_errno(err, -errno, "seek %s.%s", sink->base, s->name);
+    /* Files past the current index are from after the checkpoint; files before the
+     * window are over max_files. */
+    s->expire_from = s->pos.index - sink->max_files + 1;
+    if (s->expire_from < 0)
+        s->expire_from = 0;
+    return scan(sink->dir, sink->base, s->name, s->expire_from, s->pos.index, true, &max, err);
+}
+
+int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
+                      const dl_position *start, dv_error *err)
+{
+    memset(sink, 0, sizeof(*sink));
+    sink->s[0].fd = sink->s[1].fd = -1;
+    sink->max_files = opts->max_files > 0 ? opts->max_files : 1;
+    sink->max_size = opts->max_size > 0 ? opts->max_size : DL_MB;
+    sink->dir = strdup(opts->dir);
+    sink->base = strdup(opts->base);
+    if (!sink->dir || !sink->base) {
+        dl_file_sink_close(sink);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    int r = dv_mkdir_p(sink->dir, 0755, err);
+    for (int i = 0; r >= 0 && i < 2; i++) {
+        dl_file_stream *s = &sink->s[i];
+        s->name = stream_names[i];
+        if (!(s->buf = malloc(DL_FILE_BUF_SIZE)))
+            r = dv_error_set(err, -ENOMEM, "out of memory");
+        else
+            r = open_stream(sink, s, start ? (i == 0 ? &start->out : &start->err) : NULL, err);
+    }
+    if (r < 0) {
+        dl_file_sink_close(sink);
+        return r;
+    }
+    return 0;
+}
+
+void dl_file_sink_close(dl_file_sink *sink)
+{
+    for (int i = 0; i < 2; i++) {
+        dl_file_stream *s = &sink->s[i];
+        if (s->fd >= 0) {
+            if (s->buf)
+                flush_stream(sink, s, NULL);
+            close(s->fd);
+            s->fd = -1;
+        }
+        free(s->buf);
+        s->buf = NULL;
+    }
+    free(sink->dir);
+    free(sink->base);
+    sink->dir = sink->base = NULL;
+}

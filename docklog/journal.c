@@ -1,0 +1,137 @@
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+int dl_journal_open(dl_journal *j, const char *socket_path, dv_error *err)
+{
+    j->fd = -1;
+    j->force_memfd = false;
+    if (strlen(socket_path) >= sizeof(j->path))
+        return dv_error_set(err, -ENAMETOOLONG, "journal socket path too long: %s", socket_path);
+    snprintf(j->path, sizeof(j->path), "%s", socket_path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "journal socket");
+    struct timeval tv = {.tv_sec = 1};
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    /* Like sd_journal_sendv: a larger send buffer lets most entries go as one datagram
+     * (the kernel caps it at wmem_max unless we are privileged). */
+    int size = 8 * 1024 * 1024;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    j->fd = fd;
+    return 0;
+}
+
+void dl_journal_close(dl_journal *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    j->fd = -1;
+}
+
+static socklen_t address(const dl_journal *j, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, j->path, strlen(j->path));
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(j->path));
+}
+
+static int send_memfd(dl_journal *j, const struct iovec *iov, int iovcnt, dv_error *err)
+{
+    _cleanup_close_ int mfd = memfd_create("docklog-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0)
+        return dv_error_errno(err, -errno, "journal: memfd_create");
+    for (int i = 0; i < iovcnt; i++) {
+        const char *p = iov[i].iov_base;
+        for (size_t left = iov[i].iov_len; left > 0;) {
+            ssize_t n = write(mfd, p, left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return dv_error_errno(err, n < 0 ? -errno : -EIO, "journal: write memfd");
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    /* journald only accepts a sealed memfd: the content cannot change under it. */
+    if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+        return dv_error_errno(err, -errno, "journal: seal memfd");
+
+    struct sockaddr_un sa;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr mh = {
+        .msg_name = &sa,
+        .msg_namelen = address(j, &sa),
+        .msg_control = control.buf,
+        .msg_controllen = sizeof(control.buf),
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+    if (sendmsg(j->fd, &mh, MSG_NOSIGNAL) < 0)
+        return dv_error_errno(err, -errno, "journal: send %s (memfd)", j->path);
+    return 0;
+}
+
+int dl_journal_send(dl_journal *j, const dl_journal_field *fields, size_t n, dv_error *err)
+{
+    if (n > DL_JOURNAL_MAX_FIELDS)
+        return dv_error_set(err, -E2BIG, "journal: too many fields");
+    struct iovec iov[DL_JOURNAL_MAX_FIELDS * 4];
+    uint64_t lens[DL_JOURNAL_MAX_FIELDS];
+    int cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const dl_journal_field *f = &fields[i];
+        iov[cnt++] = (struct iovec){(void *)f->name, strlen(f->name)};
+        if (memchr(f->value, '\n', f->len)) {
+            uint64_t le = f->len;
+            unsigned char *b = (unsigned char *)&lens[i];
+            for (int k = 0; k < 8; k++, le >>= 8)
+                b[k] = (unsigned char)(le & 0xff);
+            iov[cnt++] = (struct iovec){"\n", 1};
+            iov[cnt++] = (struct iovec){&lens[i], 8};
+        } else {
+            iov[cnt++] = (struct iovec){"=", 1};
+        }
+        iov[cnt++] = (struct iovec){(void *)f->value, f->len};
+        iov[cnt++] = (struct iovec){"\n", 1};
+    }
+
+    if (!j->force_memfd) {
+        struct sockaddr_un sa;
+        struct msghdr mh = {
+            .msg_name = &sa,
+            .msg_namelen = address(j, &sa),
+            .msg_iov = iov,
+            .msg_iovlen = (size_t)cnt,
+        };
+        for (;;) {
+            if (sendmsg(j->fd, &mh, MSG_NOSIGNAL) >= 0)
+                return 0;
+            if (errno != EINTR)
+                break;
+        }
+        if (errno != EMSGSIZE && errno != ENOBUFS)
+            return dv_error_errno(err, -errno, "journal: send %s", j->path);
+    }
+    return send_memfd(j, iov, cnt, err);
+}

@@ -1,0 +1,58 @@
+/* The journald sink: one journal entry per log entry, with the fields Docker's own
+ * journald log driver uses, so `journalctl CONTAINER_NAME=...` works as users expect:
+ *
+ *   MESSAGE            the line without its trailing newline
+ *   PRIORITY           6 (info) for stdout, 3 (err) for stderr
+ *   CONTAINER_ID       the 12-character short id; CONTAINER_ID_FULL the full id
+ *   CONTAINER_NAME, CONTAINER_TAG (the short id, Docker's default tag), IMAGE_NAME
+ *   SYSLOG_IDENTIFIER  config journald.identifier (default: the task name)
+ *   SYSLOG_TIMESTAMP   Docker's timestamp of the entry (RFC3339Nano)
+ *   DOCKVISOR_TASK_ID  the task id
+ *   CONTAINER_PARTIAL_MESSAGE=true   on every piece but the last of a message longer
+ *                      than 16 KiB, and on an entry that is itself a partial line
+ *
+ * journald cannot take an entry back, so delivery is at-least-once: a send failure is
+ * retried (the caller's dl_retry decides waiting, reporting and giving up) and a
+ * message is never dropped silently. */
+#ifndef DL_JOURNAL_SINK_H
+#define DL_JOURNAL_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "file_sink.h"
+#include "journal.h"
+
+#define DL_JOURNAL_PIECE_MAX (16 * 1024)
+
+/* Retry policy for transient failures (journald down or busy). WAIT is called after
+ * failed attempt ATTEMPT (1-based) with the error; it sleeps and returns false to try
+ * again, or true to give up (a stop was requested): the write then fails with -EINTR. */
+typedef struct dl_retry {
+    bool (*wait)(void *userdata, unsigned attempt, const dv_error *last);
+    void *userdata;
+} dl_retry;
+
+typedef struct dl_journal_sink {
+    dl_journal journal;
+    char short_id[DL_SHORT_ID_LEN + 1];
+    const dl_config *config; /* borrowed */
+} dl_journal_sink;
+
+int dl_journal_sink_open(dl_journal_sink *sink, const dl_config *config, dv_error *err);
+void dl_journal_sink_close(dl_journal_sink *sink);
+
+/* The fields of one piece (pure; for tests). RET must hold DL_JOURNAL_MAX_FIELDS.
+ * Returns the number of fields. */
+size_t dl_journal_sink_fields(const dl_journal_sink *sink, enum dl_stream stream,
+                              const char *timestamp, const char *msg, size_t len, bool partial,
+                              dl_journal_field *ret);
+
+/* Send one log entry (MSG with its trailing newline, if any; TIMESTAMP as Docker sent
+ * it), split into pieces of DL_JOURNAL_PIECE_MAX. */
+int dl_journal_sink_write(dl_journal_sink *sink, enum dl_stream stream, const char *timestamp,
+                          const char *msg, size_t len, const dl_retry *retry, dv_error *err);
+
+#endif

@@ -1,0 +1,199 @@
+/* Unit tests for docklog's config and checkpoint formats. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "checkpoint.h"
+#include "cleanup.h"
+#include "config.h"
+#include "test_support.h"
+
+#define GOOD                                                                                       \
+    "{\"version\":1,\"endpoint\":\"unix:///var/run/docker.sock\","                                 \
+    "\"container\":{\"id\":\"abc123def456abc123\",\"name\":\"web-1\",\"tty\":false,"               \
+    "\"image\":\"img:1\"},"                                                                        \
+    "\"task\":{\"id\":\"11111111-2222-4333-8444-555555555555\",\"name\":\"web\"},"                 \
+    "\"files\":{\"enabled\":true,\"dir\":\"/tmp/logs\",\"base\":\"web\",\"max_files\":3,"          \
+    "\"max_file_size\":5},"                                                                        \
+    "\"journald\":{\"enabled\":true},"                                                             \
+    "\"checkpoint\":\"/tmp/cp\"}"
+
+static int parse_text(const char *text, dl_config *c, dv_error *err)
+{
+    json_error_t jerr;
+    _cleanup_json_ json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        fail_msg("bad test JSON: %s", jerr.text);
+    return dl_config_parse(j, c, err);
+}
+
+static void test_config_good(void **state)
+{
+    (void)state;
+    dl_config c;
+    dv_error err;
+    assert_int_equal(parse_text(GOOD, &c, &err), 0);
+    assert_string_equal(c.endpoint, "unix:///var/run/docker.sock");
+    assert_string_equal(c.container_id, "abc123def456abc123");
+    assert_false(c.tty);
+    assert_true(c.files.enabled);
+    assert_int_equal(c.files.max_files, 3);
+    assert_int_equal(c.files.max_file_size_mb, 5);
+    /* Defaults. */
+    assert_string_equal(c.journald.identifier, "web");
+    assert_string_equal(c.journald.socket, DL_JOURNALD_SOCKET_DEFAULT);
+    assert_null(c.tls_cert);
+    dl_config_free(&c);
+}
+
+static void test_config_errors_name_the_key(void **state)
+{
+    (void)state;
+    struct {
+        const char *from, *to, *want;
+    } cases[] = {
+        {"\"version\":1", "\"version\":2", "version"},
+        {"\"max_files\":3", "\"max_files\":0", "files.max_files"},
+        {"\"max_file_size\":5", "\"max_file_sise\":5", "files.max_file_sise: unknown key"},
+        {"\"tty\":false", "\"tty\":\"no\"", "container.tty"},
+        {"\"id\":\"abc123def456abc123\"", "\"id\":\"../etc\"", "container.id"},
+        {"\"journald\":{\"enabled\":true}", "\"journald\":{\"enabled\":true,\"x\":1}",
+         "journald.x: unknown key"},
+        {"\"base\":\"web\"", "\"base\":\"a/b\"", "files.base"},
+        {"\"checkpoint\":\"/tmp/cp\"", "\"checkpoint\":\"\"", "checkpoint"},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {
+        char text[2048];
+        const char *at = strstr(GOOD, cases[i].from);
+        assert_non_null(at);
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - GOOD), GOOD, cases[i].to,
+                 at + strlen(cases[i].from));
+        dl_config c;
+        dv_error err;
+        int r = parse_text(text, &c, &err);
+        if (r != -EINVAL || !strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: r=%d msg=\"%s\" want \"%s\"", i, r, r < 0 ? err.msg : "",
+                     cases[i].want);
+    }
+}
+
+static void test_config_needs_a_sink(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"version\":1,\"endpoint\":\"unix:///x\",\"container\":{\"id\":\"a\",\"name\":\"n\","
+        "\"tty\":true,\"image\":\"i\"},\"task\":{\"id\":\"t\",\"name\":\"n\"},"
+        "\"files\":{\"enabled\":false},\"journald\":{\"enabled\":false},\"checkpoint\":\"/c\"}";
+    dl_config c;
+    dv_error err;
+    assert_int_equal(parse_text(text, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "neither files nor journald"));
+}
+
+static void test_checkpoint_round_trip(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-cp");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/docklog.checkpoint", dir);
+    dv_error err;
+    dl_checkpoint cp, back;
+    assert_int_equal(dl_checkpoint_load(path, &back, &err), -ENOENT);
+
+    dl_checkpoint_init(&cp, "abc");
+    cp.pos.ts = INT64_C(1714566896123456789);
+    cp.pos.count = 3;
+    cp.pos.out = (dl_file_pos){.index = 4,
+                               .offset = 100,
+                               .line_start = 90,
+                               .mid_line = true,
+                               .truncate_index = 3,
+                               .truncate_offset = 77};
+    cp.pos.err = (dl_file_pos){.index = 0, .offset = 5, .line_start = 5, .truncate_index = -1};
+    cp.has_synced = true;
+    cp.synced = cp.pos;
+    cp.synced.count = 1;
+    assert_int_equal(dl_checkpoint_save(path, &cp, false, &err), 0);
+    assert_int_equal(dl_checkpoint_load(path, &back, &err), 0);
+    assert_memory_equal(&back.pos, &cp.pos, sizeof(cp.pos));
+    assert_memory_equal(&back.synced, &cp.synced, sizeof(cp.synced));
+    assert_string_equal(back.container_id, "abc");
+    assert_int_equal(back.outcome, DL_OUTCOME_RUNNING);
+
+    /* Durable write, terminal outcome with its message; nothing delivered yet. */
+    dl_checkpoint_init(&cp, "abc");
+    cp.outcome = DL_OUTCOME_FAILED;
+    snprintf(cp.error, sizeof(cp.error), "log driver \"none\" cannot be read");
+    assert_int_equal(dl_checkpoint_save(path, &cp, true, &err), 0);
+    assert_int_equal(dl_checkpoint_load(path, &back, &err), 0);
+    assert_true(back.pos.ts == DL_TS_NONE);
+    assert_int_equal(back.pos.out.index, -1);
+    assert_int_equal(back.outcome, DL_OUTCOME_FAILED);
+    assert_string_equal(back.error, cp.error);
+    assert_false(back.has_synced);
+    struct stat st;
+    snprintf(path + strlen(path), 8, ".tmp");
+    assert_int_equal(stat(path, &st), -1); /* no temp file left behind */
+
+    dv_test_rm_rf(dir);
+}
+
+static void test_checkpoint_rejects_garbage(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{\"version\":2,\"container_id\":\"a\",\"outcome\":\"running\"}",
+        "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"maybe\",\"position\":{}}",
+        "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"running\",\"position\":{\"count\":0}}",
+        "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"running\",\"position\":{\"count\":0,"
+        "\"stdout\":{\"index\":0,\"offset\":1,\"line_start\":2,\"mid_line\":false},"
+        "\"stderr\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false}}}",
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(bad); i++) {
+        _cleanup_json_ json_t *j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        dl_checkpoint cp;
+        dv_error err;
+        assert_int_equal(dl_checkpoint_from_json(j, &cp, &err), -EINVAL);
+    }
+}
+
+static void test_position_advance(void **state)
+{
+    (void)state;
+    dl_position p = {.ts = DL_TS_NONE};
+    dl_position_advance(&p, 100);
+    assert_int_equal(p.ts, 100);
+    assert_int_equal(p.count, 1);
+    dl_position_advance(&p, 100);
+    dl_position_advance(&p, 100);
+    assert_int_equal(p.count, 3);
+    dl_position_advance(&p, 101);
+    assert_int_equal(p.ts, 101);
+    assert_int_equal(p.count, 1);
+    /* A clock step back: since=101 would not return it again, so it does not count. */
+    dl_position_advance(&p, 50);
+    assert_int_equal(p.ts, 101);
+    assert_int_equal(p.count, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_good),
+        cmocka_unit_test(test_config_errors_name_the_key),
+        cmocka_unit_test(test_config_needs_a_sink),
+        cmocka_unit_test(test_checkpoint_round_trip),
+        cmocka_unit_test(test_checkpoint_rejects_garbage),
+        cmocka_unit_test(test_position_advance),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
