@@ -236,8 +236,7 @@ static int allocate_dynamic(dv_ports *p, const char *task_id, int *ret, dv_error
                         p->max);
 }
 
-int dv_ports_assign(dv_ports *p, const char *task_id, dv_port_request *reqs, size_t n,
-                    dv_error *err)
+int dv_ports_assign(dv_ports *p, const char *task_id, dv_port_claim *reqs, size_t n, dv_error *err)
 {
     int taken[n > 0 ? n : 1];
     size_t ntaken = 0;

@@ -36,16 +36,16 @@ int dv_ports_set_range(dv_ports *ports, int min, int max, dv_error *err);
 /* The default probe: bind TCP and UDP on BIND_ADDRESS:PORT. */
 bool dv_port_probe_bind(const char *bind_address, int port, void *userdata);
 
-typedef struct dv_port_request {
+typedef struct dv_port_claim {
     const char *label;
     int static_port; /* > 0: exactly this port; 0: dynamic from the range */
     int value;       /* out: the host port */
-} dv_port_request;
+} dv_port_claim;
 
 /* Give TASK_ID a host port for every request, all or nothing: on failure the
  * ports taken by this call are released and err names the label. A task that
  * already holds a static port may ask for it again (restart). */
-int dv_ports_assign(dv_ports *ports, const char *task_id, dv_port_request *reqs, size_t n,
+int dv_ports_assign(dv_ports *ports, const char *task_id, dv_port_claim *reqs, size_t n,
                     dv_error *err);
 
 /* Mark PORT as held by TASK_ID (recovery). -EADDRINUSE if another task holds it,

@@ -48,17 +48,17 @@ static void test_dynamic_next_fit_and_release(void **state)
     assert_int_equal(dv_ports_new(30000, 30003, "127.0.0.1", &p, NULL), 0);
     dv_ports_set_probe(p, fake_probe, NULL);
     busy_port = 30001;
-    dv_port_request a[2] = {{.label = "http"}, {.label = "admin"}};
+    dv_port_claim a[2] = {{.label = "http"}, {.label = "admin"}};
     assert_int_equal(dv_ports_assign(p, A, a, 2, NULL), 0);
     assert_int_equal(a[0].value, 30000);
     assert_int_equal(a[1].value, 30002); /* 30001 is bound on the host */
     assert_string_equal(dv_ports_holder(p, 30000), A);
-    dv_port_request b[1] = {{.label = "http"}};
+    dv_port_claim b[1] = {{.label = "http"}};
     assert_int_equal(dv_ports_assign(p, B, b, 1, NULL), 0);
     assert_int_equal(b[0].value, 30003);
     /* range exhausted */
     dv_error err;
-    dv_port_request c[1] = {{.label = "web"}};
+    dv_port_claim c[1] = {{.label = "web"}};
     assert_int_equal(dv_ports_assign(p, B, c, 1, &err), -EADDRNOTAVAIL);
     assert_non_null(strstr(err.msg, "port \"web\""));
     assert_int_equal(dv_ports_release_task(p, A), 2);
@@ -77,27 +77,27 @@ static void test_static_conflicts_and_all_or_nothing(void **state)
     assert_int_equal(dv_ports_new(30000, 30010, "127.0.0.1", &p, NULL), 0);
     dv_ports_set_probe(p, fake_probe, NULL);
     busy_port = 8081;
-    dv_port_request a[1] = {{.label = "http", .static_port = 8080}};
+    dv_port_claim a[1] = {{.label = "http", .static_port = 8080}};
     assert_int_equal(dv_ports_assign(p, A, a, 1, NULL), 0);
     assert_int_equal(a[0].value, 8080);
     /* the same task asking again (restart) keeps it */
     assert_int_equal(dv_ports_assign(p, A, a, 1, NULL), 0);
     /* another task cannot have it; its dynamic port of the same call is given back */
     dv_error err;
-    dv_port_request b[2] = {{.label = "dyn"}, {.label = "http", .static_port = 8080}};
+    dv_port_claim b[2] = {{.label = "dyn"}, {.label = "http", .static_port = 8080}};
     assert_int_equal(dv_ports_assign(p, B, b, 2, &err), -EADDRINUSE);
     assert_non_null(strstr(err.msg, "held by task " A));
     assert_null(dv_ports_holder(p, 30000));
     /* bound on the host */
-    dv_port_request c[1] = {{.label = "x", .static_port = 8081}};
+    dv_port_claim c[1] = {{.label = "x", .static_port = 8081}};
     assert_int_equal(dv_ports_assign(p, B, c, 1, &err), -EADDRINUSE);
     assert_non_null(strstr(err.msg, "already in use"));
     /* recovery reserves without probing: the task's own container binds it */
     assert_int_equal(dv_ports_reserve(p, B, 8081, false, NULL), 0);
     assert_string_equal(dv_ports_holder(p, 8081), B);
     /* a failed call of a task that holds a port does not release the held one */
-    dv_port_request d[2] = {{.label = "http", .static_port = 8080},
-                            {.label = "y", .static_port = 8081}};
+    dv_port_claim d[2] = {{.label = "http", .static_port = 8080},
+                          {.label = "y", .static_port = 8081}};
     assert_int_equal(dv_ports_assign(p, A, d, 2, NULL), -EADDRINUSE);
     assert_string_equal(dv_ports_holder(p, 8080), A);
     dv_ports_free(p);
@@ -117,7 +117,7 @@ static void test_real_probe_sees_a_bound_port(void **state)
     assert_false(dv_port_probe_bind("0.0.0.0", port, NULL));
     dv_ports *p;
     assert_int_equal(dv_ports_new(port, port, "127.0.0.1", &p, NULL), 0);
-    dv_port_request r[1] = {{.label = "http"}};
+    dv_port_claim r[1] = {{.label = "http"}};
     assert_int_equal(dv_ports_assign(p, A, r, 1, NULL), -EADDRNOTAVAIL);
     close(fd);
     assert_true(dv_port_probe_bind("127.0.0.1", port, NULL));
