@@ -8,10 +8,22 @@
  *   "message" when there is one, else curl's error), err->recoverable (timeout,
  *   EOF / connection reset, 5xx: retrying may help, as Nomad's driver decides).
  *   Use dv_docker_is_not_found() / dv_docker_is_conflict() /
- *   dv_docker_is_not_modified() to tell those apart.
+ *   dv_docker_is_not_modified() to tell those apart (they look at http_status, so a
+ *   missing socket, -ENOENT without an HTTP answer, is not "not found").
+ *   Codes: 404 -ENOENT, 409 -EBUSY, 304 -EALREADY, 400 -EINVAL, 401/403 -EACCES,
+ *   5xx -EIO (recoverable), other HTTP -EPROTO; deadline or activity timeout
+ *   -ETIMEDOUT (recoverable); connection closed/reset/empty reply -ECONNRESET
+ *   (recoverable); cannot connect: the socket's errno (-ENOENT, -ECONNREFUSED...,
+ *   NOT recoverable, as in Nomad); TLS failures -EACCES; cancelled -ECANCELED; a
+ *   body that is not the expected JSON -EBADMSG.
+ *   Messages read "docker: METHOD PATH: detail", e.g.
+ *   "docker: POST /containers/create: 409 Conflict: Conflict. The container name ...".
+ * - All sockets are close-on-exec. SIGPIPE is never raised by the client (NOSIGNAL,
+ *   MSG_NOSIGNAL), but a process using TLS endpoints should ignore SIGPIPE anyway.
  * - Ordinary calls have a deadline (config.timeout_ns, default 5 minutes).
  *   wait, logs and events have none; pull has its own timeouts.
  * - JSON results are new references owned by the caller.
+ * - A call on a fresh client first negotiates the API version (one GET /version).
  * - Output parameters (ret_*) are untouched on failure.
  */
 #ifndef DV_DOCKER_H
@@ -25,6 +37,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "stream.h" /* dv_stream_type, dv_frame_cb */
 
 /* The newest Engine API version we speak; negotiation picks min(server, this). */
 #define DV_DOCKER_API_MAX "1.41"
@@ -42,11 +55,18 @@ typedef struct dv_docker_config {
     const char *tls_cert;
     const char *tls_key;
     const char *tls_ca;
-    int64_t timeout_ns; /* deadline of ordinary calls; 0 → DV_DOCKER_DEFAULT_TIMEOUT_NS */
+    int64_t timeout_ns; /* deadline of ordinary calls; 0 → DV_DOCKER_DEFAULT_TIMEOUT_NS,
+                           negative → none */
 } dv_docker_config;
 
-/* Create a client. Resolves the endpoint (no I/O). Call curl_global_init is done once
- * internally (thread-safe). */
+/* Create a client. Resolves the endpoint (no network I/O; TLS files must be readable).
+ * tcp:// speaks TLS when a cert/key or CA is given (default port 2376, else 2375);
+ * https:// always (cert/key optional, CA optional: system store); unix:// and http://
+ * refuse TLS files. TLS files without an explicit endpoint are an error. With
+ * DOCKER_HOST and a non-empty DOCKER_TLS_VERIFY, the files are cert.pem, key.pem and
+ * ca.pem in DOCKER_CERT_PATH (default ~/.docker). A configured CA is the only trust
+ * anchor; peer and host name are verified. curl_global_init is done once internally
+ * (thread-safe). */
 int dv_docker_new(const dv_docker_config *config, dv_docker **ret, dv_error *err);
 void dv_docker_free(dv_docker *dk);
 
@@ -79,7 +99,7 @@ int dv_docker_info(dv_docker *dk, json_t **ret, dv_error *err);
 
 /* Generic call for anything not wrapped below: METHOD PATH (without the /vX prefix,
  * query string included, already escaped), optional JSON body; *ret (optional) gets
- * the parsed JSON answer (json null for an empty body). */
+ * the parsed JSON answer (json null for an empty body; not JSON → -EBADMSG). */
 int dv_docker_call(dv_docker *dk, const char *method, const char *path, const json_t *body,
                    json_t **ret, dv_error *err);
 
@@ -109,10 +129,15 @@ typedef struct dv_pull_options {
     dv_cancel *cancel;
 } dv_pull_options;
 
-/* POST /images/create. An {"error": ...} line in the stream fails the pull with that
- * message (not recoverable unless Docker says it is a timeout/5xx). */
+/* POST /images/create?fromImage=NAME&tag=TAG ("latest" when the reference has no tag;
+ * a leading https:// or http:// is dropped). An {"error"/"errorDetail"} line in the
+ * stream fails the pull with -EIO and that message (recoverable only when the text
+ * says timeout / connection reset / EOF / 5xx / toomanyrequests). With
+ * activity_timeout_ns, -ETIMEDOUT (recoverable) when no progress line arrives for that
+ * long; the whole pull is bounded by timeout_ns; both 0 = none. */
 int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *err);
-/* POST /images/load with the tar file at PATH as the body. */
+/* POST /images/load?quiet=1 with the tar file at PATH as the body (client deadline);
+ * an error line in the answer fails like a pull. */
 int dv_docker_image_load(dv_docker *dk, const char *tar_path, dv_error *err);
 int dv_docker_image_remove(dv_docker *dk, const char *image, bool force, dv_error *err);
 
@@ -126,7 +151,8 @@ int dv_docker_container_inspect(dv_docker *dk, const char *id, json_t **ret, dv_
  * {"label": ["io.dockvisor.node_id=..."]}. *ret is an array. */
 int dv_docker_container_list(dv_docker *dk, bool all, const json_t *filters, json_t **ret,
                              dv_error *err);
-/* POST /containers/{id}/wait (condition "not-running" when NULL); no deadline. */
+/* POST /containers/{id}/wait (condition "not-running" when NULL); no deadline;
+ * cancellable (-ECANCELED). *ret_status is the container's exit status. */
 int dv_docker_container_wait(dv_docker *dk, const char *id, const char *condition,
                              int64_t *ret_status, dv_cancel *cancel, dv_error *err);
 /* SIGNAL is a name ("SIGTERM", "TERM") or number as Docker accepts. */
@@ -149,23 +175,15 @@ typedef struct dv_exec_result {
 void dv_exec_result_clear(dv_exec_result *r);
 
 /* exec create + start (attached, demultiplexed unless TTY) + inspect for the exit code.
- * CMD is NULL-terminated. TIMEOUT_NS 0 = the client's default deadline; on timeout
- * -ETIMEDOUT (the process may still run inside the container). */
+ * CMD is NULL-terminated. TIMEOUT_NS bounds all three steps together; 0 = the client's
+ * default deadline; on timeout -ETIMEDOUT (the process may still run inside the
+ * container). Output beyond 64 MiB per stream fails with -EMSGSIZE; a system error
+ * frame fails with -EIO. *ret is filled only on success; free with
+ * dv_exec_result_clear(). */
 int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool tty,
                    int64_t timeout_ns, dv_exec_result *ret, dv_error *err);
 
 /* ---- streams: logs and events ---- */
-enum dv_stream_type {
-    DV_STREAM_STDIN = 0,
-    DV_STREAM_STDOUT = 1,
-    DV_STREAM_STDERR = 2,
-    DV_STREAM_SYSTEM = 3, /* Docker's system error frame */
-};
-
-/* One complete frame (multiplexed mode) or one chunk (raw/TTY mode, type STDOUT).
- * Return non-zero to stop the stream (the call then returns 0). */
-typedef int (*dv_frame_cb)(enum dv_stream_type type, const char *data, size_t len, void *userdata);
-
 typedef struct dv_logs_options {
     const char *id;
     bool follow;
@@ -182,12 +200,16 @@ typedef struct dv_logs_options {
 
 /* GET /containers/{id}/logs; no deadline. Returns 0 when the stream ends (EOF
  * after the container stopped, or the callback asked to stop), -ECANCELED when
- * cancelled, or an error (recoverable for connection loss). */
+ * cancelled, or an error (recoverable for connection loss, including a stream cut
+ * inside a frame). A Docker system error frame (type 3) ends the call with -EIO and
+ * its text; on_frame only sees stdout/stderr. */
 int dv_docker_logs(dv_docker *dk, const dv_logs_options *opts, dv_error *err);
 
 /* One event of /events (parsed). Return non-zero to stop. */
 typedef int (*dv_event_cb)(const json_t *event, void *userdata);
-/* GET /events?since=SINCE&filters=FILTERS; no deadline. */
+/* GET /events?since=SINCE&filters=FILTERS; no deadline. Returns 0 when the callback
+ * asked to stop or the daemon ended the stream (e.g. shutting down: re-subscribe with
+ * since), -ECANCELED when cancelled, or an error. */
 int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv_event_cb on_event,
                      void *userdata, dv_cancel *cancel, dv_error *err);
 
@@ -196,5 +218,6 @@ int dv_docker_network_list(dv_docker *dk, const json_t *filters, json_t **ret, d
 int dv_docker_network_inspect(dv_docker *dk, const char *name, json_t **ret, dv_error *err);
 /* POST /networks/create with BODY ({"Name":...}); *ret_id (optional) gets the id. */
 int dv_docker_network_create(dv_docker *dk, const json_t *body, char **ret_id, dv_error *err);
+int dv_docker_network_remove(dv_docker *dk, const char *name, dv_error *err);
 
 #endif
