@@ -1,5 +1,9 @@
 #include "node.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +14,27 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Nomad's bridge_ip: the gateway of the default "bridge" network. */
+/* The IPv4 address of interface NAME, or NULL. */
+static json_t *interface_ipv4(const char *name)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return NULL;
+    json_t *ip = NULL;
+    for (struct ifaddrs *i = ifs; i && !ip; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || strcmp(i->ifa_name, name) != 0)
+            continue;
+        char buf[INET_ADDRSTRLEN];
+        if (inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, sizeof(buf)))
+            ip = json_string(buf);
+    }
+    freeifaddrs(ifs);
+    return ip;
+}
+
+/* Nomad's bridge_ip: the gateway of the default "bridge" network. Docker leaves
+ * the gateway out of the default network's IPAM config, so then it is the
+ * address of the bridge interface itself (docker0 unless configured). */
 static json_t *bridge_ip(dv_docker *dk)
 {
     _cleanup_json_ json_t *net = NULL;
@@ -25,7 +49,10 @@ static json_t *bridge_ip(dv_docker *dk)
         if (gw && *gw && !strchr(gw, ':'))
             return json_string(gw);
     }
-    return json_null();
+    const char *ifname = json_string_value(
+        json_object_get(json_object_get(net, "Options"), "com.docker.network.bridge.name"));
+    json_t *ip = interface_ipv4(ifname && *ifname ? ifname : "docker0");
+    return ip ? ip : json_null();
 }
 
 static json_t *runtimes(const json_t *info)
