@@ -49,19 +49,20 @@ enum dv_task_state {
 };
 
 enum dv_task_fsm_event {
-    DV_TE_START,        /* begin (or begin again): fetch the image */
-    DV_TE_IMAGE_READY,  /* image present; image_id set */
-    DV_TE_STARTED,      /* container running, docklog launched */
-    DV_TE_START_FAILED, /* image, create or start failed: input error */
-    DV_TE_EXITED,       /* container exit confirmed by inspect: input exit */
-    DV_TE_STOP,         /* operator stop: input stop_timeout_ns, stop_signal */
-    DV_TE_RESTART,      /* operator restart */
-    DV_TE_STOP_DONE,    /* the Engine stop returned: input error (NULL = ok) */
-    DV_TE_STOP_FAILED,  /* after a stop, the container is still running */
-    DV_TE_KILL_TIMEOUT, /* kill_signal sent and kill_timeout passed */
-    DV_TE_RESTART_DUE,  /* restart delay elapsed */
-    DV_TE_DESTROY,      /* operator destroy: input force */
-    DV_TE_DESTROYED,    /* destroy work done: the task can be forgotten */
+    DV_TE_START,          /* begin (or begin again): fetch the image */
+    DV_TE_IMAGE_READY,    /* image present; image_id set */
+    DV_TE_STARTED,        /* container running, docklog launched */
+    DV_TE_START_FAILED,   /* image, create or start failed: input error */
+    DV_TE_EXITED,         /* container exit confirmed by inspect: input exit */
+    DV_TE_STOP,           /* operator stop: input stop_timeout_ns, stop_signal */
+    DV_TE_RESTART,        /* operator restart */
+    DV_TE_STOP_DONE,      /* the Engine stop returned: input error (NULL = ok) */
+    DV_TE_STOP_FAILED,    /* after a stop, the container is still running */
+    DV_TE_KILL_TIMEOUT,   /* kill_signal sent and kill_timeout passed */
+    DV_TE_RESTART_DUE,    /* restart delay elapsed */
+    DV_TE_DESTROY,        /* operator destroy: input force */
+    DV_TE_DESTROYED,      /* destroy work done: the task can be forgotten */
+    DV_TE_DESTROY_FAILED, /* the container could not be removed: input error */
     DV_TE_COUNT
 };
 

@@ -32,6 +32,7 @@ static const char *const event_names[DV_TE_COUNT] = {
     [DV_TE_RESTART_DUE] = "restart-due",
     [DV_TE_DESTROY] = "destroy",
     [DV_TE_DESTROYED] = "destroyed",
+    [DV_TE_DESTROY_FAILED] = "destroy-failed",
 };
 
 const char *dv_task_state_name(enum dv_task_state s)
@@ -441,6 +442,16 @@ static int destroying_destroyed(dv_task *t, const dv_task_input *in, const dv_ta
     return 0;
 }
 
+static int destroying_failed(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
+{
+    dv_task_event_add(t, ops, ctx, "Destroy Failed", "%s",
+                      in->error && in->error->msg[0] ? in->error->msg : "unknown error");
+    t->destroy_requested = false;
+    t->desired = DV_DESIRED_STOPPED;
+    settle(t, DV_TASK_FAILED, ops, ctx);
+    return 0;
+}
+
 static int already(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
     (void)t;
@@ -521,6 +532,7 @@ static const transition_fn table[DV_TASK_STATE_COUNT][DV_TE_COUNT] = {
     [DV_TASK_DESTROYING] =
         {
             [DV_TE_DESTROYED] = destroying_destroyed,
+            [DV_TE_DESTROY_FAILED] = destroying_failed,
             [DV_TE_STOP] = already,
             [DV_TE_RESTART] = already,
             [DV_TE_DESTROY] = already,
