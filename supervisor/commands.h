@@ -13,6 +13,7 @@ struct dv_command {
 
 int dv_cmd_version(int argc, char **argv);
 int dv_cmd_validate(int argc, char **argv);
+int dv_cmd_agent(int argc, char **argv);
 int dv_cmd_run(int argc, char **argv);
 int dv_cmd_status(int argc, char **argv);
 int dv_cmd_stop(int argc, char **argv);

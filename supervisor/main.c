@@ -5,6 +5,7 @@
 #include "commands.h"
 
 static const struct dv_command commands[] = {
+    {"agent", "run the agent daemon (-config FILE)", dv_cmd_agent},
     {"run", "submit a task spec and follow it until it runs", dv_cmd_run},
     {"status", "list tasks, or show one task", dv_cmd_status},
     {"stop", "stop a task (kill_signal, kill_timeout)", dv_cmd_stop},
