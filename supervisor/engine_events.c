@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "reaper.h"
+#include "timestamp.h"
 
 struct dv_engine_events {
     dv_docker *dk;
@@ -128,9 +129,8 @@ static void *events_main(void *arg)
         /* Everything after since_ns is replayed by the stream itself; resync covers
          * what Docker may have forgotten (a daemon restart). */
         post(ev, MSG_RESYNC, NULL, NULL);
-        char since[48];
-        snprintf(since, sizeof(since), "%lld.%09lld", (long long)(ev->since_ns / DV_NSEC_PER_SEC),
-                 (long long)(ev->since_ns % DV_NSEC_PER_SEC));
+        char since[DV_TIMESTAMP_SINCE_MAX];
+        dv_timestamp_since(ev->since_ns, since);
         ev->got_event = false;
         int64_t started = dv_monotonic_ns();
         dv_error err;

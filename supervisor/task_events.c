@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "timestamp.h"
 
 static void event_free(dv_task_event *ev)
 {
@@ -52,27 +53,10 @@ void dv_event_ring_clear(dv_event_ring *ring)
     ring->start = ring->len = 0;
 }
 
-void dv_format_time_ns(int64_t time_ns, char *buf, size_t size)
-{
-    time_t secs = (time_t)(time_ns / 1000000000);
-    long nsec = (long)(time_ns % 1000000000);
-    if (nsec < 0) {
-        nsec += 1000000000;
-        secs--;
-    }
-    struct tm tm;
-    char base[32];
-    if (!gmtime_r(&secs, &tm) || strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-        snprintf(buf, size, "?");
-        return;
-    }
-    snprintf(buf, size, "%s.%09ldZ", base, nsec);
-}
-
 json_t *dv_task_event_to_json(const dv_task_event *ev)
 {
-    char when[48];
-    dv_format_time_ns(ev->time_ns, when, sizeof(when));
+    char when[DV_TIMESTAMP_MAX];
+    dv_timestamp_format_fixed(ev->time_ns, when);
     return json_pack("{s:I,s:s,s:s,s:s}", "time_ns", (json_int_t)ev->time_ns, "time", when, "type",
                      ev->type, "message", ev->message);
 }

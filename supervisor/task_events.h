@@ -46,7 +46,4 @@ json_t *dv_event_ring_to_json(const dv_event_ring *ring);
 /* Replaces the content; entries beyond the capacity keep the newest. */
 int dv_event_ring_from_json(const json_t *array, dv_event_ring *ring, dv_error *err);
 
-/* RFC 3339 UTC with nanoseconds, as Docker prints times. BUF >= 40 bytes. */
-void dv_format_time_ns(int64_t time_ns, char *buf, size_t size);
-
 #endif

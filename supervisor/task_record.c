@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "task.h"
+#include "timestamp.h"
 
 int dv_task_set_str(char **field, const char *value)
 {
@@ -73,34 +74,13 @@ void dv_exit_result_clear(dv_exit_result *r)
     *r = (dv_exit_result){0};
 }
 
-/* Docker prints times as RFC 3339 with nanoseconds; "0001-01-01T00:00:00Z" means never. */
+/* Docker's FinishedAt; its zero time ("never") and junk count as unknown (0). */
 static int64_t parse_docker_time(const char *s)
 {
-    if (!s)
+    int64_t ns;
+    if (!s || dv_timestamp_parse(s, strlen(s), &ns, NULL) < 0 || ns == DV_TIMESTAMP_ZERO)
         return 0;
-    struct tm tm = {0};
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!rest || tm.tm_year < 71)
-        return 0;
-    int64_t ns = 0;
-    if (*rest == '.') {
-        int digits = 0;
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            if (digits < 9) {
-                ns = ns * 10 + (*rest - '0');
-                digits++;
-            }
-        for (; digits < 9; digits++)
-            ns *= 10;
-    }
-    time_t secs = timegm(&tm);
-    /* A zone other than Z ("+02:00") shifts the wall time back to UTC. */
-    if (*rest == '+' || *rest == '-') {
-        int hh = 0, mm = 0;
-        if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) == 2)
-            secs -= (*rest == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-    }
-    return (int64_t)secs * 1000000000 + ns;
+    return ns;
 }
 
 int dv_exit_result_from_inspect(const json_t *inspect, dv_exit_result *ret, dv_error *err)
@@ -344,7 +324,7 @@ json_t *dv_task_to_api_json(const dv_task *t, dv_spec_redact_fn redact)
     if (redact && t->spec)
         json_object_set_new(j, "spec", redact(t->spec));
     json_object_set_new(j, "restarts", json_integer(t->restarts.total));
-    char when[48];
+    char when[DV_TIMESTAMP_MAX];
     const struct {
         const char *key;
         int64_t ns;
@@ -352,7 +332,7 @@ json_t *dv_task_to_api_json(const dv_task *t, dv_spec_redact_fn redact)
         {"created", t->created_ns}, {"started", t->started_ns}, {"finished", t->finished_ns}};
     for (size_t i = 0; i < DV_ARRAY_SIZE(times); i++)
         if (times[i].ns > 0) {
-            dv_format_time_ns(times[i].ns, when, sizeof(when));
+            dv_timestamp_format(times[i].ns, when);
             json_object_set_new(j, times[i].key, json_string(when));
         }
     return j;
