@@ -98,9 +98,10 @@ static void test_conflict_with_a_dead_container(void **state)
     assert_true(j->running);
     assert_string_equal(j->ip, "172.17.0.9");
     assert_false(j->auto_advertise); /* the default bridge is not advertised */
-    assert_string_equal(calls(f), "POST /containers/create,GET /containers/json,GET /containers/111111111111,"
-                                  "DELETE /containers/111111111111,POST /containers/create,"
-                                  "POST /containers/222222222222,GET /containers/222222222222");
+    assert_string_equal(calls(f),
+                        "POST /containers/create,GET /containers/json,GET /containers/111111111111,"
+                        "DELETE /containers/111111111111,POST /containers/create,"
+                        "POST /containers/222222222222,GET /containers/222222222222");
     /* the name filter asks for exactly this name */
     assert_non_null(strstr(dv_fake_find(f, "GET", "/containers/json")->query, "^/" NAME "$"));
     dv_job_free(j);
@@ -208,10 +209,12 @@ static void test_stop_and_inspect_edges(void **state)
     struct env *e = *state;
     dv_fake *f = e->fake;
     dv_fake_reply(f, "POST", "/containers/" CID "/stop", 1, 304, NULL);
-    dv_fake_reply(f, "POST", "/containers/" CID "/stop", 1, 404, "{\"message\":\"No such container\"}");
+    dv_fake_reply(f, "POST", "/containers/" CID "/stop", 1, 404,
+                  "{\"message\":\"No such container\"}");
     dv_fake_reply(f, "POST", "/containers/" CID "/kill", 1, 409,
                   "{\"message\":\"Container " CID " is not running\"}");
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 404, "{\"message\":\"No such container\"}");
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 404,
+                  "{\"message\":\"No such container\"}");
     for (int i = 0; i < 3; i++) {
         dv_job *j = dv_job_new(DV_JOB_STOP, &e->agent, NULL);
         j->container_id = strdup(CID);
@@ -254,10 +257,10 @@ static void test_stats_cgroup_v1_and_v2(void **state)
     assert_int_equal(json_integer_value(json_object_get(mem, "swap")), 30);
     assert_int_equal(json_integer_value(json_object_get(mem, "usage")), 5000);
     assert_int_equal(json_integer_value(json_object_get(mem, "max_usage")), 9000);
-    _cleanup_json_ json_t *v2 = json_loads(
-        "{\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":5}},\"precpu_stats\":{},"
-        "\"memory_stats\":{\"usage\":700,\"stats\":{\"anon\":300,\"file\":400}}}",
-        0, NULL);
+    _cleanup_json_ json_t *v2 =
+        json_loads("{\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":5}},\"precpu_stats\":{},"
+                   "\"memory_stats\":{\"usage\":700,\"stats\":{\"anon\":300,\"file\":400}}}",
+                   0, NULL);
     _cleanup_json_ json_t *s2 = dv_stats_from_engine(v2);
     mem = json_object_get(s2, "memory");
     assert_true(json_number_value(json_object_get(json_object_get(s2, "cpu"), "percent")) == 0.0);
