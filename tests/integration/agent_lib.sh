@@ -21,6 +21,7 @@ T_PREFIX="dvtest-agent-$$"
 T_AGENT_PID=
 T_NODE_ID=
 T_FAILED=0
+T_BG_PIDS=() # helper processes of the test, killed on exit
 export DOCKVISOR_ADDR="unix://$T_DIR/agent.sock"
 
 log() { printf '[%s] %s\n' "$T_NAME" "$*" >&2; }
@@ -41,6 +42,8 @@ our_containers() {
 
 t_cleanup() {
     local rc=$?
+    local p
+    for p in "${T_BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     if [ -n "$T_AGENT_PID" ] && kill -0 "$T_AGENT_PID" 2>/dev/null; then
         kill -TERM "$T_AGENT_PID" 2>/dev/null || true
         wait "$T_AGENT_PID" 2>/dev/null || true

@@ -62,7 +62,8 @@ ok "unreachable registry: failed, no container"
 
 # --- registry auth from the task's auth block ---
 f="$T_DIR/spec-authok.json"
-jq -n --arg n "$T_PREFIX-authok" --arg i "$DV_TEST_REGISTRY/dockvisor-test/busybox:1" \
+# (with Nomad's optional https:// prefix, which must be stripped)
+jq -n --arg n "$T_PREFIX-authok" --arg i "https://$DV_TEST_REGISTRY/dockvisor-test/busybox:1" \
     --arg u "$DV_TEST_REGISTRY_USER" --arg p "$DV_TEST_REGISTRY_PASSWORD" \
     '{name: $n, config: {image: $i, force_pull: true, command: "echo", args: ["pulled"],
       auth: {username: $u, password: $p}}, restart: {attempts: 0}}' >"$f"
@@ -70,6 +71,8 @@ id=$(dv run -detach "$f")
 wait_state "$id" exited 60
 [ "$(task_field "$id" .exit.exit_code)" = 0 ] || fail "authenticated pull task"
 has_event "$id" Driver "with registry credentials" || fail "no credentials event"
+[ "$(task_field "$id" .image)" = "$DV_TEST_REGISTRY/dockvisor-test/busybox:1" ] ||
+    fail "https:// not stripped: $(task_field "$id" .image)"
 task_json "$id" | grep -q "$DV_TEST_REGISTRY_PASSWORD" && fail "the password is shown by status"
 grep -q "$DV_TEST_REGISTRY_PASSWORD" "$T_DIR/agent.log" && fail "the password is in the agent log"
 jq '.config.auth.password = "wrong" | .name += "-bad"' "$f" >"$T_DIR/spec-authbad.json"
@@ -111,6 +114,7 @@ status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST \
 [ "$status" = 409 ] || fail "static port held by a task: $status $(cat "$T_DIR/resp.json")"
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",23196)); s.listen(); time.sleep(30)' &
 holder=$!
+T_BG_PIDS+=($holder)
 sleep 0.5
 status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST \
     --data-binary @"$(spec static3 "$DV_TEST_IMAGE_PAYLOAD" '.network = {ports: {http: {static: 23196}}}')" \

@@ -7,7 +7,22 @@
 # the socket is refused to a second agent.
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 
-start_agent 23100 23149
+# sd_notify: READY=1 once listening, STATUS= with task counts.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+        f.flush()
+' "$T_DIR/notify.sock" "$T_DIR/notify.log" &
+T_BG_PIDS+=($!)
+wait_for 5 test -S "$T_DIR/notify.sock" || fail "notify listener"
+NOTIFY_SOCKET="$T_DIR/notify.sock" start_agent 23100 23149
+wait_for 5 grep -q "READY=1" "$T_DIR/notify.log" || fail "no READY=1: $(cat "$T_DIR/notify.log")"
+grep -q "STATUS=0 tasks" "$T_DIR/notify.log" || fail "no STATUS=: $(cat "$T_DIR/notify.log")"
+ok "sd_notify READY=1 and STATUS="
 
 # --- node ---
 node=$(dv node-status -json)
@@ -53,7 +68,10 @@ grep -qx "NOMAD_TASK_NAME=$T_PREFIX-sigint" <<<"$out" || fail "exec output: $out
 rc=0
 dv exec "$id" -- /bin/payload exit 7 || rc=$?
 [ "$rc" = 7 ] || fail "exec exit code $rc, want 7"
-ok "exec output and exit code"
+rc=0
+dv exec -timeout 1s "$id" -- /bin/payload sleep 5 2>"$T_DIR/exec.err" || rc=$?
+[ "$rc" = 1 ] && grep -qi "time" "$T_DIR/exec.err" || fail "exec timeout: $rc $(cat "$T_DIR/exec.err")"
+ok "exec output, exit code and timeout"
 
 # signal reaches the container
 dv signal "$id" SIGUSR1 || fail "signal"
@@ -119,6 +137,27 @@ ok "port $port answers; NOMAD_* set"
 root="$T_DIR/data/tasks/$id"
 [ "$(stat -c %a "$root/$T_PREFIX-web/secrets")" = 700 ] || fail "secrets mode"
 [ -d "$root/alloc/logs" ] && [ -d "$root/$T_PREFIX-web/local" ] || fail "task dirs"
+
+# --- SIGHUP: reloadable settings apply, restart-only ones are kept, a bad file changes nothing ---
+grep -q "STATUS=.*running" "$T_DIR/notify.log" || fail "STATUS= without running tasks: $(tail -3 "$T_DIR/notify.log")"
+cp "$T_DIR/agent.json" "$T_DIR/agent.json.orig"
+jq '.port_range = "23140-23149" | .data_dir += "-moved"' "$T_DIR/agent.json.orig" >"$T_DIR/agent.json"
+kill -HUP "$T_AGENT_PID"
+wait_for 10 grep -q "configuration reloaded" "$T_DIR/agent.log" || fail "no reload"
+grep -q "data_dir changed, which needs an agent restart" "$T_DIR/agent.log" || fail "no restart warning"
+f=$(spec reloaded "$DV_TEST_IMAGE_PAYLOAD" '.config.args = ["sleep"] | .network = {ports: {p: {}}}')
+rid=$(dv run -detach "$f")
+rport=$(task_json "$rid" | jq -r '.ports[0].host_port')
+[ "$rport" -ge 23140 ] && [ "$rport" -le 23149 ] || fail "port $rport not from the reloaded range"
+[ -d "$T_DIR/data/tasks/$rid" ] || fail "data_dir changed without a restart"
+echo '{"port_range": "nonsense"' >"$T_DIR/agent.json"
+kill -HUP "$T_AGENT_PID"
+wait_for 10 grep -q "the running configuration is kept" "$T_DIR/agent.log" || fail "bad reload not reported"
+dv node-status >/dev/null || fail "the agent did not survive a bad reload"
+cp "$T_DIR/agent.json.orig" "$T_DIR/agent.json"
+wait_state "$rid" running
+dv rm -force "$rid" >/dev/null
+ok "SIGHUP reload"
 
 # --- SIGTERM: the agent exits 0, the container keeps running ---
 cid=$(task_field "$id" .container_id)
