@@ -64,11 +64,11 @@ static void test_reconnect_with_since_and_resync(void **state)
     const char *ev = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"abc\","
                      "\"Attributes\":{\"exitCode\":\"3\"}},\"time\":4102444800,"
                      "\"timeNano\":4102444800123456789}\n";
-    dv_fake_rule first = {.method = "GET", .path = "/events", .times = 1, .stream = ev,
-                          .end = DV_FAKE_END_CLOSE};
+    dv_fake_rule first = {
+        .method = "GET", .path = "/events", .times = 1, .stream = ev, .end = DV_FAKE_END_CLOSE};
     dv_fake_add(fake, &first);
-    dv_fake_rule second = {.method = "GET", .path = "/events", .times = 0, .stream = "",
-                           .end = DV_FAKE_END_HANG};
+    dv_fake_rule second = {
+        .method = "GET", .path = "/events", .times = 0, .stream = "", .end = DV_FAKE_END_HANG};
     dv_fake_add(fake, &second);
 
     dv_docker *dk;
