@@ -257,8 +257,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         };
         if (poll(p, 3, -1) < 0 && errno != EINTR)
             return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR) || p[2].revents)
+        if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR))
             return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (p[2].revents) /* the agent stops: a clean end, the client is not at fault */
+            return MHD_CONTENT_READER_END_OF_STREAM;
     }
 }
 

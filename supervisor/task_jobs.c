@@ -101,6 +101,7 @@ struct layer {
 struct dv_pull_progress {
     struct layer *layers;
     size_t n, cap;
+    char status[128]; /* the last line without a layer ("Digest: ...", "Status: ...") */
 };
 
 dv_pull_progress *dv_pull_progress_new(void)
@@ -120,9 +121,13 @@ void dv_pull_progress_feed(dv_pull_progress *p, const json_t *line)
 {
     const char *id = json_string_value(json_object_get(line, "id"));
     const char *status = json_string_value(json_object_get(line, "status"));
-    /* Only layer lines carry an id that is not the tag ("Pulling from x"). */
-    if (!id || !status || strncmp(status, "Pulling from", 12) == 0)
+    if (!status)
         return;
+    /* Only layer lines carry an id that is not the tag ("Pulling from x"). */
+    if (!id || strncmp(status, "Pulling from", 12) == 0) {
+        snprintf(p->status, sizeof(p->status), "%s", status);
+        return;
+    }
     struct layer *l = NULL;
     for (size_t i = 0; i < p->n; i++)
         if (strcmp(p->layers[i].id, id) == 0)
@@ -161,8 +166,11 @@ void dv_pull_progress_summary(const dv_pull_progress *p, const char *ref, char *
         cur += p->layers[i].current;
         total += p->layers[i].total;
     }
-    snprintf(buf, size, "pulling %s: %zu/%zu layers, %.1f/%.1f MB", ref, done, p->n,
-             (double)cur / 1e6, (double)total / 1e6);
+    if (p->n == 0)
+        snprintf(buf, size, "pulling %s: %s", ref, p->status[0] ? p->status : "waiting");
+    else
+        snprintf(buf, size, "pulling %s: %zu/%zu layers, %.1f/%.1f MB", ref, done, p->n,
+                 (double)cur / 1e6, (double)total / 1e6);
 }
 
 bool dv_pull_error_recoverable(const dv_error *err)

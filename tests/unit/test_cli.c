@@ -99,8 +99,11 @@ static void test_exec_output_as_json(void **state)
     (void)state;
     _cleanup_json_ json_t *ok = dv_api_text("héllo\n", 7);
     assert_string_equal(json_string_value(ok), "héllo\n");
-    _cleanup_json_ json_t *bad = dv_api_text("a\xff" "b\xc3", 4);
-    assert_string_equal(json_string_value(bad), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    _cleanup_json_ json_t *bad = dv_api_text("a\xff"
+                                             "b\xc3",
+                                             4);
+    assert_string_equal(json_string_value(bad), "a\xef\xbf\xbd"
+                                                "b\xef\xbf\xbd");
     _cleanup_json_ json_t *nul = dv_api_text("a\0b", 3);
     assert_int_equal(json_string_length(nul), 3); /* NUL is valid: JSON writes \u0000 */
     _cleanup_json_ json_t *empty = dv_api_text(NULL, 0);

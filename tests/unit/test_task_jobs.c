@@ -288,6 +288,13 @@ static void test_pull_helpers(void **state)
     dv_pull_progress_summary(p, "x:1", buf, sizeof(buf));
     assert_string_equal(buf, "pulling x:1: 1/2 layers, 0.5/2.0 MB");
     dv_pull_progress_free(p);
+    /* an image already there has no layer lines: the last status says so */
+    p = dv_pull_progress_new();
+    _cleanup_json_ json_t *up = json_loads("{\"status\":\"Status: Image is up to date\"}", 0, NULL);
+    dv_pull_progress_feed(p, up);
+    dv_pull_progress_summary(p, "x:1", buf, sizeof(buf));
+    assert_string_equal(buf, "pulling x:1: Status: Image is up to date");
+    dv_pull_progress_free(p);
 
     dv_error err = {.code = -EIO, .http_status = 500};
     snprintf(err.msg, sizeof(err.msg), "Get https://r/v2/: connection refused");
