@@ -22,7 +22,7 @@ struct run_follow {
 static bool terminal(const char *state)
 {
     return strcmp(state, "exited") == 0 || strcmp(state, "failed") == 0 ||
-           strcmp(state, "stopped") == 0;
+           strcmp(state, "stopped") == 0 || strcmp(state, "destroyed") == 0;
 }
 
 /* Shared with restart and stop (commands.h): decide from "state" lines, print the rest. */
