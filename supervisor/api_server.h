@@ -31,6 +31,7 @@
 #include "loop.h"
 
 #define DV_API_MAX_BODY (4u * 1024 * 1024)
+#define DV_API_MAX_CONNECTIONS 512
 
 typedef struct dv_api_server dv_api_server;
 typedef struct dv_api_request dv_api_request;
