@@ -54,5 +54,7 @@ for p in "${pids[@]}"; do wait "$p" || fail "a concurrent destroy failed"; done
 [ "$(dv status -json | jq length)" = 0 ] || fail "tasks left: $(dv status)"
 [ -z "$(our_containers)" ] || fail "containers left: $(our_containers)"
 [ -z "$(ls "$T_DIR/data/tasks")" ] || fail "task dirs left"
+held=$(api http://localhost/v1/metrics | awk '/^dockvisor_ports_held/ {print $2}')
+[ "$held" = 0 ] || fail "$held ports still held after every task was destroyed"
 ok "$N concurrent forced destroys"
 finish
