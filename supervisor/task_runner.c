@@ -95,6 +95,15 @@ static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
         dv_job_free(j);
 }
 
+/* A job that failed before it could be submitted still answers through the loop:
+ * the state machine must never be re-entered from inside one of its own ops. */
+static void fail_later(dv_agent *a, dv_job *j, dv_work_done_fn done, int code, const char *msg)
+{
+    j->r = dv_error_set(&j->err, code, "%s", msg);
+    if (dv_loop_post(a->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
+        dv_job_free(j);
+}
+
 /* The task a result belongs to, or NULL if the task is gone or moved on. */
 static dv_task *current(dv_job *j)
 {
@@ -196,10 +205,13 @@ static void op_fetch_image(void *ctx, dv_task *t)
     dv_agent *a = ctx;
     dv_task_rt *rt = dv_rt(t);
     dv_job *j = dv_job_new(DV_JOB_IMAGE, a, t);
-    if (!j || !(j->spec_json = json_deep_copy(t->spec)) ||
-        !(j->local_dir = strdup(rt->paths.local_dir))) {
-        dv_job_free(j);
+    if (!j) {
         dv_log_error("task %s: out of memory", short_id(t));
+        return;
+    }
+    if (!(j->spec_json = json_deep_copy(t->spec)) ||
+        !(j->local_dir = strdup(rt->paths.local_dir))) {
+        fail_later(a, j, image_done, -ENOMEM, "out of memory");
         return;
     }
     j->auth_config = a->config.docker.auth.config ? strdup(a->config.docker.auth.config) : NULL;
@@ -304,19 +316,15 @@ static void submit_start(dv_agent *a, dv_task *t)
     dv_task_rt *rt = dv_rt(t);
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
-    json_t *body = NULL;
-    if (translate(a, t, &body, &serr) < 0) {
-        dv_error e = serr.err;
-        e.recoverable = false;
-        feed_simple(a, t, DV_TE_START_FAILED, &e);
-        return;
-    }
     dv_job *j = dv_job_new(DV_JOB_START, a, t);
     if (!j) {
-        json_decref(body);
+        dv_log_error("task %s: out of memory", short_id(t));
         return;
     }
-    j->body = body;
+    if (translate(a, t, &j->body, &serr) < 0) {
+        fail_later(a, j, start_done, serr.err.code ? serr.err.code : -EINVAL, serr.err.msg);
+        return;
+    }
     j->container_name = strdup(t->container_name);
     j->old_container_id = t->container_id ? strdup(t->container_id) : NULL;
     j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
