@@ -58,8 +58,8 @@ typedef struct dv_device {
 } dv_device;
 
 typedef struct dv_ulimit {
-    char *name; /* "nofile", ... (Docker's names) */
-    int64_t soft;
+    char *name;   /* "nofile", ... (Docker's names) */
+    int64_t soft; /* -1 = unlimited (as Docker and Nomad take it) */
     int64_t hard; /* "N" alone means soft = hard = N */
 } dv_ulimit;
 

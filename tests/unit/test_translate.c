@@ -439,7 +439,8 @@ static void test_passthrough(void **state)
         "\"ipc_mode\":\"host\",\"pid_mode\":\"host\",\"uts_mode\":\"host\",\"userns_mode\":"
         "\"host\","
         "\"security_opt\":[\"no-new-privileges\"],\"sysctl\":{\"net.core.somaxconn\":\"1024\"},"
-        "\"ulimit\":{\"nofile\":\"2048:4096\",\"nproc\":\"4242\"},\"readonly_rootfs\":true,"
+        "\"ulimit\":{\"nofile\":\"2048:4096\",\"nproc\":\"4242\",\"memlock\":\"-1\"},"
+        "\"readonly_rootfs\":true,"
         "\"shm_size\":1048576,\"storage_opt\":{\"size\":\"1G\"},"
         "\"devices\":[{\"host_path\":\"/dev/fuse\",\"cgroup_permissions\":\"rw\"}],"
         "\"init\":true,\"runtime\":\"runc\",\"group_add\":[\"audio\"],\"oom_score_adj\":100,"
@@ -466,7 +467,8 @@ static void test_passthrough(void **state)
     assert_json(at(h, "SecurityOpt", NULL), "[\"no-new-privileges\"]");
     assert_json(at(h, "Sysctls", NULL), "{\"net.core.somaxconn\":\"1024\"}");
     assert_json(at(h, "Ulimits", NULL), "[{\"Name\":\"nofile\",\"Soft\":2048,\"Hard\":4096},"
-                                        "{\"Name\":\"nproc\",\"Soft\":4242,\"Hard\":4242}]");
+                                        "{\"Name\":\"nproc\",\"Soft\":4242,\"Hard\":4242},"
+                                        "{\"Name\":\"memlock\",\"Soft\":-1,\"Hard\":-1}]");
     assert_json(at(h, "ReadonlyRootfs", NULL), "true");
     assert_json(at(h, "ShmSize", NULL), "1048576");
     assert_json(at(h, "StorageOpt", NULL), "{\"size\":\"1G\"}");
