@@ -111,8 +111,6 @@ static int build_env(const dv_task_spec *spec, const dv_agent_config *config,
     dv_kv runtime = {0}, env = {0};
     char num[32];
     int r = 0;
-    int64_t memory, reservation;
-    dv_translate_memory(spec, &memory, &reservation);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_TASK_NAME", spec->name);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_ALLOC_ID", ctx->task_id);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_ALLOC_DIR", "/alloc");
@@ -122,8 +120,10 @@ static int build_env(const dv_task_spec *spec, const dv_agent_config *config,
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_CPU_LIMIT", num);
     snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_MEMORY_LIMIT", num);
-    if (reservation && memory) {
-        snprintf(num, sizeof(num), "%" PRId64, memory / (1024 * 1024));
+    /* Nomad's taskenv: resources.memory_max as given, only when it is set;
+     * config.memory_hard_limit is the driver's business and not reflected. */
+    if (spec->resources.memory_max > 0) {
+        snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory_max);
         r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_MEMORY_MAX_LIMIT", num);
     }
     const char *ip = advertise_ip(config, ctx);
@@ -162,9 +162,12 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
     r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_TASK_ID, ctx->task_id);
     r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_TASK_NAME, spec->name);
     r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_NODE_ID, ctx->node_id);
+    /* Nomad's "main mandatory label", on every container: tooling written
+     * for Nomad finds its containers by it. */
+    r = r < 0 ? r : dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
     if (config->docker.extra_labels.n) {
-        /* Nomad: the alloc id always, then every name a glob matches. In a
-         * single-task world job, group and task all carry the task's name. */
+        /* Every name a glob matches. In a single-task world job, group and
+         * task all carry the task's name. */
         const struct {
             const char *name, *value;
         } extra[] = {
@@ -173,7 +176,6 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
             {"namespace", "default"},        {"node_name", ctx->node_name ? ctx->node_name : ""},
             {"node_id", ctx->node_id},
         };
-        r = r < 0 ? r : dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
         for (size_t i = 0; r >= 0 && i < DV_ARRAY_SIZE(extra); i++) {
             bool on = false;
             for (size_t g = 0; g < config->docker.extra_labels.n && !on; g++)

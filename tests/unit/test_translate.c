@@ -216,10 +216,14 @@ static void test_labels(void **state)
     (void)state;
     _cleanup_json_ json_t *b = translate_ok(
         "{}", CFG(",\"labels\":{\"team\":\"a\",\"" DV_LABEL_TASK_ID "\":\"forged\","
-                  "\"" DV_LABEL_NODE_ID "\":\"forged\",\"port\":\"${NOMAD_TASK_NAME}\"}}}"));
+                  "\"" DV_LABEL_NODE_ID "\":\"forged\",\"port\":\"${NOMAD_TASK_NAME}\","
+                  "\"com.hashicorp.nomad.alloc_id\":\"forged\"}}}"));
+    /* Nomad's "main mandatory label" com.hashicorp.nomad.alloc_id is on every
+     * container, extra_labels or not, and a user label cannot replace it. */
     assert_json(at(b, "Labels", NULL),
                 "{\"team\":\"a\",\"port\":\"web\",\"" DV_LABEL_TASK_ID "\":\"" ID "\","
-                "\"" DV_LABEL_NODE_ID "\":\"" NODE "\",\"" DV_LABEL_TASK_NAME "\":\"web\"}");
+                "\"" DV_LABEL_NODE_ID "\":\"" NODE "\",\"" DV_LABEL_TASK_NAME "\":\"web\","
+                "\"com.hashicorp.nomad.alloc_id\":\"" ID "\"}");
     json_decref(b);
     b = translate_ok("{\"docker\":{\"extra_labels\":[\"task*\",\"node_*\"]}}",
                      CFG(",\"labels\":{\"com.hashicorp.nomad.task_name\":\"user\"}}}"));
@@ -244,6 +248,34 @@ static void test_env(void **state)
                 "\"NOMAD_ALLOC_ID=" ID "\",\"NOMAD_ALLOC_DIR=/alloc\",\"NOMAD_TASK_DIR=/local\","
                 "\"NOMAD_SECRETS_DIR=/secrets\",\"NOMAD_CPU_LIMIT=250\","
                 "\"NOMAD_MEMORY_LIMIT=64\",\"NOMAD_MEMORY_MAX_LIMIT=128\"]");
+
+    /* NOMAD_MEMORY_MAX_LIMIT is Nomad's resources.memory_max, set only when
+     * memory_max is: config.memory_hard_limit does not make it appear, nor
+     * change its value. */
+    static const struct {
+        const char *spec, *want; /* NULL = absent */
+    } cases[] = {
+        {CFG(",\"memory_hard_limit\":512},\"resources\":{\"memory\":64}}"), NULL},
+        {CFG(",\"memory_hard_limit\":2048},\"resources\":{\"memory\":64,\"memory_max\":1024}}"),
+         "NOMAD_MEMORY_MAX_LIMIT=1024"},
+        {CFG("},\"resources\":{\"memory\":64,\"memory_max\":-1}}"), NULL},
+        {CFG("},\"resources\":{\"memory\":64}}"), NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_decref(b);
+        b = translate_ok("{}", cases[i].spec);
+        size_t k;
+        json_t *e;
+        const char *found = NULL;
+        json_array_foreach(json_object_get(b, "Env"), k, e)
+        {
+            if (strncmp(json_string_value(e), "NOMAD_MEMORY_MAX_LIMIT=", 23) == 0)
+                found = json_string_value(e);
+        }
+        if (cases[i].want ? !found || strcmp(found, cases[i].want) != 0 : found != NULL)
+            fail_msg("spec %s: got %s, want %s", cases[i].spec, found ? found : "(absent)",
+                     cases[i].want ? cases[i].want : "(absent)");
+    }
 }
 
 static void test_memory(void **state)
