@@ -143,6 +143,27 @@ static int parse_caps(const json_t *docker, dv_agent_config *c, dv_spec_error *e
     return 0;
 }
 
+/* A logging block replaces the default as a whole, as Nomad's block default
+ * does: a key it leaves out is Docker's default (no type: dockerd's default
+ * driver; no config: no options), never json-file's max-file/max-size, which
+ * another driver would refuse at create. */
+static int parse_logging(const json_t *logging, dv_agent_config *c, dv_spec_error *err)
+{
+    static const char *const keys[] = {"type", "config", NULL};
+    _cleanup_free_ char *type = NULL;
+    dv_kv config = {0};
+    int r;
+    if ((r = dv_sj_check_keys(logging, "docker.logging", keys, err)) < 0 ||
+        (r = dv_sj_string(logging, "docker.logging", "type", &type, err)) < 0 ||
+        (r = dv_sj_kv(logging, "docker.logging", "config", &config, err)) < 0)
+        return r;
+    free(c->docker.logging.type);
+    c->docker.logging.type = type && *type ? TAKE_PTR(type) : NULL;
+    dv_kv_free(&c->docker.logging.config);
+    c->docker.logging.config = config;
+    return 0;
+}
+
 static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error *err)
 {
     static const char *const keys[] = {"endpoint",
@@ -163,7 +184,6 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                                        NULL};
     static const char *const auth_keys[] = {"config", "helper", NULL};
     static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
-    static const char *const logging_keys[] = {"type", "config", NULL};
     static const char *const gc_keys[] = {"image", "image_delay", "container",
                                           "dangling_containers", NULL};
     static const char *const dangling_keys[] = {"enabled", "dry_run", "period", "creation_grace",
@@ -195,11 +215,7 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
         (r = dv_sj_bool(docker, d, "disable_log_collection", &c->docker.disable_log_collection,
                         err)) < 0 ||
         (r = dv_sj_object(docker, d, "logging", &logging, err)) < 0 ||
-        (logging &&
-         ((r = dv_sj_check_keys(logging, "docker.logging", logging_keys, err)) < 0 ||
-          (r = dv_sj_string(logging, "docker.logging", "type", &c->docker.logging.type, err)) < 0 ||
-          (r = dv_sj_kv(logging, "docker.logging", "config", &c->docker.logging.config, err)) <
-              0)) ||
+        (logging && (r = parse_logging(logging, c, err)) < 0) ||
         (r = dv_sj_object(docker, d, "gc", &gc, err)) < 0 ||
         (gc && ((r = dv_sj_check_keys(gc, "docker.gc", gc_keys, err)) < 0 ||
                 (r = dv_sj_bool(gc, "docker.gc", "image", &c->docker.gc.image, err)) < 0 ||
@@ -268,8 +284,6 @@ static int check(dv_agent_config *c, dv_spec_error *err)
                             "\"%s\": give only the suffix of docker-credential-<helper> (e.g. "
                             "\"ecr-login\"), not a path",
                             helper);
-    if (!c->docker.logging.type || !*c->docker.logging.type)
-        return dv_spec_fail(err, "docker.logging.type", -EINVAL, "logging driver required");
     if (!c->docker.infra_image || !*c->docker.infra_image)
         return dv_spec_fail(err, "docker.infra_image", -EINVAL, "image name required");
     for (size_t i = 0; i < c->docker.extra_labels.n; i++) {

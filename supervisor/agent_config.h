@@ -18,6 +18,8 @@
  *       "extra_labels": ["job_name", "task*"],   globs over DV_EXTRA_LABEL_NAMES
  *       "disable_log_collection": false,
  *       "logging": {"type": "json-file", "config": {"max-file": "2", "max-size": "2m"}},
+ *                                       default only when the block is absent: a
+ *                                       block's missing keys are Docker's defaults
  *       "gc": {"image": true, "image_delay": "3m", "container": true,
  *              "dangling_containers": {"enabled": true, "dry_run": false,
  *                                      "period": "5m", "creation_grace": "5m"}},
@@ -87,8 +89,8 @@ typedef struct dv_agent_config {
         dv_strv extra_labels; /* globs (fnmatch) */
         bool disable_log_collection;
         struct {
-            char *type; /* default "json-file" */
-            dv_kv config;
+            char *type;   /* default "json-file"; NULL = dockerd's default driver */
+            dv_kv config; /* default max-file 2, max-size 2m; a block without it: none */
         } logging;
         struct {
             bool image;

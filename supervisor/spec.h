@@ -104,7 +104,7 @@ typedef struct dv_task_config {
     dv_kv labels;
     char *load; /* tar file relative to the task's local dir; never escapes it */
     struct {
-        char *type; /* NULL = the agent's default (agent_config.h) */
+        char *type; /* NULL = the agent's type, or dockerd's default when set (below) */
         dv_kv config;
         bool set; /* type or config given: the task's logging replaces the agent's */
     } logging;

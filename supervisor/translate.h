@@ -29,7 +29,8 @@
  *   volumes (resolved); the SELinux label appended to each when configured.
  * - Ports: each published allocation bound for tcp and udp on
  *   ctx->bind_address; ExposedPorts set. None in host/none/container: modes.
- * - Logging: the task's logging block, else the agent's default.
+ * - Logging: the task's logging block as given, else the agent's; a missing
+ *   type is omitted so dockerd uses its default driver (as Nomad).
  * - healthchecks.disable → Healthcheck {"Test": ["NONE"]}.
  */
 #ifndef DV_TRANSLATE_H

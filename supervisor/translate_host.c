@@ -293,17 +293,17 @@ static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
 static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *config, json_t *host)
 {
     const dv_task_config *c = &spec->config;
-    /* A task that says anything about logging replaces the agent's default
-     * entirely (its options may not make sense for another driver); a task
-     * giving only options keeps the agent's driver. */
+    /* Nomad: a task that says anything about logging replaces the agent's
+     * default entirely (its options may not make sense for another driver);
+     * a type it leaves out is dockerd's default driver, as is an agent
+     * logging block without a type: the Engine fills in a missing Type. */
     const char *type = config->docker.logging.type;
     const dv_kv *opts = &config->docker.logging.config;
     if (c->logging.set) {
-        if (c->logging.type)
-            type = c->logging.type;
+        type = c->logging.type;
         opts = &c->logging.config;
     }
-    put(b, host, "LogConfig", json_pack("{ssso}", "Type", type, "Config", dv_json_kv(opts)));
+    put(b, host, "LogConfig", json_pack("{ss*so}", "Type", type, "Config", dv_json_kv(opts)));
 }
 
 static void passthrough(jb *b, const dv_task_spec *spec, json_t *host)

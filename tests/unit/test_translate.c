@@ -426,10 +426,24 @@ static void test_logging(void **state)
     b = translate_ok("{}", CFG(",\"logging\":{\"type\":\"journald\"}}}"));
     assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Type\":\"journald\",\"Config\":{}}");
     json_decref(b);
-    /* options only: the agent's driver with the task's options */
-    b = translate_ok("{}", CFG(",\"logging\":{\"config\":{\"max-file\":\"9\"}}}}"));
+    /* options only: as Nomad, no type, so dockerd's own default driver takes
+     * them (the agent's driver may not know these options) */
+    b = translate_ok("{\"docker\":{\"logging\":{\"type\":\"journald\"}}}",
+                     CFG(",\"logging\":{\"config\":{\"max-file\":\"9\"}}}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Config\":{\"max-file\":\"9\"}}");
+    json_decref(b);
+    /* an agent logging block without config has no options: the defaults
+     * max-file/max-size are for json-file only and journald would refuse them */
+    b = translate_ok("{\"docker\":{\"logging\":{\"type\":\"journald\"}}}", CFG("}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Type\":\"journald\",\"Config\":{}}");
+    json_decref(b);
+    b = translate_ok("{\"docker\":{\"logging\":{\"config\":{\"max-size\":\"9m\"}}}}", CFG("}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Config\":{\"max-size\":\"9m\"}}");
+    json_decref(b);
+    /* an empty task block says nothing: the agent's default */
+    b = translate_ok("{}", CFG(",\"logging\":{}}}"));
     assert_json(at(b, "HostConfig", "LogConfig", NULL),
-                "{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"9\"}}");
+                "{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"2\",\"max-size\":\"2m\"}}");
 }
 
 static void test_command_and_image(void **state)
