@@ -232,7 +232,8 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                           &c->docker.gc.dangling_containers.dry_run, err)) < 0 ||
           (r = dv_sj_duration(dangling, "docker.gc.dangling_containers", "period", DV_NSEC_PER_SEC,
                               &c->docker.gc.dangling_containers.period_ns, err)) < 0 ||
-          (r = dv_sj_duration(dangling, "docker.gc.dangling_containers", "creation_grace", 0,
+          /* Nomad's minimum: a younger container may not be registered yet */
+          (r = dv_sj_duration(dangling, "docker.gc.dangling_containers", "creation_grace", MINUTE,
                               &c->docker.gc.dangling_containers.creation_grace_ns, err)) < 0)) ||
         (r = dv_sj_object(docker, d, "volumes", &volumes, err)) < 0 ||
         (volumes && ((r = dv_sj_check_keys(volumes, "docker.volumes", volumes_keys, err)) < 0 ||
@@ -266,6 +267,14 @@ static int check(dv_agent_config *c, dv_spec_error *err)
     empty_to_null(&c->docker.tls.key);
     empty_to_null(&c->docker.tls.ca);
     empty_to_null(&c->docker.volumes.selinuxlabel);
+    if (!c->docker.endpoint) {
+        /* The docs: "endpoint must also be specified or this setting will be
+         * ignored"; DOCKER_HOST with its own TLS variables applies then. */
+        free(c->docker.tls.cert);
+        free(c->docker.tls.key);
+        free(c->docker.tls.ca);
+        c->docker.tls.cert = c->docker.tls.key = c->docker.tls.ca = NULL;
+    }
     if (!c->data_dir || c->data_dir[0] != '/')
         return dv_spec_fail(err, "data_dir", -EINVAL, "\"%s\" is not an absolute path",
                             c->data_dir ? c->data_dir : "");

@@ -9,7 +9,8 @@
  *     "docker": {
  *       "endpoint": "unix:///...",      default unset: DOCKER_HOST, then the local socket
  *       "auth": {"config": "/etc/docker-auth.json", "helper": "ecr-login"},
- *       "tls": {"cert": "...", "key": "...", "ca": "..."},   all three or none
+ *       "tls": {"cert": "...", "key": "...", "ca": "..."},   all three or none; ignored
+ *                                       (left NULL) without endpoint, as the docs say
  *       "allow_privileged": false,
  *       "allow_caps": ["audit_write", "chown", ...],   default: Docker's set without net_raw
  *       "allow_runtimes": ["runc", "nvidia"],
@@ -23,6 +24,7 @@
  *       "gc": {"image": true, "image_delay": "3m", "container": true,
  *              "dangling_containers": {"enabled": true, "dry_run": false,
  *                                      "period": "5m", "creation_grace": "5m"}},
+ *                                       creation_grace at least 1m (Nomad's minimum)
  *       "volumes": {"enabled": false, "selinuxlabel": ""},
  *       "infra_image": "gcr.io/google_containers/pause-<arch>:3.1",
  *       "infra_image_pull_timeout": "5m"

@@ -99,7 +99,7 @@ static void test_every_option(void **state)
         "\"logging\":{\"type\":\"journald\",\"config\":{\"tag\":\"dv\"}},"
         "\"gc\":{\"image\":false,\"image_delay\":\"10m\",\"container\":false,"
         "\"dangling_containers\":{\"enabled\":false,\"dry_run\":true,\"period\":\"1m\","
-        "\"creation_grace\":\"30s\"}},"
+        "\"creation_grace\":\"2m\"}},"
         "\"volumes\":{\"enabled\":true,\"selinuxlabel\":\"z\"},"
         "\"infra_image\":\"registry.local/pause:3.9\",\"infra_image_pull_timeout\":\"1m\"}}",
         &c, &err);
@@ -134,7 +134,7 @@ static void test_every_option(void **state)
     assert_false(c.docker.gc.dangling_containers.enabled);
     assert_true(c.docker.gc.dangling_containers.dry_run);
     assert_int_equal(c.docker.gc.dangling_containers.period_ns, MIN);
-    assert_int_equal(c.docker.gc.dangling_containers.creation_grace_ns, 30 * DV_NSEC_PER_SEC);
+    assert_int_equal(c.docker.gc.dangling_containers.creation_grace_ns, 2 * MIN);
     assert_true(c.docker.volumes.enabled);
     assert_string_equal(c.docker.volumes.selinuxlabel, "z");
     assert_string_equal(c.docker.infra_image, "registry.local/pause:3.9");
@@ -165,6 +165,19 @@ static void test_every_option(void **state)
         dv_agent_config_clear(&c);
     }
 
+    /* The docs: tls without endpoint "will be ignored" (DOCKER_HOST and its
+     * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH apply then). */
+    assert_int_equal(
+        parse("{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", &c, NULL),
+        0);
+    assert_null(c.docker.tls.cert);
+    assert_null(c.docker.tls.key);
+    assert_null(c.docker.tls.ca);
+    dv_agent_config_clear(&c);
+    assert_int_equal(parse("{\"docker\":{\"tls\":{\"cert\":\"/c\"}}}", &c, NULL), 0);
+    assert_null(c.docker.tls.cert);
+    dv_agent_config_clear(&c);
+
     assert_int_equal(parse("{\"docker\":{\"allow_caps\":[\"ALL\"]}}", &c, NULL), 0);
     assert_true(dv_agent_config_cap_allowed(&c, "sys_admin"));
     dv_agent_config_clear(&c);
@@ -194,8 +207,11 @@ static void test_errors(void **state)
         {"{\"docker\":{\"gc\":{\"image_delay\":\"3\"}}}", "docker.gc.image_delay",
          "invalid duration \"3\""},
         {"{\"docker\":{\"gc\":{\"image\":\"yes\"}}}", "docker.gc.image", "expected a boolean"},
-        {"{\"docker\":{\"tls\":{\"cert\":\"/c\"}}}", "docker.tls",
+        {"{\"docker\":{\"endpoint\":\"tcp://h:2376\",\"tls\":{\"cert\":\"/c\"}}}", "docker.tls",
          "cert, key and ca must be set together"},
+        /* Nomad's danglingContainersCreationGraceMinimum */
+        {"{\"docker\":{\"gc\":{\"dangling_containers\":{\"creation_grace\":\"59s\"}}}}",
+         "docker.gc.dangling_containers.creation_grace", "\"59s\" is below the minimum 1m0s"},
         {"{\"docker\":{\"allow_caps\":[\"chown\",\"superpowers\"]}}", "docker.allow_caps[1]",
          "unknown capability \"superpowers\""},
         {"{\"docker\":{\"allow_runtimes\":\"runc\"}}", "docker.allow_runtimes",
@@ -292,7 +308,8 @@ static void test_restart_field(void **state)
         {"{\"socket\":\"/other.sock\"}", "socket"},
         {"{\"bind_address\":\"127.0.0.1\"}", "bind_address"},
         {"{\"docker\":{\"endpoint\":\"unix:///x.sock\"}}", "docker.endpoint"},
-        {"{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", "docker.tls"},
+        /* tls without endpoint is ignored: nothing to restart for */
+        {"{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", NULL},
     };
     dv_agent_config base;
     assert_int_equal(dv_agent_config_defaults(&base, NULL), 0);
@@ -307,6 +324,16 @@ static void test_restart_field(void **state)
         dv_agent_config_clear(&next);
     }
     dv_agent_config_clear(&base);
+
+    dv_agent_config a, b;
+    assert_int_equal(parse("{\"docker\":{\"endpoint\":\"tcp://h:2376\"}}", &a, NULL), 0);
+    assert_int_equal(parse("{\"docker\":{\"endpoint\":\"tcp://h:2376\",\"tls\":{\"cert\":\"/c\","
+                           "\"key\":\"/k\",\"ca\":\"/a\"}}}",
+                           &b, NULL),
+                     0);
+    assert_string_equal(dv_agent_config_restart_field(&a, &b), "docker.tls");
+    dv_agent_config_clear(&a);
+    dv_agent_config_clear(&b);
 }
 
 int main(void)
