@@ -281,6 +281,33 @@ static void test_ulimit_values(void **state)
     }
 }
 
+/* Values the docs (or Nomad's code) accept that a stricter reading could
+ * refuse: each must parse. */
+static void test_accepted_values(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        /* Nomad: `if driverConfig.Command != ""`, so "" means no command */
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"command\":\"\",\"args\":[\"x\"]}}",
+        /* security_opt as Docker takes them */
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"security_opt\":[\"no-new-privileges\","
+        "\"no-new-privileges:true\",\"apparmor=unconfined\",\"label=disable\",\"label:type:svirt_"
+        "t\","
+        "\"seccomp=unconfined\",\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\","
+        "\"credentialspec=file://gmsaUser.json\"]}}",
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"cpu_cfs_period\":1000}}",
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"cpu_cfs_period\":0}}",
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"mac_address\":\"02:42:ac:11:00:02\","
+        "\"network_mode\":\"mynet\"}}",
+    };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        dv_task_spec *s = parse_ok(specs[i]);
+        if (i == 0)
+            assert_null(s->config.command);
+        dv_task_spec_free(s);
+    }
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -331,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_partial_blocks_keep_defaults),
         cmocka_unit_test(test_null_means_unset),
         cmocka_unit_test(test_ulimit_values),
+        cmocka_unit_test(test_accepted_values),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_redact),
     };

@@ -94,6 +94,9 @@ static const struct {
     {CFG("\"cpu_cfs_period\":1000001"), "config.cpu_cfs_period",
      "config.cpu_cfs_period: 1000001 is outside 0..1000000"},
     {CFG("\"cpu_cfs_period\":-1"), "config.cpu_cfs_period", "-1 is outside 0..1000000"},
+    {CFG("\"cpu_cfs_period\":999"), "config.cpu_cfs_period",
+     "config.cpu_cfs_period: 999 is below Docker's minimum 1000 (0 means the default 100000)"},
+    {CFG("\"cpu_cfs_period\":1"), "config.cpu_cfs_period", "1 is below Docker's minimum 1000"},
     {CFG("\"cpuset_cpus\":\"0-\""), "config.cpuset_cpus", "invalid CPU set \"0-\""},
     {CFG("\"cpuset_cpus\":\"3-1\""), "config.cpuset_cpus", "invalid CPU set"},
     /* command */
@@ -151,6 +154,23 @@ static const struct {
     {CFG("\"extra_hosts\":[\"db:nowhere\"]"), "config.extra_hosts[0]",
      "\"nowhere\" is not an IP address"},
     {CFG("\"mac_address\":\"02:42:ac:11:00\""), "config.mac_address", "invalid MAC address"},
+    {CFG("\"mac_address\":\"02:42:ac:11:00:02\",\"network_mode\":\"host\""), "config.mac_address",
+     "config.mac_address: cannot be set with network mode \"host\""},
+    {"{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\",\"mac_address\":\"02:42:ac:11:00:02\"},"
+     "\"network\":{\"mode\":\"host\"}}",
+     "config.mac_address", "cannot be set with network mode \"host\""},
+    {CFG("\"mac_address\":\"02:42:ac:11:00:02\",\"network_mode\":\"container:x\""),
+     "config.mac_address", "cannot be set with network mode \"container:x\""},
+    /* security_opt: Docker's own syntax check, and seccomp profiles by path */
+    {CFG("\"security_opt\":[\"no-new-privileges\",\"bogus\"]"), "config.security_opt[1]",
+     "config.security_opt[1]: invalid security option \"bogus\" (expected KEY=VALUE, KEY:VALUE "
+     "or no-new-privileges)"},
+    {CFG("\"security_opt\":[\"=x\"]"), "config.security_opt[0]", "invalid security option"},
+    {CFG("\"security_opt\":[\"\"]"), "config.security_opt[0]", "invalid security option"},
+    {CFG("\"security_opt\":[\"seccomp=/etc/profile.json\"]"), "config.security_opt[0]",
+     "seccomp profile \"/etc/profile.json\" is a path: give the profile itself (JSON) or "
+     "\"unconfined\""},
+    {CFG("\"security_opt\":[\"seccomp:profile.json\"]"), "config.security_opt[0]", "is a path"},
     {CFG("\"ipv4_address\":\"fd00::1\",\"network_mode\":\"n\""), "config.ipv4_address",
      "invalid IPv4 address"},
     {CFG("\"ipv6_address\":\"10.0.0.1\",\"network_mode\":\"n\""), "config.ipv6_address",
