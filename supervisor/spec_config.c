@@ -355,7 +355,9 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
         (r = check_mode("config.userns_mode", cfg->userns_mode, host_only, false, err)) < 0)
         return r;
 
-    if (cfg->work_dir && *cfg->work_dir && cfg->work_dir[0] != '/')
+    /* "${NOMAD_TASK_DIR}/x" is interpolated (to /local/x) at translation */
+    if (cfg->work_dir && *cfg->work_dir && cfg->work_dir[0] != '/' &&
+        strncmp(cfg->work_dir, "${", 2) != 0)
         return dv_spec_fail(err, "config.work_dir", -EINVAL,
                             "\"%s\" is not an absolute path inside the container", cfg->work_dir);
     if (cfg->load && *cfg->load) {

@@ -13,10 +13,12 @@
  *   which a user cannot override, then the extra_labels the agent config
  *   enables (com.hashicorp.nomad.<name>).
  * - Env: the spec's env, then NOMAD_TASK_NAME, NOMAD_ALLOC_ID, NOMAD_ALLOC_DIR,
- *   NOMAD_TASK_DIR, NOMAD_SECRETS_DIR, NOMAD_CPU_LIMIT, NOMAD_MEMORY_LIMIT
- *   (and NOMAD_MEMORY_MAX_LIMIT = resources.memory_max when set),
- * NOMAD_PORT_/NOMAD_HOST_PORT_/NOMAD_IP_/ NOMAD_ADDR_<label> (ours win over the spec's). ${VAR}
- * references to these in command, args, entrypoint and the env values are interpolated, as Nomad
+ *   NOMAD_TASK_DIR, NOMAD_SECRETS_DIR, NOMAD_CPU_LIMIT, NOMAD_MEMORY_LIMIT,
+ *   NOMAD_MEMORY_MAX_LIMIT (resources.memory_max, when set), and
+ *   NOMAD_PORT_ / NOMAD_HOST_PORT_ / NOMAD_IP_ / NOMAD_ADDR_<label>; ours win
+ *   over the spec's. ${VAR} references to these in command, args,
+ *   entrypoint, env values, label values, hostname, work_dir,
+ *   network_aliases and logging option values are interpolated, as Nomad
  *   does; unknown references are left as written.
  * - Memory: soft = resources.memory, hard = max(memory_hard_limit,
  *   memory_max) when either is set: Memory = hard, MemoryReservation = soft;

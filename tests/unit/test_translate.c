@@ -469,6 +469,22 @@ static void test_command_and_image(void **state)
     tr t = translate_with("{}", CFG("}}"), "sha256:abcd", NULL);
     assert_json(at(t.body, "Image", NULL), "\"sha256:abcd\"");
     json_decref(t.body);
+
+    /* Nomad interpolates the strings of the config block; besides the above
+     * the commonly used ones: hostname, work_dir, logging options (tag) */
+    json_decref(b);
+    b = translate_ok(
+        "{}", CFG(",\"hostname\":\"${NOMAD_TASK_NAME}-h\","
+                  "\"work_dir\":\"${NOMAD_TASK_DIR}/app\",\"logging\":{\"type\":"
+                  "\"journald\",\"config\":{\"tag\":\"${NOMAD_TASK_NAME}/${NOMAD_ALLOC_ID}\"}}}}"));
+    assert_json(at(b, "Hostname", NULL), "\"web-h\"");
+    assert_json(at(b, "WorkingDir", NULL), "\"/local/app\"");
+    assert_json(at(b, "HostConfig", "LogConfig", "Config", "tag", NULL), "\"web/" ID "\"");
+    json_decref(b);
+    b = translate_ok(
+        "{\"docker\":{\"logging\":{\"type\":\"local\",\"config\":{\"x\":\"${NOMAD_TASK_NAME}\"}}}}",
+        CFG("}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", "Config", "x", NULL), "\"web\"");
 }
 
 static void test_passthrough(void **state)
