@@ -2,7 +2,6 @@
 #include "agent_config.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +247,29 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
     return 0;
 }
 
+bool dv_extra_label_glob(const char *glob, const char *name)
+{
+    /* Classic '*' backtracking: remember the last star and retry one char later. */
+    const char *star = NULL, *resume = NULL;
+    while (*name) {
+        if (*glob == '*') {
+            star = glob++;
+            resume = name;
+        } else if (*glob == *name) {
+            glob++;
+            name++;
+        } else if (star) {
+            glob = star + 1;
+            name = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*glob == '*')
+        glob++;
+    return *glob == '\0';
+}
+
 /* "" means unset for the optional strings; normalize once so users of the
  * struct test only for NULL. */
 static void empty_to_null(char **s)
@@ -298,7 +320,7 @@ static int check(dv_agent_config *c, dv_spec_error *err)
     for (size_t i = 0; i < c->docker.extra_labels.n; i++) {
         bool matches = false;
         for (const char *const *n = extra_label_names; *n && !matches; n++)
-            matches = fnmatch(c->docker.extra_labels.v[i], *n, 0) == 0;
+            matches = dv_extra_label_glob(c->docker.extra_labels.v[i], *n);
         if (!matches) {
             char field[DV_SPEC_FIELD_MAX];
             dv_sj_index(field, "docker.extra_labels", i);

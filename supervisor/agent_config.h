@@ -88,7 +88,7 @@ typedef struct dv_agent_config {
         dv_strv allow_runtimes; /* default runc, nvidia */
         int64_t pull_activity_timeout_ns;
         int64_t pids_limit;
-        dv_strv extra_labels; /* globs (fnmatch) */
+        dv_strv extra_labels; /* globs, '*' only (dv_extra_label_glob) */
         bool disable_log_collection;
         struct {
             char *type;   /* default "json-file"; NULL = dockerd's default driver */
@@ -131,6 +131,10 @@ void dv_agent_config_clear(dv_agent_config *config);
  * NEW, as its key path ("data_dir", "docker.tls"), or NULL if a reload can
  * apply NEW entirely. */
 const char *dv_agent_config_restart_field(const dv_agent_config *old, const dv_agent_config *new_);
+
+/* Does extra_labels glob GLOB match label name NAME? go-glob's rules, as
+ * Nomad: '*' matches any run of characters, everything else is literal. */
+bool dv_extra_label_glob(const char *glob, const char *name);
 
 /* The effective allow-list test used by policy.h: is capability CAP ("NET_RAW",
  * "net_raw", "CAP_NET_RAW") allowed? */

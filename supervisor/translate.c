@@ -3,7 +3,6 @@
 #include "translate.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,7 +182,7 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
         for (size_t i = 0; r >= 0 && i < DV_ARRAY_SIZE(extra); i++) {
             bool on = false;
             for (size_t g = 0; g < config->docker.extra_labels.n && !on; g++)
-                on = fnmatch(config->docker.extra_labels.v[g], extra[i].name, 0) == 0;
+                on = dv_extra_label_glob(config->docker.extra_labels.v[g], extra[i].name);
             if (!on)
                 continue;
             char key[64];

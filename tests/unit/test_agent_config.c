@@ -250,6 +250,41 @@ static void test_errors(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* extra_labels globs are go-glob's (Nomad's): '*' is the only wildcard. */
+static void test_extra_label_globs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *glob, *name;
+        bool match;
+    } cases[] = {
+        {"task*", "task_name", true},
+        {"task*", "task_group_name", true},
+        {"*", "node_id", true},
+        {"*_id", "job_id", true},
+        {"*_id", "job_name", false},
+        {"node_*", "node_name", true},
+        {"job_name", "job_name", true},
+        {"job_name", "job_id", false},
+        {"j*b*e", "job_name", true},
+        {"job_?ame", "job_name", false},
+        {"job_[n]ame", "job_name", false},
+        {"job\\_name", "job_name", false},
+        {"**name", "task_name", true},
+        {"*name*", "namespace", true},
+        {"", "job_name", false},
+        {"task", "task_name", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (dv_extra_label_glob(cases[i].glob, cases[i].name) != cases[i].match)
+            fail_msg("glob \"%s\" vs \"%s\": want %s", cases[i].glob, cases[i].name,
+                     cases[i].match ? "match" : "no match");
+    dv_agent_config c;
+    dv_spec_error err;
+    assert_int_equal(parse("{\"docker\":{\"extra_labels\":[\"job_?ame\"]}}", &c, &err), -EINVAL);
+    assert_string_equal(err.field, "docker.extra_labels[0]");
+}
+
 static void test_load(void **state)
 {
     (void)state;
@@ -341,7 +376,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_restart_field),
+        cmocka_unit_test(test_restart_field), cmocka_unit_test(test_extra_label_globs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
