@@ -2,7 +2,6 @@
 #include "agent_config.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +142,27 @@ static int parse_caps(const json_t *docker, dv_agent_config *c, dv_spec_error *e
     return 0;
 }
 
+/* A logging block replaces the default as a whole, as Nomad's block default
+ * does: a key it leaves out is Docker's default (no type: dockerd's default
+ * driver; no config: no options), never json-file's max-file/max-size, which
+ * another driver would refuse at create. */
+static int parse_logging(const json_t *logging, dv_agent_config *c, dv_spec_error *err)
+{
+    static const char *const keys[] = {"type", "config", NULL};
+    _cleanup_free_ char *type = NULL;
+    dv_kv config = {0};
+    int r;
+    if ((r = dv_sj_check_keys(logging, "docker.logging", keys, err)) < 0 ||
+        (r = dv_sj_string(logging, "docker.logging", "type", &type, err)) < 0 ||
+        (r = dv_sj_kv(logging, "docker.logging", "config", &config, err)) < 0)
+        return r;
+    free(c->docker.logging.type);
+    c->docker.logging.type = type && *type ? TAKE_PTR(type) : NULL;
+    dv_kv_free(&c->docker.logging.config);
+    c->docker.logging.config = config;
+    return 0;
+}
+
 static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error *err)
 {
     static const char *const keys[] = {"endpoint",
@@ -163,7 +183,6 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                                        NULL};
     static const char *const auth_keys[] = {"config", "helper", NULL};
     static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
-    static const char *const logging_keys[] = {"type", "config", NULL};
     static const char *const gc_keys[] = {"image", "image_delay", "container",
                                           "dangling_containers", NULL};
     static const char *const dangling_keys[] = {"enabled", "dry_run", "period", "creation_grace",
@@ -195,11 +214,7 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
         (r = dv_sj_bool(docker, d, "disable_log_collection", &c->docker.disable_log_collection,
                         err)) < 0 ||
         (r = dv_sj_object(docker, d, "logging", &logging, err)) < 0 ||
-        (logging &&
-         ((r = dv_sj_check_keys(logging, "docker.logging", logging_keys, err)) < 0 ||
-          (r = dv_sj_string(logging, "docker.logging", "type", &c->docker.logging.type, err)) < 0 ||
-          (r = dv_sj_kv(logging, "docker.logging", "config", &c->docker.logging.config, err)) <
-              0)) ||
+        (logging && (r = parse_logging(logging, c, err)) < 0) ||
         (r = dv_sj_object(docker, d, "gc", &gc, err)) < 0 ||
         (gc && ((r = dv_sj_check_keys(gc, "docker.gc", gc_keys, err)) < 0 ||
                 (r = dv_sj_bool(gc, "docker.gc", "image", &c->docker.gc.image, err)) < 0 ||
@@ -216,7 +231,8 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                           &c->docker.gc.dangling_containers.dry_run, err)) < 0 ||
           (r = dv_sj_duration(dangling, "docker.gc.dangling_containers", "period", DV_NSEC_PER_SEC,
                               &c->docker.gc.dangling_containers.period_ns, err)) < 0 ||
-          (r = dv_sj_duration(dangling, "docker.gc.dangling_containers", "creation_grace", 0,
+          /* Nomad's minimum: a younger container may not be registered yet */
+          (r = dv_sj_duration(dangling, "docker.gc.dangling_containers", "creation_grace", MINUTE,
                               &c->docker.gc.dangling_containers.creation_grace_ns, err)) < 0)) ||
         (r = dv_sj_object(docker, d, "volumes", &volumes, err)) < 0 ||
         (volumes && ((r = dv_sj_check_keys(volumes, "docker.volumes", volumes_keys, err)) < 0 ||
@@ -229,6 +245,29 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                             &c->docker.infra_image_pull_timeout_ns, err)) < 0)
         return r;
     return 0;
+}
+
+bool dv_extra_label_glob(const char *glob, const char *name)
+{
+    /* Classic '*' backtracking: remember the last star and retry one char later. */
+    const char *star = NULL, *resume = NULL;
+    while (*name) {
+        if (*glob == '*') {
+            star = glob++;
+            resume = name;
+        } else if (*glob == *name) {
+            glob++;
+            name++;
+        } else if (star) {
+            glob = star + 1;
+            name = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*glob == '*')
+        glob++;
+    return *glob == '\0';
 }
 
 /* "" means unset for the optional strings; normalize once so users of the
@@ -250,6 +289,14 @@ static int check(dv_agent_config *c, dv_spec_error *err)
     empty_to_null(&c->docker.tls.key);
     empty_to_null(&c->docker.tls.ca);
     empty_to_null(&c->docker.volumes.selinuxlabel);
+    if (!c->docker.endpoint) {
+        /* The docs: "endpoint must also be specified or this setting will be
+         * ignored"; DOCKER_HOST with its own TLS variables applies then. */
+        free(c->docker.tls.cert);
+        free(c->docker.tls.key);
+        free(c->docker.tls.ca);
+        c->docker.tls.cert = c->docker.tls.key = c->docker.tls.ca = NULL;
+    }
     if (!c->data_dir || c->data_dir[0] != '/')
         return dv_spec_fail(err, "data_dir", -EINVAL, "\"%s\" is not an absolute path",
                             c->data_dir ? c->data_dir : "");
@@ -268,14 +315,12 @@ static int check(dv_agent_config *c, dv_spec_error *err)
                             "\"%s\": give only the suffix of docker-credential-<helper> (e.g. "
                             "\"ecr-login\"), not a path",
                             helper);
-    if (!c->docker.logging.type || !*c->docker.logging.type)
-        return dv_spec_fail(err, "docker.logging.type", -EINVAL, "logging driver required");
     if (!c->docker.infra_image || !*c->docker.infra_image)
         return dv_spec_fail(err, "docker.infra_image", -EINVAL, "image name required");
     for (size_t i = 0; i < c->docker.extra_labels.n; i++) {
         bool matches = false;
         for (const char *const *n = extra_label_names; *n && !matches; n++)
-            matches = fnmatch(c->docker.extra_labels.v[i], *n, 0) == 0;
+            matches = dv_extra_label_glob(c->docker.extra_labels.v[i], *n);
         if (!matches) {
             char field[DV_SPEC_FIELD_MAX];
             dv_sj_index(field, "docker.extra_labels", i);

@@ -9,7 +9,8 @@
  *     "docker": {
  *       "endpoint": "unix:///...",      default unset: DOCKER_HOST, then the local socket
  *       "auth": {"config": "/etc/docker-auth.json", "helper": "ecr-login"},
- *       "tls": {"cert": "...", "key": "...", "ca": "..."},   all three or none
+ *       "tls": {"cert": "...", "key": "...", "ca": "..."},   all three or none; ignored
+ *                                       (left NULL) without endpoint, as the docs say
  *       "allow_privileged": false,
  *       "allow_caps": ["audit_write", "chown", ...],   default: Docker's set without net_raw
  *       "allow_runtimes": ["runc", "nvidia"],
@@ -18,9 +19,12 @@
  *       "extra_labels": ["job_name", "task*"],   globs over DV_EXTRA_LABEL_NAMES
  *       "disable_log_collection": false,
  *       "logging": {"type": "json-file", "config": {"max-file": "2", "max-size": "2m"}},
+ *                                       default only when the block is absent: a
+ *                                       block's missing keys are Docker's defaults
  *       "gc": {"image": true, "image_delay": "3m", "container": true,
  *              "dangling_containers": {"enabled": true, "dry_run": false,
  *                                      "period": "5m", "creation_grace": "5m"}},
+ *                                       creation_grace at least 1m (Nomad's minimum)
  *       "volumes": {"enabled": false, "selinuxlabel": ""},
  *       "infra_image": "gcr.io/google_containers/pause-<arch>:3.1",
  *       "infra_image_pull_timeout": "5m"
@@ -84,11 +88,11 @@ typedef struct dv_agent_config {
         dv_strv allow_runtimes; /* default runc, nvidia */
         int64_t pull_activity_timeout_ns;
         int64_t pids_limit;
-        dv_strv extra_labels; /* globs (fnmatch) */
+        dv_strv extra_labels; /* globs, '*' only (dv_extra_label_glob) */
         bool disable_log_collection;
         struct {
-            char *type; /* default "json-file" */
-            dv_kv config;
+            char *type;   /* default "json-file"; NULL = dockerd's default driver */
+            dv_kv config; /* default max-file 2, max-size 2m; a block without it: none */
         } logging;
         struct {
             bool image;
@@ -127,6 +131,10 @@ void dv_agent_config_clear(dv_agent_config *config);
  * NEW, as its key path ("data_dir", "docker.tls"), or NULL if a reload can
  * apply NEW entirely. */
 const char *dv_agent_config_restart_field(const dv_agent_config *old, const dv_agent_config *new_);
+
+/* Does extra_labels glob GLOB match label name NAME? go-glob's rules, as
+ * Nomad: '*' matches any run of characters, everything else is literal. */
+bool dv_extra_label_glob(const char *glob, const char *name);
 
 /* The effective allow-list test used by policy.h: is capability CAP ("NET_RAW",
  * "net_raw", "CAP_NET_RAW") allowed? */

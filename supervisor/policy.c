@@ -47,6 +47,13 @@ static int check_privileges(const dv_task_spec *spec, const dv_agent_config *con
             return dv_spec_fail(err, modes[i].field, -EPERM,
                                 "host mode is not allowed on this agent "
                                 "(docker.allow_privileged is false)");
+        /* The docs: ipc_mode naming an existing container needs it too; the
+         * same goes for pid_mode (only these two accept container:). */
+        if (mode && strncmp(mode, "container:", 10) == 0)
+            return dv_spec_fail(err, modes[i].field, -EPERM,
+                                "joining container \"%s\"'s namespace is not allowed on this "
+                                "agent (docker.allow_privileged is false)",
+                                mode + 10);
     }
     return 0;
 }

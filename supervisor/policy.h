@@ -8,8 +8,8 @@
  *   allow_caps allows everything; cap_add "all" needs allow_caps "all"); the
  *   message lists every missing capability;
  * - config.runtime not in docker.allow_runtimes;
- * - config.pid_mode / ipc_mode / uts_mode / userns_mode "host" without
- *   docker.allow_privileged;
+ * - config.pid_mode / ipc_mode / uts_mode / userns_mode "host", and
+ *   pid_mode / ipc_mode "container:<name>", without docker.allow_privileged;
  * - config.pids_limit above docker.pids_limit (when that is > 0);
  * - with docker.volumes.enabled false: config.volumes whose resolved host path
  *   is outside the task's allocation directory (relative paths are resolved

@@ -58,8 +58,8 @@ typedef struct dv_device {
 } dv_device;
 
 typedef struct dv_ulimit {
-    char *name; /* "nofile", ... (Docker's names) */
-    int64_t soft;
+    char *name;   /* "nofile", ... (Docker's names) */
+    int64_t soft; /* -1 = unlimited (as Docker and Nomad take it) */
     int64_t hard; /* "N" alone means soft = hard = N */
 } dv_ulimit;
 
@@ -81,7 +81,7 @@ typedef struct dv_task_config {
         char *server_address;
     } auth;
     bool auth_soft_fail;
-    char *command; /* no surrounding whitespace */
+    char *command; /* no surrounding whitespace; "" = NULL (none) */
     char *cpuset_cpus;
     dv_strv dns_search_domains;
     dv_strv dns_options;
@@ -104,7 +104,7 @@ typedef struct dv_task_config {
     dv_kv labels;
     char *load; /* tar file relative to the task's local dir; never escapes it */
     struct {
-        char *type; /* NULL = the agent's default (agent_config.h) */
+        char *type; /* NULL = the agent's type, or dockerd's default when set (below) */
         dv_kv config;
         bool set; /* type or config given: the task's logging replaces the agent's */
     } logging;
@@ -116,8 +116,8 @@ typedef struct dv_task_config {
     dv_strv ports;               /* labels of network.ports to publish */
     dv_port_map_entry *port_map; /* deprecated form, see spec_ports.h */
     size_t n_port_map;
-    dv_strv security_opt;
-    int64_t shm_size; /* bytes, 0 = Docker's default */
+    dv_strv security_opt; /* Docker's syntax; seccomp=<JSON profile> or unconfined */
+    int64_t shm_size;     /* bytes, 0 = Docker's default */
     dv_kv storage_opt;
     bool tty;
     char *uts_mode;
@@ -132,7 +132,7 @@ typedef struct dv_task_config {
     dv_strv cap_add; /* as written; policy.h compares case-insensitively */
     dv_strv cap_drop;
     bool cpu_hard_limit;
-    int64_t cpu_cfs_period; /* microseconds, 0..1000000, 0 = default 100000 */
+    int64_t cpu_cfs_period; /* microseconds, 0 (default 100000) or 1000..1000000 */
     bool advertise_ipv6_address;
     bool readonly_rootfs;
     char *runtime;

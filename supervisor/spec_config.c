@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,39 @@ static int check_extra_hosts(const dv_strv *hosts, dv_spec_error *err)
     return 0;
 }
 
+/* What dockerd accepts (daemon parseSecurityOpt): "no-new-privileges",
+ * "disable", or KEY=VALUE (KEY:VALUE, deprecated). A seccomp profile goes to
+ * the Engine as the profile itself: `docker run --security-opt` reads a file
+ * first, the API does not, and a path fails only when the container starts. */
+static int check_security_opts(const dv_strv *opts, dv_spec_error *err)
+{
+    for (size_t i = 0; i < opts->n; i++) {
+        const char *o = opts->v[i];
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_index(field, "config.security_opt", i);
+        if (strcmp(o, "no-new-privileges") == 0 || strcmp(o, "disable") == 0)
+            continue;
+        const char *sep = strchr(o, '=');
+        if (!sep)
+            sep = strchr(o, ':');
+        if (!sep || sep == o)
+            return dv_spec_fail(err, field, -EINVAL,
+                                "invalid security option \"%s\" (expected KEY=VALUE, KEY:VALUE or "
+                                "no-new-privileges)",
+                                o);
+        const char *value = sep + 1;
+        while (isspace((unsigned char)*value))
+            value++;
+        if ((size_t)(sep - o) == 7 && strncmp(o, "seccomp", 7) == 0 &&
+            strcmp(value, "unconfined") != 0 && *value != '{')
+            return dv_spec_fail(err, field, -EINVAL,
+                                "seccomp profile \"%s\" is a path: give the profile itself (JSON) "
+                                "or \"unconfined\"",
+                                sep + 1);
+    }
+    return 0;
+}
+
 static int check_config(dv_task_config *cfg, dv_spec_error *err)
 {
     if (!cfg->image || !*cfg->image)
@@ -265,6 +299,11 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
         return r;
     dv_image_name_clear(&name);
 
+    if (cfg->command && !*cfg->command) {
+        /* Nomad: `if driverConfig.Command != ""`, so "" is no command */
+        free(cfg->command);
+        cfg->command = NULL;
+    }
     if (cfg->command) {
         size_t n = strlen(cfg->command);
         const char *c = cfg->command;
@@ -279,6 +318,12 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
                                 "config.args)",
                                 c);
     }
+    /* Docker refuses a CFS period under 1 ms at create; 0 is the default. */
+    if (cfg->cpu_cfs_period > 0 && cfg->cpu_cfs_period < 1000)
+        return dv_spec_fail(err, "config.cpu_cfs_period", -EINVAL,
+                            "%" PRId64
+                            " is below Docker's minimum 1000 (0 means the default 100000)",
+                            cfg->cpu_cfs_period);
     if (cfg->cpuset_cpus && !valid_cpuset(cfg->cpuset_cpus))
         return dv_spec_fail(err, "config.cpuset_cpus", -EINVAL,
                             "invalid CPU set \"%s\" (expected e.g. \"0-3\" or \"1,3\")",
@@ -286,7 +331,8 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
     if ((r = check_ips(&cfg->dns_servers, "config.dns_servers", err)) < 0 ||
         (r = check_extra_hosts(&cfg->extra_hosts, err)) < 0 ||
         (r = check_caps(&cfg->cap_add, "config.cap_add", err)) < 0 ||
-        (r = check_caps(&cfg->cap_drop, "config.cap_drop", err)) < 0)
+        (r = check_caps(&cfg->cap_drop, "config.cap_drop", err)) < 0 ||
+        (r = check_security_opts(&cfg->security_opt, err)) < 0)
         return r;
 
     unsigned char buf[16];
@@ -309,7 +355,9 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
         (r = check_mode("config.userns_mode", cfg->userns_mode, host_only, false, err)) < 0)
         return r;
 
-    if (cfg->work_dir && *cfg->work_dir && cfg->work_dir[0] != '/')
+    /* "${NOMAD_TASK_DIR}/x" is interpolated (to /local/x) at translation */
+    if (cfg->work_dir && *cfg->work_dir && cfg->work_dir[0] != '/' &&
+        strncmp(cfg->work_dir, "${", 2) != 0)
         return dv_spec_fail(err, "config.work_dir", -EINVAL,
                             "\"%s\" is not an absolute path inside the container", cfg->work_dir);
     if (cfg->load && *cfg->load) {

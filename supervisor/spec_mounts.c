@@ -294,8 +294,13 @@ static int parse_devices(const json_t *config, dv_task_config *cfg, dv_spec_erro
     return 0;
 }
 
+/* A decimal number with an optional leading '-' (Nomad reads ulimits with
+ * strconv.Atoi, so "-1" passes through to Docker as RLIM_INFINITY). */
 static bool parse_limit(const char *s, int64_t *ret)
 {
+    bool negative = *s == '-';
+    if (negative)
+        s++;
     if (!*s || strlen(s) > 18) /* stays within int64 */
         return false;
     int64_t v = 0;
@@ -304,8 +309,24 @@ static bool parse_limit(const char *s, int64_t *ret)
             return false;
         v = v * 10 + (*p - '0');
     }
-    *ret = v;
+    *ret = negative ? -v : v;
     return true;
+}
+
+/* -1 is the only meaningful negative limit: unlimited, above any number. */
+static bool limit_above(int64_t a, int64_t b)
+{
+    if (a == -1)
+        return b != -1;
+    return b != -1 && a > b;
+}
+
+static void limit_text(int64_t v, char buf[32])
+{
+    if (v == -1)
+        snprintf(buf, 32, "unlimited");
+    else
+        snprintf(buf, 32, "%" PRId64, v);
 }
 
 static int parse_ulimits(const json_t *config, dv_task_config *cfg, dv_spec_error *err)
@@ -347,12 +368,20 @@ static int parse_ulimits(const json_t *config, dv_task_config *cfg, dv_spec_erro
         else if (!parse_limit(hard_text, &u->hard))
             r = dv_spec_fail(err, field, -EINVAL,
                              "invalid ulimit \"%s\": hard limit is not a number", spec);
-        else if (u->soft > u->hard)
+        else if (u->soft < -1 || u->hard < -1)
+            r = dv_spec_fail(
+                err, field, -EINVAL,
+                "invalid ulimit \"%s\": %s limit %" PRId64 " is negative (-1 means unlimited)",
+                spec, u->soft < -1 ? "soft" : "hard", u->soft < -1 ? u->soft : u->hard);
+        else if (limit_above(u->soft, u->hard)) {
+            /* the kernel refuses it when the container starts: say so now */
+            char soft[32], hard[32];
+            limit_text(u->soft, soft);
+            limit_text(u->hard, hard);
             r = dv_spec_fail(err, field, -EINVAL,
-                             "invalid ulimit \"%s\": soft limit %" PRId64
-                             " is above the hard limit %" PRId64,
-                             spec, u->soft, u->hard);
-        else if (!(u->name = strdup(name)))
+                             "invalid ulimit \"%s\": soft limit %s is above the hard limit %s",
+                             spec, soft, hard);
+        } else if (!(u->name = strdup(name)))
             r = dv_spec_fail(err, field, -ENOMEM, "out of memory");
         cfg->n_ulimits = i + 1;
     }

@@ -218,6 +218,10 @@ int dv_spec_check_ports(const dv_task_spec *spec, dv_spec_error *err)
     }
     if (strncmp(mode, "container:", 10) == 0)
         return check_container_mode(cfg, mode, err);
+    /* Docker: "conflicting options: mac-address and the network mode" */
+    if (host && cfg->mac_address && *cfg->mac_address)
+        return dv_spec_fail(err, "config.mac_address", -EINVAL,
+                            "cannot be set with network mode \"%s\"", mode);
     return 0;
 }
 

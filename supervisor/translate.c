@@ -3,7 +3,6 @@
 #include "translate.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +28,7 @@ int dv_container_name(const char *task_name, const char *task_id, char *buf, siz
     return 0;
 }
 
-/* Nomad's ${VAR} interpolation against the task environment; a reference to
- * anything else (${attr.x}, ${meta.y}, unknown names) stays as written. */
-static char *interpolate(const char *in, const dv_kv *env)
+char *dv_translate_interpolate(const char *in, const dv_kv *env)
 {
     _cleanup_buf_ dv_buf out = DV_BUF_INIT;
     const char *p = in;
@@ -56,11 +53,17 @@ static char *interpolate(const char *in, const dv_kv *env)
     return dv_buf_steal(&out);
 }
 
+static json_t *interpolated(const char *in, const dv_kv *env)
+{
+    _cleanup_free_ char *v = dv_translate_interpolate(in, env);
+    return v ? json_string(v) : NULL;
+}
+
 static json_t *interpolated_strv(const dv_strv *s, const dv_kv *env)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->n; i++) {
-        _cleanup_free_ char *v = interpolate(s->v[i], env);
+        _cleanup_free_ char *v = dv_translate_interpolate(s->v[i], env);
         if (!v || json_array_append_new(a, json_string(v)) < 0) {
             json_decref(a);
             return NULL;
@@ -111,8 +114,6 @@ static int build_env(const dv_task_spec *spec, const dv_agent_config *config,
     dv_kv runtime = {0}, env = {0};
     char num[32];
     int r = 0;
-    int64_t memory, reservation;
-    dv_translate_memory(spec, &memory, &reservation);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_TASK_NAME", spec->name);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_ALLOC_ID", ctx->task_id);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_ALLOC_DIR", "/alloc");
@@ -122,8 +123,10 @@ static int build_env(const dv_task_spec *spec, const dv_agent_config *config,
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_CPU_LIMIT", num);
     snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory);
     r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_MEMORY_LIMIT", num);
-    if (reservation && memory) {
-        snprintf(num, sizeof(num), "%" PRId64, memory / (1024 * 1024));
+    /* Nomad's taskenv: resources.memory_max as given, only when it is set;
+     * config.memory_hard_limit is the driver's business and not reflected. */
+    if (spec->resources.memory_max > 0) {
+        snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory_max);
         r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_MEMORY_MAX_LIMIT", num);
     }
     const char *ip = advertise_ip(config, ctx);
@@ -135,7 +138,7 @@ static int build_env(const dv_task_spec *spec, const dv_agent_config *config,
     for (size_t i = 0; r >= 0 && i < spec->env.n; i++) {
         if (dv_kv_get(&runtime, spec->env.v[i].key))
             continue;
-        _cleanup_free_ char *v = interpolate(spec->env.v[i].value, &runtime);
+        _cleanup_free_ char *v = dv_translate_interpolate(spec->env.v[i].value, &runtime);
         r = v ? dv_kv_set(&env, spec->env.v[i].key, v) : -ENOMEM;
     }
     for (size_t i = 0; r >= 0 && i < runtime.n; i++)
@@ -155,16 +158,19 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
     dv_kv labels = {0};
     int r = 0;
     for (size_t i = 0; r >= 0 && i < spec->config.labels.n; i++) {
-        _cleanup_free_ char *v = interpolate(spec->config.labels.v[i].value, env);
+        _cleanup_free_ char *v = dv_translate_interpolate(spec->config.labels.v[i].value, env);
         r = v ? dv_kv_set(&labels, spec->config.labels.v[i].key, v) : -ENOMEM;
     }
     /* Ours after the user's: the reaper and recovery depend on them. */
     r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_TASK_ID, ctx->task_id);
     r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_TASK_NAME, spec->name);
     r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_NODE_ID, ctx->node_id);
+    /* Nomad's "main mandatory label", on every container: tooling written
+     * for Nomad finds its containers by it. */
+    r = r < 0 ? r : dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
     if (config->docker.extra_labels.n) {
-        /* Nomad: the alloc id always, then every name a glob matches. In a
-         * single-task world job, group and task all carry the task's name. */
+        /* Every name a glob matches. In a single-task world job, group and
+         * task all carry the task's name. */
         const struct {
             const char *name, *value;
         } extra[] = {
@@ -173,11 +179,10 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
             {"namespace", "default"},        {"node_name", ctx->node_name ? ctx->node_name : ""},
             {"node_id", ctx->node_id},
         };
-        r = r < 0 ? r : dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
         for (size_t i = 0; r >= 0 && i < DV_ARRAY_SIZE(extra); i++) {
             bool on = false;
             for (size_t g = 0; g < config->docker.extra_labels.n && !on; g++)
-                on = fnmatch(config->docker.extra_labels.v[g], extra[i].name, 0) == 0;
+                on = dv_extra_label_glob(config->docker.extra_labels.v[g], extra[i].name);
             if (!on)
                 continue;
             char key[64];
@@ -222,7 +227,7 @@ static int command(const dv_task_spec *spec, const dv_kv *env, json_t *body)
     if (r < 0)
         return r;
     if (c->command && *c->command) {
-        _cleanup_free_ char *cmd = interpolate(c->command, env);
+        _cleanup_free_ char *cmd = dv_translate_interpolate(c->command, env);
         json_t *args = interpolated_strv(&c->args, env);
         if (!cmd || !args || json_array_insert_new(args, 0, json_string(cmd)) < 0) {
             json_decref(args);
@@ -265,11 +270,11 @@ static int config_part(const dv_task_spec *spec, const dv_kv *env, const dv_kv *
     int r = 0;
     r = r < 0 ? r : put(body, "Image", json_string(image));
     if (c->hostname && *c->hostname)
-        r = r < 0 ? r : put(body, "Hostname", json_string(c->hostname));
+        r = r < 0 ? r : put(body, "Hostname", interpolated(c->hostname, env));
     if (spec->user)
         r = r < 0 ? r : put(body, "User", json_string(spec->user));
     if (c->work_dir && *c->work_dir)
-        r = r < 0 ? r : put(body, "WorkingDir", json_string(c->work_dir));
+        r = r < 0 ? r : put(body, "WorkingDir", interpolated(c->work_dir, env));
     r = r < 0 ? r : put(body, "Tty", json_boolean(c->tty));
     r = r < 0 ? r : put(body, "OpenStdin", json_boolean(c->interactive));
     r = r < 0 ? r : put(body, "Env", env_array(env));
@@ -320,12 +325,15 @@ int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
         r = build_labels(spec, config, ctx, &env, &labels);
     if (r >= 0)
         r = config_part(spec, &env, &labels, ctx->image ? ctx->image : image.ref, body);
-    dv_kv_free(&env);
     dv_kv_free(&labels);
     dv_image_name_clear(&image);
-    if (r < 0)
+    if (r < 0) {
+        dv_kv_free(&env);
         return dv_spec_fail(err, "", r, "out of memory");
-    if ((r = dv_translate_host_config(spec, config, ctx, body, &host, err)) < 0)
+    }
+    r = dv_translate_host_config(spec, config, ctx, &env, body, &host, err);
+    dv_kv_free(&env);
+    if (r < 0)
         return r;
     if (put(body, "HostConfig", host) < 0)
         return dv_spec_fail(err, "", -ENOMEM, "out of memory");

@@ -9,13 +9,16 @@
  *
  * Nomad's semantics, in short (translate.c and translate_host.c say why):
  * - Labels: the spec's labels, then ours (DV_LABEL_TASK_ID / _TASK_NAME /
- *   _NODE_ID of reaper.h), which a user cannot override, then the
- *   extra_labels the agent config enables (com.hashicorp.nomad.<name>).
+ *   _NODE_ID of reaper.h, and Nomad's mandatory com.hashicorp.nomad.alloc_id),
+ *   which a user cannot override, then the extra_labels the agent config
+ *   enables (com.hashicorp.nomad.<name>).
  * - Env: the spec's env, then NOMAD_TASK_NAME, NOMAD_ALLOC_ID, NOMAD_ALLOC_DIR,
- *   NOMAD_TASK_DIR, NOMAD_SECRETS_DIR, NOMAD_CPU_LIMIT, NOMAD_MEMORY_LIMIT
- *   (and NOMAD_MEMORY_MAX_LIMIT), NOMAD_PORT_/NOMAD_HOST_PORT_/NOMAD_IP_/
- *   NOMAD_ADDR_<label> (ours win over the spec's). ${VAR} references to these
- *   in command, args, entrypoint and the env values are interpolated, as Nomad
+ *   NOMAD_TASK_DIR, NOMAD_SECRETS_DIR, NOMAD_CPU_LIMIT, NOMAD_MEMORY_LIMIT,
+ *   NOMAD_MEMORY_MAX_LIMIT (resources.memory_max, when set), and
+ *   NOMAD_PORT_ / NOMAD_HOST_PORT_ / NOMAD_IP_ / NOMAD_ADDR_<label>; ours win
+ *   over the spec's. ${VAR} references to these in command, args,
+ *   entrypoint, env values, label values, hostname, work_dir,
+ *   network_aliases and logging option values are interpolated, as Nomad
  *   does; unknown references are left as written.
  * - Memory: soft = resources.memory, hard = max(memory_hard_limit,
  *   memory_max) when either is set: Memory = hard, MemoryReservation = soft;
@@ -28,7 +31,8 @@
  *   volumes (resolved); the SELinux label appended to each when configured.
  * - Ports: each published allocation bound for tcp and udp on
  *   ctx->bind_address; ExposedPorts set. None in host/none/container: modes.
- * - Logging: the task's logging block, else the agent's default.
+ * - Logging: the task's logging block as given, else the agent's; a missing
+ *   type is omitted so dockerd uses its default driver (as Nomad).
  * - healthchecks.disable → Healthcheck {"Test": ["NONE"]}.
  */
 #ifndef DV_TRANSLATE_H

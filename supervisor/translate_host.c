@@ -290,20 +290,27 @@ static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
     return 0;
 }
 
-static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *config, json_t *host)
+static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
+                    const dv_kv *env, json_t *host)
 {
     const dv_task_config *c = &spec->config;
-    /* A task that says anything about logging replaces the agent's default
-     * entirely (its options may not make sense for another driver); a task
-     * giving only options keeps the agent's driver. */
+    /* Nomad: a task that says anything about logging replaces the agent's
+     * default entirely (its options may not make sense for another driver);
+     * a type it leaves out is dockerd's default driver, as is an agent
+     * logging block without a type: the Engine fills in a missing Type. */
     const char *type = config->docker.logging.type;
     const dv_kv *opts = &config->docker.logging.config;
     if (c->logging.set) {
-        if (c->logging.type)
-            type = c->logging.type;
+        type = c->logging.type;
         opts = &c->logging.config;
     }
-    put(b, host, "LogConfig", json_pack("{ssso}", "Type", type, "Config", dv_json_kv(opts)));
+    /* Option values are interpolated: tag = "${NOMAD_TASK_NAME}" is common. */
+    json_t *values = json_object();
+    for (size_t i = 0; values && i < opts->n; i++) {
+        _cleanup_free_ char *v = dv_translate_interpolate(opts->v[i].value, env);
+        put(b, values, opts->v[i].key, v ? json_string(v) : NULL);
+    }
+    put(b, host, "LogConfig", json_pack("{ss*so}", "Type", type, "Config", values));
 }
 
 static void passthrough(jb *b, const dv_task_spec *spec, json_t *host)
@@ -362,8 +369,8 @@ static void passthrough(jb *b, const dv_task_spec *spec, json_t *host)
 }
 
 int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *config,
-                             const dv_translate_ctx *ctx, json_t *body, json_t **ret,
-                             dv_spec_error *err)
+                             const dv_translate_ctx *ctx, const dv_kv *env, json_t *body,
+                             json_t **ret, dv_spec_error *err)
 {
     _cleanup_json_ json_t *host = json_object();
     if (!host)
@@ -375,7 +382,7 @@ int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *co
         (r = mounts(&b, spec, ctx, host, err)) < 0 ||
         (r = ports(&b, spec, config, ctx, body, host, err)) < 0)
         return r;
-    logging(&b, spec, config, host);
+    logging(&b, spec, config, env, host);
     passthrough(&b, spec, host);
 
     dv_strv add = {0}, drop = {0};

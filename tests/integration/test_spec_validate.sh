@@ -17,7 +17,7 @@ PREVIEW_ID=00000000-0000-0000-0000-000000000000
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dvtest-spec.XXXXXX")
 cleanup() {
-    docker rm -f "$CNAME" >/dev/null 2>&1 || true
+    docker rm -f "$CNAME" "$CNAME-logs" >/dev/null 2>&1 || true
     docker network rm "$NET" >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
@@ -101,10 +101,10 @@ cat >"$tmp/spec.json" <<EOF
     "command": "/bin/sh",
     "args": ["-c", "exec httpd -f -p \${NOMAD_PORT_http} -h /local"],
     "ports": ["http", "raw"],
-    "hostname": "dvspec",
+    "hostname": "\${NOMAD_TASK_NAME}-dvspec",
     "work_dir": "/local",
     "labels": {"dvtest": "$TAG", "io.dockvisor.task_name": "forged"},
-    "ulimit": {"nofile": "2048:4096", "nproc": "4242"},
+    "ulimit": {"nofile": "2048:4096", "nproc": "4242", "core": "-1"},
     "dns_servers": ["10.0.0.53"],
     "dns_search_domains": ["dvtest.example"],
     "dns_options": ["ndots:3"],
@@ -131,7 +131,7 @@ cat >"$tmp/spec.json" <<EOF
     "network_aliases": ["\${NOMAD_TASK_NAME}-alias"],
     "ipv4_address": "$ip",
     "mac_address": "02:42:ac:1f:00:42",
-    "logging": {"type": "json-file", "config": {"max-size": "1m", "max-file": "3"}},
+    "logging": {"type": "json-file", "config": {"max-size": "1m", "max-file": "3", "tag": "\${NOMAD_TASK_NAME}"}},
     "runtime": "runc"
   },
   "env": {"GREETING": "hello", "HTTP_ADDR": "\${NOMAD_ADDR_http}"},
@@ -193,6 +193,10 @@ raw=$((base + 1))
 [ "$(insp '.Config.Labels["io.dockvisor.task_id"]')" = "\"$PREVIEW_ID\"" ] || fail "task id label"
 [ "$(insp '.Config.Labels.dvtest')" = "\"$TAG\"" ] || fail "user label"
 [ "$(insp '.Config.Labels["com.hashicorp.nomad.task_name"]')" = '"web"' ] || fail "extra label"
+[ "$(insp '.Config.Labels["com.hashicorp.nomad.alloc_id"]')" = "\"$PREVIEW_ID\"" ] || fail "Nomad's mandatory alloc_id label"
+[ "$(insp .HostConfig.LogConfig.Config.tag)" = '"web"' ] || fail "interpolated logging tag: $(insp .HostConfig.LogConfig)"
+[ "$(insp '.HostConfig.Ulimits[] | select(.Name == "core") | [.Soft, .Hard]')" = '[-1,-1]' ] ||
+    fail "core -1: $(insp .HostConfig.Ulimits)"
 [ "$(insp .Config.Healthcheck.Test)" = '["NONE"]' ] || fail "healthcheck"
 [ "$(insp '.HostConfig.CapDrop | sort')" = '["MKNOD","NET_RAW"]' ] || fail "cap drop: $(insp .HostConfig.CapDrop)"
 [ "$(insp .NetworkSettings.Networks[\""$NET"\"].IPAMConfig.IPv4Address)" = "\"$ip\"" ] || fail "ipv4 address"
@@ -219,7 +223,8 @@ check() { # description, command, expected output
 check "soft nofile" 'ulimit -n' 2048
 check "hard nofile" 'ulimit -Hn' 4096
 check "nproc" 'ulimit -u' 4242
-check "hostname" 'hostname' dvspec
+check "hostname" 'hostname' web-dvspec
+check "core unlimited (-1)" 'ulimit -c' unlimited
 check "work dir" 'pwd' /local
 check "init" 'cat /proc/1/comm' docker-init
 check "sysctl" 'cat /proc/sys/net/core/somaxconn' 1024
@@ -264,4 +269,25 @@ if inside "test -f $cg/memory/memory.limit_in_bytes" 2>/dev/null; then
 fi
 
 docker rm -f "$id" >/dev/null
+
+# ---- a task logging block without a type: dockerd's own default driver takes
+# its options (Nomad leaves the type empty), not the agent's default driver ----
+cat >"$tmp/log.json" <<EOF
+{"name": "logs", "config": {"image": "$IMAGE", "labels": {"dvtest": "$TAG"},
+ "logging": {"config": {"max-size": "3m"}}}}
+EOF
+echo '{"docker": {"logging": {"type": "local"}}}' >"$tmp/agent-local.json"
+"$BIN" validate -config "$tmp/agent-local.json" "$tmp/log.json" >"$tmp/log-body.json" 2>"$tmp/err" ||
+    fail "validate (logging): $(cat "$tmp/err")"
+jq -e '.HostConfig.LogConfig | has("Type") | not' "$tmp/log-body.json" >/dev/null ||
+    fail "a logging block without type still names one: $(jq -c .HostConfig.LogConfig "$tmp/log-body.json")"
+status=$(curl -s -o "$tmp/create.json" -w '%{http_code}' --unix-socket "$SOCK" \
+    -H 'Content-Type: application/json' --data-binary @"$tmp/log-body.json" \
+    -X POST "$API/containers/create?name=$CNAME-logs")
+[ "$status" = 201 ] || fail "create (logging) answered $status: $(cat "$tmp/create.json")"
+logid=$(jq -r .Id "$tmp/create.json")
+got=$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}}' "$logid")
+docker rm -f "$logid" >/dev/null
+[ "$got" = "$(docker info -f '{{.LoggingDriver}}') 3m" ] || fail "logging without type: $got"
+
 echo "test_spec_validate: ok ($checks checks inside the container)"

@@ -99,7 +99,7 @@ static void test_every_option(void **state)
         "\"logging\":{\"type\":\"journald\",\"config\":{\"tag\":\"dv\"}},"
         "\"gc\":{\"image\":false,\"image_delay\":\"10m\",\"container\":false,"
         "\"dangling_containers\":{\"enabled\":false,\"dry_run\":true,\"period\":\"1m\","
-        "\"creation_grace\":\"30s\"}},"
+        "\"creation_grace\":\"2m\"}},"
         "\"volumes\":{\"enabled\":true,\"selinuxlabel\":\"z\"},"
         "\"infra_image\":\"registry.local/pause:3.9\",\"infra_image_pull_timeout\":\"1m\"}}",
         &c, &err);
@@ -134,11 +134,48 @@ static void test_every_option(void **state)
     assert_false(c.docker.gc.dangling_containers.enabled);
     assert_true(c.docker.gc.dangling_containers.dry_run);
     assert_int_equal(c.docker.gc.dangling_containers.period_ns, MIN);
-    assert_int_equal(c.docker.gc.dangling_containers.creation_grace_ns, 30 * DV_NSEC_PER_SEC);
+    assert_int_equal(c.docker.gc.dangling_containers.creation_grace_ns, 2 * MIN);
     assert_true(c.docker.volumes.enabled);
     assert_string_equal(c.docker.volumes.selinuxlabel, "z");
     assert_string_equal(c.docker.infra_image, "registry.local/pause:3.9");
     assert_int_equal(c.docker.infra_image_pull_timeout_ns, MIN);
+    dv_agent_config_clear(&c);
+
+    /* A logging block replaces the default as a whole (Nomad's block
+     * default): what it leaves out is Docker's default, not json-file's
+     * max-file/max-size, which another driver would refuse. */
+    static const struct {
+        const char *json, *type; /* NULL type = dockerd's default driver */
+        size_t n_options;
+    } logging[] = {
+        {"{\"docker\":{\"logging\":{\"type\":\"journald\"}}}", "journald", 0},
+        {"{\"docker\":{\"logging\":{\"config\":{\"max-size\":\"9m\"}}}}", NULL, 1},
+        {"{\"docker\":{\"logging\":{\"type\":\"\"}}}", NULL, 0},
+        {"{\"docker\":{\"logging\":{}}}", NULL, 0},
+        {"{\"docker\":{\"logging\":null}}", "json-file", 2},
+    };
+    for (size_t i = 0; i < sizeof(logging) / sizeof(logging[0]); i++) {
+        if (parse(logging[i].json, &c, &err) < 0)
+            fail_msg("%s: %s", logging[i].json, err.err.msg);
+        if (logging[i].type)
+            assert_string_equal(c.docker.logging.type, logging[i].type);
+        else
+            assert_null(c.docker.logging.type);
+        assert_int_equal(c.docker.logging.config.n, logging[i].n_options);
+        dv_agent_config_clear(&c);
+    }
+
+    /* The docs: tls without endpoint "will be ignored" (DOCKER_HOST and its
+     * DOCKER_TLS_VERIFY / DOCKER_CERT_PATH apply then). */
+    assert_int_equal(
+        parse("{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", &c, NULL),
+        0);
+    assert_null(c.docker.tls.cert);
+    assert_null(c.docker.tls.key);
+    assert_null(c.docker.tls.ca);
+    dv_agent_config_clear(&c);
+    assert_int_equal(parse("{\"docker\":{\"tls\":{\"cert\":\"/c\"}}}", &c, NULL), 0);
+    assert_null(c.docker.tls.cert);
     dv_agent_config_clear(&c);
 
     assert_int_equal(parse("{\"docker\":{\"allow_caps\":[\"ALL\"]}}", &c, NULL), 0);
@@ -170,8 +207,11 @@ static void test_errors(void **state)
         {"{\"docker\":{\"gc\":{\"image_delay\":\"3\"}}}", "docker.gc.image_delay",
          "invalid duration \"3\""},
         {"{\"docker\":{\"gc\":{\"image\":\"yes\"}}}", "docker.gc.image", "expected a boolean"},
-        {"{\"docker\":{\"tls\":{\"cert\":\"/c\"}}}", "docker.tls",
+        {"{\"docker\":{\"endpoint\":\"tcp://h:2376\",\"tls\":{\"cert\":\"/c\"}}}", "docker.tls",
          "cert, key and ca must be set together"},
+        /* Nomad's danglingContainersCreationGraceMinimum */
+        {"{\"docker\":{\"gc\":{\"dangling_containers\":{\"creation_grace\":\"59s\"}}}}",
+         "docker.gc.dangling_containers.creation_grace", "\"59s\" is below the minimum 1m0s"},
         {"{\"docker\":{\"allow_caps\":[\"chown\",\"superpowers\"]}}", "docker.allow_caps[1]",
          "unknown capability \"superpowers\""},
         {"{\"docker\":{\"allow_runtimes\":\"runc\"}}", "docker.allow_runtimes",
@@ -182,8 +222,6 @@ static void test_errors(void **state)
         {"{\"docker\":{\"auth\":{\"helper\":\"docker-credential-pass\"}}}", "docker.auth.helper",
          "give only the suffix"},
         {"{\"docker\":{\"auth\":{\"helper\":\"/usr/bin/x\"}}}", "docker.auth.helper", "not a path"},
-        {"{\"docker\":{\"logging\":{\"type\":\"\"}}}", "docker.logging.type",
-         "logging driver required"},
         {"{\"docker\":{\"logging\":{\"config\":{\"max-file\":[]}}}}",
          "docker.logging.config.max-file", "expected a string"},
         {"{\"docker\":{\"volumes\":{\"selinux\":\"z\"}}}", "docker.volumes.selinux",
@@ -210,6 +248,41 @@ static void test_errors(void **state)
             dv_agent_config_clear(&c);
     }
     assert_int_equal(failures, 0);
+}
+
+/* extra_labels globs are go-glob's (Nomad's): '*' is the only wildcard. */
+static void test_extra_label_globs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *glob, *name;
+        bool match;
+    } cases[] = {
+        {"task*", "task_name", true},
+        {"task*", "task_group_name", true},
+        {"*", "node_id", true},
+        {"*_id", "job_id", true},
+        {"*_id", "job_name", false},
+        {"node_*", "node_name", true},
+        {"job_name", "job_name", true},
+        {"job_name", "job_id", false},
+        {"j*b*e", "job_name", true},
+        {"job_?ame", "job_name", false},
+        {"job_[n]ame", "job_name", false},
+        {"job\\_name", "job_name", false},
+        {"**name", "task_name", true},
+        {"*name*", "namespace", true},
+        {"", "job_name", false},
+        {"task", "task_name", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (dv_extra_label_glob(cases[i].glob, cases[i].name) != cases[i].match)
+            fail_msg("glob \"%s\" vs \"%s\": want %s", cases[i].glob, cases[i].name,
+                     cases[i].match ? "match" : "no match");
+    dv_agent_config c;
+    dv_spec_error err;
+    assert_int_equal(parse("{\"docker\":{\"extra_labels\":[\"job_?ame\"]}}", &c, &err), -EINVAL);
+    assert_string_equal(err.field, "docker.extra_labels[0]");
 }
 
 static void test_load(void **state)
@@ -270,7 +343,8 @@ static void test_restart_field(void **state)
         {"{\"socket\":\"/other.sock\"}", "socket"},
         {"{\"bind_address\":\"127.0.0.1\"}", "bind_address"},
         {"{\"docker\":{\"endpoint\":\"unix:///x.sock\"}}", "docker.endpoint"},
-        {"{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", "docker.tls"},
+        /* tls without endpoint is ignored: nothing to restart for */
+        {"{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", NULL},
     };
     dv_agent_config base;
     assert_int_equal(dv_agent_config_defaults(&base, NULL), 0);
@@ -285,6 +359,16 @@ static void test_restart_field(void **state)
         dv_agent_config_clear(&next);
     }
     dv_agent_config_clear(&base);
+
+    dv_agent_config a, b;
+    assert_int_equal(parse("{\"docker\":{\"endpoint\":\"tcp://h:2376\"}}", &a, NULL), 0);
+    assert_int_equal(parse("{\"docker\":{\"endpoint\":\"tcp://h:2376\",\"tls\":{\"cert\":\"/c\","
+                           "\"key\":\"/k\",\"ca\":\"/a\"}}}",
+                           &b, NULL),
+                     0);
+    assert_string_equal(dv_agent_config_restart_field(&a, &b), "docker.tls");
+    dv_agent_config_clear(&a);
+    dv_agent_config_clear(&b);
 }
 
 int main(void)
@@ -292,7 +376,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_restart_field),
+        cmocka_unit_test(test_restart_field), cmocka_unit_test(test_extra_label_globs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,19 @@ static void test_privileged(void **state)
         expect("{\"docker\":{\"allow_privileged\":true}}", spec, NULL, NULL);
     }
     expect("{}", CFG(",\"ipc_mode\":\"shareable\""), NULL, NULL);
+    expect("{}", CFG(",\"ipc_mode\":\"private\""), NULL, NULL);
+    /* The docs: ipc_mode naming an existing container needs allow_privileged
+     * too; joining another container's PID namespace is no better. */
+    static const char *const joins[] = {"ipc_mode", "pid_mode"};
+    for (size_t i = 0; i < 2; i++) {
+        char spec[256], field[64];
+        snprintf(spec, sizeof(spec), CFG(",\"%s\":\"container:db\""), joins[i]);
+        snprintf(field, sizeof(field), "config.%s", joins[i]);
+        expect("{}", spec, field,
+               "joining container \"db\"'s namespace is not allowed on this agent "
+               "(docker.allow_privileged is false)");
+        expect("{\"docker\":{\"allow_privileged\":true}}", spec, NULL, NULL);
+    }
 }
 
 static void test_cap_add(void **state)

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -250,6 +251,63 @@ static void test_null_means_unset(void **state)
     dv_task_spec_free(s);
 }
 
+/* Nomad reads each ulimit with strconv.Atoi, so "-1" (Docker's and the
+ * kernel's "unlimited") is a value, not an error; "N" alone sets both. */
+static void test_ulimit_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        int64_t soft, hard;
+    } cases[] = {
+        {"\"4242\"", 4242, 4242}, {"\"2048:4096\"", 2048, 4096}, {"4242", 4242, 4242},
+        {"\"-1\"", -1, -1},       {"\"-1:-1\"", -1, -1},         {"\"1024:-1\"", 1024, -1},
+        {"\"0\"", 0, 0},          {"\"0:-1\"", 0, -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256];
+        snprintf(
+            text, sizeof(text),
+            "{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\",\"ulimit\":{\"memlock\":%s}}}",
+            cases[i].value);
+        dv_task_spec *s = parse_ok(text);
+        assert_int_equal(s->config.n_ulimits, 1);
+        assert_string_equal(s->config.ulimits[0].name, "memlock");
+        if (s->config.ulimits[0].soft != cases[i].soft ||
+            s->config.ulimits[0].hard != cases[i].hard)
+            fail_msg("ulimit %s: got %lld:%lld", cases[i].value,
+                     (long long)s->config.ulimits[0].soft, (long long)s->config.ulimits[0].hard);
+        dv_task_spec_free(s);
+    }
+}
+
+/* Values the docs (or Nomad's code) accept that a stricter reading could
+ * refuse: each must parse. */
+static void test_accepted_values(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        /* Nomad: `if driverConfig.Command != ""`, so "" means no command */
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"command\":\"\",\"args\":[\"x\"]}}",
+        /* security_opt as Docker takes them */
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"security_opt\":[\"no-new-privileges\","
+        "\"no-new-privileges:true\",\"apparmor=unconfined\",\"label=disable\",\"label:type:svirt_"
+        "t\","
+        "\"seccomp=unconfined\",\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\","
+        "\"credentialspec=file://gmsaUser.json\"]}}",
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"cpu_cfs_period\":1000}}",
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"cpu_cfs_period\":0}}",
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"mac_address\":\"02:42:ac:11:00:02\","
+        "\"network_mode\":\"mynet\"}}",
+    };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        dv_task_spec *s = parse_ok(specs[i]);
+        if (i == 0)
+            assert_null(s->config.command);
+        dv_task_spec_free(s);
+    }
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -299,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_partial_blocks_keep_defaults),
         cmocka_unit_test(test_null_means_unset),
+        cmocka_unit_test(test_ulimit_values),
+        cmocka_unit_test(test_accepted_values),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_redact),
     };

@@ -216,10 +216,14 @@ static void test_labels(void **state)
     (void)state;
     _cleanup_json_ json_t *b = translate_ok(
         "{}", CFG(",\"labels\":{\"team\":\"a\",\"" DV_LABEL_TASK_ID "\":\"forged\","
-                  "\"" DV_LABEL_NODE_ID "\":\"forged\",\"port\":\"${NOMAD_TASK_NAME}\"}}}"));
+                  "\"" DV_LABEL_NODE_ID "\":\"forged\",\"port\":\"${NOMAD_TASK_NAME}\","
+                  "\"com.hashicorp.nomad.alloc_id\":\"forged\"}}}"));
+    /* Nomad's "main mandatory label" com.hashicorp.nomad.alloc_id is on every
+     * container, extra_labels or not, and a user label cannot replace it. */
     assert_json(at(b, "Labels", NULL),
                 "{\"team\":\"a\",\"port\":\"web\",\"" DV_LABEL_TASK_ID "\":\"" ID "\","
-                "\"" DV_LABEL_NODE_ID "\":\"" NODE "\",\"" DV_LABEL_TASK_NAME "\":\"web\"}");
+                "\"" DV_LABEL_NODE_ID "\":\"" NODE "\",\"" DV_LABEL_TASK_NAME "\":\"web\","
+                "\"com.hashicorp.nomad.alloc_id\":\"" ID "\"}");
     json_decref(b);
     b = translate_ok("{\"docker\":{\"extra_labels\":[\"task*\",\"node_*\"]}}",
                      CFG(",\"labels\":{\"com.hashicorp.nomad.task_name\":\"user\"}}}"));
@@ -244,6 +248,34 @@ static void test_env(void **state)
                 "\"NOMAD_ALLOC_ID=" ID "\",\"NOMAD_ALLOC_DIR=/alloc\",\"NOMAD_TASK_DIR=/local\","
                 "\"NOMAD_SECRETS_DIR=/secrets\",\"NOMAD_CPU_LIMIT=250\","
                 "\"NOMAD_MEMORY_LIMIT=64\",\"NOMAD_MEMORY_MAX_LIMIT=128\"]");
+
+    /* NOMAD_MEMORY_MAX_LIMIT is Nomad's resources.memory_max, set only when
+     * memory_max is: config.memory_hard_limit does not make it appear, nor
+     * change its value. */
+    static const struct {
+        const char *spec, *want; /* NULL = absent */
+    } cases[] = {
+        {CFG(",\"memory_hard_limit\":512},\"resources\":{\"memory\":64}}"), NULL},
+        {CFG(",\"memory_hard_limit\":2048},\"resources\":{\"memory\":64,\"memory_max\":1024}}"),
+         "NOMAD_MEMORY_MAX_LIMIT=1024"},
+        {CFG("},\"resources\":{\"memory\":64,\"memory_max\":-1}}"), NULL},
+        {CFG("},\"resources\":{\"memory\":64}}"), NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_decref(b);
+        b = translate_ok("{}", cases[i].spec);
+        size_t k;
+        json_t *e;
+        const char *found = NULL;
+        json_array_foreach(json_object_get(b, "Env"), k, e)
+        {
+            if (strncmp(json_string_value(e), "NOMAD_MEMORY_MAX_LIMIT=", 23) == 0)
+                found = json_string_value(e);
+        }
+        if (cases[i].want ? !found || strcmp(found, cases[i].want) != 0 : found != NULL)
+            fail_msg("spec %s: got %s, want %s", cases[i].spec, found ? found : "(absent)",
+                     cases[i].want ? cases[i].want : "(absent)");
+    }
 }
 
 static void test_memory(void **state)
@@ -394,10 +426,24 @@ static void test_logging(void **state)
     b = translate_ok("{}", CFG(",\"logging\":{\"type\":\"journald\"}}}"));
     assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Type\":\"journald\",\"Config\":{}}");
     json_decref(b);
-    /* options only: the agent's driver with the task's options */
-    b = translate_ok("{}", CFG(",\"logging\":{\"config\":{\"max-file\":\"9\"}}}}"));
+    /* options only: as Nomad, no type, so dockerd's own default driver takes
+     * them (the agent's driver may not know these options) */
+    b = translate_ok("{\"docker\":{\"logging\":{\"type\":\"journald\"}}}",
+                     CFG(",\"logging\":{\"config\":{\"max-file\":\"9\"}}}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Config\":{\"max-file\":\"9\"}}");
+    json_decref(b);
+    /* an agent logging block without config has no options: the defaults
+     * max-file/max-size are for json-file only and journald would refuse them */
+    b = translate_ok("{\"docker\":{\"logging\":{\"type\":\"journald\"}}}", CFG("}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Type\":\"journald\",\"Config\":{}}");
+    json_decref(b);
+    b = translate_ok("{\"docker\":{\"logging\":{\"config\":{\"max-size\":\"9m\"}}}}", CFG("}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", NULL), "{\"Config\":{\"max-size\":\"9m\"}}");
+    json_decref(b);
+    /* an empty task block says nothing: the agent's default */
+    b = translate_ok("{}", CFG(",\"logging\":{}}}"));
     assert_json(at(b, "HostConfig", "LogConfig", NULL),
-                "{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"9\"}}");
+                "{\"Type\":\"json-file\",\"Config\":{\"max-file\":\"2\",\"max-size\":\"2m\"}}");
 }
 
 static void test_command_and_image(void **state)
@@ -423,6 +469,22 @@ static void test_command_and_image(void **state)
     tr t = translate_with("{}", CFG("}}"), "sha256:abcd", NULL);
     assert_json(at(t.body, "Image", NULL), "\"sha256:abcd\"");
     json_decref(t.body);
+
+    /* Nomad interpolates the strings of the config block; besides the above
+     * the commonly used ones: hostname, work_dir, logging options (tag) */
+    json_decref(b);
+    b = translate_ok(
+        "{}", CFG(",\"hostname\":\"${NOMAD_TASK_NAME}-h\","
+                  "\"work_dir\":\"${NOMAD_TASK_DIR}/app\",\"logging\":{\"type\":"
+                  "\"journald\",\"config\":{\"tag\":\"${NOMAD_TASK_NAME}/${NOMAD_ALLOC_ID}\"}}}}"));
+    assert_json(at(b, "Hostname", NULL), "\"web-h\"");
+    assert_json(at(b, "WorkingDir", NULL), "\"/local/app\"");
+    assert_json(at(b, "HostConfig", "LogConfig", "Config", "tag", NULL), "\"web/" ID "\"");
+    json_decref(b);
+    b = translate_ok(
+        "{\"docker\":{\"logging\":{\"type\":\"local\",\"config\":{\"x\":\"${NOMAD_TASK_NAME}\"}}}}",
+        CFG("}}"));
+    assert_json(at(b, "HostConfig", "LogConfig", "Config", "x", NULL), "\"web\"");
 }
 
 static void test_passthrough(void **state)
@@ -439,7 +501,8 @@ static void test_passthrough(void **state)
         "\"ipc_mode\":\"host\",\"pid_mode\":\"host\",\"uts_mode\":\"host\",\"userns_mode\":"
         "\"host\","
         "\"security_opt\":[\"no-new-privileges\"],\"sysctl\":{\"net.core.somaxconn\":\"1024\"},"
-        "\"ulimit\":{\"nofile\":\"2048:4096\",\"nproc\":\"4242\"},\"readonly_rootfs\":true,"
+        "\"ulimit\":{\"nofile\":\"2048:4096\",\"nproc\":\"4242\",\"memlock\":\"-1\"},"
+        "\"readonly_rootfs\":true,"
         "\"shm_size\":1048576,\"storage_opt\":{\"size\":\"1G\"},"
         "\"devices\":[{\"host_path\":\"/dev/fuse\",\"cgroup_permissions\":\"rw\"}],"
         "\"init\":true,\"runtime\":\"runc\",\"group_add\":[\"audio\"],\"oom_score_adj\":100,"
@@ -466,7 +529,8 @@ static void test_passthrough(void **state)
     assert_json(at(h, "SecurityOpt", NULL), "[\"no-new-privileges\"]");
     assert_json(at(h, "Sysctls", NULL), "{\"net.core.somaxconn\":\"1024\"}");
     assert_json(at(h, "Ulimits", NULL), "[{\"Name\":\"nofile\",\"Soft\":2048,\"Hard\":4096},"
-                                        "{\"Name\":\"nproc\",\"Soft\":4242,\"Hard\":4242}]");
+                                        "{\"Name\":\"nproc\",\"Soft\":4242,\"Hard\":4242},"
+                                        "{\"Name\":\"memlock\",\"Soft\":-1,\"Hard\":-1}]");
     assert_json(at(h, "ReadonlyRootfs", NULL), "true");
     assert_json(at(h, "ShmSize", NULL), "1048576");
     assert_json(at(h, "StorageOpt", NULL), "{\"size\":\"1G\"}");
