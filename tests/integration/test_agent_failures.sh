@@ -141,6 +141,14 @@ dv rm "$id" >/dev/null
 docker rmi "$img" >/dev/null || fail "remove the loaded image"
 ok "image loaded from the local dir"
 
+# --- OOM: the exit result and the events say so ---
+f=$(spec oom "$DV_TEST_IMAGE_PAYLOAD" '.config.args = ["memhog", "256"] | .resources = {cpu: 100, memory: 16}')
+id=$(dv run -detach "$f")
+wait_state "$id" failed 60
+[ "$(task_field "$id" .exit.oom_killed)" = true ] || fail "not OOM killed: $(task_field "$id" .exit)"
+has_event "$id" Terminated "OOM killed .*ran out of memory" || fail "no OOM event: $(task_json "$id" | jq -c .events)"
+ok "OOM kill reported: $(task_json "$id" | jq -c .exit)"
+
 # --- restart block: attempts, delay, then failed ---
 f=$(spec crash "$DV_TEST_IMAGE_PAYLOAD" '.config.args = ["exit", "3"] |
     .restart = {attempts: 1, interval: "5m", delay: "1s", mode: "fail"}')
