@@ -14,13 +14,13 @@ int dl_entry_parse(enum dl_stream stream, const char *data, size_t len, dl_entry
     size_t scan = len < DL_TS_TEXT_MAX + 1 ? len : DL_TS_TEXT_MAX + 1;
     const char *sp = memchr(data, ' ', scan);
     if (!sp)
-        return dv_error_set(err, -EPROTO, "log entry without a timestamp: \"%.*s\"",
+        return dv_error_set(err, -EPROTO, "log entry without a valid timestamp: \"%.*s\"",
                             (int)(len < 60 ? len : 60), data);
     size_t tl = (size_t)(sp - data);
     int64_t ts;
-    int r = dv_timestamp_parse(data, tl, &ts, err);
-    if (r < 0)
-        return r;
+    if (dv_timestamp_parse(data, tl, &ts, NULL) < 0)
+        return dv_error_set(err, -EPROTO, "log entry without a valid timestamp: \"%.*s\"",
+                            (int)(len < 60 ? len : 60), data);
     ret->stream = stream;
     ret->ts = ts;
     memcpy(ret->ts_text, data, tl);
@@ -103,8 +103,9 @@ static int raw_feed(dl_entries *e, const char *data, size_t len)
             if (sp) {
                 e->ts_end = e->len - 1;
             } else if (e->len > DL_TS_TEXT_MAX) {
-                return dv_error_set(e->err, -EPROTO, "log entry without a timestamp: \"%.*s\"",
-                                    (int)e->len, e->buf);
+                return dv_error_set(e->err, -EPROTO,
+                                    "log entry without a valid timestamp: \"%.*s\"", (int)e->len,
+                                    e->buf);
             }
         } else {
             size_t room = e->ts_end + 1 + DL_ENTRY_MSG_MAX - e->len;
