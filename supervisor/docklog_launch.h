@@ -67,8 +67,10 @@ typedef struct dv_docklog_config {
 /* Validate and write PATH atomically (0600: it may name TLS key paths). */
 int dv_docklog_config_write(const char *path, const dv_docklog_config *config, dv_error *err);
 
-/* Find the binary: $DOCKVISOR_DOCKLOG, else "docklog" (TLS: "docklog-tls") next to
- * /proc/self/exe. Must exist and be executable. *ret_path is heap. */
+/* Find the binary: $DOCKVISOR_DOCKLOG (TLS: $DOCKVISOR_DOCKLOG_TLS), else "docklog"
+ * (TLS: "docklog-tls") next to /proc/self/exe. Must exist and be executable.
+ * *ret_path is heap. The TLS build is needed exactly when the endpoint is https://
+ * or a tls block is configured. */
 int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err);
 
 /* A running (or exited, not yet collected) helper. */
@@ -118,7 +120,10 @@ typedef struct dv_docklog_result {
     enum dv_docklog_end end;
     int status;
     enum dv_docklog_outcome outcome;
-    char message[512]; /* the permanent error of a FAILED outcome, else "" */
+    /* the permanent error of a FAILED outcome, else "" (an exit 100 before docklog
+     * could write its checkpoint, e.g. an unreadable config, has no message: its
+     * reason is in docklog.log) */
+    char message[512];
 } dv_docklog_result;
 
 /* Read the terminal outcome from docklog's checkpoint. A missing checkpoint is

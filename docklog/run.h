@@ -1,0 +1,47 @@
+/* docklog's main loop: follow the container's log stream from the checkpoint until
+ * the container has exited and the stream is drained.
+ *
+ *   inspect ─► log driver "none"?  ─────────────────────────► PERMANENT
+ *      │   ─► container gone (404)? ────────────────────────► PERMANENT
+ *      ▼
+ *   GET logs?follow=1&since=<checkpoint ts> (skip what was delivered)
+ *      │ entries ─► deliver (files, journald) ─► checkpoint per batch
+ *      │ "configured logging driver does not support reading" ─► PERMANENT
+ *      ▼ stream ended cleanly
+ *   exited before the request, and still exited with the same StartedAt
+ *      afterwards? ─► DRAINED            otherwise (running, restarted, or it
+ *                                         exited meanwhile) ─► again from the top
+ *
+ * Daemon down, connection lost, 5xx: retried in-process with capped exponential
+ * backoff (250 ms doubling to 30 s; to 2 s when the stream merely ended without
+ * news, e.g. while Docker restarts the container; a pass that delivered entries
+ * resets it). A
+ * respawn would add nothing but a new process: the loop already reconnects from the
+ * checkpoint, and an exit would make the agent's view flap. TEMPORARY (exit 111) is
+ * left for local failures a fresh process may clear and the agent should see: a
+ * sink that cannot write (disk full, I/O error), or running out of memory.
+ * SIGTERM/SIGINT: STOPPED between batches. */
+#ifndef DL_RUN_H
+#define DL_RUN_H
+
+#include "config.h"
+#include "deliver.h"
+#include "engine.h"
+#include "error.h"
+#include "signals.h"
+
+enum dl_run_result {
+    DL_RUN_DRAINED,
+    DL_RUN_STOPPED,
+    DL_RUN_PERMANENT, /* err holds the message for the checkpoint and the agent */
+    DL_RUN_TEMPORARY,
+};
+
+#define DL_BACKOFF_MIN (250 * DV_NSEC_PER_MSEC)
+#define DL_BACKOFF_MAX (30 * DV_NSEC_PER_SEC)
+#define DL_BACKOFF_IDLE_MAX (2 * DV_NSEC_PER_SEC)
+
+int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_signals *signals,
+           dv_error *err);
+
+#endif

@@ -1,0 +1,389 @@
+#include "docklog_launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "duration.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+static int need(const char *value, const char *name, dv_error *err)
+{
+    if (!value || !*value)
+        return dv_error_set(err, -EINVAL, "docklog config: %s is required", name);
+    return 0;
+}
+
+int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_error *err)
+{
+    int r;
+    if ((r = need(c->endpoint, "endpoint", err)) < 0 ||
+        (r = need(c->container_id, "container_id", err)) < 0 ||
+        (r = need(c->container_name, "container_name", err)) < 0 ||
+        (r = need(c->task_name, "task_name", err)) < 0 ||
+        (r = need(c->task_id, "task_id", err)) < 0 || (r = need(c->image, "image", err)) < 0 ||
+        (r = need(c->checkpoint_path, "checkpoint_path", err)) < 0)
+        return r;
+    if (!c->files_enabled && !c->journald_enabled)
+        return dv_error_set(err, -EINVAL, "docklog config: neither files nor journald enabled");
+    if (c->files_enabled && ((r = need(c->files_dir, "files_dir", err)) < 0 ||
+                             (r = need(c->files_base, "files_base", err)) < 0))
+        return r;
+    if (c->files_enabled && (c->max_files < 1 || c->max_file_size_mb < 1))
+        return dv_error_set(err, -EINVAL,
+                            "docklog config: max_files and max_file_size must be "
+                            ">= 1");
+    bool tls = c->tls_cert || c->tls_key || c->tls_ca;
+    if (tls && !(c->tls_cert && c->tls_key && c->tls_ca))
+        return dv_error_set(err, -EINVAL, "docklog config: tls needs cert, key and ca");
+
+    _cleanup_json_ json_t *j =
+        json_pack("{si ss s{ss ss sb ss} s{ss ss} s{sb} s{sb} ss}", "version", 1, "endpoint",
+                  c->endpoint, "container", "id", c->container_id, "name", c->container_name, "tty",
+                  c->tty, "image", c->image, "task", "id", c->task_id, "name", c->task_name,
+                  "files", "enabled", c->files_enabled, "journald", "enabled", c->journald_enabled,
+                  "checkpoint", c->checkpoint_path);
+    if (!j)
+        return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
+    if (tls)
+        json_object_set_new(
+            j, "tls",
+            json_pack("{ssssss}", "cert", c->tls_cert, "key", c->tls_key, "ca", c->tls_ca));
+    json_t *files = json_object_get(j, "files");
+    if (c->files_enabled) {
+        json_object_set_new(files, "dir", json_string(c->files_dir));
+        json_object_set_new(files, "base", json_string(c->files_base));
+        json_object_set_new(files, "max_files", json_integer(c->max_files));
+        json_object_set_new(files, "max_file_size", json_integer(c->max_file_size_mb));
+    }
+    if (c->journald_identifier)
+        json_object_set_new(json_object_get(j, "journald"), "identifier",
+                            json_string(c->journald_identifier));
+    r = dv_atomic_write_json(path, j, 0600, err);
+    if (r < 0)
+        return dv_error_wrap(err, "write docklog config");
+    return 0;
+}
+
+int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err)
+{
+    const char *name = tls ? "docklog-tls" : "docklog";
+    const char *env = getenv(tls ? DV_DOCKLOG_ENV "_TLS" : DV_DOCKLOG_ENV);
+    char *path = NULL;
+    if (env && *env) {
+        path = strdup(env);
+    } else {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n < 0)
+            return dv_error_errno(err, -errno, "readlink /proc/self/exe");
+        self[n] = '\0';
+        if (asprintf(&path, "%s/%s", dirname(self), name) < 0)
+            path = NULL;
+    }
+    if (!path)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    if (access(path, X_OK) < 0) {
+        int r = dv_error_errno(err, -errno, "%s binary %s (set %s%s to override)", name, path,
+                               DV_DOCKLOG_ENV, tls ? "_TLS" : "");
+        free(path);
+        return r;
+    }
+    *ret_path = path;
+    return 0;
+}
+
+/* Bound the helper's own diagnostics: keep one previous generation. */
+static void rotate_diag(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > DV_DOCKLOG_DIAG_MAX) {
+        char old[PATH_MAX];
+        snprintf(old, sizeof(old), "%s.1", path);
+        rename(path, old);
+    }
+}
+
+/* In the child between fork and exec: async-signal-safe calls only. */
+static void child(const char *binary, char *const argv[], int devnull, int log, int errpipe)
+{
+    setsid();
+    /* Signal state is inherited across exec: the agent's blocked signals (it uses a
+     * signalfd) and ignored ones must not leak into the helper. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &dfl, NULL);
+    if (dup2(devnull, STDIN_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0 ||
+        dup2(log, STDERR_FILENO) < 0)
+        goto fail;
+    /* Every other fd closes at exec; the error pipe stays usable until then. */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        struct rlimit rl;
+        int max =
+            getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+        for (int fd = 3; fd < max; fd++)
+            if (fd != errpipe)
+                close(fd);
+    }
+    execve(binary, argv, environ);
+fail:;
+    int e = errno;
+    if (write(errpipe, &e, sizeof(e)) < 0) {
+        /* the parent then sees a plain exit 127 */
+    }
+    _exit(127);
+}
+
+int dv_docklog_spawn(const char *binary, const char *config_path, const char *diag_log,
+                     dv_docklog_proc *ret, dv_error *err)
+{
+    rotate_diag(diag_log);
+    _cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0)
+        return dv_error_errno(err, -errno, "open /dev/null");
+    _cleanup_close_ int log =
+        open(diag_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (log < 0)
+        return dv_error_errno(err, -errno, "open %s", diag_log);
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return dv_error_errno(err, -errno, "pipe");
+    _cleanup_close_ int rd = pipefd[0];
+    _cleanup_close_ int wr = pipefd[1];
+    char *argv[] = {(char *)binary, (char *)config_path, NULL};
+
+    pid_t pid = fork();
+    if (pid < 0)
+        return dv_error_errno(err, -errno, "fork");
+    if (pid == 0)
+        child(binary, argv, devnull, log, wr);
+    /* The child cannot be reaped by anyone but us, so its pid is stable here. */
+    int pidfd = dv_pidfd_open(pid, err);
+    close(TAKE_FD(wr));
+    int child_errno = 0;
+    ssize_t n;
+    do
+        n = read(rd, &child_errno, sizeof(child_errno));
+    while (n < 0 && errno == EINTR);
+    if (n > 0 || pidfd < 0) {
+        if (pidfd >= 0)
+            close(pidfd);
+        else
+            kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (n > 0)
+            return dv_error_errno(err, -child_errno, "exec %s", binary);
+        return dv_error_wrap(err, "spawn %s", binary);
+    }
+    dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;
+    p.pid = pid;
+    p.pidfd = pidfd;
+    p.is_child = true;
+    if (dv_proc_starttime(pid, &p.starttime, err) < 0 || dv_boot_id(p.boot_id, err) < 0) {
+        /* cannot identify it later: do not leave an unaccountable helper */
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        siginfo_t si;
+        waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
+        close(pidfd);
+        return dv_error_wrap(err, "identify docklog %d", (int)pid);
+    }
+    *ret = p;
+    return 0;
+}
+
+int dv_docklog_adopt(pid_t pid, uint64_t starttime, const char *boot_id, dv_docklog_proc *ret,
+                     dv_error *err)
+{
+    if (!dv_proc_is_same(pid, starttime, boot_id))
+        return dv_error_set(err, -ESRCH, "docklog %d is gone", (int)pid);
+    int pidfd = dv_pidfd_open(pid, err);
+    if (pidfd < 0)
+        return pidfd == -ESRCH ? dv_error_set(err, -ESRCH, "docklog %d is gone", (int)pid) : pidfd;
+    /* The pid could have been reused between the check and pidfd_open. */
+    if (!dv_proc_is_same(pid, starttime, boot_id)) {
+        close(pidfd);
+        return dv_error_set(err, -ESRCH, "docklog %d is gone", (int)pid);
+    }
+    dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;
+    p.pid = pid;
+    p.starttime = starttime;
+    snprintf(p.boot_id, sizeof(p.boot_id), "%s", boot_id);
+    p.pidfd = pidfd;
+    p.is_child = false;
+    *ret = p;
+    return 0;
+}
+
+int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome *ret_outcome,
+                            char *ret_message, size_t message_size, dv_error *err)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    dv_error local;
+    int r = dv_read_file(checkpoint_path, &text, &len, &local);
+    if (r == -ENOENT) {
+        *ret_outcome = DV_DOCKLOG_OUTCOME_NONE;
+        if (message_size)
+            ret_message[0] = '\0';
+        return 0;
+    }
+    if (r < 0)
+        return dv_error_set(err, r, "%s", local.msg);
+    json_error_t jerr;
+    _cleanup_json_ json_t *j = json_loadb(text, len, 0, &jerr);
+    json_t *version = json_object_get(j, "version");
+    const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    if (!j || !json_is_integer(version) || json_integer_value(version) != 1 || !outcome)
+        return dv_error_set(err, -EINVAL, "%s: not a docklog checkpoint (version 1)",
+                            checkpoint_path);
+    enum dv_docklog_outcome o = DV_DOCKLOG_OUTCOME_NONE;
+    if (strcmp(outcome, "done") == 0)
+        o = DV_DOCKLOG_OUTCOME_DONE;
+    else if (strcmp(outcome, "failed") == 0)
+        o = DV_DOCKLOG_OUTCOME_FAILED;
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    *ret_outcome = o;
+    if (message_size)
+        snprintf(ret_message, message_size, "%s", o == DV_DOCKLOG_OUTCOME_FAILED && msg ? msg : "");
+    return 0;
+}
+
+static bool pidfd_exited(int pidfd)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+int dv_docklog_collect(dv_docklog_proc *p, const char *checkpoint_path, dv_docklog_result *ret,
+                       dv_error *err)
+{
+    dv_docklog_result res;
+    memset(&res, 0, sizeof(res));
+    res.end = DV_DOCKLOG_END_UNKNOWN;
+    if (p->pidfd >= 0 && p->is_child) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0)
+            return dv_error_errno(err, -errno, "wait for docklog %d", (int)p->pid);
+        if (si.si_pid == 0)
+            return dv_error_set(err, -EAGAIN, "docklog %d is still running", (int)p->pid);
+        res.end = si.si_code == CLD_EXITED ? DV_DOCKLOG_END_EXITED : DV_DOCKLOG_END_SIGNALED;
+        res.status = si.si_status;
+    } else if (p->pidfd >= 0 && !pidfd_exited(p->pidfd)) {
+        return dv_error_set(err, -EAGAIN, "docklog %d is still running", (int)p->pid);
+    }
+    dv_error ignored;
+    if (checkpoint_path && dv_docklog_read_outcome(checkpoint_path, &res.outcome, res.message,
+                                                   sizeof(res.message), &ignored) < 0) {
+        /* An unreadable checkpoint: the exit status still decides for a child; an
+         * adopted helper is respawned and will report what is wrong. */
+        res.outcome = DV_DOCKLOG_OUTCOME_NONE;
+        snprintf(res.message, sizeof(res.message), "%s", ignored.msg);
+    }
+    dv_docklog_proc_close(p);
+    *ret = res;
+    return 0;
+}
+
+enum dv_docklog_verdict dv_docklog_classify(const dv_docklog_result *r)
+{
+    switch (r->end) {
+    case DV_DOCKLOG_END_EXITED:
+        if (r->status == DV_DOCKLOG_EXIT_DRAINED)
+            return DV_DOCKLOG_DRAINED;
+        if (r->status == DV_DOCKLOG_EXIT_PERMANENT)
+            return DV_DOCKLOG_PERMANENT;
+        return DV_DOCKLOG_RESPAWN; /* 111, exec failure (127), anything unexpected */
+    case DV_DOCKLOG_END_SIGNALED:
+        return DV_DOCKLOG_RESPAWN;
+    default:
+        if (r->outcome == DV_DOCKLOG_OUTCOME_DONE)
+            return DV_DOCKLOG_DRAINED;
+        if (r->outcome == DV_DOCKLOG_OUTCOME_FAILED)
+            return DV_DOCKLOG_PERMANENT;
+        return DV_DOCKLOG_RESPAWN;
+    }
+}
+
+int64_t dv_docklog_respawn_delay(unsigned attempt)
+{
+    int64_t delay = DV_NSEC_PER_SEC;
+    for (unsigned i = 1; i < attempt && delay < 60 * DV_NSEC_PER_SEC; i++)
+        delay *= 2;
+    return delay > 60 * DV_NSEC_PER_SEC ? 60 * DV_NSEC_PER_SEC : delay;
+}
+
+int dv_docklog_signal(dv_docklog_proc *p, int sig, dv_error *err)
+{
+    if (p->pidfd < 0)
+        return dv_error_set(err, -ESRCH, "docklog %d: no pidfd", (int)p->pid);
+    if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0)
+        return dv_error_errno(err, -errno, "signal docklog %d", (int)p->pid);
+    return 0;
+}
+
+static bool wait_exit(int pidfd, int64_t timeout_ns)
+{
+    int64_t deadline = dv_monotonic_ns() + timeout_ns;
+    for (;;) {
+        int64_t left = deadline - dv_monotonic_ns();
+        if (left < 0)
+            left = 0;
+        struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+        int n = poll(&pf, 1, (int)((left + 999999) / 1000000));
+        if (n > 0)
+            return true;
+        if (n == 0 || (n < 0 && errno != EINTR))
+            return false;
+    }
+}
+
+int dv_docklog_stop(dv_docklog_proc *p, int64_t timeout_ns, const char *checkpoint_path,
+                    dv_docklog_result *ret, dv_error *err)
+{
+    if (p->pidfd < 0)
+        return dv_docklog_collect(p, checkpoint_path, ret, err);
+    dv_error ignored;
+    if (dv_docklog_signal(p, SIGTERM, &ignored) == 0 && !wait_exit(p->pidfd, timeout_ns)) {
+        dv_docklog_signal(p, SIGKILL, &ignored);
+        if (!wait_exit(p->pidfd, 10 * DV_NSEC_PER_SEC))
+            return dv_error_set(err, -ETIMEDOUT, "docklog %d survives SIGKILL", (int)p->pid);
+    }
+    return dv_docklog_collect(p, checkpoint_path, ret, err);
+}
+
+void dv_docklog_proc_close(dv_docklog_proc *p)
+{
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    p->pidfd = -1;
+}

@@ -1,0 +1,316 @@
+#include "log_files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "docklog_launch.h"
+
+struct dv_log_reader {
+    char *dir;
+    char *base;
+    char *type;
+    char *checkpoint;
+    bool follow;
+    int64_t index; /* current file; -1: none yet */
+    int64_t pos;
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    int inotify_fd;
+    bool watching;
+    bool ended;
+};
+
+int64_t dv_log_file_index(const char *name, const char *base, const char *type)
+{
+    size_t bl = strlen(base), tl = strlen(type);
+    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || strncmp(name + bl + 1, type, tl) != 0 ||
+        name[bl + 1 + tl] != '.')
+        return -1;
+    const char *p = name + bl + tl + 2;
+    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
+        return -1;
+    int64_t v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+static void path_of(const dv_log_reader *r, int64_t index, char buf[PATH_MAX])
+{
+    snprintf(buf, PATH_MAX, "%s/%s.%s.%lld", r->dir, r->base, r->type, (long long)index);
+}
+
+/* The smallest existing index > AFTER (AFTER = -1: the oldest), and the largest. */
+static void scan(const dv_log_reader *r, int64_t after, int64_t *ret_next, int64_t *ret_max)
+{
+    *ret_next = -1;
+    if (ret_max)
+        *ret_max = -1;
+    DIR *d = opendir(r->dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int64_t i = dv_log_file_index(de->d_name, r->base, r->type);
+        if (i < 0)
+            continue;
+        if (i > after && (*ret_next < 0 || i < *ret_next))
+            *ret_next = i;
+        if (ret_max && i > *ret_max)
+            *ret_max = i;
+    }
+    closedir(d);
+}
+
+static void close_file(dv_log_reader *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+}
+
+/* Open file INDEX at POS. -ENOENT if it does not exist. */
+static int open_file(dv_log_reader *r, int64_t index, int64_t pos)
+{
+    char path[PATH_MAX];
+    path_of(r, index, path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    close_file(r);
+    r->fd = fd;
+    r->index = index;
+    r->pos = pos;
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    return 0;
+}
+
+/* Where the last TAIL lines start: walking back from the end of the newest file
+ * (a final newline ends the last line, it does not start an empty one), the
+ * position after the TAIL-th newline; or the start of the oldest file. */
+static int find_tail(dv_log_reader *r, int64_t tail, int64_t newest, int64_t *ret_index,
+                     int64_t *ret_pos)
+{
+    int64_t found = 0;
+    bool first = true;
+    for (int64_t i = newest; i >= 0; i--) {
+        char path[PATH_MAX];
+        path_of(r, i, path);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                break; /* older files were rotated away */
+            return -errno;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            return -errno;
+        int64_t end = st.st_size;
+        char block[8192];
+        while (end > 0) {
+            int64_t start = end > (int64_t)sizeof(block) ? end - (int64_t)sizeof(block) : 0;
+            ssize_t n = pread(fd, block, (size_t)(end - start), start);
+            if (n < 0)
+                return -errno;
+            if (n == 0)
+                break;
+            for (ssize_t k = n - 1; k >= 0; k--) {
+                if (block[k] != '\n')
+                    continue;
+                if (first && start + k == st.st_size - 1)
+                    continue; /* the newest file's final newline */
+                if (++found == tail) {
+                    *ret_index = i;
+                    *ret_pos = start + k + 1;
+                    return 0;
+                }
+            }
+            first = false;
+            end = start;
+        }
+        first = false;
+        *ret_index = i; /* not enough lines yet: at least from here */
+        *ret_pos = 0;
+    }
+    return 0;
+}
+
+int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_error *err)
+{
+    if (!o->dir || !o->base || !o->type ||
+        (strcmp(o->type, "stdout") != 0 && strcmp(o->type, "stderr") != 0))
+        return dv_error_set(err, -EINVAL, "log type must be stdout or stderr");
+    dv_log_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    r->fd = -1;
+    r->inotify_fd = -1;
+    r->index = -1;
+    r->follow = o->follow;
+    r->dir = strdup(o->dir);
+    r->base = strdup(o->base);
+    r->type = strdup(o->type);
+    r->checkpoint = o->checkpoint_path ? strdup(o->checkpoint_path) : NULL;
+    if (!r->dir || !r->base || !r->type || (o->checkpoint_path && !r->checkpoint)) {
+        dv_log_reader_free(r);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    if (r->follow) {
+        r->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (r->inotify_fd < 0) {
+            int e = -errno;
+            dv_log_reader_free(r);
+            return dv_error_errno(err, e, "inotify_init1");
+        }
+        r->watching = inotify_add_watch(r->inotify_fd, r->dir,
+                                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO |
+                                            IN_CLOSE_WRITE) >= 0;
+    }
+
+    int64_t oldest, newest;
+    scan(r, -1, &oldest, &newest);
+    if (newest >= 0) {
+        int64_t index = oldest, pos = 0;
+        int e = 0;
+        if (o->tail == 0) {
+            char path[PATH_MAX];
+            struct stat st;
+            path_of(r, newest, path);
+            index = newest;
+            pos = stat(path, &st) == 0 ? st.st_size : 0;
+        } else if (o->tail > 0) {
+            e = find_tail(r, o->tail, newest, &index, &pos);
+        }
+        if (e == 0)
+            e = open_file(r, index, pos);
+        if (e < 0 && e != -ENOENT) {
+            dv_log_reader_free(r);
+            return dv_error_errno(err, e, "open %s logs in %s", o->type, o->dir);
+        }
+    } else if (o->tail == 0) {
+        r->index = -1; /* everything that comes is new */
+    }
+    *ret = r;
+    return 0;
+}
+
+int dv_log_reader_fd(const dv_log_reader *r)
+{
+    return r->inotify_fd;
+}
+
+static void drain_inotify(dv_log_reader *r)
+{
+    if (r->inotify_fd < 0)
+        return;
+    if (!r->watching)
+        r->watching = inotify_add_watch(r->inotify_fd, r->dir,
+                                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO |
+                                            IN_CLOSE_WRITE) >= 0;
+    char buf[4096];
+    while (read(r->inotify_fd, buf, sizeof(buf)) > 0)
+        ;
+}
+
+static bool docklog_finished(const dv_log_reader *r)
+{
+    if (!r->checkpoint)
+        return false;
+    enum dv_docklog_outcome o;
+    if (dv_docklog_read_outcome(r->checkpoint, &o, NULL, 0, NULL) < 0)
+        return false;
+    return o != DV_DOCKLOG_OUTCOME_NONE;
+}
+
+ssize_t dv_log_reader_read(dv_log_reader *r, char *buf, size_t size, dv_error *err)
+{
+    if (r->ended)
+        return DV_LOG_READER_END;
+    drain_inotify(r);
+    /* Judged before looking at the files: whatever docklog wrote before it recorded
+     * its outcome is then guaranteed to be seen below. */
+    bool finished = r->follow && docklog_finished(r);
+    for (int guard = 0; guard < 1000; guard++) {
+        if (r->fd < 0 && (r->index < 0 || open_file(r, r->index, r->pos) < 0)) {
+            /* No current file, or it was removed: the next one present. */
+            int64_t next;
+            scan(r, r->index, &next, NULL);
+            if (next < 0 || open_file(r, next, 0) < 0)
+                break; /* nothing (yet) */
+        }
+        ssize_t n = pread(r->fd, buf, size, r->pos);
+        if (n < 0)
+            return dv_error_errno(err, -errno, "read %s.%s.%lld", r->base, r->type,
+                                  (long long)r->index);
+        if (n > 0) {
+            r->pos += n;
+            return n;
+        }
+        /* At the end of the current file. Replaced (docklog restarted and recreated
+         * it)? Reopen by name at the same position: the content is the same. */
+        char path[PATH_MAX];
+        path_of(r, r->index, path);
+        struct stat st;
+        bool exists = stat(path, &st) == 0;
+        if (exists && (st.st_dev != r->dev || st.st_ino != r->ino)) {
+            if (open_file(r, r->index, r->pos) < 0)
+                break;
+            continue;
+        }
+        int64_t next;
+        scan(r, r->index, &next, NULL);
+        if (next < 0) {
+            if (!exists)
+                close_file(r); /* removed, nothing newer: reopened at r->pos if it returns */
+            break;
+        }
+        /* docklog moved on to a newer file: this one is complete, but bytes may have
+         * landed between our read and the rotation. */
+        n = exists ? pread(r->fd, buf, size, r->pos) : 0;
+        if (n > 0) {
+            r->pos += n;
+            return n;
+        }
+        if (open_file(r, next, 0) < 0)
+            close_file(r);
+    }
+    if (!r->follow || finished) {
+        r->ended = true;
+        return DV_LOG_READER_END;
+    }
+    return 0;
+}
+
+void dv_log_reader_free(dv_log_reader *r)
+{
+    if (!r)
+        return;
+    close_file(r);
+    if (r->inotify_fd >= 0)
+        close(r->inotify_fd);
+    free(r->dir);
+    free(r->base);
+    free(r->type);
+    free(r->checkpoint);
+    free(r);
+}

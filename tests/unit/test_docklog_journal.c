@@ -1,0 +1,285 @@
+/* Unit tests for docklog's journald writer: the native protocol on the wire (plain
+ * and binary-safe fields, the sealed memfd for large entries), Docker's fields, the
+ * 16 KiB split, retries. The receiving end is a local datagram socket standing in
+ * for journald so the bytes can be checked; tests/integration has the real one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "config.h"
+#include "journal_sink.h"
+#include "test_support.h"
+
+static int bind_dgram(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int size = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    return fd;
+}
+
+/* Receive one entry (datagram or memfd) as raw bytes; *ret_memfd tells which. */
+static void receive(int fd, dv_buf *out, bool *ret_memfd)
+{
+    static char buf[1 << 20];
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct iovec iov = {buf, sizeof(buf)};
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.b,
+                        .msg_controllen = sizeof(control.b)};
+    ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    assert_true(n >= 0);
+    dv_buf_reset(out);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    *ret_memfd = c && c->cmsg_type == SCM_RIGHTS;
+    if (*ret_memfd) {
+        assert_int_equal(n, 0);
+        int mfd;
+        memcpy(&mfd, CMSG_DATA(c), sizeof(int));
+        /* journald insists on a sealed memfd */
+        int seals = fcntl(mfd, F_GET_SEALS);
+        assert_true(seals & F_SEAL_WRITE);
+        assert_true(seals & F_SEAL_SHRINK);
+        assert_true(seals & F_SEAL_GROW);
+        struct stat st;
+        fstat(mfd, &st);
+        char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, mfd, 0);
+        assert_true(m != MAP_FAILED);
+        dv_buf_append(out, m, (size_t)st.st_size);
+        munmap(m, (size_t)st.st_size);
+        close(mfd);
+    } else {
+        dv_buf_append(out, buf, (size_t)n);
+    }
+}
+
+/* Decode the native protocol: the value of NAME (first occurrence). */
+static bool field(const dv_buf *e, const char *name, char *value, size_t size, size_t *ret_len)
+{
+    const char *p = e->data, *end = e->data + e->len;
+    while (p < end) {
+        size_t nlen = strcspn(p, "=\n");
+        assert_true(p + nlen < end);
+        const char *v;
+        size_t vlen;
+        if (p[nlen] == '=') {
+            v = p + nlen + 1;
+            const char *nl = memchr(v, '\n', (size_t)(end - v));
+            assert_non_null(nl);
+            vlen = (size_t)(nl - v);
+        } else {
+            uint64_t le = 0;
+            for (int k = 7; k >= 0; k--)
+                le = le << 8 | (unsigned char)p[nlen + 1 + k];
+            v = p + nlen + 9;
+            vlen = (size_t)le;
+            assert_int_equal(v[vlen], '\n');
+        }
+        if (nlen == strlen(name) && strncmp(p, name, nlen) == 0) {
+            size_t keep = vlen < size ? vlen : size - 1;
+            memcpy(value, v, keep);
+            value[keep] = '\0';
+            if (ret_len)
+                *ret_len = vlen;
+            return true;
+        }
+        p = v + vlen + 1;
+    }
+    return false;
+}
+
+static dl_config config(const char *socket_path)
+{
+    dl_config c = {0};
+    c.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    c.container_name = "web-1111";
+    c.image = "dockvisor-test/payload:1";
+    c.task_id = "11111111-2222-4333-8444-555555555555";
+    c.task_name = "web";
+    c.journald.enabled = true;
+    c.journald.identifier = "web-ident";
+    c.journald.socket = (char *)socket_path;
+    return c;
+}
+
+static void test_fields_and_wire_format(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/socket", dir);
+    int srv = bind_dgram(path);
+    dl_config c = config(path);
+    dl_journal_sink sink;
+    dv_error err;
+    assert_int_equal(dl_journal_sink_open(&sink, &c, &err), 0);
+    _cleanup_buf_ dv_buf e = DV_BUF_INIT;
+    char v[1 << 16];
+    bool memfd;
+
+    /* stdout line: trailing newline removed, PRIORITY 6, every Docker field. */
+    assert_int_equal(dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56.000000001Z",
+                                           "hello world\n", 12, NULL, &err),
+                     0);
+    receive(srv, &e, &memfd);
+    assert_false(memfd);
+    struct {
+        const char *name, *value;
+    } want[] = {
+        {"MESSAGE", "hello world"},
+        {"PRIORITY", "6"},
+        {"CONTAINER_ID", "0123456789ab"},
+        {"CONTAINER_ID_FULL", c.container_id},
+        {"CONTAINER_NAME", "web-1111"},
+        {"CONTAINER_TAG", "0123456789ab"},
+        {"IMAGE_NAME", "dockvisor-test/payload:1"},
+        {"SYSLOG_IDENTIFIER", "web-ident"},
+        {"SYSLOG_TIMESTAMP", "2024-05-01T12:34:56.000000001Z"},
+        {"DOCKVISOR_TASK_ID", c.task_id},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(want); i++) {
+        if (!field(&e, want[i].name, v, sizeof(v), NULL))
+            fail_msg("no field %s in %.*s", want[i].name, (int)e.len, e.data);
+        assert_string_equal(v, want[i].value);
+    }
+    assert_false(field(&e, "CONTAINER_PARTIAL_MESSAGE", v, sizeof(v), NULL));
+
+    /* stderr, a message holding a newline (binary-safe encoding), and a partial line. */
+    assert_int_equal(dl_journal_sink_write(&sink, DL_STDERR, "2024-05-01T12:34:56Z", "two\nlines",
+                                           9, NULL, &err),
+                     0);
+    receive(srv, &e, &memfd);
+    assert_true(field(&e, "PRIORITY", v, sizeof(v), NULL));
+    assert_string_equal(v, "3");
+    assert_true(field(&e, "MESSAGE", v, sizeof(v), NULL));
+    assert_string_equal(v, "two\nlines");
+    assert_true(field(&e, "CONTAINER_PARTIAL_MESSAGE", v, sizeof(v), NULL));
+    assert_string_equal(v, "true");
+
+    /* A 40 KiB line: three pieces of at most 16 KiB, all but the last partial. */
+    static char big[40 * 1024 + 1];
+    for (size_t i = 0; i < sizeof(big) - 1; i++)
+        big[i] = (char)('a' + i % 26);
+    big[sizeof(big) - 1] = '\n';
+    assert_int_equal(dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56Z", big,
+                                           sizeof(big), NULL, &err),
+                     0);
+    size_t total = 0;
+    for (int piece = 0; piece < 3; piece++) {
+        size_t len;
+        receive(srv, &e, &memfd);
+        assert_true(field(&e, "MESSAGE", v, sizeof(v), &len));
+        assert_true(len <= DL_JOURNAL_PIECE_MAX);
+        assert_memory_equal(v, big + total, len);
+        total += len;
+        assert_int_equal(field(&e, "CONTAINER_PARTIAL_MESSAGE", v, sizeof(v), NULL), piece < 2);
+    }
+    assert_int_equal(total, sizeof(big) - 1);
+
+    /* The memfd path (used when a datagram is too large) carries the same bytes. */
+    sink.journal.force_memfd = true;
+    assert_int_equal(dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56Z", "via memfd\n",
+                                           10, NULL, &err),
+                     0);
+    receive(srv, &e, &memfd);
+    assert_true(memfd);
+    assert_true(field(&e, "MESSAGE", v, sizeof(v), NULL));
+    assert_string_equal(v, "via memfd");
+    assert_true(field(&e, "SYSLOG_IDENTIFIER", v, sizeof(v), NULL));
+    assert_string_equal(v, "web-ident");
+
+    dl_journal_sink_close(&sink);
+    close(srv);
+    dv_test_rm_rf(dir);
+}
+
+struct retry_state {
+    const char *path;
+    int srv;
+    unsigned calls;
+    unsigned give_up_at;
+};
+
+static bool wait_cb(void *userdata, unsigned attempt, const dv_error *last)
+{
+    struct retry_state *rs = userdata;
+    rs->calls++;
+    assert_int_equal(attempt, rs->calls);
+    assert_non_null(strstr(last->msg, "journal"));
+    if (rs->give_up_at && attempt >= rs->give_up_at)
+        return true;
+    if (attempt == 3)
+        rs->srv = bind_dgram(rs->path); /* journald comes up */
+    return false;
+}
+
+static void test_retry_until_journald_is_back(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/socket", dir);
+    dl_config c = config(path);
+    dl_journal_sink sink;
+    dv_error err;
+    assert_int_equal(dl_journal_sink_open(&sink, &c, &err), 0);
+    struct retry_state rs = {.path = path, .srv = -1};
+    dl_retry retry = {.wait = wait_cb, .userdata = &rs};
+    assert_int_equal(
+        dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56Z", "kept\n", 5, &retry, &err),
+        0);
+    assert_int_equal(rs.calls, 3);
+    _cleanup_buf_ dv_buf e = DV_BUF_INIT;
+    bool memfd;
+    char v[256];
+    receive(rs.srv, &e, &memfd);
+    assert_true(field(&e, "MESSAGE", v, sizeof(v), NULL));
+    assert_string_equal(v, "kept");
+    close(rs.srv);
+
+    /* Gone again, and the caller asks to stop while retrying: -EINTR, not a drop. */
+    unlink(path);
+    struct retry_state rs2 = {.path = path, .srv = -1, .give_up_at = 2};
+    retry.userdata = &rs2;
+    assert_int_equal(
+        dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56Z", "x\n", 2, &retry, &err),
+        -EINTR);
+    assert_int_equal(rs2.calls, 2);
+    /* Without a retry policy the send error is returned as is. */
+    assert_true(
+        dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56Z", "x\n", 2, NULL, &err) < 0);
+    assert_int_not_equal(err.code, -EINTR);
+    dl_journal_sink_close(&sink);
+    dv_test_rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fields_and_wire_format),
+        cmocka_unit_test(test_retry_until_journald_is_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
