@@ -21,7 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "commands.h"
-#include "docklog_seam.h"
+#include "docklog_launch.h"
 #include "duration.h"
 #include "log.h"
 #include "task_runner.h"
@@ -154,12 +154,7 @@ static int setup(dv_agent *a, dv_error *err)
     if (!a->hub || !a->tasks)
         return dv_error_set(err, -ENOMEM, "out of memory");
     dv_error derr;
-    if (!dv_docklog_linked()) {
-        snprintf(a->docklog_missing, sizeof(a->docklog_missing),
-                 "the docklog launcher is not built into this agent yet");
-        dv_log_warning("%s: task logs will not be collected", a->docklog_missing);
-    } else if (dv_docklog_find_binary(a->config.docker.tls.cert != NULL, &a->docklog_bin, &derr) <
-               0) {
+    if (dv_docklog_find_binary(a->config.docker.tls.cert != NULL, &a->docklog_bin, &derr) < 0) {
         snprintf(a->docklog_missing, sizeof(a->docklog_missing), "%s", derr.msg);
         dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
     }

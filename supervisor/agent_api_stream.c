@@ -10,7 +10,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
-#include "docklog_seam.h"
+#include "log_files.h"
 #include "node.h"
 #include "task_runner.h"
 
@@ -110,10 +110,6 @@ void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
             dv_api_respond_error(req, 400, "tail", "tail: \"%s\" is not a number of lines", tail);
             return;
         }
-    }
-    if (!dv_log_reader_linked()) {
-        dv_api_respond_error(req, 501, NULL, "reading log files is not built into this agent yet");
-        return;
     }
     if (rt->spec->logs.disabled || !rt->spec->logs.file) {
         dv_api_respond_error(req, 404, NULL, "task %s does not keep log files (logs.%s)", t->id,

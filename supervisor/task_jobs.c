@@ -11,7 +11,6 @@
 
 #include "agent.h"
 #include "cleanup.h"
-#include "docklog_seam.h"
 #include "clock.h"
 #include "duration.h"
 #include "image_name.h"

@@ -11,7 +11,6 @@
 #include <sys/epoll.h>
 
 #include "clock.h"
-#include "docklog_seam.h"
 #include "duration.h"
 #include "log.h"
 #include "task_runner.h"

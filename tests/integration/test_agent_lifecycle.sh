@@ -53,6 +53,7 @@ wait_state "$id" exited
 [ "$(task_field "$id" .exit.exit_code)" = 0 ] || fail "hello exit code $(task_field "$id" .exit)"
 has_event "$id" Terminated "exited successfully" || fail "no 'exited successfully' event"
 [ "$(docker logs "$(task_field "$id" .container_id)")" = hello ] || fail "hello output"
+wait_for 20 sh -c "[ \"\$('$DOCKVISOR_BIN' logs $id)\" = hello ]" || fail "logs: $(dv logs "$id")"
 ok "echo hello exited successfully"
 
 # --- a task stopped with kill_signal SIGINT ---
