@@ -10,13 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "atomic_file.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "clock.h"
@@ -130,9 +133,32 @@ static void on_signal(dv_loop *loop, int fd, uint32_t revents, void *userdata)
 
 /* ---- startup and shutdown ---- */
 
+/* Two agents on one data dir would fight over every record and container: the
+ * second one refuses to start. The lock dies with the process (kill -9 included). */
+static int lock_data_dir(dv_agent *a, dv_error *err)
+{
+    int r = dv_mkdir_p(a->config.data_dir, 0700, err);
+    if (r < 0)
+        return dv_error_wrap(err, "data dir");
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/agent.lock", a->config.data_dir) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (a->lock_fd < 0)
+        return dv_error_errno(err, errno, "open %s", path);
+    if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK
+                   ? dv_error_set(err, -EBUSY, "another agent is running on the data dir %s",
+                                  a->config.data_dir)
+                   : dv_error_errno(err, errno, "lock %s", path);
+    return 0;
+}
+
 static int setup(dv_agent *a, dv_error *err)
 {
     int r;
+    if ((r = lock_data_dir(a, err)) < 0)
+        return r;
     if ((r = dv_state_store_open(a->config.data_dir, &a->store, err)) < 0 ||
         (r = dv_state_store_node_id(a->store, a->node_id, err)) < 0)
         return dv_error_wrap(err, "state in %s", a->config.data_dir);
@@ -218,6 +244,7 @@ static bool teardown(dv_agent *a)
     if (a->signal_watch)
         dv_loop_unwatch(a->loop, a->signal_watch);
     dv_closep(&a->signal_fd);
+    dv_closep(&a->lock_fd);
     dv_loop_free(a->loop);
     dv_docker_free(a->docker);
     dv_state_store_free(a->store);
@@ -258,7 +285,7 @@ int dv_cmd_agent(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    dv_agent a = {.signal_fd = -1};
+    dv_agent a = {.signal_fd = -1, .lock_fd = -1};
     a.config_path = config_path ? strdup(config_path) : NULL;
     dv_spec_error serr;
     dv_spec_error_clear(&serr);

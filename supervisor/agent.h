@@ -49,6 +49,7 @@ typedef struct dv_agent {
     dv_engine_events *events;
     dv_task_table *tasks;
     int signal_fd;
+    int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */
     dv_loop_watch *signal_watch;
 
     /* Node fingerprint cache (refreshed on demand by GET /v1/node). */

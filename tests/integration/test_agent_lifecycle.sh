@@ -43,7 +43,13 @@ if "$DOCKVISOR_BIN" agent -config "$T_DIR/agent2.json" >"$T_DIR/agent2.log" 2>&1
     fail "a second agent started on the same socket"
 fi
 grep -q "another agent is already listening" "$T_DIR/agent2.log" || fail "$(cat "$T_DIR/agent2.log")"
-ok "second agent refused"
+jq '.socket += "-2"' "$T_DIR/agent.json" >"$T_DIR/agent3.json"
+if "$DOCKVISOR_BIN" agent -config "$T_DIR/agent3.json" >"$T_DIR/agent3.log" 2>&1; then
+    fail "a second agent started on the same data dir"
+fi
+grep -q "another agent is running on the data dir" "$T_DIR/agent3.log" || fail "$(cat "$T_DIR/agent3.log")"
+[ ! -e "$T_DIR/agent.sock-2" ] || fail "the refused agent left a socket"
+ok "second agent refused (same socket, same data dir)"
 
 # --- echo hello: exits 0, reported as exited successfully ---
 f=$(spec hello "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "echo" | .config.args = ["hello"]')
