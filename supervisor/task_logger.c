@@ -100,7 +100,6 @@ static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int col
         v = DV_DOCKLOG_DRAINED; /* we asked it to stop: it was given its chance */
     switch (v) {
     case DV_DOCKLOG_DRAINED:
-        rt->logs_drained = true;
         rt->logger_attempt = 0;
         break;
     case DV_DOCKLOG_PERMANENT:

@@ -284,12 +284,10 @@ static void start_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
-    dv_task_rt *rt = dv_rt(t);
     dv_task_set_str(&t->container_id, j->container_id);
     dv_task_set_str(&t->ip, j->ip);
     dv_task_set_str(&t->network_name, j->network_name);
     t->auto_advertise = j->auto_advertise;
-    rt->logs_drained = false;
     if (j->reused)
         dv_task_event_add(t, &dv_runner_ops, a, "Driver",
                           "reusing the running container %.12s that already had the name %s",

@@ -47,7 +47,6 @@ typedef struct dv_task_rt {
     dv_timer *logger_timer; /* respawn backoff, or drain deadline */
     unsigned logger_attempt;
     int64_t logger_started_ns; /* monotonic */
-    bool logs_drained;         /* the helper reported the container's stream drained */
     bool logger_term_sent;
     /* Actions waiting for the helper to finish with the current container. */
     bool start_after_logs;
@@ -101,8 +100,6 @@ json_t *dv_runner_event_line(const dv_task *t, const dv_task_event *ev);
  * progress) for TASK_ID, if the task still exists when the loop sees it. */
 void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, bool transient,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Submit a job that answers an API request (signal, exec, stats): see task_jobs.h. */
 
 /* ---- task_logger.c ---- */
 /* Take over the helper a START job spawned for the task's new container. */
