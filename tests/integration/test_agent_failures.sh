@@ -112,10 +112,10 @@ status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST \
     --data-binary @"$(spec static2 "$DV_TEST_IMAGE_PAYLOAD" '.network = {ports: {http: {static: 23195}}}')" \
     http://localhost/v1/tasks)
 [ "$status" = 409 ] || fail "static port held by a task: $status $(cat "$T_DIR/resp.json")"
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",23196)); s.listen(); time.sleep(30)' &
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",23196)); s.listen(); open(sys.argv[1], "w").close(); time.sleep(60)' "$T_DIR/bound" &
 holder=$!
 T_BG_PIDS+=($holder)
-sleep 0.5
+wait_for 20 test -e "$T_DIR/bound" || fail "could not bind 127.0.0.1:23196 for the test"
 status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST \
     --data-binary @"$(spec static3 "$DV_TEST_IMAGE_PAYLOAD" '.network = {ports: {http: {static: 23196}}}')" \
     http://localhost/v1/tasks)
