@@ -352,8 +352,11 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     dl_http_parser p;
     dl_http_parser_init(&p, req_head, req_body, q);
     while (r >= 0) {
-        /* The follow stream may be silent for days: no deadline once it started. */
-        int64_t timeout = stream && q->head_done && success(q->status) ? -1 : c->timeout_ns;
+        /* The follow stream may be silent for days, and Docker sends even its head only
+         * with the first entry at or after since=, which in a large log can take
+         * minutes of decoding: no read deadline for streams (a dead TCP peer is found
+         * by keepalive, a restarted daemon resets the connection). */
+        int64_t timeout = stream ? -1 : c->timeout_ns;
         ssize_t n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, timeout, err);
         if (n < 0) {
             r = (int)n;

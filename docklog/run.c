@@ -172,6 +172,10 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             failure(&daemon, "docker", &e, backoff);
         } else {
             recovered(&daemon, "docker");
+            if (!exited(&before))
+                dl_diag("log stream ended while the container was %s: reading on from the "
+                        "checkpoint",
+                        before.status);
             if (exited(&before)) {
                 /* The stream of a container that had exited before it was requested
                  * ended cleanly: everything was read, unless Docker restarted it in

@@ -131,8 +131,14 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int family, in
     if (fd < 0)
         return -errno;
     if (family != AF_UNIX) {
-        int one = 1;
+        /* Streams have no read deadline: keepalive finds a peer that vanished without
+         * a reset (about 2 minutes). */
+        int one = 1, idle = 60, intvl = 10, cnt = 6;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
     }
     if (connect(fd, sa, len) < 0) {
         if (errno != EINPROGRESS && errno != EAGAIN)
