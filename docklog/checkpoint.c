@@ -22,45 +22,56 @@ void dl_checkpoint_init(dl_checkpoint *cp, const char *container_id)
     memset(cp, 0, sizeof(*cp));
     snprintf(cp->container_id, sizeof(cp->container_id), "%s", container_id);
     cp->outcome = DL_OUTCOME_RUNNING;
-    cp->pos.ts = DL_TS_NONE;
+    cp->pos.ts[0] = cp->pos.ts[1] = DL_TS_NONE;
     cp->pos.out = DL_FILE_POS_NONE;
     cp->pos.err = DL_FILE_POS_NONE;
     cp->synced = cp->pos;
 }
 
-void dl_position_advance(dl_position *pos, int64_t ts)
+void dl_position_advance(dl_position *pos, int stream, int64_t ts)
 {
-    if (pos->ts == DL_TS_NONE || ts > pos->ts) {
-        pos->ts = ts;
-        pos->count = 1;
-    } else if (ts == pos->ts) {
-        pos->count++;
+    if (pos->ts[stream] == DL_TS_NONE || ts > pos->ts[stream]) {
+        pos->ts[stream] = ts;
+        pos->count[stream] = 1;
+    } else if (ts == pos->ts[stream]) {
+        pos->count[stream]++;
     }
 }
 
-static json_t *file_pos_json(const dl_file_pos *p)
+int64_t dl_position_since(const dl_position *pos)
 {
-    json_t *o =
-        json_pack("{sIsIsIsb}", "index", (json_int_t)p->index, "offset", (json_int_t)p->offset,
-                  "line_start", (json_int_t)p->line_start, "mid_line", p->mid_line);
+    int64_t a = pos->ts[0], b = pos->ts[1];
+    if (a == DL_TS_NONE && b == DL_TS_NONE)
+        return DL_TS_NONE;
+    if (a == DL_TS_NONE || b == DL_TS_NONE) {
+        int64_t t = a == DL_TS_NONE ? b : a;
+        return t > INT64_MIN + DL_SINCE_MARGIN ? t - DL_SINCE_MARGIN : DL_TS_NONE;
+    }
+    return a < b ? a : b;
+}
+
+static json_t *stream_json(const dl_position *pos, int stream)
+{
+    const dl_file_pos *p = stream ? &pos->err : &pos->out;
+    json_t *o = json_pack("{sIsIsIsbsI}", "index", (json_int_t)p->index, "offset",
+                          (json_int_t)p->offset, "line_start", (json_int_t)p->line_start,
+                          "mid_line", p->mid_line, "count", (json_int_t)pos->count[stream]);
     if (o && p->truncate_index >= 0)
         json_object_set_new(o, "truncate",
                             json_pack("{sIsI}", "index", (json_int_t)p->truncate_index, "offset",
                                       (json_int_t)p->truncate_offset));
+    if (o && pos->ts[stream] != DL_TS_NONE) {
+        char text[DV_TIMESTAMP_MAX];
+        dv_timestamp_format(pos->ts[stream], text);
+        json_object_set_new(o, "ts", json_integer(pos->ts[stream]));
+        json_object_set_new(o, "time", json_string(text));
+    }
     return o;
 }
 
 static json_t *position_json(const dl_position *p)
 {
-    json_t *o = json_pack("{sIsoso}", "count", (json_int_t)p->count, "stdout",
-                          file_pos_json(&p->out), "stderr", file_pos_json(&p->err));
-    if (o && p->ts != DL_TS_NONE) {
-        char text[DV_TIMESTAMP_MAX];
-        dv_timestamp_format(p->ts, text);
-        json_object_set_new(o, "ts", json_integer(p->ts));
-        json_object_set_new(o, "time", json_string(text));
-    }
-    return o;
+    return json_pack("{soso}", "stdout", stream_json(p, 0), "stderr", stream_json(p, 1));
 }
 
 json_t *dl_checkpoint_to_json(const dl_checkpoint *cp)
@@ -86,38 +97,36 @@ static int get_i64(const json_t *o, const char *key, int64_t min, int64_t *ret)
     return 0;
 }
 
-static int file_pos_from_json(const json_t *o, dl_file_pos *ret)
+static int stream_from_json(const json_t *o, dl_position *pos, int stream)
 {
     dl_file_pos p = DL_FILE_POS_NONE;
     json_t *mid = json_object_get(o, "mid_line");
+    int64_t count;
     if (!json_is_object(o) || get_i64(o, "index", -1, &p.index) < 0 ||
         get_i64(o, "offset", 0, &p.offset) < 0 || get_i64(o, "line_start", 0, &p.line_start) < 0 ||
-        !json_is_boolean(mid) || p.line_start > p.offset)
+        get_i64(o, "count", 0, &count) < 0 || !json_is_boolean(mid) || p.line_start > p.offset)
         return -EINVAL;
     p.mid_line = json_is_true(mid);
     json_t *t = json_object_get(o, "truncate");
     if (t && (!json_is_object(t) || get_i64(t, "index", 0, &p.truncate_index) < 0 ||
               get_i64(t, "offset", 0, &p.truncate_offset) < 0))
         return -EINVAL;
-    *ret = p;
+    json_t *ts = json_object_get(o, "ts");
+    if (ts && !json_is_integer(ts))
+        return -EINVAL;
+    pos->ts[stream] = ts ? json_integer_value(ts) : DL_TS_NONE;
+    pos->count[stream] = (uint64_t)count;
+    *(stream ? &pos->err : &pos->out) = p;
     return 0;
 }
 
 static int position_from_json(const json_t *o, dl_position *ret)
 {
-    dl_position p = {.ts = DL_TS_NONE};
-    int64_t count;
-    if (!json_is_object(o) || get_i64(o, "count", 0, &count) < 0 ||
-        file_pos_from_json(json_object_get(o, "stdout"), &p.out) < 0 ||
-        file_pos_from_json(json_object_get(o, "stderr"), &p.err) < 0)
+    dl_position p;
+    memset(&p, 0, sizeof(p));
+    if (!json_is_object(o) || stream_from_json(json_object_get(o, "stdout"), &p, 0) < 0 ||
+        stream_from_json(json_object_get(o, "stderr"), &p, 1) < 0)
         return -EINVAL;
-    p.count = (uint64_t)count;
-    json_t *ts = json_object_get(o, "ts");
-    if (ts) {
-        if (!json_is_integer(ts))
-            return -EINVAL;
-        p.ts = json_integer_value(ts);
-    }
     *ret = p;
     return 0;
 }

@@ -9,15 +9,28 @@
  *   "outcome": "running"|"done"|"failed",
  *   "error": "...",                     with "failed": the permanent error
  *   "position": {
- *     "ts": <int64 ns>,                 last delivered entry's timestamp (absent: none yet)
- *     "time": "<RFC3339Nano>",          the same, for people (ignored on read)
- *     "count": <n>,                     delivered entries with exactly that timestamp
- *     "stdout": {"index": N, "offset": B, "line_start": L, "mid_line": false,
- *                "truncate": {"index": M, "offset": O}},    truncate: optional
+ *     "stdout": {
+ *       "ts": <int64 ns>,               last delivered stdout entry's timestamp (absent: none)
+ *       "time": "<RFC3339Nano>",        the same, for people (ignored on read)
+ *       "count": <n>,                   delivered stdout entries with exactly that timestamp
+ *       "index": N, "offset": B,        file sink: <base>.stdout.N holds B delivered bytes
+ *       "line_start": L, "mid_line": false,
+ *       "truncate": {"index": M, "offset": O}          optional (file_sink.h)
+ *     },
  *     "stderr": {...}
  *   },
  *   "synced": {...like position...}     optional: the last position whose file data
  * }                                     was fsynced (fallback after a power loss)
+ *
+ * Why per stream: Docker stamps each stream's lines in its own copier goroutine and
+ * writes them to the json-file as they come, so in the log the two streams are each
+ * in timestamp order but interleaved out of order with each other (observed: 18 ms
+ * inversions under load). One (timestamp, count) for both would make since= skip
+ * the other stream's older, undelivered lines. Per stream it is exact: every
+ * undelivered entry of a stream is at or after that stream's checkpointed time.
+ * A stream with nothing delivered yet has no time to resume from; the request then
+ * reaches back DL_SINCE_MARGIN before the other stream's (any entry of that stream
+ * that comes is new; the margin covers the inversion).
  *
  * Write policy (the cost/guarantee trade-off):
  * - after every delivered batch (one socket read, <= 64 KiB): the sink data is
@@ -32,8 +45,9 @@
  *
  * Restart: (1) files are truncated back to their offset (bytes past it are
  * rewritten identically), files with a higher index are removed, a pending
- * "truncate" is re-applied; (2) logs are requested since=ts (inclusive) and the
- * first `count` entries with exactly ts are skipped. */
+ * "truncate" is re-applied; (2) logs are requested since=dl_position_since()
+ * (inclusive) and, per stream, entries before its ts and the first `count` at
+ * exactly its ts are skipped. */
 #ifndef DL_CHECKPOINT_H
 #define DL_CHECKPOINT_H
 
@@ -48,8 +62,10 @@
 
 #define DL_CHECKPOINT_VERSION 1
 #define DL_CHECKPOINT_SYNC_INTERVAL (5 * DV_NSEC_PER_SEC)
-/* "position.ts" when nothing has been delivered yet. */
+/* A stream's ts when nothing of it has been delivered yet. */
 #define DL_TS_NONE INT64_MIN
+/* How far before the other stream's time to ask when one stream has no time yet. */
+#define DL_SINCE_MARGIN (60 * DV_NSEC_PER_SEC)
 
 /* One file sink stream's place: bytes [0, offset) of <base>.<stream>.<index> are
  * delivered. mid_line: the last delivered entry was a partial line (no '\n'), which
@@ -71,11 +87,12 @@ typedef struct dl_file_pos {
         .index = -1, .truncate_index = -1                                                          \
     }
 
+/* Streams are indexed DL_STDOUT = 0, DL_STDERR = 1 (file_sink.h). */
 typedef struct dl_position {
-    int64_t ts; /* DL_TS_NONE: nothing delivered yet */
-    uint64_t count;
-    dl_file_pos out; /* stdout */
-    dl_file_pos err; /* stderr */
+    int64_t ts[2]; /* per stream; DL_TS_NONE: nothing delivered yet */
+    uint64_t count[2];
+    dl_file_pos out; /* stdout file */
+    dl_file_pos err; /* stderr file */
 } dl_position;
 
 enum dl_outcome { DL_OUTCOME_RUNNING, DL_OUTCOME_DONE, DL_OUTCOME_FAILED };
@@ -92,10 +109,13 @@ typedef struct dl_checkpoint {
 /* A fresh checkpoint for CONTAINER_ID: nothing delivered, no files. */
 void dl_checkpoint_init(dl_checkpoint *cp, const char *container_id);
 
-/* Advance the stream position past one delivered entry with timestamp TS. A
- * timestamp older than the position (the daemon's clock stepped back) leaves it
- * unchanged: Docker's since= would not return that entry again anyway. */
-void dl_position_advance(dl_position *pos, int64_t ts);
+/* Advance STREAM's position past one delivered entry with timestamp TS. A timestamp
+ * older than the stream's (the daemon's clock stepped back) leaves it unchanged:
+ * Docker's since= would not return that entry again anyway. */
+void dl_position_advance(dl_position *pos, int stream, int64_t ts);
+
+/* The since= to resume from (DL_TS_NONE: from the beginning). */
+int64_t dl_position_since(const dl_position *pos);
 
 /* Load PATH. -ENOENT (err filled) when there is none; -EINVAL for a corrupt or
  * foreign-version file. */

@@ -46,24 +46,27 @@ void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkp
 
 void dl_deliver_begin_stream(dl_deliver *d)
 {
-    d->skipping = d->cp.pos.ts != DL_TS_NONE;
-    d->skip_ts = d->cp.pos.ts;
-    d->skip_left = d->cp.pos.count;
+    for (int s = 0; s < 2; s++) {
+        d->skipping[s] = d->cp.pos.ts[s] != DL_TS_NONE;
+        d->skip_ts[s] = d->cp.pos.ts[s];
+        d->skip_left[s] = d->cp.pos.count[s];
+    }
 }
 
 int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err)
 {
-    if (d->skipping) {
-        /* since= is inclusive: the entries at the checkpoint's timestamp come again,
-         * and the first `count` of them were delivered. Older ones cannot come (the
-         * daemon filters them) unless its clock stepped back; they were delivered. */
-        if (e->ts < d->skip_ts || (e->ts == d->skip_ts && d->skip_left > 0)) {
-            if (e->ts == d->skip_ts)
-                d->skip_left--;
+    int s = e->stream;
+    if (d->skipping[s]) {
+        /* Each stream is in timestamp order: its entries before the checkpointed time
+         * were delivered, and so were the first `count` at exactly that time (since=
+         * is inclusive, so they come again). */
+        if (e->ts < d->skip_ts[s] || (e->ts == d->skip_ts[s] && d->skip_left[s] > 0)) {
+            if (e->ts == d->skip_ts[s])
+                d->skip_left[s]--;
             d->skipped++;
             return 0;
         }
-        d->skipping = false;
+        d->skipping[s] = false;
     }
     int r;
     if (d->files && (r = dl_file_sink_write(d->files, e->stream, e->msg, e->len, err)) < 0)
@@ -71,7 +74,7 @@ int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err)
     if (d->journal && (r = dl_journal_sink_write(d->journal, e->stream, e->ts_text, e->msg, e->len,
                                                  &d->retry, err)) < 0)
         return r;
-    dl_position_advance(&d->cp.pos, e->ts);
+    dl_position_advance(&d->cp.pos, s, e->ts);
     if (d->files)
         dl_file_sink_positions(d->files, &d->cp.pos.out, &d->cp.pos.err);
     d->dirty = true;

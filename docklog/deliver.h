@@ -28,10 +28,11 @@ typedef struct dl_deliver {
     dl_file_sink *files;      /* NULL: disabled */
     dl_journal_sink *journal; /* NULL: disabled */
     dl_retry retry;           /* for journald */
-    /* Skipping after a (re)connect: entries up to the committed position come again. */
-    bool skipping;
-    int64_t skip_ts;
-    uint64_t skip_left;
+    /* Skipping after a (re)connect, per stream: entries up to the committed position
+     * come again. */
+    bool skipping[2];
+    int64_t skip_ts[2];
+    uint64_t skip_left[2];
     bool dirty;           /* cp.pos changed since the last save */
     int64_t last_sync_ns; /* monotonic */
     uint64_t entries;     /* delivered by this process */
@@ -43,8 +44,8 @@ typedef struct dl_deliver {
 void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkpoint *cp,
                      dl_file_sink *files, dl_journal_sink *journal, const dl_retry *retry);
 
-/* A new logs request starts (since = cp.pos.ts): arm the skip of the first cp.pos.count
- * entries with exactly that timestamp. */
+/* A new logs request starts (since = dl_position_since(&cp.pos)): arm, per stream, the
+ * skip of entries before its timestamp and of the first `count` at exactly it. */
 void dl_deliver_begin_stream(dl_deliver *d);
 
 /* One entry: 0 delivered or skipped, -EINTR a stop was requested during a journald

@@ -23,12 +23,13 @@ void dl_engine_free(dl_engine *e)
     dl_http_client_free(&e->http);
 }
 
-/* "1.41" < "1.9"? Compare as major.minor numbers. */
+/* "1.41" < "1.9"? Compare as major.minor numbers. (No sscanf: it would add the
+ * scanf machinery to every docklog's memory.) */
 static int version_cmp(const char *a, const char *b)
 {
-    unsigned am = 0, an = 0, bm = 0, bn = 0;
-    sscanf(a, "%u.%u", &am, &an);
-    sscanf(b, "%u.%u", &bm, &bn);
+    char *end;
+    unsigned long am = strtoul(a, &end, 10), an = *end == '.' ? strtoul(end + 1, NULL, 10) : 0;
+    unsigned long bm = strtoul(b, &end, 10), bn = *end == '.' ? strtoul(end + 1, NULL, 10) : 0;
     return am != bm ? (am < bm ? -1 : 1) : an != bn ? (an < bn ? -1 : 1) : 0;
 }
 

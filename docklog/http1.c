@@ -1,11 +1,9 @@
 #include "http1.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "buf.h"
 #include "cleanup.h"
@@ -30,6 +28,42 @@ void dl_http_parser_init(dl_http_parser *p, dl_http_head_cb on_head, dl_http_bod
     p->line_len = 0;
 }
 
+/* ASCII-only helpers: the locale-aware libc ones drag locale tables into the static
+ * binary, and HTTP's tokens are ASCII anyway. */
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int hex_value(char c)
+{
+    if (is_digit(c))
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x | 0x20);
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y | 0x20);
+        if (x != y)
+            return false;
+        if (!x)
+            return true;
+    }
+    return true;
+}
+
+static bool header_is(const char *name, const char *want)
+{
+    return strlen(name) == strlen(want) && ascii_ieq(name, want, strlen(want));
+}
+
 static int proto(dv_error *err, const char *what)
 {
     return dv_error_set(err, -EPROTO, "malformed HTTP response: %s", what);
@@ -45,7 +79,7 @@ static bool has_token(const char *value, const char *token)
         size_t end = len;
         while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t'))
             end--;
-        if (end == n && strncasecmp(v, token, n) == 0)
+        if (end == n && ascii_ieq(v, token, n))
             return true;
         v += len;
     }
@@ -54,9 +88,9 @@ static bool has_token(const char *value, const char *token)
 
 static int parse_status(dl_http_parser *p, const char *line, dv_error *err)
 {
-    if (strncmp(line, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)line[7]) || line[8] != ' ' ||
-        !isdigit((unsigned char)line[9]) || !isdigit((unsigned char)line[10]) ||
-        !isdigit((unsigned char)line[11]) || (line[12] != ' ' && line[12] != '\0'))
+    if (strncmp(line, "HTTP/1.", 7) != 0 || !is_digit(line[7]) || line[8] != ' ' ||
+        !is_digit(line[9]) || !is_digit(line[10]) || !is_digit(line[11]) ||
+        (line[12] != ' ' && line[12] != '\0'))
         return proto(err, "bad status line");
     p->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
     p->state = DL_HTTP_HEADERS;
@@ -73,16 +107,16 @@ static int parse_header(dl_http_parser *p, char *line, dv_error *err)
     *colon = '\0';
     char *value = colon + 1;
     value += strspn(value, " \t");
-    if (strcasecmp(line, "Content-Length") == 0) {
+    if (header_is(line, "Content-Length")) {
         char *end;
         errno = 0;
         long long v = strtoll(value, &end, 10);
         if (errno || end == value || v < 0 || (*end && *end != ' ' && *end != '\t'))
             return proto(err, "bad Content-Length");
         p->content_length = v;
-    } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+    } else if (header_is(line, "Transfer-Encoding")) {
         p->chunked = has_token(value, "chunked");
-    } else if (strcasecmp(line, "Connection") == 0) {
+    } else if (header_is(line, "Connection")) {
         p->close = p->close || has_token(value, "close");
     }
     return 0;
@@ -114,12 +148,11 @@ static int parse_chunk_size(dl_http_parser *p, const char *line, dv_error *err)
 {
     int64_t size = 0;
     const char *s = line;
-    if (!isxdigit((unsigned char)*s))
+    if (hex_value(*s) < 0)
         return proto(err, "bad chunk size");
-    for (; isxdigit((unsigned char)*s); s++) {
+    for (int d; (d = hex_value(*s)) >= 0; s++) {
         if (size > (INT64_MAX >> 4))
             return proto(err, "chunk size overflow");
-        int d = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
         size = size * 16 + d;
     }
     if (*s && *s != ';' && *s != ' ' && *s != '\t')
@@ -319,8 +352,11 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     dl_http_parser p;
     dl_http_parser_init(&p, req_head, req_body, q);
     while (r >= 0) {
-        /* The follow stream may be silent for days: no deadline once it started. */
-        int64_t timeout = stream && q->head_done && success(q->status) ? -1 : c->timeout_ns;
+        /* The follow stream may be silent for days, and Docker sends even its head only
+         * with the first entry at or after since=, which in a large log can take
+         * minutes of decoding: no read deadline for streams (a dead TCP peer is found
+         * by keepalive, a restarted daemon resets the connection). */
+        int64_t timeout = stream ? -1 : c->timeout_ns;
         ssize_t n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, timeout, err);
         if (n < 0) {
             r = (int)n;

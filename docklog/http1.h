@@ -93,9 +93,9 @@ typedef struct dl_http_stream_cbs {
     void *userdata;
 } dl_http_stream_cbs;
 
-/* GET PATH and stream a 2xx body without a read deadline (only connecting and the
- * response head have one). Returns 0 when the body ended cleanly, 1 when a callback
- * stopped it, -EINTR when the wake fd fired, or an error as dl_http_get_json. */
+/* GET PATH and stream a 2xx body without a read deadline (only connecting has one). Returns 0 when
+ * the body ended cleanly, 1 when a callback stopped it, -EINTR when the wake fd fired, or an error
+ * as dl_http_get_json. */
 int dl_http_get_stream(dl_http_client *c, const char *path, const dl_http_stream_cbs *cbs,
                        dv_error *err);
 

@@ -177,13 +177,14 @@ int main(int argc, char **argv)
         code = DL_EXIT_PERMANENT;
         goto out_journal;
     }
-    if (deliver.cp.pos.ts != DL_TS_NONE) {
+    for (int st = 0; st < 2; st++) {
+        if (deliver.cp.pos.ts[st] == DL_TS_NONE)
+            continue;
         char ts[DV_TIMESTAMP_MAX];
-        dv_timestamp_format(deliver.cp.pos.ts, ts);
-        dl_diag("resuming after %s (%llu entries with that timestamp already delivered)", ts,
-                (unsigned long long)deliver.cp.pos.count);
+        dv_timestamp_format(deliver.cp.pos.ts[st], ts);
+        dl_diag("resuming %s after %s (%llu entries with that timestamp already delivered)",
+                st ? "stderr" : "stdout", ts, (unsigned long long)deliver.cp.pos.count[st]);
     }
-
     int result = dl_run(&config, &engine, &deliver, &signals, &err);
     switch (result) {
     case DL_RUN_DRAINED:

@@ -127,7 +127,7 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             dl_deliver_begin_stream(deliver);
             dl_http_stream_cbs cbs = {.on_data = on_data, .on_batch = on_batch, .userdata = &p};
             p.failed = 0;
-            r = dl_engine_logs(engine, deliver->cp.pos.ts, &cbs, &e);
+            r = dl_engine_logs(engine, dl_position_since(&deliver->cp.pos), &cbs, &e);
             /* Entries of a pass cut short still reach the checkpoint. */
             int f = dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err);
             if (f < 0 && !p.failed)
@@ -172,6 +172,10 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             failure(&daemon, "docker", &e, backoff);
         } else {
             recovered(&daemon, "docker");
+            if (!exited(&before))
+                dl_diag("log stream ended while the container was %s: reading on from the "
+                        "checkpoint",
+                        before.status);
             if (exited(&before)) {
                 /* The stream of a container that had exited before it was requested
                  * ended cleanly: everything was read, unless Docker restarted it in

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -15,6 +14,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "resolve.h"
 
 static int recoverable(dv_error *err, int code)
 {
@@ -131,8 +131,14 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int family, in
     if (fd < 0)
         return -errno;
     if (family != AF_UNIX) {
-        int one = 1;
+        /* Streams have no read deadline: keepalive finds a peer that vanished without
+         * a reset (about 2 minutes). */
+        int one = 1, idle = 60, intvl = 10, cnt = 6;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
     }
     if (connect(fd, sa, len) < 0) {
         if (errno != EINPROGRESS && errno != EAGAIN)
@@ -187,26 +193,18 @@ int dl_conn_open(dl_conn *c, const dl_endpoint *ep, const dl_tls_files *tls, int
         if (r < 0)
             return recoverable(err, dv_error_errno(err, r, "connect unix://%s", ep->path));
     } else {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-        struct addrinfo *ai = NULL;
-        /* Numeric hosts first: a static binary's getaddrinfo for names loads NSS
-         * modules at run time, which is only worth it when a name was given. */
-        int g = getaddrinfo(ep->host, ep->port, &hints, &ai);
-        if (g == EAI_NONAME) {
-            hints.ai_flags = AI_NUMERICSERV;
-            g = getaddrinfo(ep->host, ep->port, &hints, &ai);
-        }
-        if (g != 0)
-            return recoverable(
-                err, dv_error_set(err, -EHOSTUNREACH, "resolve %s: %s", ep->host, gai_strerror(g)));
+        dl_addr addrs[DL_RESOLVE_MAX];
+        size_t n = 0;
+        r = dl_resolve(ep->host, (uint16_t)atoi(ep->port), NULL, addrs, &n, err);
+        if (r < 0)
+            return recoverable(err, r); /* DNS may come back */
         r = -EHOSTUNREACH;
-        for (struct addrinfo *a = ai; a; a = a->ai_next) {
-            r = connect_addr(a->ai_addr, a->ai_addrlen, a->ai_family, wake_fd, deadline, &fd);
+        for (size_t i = 0; i < n; i++) {
+            r = connect_addr((struct sockaddr *)&addrs[i].sa, addrs[i].len, addrs[i].sa.ss_family,
+                             wake_fd, deadline, &fd);
             if (r == 0 || r == -EINTR || r == -ETIMEDOUT)
                 break;
         }
-        freeaddrinfo(ai);
         if (r == -EINTR)
             return dv_error_set(err, r, "interrupted");
         if (r < 0)

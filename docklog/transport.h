@@ -6,7 +6,7 @@
  *   unix:///var/run/docker.sock
  *   tcp://host:port, http://host:port     plain TCP (port defaults to 2375)
  *   https://host:port, or tcp:// with a TLS config   TLS (port defaults to 2376)
- * Hosts are numeric (IPv4, [IPv6]) or resolved with getaddrinfo.
+ * Hosts are numeric (IPv4, [IPv6]) or names resolved by docklog/resolve.h.
  *
  * TLS exists only in the docklog-tls build (docklog/tls.h); the plain docklog
  * reports -EPROTONOSUPPORT for a TLS endpoint. */

@@ -117,6 +117,14 @@ int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err)
     return 0;
 }
 
+bool dv_docklog_needs_tls(const char *endpoint, bool tls_block)
+{
+    if (!endpoint)
+        return false;
+    return strncmp(endpoint, "https://", 8) == 0 ||
+           (tls_block && strncmp(endpoint, "tcp://", 6) == 0);
+}
+
 /* Bound the helper's own diagnostics: keep one previous generation. */
 static void rotate_diag(const char *path)
 {

@@ -73,6 +73,10 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *config, d
  * or a tls block is configured. */
 int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err);
 
+/* Pure: does ENDPOINT need docklog-tls? https://, or tcp:// with a tls block (as the
+ * driver's tls option makes tcp:// speak TLS). */
+bool dv_docklog_needs_tls(const char *endpoint, bool tls_block);
+
 /* A running (or exited, not yet collected) helper. */
 typedef struct dv_docklog_proc {
     pid_t pid;

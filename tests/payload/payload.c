@@ -5,6 +5,9 @@
  *                          stderr (even): "<n> stdout|stderr <padding>"; RATE lines/s
  *                          (0 = as fast as possible); SIZE pads each line to SIZE bytes
  *   stdout-lines N [SIZE]  N numbered lines on stdout only, as fast as possible
+ *   fast N [SIZE]          N numbered lines "<n> fast xxx" on stdout, SIZE bytes each
+ *                          (default 100), written in 64 KiB blocks: the most a
+ *                          container can log (benchmarks)
  *   exit CODE              exit with CODE
  *   sleep [SECONDS]        sleep (forever without SECONDS)
  *   ignore-term            ignore SIGTERM and SIGINT, then continue with the next step
@@ -77,6 +80,33 @@ static void lines(long count, long rate, long size, int both)
         emit(err ? stderr : stdout, i, err ? "stderr" : "stdout", size);
         pace(rate, i);
     }
+}
+
+static void fast(long count, long size)
+{
+    static char block[1 << 16];
+    size_t used = 0;
+    if (size < 16)
+        size = 16;
+    if (size > (long)sizeof(block))
+        size = sizeof(block);
+    for (long i = 1; i <= count; i++) {
+        if (used + (size_t)size > sizeof(block)) {
+            if (fwrite(block, 1, used, stdout) != used)
+                die("write failed");
+            used = 0;
+        }
+        char *line = block + used;
+        int len = snprintf(line, (size_t)size, "%ld fast ", i);
+        if (len > size - 1)
+            len = (int)size - 1; /* truncated by snprintf */
+        memset(line + len, 'x', (size_t)(size - len - 1));
+        line[size - 1] = '\n';
+        used += (size_t)size;
+    }
+    if (fwrite(block, 1, used, stdout) != used)
+        die("write failed");
+    fflush(stdout);
 }
 
 static void report(int sig)
@@ -157,6 +187,8 @@ int main(int argc, char **argv)
                   n > 3 ? num(a[3], "bad SIZE") : 0, 1);
         else if (strcmp(a[0], "stdout-lines") == 0 && n >= 2)
             lines(num(a[1], "bad N"), 0, n > 2 ? num(a[2], "bad SIZE") : 0, 0);
+        else if (strcmp(a[0], "fast") == 0 && n >= 2)
+            fast(num(a[1], "bad N"), n > 2 ? num(a[2], "bad SIZE") : 100);
         else if (strcmp(a[0], "exit") == 0 && n == 2)
             exit((int)num(a[1], "bad CODE"));
         else if (strcmp(a[0], "sleep") == 0) {

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "cleanup.h"
 #include "config.h"
+#include "file_sink.h"
 #include "test_support.h"
 
 #define GOOD                                                                                       \
@@ -109,8 +110,10 @@ static void test_checkpoint_round_trip(void **state)
     assert_int_equal(dl_checkpoint_load(path, &back, &err), -ENOENT);
 
     dl_checkpoint_init(&cp, "abc");
-    cp.pos.ts = INT64_C(1714566896123456789);
-    cp.pos.count = 3;
+    cp.pos.ts[DL_STDOUT] = INT64_C(1714566896123456789);
+    cp.pos.count[DL_STDOUT] = 3;
+    cp.pos.ts[DL_STDERR] = INT64_C(1714566896100000000);
+    cp.pos.count[DL_STDERR] = 1;
     cp.pos.out = (dl_file_pos){.index = 4,
                                .offset = 100,
                                .line_start = 90,
@@ -120,7 +123,7 @@ static void test_checkpoint_round_trip(void **state)
     cp.pos.err = (dl_file_pos){.index = 0, .offset = 5, .line_start = 5, .truncate_index = -1};
     cp.has_synced = true;
     cp.synced = cp.pos;
-    cp.synced.count = 1;
+    cp.synced.count[DL_STDOUT] = 1;
     assert_int_equal(dl_checkpoint_save(path, &cp, false, &err), 0);
     assert_int_equal(dl_checkpoint_load(path, &back, &err), 0);
     assert_memory_equal(&back.pos, &cp.pos, sizeof(cp.pos));
@@ -134,7 +137,8 @@ static void test_checkpoint_round_trip(void **state)
     snprintf(cp.error, sizeof(cp.error), "log driver \"none\" cannot be read");
     assert_int_equal(dl_checkpoint_save(path, &cp, true, &err), 0);
     assert_int_equal(dl_checkpoint_load(path, &back, &err), 0);
-    assert_true(back.pos.ts == DL_TS_NONE);
+    assert_true(back.pos.ts[DL_STDOUT] == DL_TS_NONE);
+    assert_true(back.pos.ts[DL_STDERR] == DL_TS_NONE);
     assert_int_equal(back.pos.out.index, -1);
     assert_int_equal(back.outcome, DL_OUTCOME_FAILED);
     assert_string_equal(back.error, cp.error);
@@ -166,23 +170,31 @@ static void test_checkpoint_rejects_garbage(void **state)
     }
 }
 
-static void test_position_advance(void **state)
+static void test_position_advance_and_since(void **state)
 {
     (void)state;
-    dl_position p = {.ts = DL_TS_NONE};
-    dl_position_advance(&p, 100);
-    assert_int_equal(p.ts, 100);
-    assert_int_equal(p.count, 1);
-    dl_position_advance(&p, 100);
-    dl_position_advance(&p, 100);
-    assert_int_equal(p.count, 3);
-    dl_position_advance(&p, 101);
-    assert_int_equal(p.ts, 101);
-    assert_int_equal(p.count, 1);
-    /* A clock step back: since=101 would not return it again, so it does not count. */
-    dl_position_advance(&p, 50);
-    assert_int_equal(p.ts, 101);
-    assert_int_equal(p.count, 1);
+    dl_position p = {.ts = {DL_TS_NONE, DL_TS_NONE}};
+    assert_true(dl_position_since(&p) == DL_TS_NONE);
+    dl_position_advance(&p, DL_STDOUT, 100 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.ts[DL_STDOUT], 100 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.count[DL_STDOUT], 1);
+    /* stderr has no time yet: reach back by the margin for its inverted entries. */
+    assert_int_equal(dl_position_since(&p), 100 * DV_NSEC_PER_SEC - DL_SINCE_MARGIN);
+    dl_position_advance(&p, DL_STDOUT, 100 * DV_NSEC_PER_SEC);
+    dl_position_advance(&p, DL_STDOUT, 100 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.count[DL_STDOUT], 3);
+    /* stderr's older entry (Docker's streams interleave out of order) is its own. */
+    dl_position_advance(&p, DL_STDERR, 90 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.ts[DL_STDERR], 90 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.count[DL_STDERR], 1);
+    assert_int_equal(dl_position_since(&p), 90 * DV_NSEC_PER_SEC);
+    dl_position_advance(&p, DL_STDOUT, 101 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.ts[DL_STDOUT], 101 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.count[DL_STDOUT], 1);
+    /* A clock step back within a stream: since= would not return it again. */
+    dl_position_advance(&p, DL_STDOUT, 50);
+    assert_int_equal(p.ts[DL_STDOUT], 101 * DV_NSEC_PER_SEC);
+    assert_int_equal(p.count[DL_STDOUT], 1);
 }
 
 int main(void)
@@ -193,7 +205,7 @@ int main(void)
         cmocka_unit_test(test_config_needs_a_sink),
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_checkpoint_rejects_garbage),
-        cmocka_unit_test(test_position_advance),
+        cmocka_unit_test(test_position_advance_and_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,17 +155,18 @@ static char *slurp(const char *dir, const char *name)
     return data;
 }
 
-static void test_skip_at_same_timestamp(void **state)
+static void test_skip_per_stream(void **state)
 {
     (void)state;
     _cleanup_free_ char *dir = dv_test_tmpdir("dl-deliver");
     char cppath[4096];
     snprintf(cppath, sizeof(cppath), "%s/cp", dir);
     dl_file_sink_options o = {.dir = dir, .base = "t", .max_files = 3, .max_size = 1 << 20};
-    /* The stream as Docker has it: three entries share timestamp 20. */
+    /* The log as Docker has it: each stream in time order, the two interleaved out of
+     * order (stderr's 15 is written after stdout's 20), and equal times. */
     dl_entry stream[] = {
-        mk(DL_STDOUT, 10, "a\n"), mk(DL_STDOUT, 20, "b\n"), mk(DL_STDERR, 20, "c\n"),
-        mk(DL_STDOUT, 20, "d\n"), mk(DL_STDOUT, 30, "e\n"),
+        mk(DL_STDOUT, 10, "a\n"), mk(DL_STDOUT, 20, "b\n"), mk(DL_STDERR, 15, "c\n"),
+        mk(DL_STDOUT, 20, "d\n"), mk(DL_STDERR, 16, "e\n"), mk(DL_STDOUT, 30, "f\n"),
     };
     dl_checkpoint cp;
     dl_checkpoint_init(&cp, "cid");
@@ -178,116 +179,124 @@ static void test_skip_at_same_timestamp(void **state)
     for (int i = 0; i < 3; i++) /* a, b, c delivered; then killed */
         assert_int_equal(dl_deliver_entry(&d, &stream[i], &err), 0);
     assert_int_equal(dl_deliver_batch_end(&d, &err), 0);
-    assert_int_equal(d.cp.pos.ts, 20);
-    assert_int_equal(d.cp.pos.count, 2);
+    assert_int_equal(d.cp.pos.ts[DL_STDOUT], 20);
+    assert_int_equal(d.cp.pos.count[DL_STDOUT], 1);
+    assert_int_equal(d.cp.pos.ts[DL_STDERR], 15);
+    /* One time for both streams would be 20 and lose e (16). */
+    assert_int_equal(dl_position_since(&d.cp.pos), 15);
     dl_file_sink_close(&files);
 
-    /* Restart: since=20 returns b, c, d, e; b and c are skipped. */
+    /* Restart: since=15 returns b, c, d, e, f; b and c are skipped. */
     assert_int_equal(dl_checkpoint_load(cppath, &cp, &err), 0);
     assert_int_equal(dl_file_sink_open(&files, &o, &cp.pos, &err), 0);
     dl_deliver_init(&d, cppath, &cp, &files, NULL, NULL);
     dl_deliver_begin_stream(&d);
-    for (int i = 1; i < 5; i++)
+    for (int i = 1; i < 6; i++)
         assert_int_equal(dl_deliver_entry(&d, &stream[i], &err), 0);
     assert_int_equal(d.skipped, 2);
-    assert_int_equal(d.entries, 2);
+    assert_int_equal(d.entries, 3);
     assert_int_equal(dl_deliver_finish(&d, DL_OUTCOME_DONE, NULL, &err), 0);
     dl_file_sink_close(&files);
     _cleanup_free_ char *out = slurp(dir, "t.stdout.0");
     _cleanup_free_ char *errs = slurp(dir, "t.stderr.0");
-    assert_string_equal(out, "a\nb\nd\ne\n");
-    assert_string_equal(errs, "c\n");
+    assert_string_equal(out, "a\nb\nd\nf\n");
+    assert_string_equal(errs, "c\ne\n");
     assert_int_equal(dl_checkpoint_load(cppath, &cp, &err), 0);
     assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
     assert_true(cp.has_synced);
-    assert_int_equal(cp.synced.ts, 30);
+    assert_int_equal(cp.synced.ts[DL_STDOUT], 30);
     dv_test_rm_rf(dir);
 }
 
-/* Random kills at random points of a stream with many equal timestamps: every
- * restart redelivers from the last saved checkpoint; files end up exact. */
+/* Random kills at random points of a log whose streams are each in time order but
+ * interleaved out of order, with runs of equal times and a stream that starts late;
+ * every restart gets Docker's answer to since= (all entries at or after it, in log
+ * order) and redelivers from the last saved checkpoint. The files end up exact. */
 static void test_random_restarts(void **state)
 {
     (void)state;
     srandom(99);
-    _cleanup_free_ char *dir = dv_test_tmpdir("dl-deliver");
-    char cppath[4096];
-    snprintf(cppath, sizeof(cppath), "%s/cp", dir);
-    dl_file_sink_options o = {.dir = dir, .base = "t", .max_files = 1000, .max_size = 300};
-    enum { N = 3000 };
-    static dl_entry stream[N];
-    static char text[N][32];
-    int64_t ts = 1000;
-    _cleanup_buf_ dv_buf want_out = DV_BUF_INIT, want_err = DV_BUF_INIT;
-    for (int i = 0; i < N; i++) {
-        ts += random() % 3 == 0; /* runs of equal timestamps */
-        snprintf(text[i], sizeof(text[i]), "line %d\n", i);
-        stream[i] = mk(random() % 2 ? DL_STDERR : DL_STDOUT, ts, text[i]);
-        dv_buf_appends(stream[i].stream == DL_STDOUT ? &want_out : &want_err, text[i]);
-    }
-    int delivered_upto = 0, kills = 0;
-    bool done = false;
-    while (!done) {
-        dl_checkpoint cp;
-        dv_error err;
-        bool fresh = dl_checkpoint_load(cppath, &cp, &err) == -ENOENT;
-        if (fresh)
-            dl_checkpoint_init(&cp, "cid");
-        dl_file_sink files;
-        assert_int_equal(dl_file_sink_open(&files, &o, fresh ? NULL : &cp.pos, &err), 0);
-        dl_deliver d;
-        dl_deliver_init(&d, cppath, &cp, &files, NULL, NULL);
-        dl_deliver_begin_stream(&d);
-        /* Docker's answer to since=cp.pos.ts: every entry with ts >= it. */
-        int first = 0;
-        while (!fresh && first < N && stream[first].ts < cp.pos.ts)
-            first++;
-        int kill_at = first + (int)(random() % 400);
-        for (int i = first; i < N; i++) {
-            if (i == kill_at) {
-                kills++;
-                break; /* kill -9: no final checkpoint */
-            }
-            assert_int_equal(dl_deliver_entry(&d, &stream[i], &err), 0);
-            if (random() % 7 == 0)
-                assert_int_equal(dl_deliver_batch_end(&d, &err), 0);
-            if (i == N - 1) {
-                assert_int_equal(dl_deliver_finish(&d, DL_OUTCOME_DONE, NULL, &err), 0);
-                done = true;
-            }
+    for (int round = 0; round < 5; round++) {
+        _cleanup_free_ char *dir = dv_test_tmpdir("dl-deliver");
+        char cppath[4096];
+        snprintf(cppath, sizeof(cppath), "%s/cp", dir);
+        dl_file_sink_options o = {.dir = dir, .base = "t", .max_files = 1000, .max_size = 300};
+        enum { N = 3000 };
+        static dl_entry stream[N];
+        static char text[N][32];
+        int64_t clock[2] = {1000, 1000};
+        _cleanup_buf_ dv_buf want_out = DV_BUF_INIT, want_err = DV_BUF_INIT;
+        for (int i = 0; i < N; i++) {
+            /* stderr only from the middle on: until then it has no time of its own */
+            int s = i > N / 2 && random() % 2 ? DL_STDERR : DL_STDOUT;
+            /* each stream advances by 0..2, and lags the other by up to ~8 */
+            clock[s] += random() % 3;
+            if (clock[s] < clock[!s] - 8)
+                clock[s] = clock[!s] - 8 + random() % 4;
+            snprintf(text[i], sizeof(text[i]), "line %d\n", i);
+            stream[i] = mk((enum dl_stream)s, clock[s], text[i]);
+            dv_buf_appends(s == DL_STDOUT ? &want_out : &want_err, text[i]);
         }
-        delivered_upto = kill_at;
-        /* A kill loses buffered bytes; what was flushed stays. */
-        files.s[0].buf_len = files.s[1].buf_len = 0;
-        dl_file_sink_close(&files);
+        int kills = 0;
+        bool done = false;
+        while (!done) {
+            dl_checkpoint cp;
+            dv_error err;
+            bool fresh = dl_checkpoint_load(cppath, &cp, &err) == -ENOENT;
+            if (fresh)
+                dl_checkpoint_init(&cp, "cid");
+            dl_file_sink files;
+            assert_int_equal(dl_file_sink_open(&files, &o, fresh ? NULL : &cp.pos, &err), 0);
+            dl_deliver d;
+            dl_deliver_init(&d, cppath, &cp, &files, NULL, NULL);
+            dl_deliver_begin_stream(&d);
+            int64_t since = dl_position_since(&cp.pos);
+            /* killed after delivering this many new entries (skips do not count) */
+            uint64_t kill_after = (uint64_t)(random() % 500);
+            for (int i = 0; i < N && !done; i++) {
+                if (since != DL_TS_NONE && stream[i].ts < since)
+                    continue; /* Docker's since= filter */
+                if (d.entries == kill_after) {
+                    kills++;
+                    break; /* kill -9: no final checkpoint */
+                }
+                assert_int_equal(dl_deliver_entry(&d, &stream[i], &err), 0);
+                if (random() % 7 == 0)
+                    assert_int_equal(dl_deliver_batch_end(&d, &err), 0);
+                if (i == N - 1) {
+                    assert_int_equal(dl_deliver_finish(&d, DL_OUTCOME_DONE, NULL, &err), 0);
+                    done = true;
+                }
+            }
+            /* A kill loses buffered bytes; what was flushed stays. */
+            files.s[0].buf_len = files.s[1].buf_len = 0;
+            dl_file_sink_close(&files);
+        }
+        assert_true(kills > 3);
+        _cleanup_buf_ dv_buf got_out = DV_BUF_INIT, got_err = DV_BUF_INIT;
+        for (int i = 0; i < 1000; i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "t.stdout.%d", i);
+            _cleanup_free_ char *a = slurp(dir, name);
+            if (a)
+                dv_buf_appends(&got_out, a);
+            snprintf(name, sizeof(name), "t.stderr.%d", i);
+            _cleanup_free_ char *b = slurp(dir, name);
+            if (b)
+                dv_buf_appends(&got_err, b);
+        }
+        assert_int_equal(got_out.len, want_out.len);
+        assert_string_equal(got_out.data, want_out.data);
+        assert_string_equal(got_err.data, want_err.data);
+        dv_test_rm_rf(dir);
     }
-    (void)delivered_upto;
-    assert_true(kills > 3);
-    _cleanup_buf_ dv_buf got_out = DV_BUF_INIT, got_err = DV_BUF_INIT;
-    for (int i = 0; i < 1000; i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "t.stdout.%d", i);
-        _cleanup_free_ char *a = slurp(dir, name);
-        if (a)
-            dv_buf_appends(&got_out, a);
-        snprintf(name, sizeof(name), "t.stderr.%d", i);
-        _cleanup_free_ char *b = slurp(dir, name);
-        if (b)
-            dv_buf_appends(&got_err, b);
-    }
-    assert_int_equal(got_out.len, want_out.len);
-    assert_string_equal(got_out.data, want_out.data);
-    assert_string_equal(got_err.data, want_err.data);
-    dv_test_rm_rf(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_multiplexed_every_split),
-        cmocka_unit_test(test_multiplexed_errors),
-        cmocka_unit_test(test_raw_tty_every_split),
-        cmocka_unit_test(test_skip_at_same_timestamp),
+        cmocka_unit_test(test_multiplexed_every_split), cmocka_unit_test(test_multiplexed_errors),
+        cmocka_unit_test(test_raw_tty_every_split),     cmocka_unit_test(test_skip_per_stream),
         cmocka_unit_test(test_random_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -246,7 +246,7 @@ static void test_restart_truncates_back_to_checkpoint(void **state)
     assert_int_equal(dl_file_sink_open(&s, &o, NULL, &err), 0);
     write_s(&s, DL_STDOUT, "first line\n");
     write_s(&s, DL_STDERR, "an error\n");
-    dl_position cp = {.ts = 1};
+    dl_position cp = {.ts = {1, 1}};
     dl_file_sink_positions(&s, &cp.out, &cp.err);
     /* Not acknowledged by a checkpoint: rotates into file 1, written to disk. */
     write_s(&s, DL_STDOUT, "second line\n");

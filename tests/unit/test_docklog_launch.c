@@ -306,6 +306,11 @@ static void test_find_binary(void **state)
     /* Next to the running binary (the test program's directory has no docklog-tls). */
     assert_true(dv_docklog_find_binary(true, &path, &err) < 0);
     assert_non_null(strstr(err.msg, "docklog-tls"));
+    assert_false(dv_docklog_needs_tls("unix:///var/run/docker.sock", true));
+    assert_false(dv_docklog_needs_tls("tcp://10.0.0.1:2375", false));
+    assert_true(dv_docklog_needs_tls("tcp://10.0.0.1:2376", true));
+    assert_true(dv_docklog_needs_tls("https://docker.lan", false));
+    assert_false(dv_docklog_needs_tls("http://docker.lan", true));
     teardown_fixture(&f);
 }
 

@@ -1,0 +1,248 @@
+/* Helpers for the docklog integration tests: real payload containers on the shared
+ * dockerd (named dvtest-docklog-<pid>-..., labelled, removed by the test that made
+ * them), the real docklog binary (DOCKLOG_BIN), the real journald. Header-only so
+ * each test program stays one file. */
+#ifndef DV_DOCKLOG_ITEST_H
+#define DV_DOCKLOG_ITEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "atomic_file.h"
+#include "buf.h"
+#include "cleanup.h"
+#include "test_support.h"
+
+#define IT_LABEL "io.dockvisor.test=docklog"
+
+typedef struct it_task {
+    char *dir;
+    char name[128]; /* container name */
+    char id[80];    /* container id */
+    char config[4200];
+    char checkpoint[4200];
+    char logs[4200];
+    char diag[4200];
+} it_task;
+
+static inline void it_die(const char *what)
+{
+    fprintf(stderr, "integration test setup failed: %s\n", what);
+    abort();
+}
+
+/* Create and start a payload container; DOCKER_OPTS e.g. "-t", "--log-driver none". */
+static inline void it_task_start(it_task *t, const char *tag, const char *docker_opts,
+                                 const char *payload_args)
+{
+    memset(t, 0, sizeof(*t));
+    t->dir = dv_test_tmpdir("dv-docklog-it");
+    snprintf(t->name, sizeof(t->name), "dvtest-docklog-%d-%s-%ld", (int)getpid(), tag,
+             (long)(time(NULL) % 100000));
+    snprintf(t->config, sizeof(t->config), "%s/docklog.json", t->dir);
+    snprintf(t->checkpoint, sizeof(t->checkpoint), "%s/docklog.checkpoint", t->dir);
+    snprintf(t->logs, sizeof(t->logs), "%s/alloc/logs", t->dir);
+    snprintf(t->diag, sizeof(t->diag), "%s/docklog.log", t->dir);
+    char *out = NULL;
+    int rc =
+        dv_test_sh(&out, "docker run -d --name %s --label %s %s %s %s 2>&1", t->name, IT_LABEL,
+                   docker_opts ? docker_opts : "",
+                   dv_test_env("DV_TEST_IMAGE_PAYLOAD", "dockvisor-test/payload:1"), payload_args);
+    if (rc != 0) {
+        fprintf(stderr, "docker run: %s\n", out);
+        it_die("docker run");
+    }
+    snprintf(t->id, sizeof(t->id), "%.64s", out);
+    free(out);
+}
+
+static inline void it_task_cleanup(it_task *t)
+{
+    if (t->id[0])
+        dv_test_sh(NULL, "docker rm -f %s >/dev/null 2>&1", t->id);
+    if (t->dir) {
+        if (getenv("DV_KEEP_TEST_DIRS"))
+            fprintf(stderr, "kept %s\n", t->dir);
+        else
+            dv_test_rm_rf(t->dir);
+    }
+    free(t->dir);
+    t->dir = NULL;
+}
+
+/* Wait until the container is no longer running (or up to SECONDS). */
+static inline void it_wait_exited(const it_task *t, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        char *out = NULL;
+        dv_test_sh(&out, "docker inspect -f '{{.State.Running}}' %s", t->id);
+        bool running = strncmp(out, "true", 4) == 0;
+        free(out);
+        if (!running)
+            return;
+        usleep(100000);
+    }
+    it_die("container did not exit in time");
+}
+
+static inline void it_write_config(it_task *t, bool tty, int max_files, int max_file_size_mb,
+                                   bool journald)
+{
+    json_t *j = json_pack(
+        "{si ss s{ss ss sb ss} s{ss ss} s{sb ss ss si si} s{sb ss} ss}", "version", 1, "endpoint",
+        "unix:///var/run/docker.sock", "container", "id", t->id, "name", t->name, "tty", tty,
+        "image", "dockvisor-test/payload:1", "task", "id", "11111111-2222-4333-8444-555555555555",
+        "name", "ittask", "files", "enabled", true, "dir", t->logs, "base", "ittask", "max_files",
+        max_files, "max_file_size", max_file_size_mb, "journald", "enabled", journald, "identifier",
+        t->name, "checkpoint", t->checkpoint);
+    if (!j || dv_atomic_write_json(t->config, j, 0600, NULL) < 0)
+        it_die("write config");
+    json_decref(j);
+}
+
+/* Start docklog (stdin /dev/null, diagnostics appended to t->diag). */
+static inline pid_t it_docklog_spawn(const it_task *t)
+{
+    const char *bin = dv_test_env("DOCKLOG_BIN", "docklog");
+    pid_t pid = fork();
+    if (pid < 0)
+        it_die("fork");
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int log = open(t->diag, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(in, 0);
+        dup2(log, 1);
+        dup2(log, 2);
+        execl(bin, bin, t->config, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for docklog to exit (up to SECONDS, then kill it and fail); returns the wait
+ * status. */
+static inline int it_docklog_wait(pid_t pid, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fprintf(stderr, "docklog %d did not exit within %d s\n", (int)pid, seconds);
+    return -1;
+}
+
+static inline void it_print_diag(const it_task *t)
+{
+    dv_test_sh(NULL, "tail -n 20 '%s' >&2", t->diag);
+}
+
+/* Concatenate the stream's files in index order; *ret_files (optional) counts them and
+ * *ret_max_size gets the largest file size. */
+static inline char *it_read_stream(const it_task *t, const char *type, int *ret_files,
+                                   int64_t *ret_max_size)
+{
+    dv_buf all = DV_BUF_INIT;
+    int files = 0;
+    int64_t max = 0;
+    char *list = NULL;
+    dv_test_sh(&list, "ls '%s' 2>/dev/null | grep '^ittask\\.%s\\.[0-9]*$' | sort -t. -k3 -n",
+               t->logs, type);
+    for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
+         name = strtok_r(NULL, "\n", &save)) {
+        char path[8400];
+        snprintf(path, sizeof(path), "%s/%s", t->logs, name);
+        char *data = NULL;
+        size_t len = 0;
+        if (dv_read_file(path, &data, &len, NULL) < 0)
+            it_die("read log file");
+        dv_buf_append(&all, data, len);
+        if ((int64_t)len > max)
+            max = (int64_t)len;
+        free(data);
+        files++;
+    }
+    free(list);
+    if (ret_files)
+        *ret_files = files;
+    if (ret_max_size)
+        *ret_max_size = max;
+    return dv_buf_steal(&all);
+}
+
+/* Check TEXT is exactly the payload's lines FIRST, FIRST+STEP, ... <= LAST ("<n> WORD..."),
+ * in order, each once, terminated by EOL. Returns a message or NULL. */
+static inline const char *it_check_numbered(const char *text, long first, long step, long last,
+                                            const char *word, const char *eol)
+{
+    static char why[256];
+    const char *p = text;
+    size_t eol_len = strlen(eol);
+    for (long n = first; n <= last; n += step) {
+        char *end;
+        long got = strtol(p, &end, 10);
+        if (end == p || got != n || *end != ' ' || strncmp(end + 1, word, strlen(word)) != 0) {
+            snprintf(why, sizeof(why), "expected line %ld, found \"%.40s\"", n, p);
+            return why;
+        }
+        const char *nl = strstr(end, eol);
+        if (!nl) {
+            snprintf(why, sizeof(why), "line %ld not terminated", n);
+            return why;
+        }
+        p = nl + eol_len;
+    }
+    if (*p) {
+        snprintf(why, sizeof(why), "extra data after line %ld: \"%.40s\"", last, p);
+        return why;
+    }
+    return NULL;
+}
+
+/* journald: MESSAGE and PRIORITY of every entry with CONTAINER_NAME=name, waiting until
+ * at least MIN entries are visible (journald writes asynchronously). Returns a JSON
+ * array of [message, priority]. */
+static inline json_t *it_journal(const it_task *t, size_t min, int seconds)
+{
+    json_t *arr = NULL;
+    for (int i = 0; i < seconds * 4; i++) {
+        char *out = NULL;
+        dv_test_sh(&out,
+                   "journalctl --no-pager -q -a CONTAINER_NAME=%s -o json "
+                   "--output-fields=MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE",
+                   t->name);
+        json_decref(arr);
+        arr = json_array();
+        for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            json_t *e = json_loads(line, 0, NULL);
+            if (e)
+                json_array_append_new(arr, json_pack("[OO]", json_object_get(e, "MESSAGE"),
+                                                     json_object_get(e, "PRIORITY")));
+            json_decref(e);
+        }
+        free(out);
+        if (json_array_size(arr) >= min)
+            break;
+        usleep(250000);
+    }
+    return arr;
+}
+
+#endif

@@ -1,0 +1,91 @@
+/* kill -9 of docklog at 10 random moments while 100,000 numbered lines stream
+ * (issue 6, "Done when"): each time it is restarted, as the agent would. Every line
+ * must be in the files exactly once and in order per stream; in journald every line
+ * at least once, duplicates only from the batch in flight at each kill. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "checkpoint.h"
+#include "docklog_itest.h"
+#include "exit_codes.h"
+
+#define LINES 100000
+#define KILLS 10
+/* One batch is one socket read of at most 64 KiB; a frame of these lines is at least
+ * 8 + 31 + 14 bytes, so a batch holds at most ~1250 entries. */
+#define MAX_BATCH_ENTRIES 1300
+
+static void test_kill9_ten_times(void **state)
+{
+    (void)state;
+    it_task t;
+    /* ~15 s of output: the kills land while it streams. */
+    it_task_start(&t, "kill", NULL, "lines 100000 8000");
+    it_write_config(&t, false, 10, 10, true);
+    srandom((unsigned)getpid());
+    pid_t pid = it_docklog_spawn(&t);
+    int killed_mid_stream = 0;
+    for (int k = 0; k < KILLS; k++) {
+        usleep(200000 + (useconds_t)(random() % 1000000));
+        char *out = NULL;
+        dv_test_sh(&out, "docker inspect -f '{{.State.Running}}' %s", t.id);
+        killed_mid_stream += strncmp(out, "true", 4) == 0;
+        free(out);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        if (!WIFSIGNALED(status)) {
+            it_print_diag(&t);
+            fail_msg("docklog ended before kill %d (status 0x%x)", k + 1, status);
+        }
+        pid = it_docklog_spawn(&t);
+    }
+    assert_true(killed_mid_stream >= KILLS / 2);
+    int status = it_docklog_wait(pid, 180);
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DL_EXIT_DRAINED) {
+        it_print_diag(&t);
+        fail_msg("final docklog: status 0x%x", status);
+    }
+
+    /* Files: exactly once, in order. */
+    _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
+    _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
+    const char *why = it_check_numbered(out, 1, 2, LINES - 1, "stdout", "\n");
+    if (!why)
+        why = it_check_numbered(err, 2, 2, LINES, "stderr", "\n");
+    if (why) {
+        it_print_diag(&t);
+        fail_msg("files after %d kills: %s", KILLS, why);
+    }
+
+    /* journald: at least once; duplicates bounded by the batches in flight. */
+    _cleanup_json_ json_t *j = it_journal(&t, LINES, 60);
+    unsigned char *seen = calloc(LINES + 1, 1);
+    size_t dups = 0;
+    for (size_t i = 0; i < json_array_size(j); i++) {
+        const char *msg = json_string_value(json_array_get(json_array_get(j, i), 0));
+        long n = msg ? strtol(msg, NULL, 10) : 0;
+        assert_true(n >= 1 && n <= LINES);
+        dups += seen[n]++ > 0;
+    }
+    size_t missing = 0;
+    for (long n = 1; n <= LINES; n++)
+        missing += !seen[n];
+    free(seen);
+    fprintf(stderr, "journald: %zu entries, %zu duplicates, %zu missing after %d kills\n",
+            json_array_size(j), dups, missing, KILLS);
+    assert_int_equal(missing, 0);
+    assert_true(dups <= (size_t)KILLS * MAX_BATCH_ENTRIES);
+    it_task_cleanup(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kill9_ten_times),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

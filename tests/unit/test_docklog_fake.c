@@ -1,0 +1,342 @@
+/* The docklog binaries against the fake Engine API, for what the real daemon cannot be
+ * made to do on demand: a log stream cut in the middle (reconnect from the checkpoint,
+ * with since= per the stream times and the skip), 5xx answers (retried), Docker's
+ * "configured logging driver does not support reading" and a vanished container
+ * (exit 100, failed checkpoint), and TLS endpoints (docklog-tls with the driver's tls
+ * block: CA-verified server, client certificate; a wrong CA is refused; the plain
+ * docklog refuses TLS endpoints). */
+#include <errno.h>
+#include <libgen.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "atomic_file.h"
+#include "buf.h"
+#include "checkpoint.h"
+#include "cleanup.h"
+#include "exit_codes.h"
+#include "fake_engine.h"
+#include "test_support.h"
+
+#define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const char *inspect_exited =
+    "{\"State\":{\"Running\":false,\"Restarting\":false,\"Status\":\"exited\","
+    "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"HostConfig\":{\"LogConfig\":{\"Type\":"
+    "\"json-file\"}}}";
+static const char *inspect_running =
+    "{\"State\":{\"Running\":true,\"Restarting\":false,\"Status\":\"running\","
+    "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"HostConfig\":{\"LogConfig\":{\"Type\":"
+    "\"json-file\"}}}";
+
+static void frame(dv_buf *b, int type, const char *payload)
+{
+    size_t len = strlen(payload);
+    unsigned char h[8] = {(unsigned char)type,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(len >> 24),
+                          (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8),
+                          (unsigned char)len};
+    dv_buf_append(b, h, 8);
+    dv_buf_append(b, payload, len);
+}
+
+struct env {
+    char *dir;
+    char config[4096], checkpoint[4096], logs[4096], diag[4096];
+};
+
+static void env_init(struct env *e)
+{
+    e->dir = dv_test_tmpdir("dl-fake");
+    snprintf(e->config, sizeof(e->config), "%s/docklog.json", e->dir);
+    snprintf(e->checkpoint, sizeof(e->checkpoint), "%s/docklog.checkpoint", e->dir);
+    snprintf(e->logs, sizeof(e->logs), "%s/logs", e->dir);
+    snprintf(e->diag, sizeof(e->diag), "%s/docklog.log", e->dir);
+}
+
+static void env_free(struct env *e)
+{
+    dv_test_rm_rf(e->dir);
+    free(e->dir);
+}
+
+static void write_config(struct env *e, const char *endpoint, const char *tls_dir)
+{
+    char tls[2048] = "";
+    if (tls_dir)
+        snprintf(tls, sizeof(tls),
+                 "\"tls\":{\"cert\":\"%s/client.pem\",\"key\":\"%s/client.key\",\"ca\":\"%s/%s\"},",
+                 tls_dir, tls_dir, tls_dir, getenv("DL_TEST_CA") ? getenv("DL_TEST_CA") : "ca.pem");
+    char text[8192];
+    snprintf(text, sizeof(text),
+             "{\"version\":1,\"endpoint\":\"%s\",%s\"container\":{\"id\":\"" CID "\",\"name\":"
+             "\"fake\",\"tty\":false,\"image\":\"i\"},\"task\":{\"id\":\"t\",\"name\":\"t\"},"
+             "\"files\":{\"enabled\":true,\"dir\":\"%s\",\"base\":\"t\",\"max_files\":3,"
+             "\"max_file_size\":1},\"journald\":{\"enabled\":false},\"checkpoint\":\"%s\"}",
+             endpoint, tls, e->logs, e->checkpoint);
+    dv_test_write_file(e->config, text);
+}
+
+/* Run BINARY (docklog or docklog-tls next to DOCKLOG_BIN) to its end; the exit code. */
+static int run(struct env *e, bool tls)
+{
+    const char *bin = dv_test_env("DOCKLOG_BIN", "docklog");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s%s", bin, tls ? "-tls" : "");
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen(e->diag, "a", stderr);
+        freopen("/dev/null", "r", stdin);
+        execl(path, path, e->config, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 600; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static char *slurp(const char *path)
+{
+    char *data = NULL;
+    if (dv_read_file(path, &data, NULL, NULL) < 0)
+        return strdup("<missing>");
+    return data;
+}
+
+static void expect_code(struct env *e, int got, int want)
+{
+    if (got != want) {
+        _cleanup_free_ char *diag = slurp(e->diag);
+        fail_msg("docklog exited %d, want %d; its log:\n%s", got, want, diag);
+    }
+}
+
+static void test_stream_cut_reconnects_exactly(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e);
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    /* First pass: running; the stream dies inside a frame after three entries. */
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, inspect_running);
+    _cleanup_buf_ dv_buf s1 = DV_BUF_INIT;
+    frame(&s1, 1, "2024-01-01T00:00:01.000000000Z one\n");
+    frame(&s1, 2, "2024-01-01T00:00:00.500000000Z err one\n"); /* stderr lags stdout */
+    frame(&s1, 1, "2024-01-01T00:00:02.000000000Z two\n");
+    dv_buf_append(&s1,
+                  "\x01\0\0\0\0\0\0\x30"
+                  "2024-01-01T00:00:0",
+                  26); /* cut */
+    dv_fake_rule cut = {.method = "GET",
+                        .path = "/containers/" CID "/logs",
+                        .times = 1,
+                        .content_type = "application/vnd.docker.raw-stream",
+                        .stream = s1.data,
+                        .stream_len = s1.len,
+                        .piece = 9,
+                        .end = DV_FAKE_END_CLOSE};
+    dv_fake_add(f, &cut);
+    /* Second pass: exited; Docker answers since=0.5 s (the stderr time) with what is at
+     * or after it, in log order: the delivered entries come again and are skipped. */
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    _cleanup_buf_ dv_buf s2 = DV_BUF_INIT;
+    frame(&s2, 1, "2024-01-01T00:00:01.000000000Z one\n");
+    frame(&s2, 2, "2024-01-01T00:00:00.500000000Z err one\n");
+    frame(&s2, 1, "2024-01-01T00:00:02.000000000Z two\n");
+    frame(&s2, 2, "2024-01-01T00:00:01.500000000Z err two\n"); /* older than "two" */
+    frame(&s2, 1, "2024-01-01T00:00:03.000000000Z three\n");
+    dv_fake_rule rest = {.method = "GET",
+                         .path = "/containers/" CID "/logs",
+                         .times = 0,
+                         .content_type = "application/vnd.docker.raw-stream",
+                         .stream = s2.data,
+                         .stream_len = s2.len,
+                         .piece = 5};
+    dv_fake_add(f, &rest);
+
+    write_config(&e, dv_fake_endpoint(f), NULL);
+    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *out = slurp(path);
+    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
+    _cleanup_free_ char *err = slurp(path);
+    assert_string_equal(out, "one\ntwo\nthree\n");
+    assert_string_equal(err, "err one\nerr two\n");
+    /* The first request asked from the start, the next from the older stream time. */
+    size_t logs_requests = 0;
+    for (size_t i = 0; i < dv_fake_request_count(f); i++) {
+        const dv_fake_request *r = dv_fake_request_at(f, i);
+        if (!strstr(r->path, "/logs"))
+            continue;
+        assert_non_null(strstr(r->query, "follow=1"));
+        assert_non_null(strstr(r->query, "timestamps=1"));
+        if (logs_requests++ == 0)
+            assert_null(strstr(r->query, "since="));
+        else
+            assert_non_null(strstr(r->query, "since=1704067200.500000000"));
+    }
+    assert_int_equal(logs_requests, 2);
+    dl_checkpoint cp;
+    dv_error derr;
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &derr), 0);
+    assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
+    dv_fake_stop(f);
+    env_free(&e);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    struct {
+        const char *what;
+        int inspect_status, logs_status, errors_first;
+        int want;
+        const char *message;
+    } cases[] = {
+        {"unreadable driver", 200, 501, 0, DL_EXIT_PERMANENT,
+         "configured logging driver does not support reading"},
+        {"container gone", 404, 200, 0, DL_EXIT_PERMANENT, "no longer exists"},
+        {"daemon errors are retried", 200, 200, 2, DL_EXIT_DRAINED, NULL},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {
+        struct env e;
+        env_init(&e);
+        dv_fake *f = dv_fake_start(NULL, NULL);
+        if (cases[i].errors_first)
+            dv_fake_reply(f, "GET", "/containers/" CID "/json", cases[i].errors_first, 500,
+                          "{\"message\":\"the daemon is busy\"}");
+        dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, cases[i].inspect_status,
+                      cases[i].inspect_status == 200 ? inspect_exited
+                                                     : "{\"message\":\"No such container: " CID
+                                                       "\"}");
+        dv_fake_reply(f, "GET", "/containers/" CID "/logs", 0, cases[i].logs_status,
+                      cases[i].logs_status == 200
+                          ? ""
+                          : "{\"message\":\"configured logging driver does not support "
+                            "reading\"}");
+        write_config(&e, dv_fake_endpoint(f), NULL);
+        expect_code(&e, run(&e, false), cases[i].want);
+        dl_checkpoint cp;
+        dv_error err;
+        assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
+        if (cases[i].message) {
+            assert_int_equal(cp.outcome, DL_OUTCOME_FAILED);
+            if (!strstr(cp.error, cases[i].message))
+                fail_msg("%s: message \"%s\"", cases[i].what, cp.error);
+        } else {
+            assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
+            _cleanup_free_ char *diag = slurp(e.diag);
+            assert_non_null(strstr(diag, "the daemon is busy")); /* reported, not silent */
+        }
+        dv_fake_stop(f);
+        env_free(&e);
+    }
+}
+
+static char *cert_dir(void)
+{
+    char *dir = dv_test_tmpdir("dl-fake-tls");
+    const char *script =
+        "set -e;"
+        "gen() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "  -keyout $1.key -out $1.pem -days 2 -subj /CN=$1 2>/dev/null; };"
+        "gen ca; gen ca2;"
+        "sign() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "  -keyout $1.key -out $1.csr -subj /CN=$1 2>/dev/null;"
+        "  printf '%s\\n' \"$2\" > $1.ext;"
+        "  openssl x509 -req -in $1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+        "  -extfile $1.ext -out $1.pem 2>/dev/null; };"
+        "sign server 'subjectAltName=IP:127.0.0.1';"
+        "sign client 'extendedKeyUsage=clientAuth'";
+    if (dv_test_sh(NULL, "cd '%s' && %s", dir, script) != 0)
+        fail_msg("openssl certificate generation failed");
+    return dir;
+}
+
+static void test_tls(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *certs = cert_dir();
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/server.pem", certs);
+    _cleanup_free_ char *cert = slurp(path);
+    snprintf(path, sizeof(path), "%s/server.key", certs);
+    _cleanup_free_ char *key = slurp(path);
+    dv_fake *f = dv_fake_start(cert, key);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    _cleanup_buf_ dv_buf s = DV_BUF_INIT;
+    frame(&s, 1, "2024-01-01T00:00:01.000000000Z over tls\n");
+    frame(&s, 2, "2024-01-01T00:00:01.000000001Z and its stderr\n");
+    dv_fake_rule logs = {.method = "GET",
+                         .path = "/containers/" CID "/logs",
+                         .content_type = "application/vnd.docker.raw-stream",
+                         .stream = s.data,
+                         .stream_len = s.len,
+                         .piece = 11};
+    dv_fake_add(f, &logs);
+    const char *endpoint = dv_fake_endpoint(f); /* tcp://127.0.0.1:PORT + tls block */
+
+    struct env e;
+    env_init(&e);
+    write_config(&e, endpoint, certs);
+    expect_code(&e, run(&e, true), DL_EXIT_DRAINED);
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *out = slurp(path);
+    assert_string_equal(out, "over tls\n");
+    env_free(&e);
+
+    /* The plain docklog refuses a TLS endpoint, permanently and clearly. */
+    env_init(&e);
+    write_config(&e, endpoint, certs);
+    expect_code(&e, run(&e, false), DL_EXIT_PERMANENT);
+    dl_checkpoint cp;
+    dv_error err;
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
+    assert_non_null(strstr(cp.error, "docklog-tls"));
+    env_free(&e);
+
+    /* A server not signed by the configured CA is refused (not retried forever). */
+    env_init(&e);
+    setenv("DL_TEST_CA", "ca2.pem", 1);
+    write_config(&e, endpoint, certs);
+    unsetenv("DL_TEST_CA");
+    expect_code(&e, run(&e, true), DL_EXIT_PERMANENT);
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
+    if (!strstr(cp.error, "certificate"))
+        fail_msg("unclear TLS failure: %s", cp.error);
+    env_free(&e);
+
+    dv_fake_stop(f);
+    dv_test_rm_rf(certs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stream_cut_reconnects_exactly),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_tls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
