@@ -115,13 +115,20 @@ typedef struct dv_task {
     } docklog;
 
     dv_restart_tracker restarts;
+    int64_t restart_due_ns; /* RESTARTING: when the restart is due (CLOCK_REALTIME), so an
+                             * agent restarted meanwhile re-arms the rest of the delay */
     dv_exit_result exit;
     dv_event_ring events;
     int64_t created_ns, started_ns, finished_ns; /* CLOCK_REALTIME */
+    /* The boot (kernel boot id) the record was last written in: recovery tells a
+     * node reboot from a container that ended on its own by it. Set by the saver. */
+    char boot_id[DV_BOOT_ID_STRLEN + 1];
+    /* Forced destroy waiting for an operation in flight; persisted, so a destroy
+     * the operator asked for is still carried out after an agent restart. */
+    bool destroy_requested;
 
     /* Runtime only, never persisted. */
     bool restart_requested; /* operator restart: start again once the container is down */
-    bool destroy_requested; /* forced destroy waiting for an operation in flight */
     bool die_seen;          /* a die event arrived while starting */
     int64_t stop_timeout_ns;
     char *stop_signal;

@@ -156,6 +156,7 @@ static int restart_or_fail(dv_task *t, bool failed, const char *what, const dv_t
         break;
     case DV_RESTART_AFTER:
         enter(t, DV_TASK_RESTARTING);
+        t->restart_due_ns = ops->now(ctx) + d.delay_ns; /* persisted: survives an agent restart */
         dv_task_event_add(t, ops, ctx, "Restarting", "%s: %s", what, d.reason);
         ops->arm_timer(ctx, t, d.delay_ns);
         ops->changed(ctx, t);
@@ -280,6 +281,7 @@ static int busy_destroy(dv_task *t, const dv_task_input *in, const dv_task_ops *
         return -EBUSY;
     t->destroy_requested = true;
     ops->cancel(ctx, t);
+    ops->changed(ctx, t); /* persisted: an agent restart still finishes the destroy */
     return 0;
 }
 

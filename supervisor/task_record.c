@@ -211,7 +211,7 @@ json_t *dv_task_to_json(const dv_task *t)
                                          : json_null();
     json_t *network = json_pack("{s:s?,s:b,s:s?}", "ip", t->ip, "auto_advertise", t->auto_advertise,
                                 "name", t->network_name);
-    return json_pack(
+    json_t *j = json_pack(
         "{s:i,s:s,s:s,s:s,s:O?,s:{s:I,s:s?,s:o},s:s,s:s,s:s?,s:s?,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,"
         "s:I,s:I,s:I}",
         "version", DV_TASK_RECORD_VERSION, "id", t->id, "name", t->name, "container_name",
@@ -223,6 +223,14 @@ json_t *dv_task_to_json(const dv_task *t)
         dv_restart_tracker_to_json(&t->restarts), "exit", exit_to_json(&t->exit), "events",
         dv_event_ring_to_json(&t->events), "created_ns", (json_int_t)t->created_ns, "started_ns",
         (json_int_t)t->started_ns, "finished_ns", (json_int_t)t->finished_ns);
+    /* Added within version 1: optional on read, so older records still load. */
+    if (j && (json_object_set_new(j, "restart_due_ns", json_integer(t->restart_due_ns)) < 0 ||
+              json_object_set_new(j, "destroy_requested", json_boolean(t->destroy_requested)) < 0 ||
+              (t->boot_id[0] && json_object_set_new(j, "boot_id", json_string(t->boot_id)) < 0))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static int opt_str(const json_t *o, const char *key, char **field)
@@ -307,6 +315,11 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
     t->created_ns = json_integer_value(json_object_get(rec, "created_ns"));
     t->started_ns = json_integer_value(json_object_get(rec, "started_ns"));
     t->finished_ns = json_integer_value(json_object_get(rec, "finished_ns"));
+    t->restart_due_ns = json_integer_value(json_object_get(rec, "restart_due_ns"));
+    t->destroy_requested = json_is_true(json_object_get(rec, "destroy_requested"));
+    const char *boot = json_string_value(json_object_get(rec, "boot_id"));
+    if (boot && strlen(boot) == DV_BOOT_ID_STRLEN)
+        memcpy(t->boot_id, boot, DV_BOOT_ID_STRLEN + 1);
     *ret = t;
     return 0;
 fail:

@@ -63,6 +63,7 @@ void dv_runner_publish_state(dv_agent *a, dv_task *t, bool force)
 
 static void save(dv_agent *a, dv_task *t)
 {
+    memcpy(t->boot_id, a->boot_id, sizeof(t->boot_id)); /* recovery tells a reboot by it */
     _cleanup_json_ json_t *rec = dv_task_to_json(t);
     dv_error err;
     if (!rec)

@@ -201,6 +201,8 @@ static void test_failure_restarts_then_fails(void **state)
     assert_int_equal(feed_exit(t, &r, 3, false), 0);
     assert_int_equal(t->state, DV_TASK_RESTARTING);
     assert_true(has_event(t, "Restarting", "exit code 3"));
+    /* the due time is persisted so a restarted agent re-arms what is left of the delay */
+    assert_true(t->restart_due_ns > 2 * SEC && t->restart_due_ns <= r.now + 2 * SEC);
     assert_int_equal(feed(t, &r, DV_TE_RESTART_DUE), 0);
     assert_int_equal(t->state, DV_TASK_PULLING);
     assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
@@ -418,6 +420,8 @@ static void test_record_round_trip(void **state)
     strcpy(t->docklog.boot_id, "11111111-2222-3333-4444-555555555555");
     run_to_running(t, &r);
     assert_int_equal(feed_exit(t, &r, 2, false), 0);
+    strcpy(t->boot_id, "66666666-7777-8888-9999-000000000000");
+    t->destroy_requested = true;
     _cleanup_json_ json_t *j = dv_task_to_json(t);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "version")), DV_TASK_RECORD_VERSION);
@@ -432,6 +436,22 @@ static void test_record_round_trip(void **state)
     assert_int_equal(back->events.len, t->events.len);
     assert_string_equal(back->kill_signal, "SIGUSR1");
     assert_int_equal(back->restart_policy.attempts, t->restart_policy.attempts);
+    assert_true(back->restart_due_ns > 0);
+    assert_int_equal(back->restart_due_ns, t->restart_due_ns);
+    assert_string_equal(back->boot_id, t->boot_id);
+    assert_true(back->destroy_requested);
+
+    /* a record written before those fields existed still loads */
+    _cleanup_json_ json_t *old = json_deep_copy(j);
+    json_object_del(old, "boot_id");
+    json_object_del(old, "restart_due_ns");
+    json_object_del(old, "destroy_requested");
+    dv_task *older = NULL;
+    assert_int_equal(dv_task_from_json(old, &older, &err), 0);
+    assert_string_equal(older->boot_id, "");
+    assert_int_equal(older->restart_due_ns, 0);
+    assert_false(older->destroy_requested);
+    dv_task_free(older);
 
     /* an unknown version is refused, not guessed at */
     json_object_set_new(j, "version", json_integer(99));
