@@ -25,10 +25,13 @@
 #include "clock.h"
 #include "commands.h"
 #include "docklog_launch.h"
+#include "drain.h"
 #include "duration.h"
 #include "log.h"
+#include "recovery.h"
 #include "task_runner.h"
 #include "translate.h"
+#include "watchdog.h"
 
 static const char usage[] = "dockvisor agent [-config FILE]";
 
@@ -43,6 +46,7 @@ void dv_agent_notify_status(dv_agent *a)
              dv_task_table_size(a->tasks), c[DV_TASK_RUNNING],
              c[DV_TASK_PENDING] + c[DV_TASK_PULLING] + c[DV_TASK_STARTING], c[DV_TASK_RESTARTING],
              c[DV_TASK_FAILED], c[DV_TASK_EXITED], c[DV_TASK_STOPPED]);
+    dv_drain_check(a); /* called whenever a task changed or went away */
     if (strcmp(status, a->status_line) == 0)
         return;
     snprintf(a->status_line, sizeof(a->status_line), "%s", status);
@@ -199,6 +203,13 @@ static int setup(dv_agent *a, dv_error *err)
                               err)) < 0)
         return r;
 
+    /* Before anything serves: every task is back where its record says, its
+     * ports re-claimed, before the events stream resyncs and the API accepts
+     * new tasks. */
+    if ((r = dv_watchdog_start(a->loop, &a->watchdog, err)) < 0 ||
+        (r = dv_recovery_run(a, err)) < 0)
+        return dv_error_wrap(err, "recovery");
+
     dv_engine_events_cb cb = {.event = on_engine_event,
                               .resync = on_engine_resync,
                               .broken = on_engine_broken,
@@ -234,12 +245,15 @@ static bool teardown(dv_agent *a)
         dv_loop_close(a->loop);
     for (size_t i = 0; i < a->n_node_waiters; i++)
         dv_api_request_unref(a->node_waiters[i]);
+    dv_drain_free(a);
     free(a->node_waiters);
     dv_task_table_free(a->tasks, dv_runner_free_rt);
     if (a->loop)
         dv_logger_free_orphans(a);
     dv_workers_free(a->workers);
     dv_event_hub_free(a->hub);
+    dv_watchdog_free(a->watchdog);
+    json_decref(a->quarantined);
     dv_ports_free(a->ports);
     if (a->signal_watch)
         dv_loop_unwatch(a->loop, a->signal_watch);

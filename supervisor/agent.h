@@ -61,6 +61,11 @@ typedef struct dv_agent {
 
     struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
 
+    /* restart tolerance (recovery.c, drain.c, watchdog.c) */
+    json_t *quarantined;     /* records set aside at start: [{"task_id","moved_to","reason"}] */
+    struct dv_drain *drains; /* drains waiting for their tasks to be down */
+    struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
+
     bool engine_stream_ok; /* the /events stream is (believed) connected */
     char status_line[256]; /* last STATUS= sent */
     int64_t started_ns;

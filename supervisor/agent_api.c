@@ -8,6 +8,7 @@
 #include "agent_api.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "drain.h"
 #include "duration.h"
 #include "log.h"
 #include "signals.h"
@@ -417,6 +418,8 @@ void dv_agent_api_handle(void *agent, dv_api_request *req)
         method_is(req, "GET") ? dv_api_events(a, req) : not_allowed(req);
     } else if (n == 2 && strcmp(seg[1], "metrics") == 0) {
         method_is(req, "GET") ? dv_api_metrics(a, req) : not_allowed(req);
+    } else if (n == 2 && strcmp(seg[1], "drain") == 0) {
+        method_is(req, "POST") ? dv_drain_request(a, req) : not_allowed(req);
     } else if (n == 2 && strcmp(seg[1], "validate") == 0) {
         method_is(req, "POST") ? validate(a, req) : not_allowed(req);
     } else {

@@ -155,14 +155,15 @@ static json_t *node_answer(dv_agent *a)
     char range[32];
     snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
     return json_pack(
-        "{s:s,s:s,s:I,s:s,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o}}", "node_id",
+        "{s:s,s:s,s:I,s:s,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:o}", "node_id",
         a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
         "data_dir", a->config.data_dir, "healthy", docker_ok, "engine_events", a->engine_stream_ok,
         "docker", a->node, "policy", "allow_privileged", a->config.docker.allow_privileged,
         "volumes_enabled", a->config.docker.volumes.enabled, "pids_limit",
         (json_int_t)a->config.docker.pids_limit, "bind_address", a->config.bind_address,
         "port_range", range, "tasks", "total", (json_int_t)dv_task_table_size(a->tasks), "running",
-        (json_int_t)counts[DV_TASK_RUNNING], "states", states);
+        (json_int_t)counts[DV_TASK_RUNNING], "states", states, "quarantined",
+        a->quarantined ? json_incref(a->quarantined) : json_array());
 }
 
 static void answer_node_waiters(dv_agent *a)

@@ -205,6 +205,26 @@ int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_r
     return 0;
 }
 
+int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, char **ret_moved_to,
+                                   dv_error *err)
+{
+    _cleanup_free_ char *from = NULL, *to = NULL;
+    int r = task_path(store, task_id, &from, err);
+    if (r < 0)
+        return r;
+    if ((r = dv_mkdir_p(store->quarantine_dir, 0700, err)) < 0)
+        return r;
+    if (asprintf(&to, "%s/%s.json.%lld", store->quarantine_dir, task_id, (long long)time(NULL)) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    if (rename(from, to) < 0)
+        return dv_error_errno(err, -errno, "move %s to %s", from, to);
+    dv_fsync_parent(from, NULL);
+    dv_fsync_parent(to, NULL);
+    if (ret_moved_to)
+        *ret_moved_to = TAKE_PTR(to);
+    return 0;
+}
+
 int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err)
 {
     _cleanup_free_ char *path = NULL;

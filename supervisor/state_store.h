@@ -46,6 +46,12 @@ typedef void (*dv_state_bad_record_fn)(const char *task_id, const char *moved_to
 int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_record_fn bad,
                               void *userdata, json_t **ret, dv_error *err);
 
+/* Move the record of TASK_ID to state/quarantine/ like the load does: for a record
+ * that loaded but cannot be used (malformed fields, a spec this agent refuses).
+ * *RET_MOVED_TO (optional, heap) names where it went. */
+int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, char **ret_moved_to,
+                                   dv_error *err);
+
 /* state/images.json; *ret is NULL when the file does not exist yet. */
 int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err);
 int dv_state_store_load_images(dv_state_store *store, json_t **ret, dv_error *err);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "atomic_file.h"
+#include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
 #include "log.h"
@@ -257,4 +259,71 @@ void dv_logger_free_orphans(dv_agent *a)
         free(o->checkpoint_path);
         free(o);
     }
+}
+
+/* ---- after an agent restart ---- */
+
+/* The helper's config (NESTED: {"container":{"id"}}) or checkpoint ({"container_id"})
+ * at PATH if it belongs to CONTAINER_ID, else NULL: one left from a previous
+ * container says nothing about the current one. */
+static json_t *file_for_container(const char *path, const char *container_id, bool nested)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    if (!container_id || dv_read_file(path, &text, &len, NULL) < 0)
+        return NULL;
+    json_t *j = json_loadb(text, len, 0, NULL);
+    json_t *holder = nested ? json_object_get(j, "container") : j;
+    const char *id = json_string_value(json_object_get(holder, nested ? "id" : "container_id"));
+    if (!id || strcmp(id, container_id) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool container_exists)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_error err;
+    pid_t was = t->docklog.pid;
+    if (was > 0) {
+        dv_docklog_proc p;
+        if (dv_docklog_adopt(was, t->docklog.starttime, t->docklog.boot_id, &p, &err) == 0) {
+            dv_logger_adopt_child(a, t, &p);
+            return rt->logger == DV_LOGGER_RUNNING ? DV_LOGGER_ADOPTED : DV_LOGGER_LOST;
+        }
+        forget_identity(t);
+    }
+    /* Gone (or never recorded): its checkpoint says how far it got with this container. */
+    _cleanup_json_ json_t *cp =
+        file_for_container(rt->docklog_checkpoint_path, t->container_id, false);
+    const char *outcome = json_string_value(json_object_get(cp, "outcome"));
+    if (outcome && strcmp(outcome, "done") == 0)
+        return was > 0 ? DV_LOGGER_FINISHED : DV_LOGGER_NOTHING;
+    if (outcome && strcmp(outcome, "failed") == 0) {
+        if (was > 0) {
+            const char *why = json_string_value(json_object_get(cp, "error"));
+            dv_task_event_add(t, &dv_runner_ops, a, "Driver", "log collection failed: %s",
+                              why && *why ? why : "docklog gave up");
+        }
+        return was > 0 ? DV_LOGGER_FINISHED : DV_LOGGER_NOTHING;
+    }
+    /* Died midway, or was between respawns when the agent went: a new helper
+     * resumes from the checkpoint (files stay exactly-once). Only for a container
+     * that is still there and whose logs were being collected (its config). */
+    _cleanup_json_ json_t *conf =
+        file_for_container(rt->docklog_config_path, t->container_id, true);
+    if (!container_exists || !conf || !a->docklog_bin)
+        return was > 0 ? DV_LOGGER_LOST : DV_LOGGER_NOTHING;
+    if (was > 0)
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                          "docklog helper %d ended while the agent was down: relaunching it from "
+                          "its checkpoint",
+                          (int)was);
+    else
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                          "no docklog helper was running: launching one from its checkpoint");
+    spawn(a, t);
+    return rt->logger == DV_LOGGER_RUNNING ? DV_LOGGER_RELAUNCHED : DV_LOGGER_LOST;
 }

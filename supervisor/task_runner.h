@@ -116,6 +116,19 @@ bool dv_logger_idle(const dv_task *t);
 void dv_logger_finish(dv_agent *a, dv_task *t);
 /* Agent shutdown: stop watching, leave the helper running for the next agent. */
 void dv_logger_detach(dv_task *t);
+/* Agent start (recovery): take the record's helper back if it still runs (same pid,
+ * start time and boot id), else learn from its checkpoint how far it got with the
+ * current container and do what the live agent would: nothing when it drained, an
+ * event when it failed for good, a new helper resuming from the checkpoint when it
+ * died midway (or was between respawns) and CONTAINER_EXISTS. */
+enum dv_logger_recovery {
+    DV_LOGGER_NOTHING,    /* no helper, and none is needed */
+    DV_LOGGER_ADOPTED,    /* the same helper process, watched again */
+    DV_LOGGER_RELAUNCHED, /* a new helper resumes from the checkpoint */
+    DV_LOGGER_FINISHED,   /* the helper had ended for good: drained, or failed (event) */
+    DV_LOGGER_LOST,       /* gone and not replaceable (container gone, no config, spawn failed) */
+};
+enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool container_exists);
 /* Called by task_logger.c when the helper is idle and actions wait for it. */
 void dv_runner_logs_done(dv_agent *a, dv_task *t);
 

@@ -1,0 +1,627 @@
+/* Recovery on agent start (recovery.h). Runs on the main thread before the loop
+ * does: jobs it submits post their results to the loop's queue, handled once
+ * the loop runs, as for a live agent. */
+#include "recovery.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "cleanup.h"
+#include "clock.h"
+#include "duration.h"
+#include "log.h"
+#include "reaper.h"
+#include "recovery_plan.h"
+#include "recovery_scan.h"
+#include "task_runner.h"
+#include "watchdog.h"
+
+/* How long the Engine may take to answer at start (it may be starting too). */
+#define ENGINE_ATTEMPTS 5
+#define ENGINE_FIRST_BACKOFF (500 * DV_NSEC_PER_MSEC)
+/* SIGTERM → SIGKILL for helpers no record names. */
+#define HELPER_GRACE (3 * DV_NSEC_PER_SEC)
+
+typedef struct recovery {
+    dv_agent *a;
+    json_t *quarantined_ids; /* task id → true */
+    dv_task **tasks;         /* in the table, in creation order */
+    size_t ntasks;
+    json_t *containers; /* the Engine's list for this node; NULL: it did not answer */
+    dv_found_helper *helpers;
+    size_t nhelpers;
+    size_t actions[DV_RECOVER_ACTION_COUNT];
+    size_t helpers_adopted, helpers_relaunched, helpers_stopped;
+    size_t orphans_removed, extras_removed, dirs_removed;
+} recovery;
+
+static const char *sid(const char *id)
+{
+    static __thread char buf[9];
+    snprintf(buf, sizeof(buf), "%s", id);
+    return buf;
+}
+
+/* ---- quarantine ---- */
+
+static void note_quarantine(recovery *rc, const char *task_id, const char *moved_to,
+                            const char *why)
+{
+    dv_agent *a = rc->a;
+    dv_log_error("task record %s set aside as %s: %s (its container and files are left alone; "
+                 "see GET /v1/node)",
+                 task_id, moved_to, why);
+    if (!a->quarantined)
+        a->quarantined = json_array();
+    json_array_append_new(a->quarantined,
+                          json_pack("{s:s,s:s,s:s,s:I}", "task_id", task_id, "moved_to", moved_to,
+                                    "reason", why, "time_ns", (json_int_t)dv_realtime_ns()));
+    json_object_set_new(rc->quarantined_ids, task_id, json_true());
+}
+
+static void on_bad_record(const char *task_id, const char *moved_to, const char *why, void *ud)
+{
+    note_quarantine(ud, task_id, moved_to, why);
+}
+
+static void quarantine_loaded(recovery *rc, const char *task_id, const char *why)
+{
+    _cleanup_free_ char *to = NULL;
+    dv_error err;
+    if (dv_state_store_quarantine_task(rc->a->store, task_id, &to, &err) < 0) {
+        dv_log_error("task record %s cannot be used (%s) nor set aside: %s", task_id, why, err.msg);
+        json_object_set_new(rc->quarantined_ids, task_id, json_true());
+        return;
+    }
+    note_quarantine(rc, task_id, to, why);
+}
+
+bool dv_recovery_is_quarantined(const dv_agent *a, const char *task_id)
+{
+    size_t i;
+    json_t *q;
+    json_array_foreach(a->quarantined, i, q)
+    {
+        const char *id = json_string_value(json_object_get(q, "task_id"));
+        if (id && task_id && strcmp(id, task_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- 1. records → task table ---- */
+
+static int by_creation(const void *x, const void *y)
+{
+    const dv_task *a = *(dv_task *const *)x, *b = *(dv_task *const *)y;
+    if (a->created_ns != b->created_ns)
+        return a->created_ns < b->created_ns ? -1 : 1;
+    return strcmp(a->id, b->id);
+}
+
+static int load(recovery *rc, dv_error *err)
+{
+    dv_agent *a = rc->a;
+    _cleanup_json_ json_t *records = NULL;
+    int r = dv_state_store_load_tasks(a->store, DV_TASK_RECORD_VERSION, on_bad_record, rc, &records,
+                                      err);
+    if (r < 0)
+        return dv_error_wrap(err, "load task records");
+    rc->tasks = calloc(json_object_size(records) + 1, sizeof(*rc->tasks));
+    if (!rc->tasks)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    const char *id;
+    json_t *rec;
+    json_object_foreach(records, id, rec)
+    {
+        dv_task *t = NULL;
+        dv_error e;
+        if (dv_task_from_json(rec, &t, &e) < 0) {
+            quarantine_loaded(rc, id, e.msg);
+            continue;
+        }
+        if (strcmp(t->id, id) != 0) {
+            dv_task_free(t);
+            quarantine_loaded(rc, id, "the record's id is not its file name");
+            continue;
+        }
+        if (dv_runner_attach(a, t, &e) < 0) {
+            dv_task_free(t);
+            quarantine_loaded(rc, id, e.msg);
+            continue;
+        }
+        rc->tasks[rc->ntasks++] = t;
+    }
+    qsort(rc->tasks, rc->ntasks, sizeof(*rc->tasks), by_creation);
+    for (size_t i = 0; i < rc->ntasks; i++)
+        if (dv_task_table_add(a->tasks, rc->tasks[i]) < 0) {
+            for (size_t k = i; k < rc->ntasks; k++) {
+                dv_runner_free_rt(rc->tasks[k]);
+                dv_task_free(rc->tasks[k]);
+            }
+            rc->ntasks = i;
+            return dv_error_set(err, -ENOMEM, "out of memory");
+        }
+    return 0;
+}
+
+/* ---- 2. ports ---- */
+
+static void reclaim_ports(recovery *rc)
+{
+    for (size_t i = 0; i < rc->ntasks; i++) {
+        dv_task *t = rc->tasks[i];
+        for (size_t p = 0; p < t->nports; p++) {
+            dv_error e;
+            /* No host probe: the task's own container is what binds it. */
+            if (dv_ports_reserve(rc->a->ports, t->id, t->ports[p].host_port, false, &e) < 0)
+                dv_task_event_add(t, &dv_runner_ops, rc->a, "Driver", "port %s (%d): %s",
+                                  t->ports[p].label, t->ports[p].host_port, e.msg);
+        }
+    }
+}
+
+/* The image reference table is rebuilt from the records by the image GC
+ * (docker.gc.image), which owns it: its rebuild is called from here. */
+static void rebuild_image_refs(recovery *rc)
+{
+    (void)rc;
+}
+
+/* ---- 3. what runs ---- */
+
+static void list_containers(recovery *rc)
+{
+    dv_agent *a = rc->a;
+    char label[128];
+    snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, a->node_id);
+    _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "label", label);
+    int64_t backoff = ENGINE_FIRST_BACKOFF;
+    dv_error e;
+    for (int attempt = 1;; attempt++) {
+        if (dv_docker_container_list(a->docker, true, filters, &rc->containers, &e) == 0)
+            return;
+        if (attempt == ENGINE_ATTEMPTS)
+            break;
+        sd_notifyf(0, "STATUS=recovering: waiting for Docker (%s)", e.msg);
+        dv_watchdog_kick(a->watchdog);
+        struct timespec ts = {.tv_sec = (time_t)(backoff / DV_NSEC_PER_SEC),
+                              .tv_nsec = (long)(backoff % DV_NSEC_PER_SEC)};
+        nanosleep(&ts, NULL);
+        backoff *= 2;
+    }
+    rc->containers = NULL;
+    dv_log_warning("recovery: Docker does not answer (%s): tasks are kept as their records say "
+                   "and checked when it does",
+                   e.msg);
+}
+
+static const char *label_of(const json_t *c, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
+}
+
+static dv_task *task_of(recovery *rc, const char *task_id)
+{
+    return task_id ? dv_task_table_get(rc->a->tasks, task_id) : NULL;
+}
+
+static bool tracked(const char *container_id, const char *task_id, void *userdata)
+{
+    (void)container_id;
+    recovery *rc = userdata;
+    return task_of(rc, task_id) || (task_id && json_object_get(rc->quarantined_ids, task_id));
+}
+
+/* ---- 4. what no record claims ---- */
+
+static void remove_orphan_containers(recovery *rc)
+{
+    dv_agent *a = rc->a;
+    _cleanup_json_ json_t *orphans = NULL;
+    dv_error e;
+    if (dv_reaper_select(rc->containers, a->node_id, tracked, rc, dv_realtime_ns(), 0, &orphans,
+                         &e) < 0) {
+        dv_log_warning("recovery: %s", e.msg);
+        return;
+    }
+    const bool enabled = a->config.docker.gc.dangling_containers.enabled;
+    const bool dry = a->config.docker.gc.dangling_containers.dry_run;
+    size_t i;
+    json_t *o;
+    json_array_foreach(orphans, i, o)
+    {
+        const char *id = json_string_value(json_object_get(o, "id"));
+        const char *task = json_string_value(json_object_get(o, "task_id"));
+        if (!enabled || dry) {
+            dv_log_warning("recovery: container %.12s (task %s) has no record%s", id, task,
+                           enabled ? " (dry run: kept)"
+                                   : " (dangling container GC disabled: kept)");
+            continue;
+        }
+        dv_watchdog_kick(a->watchdog);
+        if (dv_docker_container_remove(a->docker, id, true, true, &e) < 0 &&
+            !dv_docker_is_not_found(&e)) {
+            dv_log_warning("recovery: remove container %.12s (task %s, no record): %s", id, task,
+                           e.msg);
+            continue;
+        }
+        dv_log_info("recovery: removed container %.12s of task %s, which has no record", id, task);
+        rc->orphans_removed++;
+        /* Gone from the list too, so its directory counts as unclaimed below. */
+        for (size_t k = 0; k < json_array_size(rc->containers); k++)
+            if (json_equal(json_object_get(json_array_get(rc->containers, k), "Id"),
+                           json_object_get(o, "id"))) {
+                json_array_remove(rc->containers, k);
+                break;
+            }
+    }
+}
+
+/* Helpers no record names: left over from a start or respawn the agent did not
+ * live to record. They must be gone before a new helper for the same task
+ * writes the same files. */
+static void stop_stray_helpers(recovery *rc)
+{
+    dv_agent *a = rc->a;
+    dv_error e;
+    if (dv_scan_helpers(a->config.data_dir, &rc->helpers, &rc->nhelpers, &e) < 0) {
+        dv_log_warning("recovery: cannot look for docklog helpers: %s", e.msg);
+        return;
+    }
+    dv_found_helper *stray = calloc(rc->nhelpers + 1, sizeof(*stray));
+    size_t n = 0;
+    for (size_t i = 0; stray && i < rc->nhelpers; i++) {
+        const dv_found_helper *h = &rc->helpers[i];
+        dv_task *t = task_of(rc, h->task_id);
+        if (t && t->docklog.pid == h->pid && t->docklog.starttime == h->starttime)
+            continue; /* the record's own: adopted below */
+        if (json_object_get(rc->quarantined_ids, h->task_id))
+            continue;
+        dv_log_info("recovery: stopping docklog helper %d of task %s, which no record names",
+                    (int)h->pid, sid(h->task_id));
+        stray[n++] = *h;
+    }
+    rc->helpers_stopped = dv_stop_helpers(stray, n, a->boot_id, HELPER_GRACE);
+    free(stray);
+}
+
+static bool has_container(recovery *rc, const char *task_id)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(rc->containers, i, c)
+    {
+        const char *t = label_of(c, DV_LABEL_TASK_ID);
+        if (t && strcmp(t, task_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A directory is created before its task's first record is written: a crash in
+ * between leaves one no record claims (and no container uses). */
+static void remove_stray_dirs(recovery *rc)
+{
+    dv_agent *a = rc->a;
+    _cleanup_json_ json_t *ids = NULL;
+    dv_error e;
+    if (dv_scan_task_dirs(a->config.data_dir, &ids, &e) < 0) {
+        dv_log_warning("recovery: %s", e.msg);
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        const char *id = json_string_value(v);
+        if (task_of(rc, id) || json_object_get(rc->quarantined_ids, id) || has_container(rc, id))
+            continue;
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/tasks/%s", a->config.data_dir, id) < 0)
+            return;
+        if (dv_remove_tree(path, &e) < 0) {
+            dv_log_warning("recovery: %s", e.msg);
+            continue;
+        }
+        dv_log_info("recovery: removed %s, which no record claims", path);
+        rc->dirs_removed++;
+    }
+}
+
+/* ---- 5. per task ---- */
+
+static const json_t *find_container(recovery *rc, const char *id)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(rc->containers, i, c)
+    {
+        const char *cid = json_string_value(json_object_get(c, "Id"));
+        if (cid && id && strcmp(cid, id) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static enum dv_recovery_seen observe(recovery *rc, const dv_task *t)
+{
+    if (!rc->containers)
+        return DV_SEEN_UNKNOWN;
+    if (!t->container_id)
+        return DV_SEEN_NONE;
+    const json_t *c = find_container(rc, t->container_id);
+    if (!c)
+        return DV_SEEN_MISSING;
+    const char *state = json_string_value(json_object_get(c, "State"));
+    /* paused and restarting containers are there and not done */
+    if (state && (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
+                  strcmp(state, "restarting") == 0))
+        return DV_SEEN_RUNNING;
+    return DV_SEEN_EXITED;
+}
+
+/* The record says which boot it was written in; older records only say it for
+ * their helper. */
+static bool rebooted(const dv_agent *a, const dv_task *t)
+{
+    const char *then = t->boot_id[0] ? t->boot_id : t->docklog.boot_id;
+    return then[0] && strcmp(then, a->boot_id) != 0;
+}
+
+/* Containers of T the record does not name. The one an interrupted start
+ * created carries the task's name: kept when the start is redone (the start job
+ * reuses it if it runs, else removes it). */
+static void remove_extras(recovery *rc, dv_task *t, enum dv_recovery_action action)
+{
+    char name[512];
+    snprintf(name, sizeof(name), "/%s", t->container_name);
+    for (size_t i = 0; i < json_array_size(rc->containers);) {
+        json_t *c = json_array_get(rc->containers, i);
+        const char *cid = json_string_value(json_object_get(c, "Id"));
+        const char *task = label_of(c, DV_LABEL_TASK_ID);
+        const char *first = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+        bool keep = !cid || !task || strcmp(task, t->id) != 0 ||
+                    (t->container_id && strcmp(cid, t->container_id) == 0) ||
+                    (action == DV_RECOVER_START && first && strcmp(first, name) == 0);
+        if (keep) {
+            i++;
+            continue;
+        }
+        dv_error e;
+        dv_watchdog_kick(rc->a->watchdog);
+        if (dv_docker_container_remove(rc->a->docker, cid, true, true, &e) < 0 &&
+            !dv_docker_is_not_found(&e)) {
+            dv_log_warning("recovery: task %s: remove container %.12s: %s", sid(t->id), cid, e.msg);
+            i++;
+            continue;
+        }
+        dv_log_info("recovery: task %s: removed container %.12s, which its record does not name",
+                    sid(t->id), cid);
+        rc->extras_removed++;
+        json_array_remove(rc->containers, i);
+    }
+}
+
+static void exit_of(recovery *rc, const dv_task *t, dv_exit_result *ret)
+{
+    _cleanup_json_ json_t *ins = NULL;
+    dv_error e;
+    dv_watchdog_kick(rc->a->watchdog);
+    if (dv_docker_container_inspect(rc->a->docker, t->container_id, &ins, &e) < 0 ||
+        dv_exit_result_from_inspect(ins, ret, &e) < 0) {
+        *ret = (dv_exit_result){.valid = false};
+        ret->error = strdup(dv_docker_is_not_found(&e) ? "the container was removed"
+                                                       : "its exit could not be inspected");
+    }
+}
+
+static void feed(dv_agent *a, dv_task *t, enum dv_task_fsm_event ev, const dv_exit_result *x)
+{
+    dv_task_input in = {.event = ev, .exit = x, .stop_timeout_ns = -1, .force = true};
+    dv_runner_feed(a, t, &in);
+}
+
+static dv_exit_result lost_exit(void)
+{
+    dv_exit_result x = {.valid = false};
+    x.error = strdup("the container was removed while the agent was down");
+    return x;
+}
+
+/* Leave the record's state for one the state machine starts from. Only done
+ * here, before any job of the task exists, so no result can be confused. */
+static void reset_state(dv_task *t, enum dv_task_state s)
+{
+    t->state = s;
+    t->gen++;
+}
+
+static void rearm(recovery *rc, dv_task *t)
+{
+    int64_t now = dv_realtime_ns();
+    int64_t delay = t->restart_due_ns > 0 ? t->restart_due_ns - now : t->restart_policy.delay_ns;
+    if (delay < 0)
+        delay = 0;
+    char d[32];
+    dv_duration_format(delay, d, sizeof(d));
+    dv_log_info("recovery: task %s restarts in %s", sid(t->id), d);
+    dv_runner_ops.arm_timer(rc->a, t, delay);
+}
+
+static void apply(recovery *rc, dv_task *t, enum dv_recovery_action action, dv_exit_result *x)
+{
+    dv_agent *a = rc->a;
+    const char *was = dv_task_state_name(t->state);
+    switch (action) {
+    case DV_RECOVER_NOTHING:
+    case DV_RECOVER_ADOPT:
+        break;
+    case DV_RECOVER_EXITED:
+        feed(a, t, DV_TE_EXITED, x);
+        break;
+    case DV_RECOVER_LOST:
+        dv_task_event_add(t, &dv_runner_ops, a, "Container Lost",
+                          "container %.12s is gone: it was removed while the agent was down",
+                          t->container_id ? t->container_id : "?");
+        feed(a, t, DV_TE_EXITED, x);
+        break;
+    case DV_RECOVER_REBOOTED: {
+        char what[256];
+        if (x->valid || x->error) {
+            dv_exit_result_clear(&t->exit);
+            t->exit = *x;
+            *x = (dv_exit_result){0};
+            dv_exit_result_describe(&t->exit, what, sizeof(what));
+            dv_task_event_add(t, &dv_runner_ops, a, "Terminated", "%s", what);
+        }
+        dv_task_event_add(t, &dv_runner_ops, a, "Restarting",
+                          "the node rebooted: starting the task again (not counted against its "
+                          "restart policy)");
+        reset_state(t, DV_TASK_PENDING);
+        feed(a, t, DV_TE_START, NULL);
+        break;
+    }
+    case DV_RECOVER_START:
+        if (t->state != DV_TASK_PENDING)
+            dv_task_event_add(t, &dv_runner_ops, a, "Restarting",
+                              "the agent restarted while the task was %s: starting it again", was);
+        reset_state(t, DV_TASK_PENDING);
+        feed(a, t, DV_TE_START, NULL);
+        break;
+    case DV_RECOVER_SETTLE_STOPPED:
+        reset_state(t, DV_TASK_PENDING);
+        feed(a, t, DV_TE_STOP, NULL);
+        break;
+    case DV_RECOVER_STOP:
+        /* From running, as the operator's stop (or restart) did the first time. */
+        reset_state(t, DV_TASK_RUNNING);
+        feed(a, t, t->desired == DV_DESIRED_STOPPED ? DV_TE_STOP : DV_TE_RESTART, NULL);
+        break;
+    case DV_RECOVER_STOPPED:
+        reset_state(t, DV_TASK_STOPPING);
+        t->restart_requested = t->desired == DV_DESIRED_RUNNING; /* an operator restart */
+        feed(a, t, DV_TE_EXITED, x);
+        break;
+    case DV_RECOVER_REARM:
+        rearm(rc, t);
+        break;
+    case DV_RECOVER_DESTROY:
+        if (t->state == DV_TASK_DESTROYING) {
+            dv_runner_ops.destroy(a, t); /* stop (timeout 0), helper drained, remove, forget */
+        } else {
+            reset_state(t, DV_TASK_PENDING);
+            feed(a, t, DV_TE_DESTROY, NULL);
+        }
+        break;
+    case DV_RECOVER_ACTION_COUNT:
+        break;
+    }
+    /* An exit found now happened earlier: its time is Docker's FinishedAt. */
+    if (dv_task_state_is_terminal(t->state) && t->exit.valid && t->exit.finished_ns > 0 &&
+        (action == DV_RECOVER_EXITED || action == DV_RECOVER_STOPPED)) {
+        t->finished_ns = t->exit.finished_ns;
+        dv_runner_ops.changed(a, t);
+    }
+}
+
+static void recover_task(recovery *rc, dv_task *t)
+{
+    dv_agent *a = rc->a;
+    dv_recovery_input in = {
+        .state = t->state,
+        .desired = t->desired,
+        .destroy_requested = t->destroy_requested,
+        .seen = observe(rc, t),
+        .rebooted = rebooted(a, t),
+    };
+    enum dv_recovery_action action = dv_recovery_decide(&in);
+    rc->actions[action]++;
+    dv_log_debug("recovery: task %s: %s, desired %s, container %s%s: %s", sid(t->id),
+                 dv_task_state_name(in.state),
+                 in.desired == DV_DESIRED_RUNNING ? "running" : "stopped",
+                 dv_recovery_seen_name(in.seen), in.rebooted ? ", node rebooted" : "",
+                 dv_recovery_action_name(action));
+    if (rc->containers)
+        remove_extras(rc, t, action);
+    dv_exit_result x = {0};
+    if (dv_recovery_needs_exit(action, in.seen))
+        exit_of(rc, t, &x);
+    else if (action == DV_RECOVER_LOST ||
+             (action == DV_RECOVER_STOPPED && in.seen != DV_SEEN_EXITED))
+        x = lost_exit();
+    /* The helper first: what the task does next (a restart waits for its logs,
+     * a destroy for its drain) depends on it. */
+    bool container_exists =
+        in.seen == DV_SEEN_RUNNING || in.seen == DV_SEEN_EXITED || in.seen == DV_SEEN_UNKNOWN;
+    switch (dv_logger_recover(a, t, container_exists)) {
+    case DV_LOGGER_ADOPTED:
+        rc->helpers_adopted++;
+        break;
+    case DV_LOGGER_RELAUNCHED:
+        rc->helpers_relaunched++;
+        break;
+    default:
+        break;
+    }
+    apply(rc, t, action, &x);
+    dv_exit_result_clear(&x);
+    dv_watchdog_kick(a->watchdog);
+}
+
+/* ---- the whole ---- */
+
+static void summary(recovery *rc, int64_t started)
+{
+    char took[32];
+    dv_duration_format(dv_monotonic_ns() - started, took, sizeof(took));
+    size_t *n = rc->actions;
+    dv_log_info("recovery: %zu tasks in %s: %zu running re-adopted, %zu exited meanwhile, %zu "
+                "lost, %zu started again (%zu after a node reboot), %zu stops and %zu destroys "
+                "finished, %zu restarts re-armed, %zu unchanged; helpers: %zu re-adopted, %zu "
+                "relaunched, %zu stray stopped; removed %zu containers without a record, %zu "
+                "stray task containers, %zu task dirs; %zu records set aside",
+                rc->ntasks, took, n[DV_RECOVER_ADOPT], n[DV_RECOVER_EXITED], n[DV_RECOVER_LOST],
+                n[DV_RECOVER_START] + n[DV_RECOVER_REBOOTED], n[DV_RECOVER_REBOOTED],
+                n[DV_RECOVER_STOP] + n[DV_RECOVER_STOPPED] + n[DV_RECOVER_SETTLE_STOPPED],
+                n[DV_RECOVER_DESTROY], n[DV_RECOVER_REARM], n[DV_RECOVER_NOTHING],
+                rc->helpers_adopted, rc->helpers_relaunched, rc->helpers_stopped,
+                rc->orphans_removed, rc->extras_removed, rc->dirs_removed,
+                json_array_size(rc->a->quarantined));
+}
+
+int dv_recovery_run(dv_agent *a, dv_error *err)
+{
+    int64_t started = dv_monotonic_ns();
+    recovery rc = {.a = a, .quarantined_ids = json_object()};
+    if (!rc.quarantined_ids)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    sd_notify(0, "STATUS=recovering: loading task records");
+    int r = load(&rc, err);
+    if (r < 0)
+        goto out;
+    sd_notifyf(0, "STATUS=recovering %zu tasks", rc.ntasks);
+    reclaim_ports(&rc);
+    rebuild_image_refs(&rc);
+    list_containers(&rc);
+    if (rc.containers)
+        remove_orphan_containers(&rc);
+    stop_stray_helpers(&rc);
+    if (rc.containers)
+        remove_stray_dirs(&rc);
+    for (size_t i = 0; i < rc.ntasks; i++)
+        recover_task(&rc, rc.tasks[i]);
+    summary(&rc, started);
+out:
+    json_decref(rc.quarantined_ids);
+    json_decref(rc.containers);
+    free(rc.helpers);
+    free(rc.tasks);
+    return r;
+}
