@@ -206,5 +206,13 @@ int dv_cmd_node_status(int argc, char **argv)
     printf("Tasks          = %lld running, %lld total\n",
            json_integer_value(json_object_get(tasks, "running")),
            json_integer_value(json_object_get(tasks, "total")));
+    json_t *q = json_object_get(n, "quarantined");
+    if (json_array_size(q) > 0)
+        printf("Set aside      = %zu task records could not be used at start:\n",
+               json_array_size(q));
+    json_array_foreach(q, i, rt)
+        printf("  %s: %s (moved to %s)\n", json_string_value(json_object_get(rt, "task_id")) ?: "?",
+               json_string_value(json_object_get(rt, "reason")) ?: "?",
+               json_string_value(json_object_get(rt, "moved_to")) ?: "?");
     return healthy ? DV_EXIT_OK : DV_EXIT_ERROR;
 }

@@ -25,5 +25,6 @@ int dv_cmd_exec(int argc, char **argv);
 int dv_cmd_stats(int argc, char **argv);
 int dv_cmd_events(int argc, char **argv);
 int dv_cmd_node_status(int argc, char **argv);
+int dv_cmd_drain(int argc, char **argv);
 
 #endif

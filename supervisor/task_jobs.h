@@ -83,6 +83,7 @@ typedef struct dv_job {
     char *ip, *network_name; /* out */
     bool auto_advertise;     /* out */
     bool running;            /* out (START, INSPECT) */
+    bool lenient;            /* INSPECT only looks for an exit: a running container is no news */
     dv_exit_result exit;     /* out (START when it already exited, INSPECT) */
     int stop_timeout_s;
     char *signal; /* STOP with a signal, SIGNAL */

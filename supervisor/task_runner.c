@@ -428,7 +428,9 @@ static void inspect_done(dv_loop *loop, void *data)
                        j->err.msg);
         dv_timer_arm(dv_rt(t)->retry_timer, 2 * DV_NSEC_PER_SEC);
     } else if (j->running) {
-        if (t->state == DV_TASK_STOPPING)
+        /* After the stop returned, a running container means the stop failed; an
+         * events resync or a die event during a stop proves nothing of the kind. */
+        if (t->state == DV_TASK_STOPPING && !j->lenient)
             feed_simple(j->agent, t, DV_TE_STOP_FAILED, NULL);
     } else {
         dv_task_input in = {.event = DV_TE_EXITED, .exit = &j->exit};
@@ -437,12 +439,12 @@ static void inspect_done(dv_loop *loop, void *data)
     dv_job_free(j);
 }
 
-static void op_confirm_exit(void *ctx, dv_task *t)
+static void confirm(dv_agent *a, dv_task *t, bool lenient)
 {
-    dv_agent *a = ctx;
     dv_job *j = dv_job_new(DV_JOB_INSPECT, a, t);
     if (!j)
         return;
+    j->lenient = lenient;
     if (!t->container_id) {
         j->r = 0;
         j->running = false;
@@ -453,6 +455,11 @@ static void op_confirm_exit(void *ctx, dv_task *t)
     }
     j->container_id = strdup(t->container_id);
     submit(a, j, inspect_done);
+}
+
+static void op_confirm_exit(void *ctx, dv_task *t)
+{
+    confirm(ctx, t, false);
 }
 
 /* ---- timers, cancel ---- */
@@ -647,7 +654,7 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
         if (t->state == DV_TASK_STARTING)
             t->die_seen = true; /* STARTED looks again */
         else if (ours && dv_task_state_is_active(t->state))
-            op_confirm_exit(a, t);
+            confirm(a, t, true);
     } else if (strcmp(action, "oom") == 0 && ours) {
         dv_task_event_add(t, &dv_runner_ops, a, "OOM", "the container ran out of memory");
     }
@@ -658,6 +665,6 @@ void dv_runner_resync(dv_agent *a)
     for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
         dv_task *t = dv_task_table_at(a->tasks, i);
         if (dv_task_state_is_active(t->state) && t->container_id)
-            op_confirm_exit(a, t);
+            confirm(a, t, true);
     }
 }
