@@ -221,6 +221,19 @@ static bool tracked(const char *container_id, const char *task_id, void *userdat
 
 /* ---- 4. what no record claims ---- */
 
+static const json_t *find_container(recovery *rc, const char *id)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(rc->containers, i, c)
+    {
+        const char *cid = json_string_value(json_object_get(c, "Id"));
+        if (cid && id && strcmp(cid, id) == 0)
+            return c;
+    }
+    return NULL;
+}
+
 static void remove_orphan_containers(recovery *rc)
 {
     dv_agent *a = rc->a;
@@ -239,6 +252,11 @@ static void remove_orphan_containers(recovery *rc)
     {
         const char *id = json_string_value(json_object_get(o, "id"));
         const char *task = json_string_value(json_object_get(o, "task_id"));
+        const char *state = json_string_value(json_object_get(find_container(rc, id), "State"));
+        /* gc.container false: a destroy keeps the stopped container on purpose. */
+        if (!a->config.docker.gc.container && state &&
+            (strcmp(state, "exited") == 0 || strcmp(state, "dead") == 0))
+            continue;
         if (!enabled || dry) {
             dv_log_warning("recovery: container %.12s (task %s) has no record%s", id, task,
                            enabled ? " (dry run: kept)"
@@ -336,19 +354,6 @@ static void remove_stray_dirs(recovery *rc)
 }
 
 /* ---- 5. per task ---- */
-
-static const json_t *find_container(recovery *rc, const char *id)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(rc->containers, i, c)
-    {
-        const char *cid = json_string_value(json_object_get(c, "Id"));
-        if (cid && id && strcmp(cid, id) == 0)
-            return c;
-    }
-    return NULL;
-}
 
 static enum dv_recovery_seen observe(recovery *rc, const dv_task *t)
 {

@@ -14,7 +14,9 @@
  *     destroy removes the container before the record, so such a container can
  *     only be left over from a destroyed task or a lost record: no creation can
  *     be in flight, since this agent holds the data dir's lock, hence no
- *     creation grace here, as docker.gc.dangling_containers allows);
+ *     creation grace here; docker.gc.dangling_containers enabled/dry_run
+ *     apply, and with docker.gc.container false stopped ones are kept, as a
+ *     destroy keeps them on purpose then);
  *     helpers no record names (SIGTERM, then SIGKILL); task directories without
  *     a record. Containers of a task that has a record are that task's business
  *     (step 5): an interrupted start may have created one the record never

@@ -51,6 +51,16 @@ t_cleanup() {
     local ids
     ids=$(our_containers || true)
     [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+    # docklog helpers outlive the agent on purpose; this test's go before its dir does
+    local i pids
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(for p in $(pgrep -x 'docklog(-tls)?' || true); do
+            if grep -qF "$T_DIR/" "/proc/$p/cmdline" 2>/dev/null; then echo "$p"; fi
+        done)
+        [ -n "$pids" ] || break
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.1
+    done
     if [ "$rc" -ne 0 ] || [ "$T_FAILED" -ne 0 ]; then
         log "agent log ($T_DIR/agent.log):"
         tail -n 60 "$T_DIR/agent.log" >&2 || true

@@ -55,10 +55,16 @@ done
 ok "$N tasks running and logging"
 
 # --- 1. kill -9, start again: everything re-adopted as it was ---
+# The restarted agent reports to a NOTIFY_SOCKET of ours, with a watchdog asked for:
+# READY=1 only once recovery is done, STATUS= with the counts, WATCHDOG=1 from the loop.
+cc -O2 -o "$T_DIR/notify_listen" "$DV_SOURCE_DIR/scripts/bench/notify_listen.c" || fail "cc notify_listen"
+"$T_DIR/notify_listen" "$T_DIR/notify.sock" >"$T_DIR/notify.log" 2>&1 &
+T_BG_PIDS+=($!)
+wait_for 5 test -S "$T_DIR/notify.sock" || fail "notify listener"
 before=$(snapshot)
 kill9_agent
 sleep 1
-start_agent 24000 24099
+NOTIFY_SOCKET="$T_DIR/notify.sock" WATCHDOG_USEC=1000000 start_agent 24000 24099
 for id in "${ids[@]}"; do wait_state "$id" running 30; done
 after=$(snapshot)
 [ "$before" = "$after" ] || fail "not re-adopted as it was:
@@ -73,6 +79,15 @@ docker ps -q --filter "label=io.dockvisor.node_id=$T_NODE_ID" --filter status=ru
 grep -q "recovery: $N tasks in .*: $N running re-adopted" "$T_DIR/agent.log" ||
     fail "no recovery summary: $(grep recovery: "$T_DIR/agent.log" | tail -3)"
 ok "kill -9: all $N re-adopted (container ids, StartedAt, docklog pid+start time, ports)"
+wait_for 10 sh -c "[ \$(grep -c ' WATCHDOG=1$' '$T_DIR/notify.log') -ge 3 ]" ||
+    fail "no WATCHDOG=1 from the loop: $(cut -d' ' -f2- "$T_DIR/notify.log" | sort | uniq -c)"
+notes=$(cut -d' ' -f2- "$T_DIR/notify.log" | grep -v '^WATCHDOG=1$')
+grep -q "^STATUS=recovering $N tasks" <<<"$notes" || fail "no recovery STATUS=: $notes"
+# READY=1 comes after recovery: after the STATUS= with every task counted as running
+order=$(grep -nE "^STATUS=recovering $N tasks|^STATUS=$N tasks: $N running|^READY=1" <<<"$notes" | cut -d: -f2 |
+    sed -E 's/^(STATUS=recovering|STATUS=[0-9]+ tasks|READY=1).*/\1/' | uniq | tr '\n' ' ')
+[ "$order" = "STATUS=recovering STATUS=$N tasks READY=1 " ] || fail "notifications out of order: $notes"
+ok "READY=1 after recovery, STATUS= with the task counts, WATCHDOG=1 from the loop"
 
 # --- 2. helpers of 5 tasks killed while the agent is down ---
 before=$(snapshot)

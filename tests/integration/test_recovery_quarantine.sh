@@ -51,3 +51,4 @@ id=$(dv run -detach "$f")
 wait_state "$id" running 60
 ok "the agent serves the other tasks and new ones; set-aside containers and files untouched"
 finish
+
