@@ -13,7 +13,6 @@
 #include "duration.h"
 #include "image_refs.h"
 #include "log.h"
-#include "task_runner.h"
 
 /* A removal that failed for another reason than a conflict (Docker down, a
  * timeout) is tried again after this long. */
@@ -23,6 +22,7 @@
 struct waiter {
     char task_id[DV_UUID_STRLEN + 1];
     uint64_t gen;
+    dv_image_ready_fn ready;
 };
 
 struct dv_image_gc {
@@ -182,17 +182,8 @@ static void settle_waiters(dv_image_gc *gc, bool gone)
     gc->n_waiters = 0;
     for (size_t i = 0; i < n; i++) {
         dv_task *t = dv_task_table_get(a->tasks, w[i].task_id);
-        if (!t || t->gen != w[i].gen || t->state != DV_TASK_PULLING)
-            continue;
-        if (gone && !t->destroy_requested) {
-            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
-                              "image %s was removed by the image GC just now: fetching it again",
-                              t->image ? t->image : t->image_id);
-            dv_runner_ops.fetch_image(a, t);
-        } else {
-            dv_task_input in = {.event = DV_TE_IMAGE_READY, .stop_timeout_ns = -1};
-            dv_runner_feed(a, t, &in);
-        }
+        if (t && t->gen == w[i].gen && t->state == DV_TASK_PULLING)
+            w[i].ready(a, t, gone);
     }
     free(w);
 }
@@ -316,7 +307,8 @@ static void on_timer(dv_loop *loop, void *userdata)
 
 /* ---- the runner's calls ---- */
 
-void dv_image_gc_image_ready(dv_agent *a, dv_task *t, const char *prev_image_id)
+void dv_image_gc_image_ready(dv_agent *a, dv_task *t, const char *prev_image_id,
+                             dv_image_ready_fn ready)
 {
     dv_image_gc *gc = a->image_gc;
     bool wait = false;
@@ -346,16 +338,15 @@ void dv_image_gc_image_ready(dv_agent *a, dv_task *t, const char *prev_image_id)
             if (v) {
                 gc->waiters = v;
                 snprintf(v[gc->n_waiters].task_id, sizeof(v->task_id), "%s", t->id);
+                v[gc->n_waiters].ready = ready;
                 v[gc->n_waiters++].gen = t->gen;
             } else {
                 wait = false; /* out of memory: at worst the create finds no image */
             }
         }
     }
-    if (!wait) {
-        dv_task_input in = {.event = DV_TE_IMAGE_READY, .stop_timeout_ns = -1};
-        dv_runner_feed(a, t, &in);
-    }
+    if (!wait)
+        ready(a, t, false);
 }
 
 void dv_image_gc_task_destroyed(dv_agent *a, const dv_task *t)

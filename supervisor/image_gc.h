@@ -23,6 +23,7 @@
 #ifndef DV_IMAGE_GC_H
 #define DV_IMAGE_GC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -42,10 +43,13 @@ void dv_image_gc_free(dv_image_gc *gc);
 
 /* The runner's image step succeeded: T's t->image_id and t->image are set.
  * Takes T's reference (dropping the one to PREV_IMAGE_ID, the image T used
- * before, if it differs), then feeds IMAGE_READY to T, at once, or, when that
- * very image is being removed right now, once the removal is settled (if the
- * image is gone by then, the image step runs again instead). */
-void dv_image_gc_image_ready(struct dv_agent *a, dv_task *t, const char *prev_image_id);
+ * before, if it differs), then calls READY(A, T, false), at once, or, when that
+ * very image is being removed right now, once the removal is settled (and only
+ * if T is still in the same pulling step: same gen), with REFETCH true when the
+ * image is gone by then, so the image step must run again. */
+typedef void (*dv_image_ready_fn)(struct dv_agent *a, dv_task *t, bool refetch);
+void dv_image_gc_image_ready(struct dv_agent *a, dv_task *t, const char *prev_image_id,
+                             dv_image_ready_fn ready);
 
 /* T is destroyed (its container removed or deliberately kept): it no longer
  * holds t->image_id. */

@@ -181,6 +181,21 @@ void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, boo
 
 /* ---- IMAGE ---- */
 
+static void op_fetch_image(void *ctx, dv_task *t);
+
+/* The image GC lets a task go on once its image is safe from removal. */
+static void image_settled(dv_agent *a, dv_task *t, bool refetch)
+{
+    if (refetch && !t->destroy_requested) {
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                          "image %s was removed by the image GC just now: fetching it again",
+                          t->image);
+        op_fetch_image(a, t);
+    } else {
+        feed_simple(a, t, DV_TE_IMAGE_READY, NULL);
+    }
+}
+
 static void image_done(dv_loop *loop, void *data)
 {
     (void)loop;
@@ -196,7 +211,7 @@ static void image_done(dv_loop *loop, void *data)
             _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
             dv_task_set_str(&t->image_id, j->image_id);
-            dv_image_gc_image_ready(j->agent, t, prev_image_id); /* feeds IMAGE_READY */
+            dv_image_gc_image_ready(j->agent, t, prev_image_id, image_settled);
         }
     }
     dv_job_free(j);
