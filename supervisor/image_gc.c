@@ -484,8 +484,11 @@ int dv_image_gc_new(dv_agent *a, dv_image_gc **ret, dv_error *err)
         dv_image_gc_free(gc);
         return dv_error_set(err, -ENOMEM, "out of memory");
     }
-    if (!a->config.docker.gc.image && dv_image_refs_forget_unused(gc->refs) > 0)
+    size_t cancelled = a->config.docker.gc.image ? 0 : dv_image_refs_forget_unused(gc->refs);
+    if (cancelled) {
+        dv_log_info("image gc: gc.image is off: %zu pending image removals cancelled", cancelled);
         save(gc);
+    }
     size_t images = 0, pending = 0;
     dv_image_refs_stats(gc->refs, &images, &pending);
     if (pending)
