@@ -84,9 +84,14 @@ void dl_http_client_free(dl_http_client *c);
  * err->recoverable. */
 int dl_http_get_json(dl_http_client *c, const char *path, json_t **ret, dv_error *err);
 
-/* Streaming answer: ON_DATA gets the body as it arrives (spans of one socket read);
- * ON_BATCH runs after all spans of one read were passed (docklog's batch end: flush,
- * checkpoint, look at signals). Either returns non-zero to stop. */
+/* Streaming answer: ON_DATA gets the body as it arrives (spans of each socket read);
+ * ON_BATCH runs at the end of a batch: when no more data is available without
+ * waiting, or DL_HTTP_BATCH_MAX bytes or DL_HTTP_BATCH_AGE after the batch began
+ * (docklog's batch end: flush, checkpoint, look at signals). A batch cut short by
+ * the end of the stream or an error gets no ON_BATCH: the caller ends it. Either
+ * returns non-zero to stop. */
+#define DL_HTTP_BATCH_MAX (256 * 1024)
+#define DL_HTTP_BATCH_AGE (20 * 1000 * 1000)
 typedef struct dl_http_stream_cbs {
     dl_http_body_cb on_data;
     int (*on_batch)(void *userdata);
