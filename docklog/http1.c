@@ -1,6 +1,7 @@
 #include "http1.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,15 +356,24 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     /* A batch is what arrived without waiting, capped in size and age: the caller's
      * per-batch work (flush, checkpoint) then costs little when the daemon sends one
      * small chunk per log line, and a batch in flight stays small. */
-    size_t batch_bytes = 0;
+    size_t batch_bytes = 0, last_read = 0;
     int64_t batch_start = 0;
     while (r >= 0) {
         bool streaming = stream && q->head_done && success(q->status);
         ssize_t n = -ETIMEDOUT;
         if (streaming && batch_bytes > 0) {
-            if (batch_bytes < DL_HTTP_BATCH_MAX &&
-                dv_monotonic_ns() - batch_start < DL_HTTP_BATCH_AGE)
-                n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, 0, err); /* no wait */
+            int64_t left = DL_HTTP_BATCH_AGE - (dv_monotonic_ns() - batch_start);
+            if (batch_bytes < DL_HTTP_BATCH_MAX && left > 0) {
+                /* Docker writes one chunk per log line: after a small read, let a
+                 * millisecond's worth gather so a read costs one syscall for many
+                 * lines instead of several per line. */
+                if (last_read < DL_HTTP_COALESCE_MIN && left > DL_HTTP_COALESCE_WAIT) {
+                    struct pollfd w = {.fd = c->wake_fd, .events = POLLIN};
+                    poll(&w, c->wake_fd >= 0 ? 1 : 0, (int)(DL_HTTP_COALESCE_WAIT / 1000000));
+                    left = DL_HTTP_BATCH_AGE - (dv_monotonic_ns() - batch_start);
+                }
+                n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, left > 0 ? left : 0, err);
+            }
             if (n == -ETIMEDOUT || n == -EAGAIN) {
                 batch_bytes = 0;
                 if (stream->on_batch && stream->on_batch(stream->userdata)) {
@@ -393,6 +403,7 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
             if (batch_bytes == 0)
                 batch_start = dv_monotonic_ns();
             batch_bytes += (size_t)n;
+            last_read = (size_t)n;
         }
         if (r == DL_HTTP_COMPLETE) {
             r = 0;
