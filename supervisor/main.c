@@ -5,7 +5,20 @@
 #include "commands.h"
 
 static const struct dv_command commands[] = {
+    {"agent", "run the agent daemon (-config FILE)", dv_cmd_agent},
+    {"run", "submit a task spec and follow it until it runs", dv_cmd_run},
+    {"status", "list tasks, or show one task", dv_cmd_status},
+    {"stop", "stop a task (kill_signal, kill_timeout)", dv_cmd_stop},
+    {"restart", "restart a task", dv_cmd_restart},
+    {"rm", "destroy a task (its container, directories and record)", dv_cmd_rm},
+    {"logs", "print a task's logs", dv_cmd_logs},
+    {"exec", "run a command in a task's container", dv_cmd_exec},
+    {"signal", "send a signal to a task", dv_cmd_signal},
+    {"stats", "CPU and memory usage of a task", dv_cmd_stats},
+    {"events", "stream task events", dv_cmd_events},
+    {"node-status", "the node: Docker, bridge IP, runtimes, policy", dv_cmd_node_status},
     {"version", "print the version", dv_cmd_version},
+    {"validate", "print the Engine create body of a task spec (no agent needed)", dv_cmd_validate},
 };
 
 static void usage(FILE *out)

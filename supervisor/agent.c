@@ -1,0 +1,324 @@
+/* dockvisor agent [-config FILE]: startup, signals, reload, shutdown.
+ *
+ * SIGTERM / SIGINT end the agent and leave every container (and its docklog
+ * helper) running: only an explicit stop does that. SIGHUP re-reads the config
+ * file and applies what can change at runtime (agent_config.h). */
+#include "agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "clock.h"
+#include "commands.h"
+#include "docklog_launch.h"
+#include "duration.h"
+#include "log.h"
+#include "task_runner.h"
+#include "translate.h"
+
+static const char usage[] = "dockvisor agent [-config FILE]";
+
+void dv_agent_notify_status(dv_agent *a)
+{
+    size_t c[DV_TASK_STATE_COUNT];
+    dv_task_table_count(a->tasks, c);
+    char status[256];
+    snprintf(status, sizeof(status),
+             "%zu tasks: %zu running, %zu starting, %zu restarting, %zu "
+             "failed, %zu exited, %zu stopped",
+             dv_task_table_size(a->tasks), c[DV_TASK_RUNNING],
+             c[DV_TASK_PENDING] + c[DV_TASK_PULLING] + c[DV_TASK_STARTING], c[DV_TASK_RESTARTING],
+             c[DV_TASK_FAILED], c[DV_TASK_EXITED], c[DV_TASK_STOPPED]);
+    if (strcmp(status, a->status_line) == 0)
+        return;
+    snprintf(a->status_line, sizeof(a->status_line), "%s", status);
+    sd_notifyf(0, "STATUS=%s", status);
+}
+
+/* ---- Engine events ---- */
+
+static void on_engine_event(void *userdata, const json_t *event)
+{
+    dv_agent *a = userdata;
+    a->engine_stream_ok = true;
+    dv_runner_engine_event(a, event);
+}
+
+static void on_engine_resync(void *userdata)
+{
+    dv_agent *a = userdata;
+    a->engine_stream_ok = true;
+    dv_runner_resync(a);
+}
+
+static void on_engine_broken(void *userdata, const char *why)
+{
+    dv_agent *a = userdata;
+    if (a->engine_stream_ok)
+        dv_log_warning("%s; reconnecting", why);
+    a->engine_stream_ok = false;
+}
+
+/* ---- signals ---- */
+
+static void reload(dv_agent *a)
+{
+    dv_agent_config n = {0};
+    dv_spec_error err;
+    dv_spec_error_clear(&err);
+    int r = a->config_path ? dv_agent_config_load(a->config_path, &n, &err)
+                           : dv_agent_config_defaults(&n, &err);
+    if (r < 0) {
+        dv_log_error("reload: %s (the running configuration is kept)", err.err.msg);
+        return;
+    }
+    const char *field = dv_agent_config_restart_field(&a->config, &n);
+    if (field)
+        dv_log_warning("reload: %s changed, which needs an agent restart: kept as it was", field);
+        /* Keep the settings that only a restart may change. */
+#define KEEP(f)                                                                                    \
+    do {                                                                                           \
+        char *tmp_ = n.f;                                                                          \
+        n.f = a->config.f;                                                                         \
+        a->config.f = tmp_;                                                                        \
+    } while (0)
+    KEEP(data_dir);
+    KEEP(socket);
+    KEEP(bind_address);
+    KEEP(docker.endpoint);
+    KEEP(docker.tls.cert);
+    KEEP(docker.tls.key);
+    KEEP(docker.tls.ca);
+#undef KEEP
+    dv_error perr;
+    if (dv_ports_set_range(a->ports, n.port_min, n.port_max, &perr) < 0)
+        dv_log_error("reload: %s", perr.msg);
+    dv_agent_config_clear(&a->config);
+    a->config = n;
+    dv_log_info("configuration reloaded from %s", a->config_path ? a->config_path : "defaults");
+}
+
+static void on_signal(dv_loop *loop, int fd, uint32_t revents, void *userdata)
+{
+    (void)revents;
+    dv_agent *a = userdata;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            sd_notify(0, "RELOADING=1");
+            reload(a);
+            sd_notify(0, "READY=1");
+        } else {
+            dv_log_info("%s: shutting down; containers keep running",
+                        si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            a->shutting_down = true;
+            dv_loop_quit(loop);
+        }
+    }
+}
+
+/* ---- startup and shutdown ---- */
+
+/* Two agents on one data dir would fight over every record and container: the
+ * second one refuses to start. The lock dies with the process (kill -9 included). */
+static int lock_data_dir(dv_agent *a, dv_error *err)
+{
+    int r = dv_mkdir_p(a->config.data_dir, 0700, err);
+    if (r < 0)
+        return dv_error_wrap(err, "data dir");
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/agent.lock", a->config.data_dir) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (a->lock_fd < 0)
+        return dv_error_errno(err, errno, "open %s", path);
+    if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK
+                   ? dv_error_set(err, -EBUSY, "another agent is running on the data dir %s",
+                                  a->config.data_dir)
+                   : dv_error_errno(err, errno, "lock %s", path);
+    return 0;
+}
+
+static int setup(dv_agent *a, dv_error *err)
+{
+    int r;
+    if ((r = lock_data_dir(a, err)) < 0)
+        return r;
+    if ((r = dv_state_store_open(a->config.data_dir, &a->store, err)) < 0 ||
+        (r = dv_state_store_node_id(a->store, a->node_id, err)) < 0)
+        return dv_error_wrap(err, "state in %s", a->config.data_dir);
+    if ((r = dv_boot_id(a->boot_id, err)) < 0)
+        return r;
+    dv_docker_config dc = {.endpoint = a->config.docker.endpoint,
+                           .tls_cert = a->config.docker.tls.cert,
+                           .tls_key = a->config.docker.tls.key,
+                           .tls_ca = a->config.docker.tls.ca};
+    if ((r = dv_docker_new(&dc, &a->docker, err)) < 0)
+        return dv_error_wrap(err, "Docker client");
+    if ((r = dv_loop_new(&a->loop, err)) < 0 ||
+        (r = dv_workers_new(a->loop, DV_AGENT_MAX_WORKERS, &a->workers, err)) < 0 ||
+        (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address, &a->ports,
+                          err)) < 0)
+        return r;
+    a->hub = dv_event_hub_new();
+    a->tasks = dv_task_table_new();
+    if (!a->hub || !a->tasks)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_error derr;
+    if (dv_docklog_find_binary(a->config.docker.tls.cert != NULL, &a->docklog_bin, &derr) < 0) {
+        snprintf(a->docklog_missing, sizeof(a->docklog_missing), "%s", derr.msg);
+        dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
+    }
+    dv_host_cpu(&a->ncpus, &a->cpu_total_mhz);
+    srand48((long)(dv_monotonic_ns() ^ getpid()));
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (a->signal_fd < 0)
+        return dv_error_errno(err, errno, "signalfd");
+    if ((r = dv_loop_watch_fd(a->loop, a->signal_fd, EPOLLIN, on_signal, a, &a->signal_watch,
+                              err)) < 0)
+        return r;
+
+    dv_engine_events_cb cb = {.event = on_engine_event,
+                              .resync = on_engine_resync,
+                              .broken = on_engine_broken,
+                              .userdata = a};
+    if ((r = dv_engine_events_start(a->docker, a->loop, a->node_id, &cb, &a->events, err)) < 0)
+        return r;
+    if ((r = dv_api_server_start(a->config.socket, a->loop, dv_agent_api_handle, a, &a->api, err)) <
+        0)
+        return dv_error_wrap(err, "API socket");
+    return 0;
+}
+
+/* Returns false when workers are stuck in Engine calls: then nothing they may
+ * still touch (loop, client) can be freed, and the process just exits. */
+static bool teardown(dv_agent *a)
+{
+    if (a->api)
+        dv_api_server_stop(a->api);
+    a->api = NULL;
+    if (a->events)
+        dv_engine_events_stop(a->events);
+    a->events = NULL;
+    for (size_t i = 0; a->tasks && i < dv_task_table_size(a->tasks); i++) {
+        dv_task_rt *rt = dv_rt(dv_task_table_at(a->tasks, i));
+        if (rt && rt->cancel)
+            dv_cancel_request(rt->cancel);
+    }
+    if (a->workers && dv_workers_shutdown(a->workers, 3 * DV_NSEC_PER_SEC) < 0) {
+        dv_log_warning("some Engine calls are still running; exiting without waiting for them");
+        return false;
+    }
+    if (a->loop)
+        dv_loop_close(a->loop);
+    for (size_t i = 0; i < a->n_node_waiters; i++)
+        dv_api_request_unref(a->node_waiters[i]);
+    free(a->node_waiters);
+    dv_task_table_free(a->tasks, dv_runner_free_rt);
+    if (a->loop)
+        dv_logger_free_orphans(a);
+    dv_workers_free(a->workers);
+    dv_event_hub_free(a->hub);
+    dv_ports_free(a->ports);
+    if (a->signal_watch)
+        dv_loop_unwatch(a->loop, a->signal_watch);
+    dv_closep(&a->signal_fd);
+    dv_closep(&a->lock_fd);
+    dv_loop_free(a->loop);
+    dv_docker_free(a->docker);
+    dv_state_store_free(a->store);
+    json_decref(a->node);
+    free(a->docklog_bin);
+    dv_agent_config_clear(&a->config);
+    return true;
+}
+
+int dv_cmd_agent(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    const dv_flag flags[] = {
+        {"config", DV_FLAG_STRING, &config_path, "agent config file (JSON); default: defaults"},
+        {0},
+    };
+    dv_cli_args args;
+    int r = dv_cli_parse(usage, flags, argc, argv, &args);
+    if (r < 0)
+        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
+    int npos = args.npos;
+    dv_cli_args_free(&args);
+    if (npos != 0) {
+        dv_cli_usage(stderr, usage, flags);
+        return DV_EXIT_USAGE;
+    }
+    const char *level = getenv("DOCKVISOR_LOG_LEVEL");
+    if (level && strcmp(level, "debug") == 0)
+        dv_log_set_level(DV_LOG_DEBUG);
+
+    /* Before any thread exists, so every thread inherits the mask and the
+     * signals only ever arrive through the signalfd. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    dv_agent a = {.signal_fd = -1, .lock_fd = -1};
+    a.config_path = config_path ? strdup(config_path) : NULL;
+    dv_spec_error serr;
+    dv_spec_error_clear(&serr);
+    r = config_path ? dv_agent_config_load(config_path, &a.config, &serr)
+                    : dv_agent_config_defaults(&a.config, &serr);
+    if (r < 0) {
+        dv_log_error("%s", serr.err.msg);
+        free(a.config_path);
+        return DV_EXIT_ERROR;
+    }
+    dv_error err;
+    dv_error_clear(&err);
+    a.started_ns = dv_realtime_ns();
+    if (setup(&a, &err) < 0) {
+        dv_log_error("cannot start: %s", err.msg);
+        sd_notifyf(0, "STATUS=cannot start: %s", err.msg);
+        teardown(&a);
+        free(a.config_path);
+        return DV_EXIT_ERROR;
+    }
+    dv_log_info("dockvisor agent %s: node %s, socket %s, data %s, Docker %s", DV_VERSION, a.node_id,
+                a.config.socket, a.config.data_dir, dv_docker_endpoint(a.docker));
+    dv_agent_notify_status(&a);
+    sd_notify(0, "READY=1");
+    r = dv_loop_run(a.loop, &err);
+    if (r < 0)
+        dv_log_error("event loop: %s", err.msg);
+    sd_notify(0, "STOPPING=1");
+    if (!teardown(&a)) {
+        fflush(NULL);
+        _exit(r < 0 ? DV_EXIT_ERROR : DV_EXIT_OK);
+    }
+    free(a.config_path);
+    dv_log_info("agent stopped");
+    return r < 0 ? DV_EXIT_ERROR : DV_EXIT_OK;
+}

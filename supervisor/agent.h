@@ -1,0 +1,77 @@
+/* The agent process (`dockvisor agent -config FILE`), shared by its modules:
+ * agent.c (startup, signals, reload, shutdown), task_runner.c (the task ops),
+ * task_jobs.c (worker side), task_logger.c (docklog helpers), agent_api*.c
+ * (HTTP routes).
+ *
+ * Threads: the loop thread owns everything in dv_agent except what is marked
+ * otherwise; workers only see the copies their job carries, the Engine client
+ * (thread-safe), and the loop (to post). */
+#ifndef DV_AGENT_H
+#define DV_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent_config.h"
+#include "api_server.h"
+#include "docker.h"
+#include "engine_events.h"
+#include "event_hub.h"
+#include "loop.h"
+#include "ports.h"
+#include "proc.h"
+#include "state_store.h"
+#include "task_table.h"
+#include "uuid.h"
+#include "workers.h"
+
+#define DV_AGENT_MAX_WORKERS 64
+
+typedef struct dv_agent {
+    char *config_path;
+    dv_agent_config config;
+    char node_id[DV_UUID_STRLEN + 1];
+    char boot_id[DV_BOOT_ID_STRLEN + 1];
+    int ncpus;
+    int64_t cpu_total_mhz;
+    char *docklog_bin; /* NULL: not found (tasks then run without log collection) */
+    char docklog_missing[256];
+
+    dv_loop *loop;
+    dv_workers *workers;
+    dv_docker *docker;
+    dv_state_store *store;
+    dv_ports *ports;
+    dv_event_hub *hub;
+    dv_api_server *api;
+    dv_engine_events *events;
+    dv_task_table *tasks;
+    int signal_fd;
+    int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */
+    dv_loop_watch *signal_watch;
+
+    /* Node fingerprint cache (refreshed on demand by GET /v1/node). */
+    json_t *node;
+    int64_t node_at_ns; /* CLOCK_MONOTONIC */
+    struct dv_api_request **node_waiters;
+    size_t n_node_waiters;
+    bool node_refreshing;
+
+    struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
+
+    bool engine_stream_ok; /* the /events stream is (believed) connected */
+    char status_line[256]; /* last STATUS= sent */
+    int64_t started_ns;
+    bool shutting_down;
+} dv_agent;
+
+/* ---- agent.c ---- */
+/* Refresh STATUS= for systemd after the task counts changed. */
+void dv_agent_notify_status(dv_agent *a);
+
+/* ---- agent_api.c ---- */
+void dv_agent_api_handle(void *agent, dv_api_request *req);
+
+#endif

@@ -1,0 +1,27 @@
+/* Shared by the agent's route files: agent_api.c (tasks, validate, routing)
+ * and agent_api_stream.c (events, logs, node, metrics). Loop thread only. */
+#ifndef DV_AGENT_API_H
+#define DV_AGENT_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "api_server.h"
+#include "task.h"
+
+/* ID or unique prefix; answers 404 / 400 itself and returns NULL. */
+dv_task *dv_api_find_task(dv_agent *a, dv_api_request *req, const char *id);
+/* Query flag: present without value, "1" or "true". */
+bool dv_api_flag(const dv_api_request *req, const char *key);
+/* A JSON string of LEN bytes with invalid UTF-8 replaced by U+FFFD. */
+json_t *dv_api_text(const char *s, size_t len);
+
+void dv_api_events(dv_agent *a, dv_api_request *req);
+void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t);
+void dv_api_node(dv_agent *a, dv_api_request *req);
+void dv_api_metrics(dv_agent *a, dv_api_request *req);
+
+#endif

@@ -1,0 +1,265 @@
+/* Streaming and node routes: /v1/events, /v1/tasks/{id}/logs, /v1/node,
+ * /v1/metrics. Loop thread, except the stream readers (connection threads). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_api.h"
+#include "buf.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "duration.h"
+#include "log_files.h"
+#include "node.h"
+#include "task_runner.h"
+
+/* ---- /v1/events[?task=ID[&history=1]] ---- */
+
+void dv_api_events(dv_agent *a, dv_api_request *req)
+{
+    const char *id = dv_api_request_query(req, "task");
+    dv_task *t = NULL;
+    if (id && *id && !(t = dv_api_find_task(a, req, id)))
+        return;
+    _cleanup_json_ json_t *first = json_array();
+    if (t) {
+        /* A follower needs where the task stands before the live events. */
+        if (dv_api_flag(req, "history"))
+            for (size_t i = 0; i < t->events.len; i++)
+                json_array_append_new(first,
+                                      dv_runner_event_line(t, dv_event_ring_get(&t->events, i)));
+        json_array_append_new(first, dv_runner_state_line(t));
+    }
+    const dv_api_stream_ops *ops;
+    void *obj;
+    dv_error err;
+    if (dv_event_hub_subscribe(a->hub, t ? t->id : NULL, first, &ops, &obj, &err) < 0) {
+        dv_api_respond_error(req, 500, NULL, "%s", err.msg);
+        return;
+    }
+    dv_api_respond_stream(req, 200, "application/x-ndjson", ops, obj);
+}
+
+/* ---- /v1/tasks/{id}/logs?type=stdout|stderr&follow=1&tail=N ---- */
+
+struct log_stream {
+    char *dir, *base, *type, *checkpoint;
+    int64_t tail;
+    bool follow;
+    dv_log_reader *reader; /* opened by the first read, on the connection thread */
+};
+
+static void log_stream_free(void *obj)
+{
+    struct log_stream *s = obj;
+    if (s->reader)
+        dv_log_reader_free(s->reader);
+    free(s->dir);
+    free(s->base);
+    free(s->type);
+    free(s->checkpoint);
+    free(s);
+}
+
+static ssize_t log_stream_read(void *obj, char *buf, size_t size)
+{
+    struct log_stream *s = obj;
+    dv_error err;
+    if (!s->reader) {
+        dv_log_reader_options o = {.dir = s->dir,
+                                   .base = s->base,
+                                   .type = s->type,
+                                   .tail = s->tail,
+                                   .follow = s->follow,
+                                   .checkpoint_path = s->checkpoint};
+        if (dv_log_reader_open(&o, &s->reader, &err) < 0)
+            return -EIO;
+    }
+    ssize_t n = dv_log_reader_read(s->reader, buf, size, &err);
+    if (n == DV_LOG_READER_END)
+        return DV_API_STREAM_END;
+    return n < 0 ? -EIO : n;
+}
+
+static int log_stream_fd(void *obj)
+{
+    struct log_stream *s = obj;
+    return s->reader ? dv_log_reader_fd(s->reader) : -1;
+}
+
+static const dv_api_stream_ops log_ops = {log_stream_read, log_stream_fd, log_stream_free};
+
+void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
+{
+    (void)a;
+    dv_task_rt *rt = dv_rt(t);
+    const char *type = dv_api_request_query(req, "type");
+    if (!type || !*type)
+        type = "stdout";
+    if (strcmp(type, "stdout") != 0 && strcmp(type, "stderr") != 0) {
+        dv_api_respond_error(req, 400, "type", "type: \"%s\" is neither stdout nor stderr", type);
+        return;
+    }
+    const char *tail = dv_api_request_query(req, "tail");
+    int64_t n = -1;
+    if (tail && *tail) {
+        char *end;
+        n = strtoll(tail, &end, 10);
+        if (*end || n < 0) {
+            dv_api_respond_error(req, 400, "tail", "tail: \"%s\" is not a number of lines", tail);
+            return;
+        }
+    }
+    if (rt->spec->logs.disabled || !rt->spec->logs.file) {
+        dv_api_respond_error(req, 404, NULL, "task %s does not keep log files (logs.%s)", t->id,
+                             rt->spec->logs.disabled ? "disabled" : "file");
+        return;
+    }
+    struct log_stream *s = calloc(1, sizeof(*s));
+    if (!s || !(s->dir = strdup(rt->paths.logs_dir)) || !(s->base = strdup(t->name)) ||
+        !(s->type = strdup(type)) || !(s->checkpoint = strdup(rt->docklog_checkpoint_path))) {
+        if (s)
+            log_stream_free(s);
+        dv_api_respond_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    s->tail = n;
+    s->follow = dv_api_flag(req, "follow");
+    dv_api_respond_stream(req, 200, "text/plain; charset=utf-8", &log_ops, s);
+}
+
+/* ---- /v1/node ---- */
+
+struct node_job {
+    dv_agent *agent;
+    json_t *result;
+};
+
+static void node_work(void *data)
+{
+    struct node_job *j = data;
+    j->result = dv_node_fingerprint(j->agent->docker);
+}
+
+static json_t *node_answer(dv_agent *a)
+{
+    size_t counts[DV_TASK_STATE_COUNT];
+    dv_task_table_count(a->tasks, counts);
+    json_t *states = json_object();
+    for (int s = 0; s < DV_TASK_STATE_COUNT; s++)
+        if (counts[s])
+            json_object_set_new(states, dv_task_state_name((enum dv_task_state)s),
+                                json_integer((json_int_t)counts[s]));
+    bool docker_ok = json_is_true(json_object_get(a->node, "healthy"));
+    char range[32];
+    snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
+    return json_pack(
+        "{s:s,s:s,s:I,s:s,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o}}", "node_id",
+        a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
+        "data_dir", a->config.data_dir, "healthy", docker_ok, "engine_events", a->engine_stream_ok,
+        "docker", a->node, "policy", "allow_privileged", a->config.docker.allow_privileged,
+        "volumes_enabled", a->config.docker.volumes.enabled, "pids_limit",
+        (json_int_t)a->config.docker.pids_limit, "bind_address", a->config.bind_address,
+        "port_range", range, "tasks", "total", (json_int_t)dv_task_table_size(a->tasks), "running",
+        (json_int_t)counts[DV_TASK_RUNNING], "states", states);
+}
+
+static void answer_node_waiters(dv_agent *a)
+{
+    for (size_t i = 0; i < a->n_node_waiters; i++) {
+        dv_api_respond_json(a->node_waiters[i], 200, node_answer(a));
+        dv_api_request_unref(a->node_waiters[i]);
+    }
+    free(a->node_waiters);
+    a->node_waiters = NULL;
+    a->n_node_waiters = 0;
+}
+
+static void node_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    struct node_job *j = data;
+    dv_agent *a = j->agent;
+    if (j->result) {
+        json_decref(a->node);
+        a->node = j->result;
+        a->node_at_ns = dv_monotonic_ns();
+    }
+    a->node_refreshing = false;
+    answer_node_waiters(a);
+    free(j);
+}
+
+static void node_discard(void *data)
+{
+    struct node_job *j = data;
+    json_decref(j->result);
+    free(j);
+}
+
+void dv_api_node(dv_agent *a, dv_api_request *req)
+{
+    struct dv_api_request **v = realloc(a->node_waiters, (a->n_node_waiters + 1) * sizeof(*v));
+    if (!v) {
+        dv_api_respond_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    a->node_waiters = v;
+    a->node_waiters[a->n_node_waiters++] = dv_api_request_ref(req);
+    /* A fingerprint costs two Engine calls: reuse one younger than 2 seconds. */
+    if (a->node && dv_monotonic_ns() - a->node_at_ns < 2 * DV_NSEC_PER_SEC) {
+        answer_node_waiters(a);
+        return;
+    }
+    if (a->node_refreshing)
+        return;
+    struct node_job *j = calloc(1, sizeof(*j));
+    if (j)
+        j->agent = a;
+    if (!j || dv_workers_submit(a->workers, node_work, node_done, node_discard, j) < 0) {
+        free(j);
+        answer_node_waiters(a);
+        return;
+    }
+    a->node_refreshing = true;
+}
+
+/* ---- /v1/metrics (Prometheus text) ---- */
+
+void dv_api_metrics(dv_agent *a, dv_api_request *req)
+{
+    _cleanup_buf_ dv_buf b = DV_BUF_INIT;
+    size_t counts[DV_TASK_STATE_COUNT];
+    dv_task_table_count(a->tasks, counts);
+    dv_buf_appends(&b, "# HELP dockvisor_tasks Tasks by state.\n# TYPE dockvisor_tasks gauge\n");
+    for (int s = 0; s < DV_TASK_STATE_COUNT; s++)
+        dv_buf_printf(&b, "dockvisor_tasks{state=\"%s\"} %zu\n",
+                      dv_task_state_name((enum dv_task_state)s), counts[s]);
+    size_t restarts = 0;
+    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++)
+        restarts += (size_t)dv_task_table_at(a->tasks, i)->restarts.total;
+    dv_buf_printf(&b,
+                  "# HELP dockvisor_task_restarts_total Restarts by the restart policy.\n"
+                  "# TYPE dockvisor_task_restarts_total counter\n"
+                  "dockvisor_task_restarts_total %zu\n"
+                  "# HELP dockvisor_loop_wakeups_total Event loop wakeups.\n"
+                  "# TYPE dockvisor_loop_wakeups_total counter\n"
+                  "dockvisor_loop_wakeups_total %llu\n"
+                  "# HELP dockvisor_workers_busy Blocking jobs queued or running.\n"
+                  "# TYPE dockvisor_workers_busy gauge\n"
+                  "dockvisor_workers_busy %d\n"
+                  "# HELP dockvisor_event_subscribers Open /v1/events streams.\n"
+                  "# TYPE dockvisor_event_subscribers gauge\n"
+                  "dockvisor_event_subscribers %zu\n"
+                  "# HELP dockvisor_ports_held Host ports held by tasks.\n"
+                  "# TYPE dockvisor_ports_held gauge\n"
+                  "dockvisor_ports_held %zu\n"
+                  "# HELP dockvisor_engine_events_connected The Engine event stream is up.\n"
+                  "# TYPE dockvisor_engine_events_connected gauge\n"
+                  "dockvisor_engine_events_connected %d\n",
+                  restarts, (unsigned long long)dv_loop_wakeups(a->loop),
+                  dv_workers_busy(a->workers), dv_event_hub_subscribers(a->hub),
+                  dv_ports_held(a->ports), a->engine_stream_ok ? 1 : 0);
+    dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");
+}

@@ -1,0 +1,207 @@
+#include "api_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "cleanup.h"
+
+struct dv_api_client {
+    char *socket;
+};
+
+int dv_api_client_new(const char *address, dv_api_client **ret, dv_error *err)
+{
+    if (!address || !*address)
+        address = getenv(DV_API_ADDR_ENV);
+    if (!address || !*address)
+        address = DV_API_DEFAULT_SOCKET;
+    const char *path = address;
+    if (strncmp(address, "unix://", 7) == 0)
+        path = address + 7;
+    else if (strstr(address, "://"))
+        return dv_error_set(err, -EINVAL,
+                            "agent address \"%s\": only unix:///path or a socket path is supported",
+                            address);
+    if (!*path)
+        return dv_error_set(err, -EINVAL, "agent address \"%s\" has no path", address);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return dv_error_set(err, -EIO, "cannot initialize libcurl");
+    dv_api_client *c = calloc(1, sizeof(*c));
+    if (!c || !(c->socket = strdup(path))) {
+        free(c);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    *ret = c;
+    return 0;
+}
+
+void dv_api_client_free(dv_api_client *c)
+{
+    if (!c)
+        return;
+    free(c->socket);
+    free(c);
+}
+
+const char *dv_api_client_socket(const dv_api_client *c)
+{
+    return c->socket;
+}
+
+char *dv_api_escape(const char *text)
+{
+    char *e = curl_easy_escape(NULL, text, 0);
+    if (!e)
+        return NULL;
+    char *copy = strdup(e);
+    curl_free(e);
+    return copy;
+}
+
+struct xfer {
+    dv_buf body;
+    CURL *curl;
+    long status;
+    dv_api_data_fn on_data;
+    void *userdata;
+    bool stopped;
+};
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t len = size * nmemb;
+    if (!x->status)
+        curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->on_data && x->status < 400) {
+        if (x->on_data(data, len, x->userdata) != 0) {
+            x->stopped = true;
+            return 0; /* aborts the transfer */
+        }
+        return len;
+    }
+    if (dv_buf_append(&x->body, data, len) < 0)
+        return 0;
+    return len;
+}
+
+static int transport_error(const dv_api_client *c, CURLcode code, const char *detail, dv_error *err)
+{
+    if (code == CURLE_COULDNT_CONNECT)
+        return dv_error_set(err, -ECONNREFUSED,
+                            "cannot connect to the agent at %s: is `dockvisor agent` running? "
+                            "(set -address or " DV_API_ADDR_ENV ")",
+                            c->socket);
+    return dv_error_set(err, -EIO, "agent at %s: %s", c->socket,
+                        detail && *detail ? detail : curl_easy_strerror(code));
+}
+
+static int perform(dv_api_client *c, const char *method, const char *path, const json_t *body,
+                   struct xfer *x, dv_error *err)
+{
+    CURL *curl = curl_easy_init();
+    if (!curl)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    x->curl = curl;
+    _cleanup_free_ char *url = NULL;
+    _cleanup_free_ char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (asprintf(&url, "http://localhost%s", path) < 0) {
+        url = NULL;
+        curl_easy_cleanup(curl);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    struct curl_slist *headers = NULL;
+    if (payload)
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c->socket);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (payload) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    CURLcode rc = curl_easy_perform(curl);
+    if (!x->status)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x->status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    x->curl = NULL;
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->stopped))
+        return transport_error(c, rc, errbuf, err);
+    return 0;
+}
+
+static json_t *parse_body(const dv_buf *b)
+{
+    json_t *j = b->len ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+int dv_api_call(dv_api_client *c, const char *method, const char *path, const json_t *body,
+                long *ret_status, json_t **ret_body, dv_error *err)
+{
+    struct xfer x = {0};
+    int r = perform(c, method, path, body, &x, err);
+    if (r < 0) {
+        dv_buf_free(&x.body);
+        return r;
+    }
+    if (ret_status)
+        *ret_status = x.status;
+    if (ret_body)
+        *ret_body = parse_body(&x.body);
+    dv_buf_free(&x.body);
+    return 0;
+}
+
+static int status_error(long status, const json_t *body, const dv_buf *raw, dv_error *err)
+{
+    const char *msg = json_string_value(json_object_get(body, "error"));
+    int code = status == 404 ? -ENOENT : status == 409 ? -EBUSY : status == 400 ? -EINVAL : -EIO;
+    dv_error_set(err, code, "%s", msg ? msg : raw && raw->len ? raw->data : "request failed");
+    if (err)
+        err->http_status = (int)status;
+    return code;
+}
+
+int dv_api_call_ok(dv_api_client *c, const char *method, const char *path, const json_t *body,
+                   json_t **ret_body, dv_error *err)
+{
+    long status = 0;
+    _cleanup_json_ json_t *answer = NULL;
+    int r = dv_api_call(c, method, path, body, &status, &answer, err);
+    if (r < 0)
+        return r;
+    if (status >= 400)
+        return status_error(status, answer, NULL, err);
+    if (ret_body)
+        *ret_body = TAKE_PTR(answer);
+    return 0;
+}
+
+int dv_api_stream(dv_api_client *c, const char *method, const char *path, const json_t *body,
+                  dv_api_data_fn on_data, void *userdata, dv_error *err)
+{
+    struct xfer x = {.on_data = on_data, .userdata = userdata};
+    int r = perform(c, method, path, body, &x, err);
+    if (r == 0 && x.status >= 400) {
+        _cleanup_json_ json_t *j = parse_body(&x.body);
+        r = status_error(x.status, j, &x.body, err);
+    }
+    dv_buf_free(&x.body);
+    return r;
+}

@@ -1,0 +1,277 @@
+/* What the agent config allows a task to do (rules in policy.h). */
+#include "policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "policy_caps.h"
+#include "spec_json.h"
+
+/* Used when the task's directories are not known yet (validation before an
+ * id exists): no real path is ever inside it. */
+#define PLACEHOLDER_ID "00000000-0000-0000-0000-000000000000"
+
+static bool names_host(const char *mode)
+{
+    return mode && strcmp(mode, "host") == 0;
+}
+
+static int check_privileges(const dv_task_spec *spec, const dv_agent_config *config,
+                            dv_spec_error *err)
+{
+    const dv_task_config *c = &spec->config;
+    if (config->docker.allow_privileged)
+        return 0;
+    if (c->privileged)
+        return dv_spec_fail(err, "config.privileged", -EPERM,
+                            "privileged containers are not allowed on this agent "
+                            "(docker.allow_privileged is false)");
+    static const struct {
+        const char *field;
+        size_t offset;
+    } modes[] = {
+        {"config.pid_mode", offsetof(dv_task_config, pid_mode)},
+        {"config.ipc_mode", offsetof(dv_task_config, ipc_mode)},
+        {"config.uts_mode", offsetof(dv_task_config, uts_mode)},
+        {"config.userns_mode", offsetof(dv_task_config, userns_mode)},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(modes); i++) {
+        const char *mode = *(char *const *)((const char *)c + modes[i].offset);
+        if (names_host(mode))
+            return dv_spec_fail(err, modes[i].field, -EPERM,
+                                "host mode is not allowed on this agent "
+                                "(docker.allow_privileged is false)");
+        /* The docs: ipc_mode naming an existing container needs it too; the
+         * same goes for pid_mode (only these two accept container:). */
+        if (mode && strncmp(mode, "container:", 10) == 0)
+            return dv_spec_fail(err, modes[i].field, -EPERM,
+                                "joining container \"%s\"'s namespace is not allowed on this "
+                                "agent (docker.allow_privileged is false)",
+                                mode + 10);
+    }
+    return 0;
+}
+
+static void upper(const char *in, char out[DV_CAP_NAME_MAX])
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < DV_CAP_NAME_MAX; i++)
+        out[i] = (char)toupper((unsigned char)in[i]);
+    out[i] = '\0';
+}
+
+/* The normalized (lowercase) names of LIST, deduplicated. */
+static int normalized(const dv_strv *list, dv_strv *ret)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        char norm[DV_CAP_NAME_MAX];
+        if (!dv_cap_normalize(list->v[i], norm))
+            return -EINVAL; /* dv_spec_parse refused it already */
+        if (!dv_strv_contains(ret, norm) && dv_strv_push(ret, norm) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int check_cap_add(const dv_strv *add, const dv_agent_config *config, dv_spec_error *err)
+{
+    if (dv_strv_contains(&config->docker.allow_caps, "all"))
+        return 0;
+    _cleanup_buf_ dv_buf missing = DV_BUF_INIT;
+    for (size_t i = 0; i < add->n; i++)
+        if (!dv_strv_contains(&config->docker.allow_caps, add->v[i]) &&
+            dv_buf_printf(&missing, "%s%s", missing.len ? ", " : "", add->v[i]) < 0)
+            return dv_spec_fail(err, "config.cap_add", -ENOMEM, "out of memory");
+    if (missing.len)
+        return dv_spec_fail(err, "config.cap_add", -EPERM,
+                            "capabilities not allowed on this agent (docker.allow_caps): %s",
+                            missing.data);
+    return 0;
+}
+
+int dv_policy_caps(const dv_task_spec *spec, const dv_agent_config *config, dv_strv *ret_add,
+                   dv_strv *ret_drop, dv_spec_error *err)
+{
+    dv_strv add = {0}, drop = {0}, result = {0}, out_add = {0}, out_drop = {0};
+    int r = normalized(&spec->config.cap_add, &add);
+    if (r >= 0)
+        r = normalized(&spec->config.cap_drop, &drop);
+    if (r < 0) {
+        r = dv_spec_fail(err, "config.cap_add", r, "invalid capability list");
+        goto out;
+    }
+    if ((r = check_cap_add(&add, config, err)) < 0)
+        goto out;
+    char name[DV_CAP_NAME_MAX];
+    if (dv_strv_contains(&config->docker.allow_caps, "all")) {
+        /* Nothing to enforce: pass the task's wishes through as written. */
+        for (size_t i = 0; r >= 0 && i < add.n; i++) {
+            upper(add.v[i], name);
+            r = dv_strv_push(&out_add, name);
+        }
+        for (size_t i = 0; r >= 0 && i < drop.n; i++) {
+            upper(drop.v[i], name);
+            r = dv_strv_push(&out_drop, name);
+        }
+    } else {
+        /* Nomad: (defaults - drop + add) ∩ allowed, then the delta to Docker's defaults. */
+        bool drop_all = dv_strv_contains(&drop, "all");
+        for (size_t i = 0; r >= 0 && !drop_all && i < dv_caps_docker_default_n; i++)
+            if (!dv_strv_contains(&drop, dv_caps_docker_default[i]))
+                r = dv_strv_push(&result, dv_caps_docker_default[i]);
+        for (size_t i = 0; r >= 0 && i < add.n; i++)
+            if (!dv_strv_contains(&result, add.v[i]))
+                r = dv_strv_push(&result, add.v[i]);
+        for (size_t i = 0; r >= 0 && i < add.n; i++) {
+            bool is_default = false;
+            for (size_t j = 0; j < dv_caps_docker_default_n; j++)
+                is_default = is_default || strcmp(add.v[i], dv_caps_docker_default[j]) == 0;
+            if (!is_default) {
+                upper(add.v[i], name);
+                r = dv_strv_push(&out_add, name);
+            }
+        }
+        for (size_t i = 0; r >= 0 && i < dv_caps_docker_default_n; i++) {
+            const char *cap = dv_caps_docker_default[i];
+            bool kept =
+                dv_strv_contains(&result, cap) && dv_strv_contains(&config->docker.allow_caps, cap);
+            if (!kept) {
+                upper(cap, name);
+                r = dv_strv_push(&out_drop, name);
+            }
+        }
+    }
+    if (r < 0) {
+        r = dv_spec_fail(err, "config.cap_add", -ENOMEM, "out of memory");
+        goto out;
+    }
+    *ret_add = out_add;
+    *ret_drop = out_drop;
+    out_add = (dv_strv){0};
+    out_drop = (dv_strv){0};
+out:
+    dv_strv_free(&add);
+    dv_strv_free(&drop);
+    dv_strv_free(&result);
+    dv_strv_free(&out_add);
+    dv_strv_free(&out_drop);
+    return r;
+}
+
+int dv_policy_resolve_source(const dv_task_paths *paths, const char *source, char **ret,
+                             dv_spec_error *err)
+{
+    _cleanup_free_ char *joined = NULL;
+    if (source[0] == '/')
+        joined = strdup(source);
+    else if (asprintf(&joined, "%s/%s", paths->task_dir, source) < 0)
+        joined = NULL;
+    char *clean = joined ? dv_path_clean(joined) : NULL;
+    if (!clean)
+        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    *ret = clean;
+    return 0;
+}
+
+/* With volumes disabled, a host path must stay inside the allocation dir. */
+static int check_host_path(const dv_task_paths *paths, const char *source, const char *field,
+                           const char *what, dv_spec_error *err)
+{
+    _cleanup_free_ char *resolved = NULL;
+    int r = dv_policy_resolve_source(paths, source, &resolved, err);
+    if (r < 0)
+        return r;
+    if (dv_path_is_inside(resolved, paths->task_root))
+        return 0;
+    if (source[0] != '/')
+        return dv_spec_fail(err, field, -EPERM,
+                            "%s \"%s\" escapes the task's allocation directory "
+                            "(docker.volumes.enabled is false)",
+                            what, source);
+    return dv_spec_fail(err, field, -EPERM,
+                        "%s \"%s\" is outside the task's allocation directory "
+                        "(docker.volumes.enabled is false)",
+                        what, source);
+}
+
+static int check_volumes(const dv_task_spec *spec, const dv_task_paths *paths, dv_spec_error *err)
+{
+    const dv_task_config *c = &spec->config;
+    const char *driver = c->volume_driver;
+    if (driver && *driver && strcmp(driver, "local") != 0)
+        return dv_spec_fail(err, "config.volume_driver", -EPERM,
+                            "volume drivers are not allowed on this agent "
+                            "(docker.volumes.enabled is false)");
+    for (size_t i = 0; i < c->volumes.n; i++) {
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_index(field, "config.volumes", i);
+        _cleanup_free_ char *source = strndup(c->volumes.v[i], strcspn(c->volumes.v[i], ":"));
+        if (!source)
+            return dv_spec_fail(err, field, -ENOMEM, "out of memory");
+        int r = check_host_path(paths, source, field, "host path", err);
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        const dv_mount *m = &c->mounts[i];
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_index(field, "config.mount", i);
+        if (m->type == DV_MOUNT_VOLUME && (m->source || m->volume_driver))
+            return dv_spec_fail(err, field, -EPERM,
+                                "named volumes and volume drivers are not allowed on this agent "
+                                "(docker.volumes.enabled is false)");
+        if (m->type == DV_MOUNT_BIND) {
+            int r = check_host_path(paths, m->source, field, "bind source", err);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+int dv_policy_check(const dv_task_spec *spec, const dv_agent_config *config,
+                    const dv_task_paths *paths, dv_spec_error *err)
+{
+    int r;
+    if ((r = check_privileges(spec, config, err)) < 0)
+        return r;
+    dv_strv add = {0}, drop = {0};
+    if ((r = dv_policy_caps(spec, config, &add, &drop, err)) < 0)
+        return r;
+    dv_strv_free(&add);
+    dv_strv_free(&drop);
+
+    const char *runtime = spec->config.runtime;
+    if (runtime && *runtime && !dv_strv_contains(&config->docker.allow_runtimes, runtime)) {
+        _cleanup_buf_ dv_buf allowed = DV_BUF_INIT;
+        for (size_t i = 0; i < config->docker.allow_runtimes.n; i++)
+            dv_buf_printf(&allowed, "%s%s", i ? ", " : "", config->docker.allow_runtimes.v[i]);
+        return dv_spec_fail(err, "config.runtime", -EPERM,
+                            "runtime \"%s\" is not allowed on this agent "
+                            "(docker.allow_runtimes: %s)",
+                            runtime, allowed.len ? allowed.data : "none");
+    }
+    int64_t limit = config->docker.pids_limit;
+    if (limit > 0 && spec->config.pids_limit > limit)
+        return dv_spec_fail(err, "config.pids_limit", -EPERM,
+                            "%" PRId64 " is above this agent's limit of %" PRId64
+                            " (docker.pids_limit)",
+                            spec->config.pids_limit, limit);
+    if (config->docker.volumes.enabled)
+        return 0;
+    if (paths)
+        return check_volumes(spec, paths, err);
+    dv_task_paths placeholder;
+    if ((r = dv_task_paths_build(config->data_dir, PLACEHOLDER_ID, spec->name, &placeholder, err)) <
+        0)
+        return r;
+    r = check_volumes(spec, &placeholder, err);
+    dv_task_paths_clear(&placeholder);
+    return r;
+}

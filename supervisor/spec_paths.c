@@ -1,0 +1,122 @@
+#include "spec_paths.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+
+void dv_task_paths_clear(dv_task_paths *paths)
+{
+    if (!paths)
+        return;
+    free(paths->task_root);
+    free(paths->alloc_dir);
+    free(paths->logs_dir);
+    free(paths->task_dir);
+    free(paths->local_dir);
+    free(paths->secrets_dir);
+    memset(paths, 0, sizeof(*paths));
+}
+
+static bool safe_component(const char *s)
+{
+    return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+int dv_task_paths_build(const char *data_dir, const char *task_id, const char *task_name,
+                        dv_task_paths *ret, dv_spec_error *err)
+{
+    if (!data_dir || data_dir[0] != '/')
+        return dv_spec_fail(err, "data_dir", -EINVAL, "\"%s\" is not an absolute path",
+                            data_dir ? data_dir : "");
+    if (!safe_component(task_id))
+        return dv_spec_fail(err, "", -EINVAL, "invalid task id \"%s\"", task_id ? task_id : "");
+    if (!safe_component(task_name))
+        return dv_spec_fail(err, "name", -EINVAL, "invalid task name \"%s\"",
+                            task_name ? task_name : "");
+    _cleanup_free_ char *clean = dv_path_clean(data_dir);
+    if (!clean)
+        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    const char *base = strcmp(clean, "/") == 0 ? "" : clean;
+    dv_task_paths p = {0};
+    if (asprintf(&p.task_root, "%s/tasks/%s", base, task_id) < 0)
+        p.task_root = NULL;
+    if (p.task_root && asprintf(&p.alloc_dir, "%s/alloc", p.task_root) < 0)
+        p.alloc_dir = NULL;
+    if (p.alloc_dir && asprintf(&p.logs_dir, "%s/logs", p.alloc_dir) < 0)
+        p.logs_dir = NULL;
+    if (p.logs_dir && asprintf(&p.task_dir, "%s/%s", p.task_root, task_name) < 0)
+        p.task_dir = NULL;
+    if (p.task_dir && asprintf(&p.local_dir, "%s/local", p.task_dir) < 0)
+        p.local_dir = NULL;
+    if (p.local_dir && asprintf(&p.secrets_dir, "%s/secrets", p.task_dir) < 0)
+        p.secrets_dir = NULL;
+    if (!p.secrets_dir) {
+        dv_task_paths_clear(&p);
+        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    }
+    *ret = p;
+    return 0;
+}
+
+char *dv_path_clean(const char *path)
+{
+    size_t n = strlen(path);
+    char *out = malloc(n + 2);
+    if (!out)
+        return NULL;
+    size_t len = 0;
+    const char *p = path;
+    bool absolute = *p == '/';
+    if (absolute)
+        out[len++] = '/';
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, '/');
+        size_t clen = end ? (size_t)(end - p) : strlen(p);
+        if (clen == 1 && p[0] == '.') {
+            /* skip */
+        } else if (clen == 2 && p[0] == '.' && p[1] == '.') {
+            size_t floor = absolute ? 1 : 0;
+            bool can_pop = len > floor;
+            /* a relative path keeps leading ".." it cannot resolve */
+            if (can_pop && !(len >= floor + 2 && strncmp(out + len - 2, "..", 2) == 0 &&
+                             (len == floor + 2 || out[len - 3] == '/'))) {
+                while (len > floor && out[len - 1] != '/')
+                    len--;
+                if (len > floor)
+                    len--; /* the separator */
+            } else if (!absolute) {
+                if (len > 0)
+                    out[len++] = '/';
+                out[len++] = '.';
+                out[len++] = '.';
+            }
+        } else {
+            if (len > 0 && out[len - 1] != '/')
+                out[len++] = '/';
+            memcpy(out + len, p, clen);
+            len += clen;
+        }
+        p += clen;
+    }
+    if (len == 0)
+        out[len++] = '.';
+    out[len] = '\0';
+    return out;
+}
+
+bool dv_path_is_inside(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (strncmp(path, dir, n) != 0)
+        return false;
+    return path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/');
+}

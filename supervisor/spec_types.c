@@ -1,0 +1,124 @@
+#include "spec_types.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void dv_spec_error_clear(dv_spec_error *err)
+{
+    if (!err)
+        return;
+    dv_error_clear(&err->err);
+    err->field[0] = '\0';
+}
+
+int dv_spec_fail(dv_spec_error *err, const char *field, int code, const char *fmt, ...)
+{
+    code = code > 0 ? -code : (code == 0 ? -EINVAL : code);
+    if (!err)
+        return code;
+    char reason[DV_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+    if (field && *field)
+        return dv_error_set(&err->err, code, "%s: %s", field, reason);
+    return dv_error_set(&err->err, code, "%s", reason);
+}
+
+int dv_spec_fail_from(dv_spec_error *err, const char *field, const dv_error *cause)
+{
+    int code = cause && cause->code ? cause->code : -EINVAL;
+    return dv_spec_fail(err, field, code, "%s", cause ? cause->msg : "invalid");
+}
+
+void dv_strv_free(dv_strv *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+int dv_strv_push(dv_strv *s, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    char **v = realloc(s->v, (s->n + 1) * sizeof(*v));
+    if (!v) {
+        free(copy);
+        return -ENOMEM;
+    }
+    v[s->n++] = copy;
+    s->v = v;
+    return 0;
+}
+
+bool dv_strv_contains(const dv_strv *s, const char *value)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (strcmp(s->v[i], value) == 0)
+            return true;
+    return false;
+}
+
+bool dv_strv_contains_case(const dv_strv *s, const char *value)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (strcasecmp(s->v[i], value) == 0)
+            return true;
+    return false;
+}
+
+void dv_kv_free(dv_kv *kv)
+{
+    if (!kv)
+        return;
+    for (size_t i = 0; i < kv->n; i++) {
+        free(kv->v[i].key);
+        free(kv->v[i].value);
+    }
+    free(kv->v);
+    kv->v = NULL;
+    kv->n = 0;
+}
+
+int dv_kv_set(dv_kv *kv, const char *key, const char *value)
+{
+    char *v = strdup(value);
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < kv->n; i++)
+        if (strcmp(kv->v[i].key, key) == 0) {
+            free(kv->v[i].value);
+            kv->v[i].value = v;
+            return 0;
+        }
+    char *k = strdup(key);
+    dv_kv_pair *pairs = k ? realloc(kv->v, (kv->n + 1) * sizeof(*pairs)) : NULL;
+    if (!pairs) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    pairs[kv->n++] = (dv_kv_pair){k, v};
+    kv->v = pairs;
+    return 0;
+}
+
+const char *dv_kv_get(const dv_kv *kv, const char *key)
+{
+    for (size_t i = 0; kv && i < kv->n; i++)
+        if (strcmp(kv->v[i].key, key) == 0)
+            return kv->v[i].value;
+    return NULL;
+}

@@ -1,0 +1,119 @@
+/* The worker side of the task runner: one blocking Engine procedure per job
+ * kind, Nomad's retry rules included. A job never touches the task table: its
+ * inputs are copies, its outputs are read by the loop in the done callback.
+ *
+ *   IMAGE   inspect; pull (auth, progress, timeouts) when missing, tag latest
+ *           or force_pull; or load from a tar in the local dir; then inspect for the id
+ *   START   (remove the previous container), create with Nomad's retries
+ *           (name conflict: reuse a running container or remove a dead one;
+ *           recoverable errors with backoff), start (retrying 500s; a
+ *           container that fails to start is removed), inspect for IP and ports,
+ *           write the docklog config and spawn docklog
+ *   STOP    Engine stop with a timeout; or kill with a signal (the loop waits)
+ *   INSPECT confirm an exit: running or the exit result
+ *   DESTROY stop (timeout 0), remove the container, remove the task directory
+ *   SIGNAL, EXEC, STATS, REMOVE (a stale container) */
+#ifndef DV_TASK_JOBS_H
+#define DV_TASK_JOBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "docker.h"
+#include "docklog_launch.h"
+#include "error.h"
+#include "registry_auth.h"
+#include "task.h"
+
+enum dv_job_kind {
+    DV_JOB_IMAGE,
+    DV_JOB_START,
+    DV_JOB_STOP,
+    DV_JOB_INSPECT,
+    DV_JOB_DESTROY,
+    DV_JOB_SIGNAL,
+    DV_JOB_EXEC,
+    DV_JOB_STATS,
+    DV_JOB_REMOVE,
+};
+
+struct dv_agent;
+struct dv_api_request;
+
+typedef struct dv_job {
+    enum dv_job_kind kind;
+    struct dv_agent *agent; /* for posting notes; workers touch nothing else in it */
+    dv_docker *dk;
+    char task_id[DV_UUID_STRLEN + 1];
+    char task_name[160];
+    uint64_t gen;
+    struct dv_api_request *req; /* SIGNAL, EXEC, STATS: answered in done */
+
+    /* result */
+    int r;
+    dv_error err;
+
+    /* IMAGE */
+    json_t *spec_json; /* deep copy, parsed on the worker */
+    char *local_dir;
+    dv_auth_sources auth;
+    char *auth_config, *auth_helper;
+    int64_t activity_timeout_ns;
+    dv_cancel cancel;
+    char *image_ref; /* out */
+    char *image_id;  /* out */
+
+    /* START / STOP / INSPECT / DESTROY / SIGNAL / EXEC / STATS / REMOVE */
+    char *container_name;
+    char *container_id; /* in (STOP...) or out (START) */
+    char *old_container_id;
+    json_t *body; /* START: the create body */
+    bool advertise_ipv6;
+    bool logs_enabled;
+    char *docklog_bin, *docklog_config_path, *docklog_diag_path;
+    dv_docklog_config docklog; /* strings point into pool */
+    char *pool[16];            /* strings the job owns for borrowed fields */
+    size_t npool;
+    bool reused;             /* out: a running container of ours was found */
+    bool docklog_started;    /* out */
+    dv_docklog_proc proc;    /* out */
+    char docklog_error[512]; /* out: why docklog did not start */
+    char *ip, *network_name; /* out */
+    bool auto_advertise;     /* out */
+    bool running;            /* out (START, INSPECT) */
+    dv_exit_result exit;     /* out (START when it already exited, INSPECT) */
+    int stop_timeout_s;
+    char *signal; /* STOP with a signal, SIGNAL */
+    bool remove_container;
+    char *task_root; /* DESTROY: removed recursively */
+    json_t *cmd;     /* EXEC: array of strings */
+    int64_t exec_timeout_ns;
+    dv_exec_result exec; /* out */
+    json_t *stats;       /* out */
+} dv_job;
+
+dv_job *dv_job_new(enum dv_job_kind kind, struct dv_agent *a, const dv_task *t);
+/* Copy S into the job (freed with it); NULL stays NULL. */
+const char *dv_job_keep(dv_job *job, const char *s);
+void dv_job_free(dv_job *job);
+/* The worker entry point for every kind. */
+void dv_job_run(void *data);
+
+/* Nomad's stats, from GET /containers/{id}/stats (cgroup v1 or v2): {"cpu":
+ * {"percent", "throttled_periods", "throttled_time_ns"}, "memory": {"rss",
+ * "cache", "swap", "usage", "max_usage"}}. Pure (exposed for tests). */
+json_t *dv_stats_from_engine(const json_t *s);
+
+/* Pure helpers of the image step (exposed for tests). */
+/* Summarize pull progress lines per layer: "pulling REF: 2/5 layers, 12.0/40.1 MB". */
+typedef struct dv_pull_progress dv_pull_progress;
+dv_pull_progress *dv_pull_progress_new(void);
+void dv_pull_progress_free(dv_pull_progress *p);
+void dv_pull_progress_feed(dv_pull_progress *p, const json_t *line);
+void dv_pull_progress_summary(const dv_pull_progress *p, const char *ref, char *buf, size_t size);
+/* Is a pull error worth retrying (Nomad: everything but "not found" / auth refusals)? */
+bool dv_pull_error_recoverable(const dv_error *err);
+
+#endif

@@ -1,0 +1,260 @@
+/* The docklog helper of each task, as seen from the loop: its pidfd is
+ * watched; when it ends, docklog_launch.h classifies the outcome (drained,
+ * permanent failure, respawn with backoff). Actions that need the helper to be
+ * done with the current container (the next start, a destroy) wait for it, with
+ * a deadline: SIGTERM after DRAIN_DEADLINE, SIGKILL after KILL_GRACE more. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "clock.h"
+#include "duration.h"
+#include "log.h"
+#include "task_runner.h"
+
+#define DRAIN_DEADLINE (10 * DV_NSEC_PER_SEC)
+#define KILL_GRACE (5 * DV_NSEC_PER_SEC)
+/* A helper that ran this long before failing starts the backoff over. */
+#define STABLE_RUN (10 * 60 * DV_NSEC_PER_SEC)
+
+struct dv_orphan {
+    dv_agent *agent;
+    dv_docklog_proc proc;
+    char *checkpoint_path;
+    dv_loop_watch *watch;
+    struct dv_orphan *next;
+};
+
+static void on_proc(dv_loop *loop, int fd, uint32_t revents, void *userdata);
+static void on_logger_timer(dv_loop *loop, void *userdata);
+
+static void forget_identity(dv_task *t)
+{
+    t->docklog.pid = 0;
+    t->docklog.starttime = 0;
+    t->docklog.boot_id[0] = '\0';
+}
+
+static int watch(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_error err;
+    if (!rt->logger_timer)
+        rt->logger_timer = dv_timer_new(a->loop, on_logger_timer, t);
+    if (dv_loop_watch_fd(a->loop, rt->proc.pidfd, EPOLLIN, on_proc, t, &rt->proc_watch, &err) < 0) {
+        dv_log_error("task %.8s: cannot watch its docklog helper: %s", t->id, err.msg);
+        return -1;
+    }
+    rt->logger = DV_LOGGER_RUNNING;
+    rt->logger_started_ns = dv_monotonic_ns();
+    rt->logger_term_sent = false;
+    t->docklog.pid = rt->proc.pid;
+    t->docklog.starttime = rt->proc.starttime;
+    snprintf(t->docklog.boot_id, sizeof(t->docklog.boot_id), "%s", rt->proc.boot_id);
+    return 0;
+}
+
+void dv_logger_adopt_child(dv_agent *a, dv_task *t, dv_docklog_proc *proc)
+{
+    dv_task_rt *rt = dv_rt(t);
+    rt->proc = *proc;
+    proc->pidfd = -1; /* ours now */
+    proc->pid = 0;
+    watch(a, t);
+}
+
+static void spawn(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_error err;
+    if (dv_docklog_spawn(a->docklog_bin, rt->docklog_config_path, rt->docklog_diag_path, &rt->proc,
+                         &err) < 0) {
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver", "docklog helper did not start: %s",
+                          err.msg);
+        rt->logger = DV_LOGGER_NONE;
+        if (rt->start_after_logs || rt->destroy_after_logs)
+            dv_runner_logs_done(a, t);
+        return;
+    }
+    watch(a, t);
+    dv_runner_ops.changed(a, t); /* persist the new identity */
+}
+
+bool dv_logger_idle(const dv_task *t)
+{
+    return dv_rt(t)->logger == DV_LOGGER_NONE;
+}
+
+static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int collect_r,
+                  const dv_error *err)
+{
+    dv_task_rt *rt = dv_rt(t);
+    forget_identity(t);
+    rt->logger = DV_LOGGER_NONE;
+    dv_timer_disarm(rt->logger_timer);
+    enum dv_docklog_verdict v = collect_r < 0 ? DV_DOCKLOG_RESPAWN : dv_docklog_classify(res);
+    if (rt->logger_term_sent && v == DV_DOCKLOG_RESPAWN)
+        v = DV_DOCKLOG_DRAINED; /* we asked it to stop: it was given its chance */
+    switch (v) {
+    case DV_DOCKLOG_DRAINED:
+        rt->logger_attempt = 0;
+        break;
+    case DV_DOCKLOG_PERMANENT:
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver", "log collection failed: %s",
+                          res->message[0] ? res->message : "docklog gave up");
+        break;
+    case DV_DOCKLOG_RESPAWN: {
+        if (dv_monotonic_ns() - rt->logger_started_ns > STABLE_RUN)
+            rt->logger_attempt = 0;
+        int64_t delay = dv_docklog_respawn_delay(++rt->logger_attempt);
+        char d[32];
+        dv_duration_format(delay, d, sizeof(d));
+        if (collect_r < 0)
+            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                              "docklog helper ended (%s); restarting it in %s", err->msg, d);
+        else if (res->end == DV_DOCKLOG_END_SIGNALED)
+            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                              "docklog helper killed by signal %d; restarting it in %s",
+                              res->status, d);
+        else
+            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                              "docklog helper exited with %d; restarting it in %s", res->status, d);
+        rt->logger = DV_LOGGER_WAITING;
+        /* Someone waits for the rest of the logs: no backoff. */
+        dv_timer_arm(rt->logger_timer, rt->start_after_logs || rt->destroy_after_logs ? 0 : delay);
+        break;
+    }
+    }
+    dv_runner_ops.changed(a, t);
+    if (rt->logger == DV_LOGGER_NONE && (rt->start_after_logs || rt->destroy_after_logs))
+        dv_runner_logs_done(a, t);
+}
+
+static void on_proc(dv_loop *loop, int fd, uint32_t revents, void *userdata)
+{
+    (void)fd;
+    (void)revents;
+    dv_task *t = userdata;
+    dv_task_rt *rt = dv_rt(t);
+    dv_docklog_result res = {0};
+    dv_error err;
+    dv_error_clear(&err);
+    int r = dv_docklog_collect(&rt->proc, rt->docklog_checkpoint_path, &res, &err);
+    if (r == -EAGAIN)
+        return;
+    dv_loop_unwatch(loop, rt->proc_watch);
+    rt->proc_watch = NULL;
+    dv_docklog_proc_close(&rt->proc);
+    rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
+    ended(rt->agent, t, &res, r, &err);
+}
+
+static void on_logger_timer(dv_loop *loop, void *userdata)
+{
+    (void)loop;
+    dv_task *t = userdata;
+    dv_task_rt *rt = dv_rt(t);
+    dv_agent *a = rt->agent;
+    if (rt->logger == DV_LOGGER_WAITING) {
+        spawn(a, t);
+        if (rt->logger == DV_LOGGER_RUNNING && (rt->start_after_logs || rt->destroy_after_logs))
+            dv_timer_arm(rt->logger_timer, DRAIN_DEADLINE);
+        return;
+    }
+    if (rt->logger != DV_LOGGER_RUNNING)
+        return;
+    dv_error err;
+    if (!rt->logger_term_sent) {
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                          "docklog helper still busy after the container ended: asking it to "
+                          "finish");
+        rt->logger_term_sent = true;
+        if (dv_docklog_signal(&rt->proc, SIGTERM, &err) < 0 && err.code != -ESRCH)
+            dv_log_warning("task %.8s: SIGTERM to docklog: %s", t->id, err.msg);
+        dv_timer_arm(rt->logger_timer, KILL_GRACE);
+    } else if (dv_docklog_signal(&rt->proc, SIGKILL, &err) < 0 && err.code != -ESRCH) {
+        dv_log_warning("task %.8s: SIGKILL to docklog: %s", t->id, err.msg);
+    }
+}
+
+void dv_logger_finish(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    if (rt->logger == DV_LOGGER_WAITING) {
+        dv_timer_arm(rt->logger_timer, 0); /* respawn now: it drains the ended container */
+    } else if (rt->logger == DV_LOGGER_RUNNING && !dv_timer_armed(rt->logger_timer)) {
+        dv_timer_arm(rt->logger_timer, DRAIN_DEADLINE);
+    } else if (rt->logger == DV_LOGGER_NONE) {
+        dv_runner_logs_done(a, t);
+    }
+}
+
+void dv_logger_detach(dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    if (rt->proc_watch)
+        dv_loop_unwatch(rt->agent->loop, rt->proc_watch);
+    rt->proc_watch = NULL;
+    dv_timer_disarm(rt->logger_timer);
+    if (rt->proc.pidfd >= 0)
+        dv_docklog_proc_close(&rt->proc); /* the helper keeps running for the next agent */
+}
+
+static void on_orphan(dv_loop *loop, int fd, uint32_t revents, void *userdata)
+{
+    (void)fd;
+    (void)revents;
+    struct dv_orphan *o = userdata;
+    dv_docklog_result res;
+    dv_error err;
+    if (dv_docklog_collect(&o->proc, o->checkpoint_path, &res, &err) == -EAGAIN)
+        return;
+    dv_loop_unwatch(loop, o->watch);
+    dv_docklog_proc_close(&o->proc);
+    for (struct dv_orphan **p = &o->agent->orphans; *p; p = &(*p)->next)
+        if (*p == o) {
+            *p = o->next;
+            break;
+        }
+    free(o->checkpoint_path);
+    free(o);
+}
+
+void dv_logger_reap_orphan(dv_agent *a, dv_docklog_proc *proc, const char *checkpoint_path)
+{
+    if (proc->pidfd < 0)
+        return;
+    struct dv_orphan *o = calloc(1, sizeof(*o));
+    dv_error err;
+    if (!o || !(o->checkpoint_path = strdup(checkpoint_path ? checkpoint_path : "/"))) {
+        free(o);
+        dv_docklog_proc_close(proc);
+        return;
+    }
+    o->agent = a;
+    o->proc = *proc;
+    proc->pidfd = -1;
+    if (dv_loop_watch_fd(a->loop, o->proc.pidfd, EPOLLIN, on_orphan, o, &o->watch, &err) < 0) {
+        dv_docklog_proc_close(&o->proc);
+        free(o->checkpoint_path);
+        free(o);
+        return;
+    }
+    o->next = a->orphans;
+    a->orphans = o;
+}
+
+void dv_logger_free_orphans(dv_agent *a)
+{
+    while (a->orphans) {
+        struct dv_orphan *o = a->orphans;
+        a->orphans = o->next;
+        dv_loop_unwatch(a->loop, o->watch);
+        dv_docklog_proc_close(&o->proc);
+        free(o->checkpoint_path);
+        free(o);
+    }
+}

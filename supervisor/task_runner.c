@@ -1,0 +1,662 @@
+/* The task runner: the dv_task_ops of the agent, job results, Engine events. */
+#include "task_runner.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "duration.h"
+#include "log.h"
+#include "policy.h"
+#include "reaper.h"
+#include "spec_ports.h"
+#include "task_jobs.h"
+#include "translate.h"
+
+static const char *short_id(const dv_task *t)
+{
+    static __thread char buf[9];
+    snprintf(buf, sizeof(buf), "%s", t->id);
+    return buf;
+}
+
+/* ---- publishing and persistence ---- */
+
+json_t *dv_runner_event_line(const dv_task *t, const dv_task_event *ev)
+{
+    json_t *j = dv_task_event_to_json(ev);
+    if (j)
+        json_object_update_new(j, json_pack("{s:s,s:s,s:s}", "task_id", t->id, "task_name", t->name,
+                                            "state", dv_task_state_name(t->state)));
+    return j;
+}
+
+json_t *dv_runner_state_line(const dv_task *t)
+{
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time_ns", (json_int_t)dv_realtime_ns(),
+                          "type", "state", "task_id", t->id, "task_name", t->name, "state",
+                          dv_task_state_name(t->state), "desired",
+                          t->desired == DV_DESIRED_STOPPED ? "stopped" : "running");
+    if (j && dv_task_state_is_terminal(t->state) && t->exit.valid)
+        json_object_set_new(j, "exit_code", json_integer(t->exit.exit_code));
+    return j;
+}
+
+void dv_runner_publish_state(dv_agent *a, dv_task *t, bool force)
+{
+    dv_task_rt *rt = dv_rt(t);
+    if (rt && !force && rt->published_once && rt->last_published == t->state)
+        return;
+    if (rt) {
+        rt->last_published = t->state;
+        rt->published_once = true;
+    }
+    _cleanup_json_ json_t *line = dv_runner_state_line(t);
+    if (line)
+        dv_event_hub_publish(a->hub, t->id, line);
+}
+
+static void save(dv_agent *a, dv_task *t)
+{
+    _cleanup_json_ json_t *rec = dv_task_to_json(t);
+    dv_error err;
+    if (!rec)
+        dv_log_error("task %s: cannot serialize its record", short_id(t));
+    else if (dv_state_store_save_task(a->store, t->id, rec, &err) < 0)
+        dv_log_error("task %s: saving its record: %s", short_id(t), err.msg);
+}
+
+/* ---- job plumbing ---- */
+
+static void free_job(void *data)
+{
+    dv_job_free(data);
+}
+
+static void free_job_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job_free(data);
+}
+
+static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
+{
+    if (dv_workers_submit(a->workers, dv_job_run, done, free_job, j) == 0)
+        return;
+    /* Shutting down (or out of memory): the result says so, later, never from
+     * inside the state machine call that asked for the job. */
+    j->r = dv_error_set(&j->err, -ESHUTDOWN, "the agent is shutting down");
+    if (dv_loop_post(a->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
+        dv_job_free(j);
+}
+
+/* A job that failed before it could be submitted still answers through the loop:
+ * the state machine must never be re-entered from inside one of its own ops. */
+static void fail_later(dv_agent *a, dv_job *j, dv_work_done_fn done, int code, const char *msg)
+{
+    j->r = dv_error_set(&j->err, code, "%s", msg);
+    if (dv_loop_post(a->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
+        dv_job_free(j);
+}
+
+/* The task a result belongs to, or NULL if the task is gone or moved on. */
+static dv_task *current(dv_job *j)
+{
+    dv_task *t = dv_task_table_get(j->agent->tasks, j->task_id);
+    return t && t->gen == j->gen ? t : NULL;
+}
+
+int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
+{
+    enum dv_task_state before = t->state;
+    bool last = in->event == DV_TE_DESTROYED;
+    char id[9];
+    snprintf(id, sizeof(id), "%s", t->id);
+    int r = dv_task_handle(t, in, &dv_runner_ops, a);
+    if (r == -EINVAL)
+        dv_log_debug("task %s: %s ignored in state %s", id, dv_task_fsm_event_name(in->event),
+                     dv_task_state_name(before));
+    else if (r == 0 && !last && t->state != before)
+        dv_log_info("task %s: %s -> %s", id, dv_task_state_name(before),
+                    dv_task_state_name(t->state));
+    return r;
+}
+
+static void feed_simple(dv_agent *a, dv_task *t, enum dv_task_fsm_event e, const dv_error *err)
+{
+    dv_task_input in = {.event = e, .error = err, .stop_timeout_ns = -1};
+    dv_runner_feed(a, t, &in);
+}
+
+struct note {
+    dv_agent *agent;
+    char task_id[DV_UUID_STRLEN + 1];
+    char type[32];
+    bool transient;
+    char msg[1024];
+};
+
+static void run_note(dv_loop *loop, void *data)
+{
+    (void)loop;
+    struct note *n = data;
+    dv_task *t = dv_task_table_get(n->agent->tasks, n->task_id);
+    if (t && n->transient) {
+        _cleanup_json_ json_t *line =
+            json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time_ns", (json_int_t)dv_realtime_ns(), "type",
+                      n->type, "task_id", t->id, "task_name", t->name, "state",
+                      dv_task_state_name(t->state), "message", n->msg);
+        if (line)
+            dv_event_hub_publish(n->agent->hub, t->id, line);
+    } else if (t) {
+        dv_task_event_add(t, &dv_runner_ops, n->agent, n->type, "%s", n->msg);
+        save(n->agent, t);
+    }
+    free(n);
+}
+
+void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, bool transient,
+                         const char *fmt, ...)
+{
+    struct note *n = calloc(1, sizeof(*n));
+    if (!n)
+        return;
+    n->agent = a;
+    snprintf(n->task_id, sizeof(n->task_id), "%s", task_id);
+    snprintf(n->type, sizeof(n->type), "%s", type);
+    n->transient = transient;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
+    va_end(ap);
+    if (dv_loop_post(a->loop, run_note, free, n) < 0)
+        free(n);
+}
+
+/* ---- IMAGE ---- */
+
+static void image_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job *j = data;
+    dv_task *any = dv_task_table_get(j->agent->tasks, j->task_id);
+    if (any && dv_rt(any)->cancel == &j->cancel)
+        dv_rt(any)->cancel = NULL;
+    dv_task *t = current(j);
+    if (t) {
+        if (j->r < 0) {
+            feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
+        } else {
+            dv_task_set_str(&t->image, j->image_ref);
+            dv_task_set_str(&t->image_id, j->image_id);
+            feed_simple(j->agent, t, DV_TE_IMAGE_READY, NULL);
+        }
+    }
+    dv_job_free(j);
+}
+
+static void op_fetch_image(void *ctx, dv_task *t)
+{
+    dv_agent *a = ctx;
+    dv_task_rt *rt = dv_rt(t);
+    dv_job *j = dv_job_new(DV_JOB_IMAGE, a, t);
+    if (!j) {
+        dv_log_error("task %s: out of memory", short_id(t));
+        return;
+    }
+    if (!(j->spec_json = json_deep_copy(t->spec)) ||
+        !(j->local_dir = strdup(rt->paths.local_dir))) {
+        fail_later(a, j, image_done, -ENOMEM, "out of memory");
+        return;
+    }
+    j->auth_config = a->config.docker.auth.config ? strdup(a->config.docker.auth.config) : NULL;
+    j->auth_helper = a->config.docker.auth.helper ? strdup(a->config.docker.auth.helper) : NULL;
+    j->auth = (dv_auth_sources){.config_path = j->auth_config, .helper = j->auth_helper};
+    j->activity_timeout_ns = a->config.docker.pull_activity_timeout_ns;
+    rt->cancel = &j->cancel;
+    submit(a, j, image_done);
+}
+
+/* ---- START ---- */
+
+static int translate(dv_agent *a, dv_task *t, json_t **ret, dv_spec_error *err)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_port_alloc *allocs = calloc(t->nports ? t->nports : 1, sizeof(*allocs));
+    _cleanup_free_ dv_port_request *reqs = NULL;
+    size_t nreqs = 0;
+    if (!allocs)
+        return dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
+    int r = dv_spec_port_requests(rt->spec, &reqs, &nreqs, err);
+    if (r < 0) {
+        free(allocs);
+        return r;
+    }
+    for (size_t i = 0; i < t->nports; i++) {
+        allocs[i] = (dv_port_alloc){.label = t->ports[i].label,
+                                    .host_port = t->ports[i].host_port,
+                                    .container_port = t->ports[i].container_port};
+        for (size_t k = 0; k < nreqs; k++)
+            if (strcmp(reqs[k].label, t->ports[i].label) == 0)
+                allocs[i].publish = reqs[k].publish;
+    }
+    dv_translate_ctx tc = {
+        .task_id = t->id,
+        .node_id = a->node_id,
+        .paths = &rt->paths,
+        .ports = allocs,
+        .n_ports = t->nports,
+        .image = t->image_id,
+        .ncpus = a->ncpus,
+        .cpu_total_mhz = a->cpu_total_mhz,
+    };
+    r = dv_translate(rt->spec, &a->config, &tc, ret, err);
+    free(allocs);
+    return r;
+}
+
+static void start_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job *j = data;
+    dv_agent *a = j->agent;
+    dv_task *t = current(j);
+    if (!t) {
+        /* Nobody wants this container any more: do not leave it behind. */
+        if (j->r == 0 && j->container_id) {
+            dv_job *rm = dv_job_new(DV_JOB_REMOVE, a, NULL);
+            if (rm && (rm->container_id = strdup(j->container_id)))
+                submit(a, rm, free_job_done);
+            else
+                dv_job_free(rm);
+        }
+        dv_logger_reap_orphan(a, &j->proc, j->docklog.checkpoint_path);
+        dv_job_free(j);
+        return;
+    }
+    if (j->r < 0) {
+        feed_simple(a, t, DV_TE_START_FAILED, &j->err);
+        dv_job_free(j);
+        return;
+    }
+    dv_task_set_str(&t->container_id, j->container_id);
+    dv_task_set_str(&t->ip, j->ip);
+    dv_task_set_str(&t->network_name, j->network_name);
+    t->auto_advertise = j->auto_advertise;
+    if (j->reused)
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                          "reusing the running container %.12s that already had the name %s",
+                          j->container_id, t->container_name);
+    if (j->docklog_started)
+        dv_logger_adopt_child(a, t, &j->proc);
+    else if (j->docklog_error[0])
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver", "%s", j->docklog_error);
+    bool exited = !j->running;
+    dv_exit_result ex = j->exit;
+    j->exit = (dv_exit_result){0};
+    feed_simple(a, t, DV_TE_STARTED, NULL);
+    /* It may be done already (echo hello): the exit is known from the inspect. */
+    if (exited && t->state == DV_TASK_RUNNING) {
+        dv_task_input in = {.event = DV_TE_EXITED, .exit = &ex};
+        dv_runner_feed(a, t, &in);
+    }
+    dv_exit_result_clear(&ex);
+    dv_job_free(j);
+}
+
+static void submit_start(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_spec_error serr;
+    dv_spec_error_clear(&serr);
+    dv_job *j = dv_job_new(DV_JOB_START, a, t);
+    if (!j) {
+        dv_log_error("task %s: out of memory", short_id(t));
+        return;
+    }
+    if (translate(a, t, &j->body, &serr) < 0) {
+        fail_later(a, j, start_done, serr.err.code ? serr.err.code : -EINVAL, serr.err.msg);
+        return;
+    }
+    j->container_name = strdup(t->container_name);
+    j->old_container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
+    const dv_task_spec *s = rt->spec;
+    bool files = s->logs.file, journald = s->logs.journald;
+    j->logs_enabled = !s->logs.disabled && !a->config.docker.disable_log_collection &&
+                      (files || journald) && a->docklog_bin;
+    if (!a->docklog_bin && !s->logs.disabled && !a->config.docker.disable_log_collection)
+        snprintf(j->docklog_error, sizeof(j->docklog_error), "logs are not collected: %s",
+                 a->docklog_missing);
+    if (j->logs_enabled) {
+        j->docklog_bin = strdup(a->docklog_bin);
+        j->docklog_config_path = strdup(rt->docklog_config_path);
+        j->docklog_diag_path = strdup(rt->docklog_diag_path);
+        j->docklog = (dv_docklog_config){
+            .endpoint = dv_job_keep(j, dv_docker_endpoint(a->docker)),
+            .tls_cert = dv_job_keep(j, a->config.docker.tls.cert),
+            .tls_key = dv_job_keep(j, a->config.docker.tls.key),
+            .tls_ca = dv_job_keep(j, a->config.docker.tls.ca),
+            .container_name = dv_job_keep(j, t->container_name),
+            .tty = s->config.tty,
+            .task_name = dv_job_keep(j, t->name),
+            .task_id = dv_job_keep(j, t->id),
+            .image = dv_job_keep(j, t->image),
+            .files_enabled = files,
+            .files_dir = dv_job_keep(j, rt->paths.logs_dir),
+            .files_base = dv_job_keep(j, t->name),
+            .max_files = (int)s->logs.max_files,
+            .max_file_size_mb = (int)s->logs.max_file_size,
+            .journald_enabled = journald,
+            .checkpoint_path = dv_job_keep(j, rt->docklog_checkpoint_path),
+        };
+    }
+    submit(a, j, start_done);
+}
+
+static void op_start_container(void *ctx, dv_task *t)
+{
+    dv_agent *a = ctx;
+    /* The previous container's helper must finish first: files are shared and the
+     * old container may only go once it is drained. */
+    if (!dv_logger_idle(t)) {
+        dv_rt(t)->start_after_logs = true;
+        dv_logger_finish(a, t);
+        return;
+    }
+    submit_start(a, t);
+}
+
+/* ---- STOP / confirm ---- */
+
+static void stop_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job *j = data;
+    dv_task *t = current(j);
+    if (t && t->state == DV_TASK_STOPPING) {
+        if (j->r == 0 && j->signal && j->running)
+            dv_timer_arm(dv_rt(t)->timer, t->stop_timeout_ns); /* → KILL_TIMEOUT */
+        else
+            feed_simple(j->agent, t, DV_TE_STOP_DONE, j->r < 0 ? &j->err : NULL);
+    } else if (t && t->state == DV_TASK_DESTROYING) {
+        dv_runner_destroy_step(j->agent, t);
+    }
+    dv_job_free(j);
+}
+
+static void submit_stop(dv_agent *a, dv_task *t, int64_t timeout_ns, const char *signal)
+{
+    dv_job *j = dv_job_new(DV_JOB_STOP, a, t);
+    if (!j)
+        return;
+    j->container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->signal = signal ? strdup(signal) : NULL;
+    /* The Engine takes whole seconds: round up, so a 500ms kill_timeout is not 0. */
+    j->stop_timeout_s = (int)((timeout_ns + DV_NSEC_PER_SEC - 1) / DV_NSEC_PER_SEC);
+    if (!j->container_id) { /* nothing to stop */
+        j->r = 0;
+        if (dv_loop_post(a->loop, stop_done, free_job, j) < 0)
+            dv_job_free(j);
+        return;
+    }
+    submit(a, j, stop_done);
+}
+
+static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const char *signal)
+{
+    submit_stop(ctx, t, timeout_ns, signal);
+}
+
+static void inspect_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job *j = data;
+    dv_task *t = current(j);
+    if (!t) {
+        dv_job_free(j);
+        return;
+    }
+    if (j->r < 0) {
+        dv_log_warning("task %s: inspect %.12s: %s (retrying)", short_id(t), j->container_id,
+                       j->err.msg);
+        dv_timer_arm(dv_rt(t)->retry_timer, 2 * DV_NSEC_PER_SEC);
+    } else if (j->running) {
+        if (t->state == DV_TASK_STOPPING)
+            feed_simple(j->agent, t, DV_TE_STOP_FAILED, NULL);
+    } else {
+        dv_task_input in = {.event = DV_TE_EXITED, .exit = &j->exit};
+        dv_runner_feed(j->agent, t, &in);
+    }
+    dv_job_free(j);
+}
+
+static void op_confirm_exit(void *ctx, dv_task *t)
+{
+    dv_agent *a = ctx;
+    dv_job *j = dv_job_new(DV_JOB_INSPECT, a, t);
+    if (!j)
+        return;
+    if (!t->container_id) {
+        j->r = 0;
+        j->running = false;
+        j->exit.error = strdup("the task has no container");
+        if (dv_loop_post(a->loop, inspect_done, free_job, j) < 0)
+            dv_job_free(j);
+        return;
+    }
+    j->container_id = strdup(t->container_id);
+    submit(a, j, inspect_done);
+}
+
+/* ---- timers, cancel ---- */
+
+static void op_cancel(void *ctx, dv_task *t)
+{
+    (void)ctx;
+    if (dv_rt(t)->cancel)
+        dv_cancel_request(dv_rt(t)->cancel);
+}
+
+static void op_arm_timer(void *ctx, dv_task *t, int64_t delay_ns)
+{
+    (void)ctx;
+    dv_timer_arm(dv_rt(t)->timer, delay_ns);
+}
+
+static void op_disarm_timer(void *ctx, dv_task *t)
+{
+    (void)ctx;
+    dv_timer_disarm(dv_rt(t)->timer);
+}
+
+/* ---- the rest of the ops ---- */
+
+static void op_destroy(void *ctx, dv_task *t)
+{
+    dv_agent *a = ctx;
+    /* Stop first (timeout 0, as Nomad's destroy), so the helper can drain. */
+    submit_stop(a, t, 0, NULL);
+}
+
+static void op_forget(void *ctx, dv_task *t)
+{
+    dv_agent *a = ctx;
+    dv_task_table_remove(a->tasks, t, dv_runner_free_rt);
+    dv_agent_notify_status(a);
+}
+
+static void op_event(void *ctx, dv_task *t, const dv_task_event *ev)
+{
+    dv_agent *a = ctx;
+    dv_log_info("task %s (%s): %s: %s", short_id(t), t->name, ev->type, ev->message);
+    _cleanup_json_ json_t *line = dv_runner_event_line(t, ev);
+    if (line)
+        dv_event_hub_publish(a->hub, t->id, line);
+}
+
+static void op_changed(void *ctx, dv_task *t)
+{
+    dv_agent *a = ctx;
+    save(a, t);
+    dv_runner_publish_state(a, t, false);
+    dv_agent_notify_status(a);
+}
+
+static int64_t op_now(void *ctx)
+{
+    (void)ctx;
+    return dv_realtime_ns();
+}
+
+static double op_jitter(void *ctx)
+{
+    (void)ctx;
+    return drand48();
+}
+
+const dv_task_ops dv_runner_ops = {
+    .fetch_image = op_fetch_image,
+    .start_container = op_start_container,
+    .stop_container = op_stop_container,
+    .confirm_exit = op_confirm_exit,
+    .cancel = op_cancel,
+    .arm_timer = op_arm_timer,
+    .disarm_timer = op_disarm_timer,
+    .destroy = op_destroy,
+    .forget = op_forget,
+    .event = op_event,
+    .changed = op_changed,
+    .now = op_now,
+    .jitter = op_jitter,
+};
+
+/* ---- destroy steps: stop → helper drained → remove → forget ---- */
+
+static void answer_destroy_waiters(dv_task *t, unsigned status, const char *error)
+{
+    dv_task_rt *rt = dv_rt(t);
+    for (size_t i = 0; i < rt->n_destroy_waiters; i++) {
+        if (error)
+            dv_api_respond_error(rt->destroy_waiters[i], status, NULL, "%s", error);
+        else
+            dv_api_respond_json(rt->destroy_waiters[i], status, json_pack("{s:s}", "id", t->id));
+        dv_api_request_unref(rt->destroy_waiters[i]);
+    }
+    free(rt->destroy_waiters);
+    rt->destroy_waiters = NULL;
+    rt->n_destroy_waiters = 0;
+}
+
+void dv_runner_wait_destroy(dv_task *t, struct dv_api_request *req)
+{
+    dv_task_rt *rt = dv_rt(t);
+    struct dv_api_request **v =
+        realloc(rt->destroy_waiters, (rt->n_destroy_waiters + 1) * sizeof(*v));
+    if (!v) {
+        dv_api_respond_error(req, 500, NULL, "out of memory");
+        return;
+    }
+    rt->destroy_waiters = v;
+    rt->destroy_waiters[rt->n_destroy_waiters++] = dv_api_request_ref(req);
+}
+
+static void destroy_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job *j = data;
+    dv_agent *a = j->agent;
+    dv_task *t = current(j);
+    if (!t || t->state != DV_TASK_DESTROYING) {
+        dv_job_free(j);
+        return;
+    }
+    if (j->r < 0) {
+        answer_destroy_waiters(t, 500, j->err.msg);
+        feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
+        dv_job_free(j);
+        return;
+    }
+    dv_ports_release_task(a->ports, t->id);
+    dv_error err;
+    if (dv_state_store_remove_task(a->store, t->id, &err) < 0)
+        dv_log_error("task %s: removing its record: %s", short_id(t), err.msg);
+    dv_task_event_add(t, &dv_runner_ops, a, "Destroyed", "the task is gone");
+    _cleanup_json_ json_t *line = dv_runner_state_line(t);
+    if (line) {
+        json_object_set_new(line, "state", json_string("destroyed"));
+        dv_event_hub_publish(a->hub, t->id, line);
+    }
+    answer_destroy_waiters(t, 200, NULL);
+    feed_simple(a, t, DV_TE_DESTROYED, NULL); /* frees t */
+    dv_job_free(j);
+}
+
+void dv_runner_destroy_step(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    if (!dv_logger_idle(t)) {
+        rt->destroy_after_logs = true;
+        dv_logger_finish(a, t);
+        return;
+    }
+    dv_job *j = dv_job_new(DV_JOB_DESTROY, a, t);
+    if (!j)
+        return;
+    j->container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->remove_container = a->config.docker.gc.container;
+    j->task_root = strdup(rt->paths.task_root);
+    submit(a, j, destroy_done);
+}
+
+void dv_runner_logs_done(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    if (rt->start_after_logs) {
+        rt->start_after_logs = false;
+        if (t->state == DV_TASK_STARTING)
+            submit_start(a, t);
+    }
+    if (rt->destroy_after_logs) {
+        rt->destroy_after_logs = false;
+        if (t->state == DV_TASK_DESTROYING)
+            dv_runner_destroy_step(a, t);
+    }
+}
+
+/* ---- Engine events ---- */
+
+void dv_runner_engine_event(dv_agent *a, const json_t *event)
+{
+    const char *action = json_string_value(json_object_get(event, "Action"));
+    json_t *actor = json_object_get(event, "Actor");
+    const char *cid = json_string_value(json_object_get(actor, "ID"));
+    const char *task_id =
+        json_string_value(json_object_get(json_object_get(actor, "Attributes"), DV_LABEL_TASK_ID));
+    dv_task *t = task_id ? dv_task_table_get(a->tasks, task_id) : NULL;
+    if (!action || !cid || !t)
+        return;
+    bool ours = t->container_id && strcmp(t->container_id, cid) == 0;
+    if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
+        if (t->state == DV_TASK_STARTING)
+            t->die_seen = true; /* STARTED looks again */
+        else if (ours && dv_task_state_is_active(t->state))
+            op_confirm_exit(a, t);
+    } else if (strcmp(action, "oom") == 0 && ours) {
+        dv_task_event_add(t, &dv_runner_ops, a, "OOM", "the container ran out of memory");
+    }
+}
+
+void dv_runner_resync(dv_agent *a)
+{
+    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
+        dv_task *t = dv_task_table_at(a->tasks, i);
+        if (dv_task_state_is_active(t->state) && t->container_id)
+            op_confirm_exit(a, t);
+    }
+}

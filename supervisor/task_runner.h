@@ -1,0 +1,122 @@
+/* The task runner: carries out what the state machine (task.h) asks for.
+ *
+ * Every Engine call runs as a job on a worker (task_jobs.c). A job carries
+ * copies of what it needs plus the task id and the task's gen at submission;
+ * its result comes back to the loop, which drops it when the task is gone or
+ * its gen moved on (stale), cleaning up what a stale result leaves behind
+ * (a container created for a task that no longer wants it is removed).
+ *
+ * Per task the runner keeps a dv_task_rt: the parsed spec, its directories,
+ * its timer, the docklog helper, and requests waiting for the task (a DELETE
+ * answered when the destroy is done). */
+#ifndef DV_TASK_RUNNER_H
+#define DV_TASK_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "docklog_launch.h"
+#include "spec.h"
+#include "spec_paths.h"
+#include "task.h"
+
+enum dv_logger_state {
+    DV_LOGGER_NONE,    /* no helper (not started yet, or logs disabled) */
+    DV_LOGGER_RUNNING, /* helper alive, pidfd watched */
+    DV_LOGGER_WAITING, /* helper died, respawn timer armed */
+};
+
+typedef struct dv_task_rt {
+    dv_agent *agent;
+    dv_task_spec *spec; /* parsed from task->spec; immutable */
+    dv_task_paths paths;
+    char *docklog_config_path;
+    char *docklog_checkpoint_path;
+    char *docklog_diag_path;
+    dv_timer *timer;       /* restart delay, kill timeout */
+    dv_timer *retry_timer; /* a failed exit inspect is tried again */
+    dv_cancel *cancel;     /* of the fetch in flight (points into its job), or NULL */
+
+    /* docklog helper (task_logger.c) */
+    enum dv_logger_state logger;
+    dv_docklog_proc proc;
+    dv_loop_watch *proc_watch;
+    dv_timer *logger_timer; /* respawn backoff, or drain deadline */
+    unsigned logger_attempt;
+    int64_t logger_started_ns; /* monotonic */
+    bool logger_term_sent;
+    /* Actions waiting for the helper to finish with the current container. */
+    bool start_after_logs;
+    bool destroy_after_logs;
+
+    /* destroy (task_runner.c) */
+    struct dv_api_request **destroy_waiters;
+    size_t n_destroy_waiters;
+    enum dv_task_state last_published; /* last "state" line sent on /v1/events */
+    bool published_once;
+} dv_task_rt;
+
+static inline dv_task_rt *dv_rt(const dv_task *t)
+{
+    return t->runner;
+}
+
+extern const dv_task_ops dv_runner_ops;
+
+/* Build a task from a submitted spec: parse, police, allocate ports, paths,
+ * record it (not started yet). On a refusal *ret_status says 400 or 409 and
+ * ERR names the field. */
+int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
+                     dv_spec_error *err);
+/* Attach runtime data to a task loaded from a record (recovery) or created. */
+int dv_runner_attach(dv_agent *a, dv_task *t, dv_error *err);
+void dv_runner_free_rt(dv_task *t);
+
+/* Feed an event to the task's state machine and log what it refused. */
+int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in);
+
+/* A die / oom / destroy event of the Engine for one of our containers. */
+void dv_runner_engine_event(dv_agent *a, const json_t *event);
+/* Inspect every task whose container may be running (after an events reconnect). */
+void dv_runner_resync(dv_agent *a);
+
+/* Destroy, after the stop: once the helper drained, remove container and directories. */
+void dv_runner_destroy_step(dv_agent *a, dv_task *t);
+
+/* A DELETE waits for the destroy: REQ is answered when the task is gone. */
+void dv_runner_wait_destroy(dv_task *t, struct dv_api_request *req);
+
+/* Publish the task's current state on /v1/events (if it changed). */
+void dv_runner_publish_state(dv_agent *a, dv_task *t, bool force);
+/* The "state" line for T (also sent first to a new subscriber). */
+json_t *dv_runner_state_line(const dv_task *t);
+/* Event EV of task T as published on /v1/events. */
+json_t *dv_runner_event_line(const dv_task *t, const dv_task_event *ev);
+
+/* From any thread: record a task event (TRANSIENT: only stream it, e.g. pull
+ * progress) for TASK_ID, if the task still exists when the loop sees it. */
+void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, bool transient,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- task_logger.c ---- */
+/* Take over the helper a START job spawned for the task's new container. */
+void dv_logger_adopt_child(dv_agent *a, dv_task *t, dv_docklog_proc *proc);
+/* A helper nobody wants (its start result was stale): reap it when it exits. */
+void dv_logger_reap_orphan(dv_agent *a, dv_docklog_proc *proc, const char *checkpoint_path);
+/* Agent shutdown: stop watching orphans (they are no longer ours to reap). */
+void dv_logger_free_orphans(dv_agent *a);
+/* The helper has nothing left to do for the current container (or there is none). */
+bool dv_logger_idle(const dv_task *t);
+/* Make sure the helper finishes soon (the container is gone or going): it is given
+ * a drain deadline, then SIGTERM, then SIGKILL. Calls back through
+ * dv_runner_logs_done() once idle. */
+void dv_logger_finish(dv_agent *a, dv_task *t);
+/* Agent shutdown: stop watching, leave the helper running for the next agent. */
+void dv_logger_detach(dv_task *t);
+/* Called by task_logger.c when the helper is idle and actions wait for it. */
+void dv_runner_logs_done(dv_agent *a, dv_task *t);
+
+#endif

@@ -1,0 +1,257 @@
+/* Accepting a task: spec → checks → ports → directories → record; and the
+ * runner's per-task data. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "log.h"
+#include "policy.h"
+#include "spec_ports.h"
+#include "task_runner.h"
+#include "translate.h"
+
+static void on_timer_cb(dv_loop *loop, void *userdata);
+static void on_retry_cb(dv_loop *loop, void *userdata);
+
+static int attach(dv_agent *a, dv_task *t, dv_task_spec *spec, dv_task_paths *paths, dv_error *err)
+{
+    dv_task_rt *rt = calloc(1, sizeof(*rt));
+    if (!rt)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    rt->agent = a;
+    rt->spec = spec;
+    rt->paths = *paths;
+    *paths = (dv_task_paths){0};
+    rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
+    rt->timer = dv_timer_new(a->loop, on_timer_cb, t);
+    rt->retry_timer = dv_timer_new(a->loop, on_retry_cb, t);
+    if (!rt->timer || !rt->retry_timer ||
+        asprintf(&rt->docklog_config_path, "%s/docklog.json", rt->paths.task_root) < 0 ||
+        asprintf(&rt->docklog_checkpoint_path, "%s/docklog.checkpoint", rt->paths.task_root) < 0 ||
+        asprintf(&rt->docklog_diag_path, "%s/docklog.log", rt->paths.task_root) < 0) {
+        t->runner = rt;
+        dv_runner_free_rt(t);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    t->runner = rt;
+    return 0;
+}
+
+int dv_runner_attach(dv_agent *a, dv_task *t, dv_error *err)
+{
+    dv_spec_error serr;
+    dv_spec_error_clear(&serr);
+    dv_task_spec *spec = NULL;
+    dv_task_paths paths = {0};
+    int r = dv_spec_parse(t->spec, &spec, &serr);
+    if (r == 0)
+        r = dv_task_paths_build(a->config.data_dir, t->id, t->name, &paths, &serr);
+    if (r < 0) {
+        dv_task_spec_free(spec);
+        return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
+    }
+    r = attach(a, t, spec, &paths, err);
+    if (r < 0) {
+        dv_task_spec_free(spec);
+        dv_task_paths_clear(&paths);
+    }
+    return r;
+}
+
+void dv_runner_free_rt(dv_task *t)
+{
+    dv_task_rt *rt = t ? dv_rt(t) : NULL;
+    if (!rt)
+        return;
+    dv_logger_detach(t);
+    dv_timer_free(rt->timer);
+    dv_timer_free(rt->retry_timer);
+    dv_timer_free(rt->logger_timer);
+    for (size_t i = 0; i < rt->n_destroy_waiters; i++) {
+        dv_api_respond_error(rt->destroy_waiters[i], 503, NULL, "the agent is shutting down");
+        dv_api_request_unref(rt->destroy_waiters[i]);
+    }
+    free(rt->destroy_waiters);
+    dv_task_spec_free(rt->spec);
+    dv_task_paths_clear(&rt->paths);
+    free(rt->docklog_config_path);
+    free(rt->docklog_checkpoint_path);
+    free(rt->docklog_diag_path);
+    free(rt);
+    t->runner = NULL;
+}
+
+static void on_timer_cb(dv_loop *loop, void *userdata)
+{
+    (void)loop;
+    dv_task *t = userdata;
+    dv_agent *a = dv_rt(t)->agent;
+    dv_task_input in = {.stop_timeout_ns = -1};
+    if (t->state == DV_TASK_RESTARTING)
+        in.event = DV_TE_RESTART_DUE;
+    else if (t->state == DV_TASK_STOPPING)
+        in.event = DV_TE_KILL_TIMEOUT;
+    else
+        return;
+    dv_runner_feed(a, t, &in);
+}
+
+static void on_retry_cb(dv_loop *loop, void *userdata)
+{
+    (void)loop;
+    dv_task *t = userdata;
+    if (dv_task_state_is_active(t->state))
+        dv_runner_ops.confirm_exit(dv_rt(t)->agent, t);
+}
+
+/* alloc and local are written by the task as whatever user its image runs as;
+ * secrets is for the task only (DESIGN.md). */
+static int make_dirs(const dv_task_paths *p, dv_error *err)
+{
+    const struct {
+        const char *path;
+        mode_t mode;
+    } dirs[] = {
+        {p->task_root, 0711}, {p->alloc_dir, 0777}, {p->logs_dir, 0755},
+        {p->task_dir, 0711},  {p->local_dir, 0777}, {p->secrets_dir, 0700},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(dirs); i++) {
+        int r = dv_mkdir_p(dirs[i].path, dirs[i].mode, err);
+        if (r < 0)
+            return r;
+        if (chmod(dirs[i].path, dirs[i].mode) < 0) /* mkdir's mode went through the umask */
+            return dv_error_errno(err, errno, "chmod %s", dirs[i].path);
+    }
+    return 0;
+}
+
+static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigned *ret_status,
+                      dv_spec_error *err)
+{
+    _cleanup_free_ dv_port_request *reqs = NULL;
+    size_t n = 0;
+    int r = dv_spec_port_requests(spec, &reqs, &n, err);
+    if (r < 0) {
+        *ret_status = 400;
+        return r;
+    }
+    if (n == 0)
+        return 0;
+    _cleanup_free_ dv_port_claim *claims = calloc(n, sizeof(*claims));
+    t->ports = calloc(n, sizeof(*t->ports));
+    if (!claims || !t->ports) {
+        *ret_status = 500;
+        return dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        claims[i] = (dv_port_claim){.label = reqs[i].label, .static_port = reqs[i].static_port};
+    dv_error perr;
+    r = dv_ports_assign(a->ports, t->id, claims, n, &perr);
+    if (r < 0) {
+        *ret_status = r == -EADDRNOTAVAIL ? 503 : 409;
+        char field[DV_SPEC_FIELD_MAX] = "network.ports";
+        for (size_t i = 0; i < n; i++)
+            if (strstr(perr.msg, reqs[i].label))
+                snprintf(field, sizeof(field), "network.ports.%s", reqs[i].label);
+        return dv_spec_fail(err, field, r, "%s", perr.msg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        t->ports[i] = (dv_port_mapping){
+            .label = strdup(reqs[i].label),
+            .host_port = claims[i].value,
+            .container_port = reqs[i].container_port ? reqs[i].container_port : claims[i].value,
+            .is_static = reqs[i].static_port > 0,
+        };
+        t->nports++;
+    }
+    return 0;
+}
+
+int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
+                     dv_spec_error *err)
+{
+    *ret_status = 400;
+    if (!json_is_object(spec_json))
+        return dv_spec_fail(err, NULL, -EINVAL, "the task spec must be a JSON object");
+    dv_task_spec *spec = NULL;
+    int r = dv_spec_parse(spec_json, &spec, err);
+    if (r < 0)
+        return r;
+    char id[DV_UUID_STRLEN + 1];
+    dv_error e;
+    dv_task_paths paths = {0};
+    dv_task *t = NULL;
+    _cleanup_json_ json_t *body = NULL; /* before any goto: cleanup runs on every exit */
+    if ((r = dv_uuid_v4(id, &e)) < 0) {
+        *ret_status = 500;
+        dv_spec_fail_from(err, NULL, &e);
+        goto fail;
+    }
+    if ((r = dv_task_paths_build(a->config.data_dir, id, spec->name, &paths, err)) < 0 ||
+        (r = dv_policy_check(spec, &a->config, &paths, err)) < 0)
+        goto fail;
+    t = dv_task_new(id, spec->name);
+    if (!t || !(t->spec = json_deep_copy(spec_json))) {
+        *ret_status = 500;
+        r = dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    t->kill_timeout_ns = spec->kill_timeout_ns;
+    if (spec->kill_signal[0])
+        dv_task_set_str(&t->kill_signal, spec->kill_signal);
+    t->restart_policy = spec->restart;
+    dv_task_set_str(&t->image, spec->config.image);
+    t->created_ns = dv_realtime_ns();
+    if ((r = take_ports(a, t, spec, ret_status, err)) < 0)
+        goto fail;
+    if ((r = attach(a, t, spec, &paths, &e)) < 0) {
+        *ret_status = 500;
+        dv_spec_fail_from(err, NULL, &e);
+        goto fail;
+    }
+    spec = NULL; /* the task's now */
+
+    /* A dry run of the translation, so what cannot be built is a 400 now, not a
+     * failed task later. */
+    dv_task_rt *rt = dv_rt(t);
+    dv_port_alloc *allocs = calloc(t->nports ? t->nports : 1, sizeof(*allocs));
+    for (size_t i = 0; allocs && i < t->nports; i++)
+        allocs[i] = (dv_port_alloc){t->ports[i].label, t->ports[i].host_port,
+                                    t->ports[i].container_port, true};
+    dv_translate_ctx tc = {.task_id = t->id,
+                           .node_id = a->node_id,
+                           .paths = &rt->paths,
+                           .ports = allocs,
+                           .n_ports = t->nports,
+                           .ncpus = a->ncpus,
+                           .cpu_total_mhz = a->cpu_total_mhz};
+    r = allocs ? dv_translate(rt->spec, &a->config, &tc, &body, err)
+               : dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
+    free(allocs);
+    if (r < 0)
+        goto fail_ports;
+    if ((r = make_dirs(&rt->paths, &e)) < 0 || (r = dv_task_table_add(a->tasks, t)) < 0) {
+        *ret_status = 500;
+        dv_spec_fail_from(err, NULL, &e);
+        goto fail_ports;
+    }
+    *ret = t;
+    return 0;
+fail_ports:
+    dv_ports_release_task(a->ports, t->id);
+    dv_runner_free_rt(t);
+    dv_task_free(t);
+    return r;
+fail:
+    if (t)
+        dv_ports_release_task(a->ports, t->id);
+    dv_task_free(t);
+    dv_task_paths_clear(&paths);
+    dv_task_spec_free(spec);
+    return r;
+}

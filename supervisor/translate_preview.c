@@ -1,0 +1,40 @@
+/* The create body a spec would get, without an agent or a daemon. */
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "spec.h"
+#include "spec_ports.h"
+#include "translate.h"
+
+int dv_translate_preview(const json_t *spec_json, const dv_agent_config *config,
+                         const char *node_id, json_t **ret, dv_spec_error *err)
+{
+    dv_task_spec *spec = NULL;
+    int r = dv_spec_parse(spec_json, &spec, err);
+    if (r < 0)
+        return r;
+    dv_task_paths paths = {0};
+    dv_port_request *reqs = NULL;
+    dv_port_alloc *allocs = NULL;
+    size_t n = 0;
+    if ((r = dv_task_paths_build(config->data_dir, DV_PREVIEW_TASK_ID, spec->name, &paths, err)) <
+            0 ||
+        (r = dv_spec_port_requests(spec, &reqs, &n, err)) < 0 ||
+        (r = dv_ports_placeholder(reqs, n, config->port_min, config->port_max, &allocs, err)) < 0)
+        goto out;
+    dv_translate_ctx ctx = {
+        .task_id = DV_PREVIEW_TASK_ID,
+        .node_id = node_id ? node_id : DV_PREVIEW_TASK_ID,
+        .paths = &paths,
+        .ports = allocs,
+        .n_ports = n,
+    };
+    dv_host_cpu(&ctx.ncpus, &ctx.cpu_total_mhz);
+    r = dv_translate(spec, config, &ctx, ret, err);
+out:
+    free(allocs);
+    free(reqs);
+    dv_task_paths_clear(&paths);
+    dv_task_spec_free(spec);
+    return r;
+}

@@ -1,0 +1,115 @@
+/* Volume sources resolved on disk: a symlink a task planted in its own
+ * allocation dir must not lead a bind outside it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "agent_config.h"
+#include "cleanup.h"
+#include "policy.h"
+#include "spec.h"
+#include "test_support.h"
+
+#define ID "6f1c3e9a-8d2b-4c5e-9f00-123456789abc"
+
+static char *tmp;
+static dv_task_paths paths;
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = dv_test_tmpdir("dv-policy-host");
+    /* the data dir itself is reached through a symlink: that alone is fine */
+    if (dv_test_sh(NULL,
+                   "cd '%s' && mkdir -p real/tasks/" ID "/alloc/shared real/tasks/" ID
+                   "/web/local && ln -s real data && ln -s / real/tasks/" ID "/alloc/evil && "
+                   "ln -s shared real/tasks/" ID "/alloc/fine && "
+                   "ln -s ../../" ID "x real/tasks/" ID "/alloc/sibling && "
+                   "mkdir -p real/tasks/" ID "x",
+                   tmp) != 0)
+        return -1;
+    char data[512];
+    snprintf(data, sizeof(data), "%s/data", tmp);
+    return dv_task_paths_build(data, ID, "web", &paths, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dv_task_paths_clear(&paths);
+    dv_test_rm_rf(tmp);
+    free(tmp);
+    return 0;
+}
+
+static void expect(const char *config_json, const char *spec_extra, const char *field,
+                   const char *message)
+{
+    char text[1024];
+    snprintf(text, sizeof(text), "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\"%s}}",
+             spec_extra);
+    _cleanup_json_ json_t *sj = json_loads(text, 0, NULL);
+    _cleanup_json_ json_t *aj = json_loads(config_json, 0, NULL);
+    dv_task_spec *spec = NULL;
+    dv_agent_config config;
+    assert_int_equal(dv_spec_parse(sj, &spec, NULL), 0);
+    assert_int_equal(dv_agent_config_parse(aj, &config, NULL), 0);
+    /* the lexical check passes all of these */
+    assert_int_equal(dv_policy_check(spec, &config, &paths, NULL), 0);
+    dv_spec_error err;
+    dv_spec_error_clear(&err);
+    int r = dv_policy_check_host_paths(spec, &config, &paths, &err);
+    if (!field) {
+        if (r < 0)
+            fail_msg("refused %s: %s", spec_extra, err.err.msg);
+    } else {
+        assert_int_equal(r, -EPERM);
+        assert_string_equal(err.field, field);
+        if (!strstr(err.err.msg, message))
+            fail_msg("got \"%s\", want \"%s\"", err.err.msg, message);
+    }
+    dv_task_spec_free(spec);
+    dv_agent_config_clear(&config);
+}
+
+static void test_symlinks(void **state)
+{
+    (void)state;
+    expect("{}", ",\"volumes\":[\"../alloc/evil:/host\"]", "config.volumes[0]",
+           "config.volumes[0]: host path \"../alloc/evil\" resolves to \"/\" outside the task's "
+           "allocation directory");
+    /* a path below the link that does not exist yet: Docker would create it there */
+    expect("{}", ",\"volumes\":[\"local:/l\",\"../alloc/evil/etc/dvnew:/x\"]", "config.volumes[1]",
+           "resolves to \"/etc/dvnew\"");
+    expect("{}", ",\"volumes\":[\"../alloc/sibling:/x\"]", "config.volumes[0]", ID "x\" outside");
+    expect("{}",
+           ",\"mount\":[{\"type\":\"bind\",\"target\":\"/b\",\"source\":\"../alloc/evil/tmp\"}]",
+           "config.mount[0]", "resolves to \"/tmp\"");
+    /* links that stay inside, and paths that do not exist yet */
+    expect("{}", ",\"volumes\":[\"../alloc/fine:/f\",\"data/new/dir:/d\",\"local:/l\"]", NULL,
+           NULL);
+    expect("{}", ",\"mount\":[{\"type\":\"bind\",\"target\":\"/b\",\"source\":\"local\"}]", NULL,
+           NULL);
+    /* with volumes enabled the operator allowed host paths anyway */
+    expect("{\"docker\":{\"volumes\":{\"enabled\":true}}}", ",\"volumes\":[\"../alloc/evil:/h\"]",
+           NULL, NULL);
+    /* a volume driver names volumes, not paths */
+    expect("{\"docker\":{\"volumes\":{\"enabled\":true}}}",
+           ",\"volumes\":[\"../alloc/evil:/h\"],\"volume_driver\":\"pxd\"", NULL, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_symlinks),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
