@@ -33,7 +33,7 @@
  * that comes is new; the margin covers the inversion).
  *
  * Write policy (the cost/guarantee trade-off):
- * - after every delivered batch (one socket read, <= 64 KiB): the sink data is
+ * - after every delivered batch (up to 20 ms / 256 KiB of stream, http1.h): the sink data is
  *   written (write(2)) first, then the checkpoint is replaced by rename(2) WITHOUT
  *   fsync. Against process death (kill -9 of docklog or the agent, dockerd restart)
  *   this is exact: the page cache keeps both, in that order. An fsync per batch

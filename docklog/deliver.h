@@ -2,7 +2,7 @@
  *
  * Per entry: skip it if the checkpoint says it was delivered before, else write it
  * to the file sink, send it to journald (retrying), and only then count it in the
- * committed position (checkpoint.h). Per batch (one socket read): flush the files,
+ * committed position (checkpoint.h). Per batch (up to 20 ms of stream): flush the files,
  * save the checkpoint (rename), then let the file sink do what had to wait for the
  * checkpoint. Every DL_CHECKPOINT_SYNC_INTERVAL and at the end: fdatasync the files
  * and save the checkpoint durably, recording the position as synced.

@@ -1,12 +1,14 @@
 #include "http1.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "duration.h"
 
 #define DEFAULT_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
@@ -351,13 +353,41 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     r = dl_conn_write_all(&conn, req.data, req.len, c->timeout_ns, err);
     dl_http_parser p;
     dl_http_parser_init(&p, req_head, req_body, q);
+    /* A batch is what arrived without waiting, capped in size and age: the caller's
+     * per-batch work (flush, checkpoint) then costs little when the daemon sends one
+     * small chunk per log line, and a batch in flight stays small. */
+    size_t batch_bytes = 0, last_read = 0;
+    int64_t batch_start = 0;
     while (r >= 0) {
+        bool streaming = stream && q->head_done && success(q->status);
+        ssize_t n = -ETIMEDOUT;
+        if (streaming && batch_bytes > 0) {
+            int64_t left = DL_HTTP_BATCH_AGE - (dv_monotonic_ns() - batch_start);
+            if (batch_bytes < DL_HTTP_BATCH_MAX && left > 0) {
+                /* Docker writes one chunk per log line: after a small read, let a
+                 * millisecond's worth gather so a read costs one syscall for many
+                 * lines instead of several per line. */
+                if (last_read < DL_HTTP_COALESCE_MIN && left > DL_HTTP_COALESCE_WAIT) {
+                    struct pollfd w = {.fd = c->wake_fd, .events = POLLIN};
+                    poll(&w, c->wake_fd >= 0 ? 1 : 0, (int)(DL_HTTP_COALESCE_WAIT / 1000000));
+                    left = DL_HTTP_BATCH_AGE - (dv_monotonic_ns() - batch_start);
+                }
+                n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, left > 0 ? left : 0, err);
+            }
+            if (n == -ETIMEDOUT || n == -EAGAIN) {
+                batch_bytes = 0;
+                if (stream->on_batch && stream->on_batch(stream->userdata)) {
+                    r = 1;
+                    break;
+                }
+            }
+        }
         /* The follow stream may be silent for days, and Docker sends even its head only
          * with the first entry at or after since=, which in a large log can take
          * minutes of decoding: no read deadline for streams (a dead TCP peer is found
          * by keepalive, a restarted daemon resets the connection). */
-        int64_t timeout = stream ? -1 : c->timeout_ns;
-        ssize_t n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, timeout, err);
+        if (n == -ETIMEDOUT || n == -EAGAIN)
+            n = dl_conn_read(&conn, c->buf, DL_HTTP_READ_BUF, stream ? -1 : c->timeout_ns, err);
         if (n < 0) {
             r = (int)n;
             break;
@@ -369,16 +399,18 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
         }
         if (r < 0)
             break;
-        if (stream && q->head_done && success(q->status) && stream->on_batch &&
-            stream->on_batch(stream->userdata)) {
-            r = 1;
-            break;
+        if (streaming || (stream && q->head_done && success(q->status))) {
+            if (batch_bytes == 0)
+                batch_start = dv_monotonic_ns();
+            batch_bytes += (size_t)n;
+            last_read = (size_t)n;
         }
         if (r == DL_HTTP_COMPLETE) {
             r = 0;
             break;
         }
     }
+    /* The batch that ended with the stream or an error is the caller's to close. */
     dl_conn_close(&conn);
     if (r < 0) {
         if (r == -EPROTO && err)

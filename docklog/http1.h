@@ -84,9 +84,18 @@ void dl_http_client_free(dl_http_client *c);
  * err->recoverable. */
 int dl_http_get_json(dl_http_client *c, const char *path, json_t **ret, dv_error *err);
 
-/* Streaming answer: ON_DATA gets the body as it arrives (spans of one socket read);
- * ON_BATCH runs after all spans of one read were passed (docklog's batch end: flush,
- * checkpoint, look at signals). Either returns non-zero to stop. */
+/* Streaming answer: ON_DATA gets the body as it arrives (spans of each socket read);
+ * ON_BATCH runs at the end of a batch: DL_HTTP_BATCH_AGE after its first byte, or
+ * earlier at DL_HTTP_BATCH_MAX bytes (docklog's batch end: flush, checkpoint, look
+ * at signals). So a line reaches the files at most ~20 ms after it arrived, and a
+ * batch in flight at a kill holds at most that much. A batch cut short by the end of
+ * the stream or an error gets no ON_BATCH: the caller ends it. Either callback
+ * returns non-zero to stop. */
+#define DL_HTTP_BATCH_MAX (256 * 1024)
+#define DL_HTTP_BATCH_AGE (20 * 1000 * 1000)
+/* After a read shorter than this, wait this long before reading again (see http1.c). */
+#define DL_HTTP_COALESCE_MIN (16 * 1024)
+#define DL_HTTP_COALESCE_WAIT (1000 * 1000)
 typedef struct dl_http_stream_cbs {
     dl_http_body_cb on_data;
     int (*on_batch)(void *userdata);

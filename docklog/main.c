@@ -194,6 +194,7 @@ int main(int argc, char **argv)
                 (unsigned long long)deliver.entries, (unsigned long long)deliver.bytes);
         break;
     case DL_RUN_STOPPED:
+        dl_signals_stop_requested(&signals); /* the wait that saw it did not read it */
         code = dl_deliver_sync(&deliver, &err) < 0 ? DL_EXIT_TEMPORARY : DL_EXIT_DRAINED;
         dl_diag("stopped by signal %d: checkpoint written (%llu entries delivered by this run)",
                 signals.signo, (unsigned long long)deliver.entries);

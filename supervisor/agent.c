@@ -25,8 +25,10 @@
 #include "clock.h"
 #include "commands.h"
 #include "docklog_launch.h"
+#include "dangling.h"
 #include "drain.h"
 #include "duration.h"
+#include "image_gc.h"
 #include "log.h"
 #include "recovery.h"
 #include "task_runner.h"
@@ -113,6 +115,8 @@ static void reload(dv_agent *a)
         dv_log_error("reload: %s", perr.msg);
     dv_agent_config_clear(&a->config);
     a->config = n;
+    dv_image_gc_reconfigure(a);
+    dv_dangling_reconfigure(a);
     dv_log_info("configuration reloaded from %s", a->config_path ? a->config_path : "defaults");
 }
 
@@ -183,6 +187,9 @@ static int setup(dv_agent *a, dv_error *err)
     a->tasks = dv_task_table_new();
     if (!a->hub || !a->tasks)
         return dv_error_set(err, -ENOMEM, "out of memory");
+    if ((r = dv_image_gc_new(a, &a->image_gc, err)) < 0 ||
+        (r = dv_dangling_new(a, &a->dangling, err)) < 0)
+        return r;
     dv_error derr;
     if (dv_docklog_find_binary(a->config.docker.tls.cert != NULL, &a->docklog_bin, &derr) < 0) {
         snprintf(a->docklog_missing, sizeof(a->docklog_missing), "%s", derr.msg);
@@ -251,6 +258,8 @@ static bool teardown(dv_agent *a)
     if (a->loop)
         dv_logger_free_orphans(a);
     dv_workers_free(a->workers);
+    dv_image_gc_free(a->image_gc); /* after the workers: a removal's result may be queued */
+    dv_dangling_free(a->dangling);
     dv_event_hub_free(a->hub);
     dv_watchdog_free(a->watchdog);
     json_decref(a->quarantined);

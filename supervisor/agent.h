@@ -48,6 +48,8 @@ typedef struct dv_agent {
     dv_api_server *api;
     dv_engine_events *events;
     dv_task_table *tasks;
+    struct dv_image_gc *image_gc; /* image_gc.h */
+    struct dv_dangling *dangling; /* dangling.h */
     int signal_fd;
     int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */
     dv_loop_watch *signal_watch;

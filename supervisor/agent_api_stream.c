@@ -9,7 +9,9 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "dangling.h"
 #include "duration.h"
+#include "image_gc.h"
 #include "log_files.h"
 #include "node.h"
 #include "task_runner.h"
@@ -262,5 +264,7 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
                   restarts, (unsigned long long)dv_loop_wakeups(a->loop),
                   dv_workers_busy(a->workers), dv_event_hub_subscribers(a->hub),
                   dv_ports_held(a->ports), a->engine_stream_ok ? 1 : 0);
+    dv_image_gc_metrics(a->image_gc, &b);
+    dv_dangling_metrics(a->dangling, &b);
     dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");
 }

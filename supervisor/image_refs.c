@@ -10,7 +10,8 @@
 /* A node has tens of images, not thousands: flat arrays keep this simple. */
 typedef struct image_entry {
     char *id;
-    char *name;
+    char **names; /* references tasks used; never the id itself */
+    size_t n_names;
     char **tasks;
     size_t n_tasks;
     int64_t remove_at_ns; /* 0 while in use */
@@ -26,13 +27,18 @@ dv_image_refs *dv_image_refs_new(void)
     return calloc(1, sizeof(dv_image_refs));
 }
 
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void entry_clear(image_entry *e)
 {
     free(e->id);
-    free(e->name);
-    for (size_t i = 0; i < e->n_tasks; i++)
-        free(e->tasks[i]);
-    free(e->tasks);
+    strv_free(e->names, e->n_names);
+    strv_free(e->tasks, e->n_tasks);
 }
 
 void dv_image_refs_free(dv_image_refs *refs)
@@ -53,18 +59,46 @@ static image_entry *find(const dv_image_refs *refs, const char *image_id)
     return NULL;
 }
 
-static image_entry *add_entry(dv_image_refs *refs, const char *image_id, const char *name)
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Append a copy of S unless it is there already. -ENOMEM. */
+static int strv_add(char ***v, size_t *n, const char *s)
+{
+    if (strv_has(*v, *n, s))
+        return 0;
+    char **grown = realloc(*v, (*n + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    *v = grown;
+    if (!(grown[*n] = strdup(s)))
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+static int add_name(image_entry *e, const char *name)
+{
+    if (!name || !*name || strcmp(name, e->id) == 0)
+        return 0;
+    return strv_add(&e->names, &e->n_names, name);
+}
+
+static image_entry *add_entry(dv_image_refs *refs, const char *image_id)
 {
     image_entry *grown = realloc(refs->images, (refs->n_images + 1) * sizeof(*grown));
     if (!grown)
         return NULL;
     refs->images = grown;
     image_entry *e = &refs->images[refs->n_images];
-    *e = (image_entry){.id = strdup(image_id), .name = strdup(name ? name : image_id)};
-    if (!e->id || !e->name) {
-        entry_clear(e);
+    *e = (image_entry){.id = strdup(image_id)};
+    if (!e->id)
         return NULL;
-    }
     refs->n_images++;
     return e;
 }
@@ -73,20 +107,20 @@ int dv_image_refs_acquire(dv_image_refs *refs, const char *image_id, const char 
                           const char *task_id, dv_error *err)
 {
     image_entry *e = find(refs, image_id);
-    if (!e && !(e = add_entry(refs, image_id, name)))
+    if (!e && !(e = add_entry(refs, image_id)))
         return dv_error_set(err, -ENOMEM, "out of memory");
     e->remove_at_ns = 0;
-    for (size_t i = 0; i < e->n_tasks; i++)
-        if (strcmp(e->tasks[i], task_id) == 0)
-            return 0;
-    char **grown = realloc(e->tasks, (e->n_tasks + 1) * sizeof(*grown));
-    if (!grown)
+    if (add_name(e, name) < 0 || strv_add(&e->tasks, &e->n_tasks, task_id) < 0)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    e->tasks = grown;
-    if (!(e->tasks[e->n_tasks] = strdup(task_id)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    e->n_tasks++;
     return 0;
+}
+
+static void release_at(image_entry *e, size_t i, int64_t now_ns, int64_t delay_ns)
+{
+    free(e->tasks[i]);
+    e->tasks[i] = e->tasks[--e->n_tasks];
+    if (e->n_tasks == 0)
+        e->remove_at_ns = now_ns + delay_ns > 0 ? now_ns + delay_ns : 1;
 }
 
 int dv_image_refs_release(dv_image_refs *refs, const char *image_id, const char *task_id,
@@ -96,13 +130,10 @@ int dv_image_refs_release(dv_image_refs *refs, const char *image_id, const char 
     if (!e)
         return 0;
     for (size_t i = 0; i < e->n_tasks; i++) {
-        if (strcmp(e->tasks[i], task_id) != 0)
-            continue;
-        free(e->tasks[i]);
-        e->tasks[i] = e->tasks[--e->n_tasks];
-        if (e->n_tasks == 0)
-            e->remove_at_ns = now_ns + delay_ns > 0 ? now_ns + delay_ns : 1;
-        break;
+        if (strcmp(e->tasks[i], task_id) == 0) {
+            release_at(e, i, now_ns, delay_ns);
+            break;
+        }
     }
     return (int)e->n_tasks;
 }
@@ -111,6 +142,12 @@ int dv_image_refs_count(const dv_image_refs *refs, const char *image_id)
 {
     const image_entry *e = find(refs, image_id);
     return e ? (int)e->n_tasks : 0;
+}
+
+bool dv_image_refs_holds(const dv_image_refs *refs, const char *image_id, const char *task_id)
+{
+    const image_entry *e = find(refs, image_id);
+    return e && strv_has(e->tasks, e->n_tasks, task_id);
 }
 
 int64_t dv_image_refs_next_due(const dv_image_refs *refs)
@@ -136,13 +173,81 @@ bool dv_image_refs_take_due(const dv_image_refs *refs, int64_t now_ns, char *ret
     return false;
 }
 
+void dv_image_refs_postpone(dv_image_refs *refs, const char *image_id, int64_t at_ns)
+{
+    image_entry *e = find(refs, image_id);
+    if (e && e->n_tasks == 0)
+        e->remove_at_ns = at_ns > 0 ? at_ns : 1;
+}
+
+const char *const *dv_image_refs_names(const dv_image_refs *refs, const char *image_id,
+                                       size_t *ret_n)
+{
+    const image_entry *e = find(refs, image_id);
+    *ret_n = e ? e->n_names : 0;
+    return e ? (const char *const *)e->names : NULL;
+}
+
+static void remove_index(dv_image_refs *refs, size_t i)
+{
+    entry_clear(&refs->images[i]);
+    refs->images[i] = refs->images[--refs->n_images];
+}
+
 void dv_image_refs_forget(dv_image_refs *refs, const char *image_id)
 {
     image_entry *e = find(refs, image_id);
-    if (!e || e->n_tasks)
-        return;
-    entry_clear(e);
-    *e = refs->images[--refs->n_images];
+    if (e && e->n_tasks == 0)
+        remove_index(refs, (size_t)(e - refs->images));
+}
+
+size_t dv_image_refs_forget_unused(dv_image_refs *refs)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < refs->n_images;) {
+        if (refs->images[i].n_tasks == 0) {
+            remove_index(refs, i);
+            dropped++;
+        } else {
+            i++;
+        }
+    }
+    return dropped;
+}
+
+size_t dv_image_refs_retain(dv_image_refs *refs, dv_image_refs_keep_fn keep, void *userdata,
+                            int64_t now_ns, int64_t delay_ns)
+{
+    size_t released = 0;
+    for (size_t i = 0; i < refs->n_images; i++) {
+        image_entry *e = &refs->images[i];
+        for (size_t t = 0; t < e->n_tasks;) {
+            if (keep(e->id, e->tasks[t], userdata)) {
+                t++;
+                continue;
+            }
+            release_at(e, t, now_ns, delay_ns);
+            released++;
+        }
+    }
+    return released;
+}
+
+void dv_image_refs_stats(const dv_image_refs *refs, size_t *ret_images, size_t *ret_pending)
+{
+    size_t pending = 0;
+    for (size_t i = 0; i < refs->n_images; i++)
+        pending += refs->images[i].remove_at_ns != 0;
+    *ret_images = refs->n_images;
+    *ret_pending = pending;
+}
+
+static json_t *strv_to_json(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
 }
 
 json_t *dv_image_refs_to_json(const dv_image_refs *refs)
@@ -150,14 +255,46 @@ json_t *dv_image_refs_to_json(const dv_image_refs *refs)
     json_t *images = json_object();
     for (size_t i = 0; images && i < refs->n_images; i++) {
         const image_entry *e = &refs->images[i];
-        json_t *tasks = json_array();
-        for (size_t t = 0; tasks && t < e->n_tasks; t++)
-            json_array_append_new(tasks, json_string(e->tasks[t]));
         json_object_set_new(images, e->id,
-                            json_pack("{s:s,s:o,s:I}", "name", e->name, "tasks", tasks,
-                                      "remove_at_ns", (json_int_t)e->remove_at_ns));
+                            json_pack("{s:s,s:o,s:o,s:I}", "name", e->n_names ? e->names[0] : e->id,
+                                      "names", strv_to_json(e->names, e->n_names), "tasks",
+                                      strv_to_json(e->tasks, e->n_tasks), "remove_at_ns",
+                                      (json_int_t)e->remove_at_ns));
     }
     return json_pack("{s:i,s:o}", "version", 1, "images", images);
+}
+
+static int entry_from_json(dv_image_refs *refs, const char *id, json_t *entry, dv_error *err)
+{
+    const char *name = NULL;
+    json_t *tasks = NULL, *names = NULL;
+    json_int_t at = 0;
+    json_error_t jerr;
+    if (json_unpack_ex(entry, &jerr, 0, "{s:s,s?o,s:o,s:I}", "name", &name, "names", &names,
+                       "tasks", &tasks, "remove_at_ns", &at) < 0 ||
+        !json_is_array(tasks) || (names && !json_is_array(names)))
+        return dv_error_set(err, -EINVAL, "image table: image %s: malformed entry", id);
+    image_entry *e = add_entry(refs, id);
+    if (!e || add_name(e, name) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        if (!json_is_string(v))
+            return dv_error_set(err, -EINVAL, "image table: image %s: bad name list", id);
+        if (add_name(e, json_string_value(v)) < 0)
+            return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    json_array_foreach(tasks, i, v)
+    {
+        if (!json_is_string(v))
+            return dv_error_set(err, -EINVAL, "image table: image %s: bad task list", id);
+        if (strv_add(&e->tasks, &e->n_tasks, json_string_value(v)) < 0)
+            return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    e->remove_at_ns = e->n_tasks ? 0 : (at > 0 ? at : 1);
+    return 0;
 }
 
 int dv_image_refs_from_json(const json_t *json, dv_image_refs **ret, dv_error *err)
@@ -168,6 +305,8 @@ int dv_image_refs_from_json(const json_t *json, dv_image_refs **ret, dv_error *e
     if (json_unpack_ex((json_t *)json, &jerr, 0, "{s:i,s:o}", "version", &version, "images",
                        &images) < 0)
         return dv_error_set(err, -EINVAL, "image table: %s", jerr.text);
+    if (!json_is_object(images))
+        return dv_error_set(err, -EINVAL, "image table: images is not an object");
     if (version != 1)
         return dv_error_set(err, -EINVAL, "image table: unknown version %d", version);
     dv_image_refs *refs = dv_image_refs_new();
@@ -177,32 +316,11 @@ int dv_image_refs_from_json(const json_t *json, dv_image_refs **ret, dv_error *e
     json_t *entry;
     json_object_foreach(images, id, entry)
     {
-        const char *name = NULL;
-        json_t *tasks = NULL;
-        json_int_t at = 0;
-        if (json_unpack_ex(entry, &jerr, 0, "{s:s,s:o,s:I}", "name", &name, "tasks", &tasks,
-                           "remove_at_ns", &at) < 0 ||
-            !json_is_array(tasks)) {
+        int r = entry_from_json(refs, id, entry, err);
+        if (r < 0) {
             dv_image_refs_free(refs);
-            return dv_error_set(err, -EINVAL, "image table: image %s: malformed entry", id);
+            return r;
         }
-        image_entry *e = add_entry(refs, id, name);
-        if (!e) {
-            dv_image_refs_free(refs);
-            return dv_error_set(err, -ENOMEM, "out of memory");
-        }
-        size_t i;
-        json_t *task;
-        json_array_foreach(tasks, i, task)
-        {
-            if (!json_is_string(task) ||
-                dv_image_refs_acquire(refs, id, name, json_string_value(task), err) < 0) {
-                dv_image_refs_free(refs);
-                return dv_error_set(err, -EINVAL, "image table: image %s: bad task list", id);
-            }
-        }
-        e = find(refs, id);
-        e->remove_at_ns = e->n_tasks ? 0 : at;
     }
     *ret = refs;
     return 0;

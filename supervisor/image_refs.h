@@ -6,7 +6,11 @@
  * the removal. The table is plain data, persisted as state/images.json so
  * pending removals survive agent restarts, and rebuilt from the task records on
  * recovery. The agent removes due images with the Engine API (a "conflict"
- * answer means another container still uses it: the agent drops the entry). */
+ * answer means another container still uses it: the agent drops the entry).
+ *
+ * Besides the id, an entry remembers every reference ("repo:tag") tasks used
+ * for it: removing an image means removing those names (an image that other,
+ * foreign tags still name stays). */
 #ifndef DV_IMAGE_REFS_H
 #define DV_IMAGE_REFS_H
 
@@ -23,8 +27,8 @@ typedef struct dv_image_refs dv_image_refs;
 dv_image_refs *dv_image_refs_new(void);
 void dv_image_refs_free(dv_image_refs *refs);
 
-/* TASK_ID now uses IMAGE_ID (the sha256 id; NAME is kept for messages).
- * Cancels a pending removal. Idempotent per (image, task). */
+/* TASK_ID now uses IMAGE_ID (the sha256 id) under the reference NAME (may be
+ * NULL). Cancels a pending removal. Idempotent per (image, task). */
 int dv_image_refs_acquire(dv_image_refs *refs, const char *image_id, const char *name,
                           const char *task_id, dv_error *err);
 
@@ -37,6 +41,9 @@ int dv_image_refs_release(dv_image_refs *refs, const char *image_id, const char 
 /* Number of tasks using IMAGE_ID. */
 int dv_image_refs_count(const dv_image_refs *refs, const char *image_id);
 
+/* Does TASK_ID hold a reference to IMAGE_ID? */
+bool dv_image_refs_holds(const dv_image_refs *refs, const char *image_id, const char *task_id);
+
 /* The earliest pending removal time, or 0 when nothing is pending (for a timerfd). */
 int64_t dv_image_refs_next_due(const dv_image_refs *refs);
 
@@ -46,10 +53,34 @@ int64_t dv_image_refs_next_due(const dv_image_refs *refs);
  * with a conflict). */
 bool dv_image_refs_take_due(const dv_image_refs *refs, int64_t now_ns, char *ret, size_t ret_size);
 
+/* Move the pending removal of unused IMAGE_ID to AT_NS (a failed removal is
+ * tried again later). No-op for an image in use or not in the table. */
+void dv_image_refs_postpone(dv_image_refs *refs, const char *image_id, int64_t at_ns);
+
+/* The references tasks used for IMAGE_ID (first one first), valid until the
+ * table changes; *RET_N is 0 for an unknown image. */
+const char *const *dv_image_refs_names(const dv_image_refs *refs, const char *image_id,
+                                       size_t *ret_n);
+
 /* Drop an image with no users from the table. */
 void dv_image_refs_forget(dv_image_refs *refs, const char *image_id);
 
-/* {"version":1,"images":{"<id>":{"name":..,"tasks":[..],"remove_at_ns":N}}} */
+/* Drop every image with no users (pending removals are cancelled, e.g. when
+ * gc.image is turned off). Returns how many were dropped. */
+size_t dv_image_refs_forget_unused(dv_image_refs *refs);
+
+/* Release every (image, task) reference for which KEEP returns false, as
+ * dv_image_refs_release() does (recovery: a task whose record is gone no
+ * longer holds its image). Returns how many references were released. */
+typedef bool (*dv_image_refs_keep_fn)(const char *image_id, const char *task_id, void *userdata);
+size_t dv_image_refs_retain(dv_image_refs *refs, dv_image_refs_keep_fn keep, void *userdata,
+                            int64_t now_ns, int64_t delay_ns);
+
+/* Images in the table, and how many of them wait for removal. */
+void dv_image_refs_stats(const dv_image_refs *refs, size_t *ret_images, size_t *ret_pending);
+
+/* {"version":1,"images":{"<id>":{"name":..,"names":[..],"tasks":[..],"remove_at_ns":N}}}
+ * ("names" is optional when reading: "name" alone is the one reference). */
 json_t *dv_image_refs_to_json(const dv_image_refs *refs);
 int dv_image_refs_from_json(const json_t *json, dv_image_refs **ret, dv_error *err);
 

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "image_gc.h"
 #include "log.h"
 #include "reaper.h"
 #include "recovery_plan.h"
@@ -167,11 +168,12 @@ static void reclaim_ports(recovery *rc)
     }
 }
 
-/* The image reference table is rebuilt from the records by the image GC
- * (docker.gc.image), which owns it: its rebuild is called from here. */
+/* Every task with an image holds it, and nothing else does (image_gc.h). */
 static void rebuild_image_refs(recovery *rc)
 {
-    (void)rc;
+    dv_error e;
+    if (dv_image_gc_rebuild(rc->a, &e) < 0)
+        dv_log_warning("recovery: image references: %s", e.msg);
 }
 
 /* ---- 3. what runs ---- */

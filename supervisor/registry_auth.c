@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "base64.h"
 #include "cleanup.h"
 #include "image_name.h"
 
@@ -84,48 +85,14 @@ static bool same_registry(const char *key, const char *server)
     return strcmp(a, b) == 0 || (is_hub(a) && is_hub(b));
 }
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Standard or URL-safe base64, padding optional. */
+/* Standard or URL-safe base64 of "user:password", padding optional; NULL unless it
+ * decodes to text. */
 static char *b64_decode(const char *in)
 {
-    size_t n = strlen(in), cap = n * 3 / 4 + 4;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
+    void *out = NULL;
     size_t len = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (in[i] == '=')
-            break;
-        int v = b64_value(in[i]);
-        if (v < 0) {
-            explicit_bzero(out, cap); /* not NUL-terminated yet: free_secret cannot size it */
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[len++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[len] = '\0';
+    if (dv_base64_decode(in, strlen(in), &out, &len) < 0)
+        return NULL;
     if (strlen(out) != len) { /* NUL inside: not text */
         free_secret(out);
         return NULL;

@@ -129,6 +129,14 @@ int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_er
     return dv_fsync_parent(path, err);
 }
 
+bool dv_state_store_has_task(const dv_state_store *store, const char *task_id)
+{
+    _cleanup_free_ char *path = NULL;
+    if (task_path(store, task_id, &path, NULL) < 0)
+        return false;
+    return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
 static void quarantine(dv_state_store *store, const char *file, const char *task_id,
                        const char *why, dv_state_bad_record_fn bad, void *userdata)
 {

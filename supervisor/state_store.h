@@ -12,6 +12,8 @@
 #ifndef DV_STATE_STORE_H
 #define DV_STATE_STORE_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "error.h"
@@ -32,6 +34,10 @@ int dv_state_store_save_task(dv_state_store *store, const char *task_id, const j
                              dv_error *err);
 /* Removing a record that does not exist is not an error. */
 int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_error *err);
+
+/* Is there a record for TASK_ID on disk (loaded or not)? A record that cannot
+ * be checked (an I/O error) counts as present: callers use this to spare things. */
+bool dv_state_store_has_task(const dv_state_store *store, const char *task_id);
 
 /* Called for each record that cannot be used: it has been moved to MOVED_TO. */
 typedef void (*dv_state_bad_record_fn)(const char *task_id, const char *moved_to, const char *why,

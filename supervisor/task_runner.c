@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "image_gc.h"
 #include "log.h"
 #include "policy.h"
 #include "reaper.h"
@@ -181,6 +182,21 @@ void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, boo
 
 /* ---- IMAGE ---- */
 
+static void op_fetch_image(void *ctx, dv_task *t);
+
+/* The image GC lets a task go on once its image is safe from removal. */
+static void image_settled(dv_agent *a, dv_task *t, bool refetch)
+{
+    if (refetch && !t->destroy_requested) {
+        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                          "image %s was removed by the image GC just now: fetching it again",
+                          t->image);
+        op_fetch_image(a, t);
+    } else {
+        feed_simple(a, t, DV_TE_IMAGE_READY, NULL);
+    }
+}
+
 static void image_done(dv_loop *loop, void *data)
 {
     (void)loop;
@@ -193,9 +209,10 @@ static void image_done(dv_loop *loop, void *data)
         if (j->r < 0) {
             feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
         } else {
+            _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
             dv_task_set_str(&t->image_id, j->image_id);
-            feed_simple(j->agent, t, DV_TE_IMAGE_READY, NULL);
+            dv_image_gc_image_ready(j->agent, t, prev_image_id, image_settled);
         }
     }
     dv_job_free(j);
@@ -591,10 +608,16 @@ static void destroy_done(dv_loop *loop, void *data)
         return;
     }
     dv_ports_release_task(a->ports, t->id);
+    dv_image_gc_task_destroyed(a, t);
     dv_error err;
     if (dv_state_store_remove_task(a->store, t->id, &err) < 0)
         dv_log_error("task %s: removing its record: %s", short_id(t), err.msg);
-    dv_task_event_add(t, &dv_runner_ops, a, "Destroyed", "the task is gone");
+    if (j->container_id && !j->remove_container)
+        dv_task_event_add(t, &dv_runner_ops, a, "Destroyed",
+                          "the task is gone; its container %.12s is kept (gc.container is false)",
+                          j->container_id);
+    else
+        dv_task_event_add(t, &dv_runner_ops, a, "Destroyed", "the task is gone");
     _cleanup_json_ json_t *line = dv_runner_state_line(t);
     if (line) {
         json_object_set_new(line, "state", json_string("destroyed"));

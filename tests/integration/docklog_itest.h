@@ -43,10 +43,23 @@ static inline void it_die(const char *what)
     abort();
 }
 
+/* A failed assertion leaves its test early, before it_task_cleanup(): at exit, remove
+ * whatever this process created (its names carry the pid). */
+static inline void it_remove_leftovers(void)
+{
+    dv_test_sh(NULL,
+               "docker ps -aq --filter name=dvtest-docklog-%d- --filter label=%s | "
+               "xargs -r docker rm -f >/dev/null 2>&1",
+               (int)getpid(), IT_LABEL);
+}
+
 /* Create and start a payload container; DOCKER_OPTS e.g. "-t", "--log-driver none". */
 static inline void it_task_start(it_task *t, const char *tag, const char *docker_opts,
                                  const char *payload_args)
 {
+    static bool registered;
+    if (!registered)
+        registered = atexit(it_remove_leftovers) == 0;
     memset(t, 0, sizeof(*t));
     t->dir = dv_test_tmpdir("dv-docklog-it");
     snprintf(t->name, sizeof(t->name), "dvtest-docklog-%d-%s-%ld", (int)getpid(), tag,

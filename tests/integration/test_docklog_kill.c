@@ -14,9 +14,9 @@
 
 #define LINES 100000
 #define KILLS 10
-/* One batch is one socket read of at most 64 KiB; a frame of these lines is at least
- * 8 + 31 + 14 bytes, so a batch holds at most ~1250 entries. */
-#define MAX_BATCH_ENTRIES 1300
+/* A batch is at most DL_HTTP_BATCH_MAX (256 KiB) plus one 64 KiB read; a frame of
+ * these lines is at least 8 + 31 + 14 bytes, so a batch holds at most ~6200 entries. */
+#define MAX_BATCH_ENTRIES ((256 + 64) * 1024 / (8 + 31 + 14) + 1)
 
 static void test_kill9_ten_times(void **state)
 {

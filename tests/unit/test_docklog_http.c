@@ -180,6 +180,7 @@ static void test_endpoints(void **state)
 struct server {
     int fd;
     const char *answers[4];
+    int delay_us[4]; /* between pieces of answer i; 0: 200 us */
     char request[4096];
     pthread_t thread;
 };
@@ -198,7 +199,7 @@ static void *serve(void *arg)
             size_t k = len - off < 7 ? len - off : 7;
             if (write(c, a + off, k) < 0)
                 break;
-            usleep(200);
+            usleep(s->delay_us[i] ? (useconds_t)s->delay_us[i] : 200);
         }
         close(c);
     }
@@ -260,6 +261,7 @@ static void test_requests(void **state)
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nline 1\r\n",
             },
     };
+    s.delay_us[2] = 30000; /* the stream: pieces 30 ms apart, so batches end by age */
     server_start(&s, path);
     dl_http_client c;
     dv_error err;

@@ -1,0 +1,47 @@
+/* The dangling-container reaper of the agent (the driver's
+ * gc.dangling_containers { enabled, dry_run, period, creation_grace }).
+ *
+ * Contract (loop thread only):
+ * - Every `period` (the first time one period after start-up, so after
+ *   recovery), a worker lists the containers carrying this agent's node id
+ *   label; the loop picks, with reaper.h, those no task claims (neither a task
+ *   in the table by task id or container id, nor a record on disk by task id)
+ *   and older than creation_grace; a worker removes them with force, or, in
+ *   dry_run, they are only logged. Each removal is logged. The next scan is
+ *   one period after the previous one ended.
+ * - Containers without our node id label are never looked at.
+ * - gc.container false: a destroy keeps its container on purpose, so stopped
+ *   containers (exited, dead) are spared; never-started ("created") and running
+ *   ones are still reaped.
+ * - SIGHUP: dv_dangling_reconfigure() applies enabled and period at once;
+ *   dry_run and creation_grace apply to the next scan. */
+#ifndef DV_DANGLING_H
+#define DV_DANGLING_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct dv_agent;
+typedef struct dv_dangling dv_dangling;
+
+/* Needs the agent's loop, workers and Docker client; arms the first scan. */
+int dv_dangling_new(struct dv_agent *a, dv_dangling **ret, dv_error *err);
+/* After the workers are shut down. */
+void dv_dangling_free(dv_dangling *d);
+
+/* SIGHUP: arm, re-arm (new period) or disarm the scan timer. */
+void dv_dangling_reconfigure(struct dv_agent *a);
+
+/* Prometheus lines for /v1/metrics. */
+void dv_dangling_metrics(const dv_dangling *d, dv_buf *b);
+
+/* Pure: the containers of an Engine list (objects with "State") that may be
+ * dangling at all: with KEEP_STOPPED, those a destroy may have kept on purpose
+ * (exited, dead) are left out. New reference to a new array. */
+json_t *dv_dangling_candidates(const json_t *containers, bool keep_stopped);
+
+#endif

@@ -1,0 +1,509 @@
+/* The agent's image GC (image_gc.h): reference table, persistence, the removal
+ * timer, and the removal job. */
+#include "image_gc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "duration.h"
+#include "image_refs.h"
+#include "log.h"
+
+/* A removal that failed for another reason than a conflict (Docker down, a
+ * timeout) is tried again after this long. */
+#define RETRY_NS (60 * DV_NSEC_PER_SEC)
+
+/* A task whose image step finished while that image was being removed. */
+struct waiter {
+    char task_id[DV_UUID_STRLEN + 1];
+    uint64_t gen;
+    dv_image_ready_fn ready;
+};
+
+struct dv_image_gc {
+    dv_agent *agent;
+    dv_image_refs *refs;
+    dv_timer *timer;
+    bool removing; /* a removal job is out */
+    char removing_id[160];
+    struct waiter *waiters;
+    size_t n_waiters;
+    uint64_t removed, untagged, kept, failures; /* for /v1/metrics */
+};
+
+/* Worker side: copies only. */
+struct rm_job {
+    dv_image_gc *gc; /* for the loop side; the worker never touches it */
+    dv_docker *dk;
+    char *image_id;
+    char **names;
+    size_t n_names;
+    enum dv_image_removal outcome;
+    size_t untagged; /* how many of NAMES were removed */
+    char detail[DV_ERROR_MSG_MAX + 256];
+};
+
+static void rm_job_free(struct rm_job *j)
+{
+    if (!j)
+        return;
+    free(j->image_id);
+    for (size_t i = 0; i < j->n_names; i++)
+        free(j->names[i]);
+    free(j->names);
+    free(j);
+}
+
+/* ---- persistence and the timer ---- */
+
+static void save(dv_image_gc *gc)
+{
+    _cleanup_json_ json_t *j = dv_image_refs_to_json(gc->refs);
+    dv_error err;
+    if (!j)
+        dv_log_error("image gc: cannot serialize the image table: out of memory");
+    else if (dv_state_store_save_images(gc->agent->store, j, &err) < 0)
+        dv_log_error("image gc: saving the image table: %s", err.msg);
+}
+
+static void rearm(dv_image_gc *gc)
+{
+    if (gc->removing)
+        return; /* the removal's result re-arms */
+    int64_t due = dv_image_refs_next_due(gc->refs);
+    if (due)
+        dv_timer_arm(gc->timer, due - dv_realtime_ns());
+    else
+        dv_timer_disarm(gc->timer);
+}
+
+static const char *display_name(const dv_image_gc *gc, const char *image_id)
+{
+    size_t n = 0;
+    const char *const *names = dv_image_refs_names(gc->refs, image_id, &n);
+    return n ? names[0] : image_id;
+}
+
+/* ---- the removal job (worker) ---- */
+
+static bool same_id(dv_docker *dk, const char *ref, const char *image_id, bool *ret_exists,
+                    dv_error *err)
+{
+    _cleanup_json_ json_t *img = NULL;
+    *ret_exists = false;
+    if (dv_docker_image_inspect(dk, ref, &img, err) < 0)
+        return false;
+    *ret_exists = true;
+    const char *id = json_string_value(json_object_get(img, "Id"));
+    return id && strcmp(id, image_id) == 0;
+}
+
+/* Tags other than Docker's "<none>:<none>" placeholder, comma-separated. */
+static void foreign_tags(const json_t *img, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    size_t i, len = 0;
+    json_t *tag;
+    json_array_foreach(json_object_get(img, "RepoTags"), i, tag)
+    {
+        const char *s = json_string_value(tag);
+        if (!s || strcmp(s, "<none>:<none>") == 0 || len >= size)
+            continue;
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", s);
+    }
+}
+
+enum dv_image_removal dv_image_remove_unused(dv_docker *dk, const char *image_id,
+                                             const char *const *names, size_t n_names,
+                                             size_t *ret_untagged, char *detail, size_t detail_size)
+{
+    dv_error err;
+    size_t untagged = 0;
+    detail[0] = '\0';
+    *ret_untagged = 0;
+    /* Our names first: each one is untagged only while it still names our image
+     * (a name re-pulled since names another image, which is not ours to remove). */
+    for (size_t i = 0; i < n_names; i++) {
+        bool exists = false;
+        if (!same_id(dk, names[i], image_id, &exists, &err)) {
+            if (!exists && !dv_docker_is_not_found(&err)) {
+                snprintf(detail, detail_size, "inspect %s: %s", names[i], err.msg);
+                return DV_IMAGE_REMOVAL_FAILED;
+            }
+            continue;
+        }
+        if (dv_docker_image_remove(dk, names[i], false, &err) < 0 &&
+            !dv_docker_is_not_found(&err)) {
+            snprintf(detail, detail_size, "remove %s: %s", names[i], err.msg);
+            return dv_docker_is_conflict(&err) ? DV_IMAGE_KEPT : DV_IMAGE_REMOVAL_FAILED;
+        }
+        *ret_untagged = ++untagged;
+    }
+    _cleanup_json_ json_t *img = NULL;
+    if (dv_docker_image_inspect(dk, image_id, &img, &err) < 0) {
+        if (dv_docker_is_not_found(&err))
+            return DV_IMAGE_REMOVED;
+        snprintf(detail, detail_size, "inspect: %s", err.msg);
+        return DV_IMAGE_REMOVAL_FAILED;
+    }
+    char tags[512];
+    foreign_tags(img, tags, sizeof(tags));
+    if (tags[0]) {
+        snprintf(detail, detail_size, "still tagged as %s", tags);
+        return untagged ? DV_IMAGE_UNTAGGED : DV_IMAGE_KEPT;
+    }
+    if (dv_docker_image_remove(dk, image_id, false, &err) < 0 && !dv_docker_is_not_found(&err)) {
+        snprintf(detail, detail_size, "%s", err.msg);
+        return dv_docker_is_conflict(&err) ? DV_IMAGE_KEPT : DV_IMAGE_REMOVAL_FAILED;
+    }
+    return DV_IMAGE_REMOVED;
+}
+
+static void rm_run(void *data)
+{
+    struct rm_job *j = data;
+    j->outcome = dv_image_remove_unused(j->dk, j->image_id, (const char *const *)j->names,
+                                        j->n_names, &j->untagged, j->detail, sizeof(j->detail));
+}
+
+/* ---- the removal job (loop) ---- */
+
+static void settle_waiters(dv_image_gc *gc, bool gone)
+{
+    dv_agent *a = gc->agent;
+    struct waiter *w = gc->waiters;
+    size_t n = gc->n_waiters;
+    gc->waiters = NULL;
+    gc->n_waiters = 0;
+    for (size_t i = 0; i < n; i++) {
+        dv_task *t = dv_task_table_get(a->tasks, w[i].task_id);
+        if (t && t->gen == w[i].gen && t->state == DV_TASK_PULLING)
+            w[i].ready(a, t, gone);
+    }
+    free(w);
+}
+
+static void rm_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    struct rm_job *j = data;
+    dv_image_gc *gc = j->gc;
+    const char *name = j->n_names ? j->names[0] : j->image_id;
+    gc->removing = false;
+    switch (j->outcome) {
+    case DV_IMAGE_REMOVED:
+        gc->removed++;
+        dv_log_info("image gc: removed image %s (%.19s), unused for gc.image_delay", name,
+                    j->image_id);
+        dv_image_refs_forget(gc->refs, j->image_id);
+        break;
+    case DV_IMAGE_UNTAGGED:
+        gc->untagged++;
+        dv_log_info("image gc: untagged image %s (%.19s), unused for gc.image_delay; the image "
+                    "itself stays: %s",
+                    name, j->image_id, j->detail);
+        dv_image_refs_forget(gc->refs, j->image_id);
+        break;
+    case DV_IMAGE_KEPT:
+        gc->kept++;
+        dv_log_info("image gc: image %s (%.19s) left in place: %s", name, j->image_id, j->detail);
+        dv_image_refs_forget(gc->refs, j->image_id);
+        break;
+    case DV_IMAGE_REMOVAL_FAILED:
+        gc->failures++;
+        dv_log_warning("image gc: removing image %s (%.19s) failed (trying again in %llds): %s",
+                       name, j->image_id, (long long)(RETRY_NS / DV_NSEC_PER_SEC), j->detail);
+        dv_image_refs_postpone(gc->refs, j->image_id, dv_realtime_ns() + RETRY_NS);
+        break;
+    }
+    save(gc);
+    settle_waiters(gc, j->outcome == DV_IMAGE_REMOVED);
+    rearm(gc);
+    rm_job_free(j);
+}
+
+static void rm_discard(void *data)
+{
+    rm_job_free(data);
+}
+
+/* Tasks of the table that use IMAGE_ID take (again) their reference: the table
+ * lost it somehow (a record restored by hand, a bug). Returns how many. */
+static size_t claim_from_tasks(dv_image_gc *gc, const char *image_id)
+{
+    dv_task_table *tasks = gc->agent->tasks;
+    size_t n = 0;
+    for (size_t i = 0; i < dv_task_table_size(tasks); i++) {
+        dv_task *t = dv_task_table_at(tasks, i);
+        if (t->image_id && strcmp(t->image_id, image_id) == 0 &&
+            dv_image_refs_acquire(gc->refs, image_id, t->image, t->id, NULL) == 0)
+            n++;
+    }
+    return n;
+}
+
+static int submit_removal(dv_image_gc *gc, const char *image_id)
+{
+    struct rm_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->gc = gc;
+    j->dk = gc->agent->docker;
+    size_t n = 0;
+    const char *const *names = dv_image_refs_names(gc->refs, image_id, &n);
+    j->image_id = strdup(image_id);
+    j->names = calloc(n ? n : 1, sizeof(*j->names));
+    if (!j->image_id || !j->names) {
+        rm_job_free(j);
+        return -ENOMEM;
+    }
+    for (; j->n_names < n; j->n_names++)
+        if (!(j->names[j->n_names] = strdup(names[j->n_names]))) {
+            rm_job_free(j);
+            return -ENOMEM;
+        }
+    int r = dv_workers_submit(gc->agent->workers, rm_run, rm_done, rm_discard, j);
+    if (r < 0) {
+        rm_job_free(j);
+        return r;
+    }
+    gc->removing = true;
+    snprintf(gc->removing_id, sizeof(gc->removing_id), "%s", image_id);
+    return 0;
+}
+
+static void on_timer(dv_loop *loop, void *userdata)
+{
+    (void)loop;
+    dv_image_gc *gc = userdata;
+    if (gc->removing)
+        return;
+    char id[160];
+    if (!dv_image_refs_take_due(gc->refs, dv_realtime_ns(), id, sizeof(id))) {
+        rearm(gc);
+        return;
+    }
+    if (claim_from_tasks(gc, id) > 0) {
+        dv_log_warning("image gc: image %s (%.19s) is used by a task: not removed",
+                       display_name(gc, id), id);
+        save(gc);
+        rearm(gc);
+        return;
+    }
+    dv_log_info("image gc: removing image %s (%.19s)", display_name(gc, id), id);
+    int r = submit_removal(gc, id);
+    if (r < 0) {
+        if (r != -ESHUTDOWN)
+            dv_log_error("image gc: cannot start the removal of %.19s: %s", id, strerror(-r));
+        dv_image_refs_postpone(gc->refs, id, dv_realtime_ns() + RETRY_NS);
+        rearm(gc);
+    }
+}
+
+/* ---- the runner's calls ---- */
+
+void dv_image_gc_image_ready(dv_agent *a, dv_task *t, const char *prev_image_id,
+                             dv_image_ready_fn ready)
+{
+    dv_image_gc *gc = a->image_gc;
+    bool wait = false;
+    if (gc && t->image_id) {
+        bool changed = false;
+        if (prev_image_id && strcmp(prev_image_id, t->image_id) != 0 &&
+            dv_image_refs_holds(gc->refs, prev_image_id, t->id)) {
+            if (dv_image_refs_release(gc->refs, prev_image_id, t->id, dv_realtime_ns(),
+                                      a->config.docker.gc.image_delay_ns) == 0 &&
+                !a->config.docker.gc.image)
+                dv_image_refs_forget(gc->refs, prev_image_id);
+            changed = true;
+        }
+        if (!dv_image_refs_holds(gc->refs, t->image_id, t->id)) {
+            dv_error err;
+            if (dv_image_refs_acquire(gc->refs, t->image_id, t->image, t->id, &err) < 0)
+                dv_log_error("image gc: task %.8s: %s", t->id, err.msg);
+            changed = true;
+        }
+        if (changed) {
+            save(gc);
+            rearm(gc);
+        }
+        wait = gc->removing && strcmp(gc->removing_id, t->image_id) == 0;
+        if (wait) {
+            struct waiter *v = realloc(gc->waiters, (gc->n_waiters + 1) * sizeof(*v));
+            if (v) {
+                gc->waiters = v;
+                snprintf(v[gc->n_waiters].task_id, sizeof(v->task_id), "%s", t->id);
+                v[gc->n_waiters].ready = ready;
+                v[gc->n_waiters++].gen = t->gen;
+            } else {
+                wait = false; /* out of memory: at worst the create finds no image */
+            }
+        }
+    }
+    if (!wait)
+        ready(a, t, false);
+}
+
+void dv_image_gc_task_destroyed(dv_agent *a, const dv_task *t)
+{
+    dv_image_gc *gc = a->image_gc;
+    if (!gc || !t->image_id || !dv_image_refs_holds(gc->refs, t->image_id, t->id))
+        return;
+    const dv_agent_config *c = &a->config;
+    int left = dv_image_refs_release(gc->refs, t->image_id, t->id, dv_realtime_ns(),
+                                     c->docker.gc.image_delay_ns);
+    if (left == 0 && !c->docker.gc.image) {
+        dv_image_refs_forget(gc->refs, t->image_id);
+    } else if (left == 0) {
+        dv_log_info("image gc: image %s (%.19s) is unused: removing it in %.3fs",
+                    display_name(gc, t->image_id), t->image_id,
+                    (double)c->docker.gc.image_delay_ns / 1e9);
+    }
+    save(gc);
+    rearm(gc);
+}
+
+/* ---- recovery ---- */
+
+static bool task_holds(const char *image_id, const char *task_id, void *userdata)
+{
+    dv_task *t = dv_task_table_get(userdata, task_id);
+    return t && t->image_id && strcmp(t->image_id, image_id) == 0;
+}
+
+int dv_image_gc_rebuild(dv_agent *a, dv_error *err)
+{
+    dv_image_gc *gc = a->image_gc;
+    if (!gc)
+        return 0;
+    int r;
+    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
+        dv_task *t = dv_task_table_at(a->tasks, i);
+        if (t->image_id &&
+            (r = dv_image_refs_acquire(gc->refs, t->image_id, t->image, t->id, err)) < 0)
+            return dv_error_wrap(err, "image gc: task %.8s", t->id);
+    }
+    size_t released = dv_image_refs_retain(gc->refs, task_holds, a->tasks, dv_realtime_ns(),
+                                           a->config.docker.gc.image_delay_ns);
+    if (!a->config.docker.gc.image)
+        dv_image_refs_forget_unused(gc->refs);
+    size_t images = 0, pending = 0;
+    dv_image_refs_stats(gc->refs, &images, &pending);
+    dv_log_info("image gc: %zu images referenced by tasks or pending removal (%zu pending, %zu "
+                "references of vanished tasks released)",
+                images, pending, released);
+    save(gc);
+    rearm(gc);
+    return 0;
+}
+
+/* ---- configuration ---- */
+
+void dv_image_gc_reconfigure(dv_agent *a)
+{
+    dv_image_gc *gc = a->image_gc;
+    if (!gc || a->config.docker.gc.image)
+        return;
+    /* A removal in flight still finishes: it was decided under the old setting. */
+    size_t n = dv_image_refs_forget_unused(gc->refs);
+    if (n) {
+        dv_log_info("image gc: gc.image is off: %zu pending image removals cancelled", n);
+        save(gc);
+    }
+    rearm(gc);
+}
+
+void dv_image_gc_metrics(const dv_image_gc *gc, dv_buf *b)
+{
+    size_t images = 0, pending = 0;
+    dv_image_refs_stats(gc->refs, &images, &pending);
+    dv_buf_printf(b,
+                  "# HELP dockvisor_images_tracked Images used by tasks or waiting for removal.\n"
+                  "# TYPE dockvisor_images_tracked gauge\n"
+                  "dockvisor_images_tracked %zu\n"
+                  "# HELP dockvisor_images_pending_removal Unused images waiting for "
+                  "gc.image_delay.\n"
+                  "# TYPE dockvisor_images_pending_removal gauge\n"
+                  "dockvisor_images_pending_removal %zu\n"
+                  "# HELP dockvisor_images_removed_total Images removed by the image GC.\n"
+                  "# TYPE dockvisor_images_removed_total counter\n"
+                  "dockvisor_images_removed_total %llu\n"
+                  "# HELP dockvisor_images_untagged_total Unused images whose references "
+                  "were removed while other tags keep the image.\n"
+                  "# TYPE dockvisor_images_untagged_total counter\n"
+                  "dockvisor_images_untagged_total %llu\n"
+                  "# HELP dockvisor_images_kept_total Unused images left in place (in use by "
+                  "another container, or tagged otherwise).\n"
+                  "# TYPE dockvisor_images_kept_total counter\n"
+                  "dockvisor_images_kept_total %llu\n"
+                  "# HELP dockvisor_image_removal_failures_total Image removals that failed "
+                  "and were retried.\n"
+                  "# TYPE dockvisor_image_removal_failures_total counter\n"
+                  "dockvisor_image_removal_failures_total %llu\n",
+                  images, pending, (unsigned long long)gc->removed,
+                  (unsigned long long)gc->untagged, (unsigned long long)gc->kept,
+                  (unsigned long long)gc->failures);
+}
+
+/* ---- life ---- */
+
+static dv_image_refs *load_table(dv_agent *a)
+{
+    _cleanup_json_ json_t *j = NULL;
+    dv_image_refs *refs = NULL;
+    dv_error err;
+    if (dv_state_store_load_images(a->store, &j, &err) == 0 &&
+        (!j || dv_image_refs_from_json(j, &refs, &err) == 0))
+        return refs ? refs : dv_image_refs_new();
+    /* Losing the table leaks images at worst; refusing to start would be worse.
+     * The file is kept for the operator; recovery re-derives the users. */
+    _cleanup_free_ char *path = NULL, *bad = NULL;
+    if (asprintf(&path, "%s/state/images.json", a->config.data_dir) >= 0 &&
+        asprintf(&bad, "%s.bad", path) >= 0 && rename(path, bad) == 0)
+        dv_log_error("image gc: %s (set aside as %s; starting with an empty image table)", err.msg,
+                     bad);
+    else
+        dv_log_error("image gc: %s (starting with an empty image table)", err.msg);
+    return dv_image_refs_new();
+}
+
+int dv_image_gc_new(dv_agent *a, dv_image_gc **ret, dv_error *err)
+{
+    dv_image_gc *gc = calloc(1, sizeof(*gc));
+    if (!gc)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    gc->agent = a;
+    gc->refs = load_table(a);
+    gc->timer = dv_timer_new(a->loop, on_timer, gc);
+    if (!gc->refs || !gc->timer) {
+        dv_image_gc_free(gc);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    size_t cancelled = a->config.docker.gc.image ? 0 : dv_image_refs_forget_unused(gc->refs);
+    if (cancelled) {
+        dv_log_info("image gc: gc.image is off: %zu pending image removals cancelled", cancelled);
+        save(gc);
+    }
+    size_t images = 0, pending = 0;
+    dv_image_refs_stats(gc->refs, &images, &pending);
+    if (pending)
+        dv_log_info("image gc: %zu image removals pending from before the restart", pending);
+    rearm(gc);
+    *ret = gc;
+    return 0;
+}
+
+void dv_image_gc_free(dv_image_gc *gc)
+{
+    if (!gc)
+        return;
+    dv_timer_free(gc->timer);
+    dv_image_refs_free(gc->refs);
+    free(gc->waiters);
+    free(gc);
+}
