@@ -12,7 +12,9 @@ P=$DV_TEST_IMAGE_PAYLOAD
 good=$(dv run -detach "$(spec good "$P" '.config.args = ["sleep"]')")
 future=$(dv run -detach "$(spec future "$P" '.config.args = ["sleep"]')")
 broken=$(dv run -detach "$(spec broken "$P" '.config.args = ["sleep"]')")
-for id in "$good" "$future" "$broken"; do wait_state "$id" running 60; done
+badstate=$(dv run -detach "$(spec badstate "$P" '.config.args = ["sleep"]')")
+badspec=$(dv run -detach "$(spec badspec "$P" '.config.args = ["sleep"]')")
+for id in "$good" "$future" "$broken" "$badstate" "$badspec"; do wait_state "$id" running 60; done
 future_cid=$(task_field "$future" .container_id)
 broken_cid=$(task_field "$broken" .container_id)
 stop_agent || fail "agent exit on SIGTERM"
@@ -20,6 +22,9 @@ stop_agent || fail "agent exit on SIGTERM"
 tasks=$T_DIR/data/state/tasks
 jq '.version = 99' "$tasks/$future.json" >"$T_DIR/f.json" && mv "$T_DIR/f.json" "$tasks/$future.json"
 head -c 100 "$tasks/$broken.json" >"$T_DIR/b.json" && mv "$T_DIR/b.json" "$tasks/$broken.json"
+# valid JSON of the current version, but not a task this agent can take back
+jq '.state = "hibernating"' "$tasks/$badstate.json" >"$T_DIR/s.json" && mv "$T_DIR/s.json" "$tasks/$badstate.json"
+jq '.spec.config.port_mapp = {}' "$tasks/$badspec.json" >"$T_DIR/p.json" && mv "$T_DIR/p.json" "$tasks/$badspec.json"
 echo '{"half": ' >"$tasks/$good.json.tmp"
 start_agent 24200 24219
 
@@ -27,14 +32,21 @@ grep -q "task record $future set aside as .*quarantine/$future.json.*: unknown r
     "$T_DIR/agent.log" || fail "no clear message for the unknown version: $(grep -i 'set aside' "$T_DIR/agent.log")"
 grep -q "task record $broken set aside as .*quarantine/$broken.json" "$T_DIR/agent.log" ||
     fail "no message for the broken record"
+grep -q "task record $badstate set aside as .*: task record: unknown state \"hibernating\"" "$T_DIR/agent.log" ||
+    fail "no message for the unknown state"
+grep -q "task record $badspec set aside as .*config.port_mapp: unknown option" "$T_DIR/agent.log" ||
+    fail "no message for the spec this agent refuses"
 node=$(dv node-status -json)
-jq -e --arg f "$future" --arg b "$broken" '[.quarantined[].task_id] | sort == ([$f, $b] | sort)' <<<"$node" >/dev/null ||
+jq -e --arg f "$future" --arg b "$broken" --arg s "$badstate" --arg p "$badspec" \
+    '[.quarantined[].task_id] | sort == ([$f, $b, $s, $p] | sort)' <<<"$node" >/dev/null ||
     fail "/v1/node does not list the records set aside: $(jq -c .quarantined <<<"$node")"
 jq -e '.quarantined[] | select(.reason | test("unknown record version 99"))' <<<"$node" >/dev/null ||
     fail "/v1/node: no reason: $(jq -c .quarantined <<<"$node")"
-dv node-status | grep -q "2 task records could not be used" || fail "node-status: $(dv node-status)"
-ls "$T_DIR/data/state/quarantine" | grep -q "^$future.json" || fail "not in state/quarantine"
-[ ! -e "$tasks/$future.json" ] && [ ! -e "$tasks/$broken.json" ] || fail "still in state/tasks"
+dv node-status | grep -q "4 task records could not be used" || fail "node-status: $(dv node-status)"
+for id in "$future" "$broken" "$badstate" "$badspec"; do
+    ls "$T_DIR/data/state/quarantine" | grep -q "^$id.json" || fail "$id not in state/quarantine"
+    [ ! -e "$tasks/$id.json" ] || fail "$id still in state/tasks"
+done
 [ ! -e "$tasks/$good.json.tmp" ] || fail "the leftover .tmp is still there"
 ok "unusable records are set aside with a clear message and listed in /v1/node"
 
