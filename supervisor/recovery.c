@@ -52,9 +52,16 @@ static const char *sid(const char *id)
 /* ---- quarantine ---- */
 
 static void note_quarantine(recovery *rc, const char *task_id, const char *moved_to,
-                            const char *why)
+                            const char *reason)
 {
     dv_agent *a = rc->a;
+    /* A JSON parser error quotes the text "near" the fault, which in a record may
+     * be a piece of registry credentials: never logged nor served. */
+    char why[512];
+    snprintf(why, sizeof(why), "%s", reason);
+    char *near = strstr(why, " near ");
+    if (near)
+        *near = '\0';
     dv_log_error("task record %s set aside as %s: %s (its container and files are left alone; "
                  "see GET /v1/node)",
                  task_id, moved_to, why);

@@ -32,6 +32,8 @@ grep -q "task record $future set aside as .*quarantine/$future.json.*: unknown r
     "$T_DIR/agent.log" || fail "no clear message for the unknown version: $(grep -i 'set aside' "$T_DIR/agent.log")"
 grep -q "task record $broken set aside as .*quarantine/$broken.json" "$T_DIR/agent.log" ||
     fail "no message for the broken record"
+# a parser's "near '...'" would quote the record, credentials included: not logged
+grep "task record $broken set aside" "$T_DIR/agent.log" | grep -q " near " && fail "the record's text was logged"
 grep -q "task record $badstate set aside as .*: task record: unknown state \"hibernating\"" "$T_DIR/agent.log" ||
     fail "no message for the unknown state"
 grep -q "task record $badspec set aside as .*config.port_mapp: unknown option" "$T_DIR/agent.log" ||
