@@ -94,8 +94,8 @@ static bool path_safe(const char *s)
 
 static int parse(const json_t *json, dl_config *c, dv_error *err)
 {
-    static const char *const top[] = {"version", "endpoint", "tls",        "container", "task",
-                                      "files",   "journald", "checkpoint", NULL};
+    static const char *const top[] = {"version", "endpoint", "addresses", "tls",        "container",
+                                      "task",    "files",    "journald",  "checkpoint", NULL};
     static const char *const tls[] = {"cert", "key", "ca", NULL};
     static const char *const container[] = {"id", "name", "tty", "image", NULL};
     static const char *const task[] = {"id", "name", NULL};
@@ -115,6 +115,18 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
     if ((r = get_string(json, "", "endpoint", true, &c->endpoint, err)) < 0 ||
         (r = get_string(json, "", "checkpoint", true, &c->checkpoint, err)) < 0)
         return r;
+
+    json_t *a = json_object_get(json, "addresses");
+    if (a && (!json_is_array(a) || json_array_size(a) > DL_ADDRESSES_MAX))
+        return dv_error_set(err, -EINVAL, "addresses: must be an array of at most %d strings",
+                            DL_ADDRESSES_MAX);
+    for (size_t i = 0; a && i < json_array_size(a); i++) {
+        const char *text = json_string_value(json_array_get(a, i));
+        if (!text)
+            return dv_error_set(err, -EINVAL, "addresses[%zu]: must be a string", i);
+        if (!(c->addresses[c->n_addresses++] = strdup(text)))
+            return dv_error_set(err, -ENOMEM, "out of memory");
+    }
 
     json_t *o;
     if ((r = get_object(json, "tls", false, &o, err)) < 0)
@@ -212,4 +224,9 @@ void dl_config_free(dl_config *c)
         free(*fields[i]);
         *fields[i] = NULL;
     }
+    for (size_t i = 0; i < c->n_addresses; i++) {
+        free(c->addresses[i]);
+        c->addresses[i] = NULL;
+    }
+    c->n_addresses = 0;
 }

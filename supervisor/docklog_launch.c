@@ -1,9 +1,11 @@
 #include "docklog_launch.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "endpoint.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -35,6 +38,55 @@ static int need(const char *value, const char *name, dv_error *err)
 {
     if (!value || !*value)
         return dv_error_set(err, -EINVAL, "docklog config: %s is required", name);
+    return 0;
+}
+
+/* docklog connects to numeric addresses only (a resolver would weigh more than the
+ * rest of the static binary): resolve a tcp endpoint's host here, with glibc, into
+ * the "addresses" docklog tries in order. NULL for a unix socket. */
+static int resolve_endpoint(const char *endpoint, bool tls, json_t **ret, dv_error *err)
+{
+    dv_endpoint ep;
+    int r = dv_endpoint_parse(endpoint, tls, &ep, err);
+    if (r < 0)
+        return dv_error_wrap(err, "docklog config");
+    if (ep.unix_socket) {
+        *ret = NULL;
+        return 0;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *list = NULL;
+    int g = getaddrinfo(ep.host, NULL, &hints, &list);
+    if (g != 0) {
+        r = dv_error_set(err, -EHOSTUNREACH, "docklog config: resolve %s: %s", ep.host,
+                         g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        if (err)
+            err->recoverable = g == EAI_AGAIN || g == EAI_SYSTEM;
+        return r;
+    }
+    _cleanup_json_ json_t *addrs = json_array();
+    for (struct addrinfo *ai = list;
+         ai && addrs && json_array_size(addrs) < DV_DOCKLOG_ADDRESSES_MAX; ai = ai->ai_next) {
+        char text[INET6_ADDRSTRLEN];
+        const void *in = ai->ai_family == AF_INET
+                             ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                             : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+            !inet_ntop(ai->ai_family, in, text, sizeof(text)))
+            continue;
+        bool seen = false;
+        for (size_t i = 0; i < json_array_size(addrs); i++)
+            seen = seen || strcmp(json_string_value(json_array_get(addrs, i)), text) == 0;
+        if (!seen)
+            json_array_append_new(addrs, json_string(text));
+    }
+    freeaddrinfo(list);
+    if (!addrs)
+        return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
+    if (json_array_size(addrs) == 0)
+        return dv_error_set(err, -EHOSTUNREACH, "docklog config: %s has no IPv4/IPv6 address",
+                            ep.host);
+    *ret = TAKE_PTR(addrs);
     return 0;
 }
 
@@ -61,6 +113,10 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
     if (tls && !(c->tls_cert && c->tls_key && c->tls_ca))
         return dv_error_set(err, -EINVAL, "docklog config: tls needs cert, key and ca");
 
+    _cleanup_json_ json_t *addresses = NULL;
+    if ((r = resolve_endpoint(c->endpoint, tls, &addresses, err)) < 0)
+        return r;
+
     _cleanup_json_ json_t *j =
         json_pack("{si ss s{ss ss sb ss} s{ss ss} s{sb} s{sb} ss}", "version", 1, "endpoint",
                   c->endpoint, "container", "id", c->container_id, "name", c->container_name, "tty",
@@ -69,6 +125,8 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
                   "checkpoint", c->checkpoint_path);
     if (!j)
         return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
+    if (addresses)
+        json_object_set(j, "addresses", addresses);
     if (tls)
         json_object_set_new(
             j, "tls",

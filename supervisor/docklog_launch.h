@@ -64,7 +64,14 @@ typedef struct dv_docklog_config {
     const char *checkpoint_path;     /* tasks/<id>/docklog.checkpoint */
 } dv_docklog_config;
 
-/* Validate and write PATH atomically (0600: it may name TLS key paths). */
+/* At most this many resolved addresses go into the config (docklog's limit). */
+#define DV_DOCKLOG_ADDRESSES_MAX 8
+
+/* Validate and write PATH atomically (0600: it may name TLS key paths). A tcp://,
+ * http:// or https:// endpoint's host is resolved here (getaddrinfo) into the
+ * config's "addresses", since docklog resolves no names; the name stays in
+ * "endpoint" for TLS verification. A resolution failure is -EHOSTUNREACH
+ * (recoverable when the resolver said "try again"). */
 int dv_docklog_config_write(const char *path, const dv_docklog_config *config, dv_error *err);
 
 /* Find the binary: $DOCKVISOR_DOCKLOG (TLS: $DOCKVISOR_DOCKLOG_TLS), else "docklog"

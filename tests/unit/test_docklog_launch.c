@@ -26,6 +26,7 @@
 #include "docklog_launch.h"
 #include "exit_codes.h"
 #include "test_support.h"
+#include "transport.h"
 
 static void test_config_written_is_config_read(void **state)
 {
@@ -74,7 +75,38 @@ static void test_config_written_is_config_read(void **state)
     assert_int_equal(d.files.max_file_size_mb, 7);
     assert_string_equal(d.journald.identifier, "web-j");
     assert_string_equal(d.checkpoint, c.checkpoint_path);
+    assert_int_equal(d.n_addresses, 1); /* a numeric host is its own address */
+    assert_string_equal(d.addresses[0], "127.0.0.1");
     dl_config_free(&d);
+
+    /* A host name is resolved by the agent (docklog resolves none); the name stays in
+     * the endpoint for TLS verification. localhost is in every /etc/hosts. */
+    c.endpoint = "tcp://localhost:2376";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), 0);
+    assert_int_equal(dl_config_load(path, &d, &err), 0);
+    assert_string_equal(d.endpoint, "tcp://localhost:2376");
+    assert_true(d.n_addresses >= 1);
+    bool v4 = false;
+    for (size_t i = 0; i < d.n_addresses; i++)
+        v4 = v4 || strcmp(d.addresses[i], "127.0.0.1") == 0;
+    assert_true(v4);
+    dl_endpoint ep;
+    assert_int_equal(dl_endpoint_parse(d.endpoint, true, (const char *const *)d.addresses,
+                                       d.n_addresses, &ep, &err),
+                     0);
+    assert_string_equal(ep.url.host, "localhost");
+    dl_config_free(&d);
+    c.endpoint = "unix:///var/run/docker.sock";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), 0);
+    assert_int_equal(dl_config_load(path, &d, &err), 0);
+    assert_int_equal(d.n_addresses, 0);
+    dl_config_free(&d);
+    c.endpoint = "tcp://bad host:1";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), -EHOSTUNREACH);
+    assert_non_null(strstr(err.msg, "resolve bad host"));
+    c.endpoint = "ftp://x";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), -EINVAL);
+    c.endpoint = "tcp://127.0.0.1:2376";
 
     /* Journald only, no tls, default identifier. */
     c.tls_cert = c.tls_key = c.tls_ca = NULL;
@@ -105,6 +137,7 @@ static void test_classify_and_backoff(void **state)
     assert_int_equal(DV_DOCKLOG_EXIT_DRAINED, DL_EXIT_DRAINED);
     assert_int_equal(DV_DOCKLOG_EXIT_PERMANENT, DL_EXIT_PERMANENT);
     assert_int_equal(DV_DOCKLOG_EXIT_TEMPORARY, DL_EXIT_TEMPORARY);
+    assert_int_equal(DV_DOCKLOG_ADDRESSES_MAX, DL_ADDRESSES_MAX);
     struct {
         enum dv_docklog_end end;
         int status;
