@@ -75,10 +75,13 @@ static int scan(const char *dir, const char *base, const char *type, int64_t kee
     return r;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+/* Positioned writes: a write that failed half way (disk full, file size limit) and is
+ * retried puts the same bytes at the same place again, never after the part that
+ * made it. */
+static int pwrite_all(int fd, const char *data, size_t len, int64_t offset)
 {
     while (len > 0) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = pwrite(fd, data, len, (off_t)offset);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -86,15 +89,17 @@ static int write_all(int fd, const char *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
+        offset += n;
     }
     return 0;
 }
 
+/* The buffer holds the last buf_len bytes of what pos.offset counts. */
 static int flush_stream(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
 {
     if (s->buf_len == 0)
         return 0;
-    int r = write_all(s->fd, s->buf, s->buf_len);
+    int r = pwrite_all(s->fd, s->buf, s->buf_len, s->pos.offset - (int64_t)s->buf_len);
     if (r < 0)
         return dv_error_errno(err, r, "write %s/%s.%s.%lld", sink->dir, sink->base, s->name,
                               (long long)s->pos.index);
@@ -155,7 +160,7 @@ static int relocate(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
             return dv_error_errno(err, n < 0 ? -errno : -EIO,
                                   "read back partial line of %s.%s.%lld", sink->base, s->name,
                                   (long long)old_index);
-        if ((r = write_all(s->fd, block, (size_t)n)) < 0)
+        if ((r = pwrite_all(s->fd, block, (size_t)n, done)) < 0)
             return dv_error_errno(err, r, "move partial line to %s.%s.%lld", sink->base, s->name,
                                   (long long)s->pos.index);
         done += n;
@@ -176,7 +181,7 @@ static int append(dl_file_sink *sink, dl_file_stream *s, const char *data, size_
         if (r < 0)
             return r;
         if (len >= DL_FILE_BUF_SIZE) {
-            r = write_all(s->fd, data, len);
+            r = pwrite_all(s->fd, data, len, s->pos.offset);
             if (r < 0)
                 return dv_error_errno(err, r, "write %s.%s.%lld", sink->base, s->name,
                                       (long long)s->pos.index);
@@ -344,8 +349,6 @@ static int open_stream(dl_file_sink *sink, dl_file_stream *s, const dl_file_pos 
             return dv_error_errno(err, -errno, "truncate %s.%s.%lld", sink->base, s->name,
                                   (long long)s->pos.index);
     }
-    if (lseek(s->fd, s->pos.offset, SEEK_SET) < 0)
-        return dv_error_errno(err, -errno, "seek %s.%s", sink->base, s->name);
     /* Files past the current index are from after the checkpoint; files before the
      * window are over max_files. */
     s->expire_from = s->pos.index - sink->max_files + 1;
