@@ -228,22 +228,39 @@ fail:;
     _exit(127);
 }
 
+/* FD moved above stdin/stdout/stderr. An agent started with any of 0-2 closed gets
+ * them back from open(); the child's dup2 onto 0-2 would then be a no-op that leaves
+ * the fd close-on-exec (the helper would start without stdout, and its next open
+ * would take over its stderr), or would overwrite the error pipe. */
+static int above_stdio(int fd)
+{
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return moved;
+}
+
 int dv_docklog_spawn(const char *binary, const char *config_path, const char *diag_log,
                      dv_docklog_proc *ret, dv_error *err)
 {
     rotate_diag(diag_log);
-    _cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (devnull < 0)
         return dv_error_errno(err, -errno, "open /dev/null");
     _cleanup_close_ int log =
-        open(diag_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        above_stdio(open(diag_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
     if (log < 0)
         return dv_error_errno(err, -errno, "open %s", diag_log);
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return dv_error_errno(err, -errno, "pipe");
-    _cleanup_close_ int rd = pipefd[0];
-    _cleanup_close_ int wr = pipefd[1];
+    _cleanup_close_ int rd = above_stdio(pipefd[0]);
+    _cleanup_close_ int wr = above_stdio(pipefd[1]);
+    if (rd < 0 || wr < 0)
+        return dv_error_errno(err, -errno, "pipe");
     char *argv[] = {(char *)binary, (char *)config_path, NULL};
 
     pid_t pid = fork();

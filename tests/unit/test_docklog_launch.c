@@ -209,6 +209,8 @@ static const char *helper_script =
     "echo \"helper $$ started with $1\" >&2\n"
     "read mode arg leak < \"$1\"\n"
     "[ \"$(readlink /proc/$$/fd/0)\" = /dev/null ] || exit 91\n"
+    "[ -e /proc/$$/fd/1 ] && [ \"$(readlink /proc/$$/fd/1)\" = \"$(readlink /proc/$$/fd/2)\" ] "
+    "|| exit 96\n"
     "set -- $(cat /proc/$$/stat); [ \"$6\" = \"$$\" ] || exit 92\n"
     "[ -e /proc/$$/fd/$leak ] && exit 93\n"
     /* builtins only: while the shell waits for a child it may block signals itself */
@@ -321,6 +323,40 @@ static void test_spawn_collect(void **state)
     teardown_fixture(&f);
 }
 
+static void test_spawn_without_stdio(void **state)
+{
+    (void)state;
+    /* An agent started with stdin, stdout and stderr closed: the helper still gets
+     * /dev/null and the diagnostics file as 0, 1 and 2 (its checks exit 9x). */
+    struct fixture f;
+    setup_fixture(&f);
+    set_mode(&f, "exit", "0");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(STDIN_FILENO);
+        close(STDOUT_FILENO);
+        close(STDERR_FILENO);
+        dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;
+        dv_docklog_result res;
+        if (dv_docklog_spawn(f.helper, f.config, f.diag, &p, NULL) < 0)
+            _exit(81);
+        struct pollfd pf = {.fd = p.pidfd, .events = POLLIN};
+        if (poll(&pf, 1, 10000) != 1 || dv_docklog_collect(&p, f.checkpoint, &res, NULL) < 0)
+            _exit(82);
+        _exit(res.end == DV_DOCKLOG_END_EXITED ? res.status : 83);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fail_msg("helper exited %d (9x: a spawn promise was broken)", WEXITSTATUS(status));
+    _cleanup_free_ char *diag = NULL;
+    assert_int_equal(dv_read_file(f.diag, &diag, NULL, NULL), 0);
+    assert_non_null(strstr(diag, "started with"));
+    teardown_fixture(&f);
+}
+
 static void test_find_binary(void **state)
 {
     (void)state;
@@ -419,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_classify_and_backoff),
         cmocka_unit_test(test_outcome_agrees_with_docklog),
         cmocka_unit_test(test_spawn_collect),
+        cmocka_unit_test(test_spawn_without_stdio),
         cmocka_unit_test(test_find_binary),
         cmocka_unit_test(test_adopt_and_stop),
     };
