@@ -401,8 +401,10 @@ enum dv_docklog_verdict dv_docklog_classify(const dv_docklog_result *r)
 {
     switch (r->end) {
     case DV_DOCKLOG_END_EXITED:
+        /* Exit 0 is also docklog's answer to SIGTERM; only the checkpoint tells a
+         * drained container from a stop that someone else asked for. */
         if (r->status == DV_DOCKLOG_EXIT_DRAINED)
-            return DV_DOCKLOG_DRAINED;
+            return r->outcome == DV_DOCKLOG_OUTCOME_DONE ? DV_DOCKLOG_DRAINED : DV_DOCKLOG_RESPAWN;
         if (r->status == DV_DOCKLOG_EXIT_PERMANENT)
             return DV_DOCKLOG_PERMANENT;
         return DV_DOCKLOG_RESPAWN; /* 111, exec failure (127), anything unexpected */

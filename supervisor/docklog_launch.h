@@ -155,9 +155,11 @@ enum dv_docklog_verdict {
     DV_DOCKLOG_RESPAWN,   /* temporary failure, crash or kill: respawn after a backoff */
 };
 
-/* Pure. Exit 0 → DRAINED (also after a SIGTERM we sent: docklog checkpoints and
- * exits 0; the caller knows it asked), 100 → PERMANENT, 111, any other code or
- * signal → RESPAWN. For END_UNKNOWN the checkpoint decides: DONE → DRAINED,
+/* Pure. Exit 0 with the checkpoint's outcome DONE → DRAINED; exit 0 otherwise is
+ * docklog's answer to a SIGTERM (it checkpoints and exits 0) → RESPAWN, which a caller
+ * that sent the SIGTERM itself takes as done (a SIGTERM from anyone else must not end
+ * the log collection of a running container). 100 → PERMANENT, 111, any other code
+ * or signal → RESPAWN. For END_UNKNOWN the checkpoint decides: DONE → DRAINED,
  * FAILED → PERMANENT, NONE → RESPAWN (it died without finishing). */
 enum dv_docklog_verdict dv_docklog_classify(const dv_docklog_result *result);
 
