@@ -232,6 +232,31 @@ static void drain_inotify(dv_log_reader *r)
         ;
 }
 
+/* How much of the next file we already returned from this one. docklog keeps lines
+ * whole across files: a line begun in file N that does not fit is copied to the start
+ * of N+1 and N is cut back to where it began (docklog/file_sink.h). A follower may
+ * have returned that beginning from N already: it is the unterminated tail before
+ * r->pos that follows a newline in N (a tail with no newline before it began at
+ * offset 0, and a line that long is split, not moved). */
+static int64_t moved_line(const dv_log_reader *r)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) < 0)
+        return 0;
+    char block[8192];
+    for (int64_t end = r->pos < st.st_size ? r->pos : st.st_size; end > 0;) {
+        int64_t start = end > (int64_t)sizeof(block) ? end - (int64_t)sizeof(block) : 0;
+        ssize_t n = pread(r->fd, block, (size_t)(end - start), start);
+        if (n <= 0)
+            return 0;
+        for (ssize_t k = n - 1; k >= 0; k--)
+            if (block[k] == '\n')
+                return r->pos - (start + k + 1);
+        end = start;
+    }
+    return 0;
+}
+
 static bool docklog_finished(const dv_log_reader *r)
 {
     if (!r->checkpoint)
@@ -291,7 +316,7 @@ ssize_t dv_log_reader_read(dv_log_reader *r, char *buf, size_t size, dv_error *e
             r->pos += n;
             return n;
         }
-        if (open_file(r, next, 0) < 0)
+        if (open_file(r, next, next == r->index + 1 ? moved_line(r) : 0) < 0)
             close_file(r);
     }
     if (!r->follow || finished) {

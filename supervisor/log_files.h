@@ -18,9 +18,11 @@
  * Consistency with docklog (docklog/file_sink.h): a kill -9 of docklog can leave bytes
  * past its checkpoint which it truncates and rewrites identically on restart; a
  * reader positioned past the truncation point simply waits until the file has grown
- * back (same bytes), so a follower sees every byte exactly once. A reader too slow
- * to keep up with rotation (its file deleted beyond max_files) skips to the oldest
- * file still present.
+ * back (same bytes), so a follower sees every byte exactly once. The beginning of a
+ * line that docklog moved to the next file on rotation (file_sink.h), which a
+ * follower may already have read from the older file, is skipped there. A reader too
+ * slow to keep up with rotation (its file deleted beyond max_files) skips to the
+ * oldest file still present.
  *
  * Memory: no buffering beyond a stack block while counting tail lines. */
 #ifndef DV_LOG_FILES_H
