@@ -12,31 +12,15 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
+#include "log_names.h"
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
-int64_t dl_file_index(const char *name, const char *base, const char *type)
-{
-    size_t bl = strlen(base), tl = strlen(type);
-    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || strncmp(name + bl + 1, type, tl) != 0 ||
-        name[bl + 1 + tl] != '.')
-        return -1;
-    const char *p = name + bl + tl + 2;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
-        return -1;
-    int64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
+/* dl_file_sink_open() checked that every name fits. */
 static void file_path(char buf[PATH_MAX], const char *dir, const char *base, const char *type,
                       int64_t index)
 {
-    snprintf(buf, PATH_MAX, "%s/%s.%s.%lld", dir, base, type, (long long)index);
+    dv_log_file_path(buf, PATH_MAX, dir, base, type, index);
 }
 
 /* Highest existing index of TYPE (or -1), and optionally removes files outside
@@ -56,7 +40,7 @@ static int scan(const char *dir, const char *base, const char *type, int64_t kee
     int r = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        int64_t i = dl_file_index(de->d_name, base, type);
+        int64_t i = dv_log_file_index(de->d_name, base, type);
         if (i < 0)
             continue;
         if (remove && (i < keep_from || i > keep_to)) {
@@ -362,6 +346,9 @@ int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
 {
     memset(sink, 0, sizeof(*sink));
     sink->s[0].fd = sink->s[1].fd = -1;
+    char longest[PATH_MAX];
+    if (!dv_log_file_path(longest, sizeof(longest), opts->dir, opts->base, "stdout", INT64_MAX))
+        return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", opts->dir);
     sink->max_files = opts->max_files > 0 ? opts->max_files : 1;
     sink->max_size = opts->max_size > 0 ? opts->max_size : DL_MB;
     sink->dir = strdup(opts->dir);

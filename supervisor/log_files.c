@@ -30,27 +30,10 @@ struct dv_log_reader {
     bool ended;
 };
 
-int64_t dv_log_file_index(const char *name, const char *base, const char *type)
-{
-    size_t bl = strlen(base), tl = strlen(type);
-    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || strncmp(name + bl + 1, type, tl) != 0 ||
-        name[bl + 1 + tl] != '.')
-        return -1;
-    const char *p = name + bl + tl + 2;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
-        return -1;
-    int64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
+/* dv_log_reader_open() checked that every name fits. */
 static void path_of(const dv_log_reader *r, int64_t index, char buf[PATH_MAX])
 {
-    snprintf(buf, PATH_MAX, "%s/%s.%s.%lld", r->dir, r->base, r->type, (long long)index);
+    dv_log_file_path(buf, PATH_MAX, r->dir, r->base, r->type, index);
 }
 
 /* The smallest existing index > AFTER (AFTER = -1: the oldest), and the largest. */
@@ -160,6 +143,9 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
     if (!o->dir || !o->base || !o->type ||
         (strcmp(o->type, "stdout") != 0 && strcmp(o->type, "stderr") != 0))
         return dv_error_set(err, -EINVAL, "log type must be stdout or stderr");
+    char longest[PATH_MAX];
+    if (!dv_log_file_path(longest, sizeof(longest), o->dir, o->base, o->type, INT64_MAX))
+        return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", o->dir);
     dv_log_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return dv_error_set(err, -ENOMEM, "out of memory");

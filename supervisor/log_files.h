@@ -1,8 +1,8 @@
 /* Reading a task's log files for `dockvisor logs` and GET /v1/tasks/{id}/logs.
  *
- * docklog writes DIR/<base>.stdout.N and DIR/<base>.stderr.N (Nomad's names; N grows
- * forever, the oldest are deleted beyond max_files). A dv_log_reader returns one
- * stream's bytes in order: optionally only the last TAIL lines (counted backwards
+ * docklog writes DIR/<base>.stdout.N and DIR/<base>.stderr.N (Nomad's names,
+ * common/log_names.h; N grows forever, the oldest are deleted beyond max_files). A dv_log_reader
+ * returns one stream's bytes in order: optionally only the last TAIL lines (counted backwards
  * across rotated files), then, when following, new data as it is written, moving to
  * the next index when docklog rotates.
  *
@@ -34,6 +34,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "log_names.h" /* dv_log_file_index(): the names docklog writes */
 
 #define DV_LOG_READER_END (-ENODATA)
 
@@ -68,9 +69,5 @@ static inline void dv_log_reader_freep(dv_log_reader **r)
         dv_log_reader_free(*r);
 }
 #define _cleanup_log_reader_ __attribute__((cleanup(dv_log_reader_freep)))
-
-/* Parse "stdout.N" / "stderr.N" style names: if NAME is "<base>.<type>.<N>" return N,
- * else -1. Shared with docklog's view of the naming (tests check both agree). */
-int64_t dv_log_file_index(const char *name, const char *base, const char *type);
 
 #endif

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "file_sink.h"
+#include "log_names.h"
 #include "test_support.h"
 
 static char *slurp(const char *dir, const char *type, int64_t index)
@@ -60,7 +61,7 @@ static size_t indices(const char *dir, const char *type, int64_t *ret, size_t ma
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        int64_t i = dl_file_index(de->d_name, "app", type);
+        int64_t i = dv_log_file_index(de->d_name, "app", type);
         if (i < 0)
             continue;
         assert_true(n < max);
@@ -123,11 +124,11 @@ static void test_names_and_streams(void **state)
     assert_string_equal(out, "out one\nout two\n");
     assert_string_equal(e, "err one\n");
     dl_file_sink_close(&s);
-    assert_int_equal(dl_file_index("app.stdout.12", "app", "stdout"), 12);
-    assert_int_equal(dl_file_index("app.stdout.012", "app", "stdout"), -1);
-    assert_int_equal(dl_file_index("app.stdout.", "app", "stdout"), -1);
-    assert_int_equal(dl_file_index("app.stderr.1", "app", "stdout"), -1);
-    assert_int_equal(dl_file_index("app.x.stdout.1", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.stdout.12", "app", "stdout"), 12);
+    assert_int_equal(dv_log_file_index("app.stdout.012", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.stdout.", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.stderr.1", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.x.stdout.1", "app", "stdout"), -1);
     dv_test_rm_rf(dir);
 }
 

@@ -2,6 +2,7 @@
  * across rotated files, follow across rotation, end of a follow when docklog is done,
  * and agreement with docklog's own file sink (which writes while the reader reads). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -267,27 +268,45 @@ static void test_follow_docklog_writer_moving_lines(void **state)
     follow_writer(true);
 }
 
-static void test_file_names_agree_with_docklog(void **state)
+static void test_file_names(void **state)
 {
     (void)state;
-    const char *names[] = {"app.stdout.0",
-                           "app.stdout.17",
-                           "app.stderr.3",
-                           "app.stdout.01",
-                           "app.stdout.",
-                           "app.stdout",
-                           "ap.stdout.1",
-                           "app.stdout.1x",
-                           "app.stdout.-1",
-                           "app.x.stdout.2",
-                           "app.stdout.99999999999999999999"};
-    for (size_t i = 0; i < DV_ARRAY_SIZE(names); i++)
-        for (int t = 0; t < 2; t++) {
-            const char *type = t ? "stderr" : "stdout";
-            assert_int_equal(dv_log_file_index(names[i], "app", type),
-                             dl_file_index(names[i], "app", type));
-        }
-    assert_int_equal(dv_log_file_index("app.stdout.17", "app", "stdout"), 17);
+    /* The one definition docklog's sink and this reader share (common/log_names.h). */
+    struct {
+        const char *name;
+        int64_t stdout_index, stderr_index;
+    } cases[] = {
+        {"app.stdout.0", 0, -1},
+        {"app.stdout.17", 17, -1},
+        {"app.stderr.3", -1, 3},
+        {"app.stdout.01", -1, -1},
+        {"app.stdout.", -1, -1},
+        {"app.stdout", -1, -1},
+        {"ap.stdout.1", -1, -1},
+        {"app.stdout.1x", -1, -1},
+        {"app.stdout.-1", -1, -1},
+        {"app.x.stdout.2", -1, -1},
+        {"app.stdout.123456789012", 123456789012, -1},
+        {"app.stdout.99999999999999999999", -1, -1},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {
+        assert_int_equal(dv_log_file_index(cases[i].name, "app", "stdout"), cases[i].stdout_index);
+        assert_int_equal(dv_log_file_index(cases[i].name, "app", "stderr"), cases[i].stderr_index);
+    }
+    char path[64];
+    assert_true(dv_log_file_path(path, sizeof(path), "/d", "app", "stderr", 12));
+    assert_string_equal(path, "/d/app.stderr.12");
+    assert_false(dv_log_file_path(path, 10, "/d", "app", "stderr", 12));
+    /* Names that cannot fit are refused up front, not truncated into other names. */
+    char dir[PATH_MAX];
+    memset(dir, 'd', sizeof(dir) - 10);
+    dir[0] = '/';
+    dir[sizeof(dir) - 10] = '\0';
+    dv_log_reader_options o = {.dir = dir, .base = "app", .type = "stdout", .tail = -1};
+    dv_log_reader *r = NULL;
+    dv_error err;
+    assert_int_equal(dv_log_reader_open(&o, &r, &err), -ENAMETOOLONG);
+    assert_null(r);
 }
 
 int main(void)
@@ -297,7 +316,7 @@ int main(void)
         cmocka_unit_test(test_follow_across_rotation_until_done),
         cmocka_unit_test(test_follow_docklog_writer),
         cmocka_unit_test(test_follow_docklog_writer_moving_lines),
-        cmocka_unit_test(test_file_names_agree_with_docklog),
+        cmocka_unit_test(test_file_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
