@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
 #include "cleanup.h"
+#include "json_file.h"
 
 /* Strict reading of one object: every key must be known, so a typo in what the
  * agent writes fails loudly instead of silently using a default. */
@@ -198,15 +198,10 @@ int dl_config_parse(const json_t *json, dl_config *ret, dv_error *err)
 
 int dl_config_load(const char *path, dl_config *ret, dv_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len = 0;
-    int r = dv_read_file(path, &text, &len, err);
+    _cleanup_json_ json_t *json = NULL;
+    int r = dv_json_read_file(path, 0, &json, err);
     if (r < 0)
         return r;
-    json_error_t jerr;
-    _cleanup_json_ json_t *json = json_loadb(text, len, 0, &jerr);
-    if (!json)
-        return dv_error_set(err, -EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
     r = dl_config_parse(json, ret, err);
     if (r < 0)
         return dv_error_wrap(err, "%s", path);

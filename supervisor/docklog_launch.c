@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "endpoint.h"
+#include "json_file.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -329,20 +330,16 @@ int dv_docklog_adopt(pid_t pid, uint64_t starttime, const char *boot_id, dv_dock
 int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome *ret_outcome,
                             char *ret_message, size_t message_size, dv_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len;
-    dv_error local;
-    int r = dv_read_file(checkpoint_path, &text, &len, &local);
+    _cleanup_json_ json_t *j = NULL;
+    int r = dv_json_read_file(checkpoint_path, 0, &j, err);
     if (r == -ENOENT) {
         *ret_outcome = DV_DOCKLOG_OUTCOME_NONE;
         if (message_size)
             ret_message[0] = '\0';
         return 0;
     }
-    if (r < 0)
-        return dv_error_set(err, r, "%s", local.msg);
-    json_error_t jerr;
-    _cleanup_json_ json_t *j = json_loadb(text, len, 0, &jerr);
+    if (r < 0 && r != -EINVAL)
+        return r;
     json_t *version = json_object_get(j, "version");
     const char *outcome = json_string_value(json_object_get(j, "outcome"));
     if (!j || !json_is_integer(version) || json_integer_value(version) != 1 || !outcome)
