@@ -8,6 +8,7 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
+#include "json_file.h"
 #include "timestamp.h"
 
 static const char *const outcome_names[] = {"running", "done", "failed"};
@@ -170,15 +171,10 @@ int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *er
 
 int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len = 0;
-    int r = dv_read_file(path, &text, &len, err);
+    _cleanup_json_ json_t *json = NULL;
+    int r = dv_json_read_file(path, 0, &json, err);
     if (r < 0)
         return r;
-    json_error_t jerr;
-    _cleanup_json_ json_t *json = json_loadb(text, len, 0, &jerr);
-    if (!json)
-        return dv_error_set(err, -EINVAL, "%s: %s", path, jerr.text);
     r = dl_checkpoint_from_json(json, ret, err);
     if (r < 0)
         return dv_error_wrap(err, "%s", path);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
 #include "cleanup.h"
+#include "json_file.h"
 
 /* Strict reading of one object: every key must be known, so a typo in what the
  * agent writes fails loudly instead of silently using a default. */
@@ -94,8 +94,8 @@ static bool path_safe(const char *s)
 
 static int parse(const json_t *json, dl_config *c, dv_error *err)
 {
-    static const char *const top[] = {"version", "endpoint", "tls",        "container", "task",
-                                      "files",   "journald", "checkpoint", NULL};
+    static const char *const top[] = {"version", "endpoint", "addresses", "tls",        "container",
+                                      "task",    "files",    "journald",  "checkpoint", NULL};
     static const char *const tls[] = {"cert", "key", "ca", NULL};
     static const char *const container[] = {"id", "name", "tty", "image", NULL};
     static const char *const task[] = {"id", "name", NULL};
@@ -115,6 +115,18 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
     if ((r = get_string(json, "", "endpoint", true, &c->endpoint, err)) < 0 ||
         (r = get_string(json, "", "checkpoint", true, &c->checkpoint, err)) < 0)
         return r;
+
+    json_t *a = json_object_get(json, "addresses");
+    if (a && (!json_is_array(a) || json_array_size(a) > DL_ADDRESSES_MAX))
+        return dv_error_set(err, -EINVAL, "addresses: must be an array of at most %d strings",
+                            DL_ADDRESSES_MAX);
+    for (size_t i = 0; a && i < json_array_size(a); i++) {
+        const char *text = json_string_value(json_array_get(a, i));
+        if (!text)
+            return dv_error_set(err, -EINVAL, "addresses[%zu]: must be a string", i);
+        if (!(c->addresses[c->n_addresses++] = strdup(text)))
+            return dv_error_set(err, -ENOMEM, "out of memory");
+    }
 
     json_t *o;
     if ((r = get_object(json, "tls", false, &o, err)) < 0)
@@ -186,15 +198,10 @@ int dl_config_parse(const json_t *json, dl_config *ret, dv_error *err)
 
 int dl_config_load(const char *path, dl_config *ret, dv_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len = 0;
-    int r = dv_read_file(path, &text, &len, err);
+    _cleanup_json_ json_t *json = NULL;
+    int r = dv_json_read_file(path, 0, &json, err);
     if (r < 0)
         return r;
-    json_error_t jerr;
-    _cleanup_json_ json_t *json = json_loadb(text, len, 0, &jerr);
-    if (!json)
-        return dv_error_set(err, -EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
     r = dl_config_parse(json, ret, err);
     if (r < 0)
         return dv_error_wrap(err, "%s", path);
@@ -212,4 +219,9 @@ void dl_config_free(dl_config *c)
         free(*fields[i]);
         *fields[i] = NULL;
     }
+    for (size_t i = 0; i < c->n_addresses; i++) {
+        free(c->addresses[i]);
+        c->addresses[i] = NULL;
+    }
+    c->n_addresses = 0;
 }

@@ -4,6 +4,9 @@
  * {
  *   "version": 1,
  *   "endpoint": "unix:///var/run/docker.sock",      unix://, tcp://, http://, https://
+ *   "addresses": ["192.0.2.7", "2001:db8::7"],      optional: the numeric addresses of a
+ *                                                   tcp endpoint's host, resolved by the
+ *                                                   agent (docklog resolves no names)
  *   "tls": {"cert": "...", "key": "...", "ca": "..."},   optional; only docklog-tls uses it
  *   "container": {"id": "<64 hex>", "name": "web-<uuid>", "tty": false, "image": "..."},
  *   "task": {"id": "<uuid>", "name": "web"},
@@ -24,6 +27,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "transport.h"
 
 #define DL_CONFIG_VERSION 1
 #define DL_JOURNALD_SOCKET_DEFAULT "/run/systemd/journal/socket"
@@ -32,6 +36,8 @@
 
 typedef struct dl_config {
     char *endpoint;
+    char *addresses[DL_ADDRESSES_MAX];
+    size_t n_addresses;
     char *tls_cert; /* NULL when no tls block */
     char *tls_key;
     char *tls_ca;

@@ -14,8 +14,8 @@ int dl_engine_init(dl_engine *e, const dl_config *config, int wake_fd, dv_error 
     memset(e, 0, sizeof(*e));
     e->container_id = config->container_id;
     dl_tls_files tls = {config->tls_cert, config->tls_key, config->tls_ca};
-    return dl_http_client_init(&e->http, config->endpoint, config->tls_cert ? &tls : NULL, wake_fd,
-                               err);
+    return dl_http_client_init(&e->http, config->endpoint, (const char *const *)config->addresses,
+                               config->n_addresses, config->tls_cert ? &tls : NULL, wake_fd, err);
 }
 
 void dl_engine_free(dl_engine *e)

@@ -143,3 +143,24 @@ int dl_entries_feed(dl_entries *e, const char *data, size_t len, dv_error *err)
         return e->result;
     return r;
 }
+
+int dl_entries_finish(dl_entries *e, dv_error *err)
+{
+    if (!e->raw) {
+        if (dv_demux_partial(&e->demux))
+            return dv_error_set(err, -EPROTO, "the log stream ended inside a frame");
+        return 0;
+    }
+    if (e->ts_end == 0) {
+        e->len = 0; /* not even a timestamp: nothing Docker sent as an entry */
+        return 0;
+    }
+    size_t len = e->len;
+    e->len = 0;
+    e->ts_end = 0;
+    e->err = err;
+    e->result = 0;
+    deliver(e, DL_STDOUT, e->buf, len);
+    e->err = NULL;
+    return e->result;
+}

@@ -7,10 +7,12 @@
  * entry; the entry is parsed in place (no copy).
  * Raw stream (TTY): entries are back to back without framing, so one ends at its
  * '\n', or after DL_ENTRY_MSG_MAX message bytes without one (Docker's log copier
- * cuts partial messages at exactly 16 KiB). They are assembled in a fixed buffer.
- * Known limit: a TTY container's unterminated line shorter than 16 KiB that is
- * followed by another entry (only possible across a container restart) is read as
- * one line including the next timestamp.
+ * cuts partial messages at exactly 16 KiB), or where the response ends cleanly
+ * (dl_entries_finish: a container's unterminated last line). They are assembled in
+ * a fixed buffer. Known limit: a TTY container's unterminated line shorter than
+ * 16 KiB that is followed by another entry in the same response (only possible
+ * across a restart of the container by Docker) is read as one line including the
+ * next timestamp.
  *
  * A frame of type "system" (Docker reporting an error inside the stream) fails the
  * feed with -EIO and Docker's text; stdin frames are ignored. */
@@ -61,6 +63,11 @@ void dl_entries_reset(dl_entries *e);
 /* Returns 0, 1 if the callback stopped, or a negative error (-EPROTO for a frame
  * without a valid timestamp). */
 int dl_entries_feed(dl_entries *e, const char *data, size_t len, dv_error *err);
+
+/* The response ended cleanly (Docker wrote everything): deliver a raw entry still
+ * being assembled, which can only be an unterminated last line. A multiplexed stream
+ * that ends inside a frame is garbled: -EPROTO. Returns like dl_entries_feed. */
+int dl_entries_finish(dl_entries *e, dv_error *err);
 
 /* Parse "TS msg" in place (exposed for tests). */
 int dl_entry_parse(enum dl_stream stream, const char *data, size_t len, dl_entry *ret,

@@ -12,31 +12,15 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
+#include "log_names.h"
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
-int64_t dl_file_index(const char *name, const char *base, const char *type)
-{
-    size_t bl = strlen(base), tl = strlen(type);
-    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || strncmp(name + bl + 1, type, tl) != 0 ||
-        name[bl + 1 + tl] != '.')
-        return -1;
-    const char *p = name + bl + tl + 2;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
-        return -1;
-    int64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
+/* dl_file_sink_open() checked that every name fits. */
 static void file_path(char buf[PATH_MAX], const char *dir, const char *base, const char *type,
                       int64_t index)
 {
-    snprintf(buf, PATH_MAX, "%s/%s.%s.%lld", dir, base, type, (long long)index);
+    dv_log_file_path(buf, PATH_MAX, dir, base, type, index);
 }
 
 /* Highest existing index of TYPE (or -1), and optionally removes files outside
@@ -56,7 +40,7 @@ static int scan(const char *dir, const char *base, const char *type, int64_t kee
     int r = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        int64_t i = dl_file_index(de->d_name, base, type);
+        int64_t i = dv_log_file_index(de->d_name, base, type);
         if (i < 0)
             continue;
         if (remove && (i < keep_from || i > keep_to)) {
@@ -75,10 +59,13 @@ static int scan(const char *dir, const char *base, const char *type, int64_t kee
     return r;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+/* Positioned writes: a write that failed half way (disk full, file size limit) and is
+ * retried puts the same bytes at the same place again, never after the part that
+ * made it. */
+static int pwrite_all(int fd, const char *data, size_t len, int64_t offset)
 {
     while (len > 0) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = pwrite(fd, data, len, (off_t)offset);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -86,15 +73,17 @@ static int write_all(int fd, const char *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
+        offset += n;
     }
     return 0;
 }
 
+/* The buffer holds the last buf_len bytes of what pos.offset counts. */
 static int flush_stream(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
 {
     if (s->buf_len == 0)
         return 0;
-    int r = write_all(s->fd, s->buf, s->buf_len);
+    int r = pwrite_all(s->fd, s->buf, s->buf_len, s->pos.offset - (int64_t)s->buf_len);
     if (r < 0)
         return dv_error_errno(err, r, "write %s/%s.%s.%lld", sink->dir, sink->base, s->name,
                               (long long)s->pos.index);
@@ -155,7 +144,7 @@ static int relocate(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
             return dv_error_errno(err, n < 0 ? -errno : -EIO,
                                   "read back partial line of %s.%s.%lld", sink->base, s->name,
                                   (long long)old_index);
-        if ((r = write_all(s->fd, block, (size_t)n)) < 0)
+        if ((r = pwrite_all(s->fd, block, (size_t)n, done)) < 0)
             return dv_error_errno(err, r, "move partial line to %s.%s.%lld", sink->base, s->name,
                                   (long long)s->pos.index);
         done += n;
@@ -176,7 +165,7 @@ static int append(dl_file_sink *sink, dl_file_stream *s, const char *data, size_
         if (r < 0)
             return r;
         if (len >= DL_FILE_BUF_SIZE) {
-            r = write_all(s->fd, data, len);
+            r = pwrite_all(s->fd, data, len, s->pos.offset);
             if (r < 0)
                 return dv_error_errno(err, r, "write %s.%s.%lld", sink->base, s->name,
                                       (long long)s->pos.index);
@@ -344,8 +333,6 @@ static int open_stream(dl_file_sink *sink, dl_file_stream *s, const dl_file_pos 
             return dv_error_errno(err, -errno, "truncate %s.%s.%lld", sink->base, s->name,
                                   (long long)s->pos.index);
     }
-    if (lseek(s->fd, s->pos.offset, SEEK_SET) < 0)
-        return dv_error_errno(err, -errno, "seek %s.%s", sink->base, s->name);
     /* Files past the current index are from after the checkpoint; files before the
      * window are over max_files. */
     s->expire_from = s->pos.index - sink->max_files + 1;
@@ -359,6 +346,9 @@ int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
 {
     memset(sink, 0, sizeof(*sink));
     sink->s[0].fd = sink->s[1].fd = -1;
+    char longest[PATH_MAX];
+    if (!dv_log_file_path(longest, sizeof(longest), opts->dir, opts->base, "stdout", INT64_MAX))
+        return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", opts->dir);
     sink->max_files = opts->max_files > 0 ? opts->max_files : 1;
     sink->max_size = opts->max_size > 0 ? opts->max_size : DL_MB;
     sink->dir = strdup(opts->dir);

@@ -1,5 +1,5 @@
 /* The file sink: a container's stdout and stderr into DIR/<base>.stdout.N and
- * DIR/<base>.stderr.N (Nomad's names), rotated at max_file_size, the newest
+ * DIR/<base>.stderr.N (Nomad's names, common/log_names.h), rotated at max_file_size, the newest
  * max_files kept per stream, N increasing forever.
  *
  * Lines and rotation: a line is never split across files unless it alone is longer
@@ -93,8 +93,5 @@ void dl_file_sink_positions(const dl_file_sink *sink, dl_file_pos *ret_out, dl_f
 
 /* Flushes (best effort) and closes. */
 void dl_file_sink_close(dl_file_sink *sink);
-
-/* "<base>.<type>.<N>" → N, anything else → -1 (same rule as supervisor/log_files.h). */
-int64_t dl_file_index(const char *name, const char *base, const char *type);
 
 #endif

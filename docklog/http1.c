@@ -256,11 +256,11 @@ int dl_http_parser_eof(dl_http_parser *p, dv_error *err)
 
 /* ---- requests ---- */
 
-int dl_http_client_init(dl_http_client *c, const char *endpoint, const dl_tls_files *tls,
-                        int wake_fd, dv_error *err)
+int dl_http_client_init(dl_http_client *c, const char *endpoint, const char *const *addresses,
+                        size_t n, const dl_tls_files *tls, int wake_fd, dv_error *err)
 {
     memset(c, 0, sizeof(*c));
-    int r = dl_endpoint_parse(endpoint, tls && tls->cert, &c->endpoint, err);
+    int r = dl_endpoint_parse(endpoint, tls && tls->cert, addresses, n, &c->endpoint, err);
     if (r < 0)
         return r;
     if (tls)
@@ -343,7 +343,7 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     if (dv_buf_printf(&req,
                       "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: docklog/%s\r\n"
                       "Accept: application/json\r\nConnection: close\r\n\r\n",
-                      path, c->endpoint.host_header, DV_VERSION) < 0)
+                      path, c->endpoint.url.host_header, DV_VERSION) < 0)
         return dv_error_set(err, -ENOMEM, "out of memory");
 
     dl_conn conn = DL_CONN_INIT;

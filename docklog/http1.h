@@ -75,8 +75,9 @@ typedef struct dl_http_client {
     size_t max_json;    /* ordinary answers larger than this are an error */
 } dl_http_client;
 
-int dl_http_client_init(dl_http_client *c, const char *endpoint, const dl_tls_files *tls,
-                        int wake_fd, dv_error *err);
+/* ENDPOINT and the N numeric ADDRESSES of its host: dl_endpoint_parse(). */
+int dl_http_client_init(dl_http_client *c, const char *endpoint, const char *const *addresses,
+                        size_t n, const dl_tls_files *tls, int wake_fd, dv_error *err);
 void dl_http_client_free(dl_http_client *c);
 
 /* GET PATH and parse the JSON answer. A non-2xx status fails with err->http_status

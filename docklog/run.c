@@ -123,11 +123,14 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
         }
         if (r == 0) {
             uint64_t was = deliver->entries;
+            int f0;
             dl_entries_reset(&p.entries);
             dl_deliver_begin_stream(deliver);
             dl_http_stream_cbs cbs = {.on_data = on_data, .on_batch = on_batch, .userdata = &p};
             p.failed = 0;
             r = dl_engine_logs(engine, dl_position_since(&deliver->cp.pos), &cbs, &e);
+            if (r == 0 && (f0 = dl_entries_finish(&p.entries, &p.err)) < 0)
+                p.failed = f0; /* a clean end completes a TTY's unterminated last line */
             /* Entries of a pass cut short still reach the checkpoint. */
             int f = dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err);
             if (f < 0 && !p.failed)

@@ -1,5 +1,6 @@
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,7 +15,6 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "resolve.h"
 
 static int recoverable(dv_error *err, int code)
 {
@@ -23,70 +23,58 @@ static int recoverable(dv_error *err, int code)
     return code;
 }
 
-int dl_endpoint_parse(const char *url, bool tls_configured, dl_endpoint *ret, dv_error *err)
+/* TEXT as a numeric IPv4/IPv6 address with PORT; false if it is not one. */
+static bool numeric(const char *text, uint16_t port, dl_addr *ret)
+{
+    dl_addr a;
+    memset(&a, 0, sizeof(a));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&a.sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a.sa;
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        a.len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        a.len = sizeof(*v6);
+    } else {
+        return false;
+    }
+    *ret = a;
+    return true;
+}
+
+int dl_endpoint_parse(const char *url, bool tls_configured, const char *const *addresses, size_t n,
+                      dl_endpoint *ret, dv_error *err)
 {
     dl_endpoint ep;
     memset(&ep, 0, sizeof(ep));
-    const char *rest;
-    if (strncmp(url, "unix://", 7) == 0) {
-        rest = url + 7;
-        if (*rest != '/' || strlen(rest) >= sizeof(ep.path))
-            return dv_error_set(err, -EINVAL, "endpoint \"%s\": expected unix:///absolute/path",
-                                url);
-        ep.unix_socket = true;
-        snprintf(ep.path, sizeof(ep.path), "%s", rest);
-        snprintf(ep.host_header, sizeof(ep.host_header), "docker");
-        *ret = ep;
-        return 0;
+    int r = dv_endpoint_parse(url, tls_configured, &ep.url, err);
+    if (r < 0 || ep.url.unix_socket) {
+        if (r == 0)
+            *ret = ep;
+        return r;
     }
-    if (strncmp(url, "tcp://", 6) == 0) {
-        rest = url + 6;
-        ep.tls = tls_configured;
-    } else if (strncmp(url, "http://", 7) == 0) {
-        rest = url + 7;
-    } else if (strncmp(url, "https://", 8) == 0) {
-        rest = url + 8;
-        ep.tls = true;
-    } else {
-        return dv_error_set(err, -EINVAL,
-                            "endpoint \"%s\": unsupported scheme (unix://, tcp://, http://, "
-                            "https://)",
-                            url);
+    if (n > DL_ADDRESSES_MAX)
+        return dv_error_set(err, -EINVAL, "endpoint \"%s\": more than %d addresses", url,
+                            DL_ADDRESSES_MAX);
+    uint16_t port = (uint16_t)atoi(ep.url.port);
+    if (n == 0) {
+        if (!numeric(ep.url.host, port, &ep.addrs[0]))
+            return dv_error_set(err, -EINVAL,
+                                "endpoint \"%s\": host \"%s\" is not a numeric address, and the "
+                                "config lists no addresses for it (docklog does not resolve "
+                                "host names; the agent does)",
+                                url, ep.url.host);
+        ep.n_addrs = 1;
     }
-    size_t hostlen;
-    const char *after;
-    if (*rest == '[') {
-        const char *close = strchr(rest, ']');
-        if (!close)
-            return dv_error_set(err, -EINVAL, "endpoint \"%s\": unterminated [IPv6]", url);
-        hostlen = (size_t)(close - rest - 1);
-        memcpy(ep.host, rest + 1, hostlen < sizeof(ep.host) ? hostlen : 0);
-        after = close + 1;
-    } else {
-        hostlen = strcspn(rest, ":/");
-        if (hostlen < sizeof(ep.host))
-            memcpy(ep.host, rest, hostlen);
-        after = rest + hostlen;
-    }
-    if (hostlen == 0 || hostlen >= sizeof(ep.host))
-        return dv_error_set(err, -EINVAL, "endpoint \"%s\": missing or bad host", url);
-    ep.host[hostlen] = '\0';
-    if (*after == ':') {
-        after++;
-        size_t n = strspn(after, "0123456789");
-        long port = n ? strtol(after, NULL, 10) : 0;
-        if (n == 0 || n >= sizeof(ep.port) || port < 1 || port > 65535)
-            return dv_error_set(err, -EINVAL, "endpoint \"%s\": bad port", url);
-        memcpy(ep.port, after, n);
-        after += n;
-    } else {
-        snprintf(ep.port, sizeof(ep.port), "%s", ep.tls ? "2376" : "2375");
-    }
-    if (*after != '\0' && strcmp(after, "/") != 0)
-        return dv_error_set(err, -EINVAL, "endpoint \"%s\": unexpected path \"%s\"", url, after);
-    bool v6 = strchr(ep.host, ':') != NULL;
-    snprintf(ep.host_header, sizeof(ep.host_header), "%s%s%s:%s", v6 ? "[" : "", ep.host,
-             v6 ? "]" : "", ep.port);
+    for (size_t i = 0; i < n; i++)
+        if (!numeric(addresses[i], port, &ep.addrs[ep.n_addrs++]))
+            return dv_error_set(err, -EINVAL,
+                                "endpoint \"%s\": address \"%s\" is not a numeric IPv4/IPv6 "
+                                "address",
+                                url, addresses[i]);
     *ret = ep;
     return 0;
 }
@@ -180,39 +168,35 @@ int dl_conn_open(dl_conn *c, const dl_endpoint *ep, const dl_tls_files *tls, int
     c->fd = -1;
     c->tls = NULL;
     c->wake_fd = wake_fd;
-    if (ep->tls && !dl_tls_available())
+    if (ep->url.tls && !dl_tls_available())
         return dv_error_set(err, -EPROTONOSUPPORT,
                             "endpoint needs TLS: this docklog is built without it (use "
                             "docklog-tls)");
-    if (ep->unix_socket) {
+    if (ep->url.unix_socket) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        memcpy(sa.sun_path, ep->path, strlen(ep->path));
+        memcpy(sa.sun_path, ep->url.path, strlen(ep->url.path));
         r = connect_addr((struct sockaddr *)&sa, sizeof(sa), AF_UNIX, wake_fd, deadline, &fd);
         if (r == -EINTR)
             return dv_error_set(err, r, "interrupted");
         if (r < 0)
-            return recoverable(err, dv_error_errno(err, r, "connect unix://%s", ep->path));
+            return recoverable(err, dv_error_errno(err, r, "connect unix://%s", ep->url.path));
     } else {
-        dl_addr addrs[DL_RESOLVE_MAX];
-        size_t n = 0;
-        r = dl_resolve(ep->host, (uint16_t)atoi(ep->port), NULL, addrs, &n, err);
-        if (r < 0)
-            return recoverable(err, r); /* DNS may come back */
         r = -EHOSTUNREACH;
-        for (size_t i = 0; i < n; i++) {
-            r = connect_addr((struct sockaddr *)&addrs[i].sa, addrs[i].len, addrs[i].sa.ss_family,
-                             wake_fd, deadline, &fd);
+        for (size_t i = 0; i < ep->n_addrs; i++) {
+            r = connect_addr((const struct sockaddr *)&ep->addrs[i].sa, ep->addrs[i].len,
+                             ep->addrs[i].sa.ss_family, wake_fd, deadline, &fd);
             if (r == 0 || r == -EINTR || r == -ETIMEDOUT)
                 break;
         }
         if (r == -EINTR)
             return dv_error_set(err, r, "interrupted");
         if (r < 0)
-            return recoverable(err, dv_error_errno(err, r, "connect tcp://%s", ep->host_header));
+            return recoverable(err,
+                               dv_error_errno(err, r, "connect tcp://%s", ep->url.host_header));
     }
     c->fd = fd;
-    if (ep->tls) {
-        r = dl_tls_new(fd, ep->host, tls ? tls->cert : NULL, tls ? tls->key : NULL,
+    if (ep->url.tls) {
+        r = dl_tls_new(fd, ep->url.host, tls ? tls->cert : NULL, tls ? tls->key : NULL,
                        tls ? tls->ca : NULL, &c->tls, err);
         if (r >= 0)
             r = handshake(c, deadline, err);

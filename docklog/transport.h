@@ -1,12 +1,13 @@
-/* docklog's connection to the Docker daemon: endpoint parsing, connect with a
+/* docklog's connection to the Docker daemon: where to connect, connect with a
  * deadline, non-blocking reads and writes that wait with poll(2) on the socket and
  * on a wake fd (the signalfd, so SIGTERM interrupts any wait), optional TLS.
  *
- * Endpoints (as the driver's `endpoint` option and DOCKER_HOST):
- *   unix:///var/run/docker.sock
- *   tcp://host:port, http://host:port     plain TCP (port defaults to 2375)
- *   https://host:port, or tcp:// with a TLS config   TLS (port defaults to 2376)
- * Hosts are numeric (IPv4, [IPv6]) or names resolved by docklog/resolve.h.
+ * Endpoints are common/endpoint.h's URLs. docklog does not resolve host names (in a
+ * static binary glibc's getaddrinfo needs NSS and the dynamic loader at run time, and
+ * a resolver of its own is more than a log helper should carry): a tcp:// host is
+ * either a numeric address, or the agent resolved it and the config lists its
+ * numeric addresses (config.h "addresses"), tried in order. The name itself stays
+ * for the Host: header and TLS verification.
  *
  * TLS exists only in the docklog-tls build (docklog/tls.h); the plain docklog
  * reports -EPROTONOSUPPORT for a TLS endpoint. */
@@ -16,28 +17,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include "endpoint.h"
 #include "error.h"
 #include "tls.h"
 
+#define DL_ADDRESSES_MAX 8
+
+typedef struct dl_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} dl_addr;
+
 typedef struct dl_endpoint {
-    bool unix_socket;
-    bool tls;
-    char path[108]; /* unix */
-    char host[256]; /* tcp: without brackets */
-    char port[8];
-    char host_header[280]; /* the Host: header value */
+    dv_endpoint url;
+    dl_addr addrs[DL_ADDRESSES_MAX]; /* tcp: where to connect, in order */
+    size_t n_addrs;
 } dl_endpoint;
+
+/* Parse URL (TLS_CONFIGURED: a tls block was given, which makes tcp:// speak TLS, as
+ * Docker does) and the numeric ADDRESSES of its host (N of them; none: the host must
+ * itself be numeric). -EINVAL names what is not numeric. */
+int dl_endpoint_parse(const char *url, bool tls_configured, const char *const *addresses, size_t n,
+                      dl_endpoint *ret, dv_error *err);
 
 typedef struct dl_tls_files {
     const char *cert;
     const char *key;
     const char *ca;
 } dl_tls_files;
-
-/* TLS_CONFIGURED: a tls block was given (makes tcp:// speak TLS, as Docker does). */
-int dl_endpoint_parse(const char *url, bool tls_configured, dl_endpoint *ret, dv_error *err);
 
 typedef struct dl_conn {
     int fd;

@@ -1,9 +1,11 @@
 #include "docklog_launch.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "endpoint.h"
+#include "json_file.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -35,6 +39,55 @@ static int need(const char *value, const char *name, dv_error *err)
 {
     if (!value || !*value)
         return dv_error_set(err, -EINVAL, "docklog config: %s is required", name);
+    return 0;
+}
+
+/* docklog connects to numeric addresses only (a resolver would weigh more than the
+ * rest of the static binary): resolve a tcp endpoint's host here, with glibc, into
+ * the "addresses" docklog tries in order. NULL for a unix socket. */
+static int resolve_endpoint(const char *endpoint, bool tls, json_t **ret, dv_error *err)
+{
+    dv_endpoint ep;
+    int r = dv_endpoint_parse(endpoint, tls, &ep, err);
+    if (r < 0)
+        return dv_error_wrap(err, "docklog config");
+    if (ep.unix_socket) {
+        *ret = NULL;
+        return 0;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *list = NULL;
+    int g = getaddrinfo(ep.host, NULL, &hints, &list);
+    if (g != 0) {
+        r = dv_error_set(err, -EHOSTUNREACH, "docklog config: resolve %s: %s", ep.host,
+                         g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        if (err)
+            err->recoverable = g == EAI_AGAIN || g == EAI_SYSTEM;
+        return r;
+    }
+    _cleanup_json_ json_t *addrs = json_array();
+    for (struct addrinfo *ai = list;
+         ai && addrs && json_array_size(addrs) < DV_DOCKLOG_ADDRESSES_MAX; ai = ai->ai_next) {
+        char text[INET6_ADDRSTRLEN];
+        const void *in = ai->ai_family == AF_INET
+                             ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                             : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+            !inet_ntop(ai->ai_family, in, text, sizeof(text)))
+            continue;
+        bool seen = false;
+        for (size_t i = 0; i < json_array_size(addrs); i++)
+            seen = seen || strcmp(json_string_value(json_array_get(addrs, i)), text) == 0;
+        if (!seen)
+            json_array_append_new(addrs, json_string(text));
+    }
+    freeaddrinfo(list);
+    if (!addrs)
+        return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
+    if (json_array_size(addrs) == 0)
+        return dv_error_set(err, -EHOSTUNREACH, "docklog config: %s has no IPv4/IPv6 address",
+                            ep.host);
+    *ret = TAKE_PTR(addrs);
     return 0;
 }
 
@@ -61,6 +114,10 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
     if (tls && !(c->tls_cert && c->tls_key && c->tls_ca))
         return dv_error_set(err, -EINVAL, "docklog config: tls needs cert, key and ca");
 
+    _cleanup_json_ json_t *addresses = NULL;
+    if ((r = resolve_endpoint(c->endpoint, tls, &addresses, err)) < 0)
+        return r;
+
     _cleanup_json_ json_t *j =
         json_pack("{si ss s{ss ss sb ss} s{ss ss} s{sb} s{sb} ss}", "version", 1, "endpoint",
                   c->endpoint, "container", "id", c->container_id, "name", c->container_name, "tty",
@@ -69,6 +126,8 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
                   "checkpoint", c->checkpoint_path);
     if (!j)
         return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
+    if (addresses)
+        json_object_set(j, "addresses", addresses);
     if (tls)
         json_object_set_new(
             j, "tls",
@@ -170,22 +229,39 @@ fail:;
     _exit(127);
 }
 
+/* FD moved above stdin/stdout/stderr. An agent started with any of 0-2 closed gets
+ * them back from open(); the child's dup2 onto 0-2 would then be a no-op that leaves
+ * the fd close-on-exec (the helper would start without stdout, and its next open
+ * would take over its stderr), or would overwrite the error pipe. */
+static int above_stdio(int fd)
+{
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return moved;
+}
+
 int dv_docklog_spawn(const char *binary, const char *config_path, const char *diag_log,
                      dv_docklog_proc *ret, dv_error *err)
 {
     rotate_diag(diag_log);
-    _cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (devnull < 0)
         return dv_error_errno(err, -errno, "open /dev/null");
     _cleanup_close_ int log =
-        open(diag_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        above_stdio(open(diag_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
     if (log < 0)
         return dv_error_errno(err, -errno, "open %s", diag_log);
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return dv_error_errno(err, -errno, "pipe");
-    _cleanup_close_ int rd = pipefd[0];
-    _cleanup_close_ int wr = pipefd[1];
+    _cleanup_close_ int rd = above_stdio(pipefd[0]);
+    _cleanup_close_ int wr = above_stdio(pipefd[1]);
+    if (rd < 0 || wr < 0)
+        return dv_error_errno(err, -errno, "pipe");
     char *argv[] = {(char *)binary, (char *)config_path, NULL};
 
     pid_t pid = fork();
@@ -254,20 +330,16 @@ int dv_docklog_adopt(pid_t pid, uint64_t starttime, const char *boot_id, dv_dock
 int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome *ret_outcome,
                             char *ret_message, size_t message_size, dv_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len;
-    dv_error local;
-    int r = dv_read_file(checkpoint_path, &text, &len, &local);
+    _cleanup_json_ json_t *j = NULL;
+    int r = dv_json_read_file(checkpoint_path, 0, &j, err);
     if (r == -ENOENT) {
         *ret_outcome = DV_DOCKLOG_OUTCOME_NONE;
         if (message_size)
             ret_message[0] = '\0';
         return 0;
     }
-    if (r < 0)
-        return dv_error_set(err, r, "%s", local.msg);
-    json_error_t jerr;
-    _cleanup_json_ json_t *j = json_loadb(text, len, 0, &jerr);
+    if (r < 0 && r != -EINVAL)
+        return r;
     json_t *version = json_object_get(j, "version");
     const char *outcome = json_string_value(json_object_get(j, "outcome"));
     if (!j || !json_is_integer(version) || json_integer_value(version) != 1 || !outcome)
@@ -326,8 +398,10 @@ enum dv_docklog_verdict dv_docklog_classify(const dv_docklog_result *r)
 {
     switch (r->end) {
     case DV_DOCKLOG_END_EXITED:
+        /* Exit 0 is also docklog's answer to SIGTERM; only the checkpoint tells a
+         * drained container from a stop that someone else asked for. */
         if (r->status == DV_DOCKLOG_EXIT_DRAINED)
-            return DV_DOCKLOG_DRAINED;
+            return r->outcome == DV_DOCKLOG_OUTCOME_DONE ? DV_DOCKLOG_DRAINED : DV_DOCKLOG_RESPAWN;
         if (r->status == DV_DOCKLOG_EXIT_PERMANENT)
             return DV_DOCKLOG_PERMANENT;
         return DV_DOCKLOG_RESPAWN; /* 111, exec failure (127), anything unexpected */

@@ -64,7 +64,14 @@ typedef struct dv_docklog_config {
     const char *checkpoint_path;     /* tasks/<id>/docklog.checkpoint */
 } dv_docklog_config;
 
-/* Validate and write PATH atomically (0600: it may name TLS key paths). */
+/* At most this many resolved addresses go into the config (docklog's limit). */
+#define DV_DOCKLOG_ADDRESSES_MAX 8
+
+/* Validate and write PATH atomically (0600: it may name TLS key paths). A tcp://,
+ * http:// or https:// endpoint's host is resolved here (getaddrinfo) into the
+ * config's "addresses", since docklog resolves no names; the name stays in
+ * "endpoint" for TLS verification. A resolution failure is -EHOSTUNREACH
+ * (recoverable when the resolver said "try again"). */
 int dv_docklog_config_write(const char *path, const dv_docklog_config *config, dv_error *err);
 
 /* Find the binary: $DOCKVISOR_DOCKLOG (TLS: $DOCKVISOR_DOCKLOG_TLS), else "docklog"
@@ -148,9 +155,11 @@ enum dv_docklog_verdict {
     DV_DOCKLOG_RESPAWN,   /* temporary failure, crash or kill: respawn after a backoff */
 };
 
-/* Pure. Exit 0 → DRAINED (also after a SIGTERM we sent: docklog checkpoints and
- * exits 0; the caller knows it asked), 100 → PERMANENT, 111, any other code or
- * signal → RESPAWN. For END_UNKNOWN the checkpoint decides: DONE → DRAINED,
+/* Pure. Exit 0 with the checkpoint's outcome DONE → DRAINED; exit 0 otherwise is
+ * docklog's answer to a SIGTERM (it checkpoints and exits 0) → RESPAWN, which a caller
+ * that sent the SIGTERM itself takes as done (a SIGTERM from anyone else must not end
+ * the log collection of a running container). 100 → PERMANENT, 111, any other code
+ * or signal → RESPAWN. For END_UNKNOWN the checkpoint decides: DONE → DRAINED,
  * FAILED → PERMANENT, NONE → RESPAWN (it died without finishing). */
 enum dv_docklog_verdict dv_docklog_classify(const dv_docklog_result *result);
 

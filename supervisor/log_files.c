@@ -30,27 +30,10 @@ struct dv_log_reader {
     bool ended;
 };
 
-int64_t dv_log_file_index(const char *name, const char *base, const char *type)
-{
-    size_t bl = strlen(base), tl = strlen(type);
-    if (strncmp(name, base, bl) != 0 || name[bl] != '.' || strncmp(name + bl + 1, type, tl) != 0 ||
-        name[bl + 1 + tl] != '.')
-        return -1;
-    const char *p = name + bl + tl + 2;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0'))
-        return -1;
-    int64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
+/* dv_log_reader_open() checked that every name fits. */
 static void path_of(const dv_log_reader *r, int64_t index, char buf[PATH_MAX])
 {
-    snprintf(buf, PATH_MAX, "%s/%s.%s.%lld", r->dir, r->base, r->type, (long long)index);
+    dv_log_file_path(buf, PATH_MAX, r->dir, r->base, r->type, index);
 }
 
 /* The smallest existing index > AFTER (AFTER = -1: the oldest), and the largest. */
@@ -160,6 +143,9 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
     if (!o->dir || !o->base || !o->type ||
         (strcmp(o->type, "stdout") != 0 && strcmp(o->type, "stderr") != 0))
         return dv_error_set(err, -EINVAL, "log type must be stdout or stderr");
+    char longest[PATH_MAX];
+    if (!dv_log_file_path(longest, sizeof(longest), o->dir, o->base, o->type, INT64_MAX))
+        return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", o->dir);
     dv_log_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return dv_error_set(err, -ENOMEM, "out of memory");
@@ -232,6 +218,31 @@ static void drain_inotify(dv_log_reader *r)
         ;
 }
 
+/* How much of the next file we already returned from this one. docklog keeps lines
+ * whole across files: a line begun in file N that does not fit is copied to the start
+ * of N+1 and N is cut back to where it began (docklog/file_sink.h). A follower may
+ * have returned that beginning from N already: it is the unterminated tail before
+ * r->pos that follows a newline in N (a tail with no newline before it began at
+ * offset 0, and a line that long is split, not moved). */
+static int64_t moved_line(const dv_log_reader *r)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) < 0)
+        return 0;
+    char block[8192];
+    for (int64_t end = r->pos < st.st_size ? r->pos : st.st_size; end > 0;) {
+        int64_t start = end > (int64_t)sizeof(block) ? end - (int64_t)sizeof(block) : 0;
+        ssize_t n = pread(r->fd, block, (size_t)(end - start), start);
+        if (n <= 0)
+            return 0;
+        for (ssize_t k = n - 1; k >= 0; k--)
+            if (block[k] == '\n')
+                return r->pos - (start + k + 1);
+        end = start;
+    }
+    return 0;
+}
+
 static bool docklog_finished(const dv_log_reader *r)
 {
     if (!r->checkpoint)
@@ -291,7 +302,7 @@ ssize_t dv_log_reader_read(dv_log_reader *r, char *buf, size_t size, dv_error *e
             r->pos += n;
             return n;
         }
-        if (open_file(r, next, 0) < 0)
+        if (open_file(r, next, next == r->index + 1 ? moved_line(r) : 0) < 0)
             close_file(r);
     }
     if (!r->follow || finished) {

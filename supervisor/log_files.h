@@ -1,8 +1,8 @@
 /* Reading a task's log files for `dockvisor logs` and GET /v1/tasks/{id}/logs.
  *
- * docklog writes DIR/<base>.stdout.N and DIR/<base>.stderr.N (Nomad's names; N grows
- * forever, the oldest are deleted beyond max_files). A dv_log_reader returns one
- * stream's bytes in order: optionally only the last TAIL lines (counted backwards
+ * docklog writes DIR/<base>.stdout.N and DIR/<base>.stderr.N (Nomad's names,
+ * common/log_names.h; N grows forever, the oldest are deleted beyond max_files). A dv_log_reader
+ * returns one stream's bytes in order: optionally only the last TAIL lines (counted backwards
  * across rotated files), then, when following, new data as it is written, moving to
  * the next index when docklog rotates.
  *
@@ -18,9 +18,11 @@
  * Consistency with docklog (docklog/file_sink.h): a kill -9 of docklog can leave bytes
  * past its checkpoint which it truncates and rewrites identically on restart; a
  * reader positioned past the truncation point simply waits until the file has grown
- * back (same bytes), so a follower sees every byte exactly once. A reader too slow
- * to keep up with rotation (its file deleted beyond max_files) skips to the oldest
- * file still present.
+ * back (same bytes), so a follower sees every byte exactly once. The beginning of a
+ * line that docklog moved to the next file on rotation (file_sink.h), which a
+ * follower may already have read from the older file, is skipped there. A reader too
+ * slow to keep up with rotation (its file deleted beyond max_files) skips to the
+ * oldest file still present.
  *
  * Memory: no buffering beyond a stack block while counting tail lines. */
 #ifndef DV_LOG_FILES_H
@@ -32,6 +34,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "log_names.h" /* dv_log_file_index(): the names docklog writes */
 
 #define DV_LOG_READER_END (-ENODATA)
 
@@ -66,9 +69,5 @@ static inline void dv_log_reader_freep(dv_log_reader **r)
         dv_log_reader_free(*r);
 }
 #define _cleanup_log_reader_ __attribute__((cleanup(dv_log_reader_freep)))
-
-/* Parse "stdout.N" / "stderr.N" style names: if NAME is "<base>.<type>.<N>" return N,
- * else -1. Shared with docklog's view of the naming (tests check both agree). */
-int64_t dv_log_file_index(const char *name, const char *base, const char *type);
 
 #endif

@@ -53,9 +53,9 @@ static inline void it_remove_leftovers(void)
                (int)getpid(), IT_LABEL);
 }
 
-/* Create and start a payload container; DOCKER_OPTS e.g. "-t", "--log-driver none". */
-static inline void it_task_start(it_task *t, const char *tag, const char *docker_opts,
-                                 const char *payload_args)
+/* Create and start a container of IMAGE; DOCKER_OPTS e.g. "-t", "--log-driver none". */
+static inline void it_task_start_image(it_task *t, const char *tag, const char *docker_opts,
+                                       const char *image, const char *args)
 {
     static bool registered;
     if (!registered)
@@ -69,16 +69,23 @@ static inline void it_task_start(it_task *t, const char *tag, const char *docker
     snprintf(t->logs, sizeof(t->logs), "%s/alloc/logs", t->dir);
     snprintf(t->diag, sizeof(t->diag), "%s/docklog.log", t->dir);
     char *out = NULL;
-    int rc =
-        dv_test_sh(&out, "docker run -d --name %s --label %s %s %s %s 2>&1", t->name, IT_LABEL,
-                   docker_opts ? docker_opts : "",
-                   dv_test_env("DV_TEST_IMAGE_PAYLOAD", "dockvisor-test/payload:1"), payload_args);
+    int rc = dv_test_sh(&out, "docker run -d --name %s --label %s %s %s %s 2>&1", t->name, IT_LABEL,
+                        docker_opts ? docker_opts : "", image, args);
     if (rc != 0) {
         fprintf(stderr, "docker run: %s\n", out);
         it_die("docker run");
     }
     snprintf(t->id, sizeof(t->id), "%.64s", out);
     free(out);
+}
+
+/* A payload container (tests/payload/payload.c for PAYLOAD_ARGS). */
+static inline void it_task_start(it_task *t, const char *tag, const char *docker_opts,
+                                 const char *payload_args)
+{
+    it_task_start_image(t, tag, docker_opts,
+                        dv_test_env("DV_TEST_IMAGE_PAYLOAD", "dockvisor-test/payload:1"),
+                        payload_args);
 }
 
 static inline void it_task_cleanup(it_task *t)

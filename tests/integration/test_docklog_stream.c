@@ -105,6 +105,30 @@ static void test_tty_100k_lines_exactly_once(void **state)
     it_task_cleanup(&t);
 }
 
+static void test_tty_unterminated_last_line(void **state)
+{
+    (void)state;
+    it_task t;
+    /* A shell's last output often lacks its newline: it is still a line of the log. */
+    it_task_start_image(&t, "ttyend", "-t",
+                        dv_test_env("DV_TEST_IMAGE_BUSYBOX", "dockvisor-test/busybox:1"),
+                        "sh -c 'echo first; printf \"last, no newline\"'");
+    it_wait_exited(&t, 30);
+    it_write_config(&t, true, 3, 1, true);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DL_EXIT_DRAINED);
+    _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
+    assert_string_equal(out, "first\r\nlast, no newline");
+    _cleanup_json_ json_t *j = it_journal(&t, 2, 20);
+    assert_int_equal(json_array_size(j), 2);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(j, 1), 0)),
+                        "last, no newline");
+    /* Resumed from the done checkpoint: nothing again. */
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 30), DL_EXIT_DRAINED);
+    _cleanup_free_ char *again = it_read_stream(&t, "stdout", NULL, NULL);
+    assert_string_equal(again, out);
+    it_task_cleanup(&t);
+}
+
 static void test_log_driver_none_is_permanent(void **state)
 {
     (void)state;
@@ -155,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_five_lines_exited_before_start),
         cmocka_unit_test(test_100k_lines_exactly_once),
         cmocka_unit_test(test_tty_100k_lines_exactly_once),
+        cmocka_unit_test(test_tty_unterminated_last_line),
         cmocka_unit_test(test_log_driver_none_is_permanent),
         cmocka_unit_test(test_sigterm_checkpoints_and_resumes),
     };

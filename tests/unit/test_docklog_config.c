@@ -52,6 +52,18 @@ static void test_config_good(void **state)
     assert_string_equal(c.journald.identifier, "web");
     assert_string_equal(c.journald.socket, DL_JOURNALD_SOCKET_DEFAULT);
     assert_null(c.tls_cert);
+    assert_int_equal(c.n_addresses, 0);
+    dl_config_free(&c);
+
+    /* The agent's resolution of a tcp host: kept in order for the transport. */
+    const char *at = strstr(GOOD, "\"container\"");
+    char text[2048];
+    snprintf(text, sizeof(text), "%.*s\"addresses\":[\"192.0.2.7\",\"::1\"],%s", (int)(at - GOOD),
+             GOOD, at);
+    assert_int_equal(parse_text(text, &c, &err), 0);
+    assert_int_equal(c.n_addresses, 2);
+    assert_string_equal(c.addresses[0], "192.0.2.7");
+    assert_string_equal(c.addresses[1], "::1");
     dl_config_free(&c);
 }
 
@@ -69,6 +81,12 @@ static void test_config_errors_name_the_key(void **state)
         {"\"journald\":{\"enabled\":true}", "\"journald\":{\"enabled\":true,\"x\":1}",
          "journald.x: unknown key"},
         {"\"base\":\"web\"", "\"base\":\"a/b\"", "files.base"},
+        {"\"container\":", "\"addresses\":\"10.0.0.1\",\"container\":",
+         "addresses: must be an array"},
+        {"\"container\":", "\"addresses\":[1],\"container\":", "addresses[0]: must be a string"},
+        {"\"container\":",
+         "\"addresses\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"],\"container\":",
+         "at most 8"},
         {"\"checkpoint\":\"/tmp/cp\"", "\"checkpoint\":\"\"", "checkpoint"},
     };
     for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {

@@ -136,6 +136,44 @@ static void test_raw_tty_every_split(void **state)
     }
 }
 
+static void test_stream_end(void **state)
+{
+    (void)state;
+    /* A TTY container's last line without a newline is an entry of its own once the
+     * response has ended cleanly, at every split of the timestamp and message. */
+    const char *text = "2024-05-01T12:34:56.000000001Z one\r\n"
+                       "2024-05-01T12:34:56.000000002Z two, unterminated";
+    for (size_t cut = 0; cut <= strlen(text); cut++) {
+        struct seen s = {0};
+        dl_entries e;
+        dv_error err;
+        assert_int_equal(dl_entries_init(&e, true, collect, &s, &err), 0);
+        assert_int_equal(dl_entries_feed(&e, text, cut, &err), 0);
+        assert_int_equal(dl_entries_feed(&e, text + cut, strlen(text) - cut, &err), 0);
+        assert_int_equal(s.n, 1);
+        assert_int_equal(dl_entries_finish(&e, &err), 0);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.msg[1], "two, unterminated");
+        assert_int_equal(s.ts[1] - s.ts[0], 1);
+        assert_int_equal(dl_entries_finish(&e, &err), 0); /* nothing twice */
+        assert_int_equal(s.n, 2);
+        dl_entries_free(&e);
+    }
+    /* A multiplexed response cannot end inside a frame unless it is garbled. */
+    _cleanup_buf_ dv_buf b = DV_BUF_INIT;
+    frame(&b, 1, "2024-05-01T12:34:56.000000001Z whole\n");
+    struct seen s = {0};
+    dl_entries e;
+    dv_error err;
+    assert_int_equal(dl_entries_init(&e, false, collect, &s, &err), 0);
+    assert_int_equal(dl_entries_feed(&e, b.data, b.len, &err), 0);
+    assert_int_equal(dl_entries_finish(&e, &err), 0);
+    assert_int_equal(dl_entries_feed(&e, b.data, b.len - 3, &err), 0);
+    assert_int_equal(dl_entries_finish(&e, &err), -EPROTO);
+    assert_int_equal(s.n, 1);
+    dl_entries_free(&e);
+}
+
 /* ---- delivery: skip at the checkpoint's timestamp ---- */
 
 static dl_entry mk(enum dl_stream st, int64_t ts, const char *msg)
@@ -296,8 +334,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multiplexed_every_split), cmocka_unit_test(test_multiplexed_errors),
-        cmocka_unit_test(test_raw_tty_every_split),     cmocka_unit_test(test_skip_per_stream),
-        cmocka_unit_test(test_random_restarts),
+        cmocka_unit_test(test_raw_tty_every_split),     cmocka_unit_test(test_stream_end),
+        cmocka_unit_test(test_skip_per_stream),         cmocka_unit_test(test_random_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

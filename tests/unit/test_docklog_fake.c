@@ -74,21 +74,31 @@ static void env_free(struct env *e)
     free(e->dir);
 }
 
-static void write_config(struct env *e, const char *endpoint, const char *tls_dir)
+/* ADDRESSES: the JSON array the agent would write for a host name, or NULL. */
+static void write_config_addresses(struct env *e, const char *endpoint, const char *addresses,
+                                   const char *tls_dir)
 {
     char tls[2048] = "";
     if (tls_dir)
         snprintf(tls, sizeof(tls),
                  "\"tls\":{\"cert\":\"%s/client.pem\",\"key\":\"%s/client.key\",\"ca\":\"%s/%s\"},",
                  tls_dir, tls_dir, tls_dir, getenv("DL_TEST_CA") ? getenv("DL_TEST_CA") : "ca.pem");
+    char addrs[512] = "";
+    if (addresses)
+        snprintf(addrs, sizeof(addrs), "\"addresses\":%s,", addresses);
     char text[8192];
     snprintf(text, sizeof(text),
-             "{\"version\":1,\"endpoint\":\"%s\",%s\"container\":{\"id\":\"" CID "\",\"name\":"
+             "{\"version\":1,\"endpoint\":\"%s\",%s%s\"container\":{\"id\":\"" CID "\",\"name\":"
              "\"fake\",\"tty\":false,\"image\":\"i\"},\"task\":{\"id\":\"t\",\"name\":\"t\"},"
              "\"files\":{\"enabled\":true,\"dir\":\"%s\",\"base\":\"t\",\"max_files\":3,"
              "\"max_file_size\":1},\"journald\":{\"enabled\":false},\"checkpoint\":\"%s\"}",
-             endpoint, tls, e->logs, e->checkpoint);
+             endpoint, addrs, tls, e->logs, e->checkpoint);
     dv_test_write_file(e->config, text);
+}
+
+static void write_config(struct env *e, const char *endpoint, const char *tls_dir)
+{
+    write_config_addresses(e, endpoint, NULL, tls_dir);
 }
 
 /* Run BINARY (docklog or docklog-tls next to DOCKLOG_BIN) to its end; the exit code. */
@@ -267,7 +277,7 @@ static char *cert_dir(void)
         "  printf '%s\\n' \"$2\" > $1.ext;"
         "  openssl x509 -req -in $1.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
         "  -extfile $1.ext -out $1.pem 2>/dev/null; };"
-        "sign server 'subjectAltName=IP:127.0.0.1';"
+        "sign server 'subjectAltName=IP:127.0.0.1,DNS:docker.test';"
         "sign client 'extendedKeyUsage=clientAuth'";
     if (dv_test_sh(NULL, "cd '%s' && %s", dir, script) != 0)
         fail_msg("openssl certificate generation failed");
@@ -306,12 +316,42 @@ static void test_tls(void **state)
     assert_string_equal(out, "over tls\n");
     env_free(&e);
 
+    /* By host name: docklog connects to the address the agent resolved and verifies
+     * the server's certificate for the name. */
+    const char *port = strrchr(endpoint, ':') + 1;
+    char named[256];
+    snprintf(named, sizeof(named), "tcp://docker.test:%s", port);
+    env_init(&e);
+    write_config_addresses(&e, named, "[\"127.0.0.1\"]", certs);
+    expect_code(&e, run(&e, true), DL_EXIT_DRAINED);
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *out2 = slurp(path);
+    assert_string_equal(out2, "over tls\n");
+    env_free(&e);
+    /* A name the certificate does not carry is refused even at the right address. */
+    snprintf(named, sizeof(named), "tcp://other.test:%s", port);
+    env_init(&e);
+    write_config_addresses(&e, named, "[\"127.0.0.1\"]", certs);
+    expect_code(&e, run(&e, true), DL_EXIT_PERMANENT);
+    dl_checkpoint cp;
+    dv_error err;
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
+    if (!strstr(cp.error, "certificate"))
+        fail_msg("unclear TLS failure: %s", cp.error);
+    env_free(&e);
+    /* A name without addresses: docklog resolves nothing, and says so (exit 100). */
+    env_init(&e);
+    write_config(&e, named, certs);
+    expect_code(&e, run(&e, true), DL_EXIT_PERMANENT);
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
+    if (!strstr(cp.error, "\"other.test\" is not a numeric address"))
+        fail_msg("unclear: %s", cp.error);
+    env_free(&e);
+
     /* The plain docklog refuses a TLS endpoint, permanently and clearly. */
     env_init(&e);
     write_config(&e, endpoint, certs);
     expect_code(&e, run(&e, false), DL_EXIT_PERMANENT);
-    dl_checkpoint cp;
-    dv_error err;
     assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
     assert_non_null(strstr(cp.error, "docklog-tls"));
     env_free(&e);

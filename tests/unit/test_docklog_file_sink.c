@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "file_sink.h"
+#include "log_names.h"
 #include "test_support.h"
 
 static char *slurp(const char *dir, const char *type, int64_t index)
@@ -58,7 +61,7 @@ static size_t indices(const char *dir, const char *type, int64_t *ret, size_t ma
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        int64_t i = dl_file_index(de->d_name, "app", type);
+        int64_t i = dv_log_file_index(de->d_name, "app", type);
         if (i < 0)
             continue;
         assert_true(n < max);
@@ -121,11 +124,11 @@ static void test_names_and_streams(void **state)
     assert_string_equal(out, "out one\nout two\n");
     assert_string_equal(e, "err one\n");
     dl_file_sink_close(&s);
-    assert_int_equal(dl_file_index("app.stdout.12", "app", "stdout"), 12);
-    assert_int_equal(dl_file_index("app.stdout.012", "app", "stdout"), -1);
-    assert_int_equal(dl_file_index("app.stdout.", "app", "stdout"), -1);
-    assert_int_equal(dl_file_index("app.stderr.1", "app", "stdout"), -1);
-    assert_int_equal(dl_file_index("app.x.stdout.1", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.stdout.12", "app", "stdout"), 12);
+    assert_int_equal(dv_log_file_index("app.stdout.012", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.stdout.", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.stderr.1", "app", "stdout"), -1);
+    assert_int_equal(dv_log_file_index("app.x.stdout.1", "app", "stdout"), -1);
     dv_test_rm_rf(dir);
 }
 
@@ -280,6 +283,46 @@ static void test_restart_truncates_back_to_checkpoint(void **state)
     ahead.err.index = 7;
     ahead.err.offset = 3;
     assert_false(dl_file_sink_matches(&o, &ahead));
+    dv_test_rm_rf(dir);
+}
+
+static void test_failed_flush_retried_in_place(void **state)
+{
+    (void)state;
+    /* A flush that stops half way (here the file size limit; in life a full disk) and
+     * is retried, e.g. by the final sync before the exit for a respawn, must put the
+     * same bytes at the same place, not append the whole buffer after the part that
+     * made it. */
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-files");
+    dl_file_sink_options o = {.dir = dir, .base = "app", .max_files = 3, .max_size = 1 << 20};
+    dl_file_sink s;
+    dv_error err;
+    assert_int_equal(dl_file_sink_open(&s, &o, NULL, &err), 0);
+    _cleanup_buf_ dv_buf all = DV_BUF_INIT;
+    for (int i = 0; i < 100; i++) {
+        char line[32];
+        snprintf(line, sizeof(line), "line %03d\n", i);
+        write_s(&s, DL_STDOUT, line);
+        dv_buf_appends(&all, line);
+    }
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 500;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int r = dl_file_sink_flush(&s, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(r, -EFBIG);
+    if (dl_file_sink_flush(&s, &err) < 0)
+        fail_msg("retry: %s", err.msg);
+    _cleanup_free_ char *f0 = slurp(dir, "stdout", 0);
+    assert_string_equal(f0, all.data);
+    write_s(&s, DL_STDOUT, "after\n");
+    dl_file_sink_close(&s);
+    _cleanup_free_ char *f1 = slurp(dir, "stdout", 0);
+    assert_int_equal(strlen(f1), all.len + 6);
     dv_test_rm_rf(dir);
 }
 
@@ -450,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_partial_line_moves_to_next_file),
         cmocka_unit_test(test_line_longer_than_limit_is_split_at_limit),
         cmocka_unit_test(test_restart_truncates_back_to_checkpoint),
+        cmocka_unit_test(test_failed_flush_retried_in_place),
         cmocka_unit_test(test_fresh_start_never_overwrites),
         cmocka_unit_test(test_random_crashes_exactly_once),
     };

@@ -1,7 +1,9 @@
 /* Unit tests for docklog's HTTP/1.1 client: the response parser fed at every split
  * point, endpoints, and requests against canned answers on a local Unix socket
  * (fault injection: truncation, errors, garbage). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,33 +148,71 @@ static void test_parser_stop(void **state)
     dv_buf_free(&c.body);
 }
 
+static const char *addr_text(const dl_addr *a, char *buf, size_t size)
+{
+    const void *in = a->sa.ss_family == AF_INET
+                         ? (const void *)&((const struct sockaddr_in *)&a->sa)->sin_addr
+                         : (const void *)&((const struct sockaddr_in6 *)&a->sa)->sin6_addr;
+    inet_ntop(a->sa.ss_family, in, buf, (socklen_t)size);
+    return buf;
+}
+
+static uint16_t addr_port(const dl_addr *a)
+{
+    return ntohs(a->sa.ss_family == AF_INET ? ((const struct sockaddr_in *)&a->sa)->sin_port
+                                            : ((const struct sockaddr_in6 *)&a->sa)->sin6_port);
+}
+
 static void test_endpoints(void **state)
 {
     (void)state;
     dl_endpoint ep;
     dv_error err;
-    assert_int_equal(dl_endpoint_parse("unix:///var/run/docker.sock", false, &ep, &err), 0);
-    assert_true(ep.unix_socket);
-    assert_string_equal(ep.path, "/var/run/docker.sock");
-    assert_int_equal(dl_endpoint_parse("tcp://127.0.0.1:2375", false, &ep, &err), 0);
-    assert_false(ep.unix_socket);
-    assert_false(ep.tls);
-    assert_string_equal(ep.host, "127.0.0.1");
-    assert_string_equal(ep.port, "2375");
-    assert_string_equal(ep.host_header, "127.0.0.1:2375");
-    assert_int_equal(dl_endpoint_parse("tcp://docker.example:2376", true, &ep, &err), 0);
-    assert_true(ep.tls);
-    assert_int_equal(dl_endpoint_parse("https://[::1]", false, &ep, &err), 0);
-    assert_true(ep.tls);
-    assert_string_equal(ep.host, "::1");
-    assert_string_equal(ep.port, "2376");
-    assert_string_equal(ep.host_header, "[::1]:2376");
-    assert_int_equal(dl_endpoint_parse("http://localhost/", false, &ep, &err), 0);
-    assert_string_equal(ep.port, "2375");
+    char text[64];
+    assert_int_equal(dl_endpoint_parse("unix:///var/run/docker.sock", false, NULL, 0, &ep, &err),
+                     0);
+    assert_true(ep.url.unix_socket);
+    assert_string_equal(ep.url.path, "/var/run/docker.sock");
+    assert_int_equal(dl_endpoint_parse("tcp://127.0.0.1:2375", false, NULL, 0, &ep, &err), 0);
+    assert_false(ep.url.unix_socket);
+    assert_false(ep.url.tls);
+    assert_string_equal(ep.url.host, "127.0.0.1");
+    assert_string_equal(ep.url.port, "2375");
+    assert_string_equal(ep.url.host_header, "127.0.0.1:2375");
+    assert_int_equal(ep.n_addrs, 1);
+    assert_string_equal(addr_text(&ep.addrs[0], text, sizeof(text)), "127.0.0.1");
+    assert_int_equal(addr_port(&ep.addrs[0]), 2375);
+    assert_int_equal(dl_endpoint_parse("https://[::1]", false, NULL, 0, &ep, &err), 0);
+    assert_true(ep.url.tls);
+    assert_string_equal(ep.url.host, "::1");
+    assert_string_equal(ep.url.port, "2376");
+    assert_string_equal(ep.url.host_header, "[::1]:2376");
+    assert_int_equal(ep.addrs[0].sa.ss_family, AF_INET6);
+    assert_int_equal(addr_port(&ep.addrs[0]), 2376);
+
+    /* A host name: connect to the agent's addresses, in order; keep the name for the
+     * Host: header and TLS verification. */
+    const char *addrs[] = {"2001:db8::7", "192.0.2.7"};
+    assert_int_equal(dl_endpoint_parse("tcp://docker.example:2376", true, addrs, 2, &ep, &err), 0);
+    assert_true(ep.url.tls);
+    assert_string_equal(ep.url.host, "docker.example");
+    assert_string_equal(ep.url.host_header, "docker.example:2376");
+    assert_int_equal(ep.n_addrs, 2);
+    assert_string_equal(addr_text(&ep.addrs[0], text, sizeof(text)), "2001:db8::7");
+    assert_string_equal(addr_text(&ep.addrs[1], text, sizeof(text)), "192.0.2.7");
+    assert_int_equal(addr_port(&ep.addrs[1]), 2376);
+    /* ...and without them a clear error: docklog resolves no names. */
+    assert_int_equal(dl_endpoint_parse("http://localhost/", false, NULL, 0, &ep, &err), -EINVAL);
+    if (!strstr(err.msg, "\"localhost\" is not a numeric address"))
+        fail_msg("unclear: %s", err.msg);
+    const char *named[] = {"docker.example"};
+    assert_int_equal(dl_endpoint_parse("tcp://h:1", false, named, 1, &ep, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "\"docker.example\" is not a numeric"));
+
     const char *bad[] = {"unix://relative", "ftp://x",        "tcp://:2375", "tcp://h:0",
                          "tcp://h:99999",   "tcp://h:1/path", "tcp://[::1",  "npipe:////./pipe/x"};
     for (size_t i = 0; i < DV_ARRAY_SIZE(bad); i++)
-        assert_int_equal(dl_endpoint_parse(bad[i], false, &ep, &err), -EINVAL);
+        assert_int_equal(dl_endpoint_parse(bad[i], false, addrs, 1, &ep, &err), -EINVAL);
 }
 
 /* A one-shot server on a Unix socket that answers each connection with canned bytes,
@@ -265,7 +305,7 @@ static void test_requests(void **state)
     server_start(&s, path);
     dl_http_client c;
     dv_error err;
-    assert_int_equal(dl_http_client_init(&c, url, NULL, -1, &err), 0);
+    assert_int_equal(dl_http_client_init(&c, url, NULL, 0, NULL, -1, &err), 0);
 
     _cleanup_json_ json_t *j = NULL;
     assert_int_equal(dl_http_get_json(&c, "/v1.41/containers/abc/json", &j, &err), 0);

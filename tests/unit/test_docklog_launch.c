@@ -26,6 +26,7 @@
 #include "docklog_launch.h"
 #include "exit_codes.h"
 #include "test_support.h"
+#include "transport.h"
 
 static void test_config_written_is_config_read(void **state)
 {
@@ -74,7 +75,38 @@ static void test_config_written_is_config_read(void **state)
     assert_int_equal(d.files.max_file_size_mb, 7);
     assert_string_equal(d.journald.identifier, "web-j");
     assert_string_equal(d.checkpoint, c.checkpoint_path);
+    assert_int_equal(d.n_addresses, 1); /* a numeric host is its own address */
+    assert_string_equal(d.addresses[0], "127.0.0.1");
     dl_config_free(&d);
+
+    /* A host name is resolved by the agent (docklog resolves none); the name stays in
+     * the endpoint for TLS verification. localhost is in every /etc/hosts. */
+    c.endpoint = "tcp://localhost:2376";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), 0);
+    assert_int_equal(dl_config_load(path, &d, &err), 0);
+    assert_string_equal(d.endpoint, "tcp://localhost:2376");
+    assert_true(d.n_addresses >= 1);
+    bool v4 = false;
+    for (size_t i = 0; i < d.n_addresses; i++)
+        v4 = v4 || strcmp(d.addresses[i], "127.0.0.1") == 0;
+    assert_true(v4);
+    dl_endpoint ep;
+    assert_int_equal(dl_endpoint_parse(d.endpoint, true, (const char *const *)d.addresses,
+                                       d.n_addresses, &ep, &err),
+                     0);
+    assert_string_equal(ep.url.host, "localhost");
+    dl_config_free(&d);
+    c.endpoint = "unix:///var/run/docker.sock";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), 0);
+    assert_int_equal(dl_config_load(path, &d, &err), 0);
+    assert_int_equal(d.n_addresses, 0);
+    dl_config_free(&d);
+    c.endpoint = "tcp://bad host:1";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), -EHOSTUNREACH);
+    assert_non_null(strstr(err.msg, "resolve bad host"));
+    c.endpoint = "ftp://x";
+    assert_int_equal(dv_docklog_config_write(path, &c, &err), -EINVAL);
+    c.endpoint = "tcp://127.0.0.1:2376";
 
     /* Journald only, no tls, default identifier. */
     c.tls_cert = c.tls_key = c.tls_ca = NULL;
@@ -105,6 +137,7 @@ static void test_classify_and_backoff(void **state)
     assert_int_equal(DV_DOCKLOG_EXIT_DRAINED, DL_EXIT_DRAINED);
     assert_int_equal(DV_DOCKLOG_EXIT_PERMANENT, DL_EXIT_PERMANENT);
     assert_int_equal(DV_DOCKLOG_EXIT_TEMPORARY, DL_EXIT_TEMPORARY);
+    assert_int_equal(DV_DOCKLOG_ADDRESSES_MAX, DL_ADDRESSES_MAX);
     struct {
         enum dv_docklog_end end;
         int status;
@@ -112,7 +145,8 @@ static void test_classify_and_backoff(void **state)
         enum dv_docklog_verdict want;
     } cases[] = {
         {DV_DOCKLOG_END_EXITED, 0, DV_DOCKLOG_OUTCOME_DONE, DV_DOCKLOG_DRAINED},
-        {DV_DOCKLOG_END_EXITED, 0, DV_DOCKLOG_OUTCOME_NONE, DV_DOCKLOG_DRAINED}, /* SIGTERM */
+        /* SIGTERM: not drained; a caller that sent it knows. */
+        {DV_DOCKLOG_END_EXITED, 0, DV_DOCKLOG_OUTCOME_NONE, DV_DOCKLOG_RESPAWN},
         {DV_DOCKLOG_END_EXITED, 100, DV_DOCKLOG_OUTCOME_FAILED, DV_DOCKLOG_PERMANENT},
         {DV_DOCKLOG_END_EXITED, 111, DV_DOCKLOG_OUTCOME_NONE, DV_DOCKLOG_RESPAWN},
         {DV_DOCKLOG_END_EXITED, 127, DV_DOCKLOG_OUTCOME_NONE, DV_DOCKLOG_RESPAWN},
@@ -176,6 +210,8 @@ static const char *helper_script =
     "echo \"helper $$ started with $1\" >&2\n"
     "read mode arg leak < \"$1\"\n"
     "[ \"$(readlink /proc/$$/fd/0)\" = /dev/null ] || exit 91\n"
+    "[ -e /proc/$$/fd/1 ] && [ \"$(readlink /proc/$$/fd/1)\" = \"$(readlink /proc/$$/fd/2)\" ] "
+    "|| exit 96\n"
     "set -- $(cat /proc/$$/stat); [ \"$6\" = \"$$\" ] || exit 92\n"
     "[ -e /proc/$$/fd/$leak ] && exit 93\n"
     /* builtins only: while the shell waits for a child it may block signals itself */
@@ -288,6 +324,40 @@ static void test_spawn_collect(void **state)
     teardown_fixture(&f);
 }
 
+static void test_spawn_without_stdio(void **state)
+{
+    (void)state;
+    /* An agent started with stdin, stdout and stderr closed: the helper still gets
+     * /dev/null and the diagnostics file as 0, 1 and 2 (its checks exit 9x). */
+    struct fixture f;
+    setup_fixture(&f);
+    set_mode(&f, "exit", "0");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(STDIN_FILENO);
+        close(STDOUT_FILENO);
+        close(STDERR_FILENO);
+        dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;
+        dv_docklog_result res;
+        if (dv_docklog_spawn(f.helper, f.config, f.diag, &p, NULL) < 0)
+            _exit(81);
+        struct pollfd pf = {.fd = p.pidfd, .events = POLLIN};
+        if (poll(&pf, 1, 10000) != 1 || dv_docklog_collect(&p, f.checkpoint, &res, NULL) < 0)
+            _exit(82);
+        _exit(res.end == DV_DOCKLOG_END_EXITED ? res.status : 83);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fail_msg("helper exited %d (9x: a spawn promise was broken)", WEXITSTATUS(status));
+    _cleanup_free_ char *diag = NULL;
+    assert_int_equal(dv_read_file(f.diag, &diag, NULL, NULL), 0);
+    assert_non_null(strstr(diag, "started with"));
+    teardown_fixture(&f);
+}
+
 static void test_find_binary(void **state)
 {
     (void)state;
@@ -386,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_classify_and_backoff),
         cmocka_unit_test(test_outcome_agrees_with_docklog),
         cmocka_unit_test(test_spawn_collect),
+        cmocka_unit_test(test_spawn_without_stdio),
         cmocka_unit_test(test_find_binary),
         cmocka_unit_test(test_adopt_and_stop),
     };

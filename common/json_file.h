@@ -1,0 +1,17 @@
+/* Reading a JSON file (configs, checkpoints) in one call, with the errors every
+ * reader would otherwise word itself. */
+#ifndef DV_JSON_FILE_H
+#define DV_JSON_FILE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+/* Read PATH and parse it as one JSON text (Jansson FLAGS, e.g. JSON_REJECT_DUPLICATES).
+ * Errors: those of dv_read_file() (-ENOENT for a missing file, the message naming
+ * PATH), -EINVAL "PATH: line L: reason" for malformed JSON. *RET is the caller's. */
+int dv_json_read_file(const char *path, size_t flags, json_t **ret, dv_error *err);
+
+#endif
