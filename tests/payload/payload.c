@@ -114,18 +114,25 @@ static void report(int sig)
     last_signal = sig;
 }
 
+/* Signals stay blocked except inside sigsuspend(), and the handler masks every other
+ * signal, so each one is reported exactly once and in order: a signal that arrives
+ * while we print (before we wait again) is not lost or overwritten by the next one. */
 static void signals_mode(void)
 {
-    struct sigaction sa = {.sa_handler = report};
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    struct sigaction sa = {.sa_handler = report, .sa_mask = all};
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
             sigaction(s, &sa, NULL);
     printf("waiting for signals\n");
     fflush(stdout);
     for (;;) {
-        pause();
-        int s = last_signal;
         last_signal = 0;
+        sigsuspend(&none); /* returns after exactly one handler ran: the rest stay pending */
+        int s = last_signal;
         if (!s)
             continue;
         printf("signal %d %s\n", s, sigabbrev_np(s) ? sigabbrev_np(s) : "?");
