@@ -13,7 +13,8 @@
  *   ignore-term            ignore SIGTERM and SIGINT, then continue with the next step
  *   signals                report every signal received on stdout ("signal N NAME");
  *                          SIGTERM/SIGINT exit with 128+signal after reporting
- *   http PORT [BODY]       serve "HTTP/1.0 200" with BODY on 0.0.0.0:PORT forever
+ *   http PORT [BODY]       serve "HTTP/1.0 200" with BODY on 0.0.0.0:PORT until
+ *                          SIGTERM or SIGINT, then exit 0
  *   env                    print the environment
  *   memhog MB              allocate and touch MB MiB (to trigger an OOM kill)
  * Steps run in order; the program exits 0 after the last one. */
@@ -153,8 +154,17 @@ static void http_mode(long port, const char *body)
     printf("listening on %ld\n", port);
     fflush(stdout);
     signal(SIGPIPE, SIG_IGN);
+    /* Like a real server, and unlike PID 1's default: SIGTERM/SIGINT end it cleanly.
+     * No SA_RESTART, so a signal interrupts accept(). */
+    struct sigaction sa = {.sa_handler = report};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     for (;;) {
         int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (last_signal) {
+            printf("shutting down on %s\n", sigabbrev_np(last_signal));
+            exit(0);
+        }
         if (c < 0)
             continue;
         char req[4096];
