@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "atomic_file.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "json_file.h"
 #include "log.h"
 #include "task_runner.h"
 
@@ -268,11 +268,9 @@ void dv_logger_free_orphans(dv_agent *a)
  * container says nothing about the current one. */
 static json_t *file_for_container(const char *path, const char *container_id, bool nested)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len;
-    if (!container_id || dv_read_file(path, &text, &len, NULL) < 0)
+    json_t *j = NULL;
+    if (!container_id || dv_json_read_file(path, 0, &j, NULL) < 0)
         return NULL;
-    json_t *j = json_loadb(text, len, 0, NULL);
     json_t *holder = nested ? json_object_get(j, "container") : j;
     const char *id = json_string_value(json_object_get(holder, nested ? "id" : "container_id"));
     if (!id || strcmp(id, container_id) != 0) {
