@@ -34,6 +34,22 @@ static void expect_lines(it_task *t, const char *type, long first, long step, lo
     }
 }
 
+/* TYPE's file holds the lines FIRST, FIRST+STEP, ... each once, in order, from the start
+ * and without a gap, however many there are; returns how many. */
+static long expect_prefix(it_task *t, const char *type, long first, long step, const char *word)
+{
+    _cleanup_free_ char *text = it_read_stream(t, type, NULL, NULL);
+    long lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        lines++;
+    const char *why = it_check_numbered(text, first, step, first + (lines - 1) * step, word, "\n");
+    if (why) {
+        it_print_diag(t);
+        fail_msg("%s file: %s", type, why);
+    }
+    return lines;
+}
+
 static void test_five_lines_exited_before_start(void **state)
 {
     (void)state;
@@ -148,6 +164,29 @@ static void test_log_driver_none_is_permanent(void **state)
     it_task_cleanup(&t);
 }
 
+static void test_container_removed_while_streaming(void **state)
+{
+    (void)state;
+    it_task t;
+    it_task_start(&t, "gone", NULL, "lines 100000 2000");
+    it_write_config(&t, false, 5, 1, true);
+    pid_t pid = it_docklog_spawn(&t);
+    usleep(2000000);
+    dv_test_sh(NULL, "docker rm -f %s >/dev/null 2>&1", t.id);
+    /* What was read is in the files once; the rest is gone with the container: a
+     * permanent failure that says so, not a respawn loop and not "drained". */
+    expect_exit(&t, it_docklog_wait(pid, 60), DL_EXIT_PERMANENT);
+    assert_true(expect_prefix(&t, "stdout", 1, 2, "stdout") > 100);
+    assert_true(expect_prefix(&t, "stderr", 2, 2, "stderr") > 100);
+    dl_checkpoint cp;
+    dv_error err;
+    assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
+    assert_int_equal(cp.outcome, DL_OUTCOME_FAILED);
+    if (!strstr(cp.error, "no longer exists") && !strstr(cp.error, "being removed"))
+        fail_msg("unclear message: %s", cp.error);
+    it_task_cleanup(&t);
+}
+
 static void test_sigterm_checkpoints_and_resumes(void **state)
 {
     (void)state;
@@ -181,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_tty_100k_lines_exactly_once),
         cmocka_unit_test(test_tty_unterminated_last_line),
         cmocka_unit_test(test_log_driver_none_is_permanent),
+        cmocka_unit_test(test_container_removed_while_streaming),
         cmocka_unit_test(test_sigterm_checkpoints_and_resumes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
