@@ -140,11 +140,14 @@ static inline pid_t it_docklog_spawn(const it_task *t)
     if (pid < 0)
         it_die("fork");
     if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int log = open(t->diag, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int log = open(t->diag, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         dup2(in, 0);
         dup2(log, 1);
         dup2(log, 2);
+        /* as the agent does: nothing of the test process reaches docklog */
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
         execl(bin, bin, t->config, (char *)NULL);
         _exit(127);
     }

@@ -5,6 +5,7 @@
  *   also from a TTY container;
  * - log driver "none": exit 100, a clear message, a failed checkpoint;
  * - SIGTERM: checkpoint and exit 0; a restarted docklog continues exactly. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,35 @@ static void test_container_removed_while_streaming(void **state)
     it_task_cleanup(&t);
 }
 
+/* Every fd of process PID above stderr is close-on-exec; returns how many it has. */
+static int expect_cloexec(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] == '.' || fd <= 2)
+            continue;
+        char path[128];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        _cleanup_free_ char *info = NULL;
+        if (dv_read_file(path, &info, NULL, NULL) < 0)
+            continue; /* closed meanwhile */
+        const char *f = strstr(info, "flags:");
+        assert_non_null(f);
+        unsigned long flags = strtoul(f + 6, NULL, 8);
+        if (!(flags & O_CLOEXEC))
+            fail_msg("docklog's fd %d is not close-on-exec (flags 0%lo)", fd, flags);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static void test_sigterm_checkpoints_and_resumes(void **state)
 {
     (void)state;
@@ -195,6 +225,8 @@ static void test_sigterm_checkpoints_and_resumes(void **state)
     it_write_config(&t, false, 5, 1, true);
     pid_t pid = it_docklog_spawn(&t);
     usleep(1500000); /* mid-stream */
+    /* signalfd, log files, journald socket, the daemon connection at least */
+    assert_true(expect_cloexec(pid) >= 5);
     kill(pid, SIGTERM);
     expect_exit(&t, it_docklog_wait(pid, 30), DL_EXIT_DRAINED);
     dl_checkpoint cp;
