@@ -82,25 +82,11 @@ static void test_kill9_ten_times(void **state)
     it_task_cleanup(&t);
 }
 
-/* Every file of TYPE: at most MAX bytes, begins a line and ends one (long lines
- * stay whole across rotation, also when docklog was killed while moving one). */
 static void check_files(const it_task *t, const char *type, int64_t max)
 {
-    char *list = NULL;
-    dv_test_sh(&list, "ls '%s' | grep '^ittask\\.%s\\.'", t->logs, type);
-    for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
-         name = strtok_r(NULL, "\n", &save)) {
-        char path[8400];
-        snprintf(path, sizeof(path), "%s/%s", t->logs, name);
-        _cleanup_free_ char *data = NULL;
-        size_t len;
-        assert_int_equal(dv_read_file(path, &data, &len, NULL), 0);
-        if ((int64_t)len > max || len == 0 || data[0] < '1' || data[0] > '9' ||
-            data[len - 1] != '\n')
-            fail_msg("%s: %zu bytes, starts \"%.10s\", ends 0x%02x", name, len, data,
-                     len ? (unsigned char)data[len - 1] : 0);
-    }
-    free(list);
+    const char *why = it_check_files(t, type, max);
+    if (why)
+        fail_msg("%s", why);
 }
 
 static void test_kill9_while_rotating_long_lines(void **state)

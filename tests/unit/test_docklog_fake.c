@@ -54,6 +54,22 @@ static void frame(dv_buf *b, int type, const char *payload)
     dv_buf_append(b, payload, len);
 }
 
+/* GET /containers/CID/logs answers TIMES times (0: always) with STREAM, sent in
+ * chunks of PIECE bytes (0: one), ending as END says. */
+static void add_logs(dv_fake *f, const dv_buf *stream, int times, size_t piece,
+                     enum dv_fake_end end)
+{
+    dv_fake_rule rule = {.method = "GET",
+                         .path = "/containers/" CID "/logs",
+                         .times = times,
+                         .content_type = "application/vnd.docker.raw-stream",
+                         .stream = stream->data,
+                         .stream_len = stream->len,
+                         .piece = piece,
+                         .end = end};
+    dv_fake_add(f, &rule);
+}
+
 struct env {
     char *dir;
     char config[4096], checkpoint[4096], logs[4096], diag[4096];
@@ -157,15 +173,7 @@ static void test_stream_cut_reconnects_exactly(void **state)
                   "\x01\0\0\0\0\0\0\x30"
                   "2024-01-01T00:00:0",
                   26); /* cut */
-    dv_fake_rule cut = {.method = "GET",
-                        .path = "/containers/" CID "/logs",
-                        .times = 1,
-                        .content_type = "application/vnd.docker.raw-stream",
-                        .stream = s1.data,
-                        .stream_len = s1.len,
-                        .piece = 9,
-                        .end = DV_FAKE_END_CLOSE};
-    dv_fake_add(f, &cut);
+    add_logs(f, &s1, 1, 9, DV_FAKE_END_CLOSE);
     /* Second pass: exited; Docker answers since=0.5 s (the stderr time) with what is at
      * or after it, in log order: the delivered entries come again and are skipped. */
     dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
@@ -175,14 +183,7 @@ static void test_stream_cut_reconnects_exactly(void **state)
     frame(&s2, 1, "2024-01-01T00:00:02.000000000Z two\n");
     frame(&s2, 2, "2024-01-01T00:00:01.500000000Z err two\n"); /* older than "two" */
     frame(&s2, 1, "2024-01-01T00:00:03.000000000Z three\n");
-    dv_fake_rule rest = {.method = "GET",
-                         .path = "/containers/" CID "/logs",
-                         .times = 0,
-                         .content_type = "application/vnd.docker.raw-stream",
-                         .stream = s2.data,
-                         .stream_len = s2.len,
-                         .piece = 5};
-    dv_fake_add(f, &rest);
+    add_logs(f, &s2, 0, 5, DV_FAKE_END_OK);
 
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
@@ -229,24 +230,11 @@ static void test_stream_ends_while_running(void **state)
     _cleanup_buf_ dv_buf s1 = DV_BUF_INIT, s2 = DV_BUF_INIT;
     frame(&s1, 1, "2024-01-01T00:00:01.000000000Z one\n");
     frame(&s1, 1, "2024-01-01T00:00:01.000000000Z same time\n");
-    dv_fake_rule early = {.method = "GET",
-                          .path = "/containers/" CID "/logs",
-                          .times = 2, /* twice: the same again, nothing new */
-                          .content_type = "application/vnd.docker.raw-stream",
-                          .stream = s1.data,
-                          .stream_len = s1.len,
-                          .piece = 7};
-    dv_fake_add(f, &early);
+    add_logs(f, &s1, 2, 7, DV_FAKE_END_OK); /* twice: the same again, nothing new */
     dv_buf_append(&s2, s1.data, s1.len);
     frame(&s2, 1, "2024-01-01T00:00:01.000000000Z third at that time\n");
     frame(&s2, 2, "2024-01-01T00:00:02.000000000Z last\n");
-    dv_fake_rule rest = {.method = "GET",
-                         .path = "/containers/" CID "/logs",
-                         .content_type = "application/vnd.docker.raw-stream",
-                         .stream = s2.data,
-                         .stream_len = s2.len,
-                         .piece = 7};
-    dv_fake_add(f, &rest);
+    add_logs(f, &s2, 0, 7, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
     char path[4200];
@@ -294,12 +282,7 @@ static void test_new_container_appends(void **state)
     _cleanup_buf_ dv_buf s = DV_BUF_INIT;
     frame(&s, 1, "2024-01-01T00:00:01.000000000Z new out\n");
     frame(&s, 2, "2024-01-01T00:00:01.000000000Z new err\n");
-    dv_fake_rule logs = {.method = "GET",
-                         .path = "/containers/" CID "/logs",
-                         .content_type = "application/vnd.docker.raw-stream",
-                         .stream = s.data,
-                         .stream_len = s.len};
-    dv_fake_add(f, &logs);
+    add_logs(f, &s, 0, 0, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
     snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
@@ -401,13 +384,7 @@ static void test_tls(void **state)
     _cleanup_buf_ dv_buf s = DV_BUF_INIT;
     frame(&s, 1, "2024-01-01T00:00:01.000000000Z over tls\n");
     frame(&s, 2, "2024-01-01T00:00:01.000000001Z and its stderr\n");
-    dv_fake_rule logs = {.method = "GET",
-                         .path = "/containers/" CID "/logs",
-                         .content_type = "application/vnd.docker.raw-stream",
-                         .stream = s.data,
-                         .stream_len = s.len,
-                         .piece = 11};
-    dv_fake_add(f, &logs);
+    add_logs(f, &s, 0, 11, DV_FAKE_END_OK);
     const char *endpoint = dv_fake_endpoint(f); /* tcp://127.0.0.1:PORT + tls block */
 
     struct env e;
