@@ -28,9 +28,25 @@
  * inversions under load). One (timestamp, count) for both would make since= skip
  * the other stream's older, undelivered lines. Per stream it is exact: every
  * undelivered entry of a stream is at or after that stream's checkpointed time.
+ * Entries with the same timestamp are common: Docker gives every 16 KiB piece of a
+ * long line the timestamp of its first piece. The count makes resuming among them
+ * exact (Docker returns them in log order, each time the same).
+ *
  * A stream with nothing delivered yet has no time to resume from; the request then
- * reaches back DL_SINCE_MARGIN before the other stream's (any entry of that stream
- * that comes is new; the margin covers the inversion).
+ * reaches back DL_SINCE_MARGIN before the other stream's. Why that is enough: a batch
+ * is a prefix of the response, so every entry before the last delivered one was
+ * delivered too; a stream with none delivered has no entry before the other
+ * stream's last delivered one in Docker's log, and its first entry was written after
+ * that one. Docker stamps an entry (time.Now in its copier) just before the log
+ * driver writes it under a lock, so an entry written later carries a stamp at most
+ * that stamp-to-write delay earlier: microseconds, at worst one stalled write. It
+ * can lose an entry only if that delay exceeded the margin, or if the wall clock
+ * stepped back by more than it (a step back loses entries for every since= reader,
+ * per stream too: since filters by stamp). It cannot duplicate: the other stream's
+ * entries it brings again are skipped by that stream's (ts, count). Exact without a
+ * margin would mean asking from the beginning while a stream has nothing delivered:
+ * all of Docker's log again at every reconnect of a container that never writes to
+ * stderr.
  *
  * Write policy (the cost/guarantee trade-off):
  * - after every delivered batch (up to 20 ms / 256 KiB of stream, http1.h): the sink data is

@@ -399,7 +399,7 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
         }
         if (r < 0)
             break;
-        if (streaming || (stream && q->head_done && success(q->status))) {
+        if (stream && q->head_done && success(q->status)) { /* body bytes of the stream */
             if (batch_bytes == 0)
                 batch_start = dv_monotonic_ns();
             batch_bytes += (size_t)n;

@@ -51,7 +51,10 @@ static bool journal_wait(void *userdata, unsigned attempt, const dv_error *last)
 
 /* Where to resume: the checkpoint, unless it belongs to another container (a task
  * restart: keep appending to the same files, stream the new container from its
- * start) or it is ahead of the files (a power loss: fall back to the synced one). */
+ * start) or it is ahead of the files (a power loss: fall back to the synced one).
+ * With another container the files are still cut back to its checkpoint: bytes past
+ * it exist only if the previous docklog was killed before it drained (the agent
+ * does that only after its drain deadline), and they may end in half an entry. */
 static int load_checkpoint(const dl_config *c, const dl_file_sink_options *fo, dl_checkpoint *cp,
                            bool *ret_fresh_files)
 {
@@ -76,8 +79,10 @@ static int load_checkpoint(const dl_config *c, const dl_file_sink_options *fo, d
         return 0;
     }
     if (strcmp(cp->container_id, c->container_id) != 0) {
-        dl_diag("checkpoint is for container %.12s: new container %.12s, continuing its files",
-                cp->container_id, c->container_id);
+        dl_diag("checkpoint is for container %.12s%s: new container %.12s, continuing its files",
+                cp->container_id,
+                cp->outcome == DL_OUTCOME_DONE ? "" : " (whose logs were not drained)",
+                c->container_id);
         dl_checkpoint fresh;
         dl_checkpoint_init(&fresh, c->container_id);
         fresh.pos.out = cp->pos.out;

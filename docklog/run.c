@@ -163,6 +163,13 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
                                config->container_id);
             break;
         }
+        if (r < 0 && e.http_status == 409) { /* Docker refuses logs of these */
+            result = permanent(err,
+                               "container %s is dead or being removed: its remaining logs "
+                               "cannot be read",
+                               config->container_id);
+            break;
+        }
         if (r < 0 && dl_engine_logs_unreadable(&e)) {
             result = permanent(err, "cannot read the container's logs: %s", e.msg);
             break;

@@ -7,6 +7,7 @@
  *   GET logs?follow=1&since=<checkpoint ts> (skip what was delivered)
  *      │ entries ─► deliver (files, journald) ─► checkpoint per batch
  *      │ "configured logging driver does not support reading" ─► PERMANENT
+ *      │ 404 (removed), 409 (dead or being removed) ────────────► PERMANENT
  *      ▼ stream ended cleanly
  *   exited before the request, and still exited with the same StartedAt
  *      afterwards? ─► DRAINED            otherwise (running, restarted, or it

@@ -42,9 +42,10 @@ static int need(const char *value, const char *name, dv_error *err)
     return 0;
 }
 
-/* docklog connects to numeric addresses only (a resolver would weigh more than the
- * rest of the static binary): resolve a tcp endpoint's host here, with glibc, into
- * the "addresses" docklog tries in order. NULL for a unix socket. */
+/* docklog connects to numeric addresses only (its static binary has no working
+ * getaddrinfo, and a log helper should not carry a resolver of its own): resolve a
+ * tcp endpoint's host here, with glibc, into the "addresses" docklog tries in order.
+ * NULL for a unix socket. */
 static int resolve_endpoint(const char *endpoint, bool tls, json_t **ret, dv_error *err)
 {
     dv_endpoint ep;

@@ -17,8 +17,10 @@
  *
  * Rules for the caller: never waitpid(-1) / wait() in the agent (it would steal the
  * exit status of a helper); children are reaped only through dv_docklog_collect().
- * All functions are blocking-free except dv_docklog_stop() (bounded by its timeout)
- * and dv_docklog_spawn() (until the exec happened, typically < 1 ms).
+ * All functions are blocking-free except dv_docklog_stop() (bounded by its timeout),
+ * dv_docklog_spawn() (until the exec happened, typically < 1 ms) and
+ * dv_docklog_config_write() (fsync, and a DNS lookup for a tcp endpoint's host name:
+ * call it from a worker, not the event loop).
  * Output parameters are untouched on failure. */
 #ifndef DV_DOCKLOG_LAUNCH_H
 #define DV_DOCKLOG_LAUNCH_H

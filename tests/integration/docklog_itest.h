@@ -140,11 +140,14 @@ static inline pid_t it_docklog_spawn(const it_task *t)
     if (pid < 0)
         it_die("fork");
     if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int log = open(t->diag, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int log = open(t->diag, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         dup2(in, 0);
         dup2(log, 1);
         dup2(log, 2);
+        /* as the agent does: nothing of the test process reaches docklog */
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
         execl(bin, bin, t->config, (char *)NULL);
         _exit(127);
     }
@@ -233,6 +236,34 @@ static inline const char *it_check_numbered(const char *text, long first, long s
         return why;
     }
     return NULL;
+}
+
+/* Every file of TYPE holds at most MAX bytes and whole numbered lines: it begins a
+ * line ("<n> ...") and ends one. Returns a message or NULL. */
+static inline const char *it_check_files(const it_task *t, const char *type, int64_t max)
+{
+    static char why[256];
+    const char *result = NULL;
+    char *list = NULL;
+    dv_test_sh(&list, "ls '%s' | grep '^ittask\\.%s\\.'", t->logs, type);
+    for (char *save = NULL, *name = strtok_r(list, "\n", &save); name && !result;
+         name = strtok_r(NULL, "\n", &save)) {
+        char path[8400];
+        snprintf(path, sizeof(path), "%s/%s", t->logs, name);
+        char *data = NULL;
+        size_t len = 0;
+        if (dv_read_file(path, &data, &len, NULL) < 0)
+            it_die("read log file");
+        if ((int64_t)len > max || len == 0 || data[0] < '1' || data[0] > '9' ||
+            data[len - 1] != '\n') {
+            snprintf(why, sizeof(why), "%s: %zu bytes, starts \"%.10s\", ends 0x%02x", name, len,
+                     data, len ? (unsigned char)data[len - 1] : 0);
+            result = why;
+        }
+        free(data);
+    }
+    free(list);
+    return result;
 }
 
 /* journald: MESSAGE and PRIORITY of every entry with CONTAINER_NAME=name, waiting until

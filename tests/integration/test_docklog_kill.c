@@ -82,10 +82,59 @@ static void test_kill9_ten_times(void **state)
     it_task_cleanup(&t);
 }
 
+static void check_files(const it_task *t, const char *type, int64_t max)
+{
+    const char *why = it_check_files(t, type, max);
+    if (why)
+        fail_msg("%s", why);
+}
+
+static void test_kill9_while_rotating_long_lines(void **state)
+{
+    (void)state;
+    it_task t;
+    /* 40,000-byte lines (Docker's 16 KiB partials) into 1 MiB files: rotations move
+     * partial lines to the next file, cut the old one back and expire files beyond
+     * max_files, all while docklog is killed. */
+    it_task_start(&t, "killrot", NULL, "lines 800 100 40000");
+    it_write_config(&t, false, 6, 1, false);
+    srandom((unsigned)getpid() + 1);
+    pid_t pid = it_docklog_spawn(&t);
+    for (int k = 0; k < 8; k++) {
+        usleep(100000 + (useconds_t)(random() % 700000));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        pid = it_docklog_spawn(&t);
+    }
+    int status = it_docklog_wait(pid, 120);
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DL_EXIT_DRAINED) {
+        it_print_diag(&t);
+        fail_msg("final docklog: status 0x%x", status);
+    }
+    check_files(&t, "stdout", 1024 * 1024);
+    check_files(&t, "stderr", 1024 * 1024);
+    /* 400 lines per stream, 26 to a file: files 0-15, the newest six kept (the last
+     * holding 10): the end of each stream, exactly once. */
+    _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
+    _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
+    long first_out = strtol(out, NULL, 10), first_err = strtol(err, NULL, 10);
+    const char *why = it_check_numbered(out, first_out, 2, 799, "stdout", "\n");
+    if (!why)
+        why = it_check_numbered(err, first_err, 2, 800, "stderr", "\n");
+    if (why) {
+        it_print_diag(&t);
+        fail_msg("files after kills during rotation: %s", why);
+    }
+    assert_int_equal((800 - first_err) / 2 + 1, 400 - 26 * (16 - 6));
+    assert_int_equal((799 - first_out) / 2 + 1, 400 - 26 * (16 - 6));
+    it_task_cleanup(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_ten_times),
+        cmocka_unit_test(test_kill9_while_rotating_long_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,24 +22,11 @@ static void run_to_drain(it_task *t)
     }
 }
 
-/* Every file of TYPE must begin a line and end one. */
-static void check_file_boundaries(const it_task *t, const char *type, int64_t max)
+static void check_files(const it_task *t, const char *type, int64_t max)
 {
-    char *list = NULL;
-    dv_test_sh(&list, "ls '%s' | grep '^ittask\\.%s\\.'", t->logs, type);
-    for (char *save = NULL, *name = strtok_r(list, "\n", &save); name;
-         name = strtok_r(NULL, "\n", &save)) {
-        char path[8400];
-        snprintf(path, sizeof(path), "%s/%s", t->logs, name);
-        _cleanup_free_ char *data = NULL;
-        size_t len;
-        assert_int_equal(dv_read_file(path, &data, &len, NULL), 0);
-        if ((int64_t)len > max || len == 0 || data[0] < '1' || data[0] > '9' ||
-            data[len - 1] != '\n')
-            fail_msg("%s: %zu bytes, starts \"%.10s\", ends 0x%02x", name, len, data,
-                     len ? (unsigned char)data[len - 1] : 0);
-    }
-    free(list);
+    const char *why = it_check_files(t, type, max);
+    if (why)
+        fail_msg("%s", why);
 }
 
 static void test_max_files_and_size(void **state)
@@ -56,7 +43,7 @@ static void test_max_files_and_size(void **state)
     assert_int_equal(files, 3);
     assert_true(max <= MIB);
     assert_true(max > MIB - 100); /* a file is closed only when the next line does not fit */
-    check_file_boundaries(&t, "stdout", MIB);
+    check_files(&t, "stdout", MIB);
     /* What is kept is the end of the stream, contiguous, whole lines only. */
     long first = strtol(out, NULL, 10);
     assert_true(first > 1);
@@ -87,8 +74,8 @@ static void test_long_lines_stay_whole(void **state)
     _cleanup_free_ char *out = it_read_stream(&t, "stdout", &files, &max);
     _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
     assert_int_equal(files, 4);
-    check_file_boundaries(&t, "stdout", MIB);
-    check_file_boundaries(&t, "stderr", MIB);
+    check_files(&t, "stdout", MIB);
+    check_files(&t, "stderr", MIB);
     const char *why = it_check_numbered(out, 1, 2, 199, "stdout", "\n");
     if (!why)
         why = it_check_numbered(err, 2, 2, 200, "stderr", "\n");

@@ -5,6 +5,7 @@
  *   also from a TTY container;
  * - log driver "none": exit 100, a clear message, a failed checkpoint;
  * - SIGTERM: checkpoint and exit 0; a restarted docklog continues exactly. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,22 @@ static void expect_lines(it_task *t, const char *type, long first, long step, lo
         it_print_diag(t);
         fail_msg("%s file: %s", type, why);
     }
+}
+
+/* TYPE's file holds the lines FIRST, FIRST+STEP, ... each once, in order, from the start
+ * and without a gap, however many there are; returns how many. */
+static long expect_prefix(it_task *t, const char *type, long first, long step, const char *word)
+{
+    _cleanup_free_ char *text = it_read_stream(t, type, NULL, NULL);
+    long lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        lines++;
+    const char *why = it_check_numbered(text, first, step, first + (lines - 1) * step, word, "\n");
+    if (why) {
+        it_print_diag(t);
+        fail_msg("%s file: %s", type, why);
+    }
+    return lines;
 }
 
 static void test_five_lines_exited_before_start(void **state)
@@ -148,6 +165,58 @@ static void test_log_driver_none_is_permanent(void **state)
     it_task_cleanup(&t);
 }
 
+static void test_container_removed_while_streaming(void **state)
+{
+    (void)state;
+    it_task t;
+    it_task_start(&t, "gone", NULL, "lines 100000 2000");
+    it_write_config(&t, false, 5, 1, true);
+    pid_t pid = it_docklog_spawn(&t);
+    usleep(2000000);
+    dv_test_sh(NULL, "docker rm -f %s >/dev/null 2>&1", t.id);
+    /* What was read is in the files once; the rest is gone with the container: a
+     * permanent failure that says so, not a respawn loop and not "drained". */
+    expect_exit(&t, it_docklog_wait(pid, 60), DL_EXIT_PERMANENT);
+    assert_true(expect_prefix(&t, "stdout", 1, 2, "stdout") > 100);
+    assert_true(expect_prefix(&t, "stderr", 2, 2, "stderr") > 100);
+    dl_checkpoint cp;
+    dv_error err;
+    assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
+    assert_int_equal(cp.outcome, DL_OUTCOME_FAILED);
+    if (!strstr(cp.error, "no longer exists") && !strstr(cp.error, "being removed"))
+        fail_msg("unclear message: %s", cp.error);
+    it_task_cleanup(&t);
+}
+
+/* Every fd of process PID above stderr is close-on-exec; returns how many it has. */
+static int expect_cloexec(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] == '.' || fd <= 2)
+            continue;
+        char path[128];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        _cleanup_free_ char *info = NULL;
+        if (dv_read_file(path, &info, NULL, NULL) < 0)
+            continue; /* closed meanwhile */
+        const char *f = strstr(info, "flags:");
+        assert_non_null(f);
+        unsigned long flags = strtoul(f + 6, NULL, 8);
+        if (!(flags & O_CLOEXEC))
+            fail_msg("docklog's fd %d is not close-on-exec (flags 0%lo)", fd, flags);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static void test_sigterm_checkpoints_and_resumes(void **state)
 {
     (void)state;
@@ -156,6 +225,8 @@ static void test_sigterm_checkpoints_and_resumes(void **state)
     it_write_config(&t, false, 5, 1, true);
     pid_t pid = it_docklog_spawn(&t);
     usleep(1500000); /* mid-stream */
+    /* signalfd, log files, journald socket, the daemon connection at least */
+    assert_true(expect_cloexec(pid) >= 5);
     kill(pid, SIGTERM);
     expect_exit(&t, it_docklog_wait(pid, 30), DL_EXIT_DRAINED);
     dl_checkpoint cp;
@@ -181,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_tty_100k_lines_exactly_once),
         cmocka_unit_test(test_tty_unterminated_last_line),
         cmocka_unit_test(test_log_driver_none_is_permanent),
+        cmocka_unit_test(test_container_removed_while_streaming),
         cmocka_unit_test(test_sigterm_checkpoints_and_resumes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

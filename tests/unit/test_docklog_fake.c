@@ -54,6 +54,22 @@ static void frame(dv_buf *b, int type, const char *payload)
     dv_buf_append(b, payload, len);
 }
 
+/* GET /containers/CID/logs answers TIMES times (0: always) with STREAM, sent in
+ * chunks of PIECE bytes (0: one), ending as END says. */
+static void add_logs(dv_fake *f, const dv_buf *stream, int times, size_t piece,
+                     enum dv_fake_end end)
+{
+    dv_fake_rule rule = {.method = "GET",
+                         .path = "/containers/" CID "/logs",
+                         .times = times,
+                         .content_type = "application/vnd.docker.raw-stream",
+                         .stream = stream->data,
+                         .stream_len = stream->len,
+                         .piece = piece,
+                         .end = end};
+    dv_fake_add(f, &rule);
+}
+
 struct env {
     char *dir;
     char config[4096], checkpoint[4096], logs[4096], diag[4096];
@@ -157,15 +173,7 @@ static void test_stream_cut_reconnects_exactly(void **state)
                   "\x01\0\0\0\0\0\0\x30"
                   "2024-01-01T00:00:0",
                   26); /* cut */
-    dv_fake_rule cut = {.method = "GET",
-                        .path = "/containers/" CID "/logs",
-                        .times = 1,
-                        .content_type = "application/vnd.docker.raw-stream",
-                        .stream = s1.data,
-                        .stream_len = s1.len,
-                        .piece = 9,
-                        .end = DV_FAKE_END_CLOSE};
-    dv_fake_add(f, &cut);
+    add_logs(f, &s1, 1, 9, DV_FAKE_END_CLOSE);
     /* Second pass: exited; Docker answers since=0.5 s (the stderr time) with what is at
      * or after it, in log order: the delivered entries come again and are skipped. */
     dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
@@ -175,14 +183,7 @@ static void test_stream_cut_reconnects_exactly(void **state)
     frame(&s2, 1, "2024-01-01T00:00:02.000000000Z two\n");
     frame(&s2, 2, "2024-01-01T00:00:01.500000000Z err two\n"); /* older than "two" */
     frame(&s2, 1, "2024-01-01T00:00:03.000000000Z three\n");
-    dv_fake_rule rest = {.method = "GET",
-                         .path = "/containers/" CID "/logs",
-                         .times = 0,
-                         .content_type = "application/vnd.docker.raw-stream",
-                         .stream = s2.data,
-                         .stream_len = s2.len,
-                         .piece = 5};
-    dv_fake_add(f, &rest);
+    add_logs(f, &s2, 0, 5, DV_FAKE_END_OK);
 
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
@@ -210,6 +211,91 @@ static void test_stream_cut_reconnects_exactly(void **state)
     dl_checkpoint cp;
     dv_error derr;
     assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &derr), 0);
+    assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
+    dv_fake_stop(f);
+    env_free(&e);
+}
+
+static void test_stream_ends_while_running(void **state)
+{
+    (void)state;
+    /* Docker ends a follow stream early at times (a restart, its reader racing the
+     * container's exit): only a stream requested after the container had exited
+     * proves the logs drained. */
+    struct env e;
+    env_init(&e);
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 2, 200, inspect_running);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    _cleanup_buf_ dv_buf s1 = DV_BUF_INIT, s2 = DV_BUF_INIT;
+    frame(&s1, 1, "2024-01-01T00:00:01.000000000Z one\n");
+    frame(&s1, 1, "2024-01-01T00:00:01.000000000Z same time\n");
+    add_logs(f, &s1, 2, 7, DV_FAKE_END_OK); /* twice: the same again, nothing new */
+    dv_buf_append(&s2, s1.data, s1.len);
+    frame(&s2, 1, "2024-01-01T00:00:01.000000000Z third at that time\n");
+    frame(&s2, 2, "2024-01-01T00:00:02.000000000Z last\n");
+    add_logs(f, &s2, 0, 7, DV_FAKE_END_OK);
+    write_config(&e, dv_fake_endpoint(f), NULL);
+    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *out = slurp(path);
+    assert_string_equal(out, "one\nsame time\nthird at that time\n");
+    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
+    _cleanup_free_ char *err = slurp(path);
+    assert_string_equal(err, "last\n");
+    size_t logs = 0;
+    for (size_t i = 0; i < dv_fake_request_count(f); i++)
+        logs += strstr(dv_fake_request_at(f, i)->path, "/logs") != NULL;
+    assert_int_equal(logs, 3);
+    _cleanup_free_ char *diag = slurp(e.diag);
+    assert_non_null(strstr(diag, "log stream ended while the container was running"));
+    dv_fake_stop(f);
+    env_free(&e);
+}
+
+static void test_new_container_appends(void **state)
+{
+    (void)state;
+    /* The task was restarted with a new container: the checkpoint names the old one.
+     * The new container's log is read from its start and appended to the same files. */
+    struct env e;
+    env_init(&e);
+    char path[4200];
+    assert_int_equal(dv_mkdir_p(e.logs, 0755, NULL), 0);
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    dv_test_write_file(path, "old out\n");
+    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
+    dv_test_write_file(path, "old err\n");
+    dl_checkpoint cp;
+    dl_checkpoint_init(&cp, "feedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedface");
+    cp.outcome = DL_OUTCOME_DONE;
+    cp.pos.ts[0] = cp.pos.ts[1] = INT64_C(1893456000000000000); /* 2030: after the new lines */
+    cp.pos.count[0] = cp.pos.count[1] = 1;
+    cp.pos.out = (dl_file_pos){.index = 0, .offset = 8, .line_start = 8, .truncate_index = -1};
+    cp.pos.err = cp.pos.out;
+    dv_error derr;
+    assert_int_equal(dl_checkpoint_save(e.checkpoint, &cp, true, &derr), 0);
+
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    _cleanup_buf_ dv_buf s = DV_BUF_INIT;
+    frame(&s, 1, "2024-01-01T00:00:01.000000000Z new out\n");
+    frame(&s, 2, "2024-01-01T00:00:01.000000000Z new err\n");
+    add_logs(f, &s, 0, 0, DV_FAKE_END_OK);
+    write_config(&e, dv_fake_endpoint(f), NULL);
+    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *out = slurp(path);
+    assert_string_equal(out, "old out\nnew out\n");
+    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
+    _cleanup_free_ char *err = slurp(path);
+    assert_string_equal(err, "old err\nnew err\n");
+    const dv_fake_request *r = dv_fake_find(f, "GET", "/containers/" CID "/logs");
+    assert_non_null(r);
+    assert_null(strstr(r->query, "since=")); /* from the new container's start */
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &derr), 0);
+    assert_string_equal(cp.container_id, CID);
     assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
     dv_fake_stop(f);
     env_free(&e);
@@ -298,13 +384,7 @@ static void test_tls(void **state)
     _cleanup_buf_ dv_buf s = DV_BUF_INIT;
     frame(&s, 1, "2024-01-01T00:00:01.000000000Z over tls\n");
     frame(&s, 2, "2024-01-01T00:00:01.000000001Z and its stderr\n");
-    dv_fake_rule logs = {.method = "GET",
-                         .path = "/containers/" CID "/logs",
-                         .content_type = "application/vnd.docker.raw-stream",
-                         .stream = s.data,
-                         .stream_len = s.len,
-                         .piece = 11};
-    dv_fake_add(f, &logs);
+    add_logs(f, &s, 0, 11, DV_FAKE_END_OK);
     const char *endpoint = dv_fake_endpoint(f); /* tcp://127.0.0.1:PORT + tls block */
 
     struct env e;
@@ -375,6 +455,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_cut_reconnects_exactly),
+        cmocka_unit_test(test_stream_ends_while_running),
+        cmocka_unit_test(test_new_container_appends),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_tls),
     };
