@@ -295,10 +295,7 @@ int dv_docklog_spawn(const char *binary, const char *config_path, const char *di
     p.is_child = true;
     if (dv_proc_starttime(pid, &p.starttime, err) < 0 || dv_boot_id(p.boot_id, err) < 0) {
         /* cannot identify it later: do not leave an unaccountable helper */
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        siginfo_t si;
-        waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
-        close(pidfd);
+        dv_docklog_kill(&p);
         return dv_error_wrap(err, "identify docklog %d", (int)pid);
     }
     *ret = p;
@@ -390,7 +387,6 @@ int dv_docklog_collect(dv_docklog_proc *p, const char *checkpoint_path, dv_dockl
         res.outcome = DV_DOCKLOG_OUTCOME_NONE;
         snprintf(res.message, sizeof(res.message), "%s", ignored.msg);
     }
-    dv_docklog_proc_close(p);
     *ret = res;
     return 0;
 }
@@ -469,4 +465,17 @@ void dv_docklog_proc_close(dv_docklog_proc *p)
     if (p->pidfd >= 0)
         close(p->pidfd);
     p->pidfd = -1;
+}
+
+void dv_docklog_kill(dv_docklog_proc *p)
+{
+    if (p->pidfd < 0)
+        return;
+    syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+    if (p->is_child) {
+        siginfo_t si;
+        while (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+            ;
+    }
+    dv_docklog_proc_close(p);
 }

@@ -296,6 +296,10 @@ static void test_spawn_collect(void **state)
         wait_pidfd(p.pidfd);
         dv_docklog_result res;
         assert_int_equal(dv_docklog_collect(&p, f.checkpoint, &res, &err), 0);
+        /* Still open: only the caller may close it, after unwatching it (loop.h). */
+        assert_true(p.pidfd >= 0);
+        assert_true(fcntl(p.pidfd, F_GETFD) >= 0);
+        dv_docklog_proc_close(&p);
         assert_int_equal(p.pidfd, -1);
         assert_int_equal(res.end, DV_DOCKLOG_END_EXITED);
         if (res.status != codes[i])
@@ -400,6 +404,7 @@ static void test_adopt_and_stop(void **state)
     assert_int_equal(dv_docklog_collect(&p, f.checkpoint, &res, &err), -EAGAIN);
     assert_true(p.pidfd >= 0); /* still running: kept */
     assert_int_equal(dv_docklog_stop(&p, 5 * DV_NSEC_PER_SEC, f.checkpoint, &res, &err), 0);
+    dv_docklog_proc_close(&p);
     assert_int_equal(res.end, DV_DOCKLOG_END_EXITED);
     assert_int_equal(res.status, 0);
 
@@ -408,6 +413,7 @@ static void test_adopt_and_stop(void **state)
     assert_int_equal(dv_docklog_spawn(f.helper, f.config, f.diag, &p, &err), 0);
     usleep(200000);
     assert_int_equal(dv_docklog_stop(&p, 300 * DV_NSEC_PER_MSEC, f.checkpoint, &res, &err), 0);
+    dv_docklog_proc_close(&p);
     if (res.end != DV_DOCKLOG_END_SIGNALED)
         fail_msg("end %d status %d", res.end, res.status);
     assert_int_equal(res.status, SIGKILL);
@@ -435,6 +441,7 @@ static void test_adopt_and_stop(void **state)
     assert_int_equal(dl_checkpoint_save(f.checkpoint, &cp, false, &err), 0);
     usleep(200000);
     assert_int_equal(dv_docklog_stop(&adopted, 5 * DV_NSEC_PER_SEC, f.checkpoint, &res, &err), 0);
+    dv_docklog_proc_close(&adopted);
     assert_int_equal(res.end, DV_DOCKLOG_END_UNKNOWN);
     assert_int_equal(res.outcome, DV_DOCKLOG_OUTCOME_DONE);
     assert_int_equal(dv_docklog_classify(&res), DV_DOCKLOG_DRAINED);

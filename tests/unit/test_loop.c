@@ -237,6 +237,60 @@ static void test_unwatch_inside_batch(void **state)
     dv_loop_free(loop);
 }
 
+/* B1: a watch whose fd was closed before the unwatch (while a copy of the file
+ * lives on, as in a child between fork and exec) may still be reported by epoll:
+ * it must never be called, nor read after being freed (ASan checks the latter). */
+struct limbo {
+    int calls;
+    int copy;
+};
+
+static void count_call(dv_loop *loop, int fd, uint32_t revents, void *u)
+{
+    (void)loop;
+    (void)fd;
+    (void)revents;
+    ((struct limbo *)u)->calls++;
+}
+
+static void close_copy(dv_loop *loop, void *u)
+{
+    (void)loop;
+    struct limbo *l = u;
+    close(l->copy);
+    l->copy = -1;
+}
+
+static void quit_timer(dv_loop *loop, void *u)
+{
+    (void)u;
+    dv_loop_quit(loop);
+}
+
+static void test_unwatch_after_close(void **state)
+{
+    (void)state;
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    struct limbo l = {0};
+    int fd = eventfd(1, EFD_CLOEXEC); /* readable, level-triggered: reported every turn */
+    dv_loop_watch *w;
+    assert_int_equal(dv_loop_watch_fd(loop, fd, EPOLLIN, count_call, &l, &w, NULL), 0);
+    l.copy = dup(fd);
+    close(fd); /* the contract broken: closed first */
+    dv_loop_unwatch(loop, w);
+    dv_timer *t1 = dv_timer_new(loop, close_copy, &l);
+    dv_timer *t2 = dv_timer_new(loop, quit_timer, NULL);
+    dv_timer_arm(t1, 30 * MS);
+    dv_timer_arm(t2, 60 * MS);
+    assert_int_equal(dv_loop_run(loop, NULL), 0);
+    assert_int_equal(l.calls, 0);
+    assert_int_equal(l.copy, -1);
+    dv_timer_free(t1);
+    dv_timer_free(t2);
+    dv_loop_free(loop);
+}
+
 struct job {
     int input;
     int output;
@@ -321,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_posts_from_threads_keep_per_thread_order),
         cmocka_unit_test(test_close_discards_and_refuses),
         cmocka_unit_test(test_unwatch_inside_batch),
+        cmocka_unit_test(test_unwatch_after_close),
         cmocka_unit_test(test_workers_post_results_to_the_loop),
         cmocka_unit_test(test_shutdown_times_out_on_a_stuck_job),
     };
