@@ -67,16 +67,20 @@ static void on_engine_event(void *userdata, const json_t *event)
 static void on_engine_resync(void *userdata)
 {
     dv_agent *a = userdata;
+    if (a->engine_stream_down)
+        dv_log_info("Engine event stream connected again");
     a->engine_stream_ok = true;
+    a->engine_stream_down = false;
     dv_runner_resync(a);
 }
 
+/* Once per outage (engine_events.h): one line, however long the Engine is away. */
 static void on_engine_broken(void *userdata, const char *why)
 {
     dv_agent *a = userdata;
-    if (a->engine_stream_ok)
-        dv_log_warning("%s; reconnecting", why);
+    dv_log_warning("%s; reconnecting (task exits are checked once it is back)", why);
     a->engine_stream_ok = false;
+    a->engine_stream_down = true;
 }
 
 /* ---- signals ---- */
@@ -178,8 +182,7 @@ static int setup(dv_agent *a, dv_error *err)
                            .tls_ca = a->config.docker.tls.ca};
     if ((r = dv_docker_new(&dc, &a->docker, err)) < 0)
         return dv_error_wrap(err, "Docker client");
-    if ((r = dv_loop_new(&a->loop, err)) < 0 ||
-        (r = dv_workers_new(a->loop, DV_AGENT_MAX_WORKERS, &a->workers, err)) < 0 ||
+    if ((r = dv_loop_new(&a->loop, err)) < 0 || (r = dv_lanes_init(&a->lanes, a->loop, err)) < 0 ||
         (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address, &a->ports,
                           err)) < 0)
         return r;
@@ -236,15 +239,17 @@ static bool teardown(dv_agent *a)
     if (a->api)
         dv_api_server_stop(a->api);
     a->api = NULL;
-    if (a->events)
-        dv_engine_events_stop(a->events);
+    if (a->events && dv_engine_events_stop(a->events, 3 * DV_NSEC_PER_SEC) < 0) {
+        dv_log_warning("the Engine events thread is stuck in a call; exiting without it");
+        return false;
+    }
     a->events = NULL;
     for (size_t i = 0; a->tasks && i < dv_task_table_size(a->tasks); i++) {
         dv_task_rt *rt = dv_rt(dv_task_table_at(a->tasks, i));
         if (rt && rt->cancel)
             dv_cancel_request(rt->cancel);
     }
-    if (a->workers && dv_workers_shutdown(a->workers, 3 * DV_NSEC_PER_SEC) < 0) {
+    if (dv_lanes_shutdown(&a->lanes, 3 * DV_NSEC_PER_SEC) < 0) {
         dv_log_warning("some Engine calls are still running; exiting without waiting for them");
         return false;
     }
@@ -257,7 +262,7 @@ static bool teardown(dv_agent *a)
     dv_task_table_free(a->tasks, dv_runner_free_rt);
     if (a->loop)
         dv_logger_free_orphans(a);
-    dv_workers_free(a->workers);
+    dv_lanes_free(&a->lanes);
     dv_image_gc_free(a->image_gc); /* after the workers: a removal's result may be queued */
     dv_dangling_free(a->dangling);
     dv_event_hub_free(a->hub);

@@ -19,15 +19,13 @@
 #include "docker.h"
 #include "engine_events.h"
 #include "event_hub.h"
+#include "lanes.h"
 #include "loop.h"
 #include "ports.h"
 #include "proc.h"
 #include "state_store.h"
 #include "task_table.h"
 #include "uuid.h"
-#include "workers.h"
-
-#define DV_AGENT_MAX_WORKERS 64
 
 typedef struct dv_agent {
     char *config_path;
@@ -40,7 +38,7 @@ typedef struct dv_agent {
     char docklog_missing[256];
 
     dv_loop *loop;
-    dv_workers *workers;
+    dv_lanes lanes;
     dv_docker *docker;
     dv_state_store *store;
     dv_ports *ports;
@@ -68,8 +66,9 @@ typedef struct dv_agent {
     struct dv_drain *drains; /* drains waiting for their tasks to be down */
     struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
 
-    bool engine_stream_ok; /* the /events stream is (believed) connected */
-    char status_line[256]; /* last STATUS= sent */
+    bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */
+    bool engine_stream_down; /* an outage was reported (its end is logged) */
+    char status_line[256];   /* last STATUS= sent */
     int64_t started_ns;
     bool shutting_down;
 } dv_agent;

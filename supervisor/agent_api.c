@@ -235,8 +235,20 @@ static void discard_request_job(void *data)
 static void submit_request_job(dv_agent *a, dv_api_request *req, dv_job *j)
 {
     j->req = dv_api_request_ref(req);
-    if (dv_workers_submit(a->workers, dv_job_run, request_job_done, discard_request_job, j) < 0)
+    int r = dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, request_job_done,
+                            discard_request_job, j);
+    if (r == -EAGAIN) {
+        /* The lane is full: refuse now rather than queue behind commands that may
+         * run for many minutes. */
+        dv_api_respond_error(req, 429, NULL,
+                             "too many %s requests in flight on this agent; try again later",
+                             j->kind == DV_JOB_EXEC ? "exec" : "stats and signal");
+        dv_api_request_unref(j->req);
+        j->req = NULL;
+        dv_job_free(j);
+    } else if (r < 0) {
         discard_request_job(j);
+    }
 }
 
 static bool require_running(dv_api_request *req, dv_task *t)

@@ -220,7 +220,8 @@ void dv_api_node(dv_agent *a, dv_api_request *req)
     struct node_job *j = calloc(1, sizeof(*j));
     if (j)
         j->agent = a;
-    if (!j || dv_workers_submit(a->workers, node_work, node_done, node_discard, j) < 0) {
+    if (!j ||
+        dv_lanes_submit(&a->lanes, DV_LANE_BACKGROUND, node_work, node_done, node_discard, j) < 0) {
         free(j);
         answer_node_waiters(a);
         return;
@@ -261,9 +262,9 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
                   "# HELP dockvisor_engine_events_connected The Engine event stream is up.\n"
                   "# TYPE dockvisor_engine_events_connected gauge\n"
                   "dockvisor_engine_events_connected %d\n",
-                  restarts, (unsigned long long)dv_loop_wakeups(a->loop),
-                  dv_workers_busy(a->workers), dv_event_hub_subscribers(a->hub),
-                  dv_ports_held(a->ports), a->engine_stream_ok ? 1 : 0);
+                  restarts, (unsigned long long)dv_loop_wakeups(a->loop), dv_lanes_busy(&a->lanes),
+                  dv_event_hub_subscribers(a->hub), dv_ports_held(a->ports),
+                  a->engine_stream_ok ? 1 : 0);
     dv_image_gc_metrics(a->image_gc, &b);
     dv_dangling_metrics(a->dangling, &b);
     dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");

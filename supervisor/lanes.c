@@ -83,9 +83,8 @@ int dv_lanes_shutdown(dv_lanes *lanes, int64_t timeout_ns)
             continue;
         /* Idle threads need a moment to leave even when the time is up. */
         int64_t left = end - dv_monotonic_ns();
-        if (dv_workers_shutdown(lanes->lane[i], left > 100 * DV_NSEC_PER_MSEC
-                                                    ? left
-                                                    : 100 * DV_NSEC_PER_MSEC) < 0)
+        if (dv_workers_shutdown(lanes->lane[i],
+                                left > 100 * DV_NSEC_PER_MSEC ? left : 100 * DV_NSEC_PER_MSEC) < 0)
             r = -EBUSY;
     }
     return r;

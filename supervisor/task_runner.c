@@ -88,7 +88,7 @@ static void free_job_done(dv_loop *loop, void *data)
 
 static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
 {
-    if (dv_workers_submit(a->workers, dv_job_run, done, free_job, j) == 0)
+    if (dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, done, free_job, j) == 0)
         return;
     /* Shutting down (or out of memory): the result says so, later, never from
      * inside the state machine call that asked for the job. */
@@ -431,6 +431,42 @@ static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const c
     submit_stop(ctx, t, timeout_ns, signal);
 }
 
+/* A failed confirm is tried again with a per-task backoff (2s doubling to 60s),
+ * logged once per streak. While the Engine's event stream is down nothing is
+ * retried per task: the resync when the stream is back inspects every task, and
+ * an outage must not become a warning and a failing call per task every 2s. */
+static void retry_inspect_later(dv_agent *a, dv_task *t, const dv_job *j)
+{
+    dv_task_rt *rt = dv_rt(t);
+    bool first = rt->inspect_retry_ns == 0;
+    /* A confirm after a stop must still be able to tell that the stop failed. */
+    rt->inspect_owed_strict = rt->inspect_owed_strict || !j->lenient;
+    if (!a->engine_stream_ok) {
+        dv_log_debug("task %s: inspect %.12s: %s (checked again when the Engine is back)",
+                     short_id(t), j->container_id, j->err.msg);
+        return;
+    }
+    rt->inspect_retry_ns = dv_inspect_retry_next(rt->inspect_retry_ns);
+    char d[32];
+    dv_duration_format(rt->inspect_retry_ns, d, sizeof(d));
+    rt->inspect_warned = rt->inspect_warned || first;
+    if (first)
+        dv_log_warning("task %s: inspect %.12s: %s (retrying in %s, backing off to %ds)",
+                       short_id(t), j->container_id, j->err.msg, d,
+                       (int)(DV_INSPECT_RETRY_MAX / DV_NSEC_PER_SEC));
+    else
+        dv_log_debug("task %s: inspect %.12s: %s (retrying in %s)", short_id(t), j->container_id,
+                     j->err.msg, d);
+    dv_timer_arm(rt->retry_timer, rt->inspect_retry_ns);
+}
+
+int64_t dv_inspect_retry_next(int64_t previous_ns)
+{
+    if (previous_ns <= 0)
+        return DV_INSPECT_RETRY_MIN;
+    return previous_ns >= DV_INSPECT_RETRY_MAX / 2 ? DV_INSPECT_RETRY_MAX : previous_ns * 2;
+}
+
 static void inspect_done(dv_loop *loop, void *data)
 {
     (void)loop;
@@ -440,11 +476,19 @@ static void inspect_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
+    dv_task_rt *rt = dv_rt(t);
     if (j->r < 0) {
-        dv_log_warning("task %s: inspect %.12s: %s (retrying)", short_id(t), j->container_id,
-                       j->err.msg);
-        dv_timer_arm(dv_rt(t)->retry_timer, 2 * DV_NSEC_PER_SEC);
-    } else if (j->running) {
+        retry_inspect_later(j->agent, t, j);
+        dv_job_free(j);
+        return;
+    }
+    if (rt->inspect_warned)
+        dv_log_info("task %s: inspect %.12s works again", short_id(t), j->container_id);
+    rt->inspect_retry_ns = 0;
+    rt->inspect_warned = false;
+    if (!j->lenient)
+        rt->inspect_owed_strict = false;
+    if (j->running) {
         /* After the stop returned, a running container means the stop failed; an
          * events resync or a die event during a stop proves nothing of the kind. */
         if (t->state == DV_TASK_STOPPING && !j->lenient)
@@ -683,11 +727,16 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
     }
 }
 
+void dv_runner_recheck(dv_agent *a, dv_task *t)
+{
+    confirm(a, t, !dv_rt(t)->inspect_owed_strict);
+}
+
 void dv_runner_resync(dv_agent *a)
 {
     for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
         dv_task *t = dv_task_table_at(a->tasks, i);
         if (dv_task_state_is_active(t->state) && t->container_id)
-            confirm(a, t, true);
+            dv_runner_recheck(a, t);
     }
 }

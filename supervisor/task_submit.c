@@ -106,7 +106,7 @@ static void on_retry_cb(dv_loop *loop, void *userdata)
     (void)loop;
     dv_task *t = userdata;
     if (dv_task_state_is_active(t->state))
-        dv_runner_ops.confirm_exit(dv_rt(t)->agent, t);
+        dv_runner_recheck(dv_rt(t)->agent, t);
 }
 
 /* alloc and local are written by the task as whatever user its image runs as;
