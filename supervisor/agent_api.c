@@ -299,11 +299,20 @@ static void task_exec(dv_agent *a, dv_api_request *req, dv_task *t)
         return;
     }
     int64_t timeout = 5 * 60 * DV_NSEC_PER_SEC;
+    if (timeout > a->config.max_exec_timeout_ns)
+        timeout = a->config.max_exec_timeout_ns;
     const char *ts = json_string_value(json_object_get(body, "timeout"));
     dv_error err;
     if (ts && (dv_duration_parse(ts, &timeout, &err) < 0 || timeout <= 0)) {
         dv_api_respond_error(req, 400, "timeout", "timeout: %s",
                              timeout <= 0 ? "must be positive" : err.msg);
+        return;
+    }
+    if (timeout > a->config.max_exec_timeout_ns) {
+        char d[32];
+        dv_duration_format(a->config.max_exec_timeout_ns, d, sizeof(d));
+        dv_api_respond_error(req, 400, "timeout",
+                             "timeout: at most %s on this agent (max_exec_timeout)", d);
         return;
     }
     if (!require_running(req, t))

@@ -265,6 +265,7 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
                   restarts, (unsigned long long)dv_loop_wakeups(a->loop), dv_lanes_busy(&a->lanes),
                   dv_event_hub_subscribers(a->hub), dv_ports_held(a->ports),
                   a->engine_stream_ok ? 1 : 0);
+    dv_lanes_metrics(&a->lanes, &b);
     dv_image_gc_metrics(a->image_gc, &b);
     dv_dangling_metrics(a->dangling, &b);
     dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");

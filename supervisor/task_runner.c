@@ -119,7 +119,15 @@ int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
     bool last = in->event == DV_TE_DESTROYED;
     char id[9];
     snprintf(id, sizeof(id), "%s", t->id);
-    int r = dv_task_handle(t, in, &dv_runner_ops, a);
+    /* max_kill_timeout caps every stop, whatever asked for it (an API stop's
+     * timeout, the spec's kill_timeout, a drain, recovery), as Nomad's client does:
+     * before the state machine, so its events show the time actually waited. */
+    dv_task_input capped = *in;
+    int64_t max = a->config.max_kill_timeout_ns;
+    if (max > 0 &&
+        (capped.stop_timeout_ns > max || (capped.stop_timeout_ns < 0 && t->kill_timeout_ns > max)))
+        capped.stop_timeout_ns = max;
+    int r = dv_task_handle(t, &capped, &dv_runner_ops, a);
     if (r == -EINVAL)
         dv_log_debug("task %s: %s ignored in state %s", id, dv_task_fsm_event_name(in->event),
                      dv_task_state_name(before));
