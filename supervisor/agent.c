@@ -194,7 +194,11 @@ static int setup(dv_agent *a, dv_error *err)
         (r = dv_dangling_new(a, &a->dangling, err)) < 0)
         return r;
     dv_error derr;
-    if (dv_docklog_find_binary(a->config.docker.tls.cert != NULL, &a->docklog_bin, &derr) < 0) {
+    /* From what the Engine client resolved, not from the config alone: TLS may come
+     * from DOCKER_TLS_VERIFY + DOCKER_CERT_PATH or an https:// endpoint too. */
+    bool docklog_tls =
+        dv_docklog_needs_tls(dv_docker_endpoint(a->docker), dv_docker_tls(a->docker));
+    if (dv_docklog_find_binary(docklog_tls, &a->docklog_bin, &derr) < 0) {
         snprintf(a->docklog_missing, sizeof(a->docklog_missing), "%s", derr.msg);
         dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
     }

@@ -185,6 +185,14 @@ bool dv_docklog_needs_tls(const char *endpoint, bool tls_block)
            (tls_block && strncmp(endpoint, "tcp://", 6) == 0);
 }
 
+const char *dv_docklog_endpoint(const char *endpoint, bool tls, char *buf, size_t size)
+{
+    int n = tls && strncmp(endpoint, "tcp://", 6) == 0
+                ? snprintf(buf, size, "https://%s", endpoint + 6)
+                : snprintf(buf, size, "%s", endpoint);
+    return n >= 0 && (size_t)n < size ? buf : NULL;
+}
+
 /* Bound the helper's own diagnostics: keep one previous generation. */
 static void rotate_diag(const char *path)
 {

@@ -83,8 +83,17 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *config, d
 int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err);
 
 /* Pure: does ENDPOINT need docklog-tls? https://, or tcp:// with a tls block (as the
- * driver's tls option makes tcp:// speak TLS). */
+ * driver's tls option makes tcp:// speak TLS). The agent passes what its Engine
+ * client resolved (dv_docker_endpoint, dv_docker_tls), whatever the TLS came from:
+ * a tls block, DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, or an https:// endpoint. */
 bool dv_docklog_needs_tls(const char *endpoint, bool tls_block);
+
+/* Pure: the endpoint docklog is given for the client's ENDPOINT and TLS, into BUF:
+ * a tcp:// endpoint that speaks TLS becomes https://, so the helper speaks TLS
+ * whether or not it gets a client certificate (docklog takes cert, key and ca
+ * together; otherwise it verifies with the system's CA store). Returns BUF, or
+ * NULL when it does not fit. */
+const char *dv_docklog_endpoint(const char *endpoint, bool tls, char *buf, size_t size);
 
 /* A running (or exited, not yet collected) helper. */
 typedef struct dv_docklog_proc {

@@ -363,11 +363,18 @@ static void submit_start(dv_agent *a, dv_task *t)
         j->docklog_bin = strdup(a->docklog_bin);
         j->docklog_config_path = strdup(rt->docklog_config_path);
         j->docklog_diag_path = strdup(rt->docklog_diag_path);
+        /* The helper reaches the Engine as the agent's client does, whatever its
+         * TLS came from; docklog takes the three files together or none. */
+        dv_docker *dk = a->docker;
+        char endpoint[1024];
+        bool tls_files = dv_docker_tls_cert(dk) && dv_docker_tls_key(dk) && dv_docker_tls_ca(dk);
         j->docklog = (dv_docklog_config){
-            .endpoint = dv_job_keep(j, dv_docker_endpoint(a->docker)),
-            .tls_cert = dv_job_keep(j, a->config.docker.tls.cert),
-            .tls_key = dv_job_keep(j, a->config.docker.tls.key),
-            .tls_ca = dv_job_keep(j, a->config.docker.tls.ca),
+            .endpoint =
+                dv_job_keep(j, dv_docklog_endpoint(dv_docker_endpoint(dk), dv_docker_tls(dk),
+                                                   endpoint, sizeof(endpoint))),
+            .tls_cert = tls_files ? dv_job_keep(j, dv_docker_tls_cert(dk)) : NULL,
+            .tls_key = tls_files ? dv_job_keep(j, dv_docker_tls_key(dk)) : NULL,
+            .tls_ca = tls_files ? dv_job_keep(j, dv_docker_tls_ca(dk)) : NULL,
             .container_name = dv_job_keep(j, t->container_name),
             .tty = s->config.tty,
             .task_name = dv_job_keep(j, t->name),

@@ -385,6 +385,17 @@ static void test_find_binary(void **state)
     assert_true(dv_docklog_needs_tls("tcp://10.0.0.1:2376", true));
     assert_true(dv_docklog_needs_tls("https://docker.lan", false));
     assert_false(dv_docklog_needs_tls("http://docker.lan", true));
+    /* B4: a tcp:// endpoint the client speaks TLS to is given to docklog as https:// */
+    char buf[64];
+    assert_string_equal(dv_docklog_endpoint("tcp://10.0.0.1:2376", true, buf, sizeof(buf)),
+                        "https://10.0.0.1:2376");
+    assert_string_equal(dv_docklog_endpoint("tcp://10.0.0.1:2375", false, buf, sizeof(buf)),
+                        "tcp://10.0.0.1:2375");
+    assert_string_equal(dv_docklog_endpoint("https://docker.lan", true, buf, sizeof(buf)),
+                        "https://docker.lan");
+    assert_string_equal(dv_docklog_endpoint("unix:///run/d.sock", false, buf, sizeof(buf)),
+                        "unix:///run/d.sock");
+    assert_null(dv_docklog_endpoint("tcp://10.0.0.1:2376", true, buf, 10));
     teardown_fixture(&f);
 }
 
