@@ -160,6 +160,10 @@ static void task_restart(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     dv_task_input in = {.event = DV_TE_RESTART, .stop_timeout_ns = -1};
     int r = dv_runner_feed(a, t, &in);
+    if (r == -EBUSY) {
+        dv_api_respond_error(req, 409, NULL, "task %s is being destroyed", t->id);
+        return;
+    }
     if (r < 0 && r != -EALREADY) {
         dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
         return;
