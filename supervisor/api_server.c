@@ -358,7 +358,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     json_t *body = NULL;
     if (up->body.len > 0) {
         json_error_t jerr;
-        body = json_loadb(up->body.data, up->body.len, 0, &jerr);
+        /* As `dockvisor validate` and `run` parse a spec: a duplicate key is an
+         * error, never "the last one wins". */
+        body = json_loadb(up->body.data, up->body.len, JSON_REJECT_DUPLICATES, &jerr);
         if (!body) {
             char msg[300];
             snprintf(msg, sizeof(msg), "invalid JSON body: %s (line %d)", jerr.text, jerr.line);
