@@ -30,6 +30,7 @@
 #include "duration.h"
 #include "image_gc.h"
 #include "log.h"
+#include "node.h"
 #include "recovery.h"
 #include "task_runner.h"
 #include "translate.h"
@@ -182,6 +183,9 @@ static int setup(dv_agent *a, dv_error *err)
                            .tls_ca = a->config.docker.tls.ca};
     if ((r = dv_docker_new(&dc, &a->docker, err)) < 0)
         return dv_error_wrap(err, "Docker client");
+    dc.timeout_ns = DV_NODE_FINGERPRINT_TIMEOUT;
+    if ((r = dv_docker_new(&dc, &a->node_docker, err)) < 0)
+        return dv_error_wrap(err, "Docker client");
     if ((r = dv_loop_new(&a->loop, err)) < 0 || (r = dv_lanes_init(&a->lanes, a->loop, err)) < 0 ||
         (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address, &a->ports,
                           err)) < 0)
@@ -277,8 +281,10 @@ static bool teardown(dv_agent *a)
         dv_loop_unwatch(a->loop, a->signal_watch);
     dv_closep(&a->signal_fd);
     dv_closep(&a->lock_fd);
+    dv_timer_free(a->node_timer);
     dv_loop_free(a->loop);
     dv_docker_free(a->docker);
+    dv_docker_free(a->node_docker);
     dv_state_store_free(a->store);
     json_decref(a->node);
     free(a->docklog_bin);

@@ -52,12 +52,15 @@ typedef struct dv_agent {
     int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */
     dv_loop_watch *signal_watch;
 
-    /* Node fingerprint cache (refreshed on demand by GET /v1/node). */
+    /* Node fingerprint cache (refreshed on demand by GET /v1/node, node.h). */
     json_t *node;
     int64_t node_at_ns; /* CLOCK_MONOTONIC */
     struct dv_api_request **node_waiters;
     size_t n_node_waiters;
     bool node_refreshing;
+    bool node_stalled;      /* the refresh in flight took longer than DV_NODE_ANSWER_WAIT */
+    dv_timer *node_timer;   /* ends the wait for a refresh */
+    dv_docker *node_docker; /* the same Engine with DV_NODE_FINGERPRINT_TIMEOUT */
 
     struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
 
