@@ -185,21 +185,27 @@ int dv_docker_container_remove(dv_docker *dk, const char *id, bool force, bool v
 int dv_docker_container_stats(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
 
 /* ---- exec ---- */
+/* The output is returned in memory (to the agent's HTTP API, which escapes and
+ * copies it): a runaway command must not exhaust the agent. Each stream keeps its
+ * first DV_EXEC_OUTPUT_MAX bytes; the rest is read and dropped. */
+#define DV_EXEC_OUTPUT_MAX ((size_t)4 << 20)
 typedef struct dv_exec_result {
     int exit_code;
     char *out; /* heap, NUL-terminated, demultiplexed stdout */
     size_t out_len;
     char *err; /* heap, NUL-terminated, demultiplexed stderr */
     size_t err_len;
+    bool out_truncated; /* stdout was longer than DV_EXEC_OUTPUT_MAX */
+    bool err_truncated;
 } dv_exec_result;
 void dv_exec_result_clear(dv_exec_result *r);
 
 /* exec create + start (attached, demultiplexed unless TTY) + inspect for the exit code.
  * CMD is NULL-terminated. TIMEOUT_NS bounds all three steps together; 0 = the client's
  * default deadline; on timeout -ETIMEDOUT (the process may still run inside the
- * container). Output beyond 64 MiB per stream fails with -EMSGSIZE; a system error
- * frame fails with -EIO. *ret is filled only on success; free with
- * dv_exec_result_clear(). */
+ * container). Output beyond DV_EXEC_OUTPUT_MAX per stream is dropped and flagged
+ * (out_truncated, err_truncated); a system error frame fails with -EIO. *ret is filled only on
+ * success; free with dv_exec_result_clear(). */
 int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool tty,
                    int64_t timeout_ns, dv_exec_result *ret, dv_error *err);
 

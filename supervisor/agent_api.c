@@ -193,6 +193,28 @@ static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
 
 /* ---- jobs answering a request: signal, exec, stats ---- */
 
+/* Exec output for the answer; a stream cut at DV_EXEC_OUTPUT_MAX ends with a line
+ * that says so, where a reader of the text sees it (the *_truncated flags say it
+ * to programs). */
+static json_t *exec_text(const char *s, size_t len, bool truncated)
+{
+    json_t *text = dv_api_text(s, len);
+    if (!text || !truncated)
+        return text;
+    char marker[128];
+    snprintf(marker, sizeof(marker),
+             "%s[dockvisor: output truncated after %zu MiB; the rest was dropped]\n",
+             len > 0 && s[len - 1] != '\n' ? "\n" : "", DV_EXEC_OUTPUT_MAX >> 20);
+    size_t n = json_string_length(text);
+    _cleanup_free_ char *joined = malloc(n + strlen(marker) + 1);
+    if (!joined)
+        return text;
+    memcpy(joined, json_string_value(text), n);
+    strcpy(joined + n, marker);
+    json_string_setn_nocheck(text, joined, n + strlen(marker));
+    return text;
+}
+
 static void request_job_done(dv_loop *loop, void *data)
 {
     (void)loop;
@@ -212,10 +234,13 @@ static void request_job_done(dv_loop *loop, void *data)
         dv_api_respond_json(req, 200,
                             json_pack("{s:s,s:s}", "id", j->task_id, "signal", j->signal));
     } else if (j->kind == DV_JOB_EXEC) {
-        dv_api_respond_json(req, 200,
-                            json_pack("{s:i,s:o,s:o}", "exit_code", j->exec.exit_code, "stdout",
-                                      dv_api_text(j->exec.out, j->exec.out_len), "stderr",
-                                      dv_api_text(j->exec.err, j->exec.err_len)));
+        dv_api_respond_json(
+            req, 200,
+            json_pack("{s:i,s:o,s:o,s:b,s:b}", "exit_code", j->exec.exit_code, "stdout",
+                      exec_text(j->exec.out, j->exec.out_len, j->exec.out_truncated), "stderr",
+                      exec_text(j->exec.err, j->exec.err_len, j->exec.err_truncated),
+                      "stdout_truncated", j->exec.out_truncated, "stderr_truncated",
+                      j->exec.err_truncated));
     } else {
         json_t *s = j->stats;
         j->stats = NULL;

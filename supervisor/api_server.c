@@ -292,9 +292,11 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, dv_api_request 
             return MHD_NO;
         }
     } else {
-        resp = MHD_create_response_from_buffer(req->text_len, req->text, MHD_RESPMEM_MUST_COPY);
+        /* Handed over, not copied: an exec answer may be several MiB. */
+        resp = MHD_create_response_from_buffer(req->text_len, req->text, MHD_RESPMEM_MUST_FREE);
         if (!resp)
             return MHD_NO;
+        req->text = NULL; /* the response's now */
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
     enum MHD_Result r = MHD_queue_response(conn, req->status, resp);

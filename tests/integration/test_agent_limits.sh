@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Limits that keep the agent responsive (review B3): max_kill_timeout caps a
+# Limits that keep the agent responsive (review B3, R3): max_kill_timeout caps a
 # spec's kill_timeout and a stop's timeout, max_exec_timeout refuses a longer
-# exec, and a full exec lane answers 429 while starts and stops go on.
+# exec, exec output is capped, and a full exec lane answers 429 while starts and
+# stops go on.
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 
 start_agent 23300 23319 '{"max_kill_timeout": "2s", "max_exec_timeout": "1m"}'
@@ -33,6 +34,17 @@ status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST -d '{"cmd": ["true"
 [ "$status" = 400 ] || fail "exec timeout 2m: $status $(cat "$T_DIR/resp.json")"
 jq -e '.error | test("max_exec_timeout")' "$T_DIR/resp.json" >/dev/null || fail "$(cat "$T_DIR/resp.json")"
 ok "exec above max_exec_timeout: 400"
+
+# --- exec output: capped per stream (DV_EXEC_OUTPUT_MAX, 4 MiB) with a marker (review R3) ---
+jq -n '{cmd: ["sh", "-c", "yes | head -c 6000000; echo small >&2; exit 4"]}' >"$T_DIR/exec.json"
+status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST --data-binary @"$T_DIR/exec.json" \
+    "http://localhost/v1/tasks/$id/exec")
+[ "$status" = 200 ] || fail "big exec: $status $(head -c 300 "$T_DIR/resp.json")"
+jq -e '.exit_code == 4 and .stdout_truncated == true and .stderr_truncated == false and
+       .stderr == "small\n" and (.stdout | endswith("[dockvisor: output truncated after 4 MiB; the rest was dropped]\n")) and
+       (.stdout | length) < 4194304 + 100' "$T_DIR/resp.json" >/dev/null ||
+    fail "big exec answer: $(jq -c '{exit_code, stdout_truncated, stderr_truncated, stderr, n: (.stdout | length), tail: .stdout[-80:]}' "$T_DIR/resp.json")"
+ok "exec output capped at 4 MiB with a truncation marker, exit code kept"
 
 # --- a full exec lane refuses; lifecycle work does not wait behind it ---
 lane_busy() { api http://localhost/v1/metrics | awk -v l="dockvisor_lane_busy{lane=\"$1\"}" '$1 == l {print $2}'; }

@@ -535,6 +535,29 @@ static void test_exec_demultiplexed_with_exit_code(void **state)
                      -ETIMEDOUT);
     assert_non_null(strstr(err.msg, "/exec/e3/start: timed out"));
 
+    /* R3: output past the cap is dropped and flagged; the exit code still comes. */
+    _cleanup_buf_ dv_buf big = DV_BUF_INIT;
+    _cleanup_free_ char *chunk = malloc(1 << 20);
+    memset(chunk, 'x', 1 << 20);
+    chunk[(1 << 20) - 1] = '\0';
+    for (size_t i = 0; i < DV_EXEC_OUTPUT_MAX / (1 << 20) + 2; i++)
+        add_frame(&big, 1, chunk);
+    add_frame(&big, 2, "a little\n");
+    dv_fake_reply(f, "POST", "/containers/c4/exec", 0, 201, "{\"Id\":\"e4\"}");
+    dv_fake_add(f, &(dv_fake_rule){.method = "POST",
+                                   .path = "/exec/e4/start",
+                                   .stream = big.data,
+                                   .stream_len = big.len});
+    dv_fake_reply(f, "GET", "/exec/e4/json", 0, 200, "{\"Running\":false,\"ExitCode\":7}");
+    res = (dv_exec_result){0};
+    assert_int_equal(dv_docker_exec(dk, "c4", cmd, false, 0, &res, &err), 0);
+    assert_int_equal(res.exit_code, 7);
+    assert_int_equal(res.out_len, DV_EXEC_OUTPUT_MAX);
+    assert_true(res.out_truncated);
+    assert_string_equal(res.err, "a little\n");
+    assert_false(res.err_truncated);
+    dv_exec_result_clear(&res);
+
     const char *empty[] = {NULL};
     assert_int_equal(dv_docker_exec(dk, "c1", empty, false, 0, &res, &err), -EINVAL);
     dv_docker_free(dk);
