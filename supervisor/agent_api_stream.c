@@ -94,7 +94,6 @@ static const dv_api_stream_ops log_ops = {log_stream_read, log_stream_fd, log_st
 
 void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
 {
-    (void)a;
     dv_task_rt *rt = dv_rt(t);
     const char *type = dv_api_request_query(req, "type");
     if (!type || !*type)
@@ -116,6 +115,19 @@ void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
     if (rt->spec->logs.disabled || !rt->spec->logs.file) {
         dv_api_respond_error(req, 404, NULL, "task %s does not keep log files (logs.%s)", t->id,
                              rt->spec->logs.disabled ? "disabled" : "file");
+        return;
+    }
+    /* No helper collects logs on this agent: say why, rather than answer nothing
+     * (or, with follow, wait forever for a helper's checkpoint that never comes). */
+    if (a->config.docker.disable_log_collection) {
+        dv_api_respond_error(req, 404, NULL,
+                             "log collection is disabled on this agent "
+                             "(docker.disable_log_collection)");
+        return;
+    }
+    if (!a->docklog_bin) {
+        dv_api_respond_error(req, 404, NULL, "logs are not collected on this agent: %s",
+                             a->docklog_missing);
         return;
     }
     struct log_stream *s = calloc(1, sizeof(*s));

@@ -682,6 +682,8 @@ static void destroy_done(dv_loop *loop, void *data)
         json_object_set_new(line, "state", json_string("destroyed"));
         dv_event_hub_publish(a->hub, t->id, line);
     }
+    /* The last line for a follower of this task alone: its stream ends here. */
+    dv_event_hub_close_task(a->hub, t->id);
     answer_destroy_waiters(t, 200, NULL);
     feed_simple(a, t, DV_TE_DESTROYED, NULL); /* frees t */
     dv_job_free(j);
