@@ -156,7 +156,7 @@ static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigne
         *ret_status = r == -EADDRNOTAVAIL ? 503 : 409;
         char field[DV_SPEC_FIELD_MAX] = "network.ports";
         for (size_t i = 0; i < n; i++)
-            if (strstr(perr.msg, reqs[i].label))
+            if (claims[i].failed)
                 snprintf(field, sizeof(field), "network.ports.%s", reqs[i].label);
         return dv_spec_fail(err, field, r, "%s", perr.msg);
     }
