@@ -170,6 +170,10 @@ static int lock_data_dir(dv_agent *a, dv_error *err)
 static int setup(dv_agent *a, dv_error *err)
 {
     int r;
+    /* Refused for the socket: before any state exists (no data dir, lock or node id
+     * left behind by an agent that never ran). */
+    if ((r = dv_api_socket_probe(a->config.socket, err)) < 0)
+        return dv_error_wrap(err, "API socket");
     if ((r = lock_data_dir(a, err)) < 0)
         return r;
     if ((r = dv_state_store_open(a->config.data_dir, &a->store, err)) < 0 ||

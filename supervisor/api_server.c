@@ -1,6 +1,7 @@
 #include "api_server.h"
 
 #include <errno.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -446,6 +447,22 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     dv_log_debug("api: %s", msg);
 }
 
+int dv_api_socket_probe(const char *path, dv_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return dv_error_set(err, -ENAMETOOLONG, "socket path %s is too long", path);
+    strcpy(sa.sun_path, path);
+    _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return dv_error_errno(err, errno, "socket");
+    if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return dv_error_set(err, -EADDRINUSE,
+                            "another agent is already listening on %s (same data dir or socket?)",
+                            path);
+    return errno == ECONNREFUSED || errno == ENOTSOCK ? 0 : 1;
+}
+
 /* Bind the socket ourselves: MHD only knows TCP addresses. */
 static int listen_unix(const char *path, int *ret_fd, dv_error *err)
 {
@@ -465,15 +482,22 @@ static int listen_unix(const char *path, int *ret_fd, dv_error *err)
             return dv_error_wrap(err, "socket directory");
     }
 
-    /* Is someone answering on it? Then it is not ours to take. */
-    _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe < 0)
-        return dv_error_errno(err, errno, "socket");
-    if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return dv_error_set(err, -EADDRINUSE,
-                            "another agent is already listening on %s (same data dir or socket?)",
-                            path);
-    if (errno == ECONNREFUSED || errno == ENOTSOCK) {
+    /* Probe, unlink and bind under a lock: two agents starting at the same moment
+     * on one socket path must not both find it free, the second then unlinking the
+     * first's socket. The lock file stays (it is empty); the lock goes with the fd. */
+    _cleanup_free_ char *lock_path = NULL;
+    if (asprintf(&lock_path, "%s.lock", path) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_close_ int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock < 0)
+        return dv_error_errno(err, errno, "open %s", lock_path);
+    if (flock(lock, LOCK_EX) < 0)
+        return dv_error_errno(err, errno, "lock %s", lock_path);
+
+    int probed = dv_api_socket_probe(path, err);
+    if (probed < 0)
+        return probed;
+    if (probed == 0) {
         struct stat st;
         if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
             return dv_error_set(err, -EEXIST, "%s exists and is not a socket", path);

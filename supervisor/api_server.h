@@ -38,6 +38,12 @@ typedef struct dv_api_request dv_api_request;
 
 typedef void (*dv_api_handler_fn)(void *userdata, dv_api_request *req);
 
+/* Does a live process accept connections on PATH? -EADDRINUSE (the message says
+ * so) if it does; 0 when a stale socket or non-socket file is there (connection
+ * refused); 1 when there is nothing to take over (no such file). The agent asks
+ * before it creates any state, and again, under a lock, right before binding. */
+int dv_api_socket_probe(const char *path, dv_error *err);
+
 int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_fn handler,
                         void *userdata, dv_api_server **ret, dv_error *err);
 void dv_api_server_stop(dv_api_server *server);

@@ -35,6 +35,8 @@ if "$DOCKVISOR_BIN" agent -config "$T_DIR/agent2.json" >"$T_DIR/agent2.log" 2>&1
     fail "a second agent started on the same socket"
 fi
 grep -q "another agent is already listening" "$T_DIR/agent2.log" || fail "$(cat "$T_DIR/agent2.log")"
+# refused before it created any state (review C10)
+[ ! -e "$T_DIR/data-2" ] || fail "the agent refused for the socket created its data dir"
 jq '.socket += "-2"' "$T_DIR/agent.json" >"$T_DIR/agent3.json"
 if "$DOCKVISOR_BIN" agent -config "$T_DIR/agent3.json" >"$T_DIR/agent3.log" 2>&1; then
     fail "a second agent started on the same data dir"
