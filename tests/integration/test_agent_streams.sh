@@ -3,6 +3,7 @@
 # ends after the task's "destroyed" line (review B8), and starts with its history
 # when asked (B7); logs answer 404 with the reason when no helper collects logs on
 # this agent, also with follow, instead of nothing or waiting forever (B10).
+# And /secrets is writable by a task running as a numeric user (R8).
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 
 start_agent 23350 23359 '{"docker": {"disable_log_collection": true}}'
@@ -42,4 +43,14 @@ grep -q '"destroyed"' "$T_DIR/all.ndjson" || fail "the all-tasks follower missed
 kill -0 "$all" 2>/dev/null || fail "the all-tasks stream ended with one task"
 kill "$all"
 ok "a task's event stream: history first, ends after its destroyed line"
+# --- /secrets is usable by a task that runs as a numeric user (review R8) ---
+f=$(spec secrets "$DV_TEST_IMAGE_BUSYBOX" '.user = "65534:65534" | .config.command = "sh" |
+    .config.args = ["-c", "echo s >/secrets/x && test \"$(cat /secrets/x)\" = s"]')
+sid=$(dv run -detach "$f")
+wait_state "$sid" exited 30
+[ "$(task_field "$sid" .exit.exit_code)" = 0 ] || fail "a user 65534 task could not use /secrets: $(task_json "$sid" | jq -c .exit)"
+sdir="$T_DIR/data/tasks/$sid/$T_PREFIX-secrets/secrets"
+[ "$(stat -c '%u:%g %a' "$sdir")" = "65534:65534 700" ] || fail "secrets dir: $(stat -c '%u:%g %a' "$sdir")"
+dv rm "$sid" >/dev/null
+ok "/secrets owned by the task's numeric user, 0700"
 finish
