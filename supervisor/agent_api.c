@@ -122,6 +122,20 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
     dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
 }
 
+/* Stop and restart: 202 with the state once the task took it (or already does
+ * it), 409 when it cannot in its state. */
+static void feed_and_answer(dv_agent *a, dv_api_request *req, dv_task *t, const dv_task_input *in)
+{
+    int r = dv_runner_feed(a, t, in);
+    if (r == -EBUSY)
+        dv_api_respond_error(req, 409, NULL, "task %s is being destroyed", t->id);
+    else if (r < 0 && r != -EALREADY)
+        dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
+    else
+        dv_api_respond_json(
+            req, 202, json_pack("{s:s,s:s}", "id", t->id, "state", dv_task_state_name(t->state)));
+}
+
 static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     const json_t *body = dv_api_request_body(req);
@@ -147,29 +161,13 @@ static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
         }
         in.stop_signal = name;
     }
-    int r = dv_runner_feed(a, t, &in);
-    if (r < 0 && r != -EALREADY) {
-        dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
-        return;
-    }
-    dv_api_respond_json(req, 202,
-                        json_pack("{s:s,s:s}", "id", t->id, "state", dv_task_state_name(t->state)));
+    feed_and_answer(a, req, t, &in);
 }
 
 static void task_restart(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     dv_task_input in = {.event = DV_TE_RESTART, .stop_timeout_ns = -1};
-    int r = dv_runner_feed(a, t, &in);
-    if (r == -EBUSY) {
-        dv_api_respond_error(req, 409, NULL, "task %s is being destroyed", t->id);
-        return;
-    }
-    if (r < 0 && r != -EALREADY) {
-        dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
-        return;
-    }
-    dv_api_respond_json(req, 202,
-                        json_pack("{s:s,s:s}", "id", t->id, "state", dv_task_state_name(t->state)));
+    feed_and_answer(a, req, t, &in);
 }
 
 static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
