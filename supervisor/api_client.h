@@ -1,8 +1,13 @@
 /* The CLI's client for the agent's HTTP API (libcurl over the Unix socket).
  *
  * Address: "-address" flag, else $DOCKVISOR_ADDR, else the default socket;
- * either "unix:///path/to.sock" or a plain path. When nothing listens there the
- * error says so in words an operator understands ("is the agent running?").
+ * either "unix:///path/to.sock" or a plain path.
+ *
+ * Connect errors say what an operator can do about them, with the path (R1):
+ *   -ECONNREFUSED  no socket there (is the agent running?), a socket nobody listens
+ *                  on (an agent that died), or a file that is not a socket
+ *   -EACCES        the socket (or a directory above it) is not accessible to this user
+ * A stream the agent cuts off before its end is -EPIPE.
  * Output parameters are untouched on failure. */
 #ifndef DV_API_CLIENT_H
 #define DV_API_CLIENT_H
@@ -41,6 +46,14 @@ int dv_api_call_ok(dv_api_client *c, const char *method, const char *path, const
 typedef int (*dv_api_data_fn)(const char *data, size_t len, void *userdata);
 int dv_api_stream(dv_api_client *c, const char *method, const char *path, const json_t *body,
                   dv_api_data_fn on_data, void *userdata, dv_error *err);
+
+/* dv_api_stream, plus ON_IDLE, called about once a second while nothing arrives
+ * (a follower checks whether more can come at all); non-zero from it stops the
+ * stream (the call returns 0). */
+typedef int (*dv_api_idle_fn)(void *userdata);
+int dv_api_stream_idle(dv_api_client *c, const char *method, const char *path, const json_t *body,
+                       dv_api_data_fn on_data, dv_api_idle_fn on_idle, void *userdata,
+                       dv_error *err);
 
 /* URL-escape TEXT for a path segment or query value (heap; NULL on -ENOMEM). */
 char *dv_api_escape(const char *text);
