@@ -1,4 +1,4 @@
-/* dockvisor logs [-f] [-stderr] [-tail N] ID, and dockvisor events. */
+/* dockvisor logs [-f] [-stderr] [-tail N] ID. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,109 +27,40 @@ static int write_out(const char *data, size_t len, void *userdata)
 
 int dv_cmd_logs(int argc, char **argv)
 {
-    static const char usage[] = "dockvisor logs [-f] [-stderr] [-tail N] [-address A] ID";
     bool follow = false, err_stream = false;
-    const char *tail = NULL, *address = NULL;
+    const char *tail = NULL;
     const dv_flag flags[] = {
         {"f", DV_FLAG_BOOL, &follow, "follow: keep printing new output"},
         {"stderr", DV_FLAG_BOOL, &err_stream, "show stderr instead of stdout"},
         {"tail", DV_FLAG_STRING, &tail, "only the last N lines"},
-        DV_CLI_ADDRESS_FLAG(address),
         {0},
     };
-    dv_cli_args a;
-    int r = dv_cli_parse(usage, flags, argc, argv, &a);
-    if (r < 0)
-        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
-    if (a.npos != 1) {
-        dv_cli_usage(stderr, usage, flags);
-        dv_cli_args_free(&a);
-        return DV_EXIT_USAGE;
-    }
+    _cleanup_cli_ dv_cli cli = {.cmd = "logs",
+                                .usage = "dockvisor logs [-f] [-stderr] [-tail N] [-address A] ID"};
+    int r = dv_cli_start(&cli, flags, argc, argv, 1, 1);
+    if (r != DV_CLI_PROCEED)
+        return r;
     char *end = NULL;
     if (tail && (strtol(tail, &end, 10) < 0 || !end || *end || end == tail)) {
-        dv_cli_error("logs", "-tail: \"%s\" is not a number of lines", tail);
-        dv_cli_args_free(&a);
-        return DV_EXIT_USAGE;
+        dv_cli_error(cli.cmd, "-tail: \"%s\" is not a number of lines", tail);
+        return dv_cli_usage_error(&cli);
     }
-    _cleanup_free_ char *esc = dv_api_escape(a.pos[0]);
-    dv_cli_args_free(&a);
-    _cleanup_free_ char *path = NULL;
-    if (!esc ||
-        asprintf(&path, "/v1/tasks/%s/logs?type=%s%s%s%s", esc, err_stream ? "stderr" : "stdout",
+    _cleanup_free_ char *suffix = NULL;
+    if (asprintf(&suffix, "/logs?type=%s%s%s%s", err_stream ? "stderr" : "stdout",
                  follow ? "&follow=1" : "", tail ? "&tail=" : "", tail ? tail : "") < 0)
         return DV_EXIT_ERROR;
-    dv_api_client *c = dv_cli_connect("logs", address);
-    if (!c)
+    _cleanup_free_ char *path = dv_cli_task_path(cli.pos[0], suffix);
+    dv_api_client *c = dv_cli_client(&cli);
+    if (!path || !c)
         return DV_EXIT_ERROR;
     dv_error err;
     r = dv_api_stream(c, "GET", path, NULL, write_out, NULL, &err);
-    dv_api_client_free(c);
-    if (r < 0) {
-        dv_cli_error("logs", "%s", err.msg);
+    if (r == -EPIPE) { /* R7: the agent could not keep this stream going */
+        dv_cli_error(cli.cmd,
+                     "the agent cut the log stream off: it may be unable to watch the log files "
+                     "for one more follower (inotify instances: fs.inotify.max_user_instances), "
+                     "or it is stopping; its log says which");
         return DV_EXIT_ERROR;
     }
-    return DV_EXIT_OK;
-}
-
-struct events_print {
-    bool json;
-};
-
-static int print_event(const json_t *ev, void *userdata)
-{
-    struct events_print *p = userdata;
-    if (p->json) {
-        char *s = json_dumps(ev, JSON_COMPACT);
-        if (s) {
-            puts(s);
-            fflush(stdout);
-            free(s);
-        }
-        return 0;
-    }
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    if (type && (strcmp(type, "state") == 0 || strcmp(type, "progress") == 0))
-        return 0;
-    dv_cli_print_event(stdout, ev, true);
-    return 0;
-}
-
-int dv_cmd_events(int argc, char **argv)
-{
-    static const char usage[] = "dockvisor events [-task ID] [-json] [-address A]";
-    bool as_json = false;
-    const char *task = NULL, *address = NULL;
-    const dv_flag flags[] = {
-        {"task", DV_FLAG_STRING, &task, "only this task's events (its history first)"},
-        {"json", DV_FLAG_BOOL, &as_json, "print the NDJSON stream as is"},
-        DV_CLI_ADDRESS_FLAG(address),
-        {0},
-    };
-    dv_cli_args a;
-    int r = dv_cli_parse(usage, flags, argc, argv, &a);
-    if (r < 0)
-        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
-    int npos = a.npos;
-    dv_cli_args_free(&a);
-    if (npos != 0) {
-        dv_cli_usage(stderr, usage, flags);
-        return DV_EXIT_USAGE;
-    }
-    _cleanup_free_ char *esc = task ? dv_api_escape(task) : NULL;
-    _cleanup_free_ char *query = NULL;
-    if (task && (!esc || asprintf(&query, "task=%s", esc) < 0))
-        return DV_EXIT_ERROR;
-    dv_api_client *c = dv_cli_connect("events", address);
-    if (!c)
-        return DV_EXIT_ERROR;
-    struct events_print p = {.json = as_json};
-    dv_error err;
-    r = dv_cli_follow_events(c, query, print_event, &p, &err);
-    dv_api_client_free(c);
-    if (r < 0 && r != -EPIPE) {
-        dv_cli_error("events", "%s", err.msg);
-        return DV_EXIT_ERROR;
-    }
-    return DV_EXIT_OK;
+    return r < 0 ? dv_cli_fail(&cli, &err) : DV_EXIT_OK;
 }

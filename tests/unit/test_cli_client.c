@@ -3,7 +3,7 @@
  * - R1: connect errors name the path and what to do: no socket, a socket nobody
  *   listens on, a file that is not a socket, permission denied (run as nobody);
  * - R7: a stream cut off after its 200 header (an agent that cannot watch the log
- *   files of one more follower) is an error of its own;
+ *   files of one more follower) and a 503 refusal give clear messages in `logs`;
  * - the idle callback of a follower that waits for nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,6 +166,35 @@ static void fake_stop(struct fake *f)
     close(f->fd);
 }
 
+/* Run a command in this process, stdout discarded and stderr captured: its exit
+ * code, *RET_ERR its text. */
+static int run_cmd(int (*cmd)(int, char **), int argc, char **argv, char **ret_err)
+{
+    char path[] = "/tmp/dvtest-cli-stderr-XXXXXX";
+    int fd = mkostemp(path, O_CLOEXEC);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    fflush(stdout);
+    int saved = dup(STDERR_FILENO), saved_out = dup(STDOUT_FILENO);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    dup2(fd, STDERR_FILENO);
+    dup2(null, STDOUT_FILENO);
+    int code = cmd(argc, argv);
+    fflush(stderr);
+    fflush(stdout);
+    dup2(saved, STDERR_FILENO);
+    dup2(saved_out, STDOUT_FILENO);
+    close(saved);
+    close(saved_out);
+    close(null);
+    char *text = calloc(1, 8192);
+    assert_true(pread(fd, text, 8191, 0) >= 0);
+    close(fd);
+    unlink(path);
+    *ret_err = text;
+    return code;
+}
+
 static int collect(const char *data, size_t len, void *userdata)
 {
     dv_buf_append(userdata, data, len);
@@ -192,6 +221,36 @@ static void test_stream_cut_off(void **state)
     assert_non_null(strstr(err.msg, "closed the connection before the end of its answer"));
     dv_api_client_free(c);
 
+    char *argv[] = {"logs", "-address", path, "abc"};
+    char *text = NULL;
+    assert_int_equal(run_cmd(dv_cmd_logs, 4, argv, &text), DV_EXIT_ERROR);
+    assert_non_null(strstr(text, "dockvisor logs: the agent cut the log stream off"));
+    assert_non_null(strstr(text, "inotify"));
+    free(text);
+    fake_stop(&f);
+    dv_test_rm_rf(dir);
+    free(dir);
+}
+
+static void test_follower_refused(void **state)
+{
+    (void)state;
+    char *dir = dv_test_tmpdir("dvtest-cli-client");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/agent.sock", dir);
+    static const char body[] = "{\"error\":\"too many log followers (at most 100)\"}";
+    char response[512];
+    snprintf(response, sizeof(response),
+             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    struct fake f = {.response = response};
+    fake_start(&f, path);
+    char *argv[] = {"logs", "-address", path, "abc"};
+    char *text = NULL;
+    assert_int_equal(run_cmd(dv_cmd_logs, 4, argv, &text), DV_EXIT_ERROR);
+    assert_string_equal(text, "dockvisor logs: too many log followers (at most 100)\n");
+    free(text);
     fake_stop(&f);
     dv_test_rm_rf(dir);
     free(dir);
@@ -235,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_errors),
         cmocka_unit_test(test_stream_cut_off),
+        cmocka_unit_test(test_follower_refused),
         cmocka_unit_test(test_idle_follower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
