@@ -1,6 +1,7 @@
 #include "atomic_file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -40,8 +41,10 @@ int dv_fsync_parent(const char *path, dv_error *err)
     return 0;
 }
 
-int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode, dv_error *err)
+int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t mode,
+                          unsigned flags, dv_error *err)
 {
+    bool sync = !(flags & DV_ATOMIC_NO_SYNC);
     _cleanup_free_ char *tmp = NULL;
     if (asprintf(&tmp, "%s.tmp", path) < 0)
         return dv_error_set(err, -ENOMEM, "out of memory");
@@ -57,7 +60,7 @@ int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         unlink(tmp);
         return dv_error_errno(err, r, "write %s", tmp);
     }
-    if (fsync(fd) < 0) {
+    if (sync && fsync(fd) < 0) {
         r = -errno;
         unlink(tmp);
         return dv_error_errno(err, r, "fsync %s", tmp);
@@ -72,10 +75,21 @@ int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
         unlink(tmp);
         return dv_error_errno(err, r, "rename %s to %s", tmp, path);
     }
-    return dv_fsync_parent(path, err);
+    return sync ? dv_fsync_parent(path, err) : 0;
+}
+
+int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode, dv_error *err)
+{
+    return dv_atomic_write_flags(path, data, len, mode, 0, err);
 }
 
 int dv_atomic_write_json(const char *path, const json_t *json, mode_t mode, dv_error *err)
+{
+    return dv_atomic_write_json_flags(path, json, mode, 0, err);
+}
+
+int dv_atomic_write_json_flags(const char *path, const json_t *json, mode_t mode, unsigned flags,
+                               dv_error *err)
 {
     _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text)
@@ -87,7 +101,7 @@ int dv_atomic_write_json(const char *path, const json_t *json, mode_t mode, dv_e
     memcpy(line, text, len);
     line[len] = '\n';
     line[len + 1] = '\0';
-    return dv_atomic_write(path, line, len + 1, mode, err);
+    return dv_atomic_write_flags(path, line, len + 1, mode, flags, err);
 }
 
 int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *err)

@@ -19,6 +19,17 @@ int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 /* Serialize JSON (compact, sorted keys, trailing newline) and write it atomically. */
 int dv_atomic_write_json(const char *path, const json_t *json, mode_t mode, dv_error *err);
 
+/* DV_ATOMIC_NO_SYNC: temp + rename without any fsync. The replacement is still
+ * atomic against the death of any process (the page cache holds both files in
+ * order), but not durable across a power loss; for state rewritten many times a
+ * second whose durability is taken care of at coarser sync points (docklog's
+ * checkpoint after every batch). */
+enum { DV_ATOMIC_NO_SYNC = 1u << 0 };
+int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t mode,
+                          unsigned flags, dv_error *err);
+int dv_atomic_write_json_flags(const char *path, const json_t *json, mode_t mode, unsigned flags,
+                               dv_error *err);
+
 /* Read a whole file into a NUL-terminated heap buffer. *ret_len (optional) gets
  * the length without the NUL. Fails with -ENOENT etc. */
 int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *err);

@@ -181,47 +181,12 @@ int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err)
     return 0;
 }
 
-/* temp + rename, no fsync: atomic against process death, which is what every
- * batch needs; durability is the sync point's job (see the header). */
-static int write_renamed(const char *path, const char *data, size_t len, dv_error *err)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return dv_error_set(err, -ENAMETOOLONG, "%s: path too long", path);
-    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return dv_error_errno(err, -errno, "create %s", tmp);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int r = -errno;
-            unlink(tmp);
-            return dv_error_errno(err, r, "write %s", tmp);
-        }
-        done += (size_t)n;
-    }
-    if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
-        int r = -errno;
-        unlink(tmp);
-        return dv_error_errno(err, r, "replace %s", path);
-    }
-    return 0;
-}
-
 int dl_checkpoint_save(const char *path, const dl_checkpoint *cp, bool durable, dv_error *err)
 {
     _cleanup_json_ json_t *json = dl_checkpoint_to_json(cp);
     if (!json)
         return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
-    if (durable)
-        return dv_atomic_write_json(path, json, 0644, err);
-    _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
-    size_t len = strlen(text);
-    text[len] = '\n'; /* replaces the NUL: the buffer is written by length */
-    return write_renamed(path, text, len + 1, err);
+    /* Without durable: atomic against process death, which is what every batch needs;
+     * durability is the sync point's job (see the header). */
+    return dv_atomic_write_json_flags(path, json, 0644, durable ? 0 : DV_ATOMIC_NO_SYNC, err);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct dv_log_reader {
     ino_t ino;
     int inotify_fd;
     bool watching;
+    int timer_fd; /* while not watching: wakes the caller to look again */
     bool ended;
 };
 
@@ -138,6 +140,32 @@ static int find_tail(dv_log_reader *r, int64_t tail, int64_t newest, int64_t *re
     return 0;
 }
 
+#define FALLBACK_INTERVAL_NS (250 * 1000 * 1000)
+
+/* Watch the directory if possible; the timer stands in while it is not. */
+static void watch_dir(dv_log_reader *r)
+{
+    if (!r->follow)
+        return;
+    if (!r->watching && r->inotify_fd >= 0)
+        r->watching = inotify_add_watch(r->inotify_fd, r->dir,
+                                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO |
+                                            IN_CLOSE_WRITE) >= 0;
+    if (r->watching && r->timer_fd >= 0) {
+        close(r->timer_fd);
+        r->timer_fd = -1;
+    } else if (!r->watching && r->timer_fd < 0) {
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        struct itimerspec every = {.it_interval = {0, FALLBACK_INTERVAL_NS},
+                                   .it_value = {0, FALLBACK_INTERVAL_NS}};
+        if (fd >= 0 && timerfd_settime(fd, 0, &every, NULL) < 0) {
+            close(fd);
+            fd = -1;
+        }
+        r->timer_fd = fd;
+    }
+}
+
 int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_error *err)
 {
     if (!o->dir || !o->base || !o->type ||
@@ -151,6 +179,7 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
         return dv_error_set(err, -ENOMEM, "out of memory");
     r->fd = -1;
     r->inotify_fd = -1;
+    r->timer_fd = -1;
     r->index = -1;
     r->follow = o->follow;
     r->dir = strdup(o->dir);
@@ -162,15 +191,15 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
         return dv_error_set(err, -ENOMEM, "out of memory");
     }
     if (r->follow) {
+        /* Without inotify (no instance left, the directory not there yet) the
+         * follower still works: on a timer. */
         r->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (r->inotify_fd < 0) {
+        watch_dir(r);
+        if (!r->watching && r->timer_fd < 0) {
             int e = -errno;
             dv_log_reader_free(r);
-            return dv_error_errno(err, e, "inotify_init1");
+            return dv_error_errno(err, e, "follow %s", o->dir);
         }
-        r->watching = inotify_add_watch(r->inotify_fd, r->dir,
-                                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO |
-                                            IN_CLOSE_WRITE) >= 0;
     }
 
     int64_t oldest, newest;
@@ -202,20 +231,24 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
 
 int dv_log_reader_fd(const dv_log_reader *r)
 {
-    return r->inotify_fd;
+    return r->watching ? r->inotify_fd : r->timer_fd;
 }
 
-static void drain_inotify(dv_log_reader *r)
+static void drain_events(dv_log_reader *r)
 {
-    if (r->inotify_fd < 0)
-        return;
-    if (!r->watching)
-        r->watching = inotify_add_watch(r->inotify_fd, r->dir,
-                                        IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO |
-                                            IN_CLOSE_WRITE) >= 0;
-    char buf[4096];
-    while (read(r->inotify_fd, buf, sizeof(buf)) > 0)
-        ;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while (r->inotify_fd >= 0 && (n = read(r->inotify_fd, buf, sizeof(buf))) > 0)
+        for (ssize_t at = 0; at + (ssize_t)sizeof(struct inotify_event) <= n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(buf + at);
+            if (ev->mask & IN_IGNORED)
+                r->watching = false; /* the directory went away: watch it when it is back */
+            at += (ssize_t)(sizeof(*ev) + ev->len);
+        }
+    if (r->timer_fd >= 0)
+        while (read(r->timer_fd, buf, sizeof(uint64_t)) > 0)
+            ;
+    watch_dir(r);
 }
 
 /* How much of the next file we already returned from this one. docklog keeps lines
@@ -257,7 +290,7 @@ ssize_t dv_log_reader_read(dv_log_reader *r, char *buf, size_t size, dv_error *e
 {
     if (r->ended)
         return DV_LOG_READER_END;
-    drain_inotify(r);
+    drain_events(r);
     /* Judged before looking at the files: whatever docklog wrote before it recorded
      * its outcome is then guaranteed to be seen below. */
     bool finished = r->follow && docklog_finished(r);
@@ -319,6 +352,8 @@ void dv_log_reader_free(dv_log_reader *r)
     close_file(r);
     if (r->inotify_fd >= 0)
         close(r->inotify_fd);
+    if (r->timer_fd >= 0)
+        close(r->timer_fd);
     free(r->dir);
     free(r->base);
     free(r->type);

@@ -56,9 +56,11 @@ int dv_log_reader_open(const dv_log_reader_options *opts, dv_log_reader **ret, d
 
 ssize_t dv_log_reader_read(dv_log_reader *r, char *buf, size_t size, dv_error *err);
 
-/* An fd (inotify on the directory, CLOEXEC, non-blocking) that becomes readable when
- * the files may have changed; -1 if not following. Owned by the reader; its pending
- * events are drained by dv_log_reader_read(). */
+/* An fd (CLOEXEC, non-blocking) that becomes readable when the files may have
+ * changed: inotify on the directory, or, while that cannot be had (the directory
+ * does not exist yet, no inotify instance or watch left), a 250 ms timer. It may
+ * change from one read to the next: fetch it before each wait. -1 if not following.
+ * Owned by the reader; its pending events are drained by dv_log_reader_read(). */
 int dv_log_reader_fd(const dv_log_reader *r);
 
 void dv_log_reader_free(dv_log_reader *r);

@@ -170,6 +170,15 @@ static void test_atomic_write(void **state)
     assert_int_equal(dv_read_file(path, &data, NULL, &err), 0);
     assert_string_equal(data, "{\"a\":\"x\",\"b\":2}\n");
 
+    /* Without sync it still replaces the whole file and leaves no temp file. */
+    assert_int_equal(dv_atomic_write_json_flags(path, j, 0644, DV_ATOMIC_NO_SYNC, &err), 0);
+    assert_int_equal(dv_atomic_write_flags(path, "third", 5, 0644, DV_ATOMIC_NO_SYNC, &err), 0);
+    free(data);
+    data = NULL;
+    assert_int_equal(dv_read_file(path, &data, NULL, &err), 0);
+    assert_string_equal(data, "third");
+    assert_int_equal(access(tmp, F_OK), -1);
+
     /* A directory that does not exist is a clean error naming the path. */
     _cleanup_free_ char *bad = NULL;
     assert_true(asprintf(&bad, "%s/missing/x.json", dir) > 0);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "atomic_file.h"
 #include "buf.h"
 #include "checkpoint.h"
 #include "cleanup.h"
@@ -154,6 +155,50 @@ static void test_follow_across_rotation_until_done(void **state)
     assert_int_equal(drain(r, &out), DV_LOG_READER_END);
     assert_string_equal(out.data, "one\ntwo\nthree\nfour\nfive\nsix\n");
     dv_test_rm_rf(dir);
+}
+
+/* Wait (up to 5 s) until the reader's fd says the files may have changed, then read. */
+static void wait_and_drain(dv_log_reader *r, dv_buf *out)
+{
+    struct pollfd p = {.fd = dv_log_reader_fd(r), .events = POLLIN};
+    assert_true(p.fd >= 0);
+    if (poll(&p, 1, 5000) != 1)
+        fail_msg("the follower was never woken");
+    assert_int_equal(drain(r, out), 0);
+}
+
+static void test_follow_directory_appears(void **state)
+{
+    (void)state;
+    /* A follower that starts before the log directory exists (or after it was
+     * removed) is woken when the files come, not left waiting on a watch it could
+     * not set. */
+    _cleanup_free_ char *base = dv_test_tmpdir("dv-logs");
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/alloc/logs", base);
+    dv_log_reader_options o = {
+        .dir = dir, .base = "app", .type = "stdout", .tail = -1, .follow = true};
+    _cleanup_log_reader_ dv_log_reader *r = NULL;
+    dv_error err;
+    assert_int_equal(dv_log_reader_open(&o, &r, &err), 0);
+    _cleanup_buf_ dv_buf out = DV_BUF_INIT;
+    assert_int_equal(drain(r, &out), 0);
+    assert_int_equal(dv_mkdir_p(dir, 0755, NULL), 0);
+    put(dir, "app.stdout.0", "one\n", "w");
+    wait_and_drain(r, &out);
+    assert_string_equal(out.data, "one\n");
+    put(dir, "app.stdout.0", "two\n", "a");
+    wait_and_drain(r, &out); /* now by inotify */
+    assert_string_equal(out.data, "one\ntwo\n");
+    /* The directory goes away and comes back. */
+    dv_test_rm_rf(dir);
+    wait_and_drain(r, &out);
+    assert_int_equal(dv_mkdir_p(dir, 0755, NULL), 0);
+    put(dir, "app.stdout.1", "three\n", "w");
+    for (int i = 0; i < 20 && !strstr(out.data, "three"); i++)
+        wait_and_drain(r, &out);
+    assert_string_equal(out.data, "one\ntwo\nthree\n");
+    dv_test_rm_rf(base);
 }
 
 /* docklog's file sink writes (with rotation, max_files and restarts that cut files
@@ -314,6 +359,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_across_files),
         cmocka_unit_test(test_follow_across_rotation_until_done),
+        cmocka_unit_test(test_follow_directory_appears),
         cmocka_unit_test(test_follow_docklog_writer),
         cmocka_unit_test(test_follow_docklog_writer_moving_lines),
         cmocka_unit_test(test_file_names),
