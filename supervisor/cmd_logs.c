@@ -1,5 +1,14 @@
-/* dockvisor logs [-f] [-stderr] [-tail N] ID. */
+/* dockvisor logs [-f] [-stderr] [-tail N] ID.
+ *
+ * -f follows the task, not one container (R6): the agent ends a follow when the
+ * current container's docklog has drained, so when the stream ends and the task
+ * will run again, the command reads the files again and prints only what is
+ * beyond what it has already printed. docklog continues the same files in every
+ * run, so "beyond" is a byte offset from the start of the oldest file; it is off
+ * only if docklog rotated the oldest file away between two reads (a run that
+ * writes more than max_file_size while this command waits a second). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +18,34 @@
 #include "cli.h"
 #include "commands.h"
 
-static int write_out(const char *data, size_t len, void *userdata)
+struct logs {
+    dv_cli *cli;
+    const char *stream; /* "stdout" or "stderr" */
+    uint64_t skip;      /* bytes from the start already printed (not printed again) */
+    uint64_t total;     /* bytes received in this read */
+    bool print;
+    bool closed; /* stdout went away (| head): stop for good */
+    bool gone;   /* the task was destroyed while we waited */
+    int idle_calls;
+};
+
+static int on_data(const char *data, size_t len, void *userdata)
 {
-    (void)userdata;
+    struct logs *l = userdata;
+    uint64_t start = l->total;
+    l->total += len;
+    if (!l->print || l->total <= l->skip)
+        return 0;
+    size_t off = start < l->skip ? (size_t)(l->skip - start) : 0;
+    data += off;
+    len -= off;
     while (len > 0) {
         ssize_t n = write(STDOUT_FILENO, data, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return 1; /* stdout closed (| head): stop */
+            l->closed = true;
+            return 1;
         }
         data += n;
         len -= (size_t)n;
@@ -25,12 +53,106 @@ static int write_out(const char *data, size_t len, void *userdata)
     return 0;
 }
 
+/* The task's state into BUF; 1 when the task is gone, 0, or a negative error (ERR). */
+static int task_state(struct logs *l, char *buf, size_t size, dv_error *err)
+{
+    _cleanup_json_ json_t *task = NULL;
+    int r = dv_cli_task_call_quiet(l->cli, "GET", l->cli->pos[0], NULL, NULL, &task, err);
+    if (r == -ENOENT)
+        return 1;
+    if (r < 0)
+        return r;
+    snprintf(buf, size, "%s", json_string_value(json_object_get(task, "state")) ?: "");
+    return 0;
+}
+
+/* While a follow waits: a task destroyed meanwhile ends it (when no docklog
+ * collects its logs nothing else would). Asked every 5 s, not every second. */
+static int on_idle(void *userdata)
+{
+    struct logs *l = userdata;
+    if (++l->idle_calls % 5 != 0)
+        return 0;
+    char state[32];
+    dv_error err;
+    if (task_state(l, state, sizeof(state), &err) == 1) {
+        l->gone = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* One GET of the logs; prints what lies beyond l->skip. */
+static int read_logs(struct logs *l, bool follow, const char *tail, dv_error *err)
+{
+    _cleanup_free_ char *suffix = NULL;
+    if (asprintf(&suffix, "/logs?type=%s%s%s%s", l->stream, follow ? "&follow=1" : "",
+                 tail ? "&tail=" : "", tail ? tail : "") < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *path = dv_cli_task_path(l->cli->pos[0], suffix);
+    dv_api_client *c = dv_cli_client(l->cli);
+    if (!c)
+        return -ENOTCONN; /* printed */
+    if (!path)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    l->total = 0;
+    l->idle_calls = 0;
+    return dv_api_stream_idle(c, "GET", path, NULL, on_data, follow ? on_idle : NULL, l, err);
+}
+
+static bool will_not_run_again(const char *state)
+{
+    static const char *const final[] = {"exited", "failed", "stopped", "destroying"};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(final); i++)
+        if (strcmp(state, final[i]) == 0)
+            return true;
+    return false;
+}
+
+/* No docklog can be writing in these: reading the files again would find nothing new. */
+static bool between_runs(const char *state)
+{
+    return strcmp(state, "restarting") == 0 || strcmp(state, "pending") == 0 ||
+           strcmp(state, "pulling") == 0;
+}
+
+/* After a follow ended: keep going while the task will run again (R6). */
+static int follow_task(struct logs *l, dv_error *err)
+{
+    /* Where the last read ended: everything up to the files' current end was printed
+     * (the stream ends only once docklog drained; the next docklog writes nothing
+     * before its container has started). */
+    l->print = false;
+    int r = read_logs(l, false, NULL, err);
+    if (r < 0)
+        return r;
+    l->skip = l->total;
+    l->print = true;
+    for (;;) {
+        char state[32];
+        r = task_state(l, state, sizeof(state), err);
+        if (r != 0)
+            return r > 0 ? 0 : r;
+        bool last = will_not_run_again(state);
+        if (last || !between_runs(state)) {
+            r = read_logs(l, true, NULL, err);
+            if (r < 0 || l->closed || l->gone)
+                return r < 0 ? r : 0;
+            if (l->total > l->skip)
+                l->skip = l->total;
+        }
+        if (last)
+            return 0;
+        sleep(1);
+    }
+}
+
 int dv_cmd_logs(int argc, char **argv)
 {
     bool follow = false, err_stream = false;
     const char *tail = NULL;
     const dv_flag flags[] = {
-        {"f", DV_FLAG_BOOL, &follow, "follow: keep printing new output"},
+        {"f", DV_FLAG_BOOL, &follow, "follow the task's output, across its restarts"},
         {"stderr", DV_FLAG_BOOL, &err_stream, "show stderr instead of stdout"},
         {"tail", DV_FLAG_STRING, &tail, "only the last N lines"},
         {0},
@@ -45,16 +167,13 @@ int dv_cmd_logs(int argc, char **argv)
         dv_cli_error(cli.cmd, "-tail: \"%s\" is not a number of lines", tail);
         return dv_cli_usage_error(&cli);
     }
-    _cleanup_free_ char *suffix = NULL;
-    if (asprintf(&suffix, "/logs?type=%s%s%s%s", err_stream ? "stderr" : "stdout",
-                 follow ? "&follow=1" : "", tail ? "&tail=" : "", tail ? tail : "") < 0)
-        return DV_EXIT_ERROR;
-    _cleanup_free_ char *path = dv_cli_task_path(cli.pos[0], suffix);
-    dv_api_client *c = dv_cli_client(&cli);
-    if (!path || !c)
-        return DV_EXIT_ERROR;
+    struct logs l = {.cli = &cli, .stream = err_stream ? "stderr" : "stdout", .print = true};
     dv_error err;
-    r = dv_api_stream(c, "GET", path, NULL, write_out, NULL, &err);
+    r = read_logs(&l, follow, tail, &err);
+    if (r == 0 && follow && !l.closed && !l.gone)
+        r = follow_task(&l, &err);
+    if (r == -ENOTCONN)
+        return DV_EXIT_ERROR;
     if (r == -EPIPE) { /* R7: the agent could not keep this stream going */
         dv_cli_error(cli.cmd,
                      "the agent cut the log stream off: it may be unable to watch the log files "
