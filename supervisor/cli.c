@@ -248,3 +248,21 @@ int dv_cli_task_call(dv_cli *cli, const char *method, const char *id, const char
         dv_cli_fail(cli, &err);
     return r;
 }
+
+int dv_cli_run_request(const dv_cli_request_cmd *rc, int argc, char **argv)
+{
+    _cleanup_cli_ dv_cli cli = {.cmd = rc->cmd, .usage = rc->usage, .json_help = rc->json_help};
+    int r = dv_cli_start(&cli, NULL, argc, argv, rc->min, rc->max);
+    if (r != DV_CLI_PROCEED)
+        return r;
+    _cleanup_json_ json_t *answer = NULL;
+    r = cli.npos ? dv_cli_task_call(&cli, rc->method, cli.pos[0], rc->task_suffix, NULL, &answer)
+                 : dv_cli_call(&cli, rc->method, rc->path, NULL, &answer);
+    if (r < 0)
+        return DV_EXIT_ERROR;
+    if (cli.json)
+        dv_cli_print_json(answer);
+    else
+        rc->print(answer);
+    return rc->exit_code ? rc->exit_code(answer) : DV_EXIT_OK;
+}

@@ -103,6 +103,21 @@ int dv_cli_task_call(dv_cli *cli, const char *method, const char *id, const char
 int dv_cli_task_call_quiet(dv_cli *cli, const char *method, const char *id, const char *suffix,
                            const json_t *body, json_t **ret_answer, dv_error *err);
 
+/* A command that is one request whose answer is printed: -json prints it as it
+ * is, else PRINT formats it for people. With no positional the request goes to
+ * PATH, with the task ID to /v1/tasks/ID<TASK_SUFFIX>. EXIT_CODE (NULL: 0) decides
+ * the exit code from the answer (node-status: unhealthy is 1). */
+typedef struct dv_cli_request_cmd {
+    const char *cmd, *usage, *json_help;
+    int min, max; /* positionals: 0, or 1 (the task ID) */
+    const char *method;
+    const char *path;
+    const char *task_suffix;
+    void (*print)(const json_t *answer);
+    int (*exit_code)(const json_t *answer);
+} dv_cli_request_cmd;
+int dv_cli_run_request(const dv_cli_request_cmd *rc, int argc, char **argv);
+
 #define DV_CLI_ADDRESS_FLAG(var)                                                                   \
     {                                                                                              \
         "address", DV_FLAG_STRING, &(var),                                                         \

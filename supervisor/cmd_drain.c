@@ -44,20 +44,19 @@ static void print_summary(const json_t *s)
     }
 }
 
+static int drain_exit_code(const json_t *s)
+{
+    return json_array_size(json_object_get(s, "not_stopped")) ? DV_EXIT_ERROR : DV_EXIT_OK;
+}
+
 int dv_cmd_drain(int argc, char **argv)
 {
-    _cleanup_cli_ dv_cli cli = {.cmd = "drain",
-                                .usage = "dockvisor drain [-json] [-address A]",
-                                .json_help = "print the summary as JSON"};
-    int r = dv_cli_start(&cli, NULL, argc, argv, 0, 0);
-    if (r != DV_CLI_PROCEED)
-        return r;
-    _cleanup_json_ json_t *s = NULL;
-    if (dv_cli_call(&cli, "POST", "/v1/drain", NULL, &s) < 0)
-        return DV_EXIT_ERROR;
-    if (cli.json)
-        dv_cli_print_json(s);
-    else
-        print_summary(s);
-    return json_array_size(json_object_get(s, "not_stopped")) ? DV_EXIT_ERROR : DV_EXIT_OK;
+    static const dv_cli_request_cmd rc = {.cmd = "drain",
+                                          .usage = "dockvisor drain [-json] [-address A]",
+                                          .json_help = "print the summary as JSON",
+                                          .method = "POST",
+                                          .path = "/v1/drain",
+                                          .print = print_summary,
+                                          .exit_code = drain_exit_code};
+    return dv_cli_run_request(&rc, argc, argv);
 }

@@ -81,21 +81,8 @@ static void human_bytes(json_int_t v, char *buf, size_t size)
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", d, units[u]);
 }
 
-int dv_cmd_stats(int argc, char **argv)
+static void print_stats(const json_t *s)
 {
-    _cleanup_cli_ dv_cli cli = {.cmd = "stats",
-                                .usage = "dockvisor stats [-json] [-address A] ID",
-                                .json_help = "print JSON for programs"};
-    int r = dv_cli_start(&cli, NULL, argc, argv, 1, 1);
-    if (r != DV_CLI_PROCEED)
-        return r;
-    _cleanup_json_ json_t *s = NULL;
-    if (dv_cli_task_call(&cli, "GET", cli.pos[0], "/stats", NULL, &s) < 0)
-        return DV_EXIT_ERROR;
-    if (cli.json) {
-        dv_cli_print_json(s);
-        return DV_EXIT_OK;
-    }
     json_t *cpu = json_object_get(s, "cpu");
     json_t *mem = json_object_get(s, "memory");
     dv_cli_field("CPU percent", "%.2f", json_number_value(json_object_get(cpu, "percent")));
@@ -111,10 +98,32 @@ int dv_cmd_stats(int argc, char **argv)
         human_bytes(json_integer_value(json_object_get(mem, keys[i])), b, sizeof(b));
         dv_cli_field(names[i], "%s", b);
     }
-    return DV_EXIT_OK;
 }
 
-static void print_node(const json_t *n, bool healthy)
+int dv_cmd_stats(int argc, char **argv)
+{
+    static const dv_cli_request_cmd rc = {.cmd = "stats",
+                                          .usage = "dockvisor stats [-json] [-address A] ID",
+                                          .json_help = "print JSON for programs",
+                                          .min = 1,
+                                          .max = 1,
+                                          .method = "GET",
+                                          .task_suffix = "/stats",
+                                          .print = print_stats};
+    return dv_cli_run_request(&rc, argc, argv);
+}
+
+static bool healthy(const json_t *n)
+{
+    return json_is_true(json_object_get(n, "healthy"));
+}
+
+static int node_exit_code(const json_t *n)
+{
+    return healthy(n) ? DV_EXIT_OK : DV_EXIT_ERROR;
+}
+
+static void print_node(const json_t *n)
 {
     json_t *docker = json_object_get(n, "docker");
     json_t *policy = json_object_get(n, "policy");
@@ -124,8 +133,9 @@ static void print_node(const json_t *n, bool healthy)
                  json_string_value(json_object_get(n, "agent_version")) ?: "");
     char err[1024];
     dv_cli_readable(json_string_value(json_object_get(docker, "error")), err, sizeof(err));
-    dv_cli_field("Health", "%s%s%s", healthy ? "healthy" : "unhealthy",
-                 healthy || !err[0] ? "" : ": ", healthy ? "" : err);
+    bool ok = healthy(n);
+    dv_cli_field("Health", "%s%s%s", ok ? "healthy" : "unhealthy", ok || !err[0] ? "" : ": ",
+                 ok ? "" : err);
     dv_cli_field("Docker", "%s (API %s) at %s",
                  json_string_value(json_object_get(docker, "docker_version")) ?: "-",
                  json_string_value(json_object_get(docker, "api_version")) ?: "-",
@@ -168,19 +178,12 @@ static void print_node(const json_t *n, bool healthy)
 
 int dv_cmd_node_status(int argc, char **argv)
 {
-    _cleanup_cli_ dv_cli cli = {.cmd = "node-status",
-                                .usage = "dockvisor node-status [-json] [-address A]",
-                                .json_help = "print JSON for programs"};
-    int r = dv_cli_start(&cli, NULL, argc, argv, 0, 0);
-    if (r != DV_CLI_PROCEED)
-        return r;
-    _cleanup_json_ json_t *n = NULL;
-    if (dv_cli_call(&cli, "GET", "/v1/node", NULL, &n) < 0)
-        return DV_EXIT_ERROR;
-    bool healthy = json_is_true(json_object_get(n, "healthy"));
-    if (cli.json)
-        dv_cli_print_json(n);
-    else
-        print_node(n, healthy);
-    return healthy ? DV_EXIT_OK : DV_EXIT_ERROR;
+    static const dv_cli_request_cmd rc = {.cmd = "node-status",
+                                          .usage = "dockvisor node-status [-json] [-address A]",
+                                          .json_help = "print JSON for programs",
+                                          .method = "GET",
+                                          .path = "/v1/node",
+                                          .print = print_node,
+                                          .exit_code = node_exit_code};
+    return dv_cli_run_request(&rc, argc, argv);
 }

@@ -103,24 +103,22 @@ static void print_task(const json_t *task)
         dv_cli_print_event(stdout, ev, false);
 }
 
+static void print(const json_t *answer)
+{
+    if (json_is_array(answer))
+        print_list(answer);
+    else
+        print_task(answer);
+}
+
 int dv_cmd_status(int argc, char **argv)
 {
-    _cleanup_cli_ dv_cli cli = {.cmd = "status",
-                                .usage = "dockvisor status [-json] [-address A] [ID]",
-                                .json_help = "print JSON for programs"};
-    int r = dv_cli_start(&cli, NULL, argc, argv, 0, 1);
-    if (r != DV_CLI_PROCEED)
-        return r;
-    _cleanup_json_ json_t *answer = NULL;
-    r = cli.npos ? dv_cli_task_call(&cli, "GET", cli.pos[0], NULL, NULL, &answer)
-                 : dv_cli_call(&cli, "GET", "/v1/tasks", NULL, &answer);
-    if (r < 0)
-        return DV_EXIT_ERROR;
-    if (cli.json)
-        dv_cli_print_json(answer);
-    else if (cli.npos)
-        print_task(answer);
-    else
-        print_list(answer);
-    return DV_EXIT_OK;
+    static const dv_cli_request_cmd rc = {.cmd = "status",
+                                          .usage = "dockvisor status [-json] [-address A] [ID]",
+                                          .json_help = "print JSON for programs",
+                                          .max = 1,
+                                          .method = "GET",
+                                          .path = "/v1/tasks",
+                                          .print = print};
+    return dv_cli_run_request(&rc, argc, argv);
 }
