@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "cleanup.h"
 #include "clock.h"
 #include "signals.h"
 
@@ -37,7 +38,7 @@ void dv_cli_field(const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(value, sizeof(value), fmt, ap);
     va_end(ap);
-    printf("%-16s = %s\n", name, value[0] ? value : "-");
+    printf("%-17s = %s\n", name, value[0] ? value : "-");
 }
 
 struct dv_table {
@@ -220,6 +221,32 @@ static const char *rewrite_failure(const char *rest, dv_buf *b)
     return rest;
 }
 
+/* The agent names a task's state where it refuses ("task X is failed, not
+ * running"); in English a finished task "has failed". */
+static const char *const state_phrases[][2] = {
+    {" is failed, not running", " has failed and is not running"},
+    {" is exited, not running", " has exited and is not running"},
+};
+
+static void copy_rephrased(const char *text, char *buf, size_t size)
+{
+    _cleanup_buf_ dv_buf b = DV_BUF_INIT;
+    const char *p = text;
+    while (*p) {
+        size_t i;
+        for (i = 0; i < DV_ARRAY_SIZE(state_phrases); i++)
+            if (starts(p, state_phrases[i][0]))
+                break;
+        if (i < DV_ARRAY_SIZE(state_phrases)) {
+            dv_buf_appends(&b, state_phrases[i][1]);
+            p += strlen(state_phrases[i][0]);
+        } else {
+            dv_buf_append(&b, p++, 1);
+        }
+    }
+    snprintf(buf, size, "%s", b.data ? b.data : "");
+}
+
 void dv_cli_readable(const char *msg, char *buf, size_t size)
 {
     _cleanup_buf_ dv_buf b = DV_BUF_INIT;
@@ -236,5 +263,5 @@ void dv_cli_readable(const char *msg, char *buf, size_t size)
         p = rewrite_failure(rest, &b);
     }
     dv_buf_appends(&b, p);
-    snprintf(buf, size, "%s", b.data ? b.data : "");
+    copy_rephrased(b.data ? b.data : "", buf, size);
 }

@@ -142,6 +142,8 @@ static void test_readable_messages(void **state)
         {"docker: GET /version: cannot connect to unix:///x.sock: No such file or directory",
          "cannot connect to Docker at unix:///x.sock: No such file or directory"},
         {"task 12 is stopped, not running", "task 12 is stopped, not running"},
+        {"task 12 is failed, not running", "task 12 has failed and is not running"},
+        {"task 12 is exited, not running", "task 12 has exited and is not running"},
         {"docker: not a call", "docker: not a call"},
         {"", ""},
     };
