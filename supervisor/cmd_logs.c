@@ -53,8 +53,9 @@ static int on_data(const char *data, size_t len, void *userdata)
     return 0;
 }
 
-/* The task's state into BUF; 1 when the task is gone, 0, or a negative error (ERR). */
-static int task_state(struct logs *l, char *buf, size_t size, dv_error *err)
+/* The task's state into BUF (and whether a docklog collects its logs now);
+ * 1 when the task is gone, 0, or a negative error (ERR). */
+static int task_state(struct logs *l, char *buf, size_t size, bool *ret_collecting, dv_error *err)
 {
     _cleanup_json_ json_t *task = NULL;
     int r = dv_cli_task_call_quiet(l->cli, "GET", l->cli->pos[0], NULL, NULL, &task, err);
@@ -63,19 +64,34 @@ static int task_state(struct logs *l, char *buf, size_t size, dv_error *err)
     if (r < 0)
         return r;
     snprintf(buf, size, "%s", json_string_value(json_object_get(task, "state")) ?: "");
+    if (ret_collecting)
+        *ret_collecting = json_is_object(json_object_get(task, "docklog"));
     return 0;
 }
 
-/* While a follow waits: a task destroyed meanwhile ends it (when no docklog
- * collects its logs nothing else would). Asked every 5 s, not every second. */
+static bool will_not_run_again(const char *state)
+{
+    static const char *const final[] = {"exited", "failed", "stopped", "destroying"};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(final); i++)
+        if (strcmp(state, final[i]) == 0)
+            return true;
+    return false;
+}
+
+/* While a follow waits (asked every 5 s, not every second): nothing more can come
+ * when the task was destroyed, or when it will not run again and no docklog
+ * collects its logs (an agent with log collection disabled or without the
+ * docklog binary, B10: its stream would wait for ever). */
 static int on_idle(void *userdata)
 {
     struct logs *l = userdata;
     if (++l->idle_calls % 5 != 0)
         return 0;
     char state[32];
+    bool collecting = true;
     dv_error err;
-    if (task_state(l, state, sizeof(state), &err) == 1) {
+    int r = task_state(l, state, sizeof(state), &collecting, &err);
+    if (r == 1 || (r == 0 && !collecting && will_not_run_again(state))) {
         l->gone = true;
         return 1;
     }
@@ -100,15 +116,6 @@ static int read_logs(struct logs *l, bool follow, const char *tail, dv_error *er
     return dv_api_stream_idle(c, "GET", path, NULL, on_data, follow ? on_idle : NULL, l, err);
 }
 
-static bool will_not_run_again(const char *state)
-{
-    static const char *const final[] = {"exited", "failed", "stopped", "destroying"};
-    for (size_t i = 0; i < DV_ARRAY_SIZE(final); i++)
-        if (strcmp(state, final[i]) == 0)
-            return true;
-    return false;
-}
-
 /* No docklog can be writing in these: reading the files again would find nothing new. */
 static bool between_runs(const char *state)
 {
@@ -130,7 +137,7 @@ static int follow_task(struct logs *l, dv_error *err)
     l->print = true;
     for (;;) {
         char state[32];
-        r = task_state(l, state, sizeof(state), err);
+        r = task_state(l, state, sizeof(state), NULL, err);
         if (r != 0)
             return r > 0 ? 0 : r;
         bool last = will_not_run_again(state);

@@ -93,4 +93,15 @@ expect 1 dv rm "$id" # running, not forced
 grep -q "dockvisor rm: " "$T_DIR/out" || fail "rm of a running task: $(cat "$T_DIR/out")"
 expect 0 dv rm -force "$id"
 ok "exit codes: usage 2, agent errors 1"
+
+# --- B10: no docklog collects logs: `logs -f` of a finished task ends (or is refused) ---
+stop_agent || fail "agent stop"
+start_agent 24700 24709 '{"docker": {"disable_log_collection": true}}'
+f=$(spec nocollect "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "echo" | .config.args = ["hello"]')
+id=$(dv run -detach "$f")
+wait_state "$id" exited
+rc=0
+timeout 30 "$DOCKVISOR_BIN" logs -f "$id" >"$T_DIR/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "logs -f without log collection exited $rc (124: hung): $(cat "$T_DIR/out")"
+ok "logs -f without log collection ends ($rc): $(cat "$T_DIR/out")"
 finish
