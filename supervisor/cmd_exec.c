@@ -51,10 +51,15 @@ int dv_cmd_exec(int argc, char **argv)
     dv_error err;
     if (dv_cli_task_call_quiet(&cli, "POST", cli.pos[0], "/exec", body, &answer, &err) < 0) {
         if (err.http_status == 504 && !cli.json) {
-            dv_cli_error(cli.cmd,
-                         "the command did not finish within %s (it may still run in the "
-                         "container)",
-                         timeout ? timeout : "5m");
+            /* C8: a sentence instead of the Engine call that timed out. Without
+             * -timeout the agent waits 5m, or its max_exec_timeout if lower. */
+            if (timeout)
+                dv_cli_error(cli.cmd,
+                             "the command timed out after %s; it may still run in the container",
+                             timeout);
+            else
+                dv_cli_error(cli.cmd, "the command timed out after the agent's default (5m, or its "
+                                      "max_exec_timeout); it may still run in the container");
             return DV_EXIT_ERROR;
         }
         return dv_cli_fail(&cli, &err);

@@ -61,7 +61,10 @@ expect 7 dv exec "$id" -- sh -c 'echo out; echo err >&2; exit 7'
 grep -qx out "$T_DIR/out" && grep -qx err "$T_DIR/out" || fail "exec output: $(cat "$T_DIR/out")"
 [ "$(dv exec -json "$id" -- sh -c 'echo hi; exit 3' | jq -c '[.exit_code, .stdout]')" = '[3,"hi\n"]' ] ||
     fail "exec -json: $(dv exec -json "$id" -- sh -c 'echo hi; exit 3')"
-ok "exec: the command's exit code and output"
+expect 1 dv exec -timeout 1s "$id" -- sleep 5
+grep -qx 'dockvisor exec: the command timed out after 1s; it may still run in the container' "$T_DIR/out" ||
+    fail "exec timeout, for people (C8): $(cat "$T_DIR/out")"
+ok "exec: the command's exit code and output; a timeout in one sentence"
 
 # --- C7: global -address before the command; DOCKVISOR_ADDR; a command's own wins ---
 sock="$T_DIR/agent.sock"
