@@ -66,6 +66,25 @@ grep -qx 'dockvisor exec: the command timed out after 1s; it may still run in th
     fail "exec timeout, for people (C8): $(cat "$T_DIR/out")"
 ok "exec: the command's exit code and output; a timeout in one sentence"
 
+# --- run follows a pull: progress on a terminal (one line, overwritten), none without one ---
+pull_spec() {
+    jq -n --arg n "$T_PREFIX-$1" --arg i "$DV_TEST_REGISTRY/dockvisor-test/busybox:1" \
+        --arg u "$DV_TEST_REGISTRY_USER" --arg p "$DV_TEST_REGISTRY_PASSWORD" \
+        '{name: $n, config: {image: $i, force_pull: true, command: "echo", args: ["pulled"],
+          auth: {username: $u, password: $p}}, restart: {attempts: 0}}' >"$T_DIR/spec-$1.json"
+    echo "$T_DIR/spec-$1.json"
+}
+f=$(pull_spec pulltty)
+script -qefc "'$DOCKVISOR_BIN' run '$f'" /dev/null >"$T_DIR/tty.out" 2>&1 ||
+    fail "run on a terminal: $(cat -A "$T_DIR/tty.out")"
+# "\rpulling <image>: <status>\e[K": the line rewrites itself (script turns \n into \r\n)
+grep -q $'\rpulling [^ ]*busybox:1: .*\e\\[K' "$T_DIR/tty.out" || fail "no pull progress on a terminal: $(cat -A "$T_DIR/tty.out")"
+f=$(pull_spec pullpipe)
+dv run "$f" >"$T_DIR/pipe.out" 2>&1 || fail "run into a pipe: $(cat "$T_DIR/pipe.out")"
+! grep -q -e $'\r' -e 'pulling ' "$T_DIR/pipe.out" || fail "progress without a terminal: $(cat -A "$T_DIR/pipe.out")"
+grep -q 'submitted' "$T_DIR/pipe.out" || fail "run into a pipe: $(cat "$T_DIR/pipe.out")"
+ok "run shows pull progress on a terminal only"
+
 # --- C7: global -address before the command; DOCKVISOR_ADDR; a command's own wins ---
 sock="$T_DIR/agent.sock"
 (unset DOCKVISOR_ADDR && "$DOCKVISOR_BIN" -address "$sock" status -json) >"$T_DIR/list.json" ||
