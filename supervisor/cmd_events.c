@@ -2,7 +2,8 @@
  *
  * With -task the task's recorded history comes first (B7), and the command ends
  * when the task is destroyed (B8): on its "destroyed" state line, or when the
- * agent ends the task's stream. */
+ * agent ends the task's stream. Without -task it runs until interrupted; the
+ * agent ending that stream (it stops) is an error. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,8 +56,9 @@ int dv_cmd_events(int argc, char **argv)
     struct events_print p = {.json = cli.json, .one_task = task != NULL};
     dv_error err;
     r = dv_cli_follow_events(c, query, print_event, &p, &err);
-    /* Stopped by the destroyed line (0), or the agent ended the stream: done. */
-    if (r < 0 && r != -EPIPE)
-        return dv_cli_fail(&cli, &err);
-    return DV_EXIT_OK;
+    /* One task's stream ends with the task (its destroyed line, or the agent
+     * closing it): done. The agent's whole stream ends only when it stops. */
+    if (r == -EPIPE && task)
+        return DV_EXIT_OK;
+    return r < 0 ? dv_cli_fail(&cli, &err) : DV_EXIT_OK;
 }
