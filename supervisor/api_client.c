@@ -18,6 +18,7 @@
 
 struct dv_api_client {
     char *socket;
+    int64_t call_timeout_ns; /* dv_api_call: 0 = none */
 };
 
 int dv_api_client_new(const char *address, dv_api_client **ret, dv_error *err)
@@ -58,6 +59,11 @@ void dv_api_client_free(dv_api_client *c)
     free(c);
 }
 
+void dv_api_client_set_call_timeout(dv_api_client *c, int64_t timeout_ns)
+{
+    c->call_timeout_ns = timeout_ns > 0 ? timeout_ns : 0;
+}
+
 const char *dv_api_client_socket(const dv_api_client *c)
 {
     return c->socket;
@@ -81,6 +87,7 @@ struct xfer {
     dv_api_idle_fn on_idle;
     void *userdata;
     int64_t quiet_since; /* monotonic ns of the last data (or the last idle call) */
+    int64_t timeout_ns;  /* the whole request; 0 = none */
     bool stopped;
 };
 
@@ -173,8 +180,16 @@ static int connect_error(const dv_api_client *c, long os_errno, dv_error *err)
 }
 
 static int transport_error(const dv_api_client *c, CURLcode code, long os_errno, const char *detail,
-                           dv_error *err)
+                           int64_t timeout_ns, dv_error *err)
 {
+    if (code == CURLE_OPERATION_TIMEDOUT && timeout_ns > 0) {
+        char d[32];
+        dv_duration_format(timeout_ns, d, sizeof(d));
+        return dv_error_set(err, -ETIMEDOUT,
+                            "the agent at %s did not answer within %s (it may be waiting for "
+                            "Docker; its log says more)",
+                            c->socket, d);
+    }
     if (code == CURLE_COULDNT_CONNECT)
         return connect_error(c, os_errno, err);
     if (code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING)
@@ -212,6 +227,8 @@ static int perform(dv_api_client *c, const char *method, const char *path, const
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (x->timeout_ns > 0)
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(x->timeout_ns / DV_NSEC_PER_MSEC));
     if (x->on_idle) {
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -234,7 +251,7 @@ static int perform(dv_api_client *c, const char *method, const char *path, const
     x->curl = NULL;
     bool stopped_by_us = x->stopped && (rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK);
     if (rc != CURLE_OK && !stopped_by_us)
-        return transport_error(c, rc, os_errno, errbuf, err);
+        return transport_error(c, rc, os_errno, errbuf, x->timeout_ns, err);
     return 0;
 }
 
@@ -247,7 +264,7 @@ static json_t *parse_body(const dv_buf *b)
 int dv_api_call(dv_api_client *c, const char *method, const char *path, const json_t *body,
                 long *ret_status, json_t **ret_body, dv_error *err)
 {
-    struct xfer x = {0};
+    struct xfer x = {.timeout_ns = c->call_timeout_ns};
     int r = perform(c, method, path, body, &x, err);
     if (r < 0) {
         dv_buf_free(&x.body);

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -27,6 +28,9 @@ typedef struct dv_api_client dv_api_client;
 int dv_api_client_new(const char *address, dv_api_client **ret, dv_error *err);
 void dv_api_client_free(dv_api_client *c);
 const char *dv_api_client_socket(const dv_api_client *c);
+/* A bound for each dv_api_call/dv_api_call_ok (not streams): past it the call
+ * fails with -ETIMEDOUT and a sentence naming the agent. 0 (the default) = none. */
+void dv_api_client_set_call_timeout(dv_api_client *c, int64_t timeout_ns);
 
 /* METHOD PATH (query included, already escaped) with an optional JSON body.
  * Any HTTP answer is a success here: *ret_status gets the status and *ret_body

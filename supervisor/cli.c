@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "cli_format.h"
 #include "commands.h"
+#include "duration.h"
 
 void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags)
 {
@@ -219,6 +220,11 @@ static int call(dv_cli *cli, const char *method, const char *path, const json_t 
     int r = connect_client(cli, err);
     if (r < 0)
         return r;
+    /* R2: a question (GET) is answered at once by an agent that works; an operator
+     * should not wait minutes behind a hung Docker. Requests that act (exec, rm,
+     * drain) may rightly take long and have their own timeouts. */
+    dv_api_client_set_call_timeout(cli->client,
+                                   strcmp(method, "GET") == 0 ? DV_CLI_QUESTION_TIMEOUT_NS : 0);
     return dv_api_call_ok(cli->client, method, path, body, ret_answer, err);
 }
 

@@ -66,6 +66,9 @@ typedef struct dv_cli {
     dv_flag *flags;        /* the command's flags plus the common ones (for the usage) */
 } dv_cli;
 
+/* How long a GET may take before the CLI gives up (R2). */
+#define DV_CLI_QUESTION_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
+
 #define DV_CLI_PROCEED (-1)
 #define DV_CLI_ANY (-1)
 

@@ -232,6 +232,30 @@ static void test_stream_cut_off(void **state)
     free(dir);
 }
 
+/* R2: a question to an agent that accepts but does not answer ends after the bound. */
+static void test_call_timeout(void **state)
+{
+    (void)state;
+    char *dir = dv_test_tmpdir("dvtest-cli-client");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/agent.sock", dir);
+    struct fake f = {.response = "", .hold = true};
+    fake_start(&f, path);
+    dv_api_client *c = NULL;
+    dv_error err;
+    assert_int_equal(dv_api_client_new(path, &c, &err), 0);
+    dv_api_client_set_call_timeout(c, DV_NSEC_PER_SEC);
+    json_t *answer = NULL;
+    assert_int_equal(dv_api_call_ok(c, "GET", "/v1/node", NULL, &answer, &err), -ETIMEDOUT);
+    assert_null(answer);
+    assert_non_null(strstr(err.msg, "did not answer within 1s"));
+    assert_non_null(strstr(err.msg, path));
+    dv_api_client_free(c);
+    fake_stop(&f);
+    dv_test_rm_rf(dir);
+    free(dir);
+}
+
 static void test_follower_refused(void **state)
 {
     (void)state;
@@ -292,9 +316,8 @@ static void test_idle_follower(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_errors),
-        cmocka_unit_test(test_stream_cut_off),
-        cmocka_unit_test(test_follower_refused),
+        cmocka_unit_test(test_connect_errors),   cmocka_unit_test(test_stream_cut_off),
+        cmocka_unit_test(test_follower_refused), cmocka_unit_test(test_call_timeout),
         cmocka_unit_test(test_idle_follower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
