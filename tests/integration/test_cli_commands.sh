@@ -114,7 +114,11 @@ expect 1 dv status nosuchtask
 expect 1 dv rm "$id" # running, not forced
 grep -q "dockvisor rm: " "$T_DIR/out" || fail "rm of a running task: $(cat "$T_DIR/out")"
 expect 0 dv rm -force "$id"
-ok "exit codes: usage 2, agent errors 1"
+printf '{"name": "%s-dup", "name": "%s-dup2", "config": {"image": "%s"}}' \
+    "$T_PREFIX" "$T_PREFIX" "$DV_TEST_IMAGE_BUSYBOX" >"$T_DIR/dup.json"
+expect 1 dv run "$T_DIR/dup.json" # B11: as validate refuses it
+grep -q 'duplicate' "$T_DIR/out" || fail "run of a spec with a duplicate key: $(cat "$T_DIR/out")"
+ok "exit codes: usage 2, agent errors 1; run refuses duplicate keys"
 
 # --- B10: no docklog collects logs: `logs -f` of a finished task ends (or is refused) ---
 stop_agent || fail "agent stop"
