@@ -4,11 +4,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "buf.h"
 #include "cleanup.h"
-#include "clock.h"
+#include "cli_format.h"
+#include "commands.h"
+#include "duration.h"
 
 void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags)
 {
@@ -89,230 +89,186 @@ void dv_cli_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
 }
 
-dv_api_client *dv_cli_connect(const char *cmd, const char *address)
+int dv_cli_global_options(int argc, char **argv)
 {
-    dv_api_client *c = NULL;
+    int n = 0;
+    while (1 + n < argc && argv[1 + n][0] == '-') {
+        const char *arg = argv[1 + n];
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        const char *value = NULL;
+        if (strncmp(name, "address=", 8) == 0) {
+            value = name + 8;
+            n++;
+        } else if (strcmp(name, "address") == 0 && 2 + n < argc) {
+            value = argv[2 + n];
+            n += 2;
+        } else if (strcmp(name, "address") == 0) {
+            fprintf(stderr, "dockvisor: option -address needs a value\n");
+            return -EINVAL;
+        } else if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
+            return n; /* main() prints the usage */
+        } else {
+            fprintf(stderr,
+                    "dockvisor: unknown global option %s (options of a command go after "
+                    "it: dockvisor COMMAND -h)\n",
+                    arg);
+            return -EINVAL;
+        }
+        /* The environment carries it to the command: a command's own -address still wins. */
+        if (setenv(DV_API_ADDR_ENV, value, 1) < 0) {
+            fprintf(stderr, "dockvisor: cannot set " DV_API_ADDR_ENV ": %s\n", strerror(errno));
+            return -EINVAL;
+        }
+    }
+    return n;
+}
+
+int dv_cli_start(dv_cli *cli, const dv_flag *flags, int argc, char **argv, int min, int max)
+{
+    size_t n = 0;
+    while (flags && flags[n].name)
+        n++;
+    cli->dashdash = -1;
+    cli->flags = calloc(n + 3, sizeof(*cli->flags));
+    if (!cli->flags) {
+        dv_cli_error(cli->cmd, "out of memory");
+        return DV_EXIT_ERROR;
+    }
+    if (n)
+        memcpy(cli->flags, flags, n * sizeof(*flags));
+    if (cli->json_help)
+        cli->flags[n++] = (dv_flag){"json", DV_FLAG_BOOL, &cli->json, cli->json_help};
+    if (!cli->local)
+        cli->flags[n++] = (dv_flag)DV_CLI_ADDRESS_FLAG(cli->address);
+    dv_cli_args a;
+    int r = dv_cli_parse(cli->usage, cli->flags, argc, argv, &a);
+    if (r == -ECANCELED)
+        return DV_EXIT_OK;
+    if (r == -ENOMEM) {
+        dv_cli_error(cli->cmd, "out of memory");
+        return DV_EXIT_ERROR;
+    }
+    if (r < 0)
+        return DV_EXIT_USAGE;
+    cli->pos = a.pos;
+    cli->npos = a.npos;
+    cli->dashdash = a.dashdash;
+    if (a.npos < min || (max != DV_CLI_ANY && a.npos > max))
+        return dv_cli_usage_error(cli);
+    return DV_CLI_PROCEED;
+}
+
+void dv_cli_done(dv_cli *cli)
+{
+    free(cli->pos);
+    cli->pos = NULL;
+    free(cli->flags);
+    cli->flags = NULL;
+    dv_api_client_free(cli->client);
+    cli->client = NULL;
+}
+
+int dv_cli_usage_error(const dv_cli *cli)
+{
+    dv_cli_usage(stderr, cli->usage, cli->flags);
+    return DV_EXIT_USAGE;
+}
+
+static int connect_client(dv_cli *cli, dv_error *err)
+{
+    if (cli->client)
+        return 0;
+    return dv_api_client_new(cli->address, &cli->client, err);
+}
+
+dv_api_client *dv_cli_client(dv_cli *cli)
+{
     dv_error err;
-    if (dv_api_client_new(address, &c, &err) < 0) {
-        dv_cli_error(cmd, "%s", err.msg);
+    if (connect_client(cli, &err) < 0) {
+        dv_cli_fail(cli, &err);
         return NULL;
     }
-    return c;
+    return cli->client;
 }
 
-void dv_cli_print_json(const json_t *j)
+int dv_cli_fail(const dv_cli *cli, const dv_error *err)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    if (s) {
-        puts(s);
-        free(s);
+    if (cli->json) {
+        dv_cli_error(cli->cmd, "%s", err->msg);
+    } else {
+        char msg[DV_ERROR_MSG_MAX];
+        dv_cli_readable(err->msg, msg, sizeof(msg));
+        dv_cli_error(cli->cmd, "%s", msg);
     }
+    return DV_EXIT_ERROR;
 }
 
-struct dv_table {
-    size_t ncols;
-    char **cells; /* rows * ncols */
-    size_t nrows, cap;
-};
-
-dv_table *dv_table_new(size_t ncols, const char *const *headers)
+char *dv_cli_task_path(const char *id, const char *suffix)
 {
-    dv_table *t = calloc(1, sizeof(*t));
-    if (!t)
+    _cleanup_free_ char *esc = dv_api_escape(id);
+    char *path = NULL;
+    if (!esc || asprintf(&path, "/v1/tasks/%s%s", esc, suffix ? suffix : "") < 0)
         return NULL;
-    t->ncols = ncols;
-    dv_table_add(t, headers);
-    return t;
+    return path;
 }
 
-void dv_table_add(dv_table *t, const char *const *cells)
+static int call(dv_cli *cli, const char *method, const char *path, const json_t *body,
+                json_t **ret_answer, dv_error *err)
 {
-    if (!t)
-        return;
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 8;
-        char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
-        if (!c)
-            return;
-        t->cells = c;
-        t->cap = cap;
-    }
-    for (size_t i = 0; i < t->ncols; i++)
-        t->cells[t->nrows * t->ncols + i] = strdup(cells[i] && *cells[i] ? cells[i] : "-");
-    t->nrows++;
-}
-
-void dv_table_print(dv_table *t, FILE *out)
-{
-    if (!t)
-        return;
-    size_t width[32] = {0};
-    for (size_t r = 0; r < t->nrows; r++)
-        for (size_t c = 0; c < t->ncols && c < 32; c++) {
-            const char *s = t->cells[r * t->ncols + c];
-            size_t w = s ? strlen(s) : 1;
-            if (w > width[c])
-                width[c] = w;
-        }
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = t->cells[r * t->ncols + c];
-            if (c + 1 == t->ncols)
-                fprintf(out, "%s\n", s ? s : "-");
-            else
-                fprintf(out, "%-*s  ", (int)width[c < 32 ? c : 31], s ? s : "-");
-        }
-    }
-}
-
-void dv_table_free(dv_table *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    free(t);
-}
-
-void dv_cli_age(int64_t then_ns, char *buf, size_t size)
-{
-    if (then_ns <= 0) {
-        snprintf(buf, size, "-");
-        return;
-    }
-    int64_t s = (dv_realtime_ns() - then_ns) / 1000000000;
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(buf, size, "%llds", (long long)s);
-    else if (s < 7200)
-        snprintf(buf, size, "%lldm", (long long)(s / 60));
-    else if (s < 2 * 86400)
-        snprintf(buf, size, "%lldh", (long long)(s / 3600));
-    else
-        snprintf(buf, size, "%lldd", (long long)(s / 86400));
-}
-
-void dv_cli_time(int64_t ns, char *buf, size_t size)
-{
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    if (ns <= 0 || !localtime_r(&secs, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(buf, size, "-");
-}
-
-const char *dv_cli_short_id(const char *id, char buf[9])
-{
-    snprintf(buf, 9, "%s", id ? id : "-");
-    return buf;
-}
-
-struct dv_cli_lines {
-    dv_buf buf;
-    dv_cli_line_fn fn;
-    void *userdata;
-};
-
-dv_cli_lines *dv_cli_lines_new(dv_cli_line_fn fn, void *userdata)
-{
-    dv_cli_lines *l = calloc(1, sizeof(*l));
-    if (l) {
-        l->fn = fn;
-        l->userdata = userdata;
-    }
-    return l;
-}
-
-int dv_cli_lines_feed(dv_cli_lines *l, const char *data, size_t len)
-{
-    if (dv_buf_append(&l->buf, data, len) < 0)
-        return -ENOMEM;
-    char *nl;
-    while (l->buf.len > 0 && (nl = memchr(l->buf.data, '\n', l->buf.len))) {
-        *nl = '\0';
-        size_t used = (size_t)(nl - l->buf.data) + 1;
-        int r = l->fn(l->buf.data, l->userdata);
-        dv_buf_consume(&l->buf, used);
-        if (r != 0)
-            return r;
-    }
-    return 0;
-}
-
-void dv_cli_lines_free(dv_cli_lines *l)
-{
-    if (!l)
-        return;
-    dv_buf_free(&l->buf);
-    free(l);
-}
-
-struct follow {
-    dv_cli_event_fn fn;
-    void *userdata;
-    dv_cli_lines *lines;
-    bool stopped;
-};
-
-static int follow_line(const char *line, void *userdata)
-{
-    struct follow *f = userdata;
-    if (!*line)
-        return 0;
-    _cleanup_json_ json_t *ev = json_loads(line, 0, NULL);
-    if (!ev)
-        return 0;
-    if (f->fn(ev, f->userdata) != 0) {
-        f->stopped = true;
-        return 1;
-    }
-    return 0;
-}
-
-static int follow_data(const char *data, size_t len, void *userdata)
-{
-    struct follow *f = userdata;
-    return dv_cli_lines_feed(f->lines, data, len) != 0;
-}
-
-int dv_cli_follow_events(dv_api_client *c, const char *query, dv_cli_event_fn fn, void *userdata,
-                         dv_error *err)
-{
-    struct follow f = {.fn = fn, .userdata = userdata};
-    f.lines = dv_cli_lines_new(follow_line, &f);
-    _cleanup_free_ char *path = NULL;
-    if (!f.lines || asprintf(&path, "/v1/events%s%s", query ? "?" : "", query ? query : "") < 0) {
-        dv_cli_lines_free(f.lines);
+    if (!path)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    }
-    int r = dv_api_stream(c, "GET", path, NULL, follow_data, &f, err);
-    dv_cli_lines_free(f.lines);
+    int r = connect_client(cli, err);
     if (r < 0)
         return r;
-    if (!f.stopped)
-        return dv_error_set(err, -EPIPE, "the agent ended the event stream");
-    return 0;
+    /* R2: a question (GET) is answered at once by an agent that works; an operator
+     * should not wait minutes behind a hung Docker. Requests that act (exec, rm,
+     * drain) may rightly take long and have their own timeouts. */
+    dv_api_client_set_call_timeout(cli->client,
+                                   strcmp(method, "GET") == 0 ? DV_CLI_QUESTION_TIMEOUT_NS : 0);
+    return dv_api_call_ok(cli->client, method, path, body, ret_answer, err);
 }
 
-void dv_cli_print_event(FILE *out, const json_t *ev, bool with_task)
+int dv_cli_call(dv_cli *cli, const char *method, const char *path, const json_t *body,
+                json_t **ret_answer)
 {
-    char when[32];
-    int64_t ns = json_integer_value(json_object_get(ev, "time_ns"));
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    if (!localtime_r(&secs, &tm) || strftime(when, sizeof(when), "%H:%M:%S", &tm) == 0)
-        snprintf(when, sizeof(when), "-");
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    const char *msg = json_string_value(json_object_get(ev, "message"));
-    if (with_task) {
-        char sid[9];
-        fprintf(out, "%s  %s %s  %-15s %s\n", when,
-                dv_cli_short_id(json_string_value(json_object_get(ev, "task_id")), sid),
-                json_string_value(json_object_get(ev, "task_name")) ?: "-", type ? type : "-",
-                msg ? msg : "");
-    } else {
-        fprintf(out, "%s  %-15s %s\n", when, type ? type : "-", msg ? msg : "");
-    }
-    fflush(out);
+    dv_error err;
+    int r = call(cli, method, path, body, ret_answer, &err);
+    if (r < 0)
+        dv_cli_fail(cli, &err);
+    return r;
+}
+
+int dv_cli_task_call_quiet(dv_cli *cli, const char *method, const char *id, const char *suffix,
+                           const json_t *body, json_t **ret_answer, dv_error *err)
+{
+    _cleanup_free_ char *path = dv_cli_task_path(id, suffix);
+    return call(cli, method, path, body, ret_answer, err);
+}
+
+int dv_cli_task_call(dv_cli *cli, const char *method, const char *id, const char *suffix,
+                     const json_t *body, json_t **ret_answer)
+{
+    dv_error err;
+    int r = dv_cli_task_call_quiet(cli, method, id, suffix, body, ret_answer, &err);
+    if (r < 0)
+        dv_cli_fail(cli, &err);
+    return r;
+}
+
+int dv_cli_run_request(const dv_cli_request_cmd *rc, int argc, char **argv)
+{
+    _cleanup_cli_ dv_cli cli = {.cmd = rc->cmd, .usage = rc->usage, .json_help = rc->json_help};
+    int r = dv_cli_start(&cli, NULL, argc, argv, rc->min, rc->max);
+    if (r != DV_CLI_PROCEED)
+        return r;
+    _cleanup_json_ json_t *answer = NULL;
+    r = cli.npos ? dv_cli_task_call(&cli, rc->method, cli.pos[0], rc->task_suffix, NULL, &answer)
+                 : dv_cli_call(&cli, rc->method, rc->path, NULL, &answer);
+    if (r < 0)
+        return DV_EXIT_ERROR;
+    if (cli.json)
+        dv_cli_print_json(answer);
+    else
+        rc->print(answer);
+    return rc->exit_code ? rc->exit_code(answer) : DV_EXIT_OK;
 }

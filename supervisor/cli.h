@@ -1,8 +1,11 @@
 /* Shared pieces of the operator CLI: flag parsing (Go/Nomad style: -flag,
- * -flag=value, -flag value; flags may follow positionals; "--" ends them),
- * connecting to the agent, printing errors, tables and times.
+ * -flag=value, -flag value; flags may follow positionals; "--" ends them), and
+ * one command context (dv_cli) that parses, connects to the agent, sends
+ * requests and prints their errors, so that each cmd_*.c is only what is
+ * particular to its command. Formatting for people is in cli_format.h,
+ * following event streams in cli_follow.h.
  *
- * Exit codes (commands.h): 0 ok, 1 error, 2 usage. */
+ * Exit codes (commands.h): 0 ok, 1 error, 2 usage (usage errors print the usage). */
 #ifndef DV_CLI_H
 #define DV_CLI_H
 
@@ -41,48 +44,82 @@ void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags);
 /* "dockvisor <cmd>: <msg>" on stderr. */
 void dv_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Connect (ADDRESS NULL → $DOCKVISOR_ADDR → default). Prints the error. */
-dv_api_client *dv_cli_connect(const char *cmd, const char *address);
+/* The global options before the command (`dockvisor -address X status`):
+ * consumes them from ARGV and returns how many there were, or -EINVAL (printed)
+ * for an unknown one. -address is handed down through $DOCKVISOR_ADDR, below a
+ * command's own -address and above the environment's. */
+int dv_cli_global_options(int argc, char **argv);
 
-/* Print JSON, indented, to stdout. */
-void dv_cli_print_json(const json_t *j);
+/* One command run. The caller fills the first fields; dv_cli_start fills the rest. */
+typedef struct dv_cli {
+    const char *cmd;       /* "status": messages read "dockvisor status: ..." */
+    const char *usage;     /* "dockvisor status [-json] [-address A] [ID]" */
+    const char *json_help; /* non-NULL: the command takes -json, with this help */
+    bool local;            /* needs no agent: no -address */
 
-/* Columns for people: add rows of cells, then print with aligned columns. */
-typedef struct dv_table dv_table;
-dv_table *dv_table_new(size_t ncols, const char *const *headers);
-void dv_table_add(dv_table *t, const char *const *cells); /* ncols cells, NULL = "-" */
-void dv_table_print(dv_table *t, FILE *out);
-void dv_table_free(dv_table *t);
+    const char *address; /* -address, or NULL ($DOCKVISOR_ADDR, then the default) */
+    bool json;           /* -json: JSON on stdout, the agent's messages as they are */
+    char **pos;          /* positionals (into argv) */
+    int npos;
+    int dashdash;          /* index in pos where "--" was, or -1 */
+    dv_api_client *client; /* connected by the first request */
+    dv_flag *flags;        /* the command's flags plus the common ones (for the usage) */
+} dv_cli;
 
-/* "3s", "5m", "2h", "4d" ago from a CLOCK_REALTIME ns value (0 → "-"). */
-void dv_cli_age(int64_t then_ns, char *buf, size_t size);
-/* Local "2024-05-01 12:00:00" from ns. */
-void dv_cli_time(int64_t ns, char *buf, size_t size);
-/* First 8 characters of an id (for tables). */
-const char *dv_cli_short_id(const char *id, char buf[9]);
+/* How long a GET may take before the CLI gives up (R2). */
+#define DV_CLI_QUESTION_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
 
-/* Feed stream bytes, get complete lines (NUL-terminated, without '\n'). */
-typedef struct dv_cli_lines dv_cli_lines;
-typedef int (*dv_cli_line_fn)(const char *line, void *userdata);
-dv_cli_lines *dv_cli_lines_new(dv_cli_line_fn fn, void *userdata);
-int dv_cli_lines_feed(dv_cli_lines *l, const char *data, size_t len);
-void dv_cli_lines_free(dv_cli_lines *l);
+#define DV_CLI_PROCEED (-1)
+#define DV_CLI_ANY (-1)
 
-/* Follow GET /v1/events?QUERY (QUERY escaped, NULL = all) until FN returns
- * non-zero. Returns 0 when FN stopped it, a negative error otherwise (stream lost). */
-typedef int (*dv_cli_event_fn)(const json_t *event, void *userdata);
-int dv_cli_follow_events(dv_api_client *c, const char *query, dv_cli_event_fn fn, void *userdata,
-                         dv_error *err);
+/* Parse ARGV with the command's FLAGS (NULL or {0}-terminated) plus -address
+ * (and -json when json_help is set), and require MIN..MAX positionals (MAX
+ * DV_CLI_ANY: no limit). Returns DV_CLI_PROCEED, or the exit code to return
+ * now (0 after -h, 2 after printing the usage). */
+int dv_cli_start(dv_cli *cli, const dv_flag *flags, int argc, char **argv, int min, int max);
+void dv_cli_done(dv_cli *cli);
+#define _cleanup_cli_ __attribute__((cleanup(dv_cli_done)))
 
-/* Follow task ID's events (its recorded history first when HISTORY) and return
- * the command's exit code once its "state" line says WANT ("running"), or any
- * terminal state (WANT NULL: stop). A task that completed with exit code 0
- * counts as success for WANT "running" (an `echo hello` task). */
-int dv_cli_follow_state(const char *cmd, dv_api_client *c, const char *id, bool history,
-                        const char *want);
+/* Print the usage to stderr and return DV_EXIT_USAGE. */
+int dv_cli_usage_error(const dv_cli *cli);
 
-/* Print one event for people: "12:00:01  web  Started  container abc started". */
-void dv_cli_print_event(FILE *out, const json_t *event, bool with_task);
+/* The client, connected on first use (NULL after printing why not). */
+dv_api_client *dv_cli_client(dv_cli *cli);
+
+/* Print ERR as "dockvisor <cmd>: <message>": the agent's message made readable
+ * for people (cli_format.h), as it is with -json. Returns DV_EXIT_ERROR. */
+int dv_cli_fail(const dv_cli *cli, const dv_error *err);
+
+/* "/v1/tasks/<ID escaped><SUFFIX>" (SUFFIX "/stop", "?force=1" or NULL); heap, NULL on ENOMEM. */
+char *dv_cli_task_path(const char *id, const char *suffix);
+
+/* METHOD PATH with an optional JSON BODY. A transport error or an answer >= 400
+ * fails and is printed (dv_cli_fail). *RET_ANSWER (may be NULL) gets the answer.
+ * Returns 0 or a negative errno. */
+int dv_cli_call(dv_cli *cli, const char *method, const char *path, const json_t *body,
+                json_t **ret_answer);
+/* The same for the task ID: /v1/tasks/ID[SUFFIX]. */
+int dv_cli_task_call(dv_cli *cli, const char *method, const char *id, const char *suffix,
+                     const json_t *body, json_t **ret_answer);
+/* Like dv_cli_task_call, but failures are not printed: ERR gets them (the caller
+ * has a better sentence for some). */
+int dv_cli_task_call_quiet(dv_cli *cli, const char *method, const char *id, const char *suffix,
+                           const json_t *body, json_t **ret_answer, dv_error *err);
+
+/* A command that is one request whose answer is printed: -json prints it as it
+ * is, else PRINT formats it for people. With no positional the request goes to
+ * PATH, with the task ID to /v1/tasks/ID<TASK_SUFFIX>. EXIT_CODE (NULL: 0) decides
+ * the exit code from the answer (node-status: unhealthy is 1). */
+typedef struct dv_cli_request_cmd {
+    const char *cmd, *usage, *json_help;
+    int min, max; /* positionals: 0, or 1 (the task ID) */
+    const char *method;
+    const char *path;
+    const char *task_suffix;
+    void (*print)(const json_t *answer);
+    int (*exit_code)(const json_t *answer);
+} dv_cli_request_cmd;
+int dv_cli_run_request(const dv_cli_request_cmd *rc, int argc, char **argv);
 
 #define DV_CLI_ADDRESS_FLAG(var)                                                                   \
     {                                                                                              \

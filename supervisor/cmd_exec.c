@@ -1,12 +1,12 @@
 /* dockvisor exec ID -- CMD..., dockvisor stats ID, dockvisor node-status. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cli_format.h"
 #include "commands.h"
 
 static void write_all(int fd, const char *s)
@@ -26,47 +26,50 @@ static void write_all(int fd, const char *s)
 
 int dv_cmd_exec(int argc, char **argv)
 {
-    static const char usage[] = "dockvisor exec [-timeout D] [-address A] ID -- CMD [ARG...]";
-    const char *timeout = NULL, *address = NULL;
+    const char *timeout = NULL;
     const dv_flag flags[] = {
         {"timeout", DV_FLAG_STRING, &timeout, "give up after this long (default 5m)"},
-        DV_CLI_ADDRESS_FLAG(address),
         {0},
     };
-    dv_cli_args a;
-    int r = dv_cli_parse(usage, flags, argc, argv, &a);
-    if (r < 0)
-        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
+    _cleanup_cli_ dv_cli cli = {
+        .cmd = "exec",
+        .usage = "dockvisor exec [-timeout D] [-json] [-address A] ID -- CMD [ARG...]",
+        .json_help = "print the answer ({\"exit_code\",\"stdout\",\"stderr\"}) as JSON"};
+    int r = dv_cli_start(&cli, flags, argc, argv, 2, DV_CLI_ANY);
+    if (r != DV_CLI_PROCEED)
+        return r;
     /* ID then the command, after "--" (or directly after the ID). */
-    if (a.npos < 2 || (a.dashdash >= 0 && a.dashdash != 1)) {
-        dv_cli_usage(stderr, usage, flags);
-        dv_cli_args_free(&a);
-        return DV_EXIT_USAGE;
-    }
+    if (cli.dashdash >= 0 && cli.dashdash != 1)
+        return dv_cli_usage_error(&cli);
     _cleanup_json_ json_t *cmd = json_array();
-    for (int i = 1; i < a.npos; i++)
-        json_array_append_new(cmd, json_string(a.pos[i]));
+    for (int i = 1; i < cli.npos; i++)
+        json_array_append_new(cmd, json_string(cli.pos[i]));
     _cleanup_json_ json_t *body = json_pack("{s:O}", "cmd", cmd);
     if (timeout)
         json_object_set_new(body, "timeout", json_string(timeout));
-    _cleanup_free_ char *esc = dv_api_escape(a.pos[0]);
-    dv_cli_args_free(&a);
-    _cleanup_free_ char *path = NULL;
-    if (!esc || asprintf(&path, "/v1/tasks/%s/exec", esc) < 0)
-        return DV_EXIT_ERROR;
-    dv_api_client *c = dv_cli_connect("exec", address);
-    if (!c)
-        return DV_EXIT_ERROR;
-    dv_error err;
     _cleanup_json_ json_t *answer = NULL;
-    r = dv_api_call_ok(c, "POST", path, body, &answer, &err);
-    dv_api_client_free(c);
-    if (r < 0) {
-        dv_cli_error("exec", "%s", err.msg);
-        return DV_EXIT_ERROR;
+    dv_error err;
+    if (dv_cli_task_call_quiet(&cli, "POST", cli.pos[0], "/exec", body, &answer, &err) < 0) {
+        if (err.http_status == 504 && !cli.json) {
+            /* C8: a sentence instead of the Engine call that timed out. Without
+             * -timeout the agent waits 5m, or its max_exec_timeout if lower. */
+            if (timeout)
+                dv_cli_error(cli.cmd,
+                             "the command timed out after %s; it may still run in the container",
+                             timeout);
+            else
+                dv_cli_error(cli.cmd, "the command timed out after the agent's default (5m, or its "
+                                      "max_exec_timeout); it may still run in the container");
+            return DV_EXIT_ERROR;
+        }
+        return dv_cli_fail(&cli, &err);
     }
-    write_all(STDOUT_FILENO, json_string_value(json_object_get(answer, "stdout")));
-    write_all(STDERR_FILENO, json_string_value(json_object_get(answer, "stderr")));
+    if (cli.json) {
+        dv_cli_print_json(answer);
+    } else {
+        write_all(STDOUT_FILENO, json_string_value(json_object_get(answer, "stdout")));
+        write_all(STDERR_FILENO, json_string_value(json_object_get(answer, "stderr")));
+    }
     /* The command's own exit code, as `docker exec` does. */
     return (int)(json_integer_value(json_object_get(answer, "exit_code")) & 0xff);
 }
@@ -83,136 +86,109 @@ static void human_bytes(json_int_t v, char *buf, size_t size)
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", d, units[u]);
 }
 
-int dv_cmd_stats(int argc, char **argv)
+static void print_stats(const json_t *s)
 {
-    static const char usage[] = "dockvisor stats [-json] [-address A] ID";
-    bool as_json = false;
-    const char *address = NULL;
-    const dv_flag flags[] = {
-        {"json", DV_FLAG_BOOL, &as_json, "print JSON for programs"},
-        DV_CLI_ADDRESS_FLAG(address),
-        {0},
-    };
-    dv_cli_args a;
-    int r = dv_cli_parse(usage, flags, argc, argv, &a);
-    if (r < 0)
-        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
-    if (a.npos != 1) {
-        dv_cli_usage(stderr, usage, flags);
-        dv_cli_args_free(&a);
-        return DV_EXIT_USAGE;
-    }
-    _cleanup_free_ char *esc = dv_api_escape(a.pos[0]);
-    dv_cli_args_free(&a);
-    _cleanup_free_ char *path = NULL;
-    if (!esc || asprintf(&path, "/v1/tasks/%s/stats", esc) < 0)
-        return DV_EXIT_ERROR;
-    dv_api_client *c = dv_cli_connect("stats", address);
-    if (!c)
-        return DV_EXIT_ERROR;
-    dv_error err;
-    _cleanup_json_ json_t *s = NULL;
-    r = dv_api_call_ok(c, "GET", path, NULL, &s, &err);
-    dv_api_client_free(c);
-    if (r < 0) {
-        dv_cli_error("stats", "%s", err.msg);
-        return DV_EXIT_ERROR;
-    }
-    if (as_json) {
-        dv_cli_print_json(s);
-        return DV_EXIT_OK;
-    }
     json_t *cpu = json_object_get(s, "cpu");
     json_t *mem = json_object_get(s, "memory");
-    printf("CPU percent        = %.2f\n", json_number_value(json_object_get(cpu, "percent")));
-    printf("Throttled periods  = %lld\n",
-           json_integer_value(json_object_get(cpu, "throttled_periods")));
-    printf("Throttled time     = %lld ns\n",
-           json_integer_value(json_object_get(cpu, "throttled_time_ns")));
-    const char *keys[] = {"rss", "cache", "swap", "usage", "max_usage"};
-    const char *names[] = {"Memory RSS", "Memory cache", "Memory swap", "Memory usage",
-                           "Memory max usage"};
+    dv_cli_field("CPU percent", "%.2f", json_number_value(json_object_get(cpu, "percent")));
+    dv_cli_field("Throttled periods", "%lld",
+                 json_integer_value(json_object_get(cpu, "throttled_periods")));
+    dv_cli_field("Throttled time", "%lld ns",
+                 json_integer_value(json_object_get(cpu, "throttled_time_ns")));
+    static const char *const keys[] = {"rss", "cache", "swap", "usage", "max_usage"};
+    static const char *const names[] = {"Memory RSS", "Memory cache", "Memory swap", "Memory usage",
+                                        "Memory max usage"};
     for (size_t i = 0; i < DV_ARRAY_SIZE(keys); i++) {
         char b[32];
         human_bytes(json_integer_value(json_object_get(mem, keys[i])), b, sizeof(b));
-        printf("%-18s = %s\n", names[i], b);
+        dv_cli_field(names[i], "%s", b);
     }
-    return DV_EXIT_OK;
+}
+
+int dv_cmd_stats(int argc, char **argv)
+{
+    static const dv_cli_request_cmd rc = {.cmd = "stats",
+                                          .usage = "dockvisor stats [-json] [-address A] ID",
+                                          .json_help = "print JSON for programs",
+                                          .min = 1,
+                                          .max = 1,
+                                          .method = "GET",
+                                          .task_suffix = "/stats",
+                                          .print = print_stats};
+    return dv_cli_run_request(&rc, argc, argv);
+}
+
+static bool healthy(const json_t *n)
+{
+    return json_is_true(json_object_get(n, "healthy"));
+}
+
+static int node_exit_code(const json_t *n)
+{
+    return healthy(n) ? DV_EXIT_OK : DV_EXIT_ERROR;
+}
+
+static void print_node(const json_t *n)
+{
+    json_t *docker = json_object_get(n, "docker");
+    json_t *policy = json_object_get(n, "policy");
+    json_t *tasks = json_object_get(n, "tasks");
+    dv_cli_field("Node ID", "%s", json_string_value(json_object_get(n, "node_id")) ?: "");
+    dv_cli_field("Agent version", "%s",
+                 json_string_value(json_object_get(n, "agent_version")) ?: "");
+    char err[1024];
+    dv_cli_readable(json_string_value(json_object_get(docker, "error")), err, sizeof(err));
+    bool ok = healthy(n);
+    dv_cli_field("Health", "%s%s%s", ok ? "healthy" : "unhealthy", ok || !err[0] ? "" : ": ",
+                 ok ? "" : err);
+    dv_cli_field("Docker", "%s (API %s) at %s",
+                 json_string_value(json_object_get(docker, "docker_version")) ?: "-",
+                 json_string_value(json_object_get(docker, "api_version")) ?: "-",
+                 json_string_value(json_object_get(docker, "endpoint")) ?: "-");
+    dv_cli_field("Bridge IP", "%s", json_string_value(json_object_get(docker, "bridge_ip")) ?: "");
+    char runtimes[512] = "";
+    size_t i, len = 0;
+    json_t *v;
+    json_array_foreach(json_object_get(docker, "runtimes"), i, v)
+    {
+        int w = snprintf(runtimes + len, sizeof(runtimes) - len, "%s%s", len ? " " : "",
+                         json_string_value(v) ?: "?");
+        if (w < 0 || (size_t)w >= sizeof(runtimes) - len)
+            break;
+        len += (size_t)w;
+    }
+    dv_cli_field("Runtimes", "%s", runtimes);
+    dv_cli_field("Privileged", "%s",
+                 json_is_true(json_object_get(policy, "allow_privileged")) ? "allowed"
+                                                                           : "not allowed");
+    dv_cli_field("Volumes", "%s",
+                 json_is_true(json_object_get(policy, "volumes_enabled")) ? "enabled" : "disabled");
+    json_int_t pl = json_integer_value(json_object_get(policy, "pids_limit"));
+    if (pl > 0)
+        dv_cli_field("PIDs limit", "%lld", pl);
+    else
+        dv_cli_field("PIDs limit", "unlimited");
+    dv_cli_field("Tasks", "%lld running, %lld total",
+                 json_integer_value(json_object_get(tasks, "running")),
+                 json_integer_value(json_object_get(tasks, "total")));
+    json_t *q = json_object_get(n, "quarantined");
+    if (json_array_size(q) > 0)
+        dv_cli_field("Set aside",
+                     "%zu task records could not be used at start:", json_array_size(q));
+    json_array_foreach(q, i, v)
+        printf("  %s: %s (moved to %s)\n", json_string_value(json_object_get(v, "task_id")) ?: "?",
+               json_string_value(json_object_get(v, "reason")) ?: "?",
+               json_string_value(json_object_get(v, "moved_to")) ?: "?");
 }
 
 int dv_cmd_node_status(int argc, char **argv)
 {
-    static const char usage[] = "dockvisor node-status [-json] [-address A]";
-    bool as_json = false;
-    const char *address = NULL;
-    const dv_flag flags[] = {
-        {"json", DV_FLAG_BOOL, &as_json, "print JSON for programs"},
-        DV_CLI_ADDRESS_FLAG(address),
-        {0},
-    };
-    dv_cli_args a;
-    int r = dv_cli_parse(usage, flags, argc, argv, &a);
-    if (r < 0)
-        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
-    int npos = a.npos;
-    dv_cli_args_free(&a);
-    if (npos != 0) {
-        dv_cli_usage(stderr, usage, flags);
-        return DV_EXIT_USAGE;
-    }
-    dv_api_client *c = dv_cli_connect("node-status", address);
-    if (!c)
-        return DV_EXIT_ERROR;
-    dv_error err;
-    _cleanup_json_ json_t *n = NULL;
-    r = dv_api_call_ok(c, "GET", "/v1/node", NULL, &n, &err);
-    dv_api_client_free(c);
-    if (r < 0) {
-        dv_cli_error("node-status", "%s", err.msg);
-        return DV_EXIT_ERROR;
-    }
-    if (as_json) {
-        dv_cli_print_json(n);
-        return json_is_true(json_object_get(n, "healthy")) ? DV_EXIT_OK : DV_EXIT_ERROR;
-    }
-    json_t *docker = json_object_get(n, "docker");
-    json_t *policy = json_object_get(n, "policy");
-    json_t *tasks = json_object_get(n, "tasks");
-    bool healthy = json_is_true(json_object_get(n, "healthy"));
-    printf("Node ID        = %s\n", json_string_value(json_object_get(n, "node_id")) ?: "-");
-    printf("Agent version  = %s\n", json_string_value(json_object_get(n, "agent_version")) ?: "-");
-    printf("Health         = %s%s%s\n", healthy ? "healthy" : "unhealthy",
-           healthy ? "" : ": ", healthy ? "" : json_string_value(json_object_get(docker, "error")) ?: "");
-    printf("Docker         = %s (API %s) at %s\n",
-           json_string_value(json_object_get(docker, "docker_version")) ?: "-",
-           json_string_value(json_object_get(docker, "api_version")) ?: "-",
-           json_string_value(json_object_get(docker, "endpoint")) ?: "-");
-    printf("Bridge IP      = %s\n", json_string_value(json_object_get(docker, "bridge_ip")) ?: "-");
-    printf("Runtimes       =");
-    size_t i;
-    json_t *rt;
-    json_array_foreach(json_object_get(docker, "runtimes"), i, rt)
-        printf(" %s", json_string_value(rt));
-    printf("\n");
-    printf("Privileged     = %s\n",
-           json_is_true(json_object_get(policy, "allow_privileged")) ? "allowed" : "not allowed");
-    printf("Volumes        = %s\n",
-           json_is_true(json_object_get(policy, "volumes_enabled")) ? "enabled" : "disabled");
-    json_int_t pl = json_integer_value(json_object_get(policy, "pids_limit"));
-    if (pl > 0)
-        printf("PIDs limit     = %lld\n", pl);
-    else
-        printf("PIDs limit     = unlimited\n");
-    printf("Tasks          = %lld running, %lld total\n",
-           json_integer_value(json_object_get(tasks, "running")),
-           json_integer_value(json_object_get(tasks, "total")));
-    json_t *q = json_object_get(n, "quarantined");
-    if (json_array_size(q) > 0)
-        printf("Set aside      = %zu task records could not be used at start:\n",
-               json_array_size(q));
-    json_array_foreach(q, i, rt)
-        printf("  %s: %s (moved to %s)\n", json_string_value(json_object_get(rt, "task_id")) ?: "?",
-               json_string_value(json_object_get(rt, "reason")) ?: "?",
-               json_string_value(json_object_get(rt, "moved_to")) ?: "?");
-    return healthy ? DV_EXIT_OK : DV_EXIT_ERROR;
+    static const dv_cli_request_cmd rc = {.cmd = "node-status",
+                                          .usage = "dockvisor node-status [-json] [-address A]",
+                                          .json_help = "print JSON for programs",
+                                          .method = "GET",
+                                          .path = "/v1/node",
+                                          .print = print_node,
+                                          .exit_code = node_exit_code};
+    return dv_cli_run_request(&rc, argc, argv);
 }

@@ -1,14 +1,12 @@
 /* dockvisor status [-json] [ID]: the task table, or one task in detail. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cli_follow.h"
+#include "cli_format.h"
 #include "commands.h"
-
-static const char usage[] = "dockvisor status [-json] [-address A] [ID]";
 
 static void ports_text(const json_t *task, char *buf, size_t size)
 {
@@ -28,6 +26,11 @@ static void ports_text(const json_t *task, char *buf, size_t size)
     }
 }
 
+static const char *str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
 static void print_list(const json_t *tasks)
 {
     static const char *const headers[] = {"ID",    "NAME",  "STATE",    "DESIRED", "CONTAINER",
@@ -38,19 +41,18 @@ static void print_list(const json_t *tasks)
     json_array_foreach(tasks, i, task)
     {
         char sid[9], cid[13], ports[256], restarts[16], age[16];
-        dv_cli_short_id(json_string_value(json_object_get(task, "id")), sid);
-        snprintf(cid, sizeof(cid), "%s",
-                 json_string_value(json_object_get(task, "container_id")) ?: "");
+        dv_cli_short_id(str(task, "id"), sid);
+        snprintf(cid, sizeof(cid), "%s", str(task, "container_id") ?: "");
         ports_text(task, ports, sizeof(ports));
         snprintf(restarts, sizeof(restarts), "%lld",
                  json_integer_value(json_object_get(task, "restarts")));
         dv_cli_age(json_integer_value(json_object_get(task, "created_ns")), age, sizeof(age));
         const char *row[] = {sid,
-                             json_string_value(json_object_get(task, "name")),
-                             json_string_value(json_object_get(task, "state")),
-                             json_string_value(json_object_get(task, "desired")),
+                             str(task, "name"),
+                             str(task, "state"),
+                             str(task, "desired"),
                              cid,
-                             json_string_value(json_object_get(task, "image")),
+                             str(task, "image"),
                              ports,
                              restarts,
                              age};
@@ -60,56 +62,40 @@ static void print_list(const json_t *tasks)
     dv_table_free(t);
 }
 
-static void field(const char *name, const char *value)
+static void time_field(const char *name, const json_t *task, const char *key)
 {
-    printf("%-12s = %s\n", name, value && *value ? value : "-");
+    char when[32];
+    dv_cli_time(json_integer_value(json_object_get(task, key)), when, sizeof(when));
+    dv_cli_field(name, "%s", when);
 }
 
 static void print_task(const json_t *task)
 {
     char buf[512];
-    field("ID", json_string_value(json_object_get(task, "id")));
-    field("Name", json_string_value(json_object_get(task, "name")));
-    snprintf(buf, sizeof(buf), "%s (desired %s)", json_string_value(json_object_get(task, "state")),
-             json_string_value(json_object_get(task, "desired")));
-    field("State", buf);
-    snprintf(buf, sizeof(buf), "%s (%s)",
-             json_string_value(json_object_get(task, "container_id")) ?: "-",
-             json_string_value(json_object_get(task, "container_name")) ?: "-");
-    field("Container", buf);
-    snprintf(buf, sizeof(buf), "%s (%s)", json_string_value(json_object_get(task, "image")) ?: "-",
-             json_string_value(json_object_get(task, "image_id")) ?: "-");
-    field("Image", buf);
+    dv_cli_field("ID", "%s", str(task, "id") ?: "");
+    dv_cli_field("Name", "%s", str(task, "name") ?: "");
+    dv_cli_field("State", "%s (desired %s)", str(task, "state") ?: "-",
+                 str(task, "desired") ?: "-");
+    dv_cli_field("Container", "%s (%s)", str(task, "container_id") ?: "-",
+                 str(task, "container_name") ?: "-");
+    dv_cli_field("Image", "%s (%s)", str(task, "image") ?: "-", str(task, "image_id") ?: "-");
     json_t *net = json_object_get(task, "network");
-    snprintf(buf, sizeof(buf), "%s%s", json_string_value(json_object_get(net, "ip")) ?: "-",
-             json_is_true(json_object_get(net, "auto_advertise")) ? " (advertised)" : "");
-    field("IP", buf);
+    dv_cli_field("IP", "%s%s", str(net, "ip") ?: "-",
+                 json_is_true(json_object_get(net, "auto_advertise")) ? " (advertised)" : "");
     ports_text(task, buf, sizeof(buf));
-    field("Ports", buf);
-    snprintf(buf, sizeof(buf), "%lld", json_integer_value(json_object_get(task, "restarts")));
-    field("Restarts", buf);
+    dv_cli_field("Ports", "%s", buf);
+    dv_cli_field("Restarts", "%lld", json_integer_value(json_object_get(task, "restarts")));
     json_t *exit = json_object_get(task, "exit");
     if (json_is_object(exit)) {
-        int code = (int)json_integer_value(json_object_get(exit, "exit_code"));
-        int sig = (int)json_integer_value(json_object_get(exit, "signal"));
         char when[32];
+        dv_cli_exit_text(exit, buf, sizeof(buf));
         dv_cli_time(json_integer_value(json_object_get(exit, "finished_ns")), when, sizeof(when));
-        snprintf(buf, sizeof(buf), "exit code %d%s%s%s, at %s", code, sig ? " (signal " : "",
-                 sig ? json_string_value(json_object_get(exit, "signal_name")) ?: "" : "",
-                 sig ? ")" : "", when);
-        if (json_is_true(json_object_get(exit, "oom_killed")))
-            strncat(buf, ", OOM killed", sizeof(buf) - strlen(buf) - 1);
-        field("Exit", buf);
+        dv_cli_field("Exit", "%s, at %s", buf, when);
     }
-    char when[32];
-    dv_cli_time(json_integer_value(json_object_get(task, "created_ns")), when, sizeof(when));
-    field("Created", when);
-    dv_cli_time(json_integer_value(json_object_get(task, "started_ns")), when, sizeof(when));
-    field("Started", when);
-    if (json_integer_value(json_object_get(task, "finished_ns")) > 0) {
-        dv_cli_time(json_integer_value(json_object_get(task, "finished_ns")), when, sizeof(when));
-        field("Finished", when);
-    }
+    time_field("Created", task, "created_ns");
+    time_field("Started", task, "started_ns");
+    if (json_integer_value(json_object_get(task, "finished_ns")) > 0)
+        time_field("Finished", task, "finished_ns");
     printf("\nRecent events:\n");
     size_t i;
     json_t *ev;
@@ -117,46 +103,22 @@ static void print_task(const json_t *task)
         dv_cli_print_event(stdout, ev, false);
 }
 
+static void print(const json_t *answer)
+{
+    if (json_is_array(answer))
+        print_list(answer);
+    else
+        print_task(answer);
+}
+
 int dv_cmd_status(int argc, char **argv)
 {
-    bool as_json = false;
-    const char *address = NULL;
-    const dv_flag flags[] = {
-        {"json", DV_FLAG_BOOL, &as_json, "print JSON for programs"},
-        DV_CLI_ADDRESS_FLAG(address),
-        {0},
-    };
-    dv_cli_args a;
-    int r = dv_cli_parse(usage, flags, argc, argv, &a);
-    if (r < 0)
-        return r == -ECANCELED ? DV_EXIT_OK : DV_EXIT_USAGE;
-    if (a.npos > 1) {
-        dv_cli_usage(stderr, usage, flags);
-        dv_cli_args_free(&a);
-        return DV_EXIT_USAGE;
-    }
-    _cleanup_free_ char *path = NULL;
-    _cleanup_free_ char *esc = a.npos ? dv_api_escape(a.pos[0]) : NULL;
-    bool one = a.npos == 1;
-    dv_cli_args_free(&a);
-    if (asprintf(&path, "/v1/tasks%s%s", one ? "/" : "", one ? esc : "") < 0)
-        return DV_EXIT_ERROR;
-    dv_api_client *c = dv_cli_connect("status", address);
-    if (!c)
-        return DV_EXIT_ERROR;
-    dv_error err;
-    _cleanup_json_ json_t *answer = NULL;
-    r = dv_api_call_ok(c, "GET", path, NULL, &answer, &err);
-    dv_api_client_free(c);
-    if (r < 0) {
-        dv_cli_error("status", "%s", err.msg);
-        return DV_EXIT_ERROR;
-    }
-    if (as_json)
-        dv_cli_print_json(answer);
-    else if (one)
-        print_task(answer);
-    else
-        print_list(answer);
-    return DV_EXIT_OK;
+    static const dv_cli_request_cmd rc = {.cmd = "status",
+                                          .usage = "dockvisor status [-json] [-address A] [ID]",
+                                          .json_help = "print JSON for programs",
+                                          .max = 1,
+                                          .method = "GET",
+                                          .path = "/v1/tasks",
+                                          .print = print};
+    return dv_cli_run_request(&rc, argc, argv);
 }

@@ -10,14 +10,9 @@
 
 #include "agent_config.h"
 #include "cleanup.h"
+#include "cli.h"
 #include "commands.h"
 #include "translate.h"
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: dockvisor validate [-config AGENT.json] SPEC.json\n");
-    return DV_EXIT_USAGE;
-}
 
 static void agent_config_clearp(dv_agent_config *c)
 {
@@ -26,37 +21,28 @@ static void agent_config_clearp(dv_agent_config *c)
 
 int dv_cmd_validate(int argc, char **argv)
 {
-    const char *config_path = NULL, *spec_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-config") == 0 || strcmp(a, "--config") == 0) {
-            if (++i >= argc)
-                return usage();
-            config_path = argv[i];
-        } else if (strncmp(a, "-config=", 8) == 0 || strncmp(a, "--config=", 9) == 0) {
-            config_path = strchr(a, '=') + 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "-help") == 0) {
-            fprintf(stdout, "usage: dockvisor validate [-config AGENT.json] SPEC.json\n");
-            return DV_EXIT_OK;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "dockvisor validate: unknown option %s\n", a);
-            return usage();
-        } else if (spec_path) {
-            return usage();
-        } else {
-            spec_path = a;
-        }
-    }
-    if (!spec_path || (config_path && !*config_path))
-        return usage();
+    const char *config_path = NULL;
+    const dv_flag flags[] = {
+        {"config", DV_FLAG_STRING, &config_path, "the agent config to validate against"},
+        {0},
+    };
+    _cleanup_cli_ dv_cli cli = {.cmd = "validate",
+                                .usage = "dockvisor validate [-config AGENT.json] SPEC.json",
+                                .local = true};
+    int r = dv_cli_start(&cli, flags, argc, argv, 1, 1);
+    if (r != DV_CLI_PROCEED)
+        return r;
+    if (config_path && !*config_path)
+        return dv_cli_usage_error(&cli);
+    const char *spec_path = cli.pos[0];
 
     dv_spec_error err;
     dv_spec_error_clear(&err);
     __attribute__((cleanup(agent_config_clearp))) dv_agent_config config = {0};
-    int r = config_path ? dv_agent_config_load(config_path, &config, &err)
-                        : dv_agent_config_defaults(&config, &err);
+    r = config_path ? dv_agent_config_load(config_path, &config, &err)
+                    : dv_agent_config_defaults(&config, &err);
     if (r < 0) {
-        fprintf(stderr, "dockvisor validate: %s\n", err.err.msg);
+        dv_cli_error(cli.cmd, "%s", err.err.msg);
         return DV_EXIT_ERROR;
     }
 
@@ -65,18 +51,17 @@ int dv_cmd_validate(int argc, char **argv)
                                       ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
                                       : json_load_file(spec_path, JSON_REJECT_DUPLICATES, &jerr);
     if (!spec) {
-        fprintf(stderr, "dockvisor validate: %s:%d:%d: %s\n", spec_path, jerr.line, jerr.column,
-                jerr.text);
+        dv_cli_error(cli.cmd, "%s:%d:%d: %s", spec_path, jerr.line, jerr.column, jerr.text);
         return DV_EXIT_ERROR;
     }
     _cleanup_json_ json_t *body = NULL;
     if (dv_translate_preview(spec, &config, NULL, &body, &err) < 0) {
-        fprintf(stderr, "dockvisor validate: %s\n", err.err.msg);
+        dv_cli_error(cli.cmd, "%s", err.err.msg);
         return DV_EXIT_ERROR;
     }
     if (json_dumpf(body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || fputc('\n', stdout) < 0 ||
         fflush(stdout) != 0) {
-        fprintf(stderr, "dockvisor validate: writing the result: %s\n", strerror(errno));
+        dv_cli_error(cli.cmd, "writing the result: %s", strerror(errno));
         return DV_EXIT_ERROR;
     }
     return DV_EXIT_OK;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 
 static const struct dv_command commands[] = {
@@ -24,19 +25,31 @@ static const struct dv_command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: dockvisor <command> [options]\n\ncommands:\n");
+    fprintf(out, "usage: dockvisor [-address A] <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nglobal options:\n"
+                 "  -address A   agent socket (unix:///path or a path; default $" DV_API_ADDR_ENV
+                 ", then " DV_API_DEFAULT_SOCKET ")\n"
+                 "\n`dockvisor <command> -h` shows a command's options. "
+                 "Exit codes: 0 ok, 1 error, 2 usage.\n");
 }
 
 int main(int argc, char **argv)
 {
+    int n = dv_cli_global_options(argc, argv);
+    if (n < 0) {
+        usage(stderr);
+        return DV_EXIT_USAGE;
+    }
+    argc -= n;
+    argv += n;
     if (argc < 2) {
         usage(stderr);
         return DV_EXIT_USAGE;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+        strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return DV_EXIT_OK;
     }

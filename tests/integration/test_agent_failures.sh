@@ -50,7 +50,7 @@ has_event "$id" "Not Restarting" "." || fail "no Not Restarting event"
 rc=0
 dv run "$(spec noimage2 "$DV_TEST_REGISTRY/dockvisor-test/does-not-exist:2")" >"$T_DIR/run.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "run of a missing image exited $rc"
-grep -q "is failed" "$T_DIR/run.out" || fail "run output: $(cat "$T_DIR/run.out")"
+grep -Eq "^dockvisor run: task [0-9a-f-]+ failed$" "$T_DIR/run.out" || fail "run output: $(cat "$T_DIR/run.out")"
 ok "missing image: failed with a clear event"
 
 f=$(spec badregistry "127.0.0.1:23199/dockvisor-test/busybox:1")

@@ -1,0 +1,239 @@
+#include "cli_follow.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "cli_format.h"
+#include "commands.h"
+
+struct dv_cli_lines {
+    dv_buf buf;
+    dv_cli_line_fn fn;
+    void *userdata;
+};
+
+dv_cli_lines *dv_cli_lines_new(dv_cli_line_fn fn, void *userdata)
+{
+    dv_cli_lines *l = calloc(1, sizeof(*l));
+    if (l) {
+        l->fn = fn;
+        l->userdata = userdata;
+    }
+    return l;
+}
+
+int dv_cli_lines_feed(dv_cli_lines *l, const char *data, size_t len)
+{
+    if (dv_buf_append(&l->buf, data, len) < 0)
+        return -ENOMEM;
+    char *nl;
+    while (l->buf.len > 0 && (nl = memchr(l->buf.data, '\n', l->buf.len))) {
+        *nl = '\0';
+        size_t used = (size_t)(nl - l->buf.data) + 1;
+        int r = l->fn(l->buf.data, l->userdata);
+        dv_buf_consume(&l->buf, used);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+void dv_cli_lines_free(dv_cli_lines *l)
+{
+    if (!l)
+        return;
+    dv_buf_free(&l->buf);
+    free(l);
+}
+
+struct follow {
+    dv_cli_event_fn fn;
+    void *userdata;
+    dv_cli_lines *lines;
+    bool stopped;
+};
+
+static int follow_line(const char *line, void *userdata)
+{
+    struct follow *f = userdata;
+    if (!*line)
+        return 0;
+    _cleanup_json_ json_t *ev = json_loads(line, 0, NULL);
+    if (!ev)
+        return 0;
+    if (f->fn(ev, f->userdata) != 0) {
+        f->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int follow_data(const char *data, size_t len, void *userdata)
+{
+    struct follow *f = userdata;
+    return dv_cli_lines_feed(f->lines, data, len) != 0;
+}
+
+int dv_cli_follow_events(dv_api_client *c, const char *query, dv_cli_event_fn fn, void *userdata,
+                         dv_error *err)
+{
+    struct follow f = {.fn = fn, .userdata = userdata};
+    f.lines = dv_cli_lines_new(follow_line, &f);
+    _cleanup_free_ char *path = NULL;
+    if (!f.lines || asprintf(&path, "/v1/events%s%s", query ? "?" : "", query ? query : "") < 0) {
+        dv_cli_lines_free(f.lines);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    int r = dv_api_stream(c, "GET", path, NULL, follow_data, &f, err);
+    dv_cli_lines_free(f.lines);
+    if (r < 0)
+        return r;
+    if (!f.stopped)
+        return dv_error_set(err, -EPIPE, "the agent ended the event stream");
+    return 0;
+}
+
+bool dv_cli_event_is_destroyed(const json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *state = json_string_value(json_object_get(ev, "state"));
+    return type && state && strcmp(type, "state") == 0 && strcmp(state, "destroyed") == 0;
+}
+
+void dv_cli_print_event(FILE *out, const json_t *ev, bool with_task)
+{
+    char when[32];
+    int64_t ns = json_integer_value(json_object_get(ev, "time_ns"));
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+    if (!localtime_r(&secs, &tm) || strftime(when, sizeof(when), "%H:%M:%S", &tm) == 0)
+        snprintf(when, sizeof(when), "-");
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    char msg[1024];
+    dv_cli_readable(json_string_value(json_object_get(ev, "message")), msg, sizeof(msg));
+    if (with_task) {
+        char sid[9];
+        fprintf(out, "%s  %s %s  %-15s %s\n", when,
+                dv_cli_short_id(json_string_value(json_object_get(ev, "task_id")), sid),
+                json_string_value(json_object_get(ev, "task_name")) ?: "-", type ? type : "-", msg);
+    } else {
+        fprintf(out, "%s  %-15s %s\n", when, type ? type : "-", msg);
+    }
+    fflush(out);
+}
+
+/* ---- following one task to a state (run, restart, stop) ---- */
+
+struct state_follow {
+    bool json;
+    bool tty;
+    bool progress_shown; /* a progress line is on screen without its newline */
+    const char *want;    /* "running" for run/restart, NULL = any terminal state for stop */
+    int exit_code;
+    char final_state[32];
+    json_t *final_line;
+};
+
+static bool terminal(const char *state)
+{
+    return strcmp(state, "exited") == 0 || strcmp(state, "failed") == 0 ||
+           strcmp(state, "stopped") == 0 || strcmp(state, "destroyed") == 0;
+}
+
+static void show(struct state_follow *f, const json_t *ev, const char *type)
+{
+    if (f->json) {
+        dv_cli_print_json_line(ev);
+        return;
+    }
+    if (strcmp(type, "progress") == 0) {
+        /* Pull progress overwrites itself, on a terminal only. */
+        if (f->tty) {
+            fprintf(stderr, "\r%s\033[K", json_string_value(json_object_get(ev, "message")) ?: "");
+            f->progress_shown = true;
+        }
+        return;
+    }
+    if (f->progress_shown) {
+        fputc('\n', stderr);
+        f->progress_shown = false;
+    }
+    if (strcmp(type, "state") != 0)
+        dv_cli_print_event(stdout, ev, false);
+}
+
+static int on_state_event(const json_t *ev, void *userdata)
+{
+    struct state_follow *f = userdata;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (!type)
+        return 0;
+    show(f, ev, type);
+    const char *state = json_string_value(json_object_get(ev, "state"));
+    if (strcmp(type, "state") != 0 || !state)
+        return 0;
+    snprintf(f->final_state, sizeof(f->final_state), "%s", state);
+    if (f->want && strcmp(state, f->want) == 0) {
+        f->exit_code = DV_EXIT_OK;
+        return 1;
+    }
+    if (!terminal(state))
+        return 0;
+    json_decref(f->final_line);
+    f->final_line = json_deep_copy(ev);
+    json_t *code = json_object_get(ev, "exit_code");
+    bool success =
+        strcmp(state, "exited") == 0 && json_is_integer(code) && json_integer_value(code) == 0;
+    /* run: a task that completed successfully (echo hello) is a success too;
+     * stop: any terminal state is what was asked for */
+    f->exit_code = (!f->want || success) ? DV_EXIT_OK : DV_EXIT_ERROR;
+    return 1;
+}
+
+/* "failed", "exited with code 3", "was stopped", "was destroyed" */
+static void became(const struct state_follow *f, char *buf, size_t size)
+{
+    json_t *code = json_object_get(f->final_line, "exit_code");
+    if (strcmp(f->final_state, "exited") == 0 && json_is_integer(code))
+        snprintf(buf, size, "exited with code %lld", json_integer_value(code));
+    else if (strcmp(f->final_state, "failed") == 0)
+        snprintf(buf, size, "failed");
+    else if (strcmp(f->final_state, "stopped") == 0 || strcmp(f->final_state, "destroyed") == 0)
+        snprintf(buf, size, "was %s", f->final_state);
+    else
+        snprintf(buf, size, "is %s", f->final_state[0] ? f->final_state : "in an unknown state");
+}
+
+int dv_cli_follow_state(dv_cli *cli, const char *id, bool history, const char *want)
+{
+    dv_api_client *c = dv_cli_client(cli);
+    if (!c)
+        return DV_EXIT_ERROR;
+    struct state_follow f = {
+        .json = cli->json, .tty = isatty(STDERR_FILENO), .want = want, .exit_code = DV_EXIT_ERROR};
+    dv_error err;
+    _cleanup_free_ char *esc = dv_api_escape(id);
+    _cleanup_free_ char *query = NULL;
+    if (!esc || asprintf(&query, "task=%s&history=%d", esc, history ? 1 : 0) < 0)
+        return DV_EXIT_ERROR;
+    int r = dv_cli_follow_events(c, query, on_state_event, &f, &err);
+    if (f.progress_shown)
+        fputc('\n', stderr);
+    if (r < 0) {
+        json_decref(f.final_line);
+        dv_error_wrap(&err, "following task %s", id);
+        return dv_cli_fail(cli, &err);
+    }
+    if (f.exit_code != DV_EXIT_OK) {
+        char what[64];
+        became(&f, what, sizeof(what));
+        dv_cli_error(cli->cmd, "task %s %s", id, what);
+    }
+    json_decref(f.final_line);
+    return f.exit_code;
+}
