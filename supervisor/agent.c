@@ -267,10 +267,9 @@ static bool teardown(dv_agent *a)
     }
     if (a->loop)
         dv_loop_close(a->loop);
-    for (size_t i = 0; i < a->n_node_waiters; i++)
-        dv_api_request_unref(a->node_waiters[i]);
+    /* (the stopped server answered them 503 already; the first answer wins) */
+    dv_api_waiters_fail(&a->node_waiters, 503, "the agent is shutting down");
     dv_drain_free(a);
-    free(a->node_waiters);
     dv_task_table_free(a->tasks, dv_runner_free_rt);
     if (a->loop)
         dv_logger_free_orphans(a);

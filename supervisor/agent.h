@@ -55,8 +55,7 @@ typedef struct dv_agent {
     /* Node fingerprint cache (refreshed on demand by GET /v1/node, node.h). */
     json_t *node;
     int64_t node_at_ns; /* CLOCK_MONOTONIC */
-    struct dv_api_request **node_waiters;
-    size_t n_node_waiters;
+    dv_api_waiters node_waiters;
     bool node_refreshing;
     bool node_stalled;      /* the refresh in flight took longer than DV_NODE_ANSWER_WAIT */
     dv_timer *node_timer;   /* ends the wait for a refresh */

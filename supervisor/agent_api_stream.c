@@ -196,15 +196,14 @@ static json_t *node_answer(dv_agent *a)
         a->quarantined ? json_incref(a->quarantined) : json_array());
 }
 
+static void answer_node(dv_api_request *req, void *ctx)
+{
+    dv_api_respond_json(req, 200, node_answer(ctx));
+}
+
 static void answer_node_waiters(dv_agent *a)
 {
-    for (size_t i = 0; i < a->n_node_waiters; i++) {
-        dv_api_respond_json(a->node_waiters[i], 200, node_answer(a));
-        dv_api_request_unref(a->node_waiters[i]);
-    }
-    free(a->node_waiters);
-    a->node_waiters = NULL;
-    a->n_node_waiters = 0;
+    dv_api_waiters_answer(&a->node_waiters, answer_node, a);
 }
 
 static void node_done(dv_loop *loop, void *data)
@@ -244,13 +243,10 @@ static void node_discard(void *data)
 
 void dv_api_node(dv_agent *a, dv_api_request *req)
 {
-    struct dv_api_request **v = realloc(a->node_waiters, (a->n_node_waiters + 1) * sizeof(*v));
-    if (!v) {
+    if (dv_api_waiters_add(&a->node_waiters, req) < 0) {
         dv_api_respond_error(req, 500, NULL, "out of memory");
         return;
     }
-    a->node_waiters = v;
-    a->node_waiters[a->n_node_waiters++] = dv_api_request_ref(req);
     /* A fingerprint costs a few Engine calls: reuse a fresh one (node.h). */
     int64_t age = a->node ? dv_monotonic_ns() - a->node_at_ns : INT64_MAX;
     if (age < DV_NODE_FRESH) {

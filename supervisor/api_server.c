@@ -603,3 +603,40 @@ void dv_api_server_stop(dv_api_server *s)
     unlink(s->socket_path);
     server_unref(s);
 }
+
+int dv_api_waiters_add(dv_api_waiters *w, dv_api_request *req)
+{
+    dv_api_request **v = realloc(w->v, (w->n + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    w->v = v;
+    w->v[w->n++] = dv_api_request_ref(req);
+    return 0;
+}
+
+void dv_api_waiters_answer(dv_api_waiters *w, void (*answer_one)(dv_api_request *req, void *ctx),
+                           void *ctx)
+{
+    dv_api_waiters taken = *w; /* an answer may not add to what is being answered */
+    *w = (dv_api_waiters){0};
+    for (size_t i = 0; i < taken.n; i++) {
+        answer_one(taken.v[i], ctx);
+        dv_api_request_unref(taken.v[i]);
+    }
+    free(taken.v);
+}
+
+static void answer_fail(dv_api_request *req, void *ctx)
+{
+    const dv_error *e = ctx;
+    dv_api_respond_error(req, (unsigned)e->http_status, NULL, "%s", e->msg);
+}
+
+void dv_api_waiters_fail(dv_api_waiters *w, unsigned status, const char *message)
+{
+    dv_error e;
+    dv_error_clear(&e);
+    e.http_status = (int)status;
+    snprintf(e.msg, sizeof(e.msg), "%s", message);
+    dv_api_waiters_answer(w, answer_fail, &e);
+}

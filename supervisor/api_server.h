@@ -60,6 +60,20 @@ const json_t *dv_api_request_body(const dv_api_request *req);
  * dv_api_request_unref(); answering does not drop one. */
 dv_api_request *dv_api_request_ref(dv_api_request *req);
 void dv_api_request_unref(dv_api_request *req);
+
+/* Requests waiting for one result (a destroy, a node fingerprint), answered
+ * together on the loop thread. Zero-initialised is empty. */
+typedef struct dv_api_waiters {
+    dv_api_request **v;
+    size_t n;
+} dv_api_waiters;
+/* Keep a reference to REQ until it is answered. -ENOMEM: REQ is not kept. */
+int dv_api_waiters_add(dv_api_waiters *w, dv_api_request *req);
+/* ANSWER_ONE each (it answers exactly once), then let them go. */
+void dv_api_waiters_answer(dv_api_waiters *w, void (*answer_one)(dv_api_request *req, void *ctx),
+                           void *ctx);
+/* Answer each one with the error STATUS and MESSAGE, then let them go. */
+void dv_api_waiters_fail(dv_api_waiters *w, unsigned status, const char *message);
 /* True once answered (by the handler, or with 503 by a stopping server). */
 bool dv_api_request_answered(dv_api_request *req);
 

@@ -622,32 +622,15 @@ const dv_task_ops dv_runner_ops = {
 
 /* ---- destroy steps: stop → helper drained → remove → forget ---- */
 
-static void answer_destroy_waiters(dv_task *t, unsigned status, const char *error)
+static void answer_destroyed(dv_api_request *req, void *ctx)
 {
-    dv_task_rt *rt = dv_rt(t);
-    for (size_t i = 0; i < rt->n_destroy_waiters; i++) {
-        if (error)
-            dv_api_respond_error(rt->destroy_waiters[i], status, NULL, "%s", error);
-        else
-            dv_api_respond_json(rt->destroy_waiters[i], status, json_pack("{s:s}", "id", t->id));
-        dv_api_request_unref(rt->destroy_waiters[i]);
-    }
-    free(rt->destroy_waiters);
-    rt->destroy_waiters = NULL;
-    rt->n_destroy_waiters = 0;
+    dv_api_respond_json(req, 200, json_pack("{s:s}", "id", ((dv_task *)ctx)->id));
 }
 
 void dv_runner_wait_destroy(dv_task *t, struct dv_api_request *req)
 {
-    dv_task_rt *rt = dv_rt(t);
-    struct dv_api_request **v =
-        realloc(rt->destroy_waiters, (rt->n_destroy_waiters + 1) * sizeof(*v));
-    if (!v) {
+    if (dv_api_waiters_add(&dv_rt(t)->destroy_waiters, req) < 0)
         dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
-    rt->destroy_waiters = v;
-    rt->destroy_waiters[rt->n_destroy_waiters++] = dv_api_request_ref(req);
 }
 
 static void destroy_done(dv_loop *loop, void *data)
@@ -661,7 +644,7 @@ static void destroy_done(dv_loop *loop, void *data)
         return;
     }
     if (j->r < 0) {
-        answer_destroy_waiters(t, 500, j->err.msg);
+        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 500, j->err.msg);
         feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;
@@ -684,7 +667,7 @@ static void destroy_done(dv_loop *loop, void *data)
     }
     /* The last line for a follower of this task alone: its stream ends here. */
     dv_event_hub_close_task(a->hub, t->id);
-    answer_destroy_waiters(t, 200, NULL);
+    dv_api_waiters_answer(&dv_rt(t)->destroy_waiters, answer_destroyed, t);
     feed_simple(a, t, DV_TE_DESTROYED, NULL); /* frees t */
     dv_job_free(j);
 }

@@ -57,8 +57,7 @@ typedef struct dv_task_rt {
     bool destroy_after_logs;
 
     /* destroy (task_runner.c) */
-    struct dv_api_request **destroy_waiters;
-    size_t n_destroy_waiters;
+    dv_api_waiters destroy_waiters;    /* DELETE requests answered when the task is gone */
     enum dv_task_state last_published; /* last "state" line sent on /v1/events */
     bool published_once;
 } dv_task_rt;

@@ -74,11 +74,7 @@ void dv_runner_free_rt(dv_task *t)
     dv_timer_free(rt->timer);
     dv_timer_free(rt->retry_timer);
     dv_timer_free(rt->logger_timer);
-    for (size_t i = 0; i < rt->n_destroy_waiters; i++) {
-        dv_api_respond_error(rt->destroy_waiters[i], 503, NULL, "the agent is shutting down");
-        dv_api_request_unref(rt->destroy_waiters[i]);
-    }
-    free(rt->destroy_waiters);
+    dv_api_waiters_fail(&rt->destroy_waiters, 503, "the agent is shutting down");
     dv_task_spec_free(rt->spec);
     dv_task_paths_clear(&rt->paths);
     free(rt->docklog_config_path);
