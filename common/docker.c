@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "cleanup.h"
+#include "clock.h"
+#include "duration.h"
 
 struct dv_docker {
     char *endpoint; /* as resolved, for messages */
@@ -24,7 +27,9 @@ struct dv_docker {
     char *tls_ca;
     int64_t timeout_ns;
 
-    pthread_mutex_t negotiate_lock; /* one negotiation at a time; others wait for it */
+    pthread_mutex_t negotiate_lock; /* guards negotiating; never held across a call */
+    pthread_cond_t negotiated_cond; /* CLOCK_MONOTONIC; a negotiation ended */
+    bool negotiating;               /* a caller is asking GET /version right now */
     atomic_bool negotiated;         /* release-store after api_version is written */
     char api_version[16];
 };
@@ -81,6 +86,7 @@ void dv_docker_free(dv_docker *dk)
     free(dk->tls_key);
     free(dk->tls_ca);
     pthread_mutex_destroy(&dk->negotiate_lock);
+    pthread_cond_destroy(&dk->negotiated_cond);
     free(dk);
 }
 
@@ -226,6 +232,11 @@ int dv_docker_new(const dv_docker_config *config, dv_docker **ret, dv_error *err
     if (!dk)
         return dv_error_set(err, -ENOMEM, "docker: out of memory");
     pthread_mutex_init(&dk->negotiate_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&dk->negotiated_cond, &ca);
+    pthread_condattr_destroy(&ca);
     int64_t t = config ? config->timeout_ns : 0;
     dk->timeout_ns = t == 0 ? DV_DOCKER_DEFAULT_TIMEOUT_NS : t < 0 ? 0 : t;
     int r = resolve(dk, config, err);
@@ -249,36 +260,94 @@ static long api_number(const char *v)
     return major * 1000 + minor;
 }
 
-int dv_docker_negotiate(dv_docker *dk, dv_error *err)
+/* GET /version within TIMEOUT_NS: min(server ApiVersion, ours) into RET_VERSION. */
+static int ask_version(dv_docker *dk, dv_cancel *cancel, int64_t timeout_ns, char *ret_version,
+                       dv_error *err)
+{
+    dv_docker_request req = {.method = "GET",
+                             .path = "/version",
+                             .unversioned = true,
+                             .timeout_ns = timeout_ns > 1000000 ? timeout_ns : 1000000,
+                             .cancel = cancel};
+    _cleanup_json_ json_t *v = NULL;
+    int r = dv_docker_do_json(dk, &req, &v, err);
+    if (r < 0)
+        return r;
+    const char *server = json_string_value(json_object_get(v, "ApiVersion"));
+    const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
+    long s = server ? api_number(server) : -1;
+    long ours = api_number(DV_DOCKER_API_MAX);
+    if (s < 0)
+        return dv_error_set(err, -EPROTO, "docker: GET /version: no valid ApiVersion");
+    if (min && api_number(min) > ours)
+        return dv_error_set(err, -EPROTONOSUPPORT,
+                            "docker: the daemon at %s needs API >= %s, we speak <= %s",
+                            dk->endpoint, min, DV_DOCKER_API_MAX);
+    snprintf(ret_version, 16, "%s", s < ours ? server : DV_DOCKER_API_MAX);
+    return 0;
+}
+
+int dv_docker_negotiate_cancellable(dv_docker *dk, dv_cancel *cancel, dv_error *err)
 {
     if (atomic_load_explicit(&dk->negotiated, memory_order_acquire))
         return 0;
+    int64_t limit = dk->timeout_ns > 0 && dk->timeout_ns < DV_DOCKER_NEGOTIATE_TIMEOUT_NS
+                        ? dk->timeout_ns
+                        : DV_DOCKER_NEGOTIATE_TIMEOUT_NS;
+    int64_t deadline = dv_monotonic_ns() + limit;
     pthread_mutex_lock(&dk->negotiate_lock);
-    int r = 0;
-    if (!atomic_load_explicit(&dk->negotiated, memory_order_relaxed)) {
-        json_t *v = NULL;
-        r = dv_docker_version(dk, &v, err);
-        if (r == 0) {
-            const char *server = json_string_value(json_object_get(v, "ApiVersion"));
-            const char *min = json_string_value(json_object_get(v, "MinAPIVersion"));
-            long s = server ? api_number(server) : -1;
-            long ours = api_number(DV_DOCKER_API_MAX);
-            if (s < 0) {
-                r = dv_error_set(err, -EPROTO, "docker: GET /version: no valid ApiVersion");
-            } else if (min && api_number(min) > ours) {
-                r = dv_error_set(err, -EPROTONOSUPPORT,
-                                 "docker: the daemon at %s needs API >= %s, we speak <= %s",
-                                 dk->endpoint, min, DV_DOCKER_API_MAX);
-            } else {
-                snprintf(dk->api_version, sizeof(dk->api_version), "%s",
-                         s < ours ? server : DV_DOCKER_API_MAX);
-                atomic_store_explicit(&dk->negotiated, true, memory_order_release);
-            }
+    /* One caller asks while the others wait, but never holding the lock across the
+     * call, and each waiter still bounded by its own cancel and the deadline: a
+     * daemon that accepts and never answers must not wedge every thread. */
+    while (!atomic_load_explicit(&dk->negotiated, memory_order_relaxed) && dk->negotiating) {
+        if (cancel && dv_cancel_requested(cancel)) {
+            pthread_mutex_unlock(&dk->negotiate_lock);
+            return dv_error_set(err, -ECANCELED, "docker: GET /version: cancelled");
         }
-        json_decref(v);
+        if (dv_monotonic_ns() >= deadline) {
+            pthread_mutex_unlock(&dk->negotiate_lock);
+            char d[32];
+            dv_duration_format(limit, d, sizeof(d));
+            int r = dv_error_set(err, -ETIMEDOUT,
+                                 "docker: GET /version: the daemon at %s did not answer within %s",
+                                 dk->endpoint, d);
+            if (err)
+                err->recoverable = true;
+            return r;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&dk->negotiated_cond, &dk->negotiate_lock, &ts);
     }
+    if (atomic_load_explicit(&dk->negotiated, memory_order_relaxed)) {
+        pthread_mutex_unlock(&dk->negotiate_lock);
+        return 0;
+    }
+    dk->negotiating = true;
+    pthread_mutex_unlock(&dk->negotiate_lock);
+
+    char version[sizeof(dk->api_version)] = "";
+    int r = ask_version(dk, cancel, deadline - dv_monotonic_ns(), version, err);
+
+    pthread_mutex_lock(&dk->negotiate_lock);
+    dk->negotiating = false;
+    if (r == 0) {
+        memcpy(dk->api_version, version, sizeof(version));
+        atomic_store_explicit(&dk->negotiated, true, memory_order_release);
+    }
+    pthread_cond_broadcast(&dk->negotiated_cond); /* a failure lets a waiter try itself */
     pthread_mutex_unlock(&dk->negotiate_lock);
     return r;
+}
+
+int dv_docker_negotiate(dv_docker *dk, dv_error *err)
+{
+    return dv_docker_negotiate_cancellable(dk, NULL, err);
 }
 
 const char *dv_docker_api_version(dv_docker *dk)

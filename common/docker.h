@@ -43,6 +43,10 @@
 #define DV_DOCKER_API_MAX "1.41"
 #define DV_DOCKER_DEFAULT_ENDPOINT "unix:///var/run/docker.sock"
 #define DV_DOCKER_DEFAULT_TIMEOUT_NS (INT64_C(5) * 60 * 1000000000)
+/* The API version negotiation (GET /version) is bounded by this, or by the client's
+ * deadline when shorter: a daemon that accepts and never answers (wedged, or still
+ * starting behind socket activation) must not hold every first call for minutes. */
+#define DV_DOCKER_NEGOTIATE_TIMEOUT_NS (INT64_C(10) * 1000000000)
 
 typedef struct dv_docker dv_docker;
 
@@ -73,9 +77,23 @@ void dv_docker_free(dv_docker *dk);
 /* The resolved endpoint, e.g. "unix:///var/run/docker.sock" (for messages). */
 const char *dv_docker_endpoint(const dv_docker *dk);
 
+/* The TLS the client resolved, whatever its source (config, DOCKER_TLS_VERIFY +
+ * DOCKER_CERT_PATH, an https:// endpoint): does it speak TLS, and with which files
+ * (NULL when not configured, e.g. https:// with the system CA store). */
+bool dv_docker_tls(const dv_docker *dk);
+const char *dv_docker_tls_cert(const dv_docker *dk);
+const char *dv_docker_tls_key(const dv_docker *dk);
+const char *dv_docker_tls_ca(const dv_docker *dk);
+
 /* GET /version once and remember min(server ApiVersion, DV_DOCKER_API_MAX); later calls
- * are prefixed with /v<version>. Calls negotiate lazily if this was not called. */
+ * are prefixed with /v<version>. Calls negotiate lazily if this was not called, with
+ * their own cancel. Bounded by DV_DOCKER_NEGOTIATE_TIMEOUT_NS (-ETIMEDOUT, recoverable).
+ * Racing first calls: one asks, the others wait for its answer (each still bounded by
+ * its cancel and the deadline; no lock is held across the request); a failure is not
+ * remembered, the next call asks again. */
 int dv_docker_negotiate(dv_docker *dk, dv_error *err);
+struct dv_cancel;
+int dv_docker_negotiate_cancellable(dv_docker *dk, struct dv_cancel *cancel, dv_error *err);
 /* The negotiated version ("1.41"), or NULL before negotiation. */
 const char *dv_docker_api_version(dv_docker *dk);
 
@@ -167,21 +185,27 @@ int dv_docker_container_remove(dv_docker *dk, const char *id, bool force, bool v
 int dv_docker_container_stats(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
 
 /* ---- exec ---- */
+/* The output is returned in memory (to the agent's HTTP API, which escapes and
+ * copies it): a runaway command must not exhaust the agent. Each stream keeps its
+ * first DV_EXEC_OUTPUT_MAX bytes; the rest is read and dropped. */
+#define DV_EXEC_OUTPUT_MAX ((size_t)4 << 20)
 typedef struct dv_exec_result {
     int exit_code;
     char *out; /* heap, NUL-terminated, demultiplexed stdout */
     size_t out_len;
     char *err; /* heap, NUL-terminated, demultiplexed stderr */
     size_t err_len;
+    bool out_truncated; /* stdout was longer than DV_EXEC_OUTPUT_MAX */
+    bool err_truncated;
 } dv_exec_result;
 void dv_exec_result_clear(dv_exec_result *r);
 
 /* exec create + start (attached, demultiplexed unless TTY) + inspect for the exit code.
  * CMD is NULL-terminated. TIMEOUT_NS bounds all three steps together; 0 = the client's
  * default deadline; on timeout -ETIMEDOUT (the process may still run inside the
- * container). Output beyond 64 MiB per stream fails with -EMSGSIZE; a system error
- * frame fails with -EIO. *ret is filled only on success; free with
- * dv_exec_result_clear(). */
+ * container). Output beyond DV_EXEC_OUTPUT_MAX per stream is dropped and flagged
+ * (out_truncated, err_truncated); a system error frame fails with -EIO. *ret is filled only on
+ * success; free with dv_exec_result_clear(). */
 int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool tty,
                    int64_t timeout_ns, dv_exec_result *ret, dv_error *err);
 
@@ -214,6 +238,11 @@ typedef int (*dv_event_cb)(const json_t *event, void *userdata);
  * since), -ECANCELED when cancelled, or an error. */
 int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv_event_cb on_event,
                      void *userdata, dv_cancel *cancel, dv_error *err);
+/* The same, and ON_OPEN (may be NULL) is called once the daemon has accepted the
+ * stream (its 2xx headers are in), before any event: only then is the stream up. */
+int dv_docker_events_open(dv_docker *dk, const char *since, const json_t *filters,
+                          dv_event_cb on_event, void (*on_open)(void *userdata), void *userdata,
+                          dv_cancel *cancel, dv_error *err);
 
 /* ---- networks ---- */
 int dv_docker_network_list(dv_docker *dk, const json_t *filters, json_t **ret, dv_error *err);

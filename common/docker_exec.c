@@ -9,10 +9,6 @@
 #include "cleanup.h"
 #include "clock.h"
 
-/* The output is returned in memory (to the agent's HTTP API); a runaway command must
- * not exhaust the agent. */
-#define EXEC_OUTPUT_MAX ((size_t)64 << 20)
-
 void dv_exec_result_clear(dv_exec_result *r)
 {
     free(r->out);
@@ -23,6 +19,7 @@ void dv_exec_result_clear(dv_exec_result *r)
 typedef struct exec_out {
     dv_demux demux;
     dv_buf out, err;
+    bool out_truncated, err_truncated;
     dv_error fail;
 } exec_out;
 
@@ -34,12 +31,15 @@ static int on_exec_frame(enum dv_stream_type type, const char *data, size_t len,
                      (int)(len > 500 ? 500 : len), data);
         return 1;
     }
-    dv_buf *b = type == DV_STREAM_STDERR ? &x->err : &x->out;
-    if (b->len + len > EXEC_OUTPUT_MAX) {
-        dv_error_set(&x->fail, -EMSGSIZE, "exec output exceeds %zu bytes", EXEC_OUTPUT_MAX);
-        return 1;
+    bool is_err = type == DV_STREAM_STDERR;
+    dv_buf *b = is_err ? &x->err : &x->out;
+    /* Past the cap the command runs on (its exit code is still wanted) and its
+     * output is dropped. */
+    if (b->len + len > DV_EXEC_OUTPUT_MAX) {
+        *(is_err ? &x->err_truncated : &x->out_truncated) = true;
+        len = DV_EXEC_OUTPUT_MAX - b->len;
     }
-    if (dv_buf_append(b, data, len) < 0) {
+    if (len > 0 && dv_buf_append(b, data, len) < 0) {
         dv_error_set(&x->fail, -ENOMEM, "out of memory collecting exec output");
         return 1;
     }
@@ -169,7 +169,11 @@ int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool t
         dv_buf_free(&x.err);
         return r;
     }
-    dv_exec_result res = {.exit_code = code, .out_len = x.out.len, .err_len = x.err.len};
+    dv_exec_result res = {.exit_code = code,
+                          .out_len = x.out.len,
+                          .err_len = x.err.len,
+                          .out_truncated = x.out_truncated,
+                          .err_truncated = x.err_truncated};
     res.out = dv_buf_steal(&x.out);
     res.err = dv_buf_steal(&x.err);
     if (!res.out || !res.err) {

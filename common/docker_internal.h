@@ -11,11 +11,7 @@
 /* Resolved client settings (docker.c), read-only after dv_docker_new. */
 const char *dv_docker_base_url(const dv_docker *dk);  /* "http://docker", "https://h:p" */
 const char *dv_docker_unix_path(const dv_docker *dk); /* NULL unless unix:// */
-bool dv_docker_tls(const dv_docker *dk);
-const char *dv_docker_tls_cert(const dv_docker *dk); /* NULL if not configured */
-const char *dv_docker_tls_key(const dv_docker *dk);
-const char *dv_docker_tls_ca(const dv_docker *dk);
-int64_t dv_docker_timeout(const dv_docker *dk); /* ordinary deadline; <= 0 none */
+int64_t dv_docker_timeout(const dv_docker *dk);       /* ordinary deadline; <= 0 none */
 
 /* Streamed body bytes of a 2xx answer. Return 0 to go on, 1 to stop the transfer
  * (the call then succeeds), or a negative code after filling ERR (the call fails
@@ -40,6 +36,9 @@ typedef struct dv_docker_request {
     const char *activity_what; /* for the message, e.g. "pull_activity_timeout" */
     dv_cancel *cancel;
     dv_docker_data_fn on_data; /* NULL: the body is buffered into the response */
+    /* Once, when the headers of a 2xx answer are in, before any body: a stream the
+     * daemon accepted (which says nothing until its first event). */
+    void (*on_open)(void *userdata);
     void *userdata;
 } dv_docker_request;
 

@@ -82,6 +82,7 @@ int dv_docker_logs(dv_docker *dk, const dv_logs_options *opts, dv_error *err)
 typedef struct events_ctx {
     dv_line_reader lines;
     dv_event_cb cb;
+    void (*on_open)(void *userdata);
     void *userdata;
     dv_error fail;
     bool failed;
@@ -111,8 +112,21 @@ static int on_event_data(const char *data, size_t len, void *userdata, dv_error 
     return r;
 }
 
+static void on_events_open(void *userdata)
+{
+    events_ctx *c = userdata;
+    c->on_open(c->userdata);
+}
+
 int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv_event_cb on_event,
                      void *userdata, dv_cancel *cancel, dv_error *err)
+{
+    return dv_docker_events_open(dk, since, filters, on_event, NULL, userdata, cancel, err);
+}
+
+int dv_docker_events_open(dv_docker *dk, const char *since, const json_t *filters,
+                          dv_event_cb on_event, void (*on_open)(void *userdata), void *userdata,
+                          dv_cancel *cancel, dv_error *err)
 {
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
     int r = dv_buf_appends(&path, "/events");
@@ -125,7 +139,7 @@ int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv
     if (r < 0)
         return dv_error_set(err, -ENOMEM, "docker: out of memory");
 
-    events_ctx c = {.cb = on_event, .userdata = userdata};
+    events_ctx c = {.cb = on_event, .on_open = on_open, .userdata = userdata};
     dv_error_clear(&c.fail);
     dv_line_reader_init(&c.lines, EVENT_LINE_MAX, on_event_line, &c);
     dv_docker_request req = {.method = "GET",
@@ -133,6 +147,7 @@ int dv_docker_events(dv_docker *dk, const char *since, const json_t *filters, dv
                              .timeout_ns = 0,
                              .cancel = cancel,
                              .on_data = on_event_data,
+                             .on_open = on_open ? on_events_open : NULL,
                              .userdata = &c};
     dv_docker_response resp = {0};
     r = dv_docker_do(dk, &req, &resp, err);

@@ -45,6 +45,7 @@ typedef struct transfer {
     int64_t own_activity;
     int64_t *activity;
     FILE *upload;
+    bool opened; /* on_open was called */
 } transfer;
 
 void dv_docker_response_clear(dv_docker_response *r)
@@ -98,6 +99,22 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
         t->abort = ABORT_FAILED;
         dv_error_set(&t->cb_err, -ENOMEM, "out of memory buffering the answer");
         return 0;
+    }
+    return len;
+}
+
+/* Header lines of the answer; the empty line ends them (also after a 1xx). */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    transfer *t = userdata;
+    size_t len = size * nmemb;
+    if (!t->opened && (len == 2 || len == 1) && (data[0] == '\r' || data[0] == '\n')) {
+        long status = 0;
+        curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            t->opened = true;
+            t->req->on_open(t->req->userdata);
+        }
     }
     return len;
 }
@@ -306,6 +323,10 @@ static int setup(dv_docker *dk, transfer *t, struct curl_slist **headers, char *
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+    if (req->on_open) {
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+    }
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
     /* Streams without a deadline must still notice a peer that vanished (TCP). */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -458,7 +479,7 @@ int dv_docker_do(dv_docker *dk, const dv_docker_request *req, dv_docker_response
                  dv_error *err)
 {
     if (!req->unversioned) {
-        int r = dv_docker_negotiate(dk, err);
+        int r = dv_docker_negotiate_cancellable(dk, req->cancel, err);
         if (r < 0)
             return r;
     }

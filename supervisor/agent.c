@@ -30,6 +30,7 @@
 #include "duration.h"
 #include "image_gc.h"
 #include "log.h"
+#include "node.h"
 #include "recovery.h"
 #include "task_runner.h"
 #include "translate.h"
@@ -67,16 +68,20 @@ static void on_engine_event(void *userdata, const json_t *event)
 static void on_engine_resync(void *userdata)
 {
     dv_agent *a = userdata;
+    if (a->engine_stream_down)
+        dv_log_info("Engine event stream connected again");
     a->engine_stream_ok = true;
+    a->engine_stream_down = false;
     dv_runner_resync(a);
 }
 
+/* Once per outage (engine_events.h): one line, however long the Engine is away. */
 static void on_engine_broken(void *userdata, const char *why)
 {
     dv_agent *a = userdata;
-    if (a->engine_stream_ok)
-        dv_log_warning("%s; reconnecting", why);
+    dv_log_warning("%s; reconnecting (task exits are checked once it is back)", why);
     a->engine_stream_ok = false;
+    a->engine_stream_down = true;
 }
 
 /* ---- signals ---- */
@@ -165,6 +170,10 @@ static int lock_data_dir(dv_agent *a, dv_error *err)
 static int setup(dv_agent *a, dv_error *err)
 {
     int r;
+    /* Refused for the socket: before any state exists (no data dir, lock or node id
+     * left behind by an agent that never ran). */
+    if ((r = dv_api_socket_probe(a->config.socket, err)) < 0)
+        return dv_error_wrap(err, "API socket");
     if ((r = lock_data_dir(a, err)) < 0)
         return r;
     if ((r = dv_state_store_open(a->config.data_dir, &a->store, err)) < 0 ||
@@ -178,8 +187,10 @@ static int setup(dv_agent *a, dv_error *err)
                            .tls_ca = a->config.docker.tls.ca};
     if ((r = dv_docker_new(&dc, &a->docker, err)) < 0)
         return dv_error_wrap(err, "Docker client");
-    if ((r = dv_loop_new(&a->loop, err)) < 0 ||
-        (r = dv_workers_new(a->loop, DV_AGENT_MAX_WORKERS, &a->workers, err)) < 0 ||
+    dc.timeout_ns = DV_NODE_FINGERPRINT_TIMEOUT;
+    if ((r = dv_docker_new(&dc, &a->node_docker, err)) < 0)
+        return dv_error_wrap(err, "Docker client");
+    if ((r = dv_loop_new(&a->loop, err)) < 0 || (r = dv_lanes_init(&a->lanes, a->loop, err)) < 0 ||
         (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address, &a->ports,
                           err)) < 0)
         return r;
@@ -191,7 +202,11 @@ static int setup(dv_agent *a, dv_error *err)
         (r = dv_dangling_new(a, &a->dangling, err)) < 0)
         return r;
     dv_error derr;
-    if (dv_docklog_find_binary(a->config.docker.tls.cert != NULL, &a->docklog_bin, &derr) < 0) {
+    /* From what the Engine client resolved, not from the config alone: TLS may come
+     * from DOCKER_TLS_VERIFY + DOCKER_CERT_PATH or an https:// endpoint too. */
+    bool docklog_tls =
+        dv_docklog_needs_tls(dv_docker_endpoint(a->docker), dv_docker_tls(a->docker));
+    if (dv_docklog_find_binary(docklog_tls, &a->docklog_bin, &derr) < 0) {
         snprintf(a->docklog_missing, sizeof(a->docklog_missing), "%s", derr.msg);
         dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
     }
@@ -236,28 +251,29 @@ static bool teardown(dv_agent *a)
     if (a->api)
         dv_api_server_stop(a->api);
     a->api = NULL;
-    if (a->events)
-        dv_engine_events_stop(a->events);
+    if (a->events && dv_engine_events_stop(a->events, 3 * DV_NSEC_PER_SEC) < 0) {
+        dv_log_warning("the Engine events thread is stuck in a call; exiting without it");
+        return false;
+    }
     a->events = NULL;
     for (size_t i = 0; a->tasks && i < dv_task_table_size(a->tasks); i++) {
         dv_task_rt *rt = dv_rt(dv_task_table_at(a->tasks, i));
         if (rt && rt->cancel)
             dv_cancel_request(rt->cancel);
     }
-    if (a->workers && dv_workers_shutdown(a->workers, 3 * DV_NSEC_PER_SEC) < 0) {
+    if (dv_lanes_shutdown(&a->lanes, 3 * DV_NSEC_PER_SEC) < 0) {
         dv_log_warning("some Engine calls are still running; exiting without waiting for them");
         return false;
     }
     if (a->loop)
         dv_loop_close(a->loop);
-    for (size_t i = 0; i < a->n_node_waiters; i++)
-        dv_api_request_unref(a->node_waiters[i]);
+    /* (the stopped server answered them 503 already; the first answer wins) */
+    dv_api_waiters_fail(&a->node_waiters, 503, "the agent is shutting down");
     dv_drain_free(a);
-    free(a->node_waiters);
     dv_task_table_free(a->tasks, dv_runner_free_rt);
     if (a->loop)
         dv_logger_free_orphans(a);
-    dv_workers_free(a->workers);
+    dv_lanes_free(&a->lanes);
     dv_image_gc_free(a->image_gc); /* after the workers: a removal's result may be queued */
     dv_dangling_free(a->dangling);
     dv_event_hub_free(a->hub);
@@ -268,8 +284,10 @@ static bool teardown(dv_agent *a)
         dv_loop_unwatch(a->loop, a->signal_watch);
     dv_closep(&a->signal_fd);
     dv_closep(&a->lock_fd);
+    dv_timer_free(a->node_timer);
     dv_loop_free(a->loop);
     dv_docker_free(a->docker);
+    dv_docker_free(a->node_docker);
     dv_state_store_free(a->store);
     json_decref(a->node);
     free(a->docklog_bin);

@@ -19,15 +19,13 @@
 #include "docker.h"
 #include "engine_events.h"
 #include "event_hub.h"
+#include "lanes.h"
 #include "loop.h"
 #include "ports.h"
 #include "proc.h"
 #include "state_store.h"
 #include "task_table.h"
 #include "uuid.h"
-#include "workers.h"
-
-#define DV_AGENT_MAX_WORKERS 64
 
 typedef struct dv_agent {
     char *config_path;
@@ -40,7 +38,7 @@ typedef struct dv_agent {
     char docklog_missing[256];
 
     dv_loop *loop;
-    dv_workers *workers;
+    dv_lanes lanes;
     dv_docker *docker;
     dv_state_store *store;
     dv_ports *ports;
@@ -54,12 +52,14 @@ typedef struct dv_agent {
     int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */
     dv_loop_watch *signal_watch;
 
-    /* Node fingerprint cache (refreshed on demand by GET /v1/node). */
+    /* Node fingerprint cache (refreshed on demand by GET /v1/node, node.h). */
     json_t *node;
     int64_t node_at_ns; /* CLOCK_MONOTONIC */
-    struct dv_api_request **node_waiters;
-    size_t n_node_waiters;
+    dv_api_waiters node_waiters;
     bool node_refreshing;
+    bool node_stalled;      /* the refresh in flight took longer than DV_NODE_ANSWER_WAIT */
+    dv_timer *node_timer;   /* ends the wait for a refresh */
+    dv_docker *node_docker; /* the same Engine with DV_NODE_FINGERPRINT_TIMEOUT */
 
     struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
 
@@ -68,8 +68,9 @@ typedef struct dv_agent {
     struct dv_drain *drains; /* drains waiting for their tasks to be down */
     struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
 
-    bool engine_stream_ok; /* the /events stream is (believed) connected */
-    char status_line[256]; /* last STATUS= sent */
+    bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */
+    bool engine_stream_down; /* an outage was reported (its end is logged) */
+    char status_line[256];   /* last STATUS= sent */
     int64_t started_ns;
     bool shutting_down;
 } dv_agent;

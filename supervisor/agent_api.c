@@ -122,6 +122,20 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
     dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
 }
 
+/* Stop and restart: 202 with the state once the task took it (or already does
+ * it), 409 when it cannot in its state. */
+static void feed_and_answer(dv_agent *a, dv_api_request *req, dv_task *t, const dv_task_input *in)
+{
+    int r = dv_runner_feed(a, t, in);
+    if (r == -EBUSY)
+        dv_api_respond_error(req, 409, NULL, "task %s is being destroyed", t->id);
+    else if (r < 0 && r != -EALREADY)
+        dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
+    else
+        dv_api_respond_json(
+            req, 202, json_pack("{s:s,s:s}", "id", t->id, "state", dv_task_state_name(t->state)));
+}
+
 static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     const json_t *body = dv_api_request_body(req);
@@ -147,25 +161,13 @@ static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
         }
         in.stop_signal = name;
     }
-    int r = dv_runner_feed(a, t, &in);
-    if (r < 0 && r != -EALREADY) {
-        dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
-        return;
-    }
-    dv_api_respond_json(req, 202,
-                        json_pack("{s:s,s:s}", "id", t->id, "state", dv_task_state_name(t->state)));
+    feed_and_answer(a, req, t, &in);
 }
 
 static void task_restart(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     dv_task_input in = {.event = DV_TE_RESTART, .stop_timeout_ns = -1};
-    int r = dv_runner_feed(a, t, &in);
-    if (r < 0 && r != -EALREADY) {
-        dv_api_respond_error(req, 409, NULL, "task %s is %s", t->id, dv_task_state_name(t->state));
-        return;
-    }
-    dv_api_respond_json(req, 202,
-                        json_pack("{s:s,s:s}", "id", t->id, "state", dv_task_state_name(t->state)));
+    feed_and_answer(a, req, t, &in);
 }
 
 static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
@@ -189,6 +191,28 @@ static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
 
 /* ---- jobs answering a request: signal, exec, stats ---- */
 
+/* Exec output for the answer; a stream cut at DV_EXEC_OUTPUT_MAX ends with a line
+ * that says so, where a reader of the text sees it (the *_truncated flags say it
+ * to programs). */
+static json_t *exec_text(const char *s, size_t len, bool truncated)
+{
+    json_t *text = dv_api_text(s, len);
+    if (!text || !truncated)
+        return text;
+    char marker[128];
+    snprintf(marker, sizeof(marker),
+             "%s[dockvisor: output truncated after %zu MiB; the rest was dropped]\n",
+             len > 0 && s[len - 1] != '\n' ? "\n" : "", DV_EXEC_OUTPUT_MAX >> 20);
+    size_t n = json_string_length(text);
+    _cleanup_free_ char *joined = malloc(n + strlen(marker) + 1);
+    if (!joined)
+        return text;
+    memcpy(joined, json_string_value(text), n);
+    strcpy(joined + n, marker);
+    json_string_setn_nocheck(text, joined, n + strlen(marker));
+    return text;
+}
+
 static void request_job_done(dv_loop *loop, void *data)
 {
     (void)loop;
@@ -208,10 +232,13 @@ static void request_job_done(dv_loop *loop, void *data)
         dv_api_respond_json(req, 200,
                             json_pack("{s:s,s:s}", "id", j->task_id, "signal", j->signal));
     } else if (j->kind == DV_JOB_EXEC) {
-        dv_api_respond_json(req, 200,
-                            json_pack("{s:i,s:o,s:o}", "exit_code", j->exec.exit_code, "stdout",
-                                      dv_api_text(j->exec.out, j->exec.out_len), "stderr",
-                                      dv_api_text(j->exec.err, j->exec.err_len)));
+        dv_api_respond_json(
+            req, 200,
+            json_pack("{s:i,s:o,s:o,s:b,s:b}", "exit_code", j->exec.exit_code, "stdout",
+                      exec_text(j->exec.out, j->exec.out_len, j->exec.out_truncated), "stderr",
+                      exec_text(j->exec.err, j->exec.err_len, j->exec.err_truncated),
+                      "stdout_truncated", j->exec.out_truncated, "stderr_truncated",
+                      j->exec.err_truncated));
     } else {
         json_t *s = j->stats;
         j->stats = NULL;
@@ -235,8 +262,20 @@ static void discard_request_job(void *data)
 static void submit_request_job(dv_agent *a, dv_api_request *req, dv_job *j)
 {
     j->req = dv_api_request_ref(req);
-    if (dv_workers_submit(a->workers, dv_job_run, request_job_done, discard_request_job, j) < 0)
+    int r = dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, request_job_done,
+                            discard_request_job, j);
+    if (r == -EAGAIN) {
+        /* The lane is full: refuse now rather than queue behind commands that may
+         * run for many minutes. */
+        dv_api_respond_error(req, 429, NULL,
+                             "too many %s requests in flight on this agent; try again later",
+                             j->kind == DV_JOB_EXEC ? "exec" : "stats and signal");
+        dv_api_request_unref(j->req);
+        j->req = NULL;
+        dv_job_free(j);
+    } else if (r < 0) {
         discard_request_job(j);
+    }
 }
 
 static bool require_running(dv_api_request *req, dv_task *t)
@@ -287,11 +326,20 @@ static void task_exec(dv_agent *a, dv_api_request *req, dv_task *t)
         return;
     }
     int64_t timeout = 5 * 60 * DV_NSEC_PER_SEC;
+    if (timeout > a->config.max_exec_timeout_ns)
+        timeout = a->config.max_exec_timeout_ns;
     const char *ts = json_string_value(json_object_get(body, "timeout"));
     dv_error err;
     if (ts && (dv_duration_parse(ts, &timeout, &err) < 0 || timeout <= 0)) {
         dv_api_respond_error(req, 400, "timeout", "timeout: %s",
                              timeout <= 0 ? "must be positive" : err.msg);
+        return;
+    }
+    if (timeout > a->config.max_exec_timeout_ns) {
+        char d[32];
+        dv_duration_format(a->config.max_exec_timeout_ns, d, sizeof(d));
+        dv_api_respond_error(req, 400, "timeout",
+                             "timeout: at most %s on this agent (max_exec_timeout)", d);
         return;
     }
     if (!require_running(req, t))

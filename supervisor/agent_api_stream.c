@@ -94,7 +94,6 @@ static const dv_api_stream_ops log_ops = {log_stream_read, log_stream_fd, log_st
 
 void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
 {
-    (void)a;
     dv_task_rt *rt = dv_rt(t);
     const char *type = dv_api_request_query(req, "type");
     if (!type || !*type)
@@ -116,6 +115,19 @@ void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
     if (rt->spec->logs.disabled || !rt->spec->logs.file) {
         dv_api_respond_error(req, 404, NULL, "task %s does not keep log files (logs.%s)", t->id,
                              rt->spec->logs.disabled ? "disabled" : "file");
+        return;
+    }
+    /* No helper collects logs on this agent: say why, rather than answer nothing
+     * (or, with follow, wait forever for a helper's checkpoint that never comes). */
+    if (a->config.docker.disable_log_collection) {
+        dv_api_respond_error(req, 404, NULL,
+                             "log collection is disabled on this agent "
+                             "(docker.disable_log_collection)");
+        return;
+    }
+    if (!a->docklog_bin) {
+        dv_api_respond_error(req, 404, NULL, "logs are not collected on this agent: %s",
+                             a->docklog_missing);
         return;
     }
     struct log_stream *s = calloc(1, sizeof(*s));
@@ -141,7 +153,7 @@ struct node_job {
 static void node_work(void *data)
 {
     struct node_job *j = data;
-    j->result = dv_node_fingerprint(j->agent->docker);
+    j->result = dv_node_fingerprint(j->agent->node_docker);
 }
 
 static json_t *node_answer(dv_agent *a)
@@ -153,14 +165,30 @@ static json_t *node_answer(dv_agent *a)
         if (counts[s])
             json_object_set_new(states, dv_task_state_name((enum dv_task_state)s),
                                 json_integer((json_int_t)counts[s]));
-    bool docker_ok = json_is_true(json_object_get(a->node, "healthy"));
+    /* The cached fingerprint, unless a refresh hangs and the cache is too old to
+     * stand for the present (node.h). */
+    json_t *docker = a->node;
+    _cleanup_json_ json_t *unknown = NULL;
+    bool usable = a->node && dv_monotonic_ns() - a->node_at_ns < DV_NODE_CACHE_MAX;
+    if (!a->node || (a->node_stalled && !usable)) {
+        char msg[96] = "Docker was not asked yet";
+        if (a->node_stalled) {
+            char d[32];
+            dv_duration_format(DV_NODE_ANSWER_WAIT, d, sizeof(d));
+            snprintf(msg, sizeof(msg), "Docker did not answer within %s", d);
+        }
+        unknown = json_pack("{s:b,s:s,s:s}", "healthy", 0, "error", msg, "endpoint",
+                            dv_docker_endpoint(a->docker));
+        docker = unknown;
+    }
+    bool docker_ok = json_is_true(json_object_get(docker, "healthy"));
     char range[32];
     snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
     return json_pack(
         "{s:s,s:s,s:I,s:s,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:o}", "node_id",
         a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
         "data_dir", a->config.data_dir, "healthy", docker_ok, "engine_events", a->engine_stream_ok,
-        "docker", a->node, "policy", "allow_privileged", a->config.docker.allow_privileged,
+        "docker", docker, "policy", "allow_privileged", a->config.docker.allow_privileged,
         "volumes_enabled", a->config.docker.volumes.enabled, "pids_limit",
         (json_int_t)a->config.docker.pids_limit, "bind_address", a->config.bind_address,
         "port_range", range, "tasks", "total", (json_int_t)dv_task_table_size(a->tasks), "running",
@@ -168,15 +196,14 @@ static json_t *node_answer(dv_agent *a)
         a->quarantined ? json_incref(a->quarantined) : json_array());
 }
 
+static void answer_node(dv_api_request *req, void *ctx)
+{
+    dv_api_respond_json(req, 200, node_answer(ctx));
+}
+
 static void answer_node_waiters(dv_agent *a)
 {
-    for (size_t i = 0; i < a->n_node_waiters; i++) {
-        dv_api_respond_json(a->node_waiters[i], 200, node_answer(a));
-        dv_api_request_unref(a->node_waiters[i]);
-    }
-    free(a->node_waiters);
-    a->node_waiters = NULL;
-    a->n_node_waiters = 0;
+    dv_api_waiters_answer(&a->node_waiters, answer_node, a);
 }
 
 static void node_done(dv_loop *loop, void *data)
@@ -190,8 +217,21 @@ static void node_done(dv_loop *loop, void *data)
         a->node_at_ns = dv_monotonic_ns();
     }
     a->node_refreshing = false;
+    a->node_stalled = false;
+    dv_timer_disarm(a->node_timer);
     answer_node_waiters(a);
     free(j);
+}
+
+/* The refresh takes too long (Docker hangs): answer with what is known now. */
+static void node_wait_over(dv_loop *loop, void *userdata)
+{
+    (void)loop;
+    dv_agent *a = userdata;
+    if (!a->node_refreshing)
+        return;
+    a->node_stalled = true;
+    answer_node_waiters(a);
 }
 
 static void node_discard(void *data)
@@ -203,29 +243,37 @@ static void node_discard(void *data)
 
 void dv_api_node(dv_agent *a, dv_api_request *req)
 {
-    struct dv_api_request **v = realloc(a->node_waiters, (a->n_node_waiters + 1) * sizeof(*v));
-    if (!v) {
+    if (dv_api_waiters_add(&a->node_waiters, req) < 0) {
         dv_api_respond_error(req, 500, NULL, "out of memory");
         return;
     }
-    a->node_waiters = v;
-    a->node_waiters[a->n_node_waiters++] = dv_api_request_ref(req);
-    /* A fingerprint costs two Engine calls: reuse one younger than 2 seconds. */
-    if (a->node && dv_monotonic_ns() - a->node_at_ns < 2 * DV_NSEC_PER_SEC) {
+    /* A fingerprint costs a few Engine calls: reuse a fresh one (node.h). */
+    int64_t age = a->node ? dv_monotonic_ns() - a->node_at_ns : INT64_MAX;
+    if (age < DV_NODE_FRESH) {
         answer_node_waiters(a);
         return;
     }
-    if (a->node_refreshing)
-        return;
-    struct node_job *j = calloc(1, sizeof(*j));
-    if (j)
-        j->agent = a;
-    if (!j || dv_workers_submit(a->workers, node_work, node_done, node_discard, j) < 0) {
-        free(j);
-        answer_node_waiters(a);
-        return;
+    if (!a->node_refreshing) {
+        if (!a->node_timer)
+            a->node_timer = dv_timer_new(a->loop, node_wait_over, a);
+        struct node_job *j = calloc(1, sizeof(*j));
+        if (j)
+            j->agent = a;
+        if (!j || !a->node_timer ||
+            dv_lanes_submit(&a->lanes, DV_LANE_BACKGROUND, node_work, node_done, node_discard, j) <
+                0) {
+            free(j);
+            answer_node_waiters(a);
+            return;
+        }
+        a->node_refreshing = true;
+        a->node_stalled = false;
+        dv_timer_arm(a->node_timer, DV_NODE_ANSWER_WAIT);
     }
-    a->node_refreshing = true;
+    /* A recent one answers now while the new one is taken; so does a refresh that
+     * is known to hang already. */
+    if (age < DV_NODE_CACHE_MAX || a->node_stalled)
+        answer_node_waiters(a);
 }
 
 /* ---- /v1/metrics (Prometheus text) ---- */
@@ -261,9 +309,10 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
                   "# HELP dockvisor_engine_events_connected The Engine event stream is up.\n"
                   "# TYPE dockvisor_engine_events_connected gauge\n"
                   "dockvisor_engine_events_connected %d\n",
-                  restarts, (unsigned long long)dv_loop_wakeups(a->loop),
-                  dv_workers_busy(a->workers), dv_event_hub_subscribers(a->hub),
-                  dv_ports_held(a->ports), a->engine_stream_ok ? 1 : 0);
+                  restarts, (unsigned long long)dv_loop_wakeups(a->loop), dv_lanes_busy(&a->lanes),
+                  dv_event_hub_subscribers(a->hub), dv_ports_held(a->ports),
+                  a->engine_stream_ok ? 1 : 0);
+    dv_lanes_metrics(&a->lanes, &b);
     dv_image_gc_metrics(a->image_gc, &b);
     dv_dangling_metrics(a->dangling, &b);
     dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");

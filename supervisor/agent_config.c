@@ -62,6 +62,8 @@ int dv_agent_config_defaults(dv_agent_config *ret, dv_spec_error *err)
     __attribute__((cleanup(config_clearp))) dv_agent_config c = {0};
     c.port_min = DV_AGENT_DEFAULT_PORT_MIN;
     c.port_max = DV_AGENT_DEFAULT_PORT_MAX;
+    c.max_kill_timeout_ns = DV_AGENT_DEFAULT_MAX_KILL_TIMEOUT;
+    c.max_exec_timeout_ns = DV_AGENT_DEFAULT_MAX_EXEC_TIMEOUT;
     c.docker.pull_activity_timeout_ns = 2 * MINUTE;
     c.docker.gc.image = true;
     c.docker.gc.image_delay_ns = 3 * MINUTE;
@@ -335,8 +337,9 @@ static int check(dv_agent_config *c, dv_spec_error *err)
 
 int dv_agent_config_parse(const json_t *json, dv_agent_config *ret, dv_spec_error *err)
 {
-    static const char *const keys[] = {"data_dir",   "socket", "bind_address",
-                                       "port_range", "docker", NULL};
+    static const char *const keys[] = {
+        "data_dir",         "socket",           "bind_address", "port_range",
+        "max_kill_timeout", "max_exec_timeout", "docker",       NULL};
     if (!json || !json_is_object(json))
         return dv_spec_fail(err, "", -EINVAL, "the agent config must be a JSON object");
     __attribute__((cleanup(config_clearp))) dv_agent_config c = {0};
@@ -349,6 +352,10 @@ int dv_agent_config_parse(const json_t *json, dv_agent_config *ret, dv_spec_erro
         (r = dv_sj_string(json, "", "socket", &c.socket, err)) < 0 ||
         (r = dv_sj_string(json, "", "bind_address", &c.bind_address, err)) < 0 ||
         (r = parse_port_range(json, &c, err)) < 0 ||
+        (r = dv_sj_duration(json, "", "max_kill_timeout", DV_NSEC_PER_SEC, &c.max_kill_timeout_ns,
+                            err)) < 0 ||
+        (r = dv_sj_duration(json, "", "max_exec_timeout", DV_NSEC_PER_SEC, &c.max_exec_timeout_ns,
+                            err)) < 0 ||
         (r = dv_sj_object(json, "", "docker", &docker, err)) < 0 ||
         (docker && (r = parse_docker(docker, &c, err)) < 0) || (r = check(&c, err)) < 0)
         return r;

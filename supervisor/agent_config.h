@@ -6,6 +6,10 @@
  *     "socket": "/run/dockvisor/dockvisor.sock",  default
  *     "bind_address": "0.0.0.0",                  default; host IP of published ports
  *     "port_range": "20000-32000",                default; dynamic host ports
+ *     "max_kill_timeout": "30s",   default (Nomad's client option): caps a spec's
+ *                                  kill_timeout and a stop's timeout
+ *     "max_exec_timeout": "30m",   default: an exec asking longer is refused (400);
+ *                                  each exec holds a worker of the exec lane
  *     "docker": {
  *       "endpoint": "unix:///...",      default unset: DOCKER_HOST, then the local socket
  *       "auth": {"config": "/etc/docker-auth.json", "helper": "ecr-login"},
@@ -41,7 +45,8 @@
  *   docker.extra_labels, docker.logging, docker.disable_log_collection,
  *   docker.gc (image, image_delay, container, dangling_containers),
  *   docker.pull_activity_timeout, docker.infra_image(_pull_timeout), and
- *   port_range (only new allocations; existing ones are kept).
+ *   port_range (only new allocations; existing ones are kept),
+ *   max_kill_timeout and max_exec_timeout (for stops and execs asked afterwards).
  * - restart only (dv_agent_config_restart_field() names the first one that
  *   changed, so the agent can log "ignored, needs a restart"): data_dir,
  *   socket, bind_address (published ports of existing containers),
@@ -62,6 +67,8 @@
 #define DV_AGENT_DEFAULT_BIND_ADDRESS "0.0.0.0"
 #define DV_AGENT_DEFAULT_PORT_MIN 20000
 #define DV_AGENT_DEFAULT_PORT_MAX 32000
+#define DV_AGENT_DEFAULT_MAX_KILL_TIMEOUT (INT64_C(30) * 1000000000)
+#define DV_AGENT_DEFAULT_MAX_EXEC_TIMEOUT (INT64_C(30) * 60 * 1000000000)
 
 /* The names extra_labels globs are matched against; each becomes the label
  * com.hashicorp.nomad.<name> (Nomad's keys, so existing tooling keeps working). */
@@ -74,6 +81,8 @@ typedef struct dv_agent_config {
     char *bind_address; /* an IPv4 or IPv6 address */
     int port_min;       /* port_range "MIN-MAX", 1 <= MIN <= MAX <= 65535 */
     int port_max;
+    int64_t max_kill_timeout_ns; /* > 0 */
+    int64_t max_exec_timeout_ns; /* > 0 */
     struct {
         char *endpoint; /* NULL = unset (docker.h: DOCKER_HOST, then the local socket) */
         struct {

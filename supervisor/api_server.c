@@ -1,6 +1,7 @@
 #include "api_server.h"
 
 #include <errno.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -292,9 +293,11 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, dv_api_request 
             return MHD_NO;
         }
     } else {
-        resp = MHD_create_response_from_buffer(req->text_len, req->text, MHD_RESPMEM_MUST_COPY);
+        /* Handed over, not copied: an exec answer may be several MiB. */
+        resp = MHD_create_response_from_buffer(req->text_len, req->text, MHD_RESPMEM_MUST_FREE);
         if (!resp)
             return MHD_NO;
+        req->text = NULL; /* the response's now */
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
     enum MHD_Result r = MHD_queue_response(conn, req->status, resp);
@@ -358,7 +361,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     json_t *body = NULL;
     if (up->body.len > 0) {
         json_error_t jerr;
-        body = json_loadb(up->body.data, up->body.len, 0, &jerr);
+        /* As `dockvisor validate` and `run` parse a spec: a duplicate key is an
+         * error, never "the last one wins". */
+        body = json_loadb(up->body.data, up->body.len, JSON_REJECT_DUPLICATES, &jerr);
         if (!body) {
             char msg[300];
             snprintf(msg, sizeof(msg), "invalid JSON body: %s (line %d)", jerr.text, jerr.line);
@@ -442,6 +447,22 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     dv_log_debug("api: %s", msg);
 }
 
+int dv_api_socket_probe(const char *path, dv_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return dv_error_set(err, -ENAMETOOLONG, "socket path %s is too long", path);
+    strcpy(sa.sun_path, path);
+    _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return dv_error_errno(err, errno, "socket");
+    if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return dv_error_set(err, -EADDRINUSE,
+                            "another agent is already listening on %s (same data dir or socket?)",
+                            path);
+    return errno == ECONNREFUSED || errno == ENOTSOCK ? 0 : 1;
+}
+
 /* Bind the socket ourselves: MHD only knows TCP addresses. */
 static int listen_unix(const char *path, int *ret_fd, dv_error *err)
 {
@@ -461,15 +482,22 @@ static int listen_unix(const char *path, int *ret_fd, dv_error *err)
             return dv_error_wrap(err, "socket directory");
     }
 
-    /* Is someone answering on it? Then it is not ours to take. */
-    _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe < 0)
-        return dv_error_errno(err, errno, "socket");
-    if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return dv_error_set(err, -EADDRINUSE,
-                            "another agent is already listening on %s (same data dir or socket?)",
-                            path);
-    if (errno == ECONNREFUSED || errno == ENOTSOCK) {
+    /* Probe, unlink and bind under a lock: two agents starting at the same moment
+     * on one socket path must not both find it free, the second then unlinking the
+     * first's socket. The lock file stays (it is empty); the lock goes with the fd. */
+    _cleanup_free_ char *lock_path = NULL;
+    if (asprintf(&lock_path, "%s.lock", path) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_close_ int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock < 0)
+        return dv_error_errno(err, errno, "open %s", lock_path);
+    if (flock(lock, LOCK_EX) < 0)
+        return dv_error_errno(err, errno, "lock %s", lock_path);
+
+    int probed = dv_api_socket_probe(path, err);
+    if (probed < 0)
+        return probed;
+    if (probed == 0) {
         struct stat st;
         if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
             return dv_error_set(err, -EEXIST, "%s exists and is not a socket", path);
@@ -574,4 +602,41 @@ void dv_api_server_stop(dv_api_server *s)
     s->mhd = NULL;
     unlink(s->socket_path);
     server_unref(s);
+}
+
+int dv_api_waiters_add(dv_api_waiters *w, dv_api_request *req)
+{
+    dv_api_request **v = realloc(w->v, (w->n + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    w->v = v;
+    w->v[w->n++] = dv_api_request_ref(req);
+    return 0;
+}
+
+void dv_api_waiters_answer(dv_api_waiters *w, void (*answer_one)(dv_api_request *req, void *ctx),
+                           void *ctx)
+{
+    dv_api_waiters taken = *w; /* an answer may not add to what is being answered */
+    *w = (dv_api_waiters){0};
+    for (size_t i = 0; i < taken.n; i++) {
+        answer_one(taken.v[i], ctx);
+        dv_api_request_unref(taken.v[i]);
+    }
+    free(taken.v);
+}
+
+static void answer_fail(dv_api_request *req, void *ctx)
+{
+    const dv_error *e = ctx;
+    dv_api_respond_error(req, (unsigned)e->http_status, NULL, "%s", e->msg);
+}
+
+void dv_api_waiters_fail(dv_api_waiters *w, unsigned status, const char *message)
+{
+    dv_error e;
+    dv_error_clear(&e);
+    e.http_status = (int)status;
+    snprintf(e.msg, sizeof(e.msg), "%s", message);
+    dv_api_waiters_answer(w, answer_fail, &e);
 }

@@ -38,6 +38,12 @@ typedef struct dv_api_request dv_api_request;
 
 typedef void (*dv_api_handler_fn)(void *userdata, dv_api_request *req);
 
+/* Does a live process accept connections on PATH? -EADDRINUSE (the message says
+ * so) if it does; 0 when a stale socket or non-socket file is there (connection
+ * refused); 1 when there is nothing to take over (no such file). The agent asks
+ * before it creates any state, and again, under a lock, right before binding. */
+int dv_api_socket_probe(const char *path, dv_error *err);
+
 int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_fn handler,
                         void *userdata, dv_api_server **ret, dv_error *err);
 void dv_api_server_stop(dv_api_server *server);
@@ -54,6 +60,20 @@ const json_t *dv_api_request_body(const dv_api_request *req);
  * dv_api_request_unref(); answering does not drop one. */
 dv_api_request *dv_api_request_ref(dv_api_request *req);
 void dv_api_request_unref(dv_api_request *req);
+
+/* Requests waiting for one result (a destroy, a node fingerprint), answered
+ * together on the loop thread. Zero-initialised is empty. */
+typedef struct dv_api_waiters {
+    dv_api_request **v;
+    size_t n;
+} dv_api_waiters;
+/* Keep a reference to REQ until it is answered. -ENOMEM: REQ is not kept. */
+int dv_api_waiters_add(dv_api_waiters *w, dv_api_request *req);
+/* ANSWER_ONE each (it answers exactly once), then let them go. */
+void dv_api_waiters_answer(dv_api_waiters *w, void (*answer_one)(dv_api_request *req, void *ctx),
+                           void *ctx);
+/* Answer each one with the error STATUS and MESSAGE, then let them go. */
+void dv_api_waiters_fail(dv_api_waiters *w, unsigned status, const char *message);
 /* True once answered (by the handler, or with 503 by a stopping server). */
 bool dv_api_request_answered(dv_api_request *req);
 

@@ -213,7 +213,8 @@ static void scan_discard(void *data)
 
 static int submit(dv_dangling *d, struct scan_job *j)
 {
-    int r = dv_workers_submit(d->agent->workers, scan_run, scan_done, scan_discard, j);
+    int r =
+        dv_lanes_submit(&d->agent->lanes, DV_LANE_BACKGROUND, scan_run, scan_done, scan_discard, j);
     if (r < 0) {
         scan_job_free(j);
         return r;

@@ -185,6 +185,14 @@ bool dv_docklog_needs_tls(const char *endpoint, bool tls_block)
            (tls_block && strncmp(endpoint, "tcp://", 6) == 0);
 }
 
+const char *dv_docklog_endpoint(const char *endpoint, bool tls, char *buf, size_t size)
+{
+    int n = tls && strncmp(endpoint, "tcp://", 6) == 0
+                ? snprintf(buf, size, "https://%s", endpoint + 6)
+                : snprintf(buf, size, "%s", endpoint);
+    return n >= 0 && (size_t)n < size ? buf : NULL;
+}
+
 /* Bound the helper's own diagnostics: keep one previous generation. */
 static void rotate_diag(const char *path)
 {
@@ -295,10 +303,7 @@ int dv_docklog_spawn(const char *binary, const char *config_path, const char *di
     p.is_child = true;
     if (dv_proc_starttime(pid, &p.starttime, err) < 0 || dv_boot_id(p.boot_id, err) < 0) {
         /* cannot identify it later: do not leave an unaccountable helper */
-        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-        siginfo_t si;
-        waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
-        close(pidfd);
+        dv_docklog_kill(&p);
         return dv_error_wrap(err, "identify docklog %d", (int)pid);
     }
     *ret = p;
@@ -390,7 +395,6 @@ int dv_docklog_collect(dv_docklog_proc *p, const char *checkpoint_path, dv_dockl
         res.outcome = DV_DOCKLOG_OUTCOME_NONE;
         snprintf(res.message, sizeof(res.message), "%s", ignored.msg);
     }
-    dv_docklog_proc_close(p);
     *ret = res;
     return 0;
 }
@@ -469,4 +473,17 @@ void dv_docklog_proc_close(dv_docklog_proc *p)
     if (p->pidfd >= 0)
         close(p->pidfd);
     p->pidfd = -1;
+}
+
+void dv_docklog_kill(dv_docklog_proc *p)
+{
+    if (p->pidfd < 0)
+        return;
+    syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+    if (p->is_child) {
+        siginfo_t si;
+        while (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+            ;
+    }
+    dv_docklog_proc_close(p);
 }

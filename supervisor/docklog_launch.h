@@ -83,8 +83,17 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *config, d
 int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err);
 
 /* Pure: does ENDPOINT need docklog-tls? https://, or tcp:// with a tls block (as the
- * driver's tls option makes tcp:// speak TLS). */
+ * driver's tls option makes tcp:// speak TLS). The agent passes what its Engine
+ * client resolved (dv_docker_endpoint, dv_docker_tls), whatever the TLS came from:
+ * a tls block, DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, or an https:// endpoint. */
 bool dv_docklog_needs_tls(const char *endpoint, bool tls_block);
+
+/* Pure: the endpoint docklog is given for the client's ENDPOINT and TLS, into BUF:
+ * a tcp:// endpoint that speaks TLS becomes https://, so the helper speaks TLS
+ * whether or not it gets a client certificate (docklog takes cert, key and ca
+ * together; otherwise it verifies with the system's CA store). Returns BUF, or
+ * NULL when it does not fit. */
+const char *dv_docklog_endpoint(const char *endpoint, bool tls, char *buf, size_t size);
 
 /* A running (or exited, not yet collected) helper. */
 typedef struct dv_docklog_proc {
@@ -147,7 +156,10 @@ int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome
 /* Call when the pidfd is readable (or for a helper known gone: pid 0 / pidfd -1).
  * A child is reaped (waitid P_PIDFD) for its exit status; for any helper the
  * checkpoint at CHECKPOINT_PATH is read. -EAGAIN if the helper has not exited yet.
- * Closes the pidfd. */
+ * The pidfd stays open: a caller that watches it in the event loop must unwatch it
+ * before closing it with dv_docklog_proc_close() (loop.h). Closing first is a
+ * use-after-free: a docklog or credential helper being forked at that moment holds a
+ * copy of the fd, so epoll keeps the registration of the closed fd alive. */
 int dv_docklog_collect(dv_docklog_proc *p, const char *checkpoint_path, dv_docklog_result *ret,
                        dv_error *err);
 
@@ -175,9 +187,13 @@ int dv_docklog_signal(dv_docklog_proc *p, int sig, dv_error *err);
 
 /* Blocking stop for the destroy path: SIGTERM (docklog finishes its batch, writes the
  * checkpoint, exits 0), SIGKILL after TIMEOUT_NS, then wait for the exit and collect
- * the result like dv_docklog_collect(). */
+ * the result like dv_docklog_collect() (the pidfd stays open). */
 int dv_docklog_stop(dv_docklog_proc *p, int64_t timeout_ns, const char *checkpoint_path,
                     dv_docklog_result *ret, dv_error *err);
+
+/* SIGKILL, reap it if it is our child (blocking until it is gone: immediate after
+ * SIGKILL), close the pidfd. For a helper that cannot be kept track of. */
+void dv_docklog_kill(dv_docklog_proc *p);
 
 /* Close the pidfd (if any) without signalling or reaping: the agent shuts down and
  * leaves the helper running (it is re-adopted on start). */

@@ -22,10 +22,12 @@ struct dv_engine_events {
     pthread_t thread;
     dv_cancel cancel;
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* stop during a backoff sleep */
+    pthread_cond_t wake; /* stop during a backoff sleep; the thread's end */
     bool stopping;
+    bool exited;      /* the thread is about to return: it touches nothing of ours any more */
     int64_t since_ns; /* events thread only */
     bool got_event;   /* in the current connection */
+    bool opened;      /* the current connection was accepted */
 };
 
 enum msg_kind { MSG_EVENT, MSG_RESYNC, MSG_BROKEN };
@@ -102,6 +104,15 @@ static int on_event(const json_t *event, void *userdata)
     return 0;
 }
 
+static void on_open(void *userdata)
+{
+    dv_engine_events *ev = userdata;
+    ev->opened = true;
+    /* Everything after since_ns is replayed by the stream itself; resync covers
+     * what Docker may have forgotten (a daemon restart). */
+    post(ev, MSG_RESYNC, NULL, NULL);
+}
+
 /* Sleep up to NS unless stopped; returns true when stopping. */
 static bool sleep_unless_stopped(dv_engine_events *ev, int64_t ns)
 {
@@ -124,33 +135,43 @@ static void *events_main(void *arg)
     dv_engine_events *ev = arg;
     int64_t backoff = 500 * DV_NSEC_PER_MSEC;
     const int64_t max_backoff = 30 * DV_NSEC_PER_SEC;
+    bool down = false; /* `broken` was posted for the current outage */
     ev->since_ns = dv_realtime_ns() - DV_NSEC_PER_SEC;
     while (!dv_cancel_requested(&ev->cancel)) {
-        /* Everything after since_ns is replayed by the stream itself; resync covers
-         * what Docker may have forgotten (a daemon restart). */
-        post(ev, MSG_RESYNC, NULL, NULL);
         char since[DV_TIMESTAMP_SINCE_MAX];
         dv_timestamp_since(ev->since_ns, since);
         ev->got_event = false;
+        ev->opened = false;
         int64_t started = dv_monotonic_ns();
         dv_error err;
         dv_error_clear(&err);
-        int r = dv_docker_events(ev->dk, since, ev->filters, on_event, ev, &ev->cancel, &err);
+        int r = dv_docker_events_open(ev->dk, since, ev->filters, on_event, on_open, ev,
+                                      &ev->cancel, &err);
         if (r == -ECANCELED || dv_cancel_requested(&ev->cancel))
             break;
-        char why[DV_ERROR_MSG_MAX + 64];
-        if (r < 0)
-            snprintf(why, sizeof(why), "Engine event stream broke: %s", err.msg);
-        else
-            snprintf(why, sizeof(why), "Engine event stream ended");
-        post(ev, MSG_BROKEN, NULL, why);
+        if (ev->opened)
+            down = false; /* it was up: this is a new outage */
+        if (!down) {
+            char why[DV_ERROR_MSG_MAX + 64];
+            if (r < 0)
+                snprintf(why, sizeof(why), "Engine event stream %s: %s",
+                         ev->opened ? "broke" : "unavailable", err.msg);
+            else
+                snprintf(why, sizeof(why), "Engine event stream ended");
+            post(ev, MSG_BROKEN, NULL, why);
+            down = true;
+        }
         /* A connection that worked for a while starts the backoff over. */
-        if (ev->got_event || dv_monotonic_ns() - started > 10 * DV_NSEC_PER_SEC)
+        if (ev->got_event || (ev->opened && dv_monotonic_ns() - started > 10 * DV_NSEC_PER_SEC))
             backoff = 500 * DV_NSEC_PER_MSEC;
         if (sleep_unless_stopped(ev, backoff))
             break;
         backoff = backoff * 2 > max_backoff ? max_backoff : backoff * 2;
     }
+    pthread_mutex_lock(&ev->lock);
+    ev->exited = true;
+    pthread_cond_broadcast(&ev->wake);
+    pthread_mutex_unlock(&ev->lock);
     return NULL;
 }
 
@@ -178,18 +199,30 @@ int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *node_id,
     return 0;
 }
 
-void dv_engine_events_stop(dv_engine_events *ev)
+int dv_engine_events_stop(dv_engine_events *ev, int64_t timeout_ns)
 {
     if (!ev)
-        return;
+        return 0;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline); /* pthread_cond_timedwait's default clock */
+    int64_t ns = (int64_t)deadline.tv_nsec + timeout_ns % DV_NSEC_PER_SEC;
+    deadline.tv_sec += (time_t)(timeout_ns / DV_NSEC_PER_SEC + ns / DV_NSEC_PER_SEC);
+    deadline.tv_nsec = (long)(ns % DV_NSEC_PER_SEC);
     dv_cancel_request(&ev->cancel);
     pthread_mutex_lock(&ev->lock);
     ev->stopping = true;
     pthread_cond_broadcast(&ev->wake);
+    while (!ev->exited)
+        if (pthread_cond_timedwait(&ev->wake, &ev->lock, &deadline) == ETIMEDOUT)
+            break;
+    bool exited = ev->exited;
     pthread_mutex_unlock(&ev->lock);
+    if (!exited)
+        return -EBUSY;
     pthread_join(ev->thread, NULL);
     json_decref(ev->filters);
     pthread_cond_destroy(&ev->wake);
     pthread_mutex_destroy(&ev->lock);
     free(ev);
+    return 0;
 }

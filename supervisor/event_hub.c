@@ -83,13 +83,10 @@ static void sub_free(void *obj)
 
 static const dv_api_stream_ops sub_ops = {sub_read, sub_fd, sub_free};
 
-/* Caller holds s->lock. */
-static void append_line(struct sub *s, const json_t *event)
+/* Caller holds s->lock. LINE is one compact JSON object without its newline. */
+static void append_text(struct sub *s, const char *line)
 {
     if (s->closed)
-        return;
-    char *line = json_dumps(event, JSON_COMPACT);
-    if (!line)
         return;
     if (s->pending.len + strlen(line) + 1 > DV_EVENT_HUB_BACKLOG) {
         dv_buf_appends(&s->pending, "{\"error\":\"events were dropped: the client does not keep "
@@ -99,7 +96,14 @@ static void append_line(struct sub *s, const json_t *event)
         dv_buf_appends(&s->pending, line);
         dv_buf_appends(&s->pending, "\n");
     }
-    free(line);
+}
+
+/* Caller holds s->lock. */
+static void append_line(struct sub *s, const json_t *event)
+{
+    _cleanup_free_ char *line = json_dumps(event, JSON_COMPACT);
+    if (line)
+        append_text(s, line);
 }
 
 dv_event_hub *dv_event_hub_new(void)
@@ -123,14 +127,25 @@ void dv_event_hub_free(dv_event_hub *hub)
     free(hub);
 }
 
+static bool wants(const struct sub *s, const char *task_id)
+{
+    return !s->task_id || (task_id && strcmp(s->task_id, task_id) == 0);
+}
+
 void dv_event_hub_publish(dv_event_hub *hub, const char *task_id, const json_t *event)
 {
+    /* Dumped once, for however many subscribers, and only if one wants it. */
+    _cleanup_free_ char *line = NULL;
     for (struct sub **p = &hub->subs; *p;) {
         struct sub *s = *p;
         pthread_mutex_lock(&s->lock);
         bool gone = s->gone;
-        if (!gone && (!s->task_id || (task_id && strcmp(s->task_id, task_id) == 0)))
-            append_line(s, event);
+        if (!gone && wants(s, task_id)) {
+            if (!line)
+                line = json_dumps(event, JSON_COMPACT);
+            if (line)
+                append_text(s, line);
+        }
         pthread_mutex_unlock(&s->lock);
         if (gone) {
             *p = s->next;
@@ -139,6 +154,18 @@ void dv_event_hub_publish(dv_event_hub *hub, const char *task_id, const json_t *
         }
         notify(s);
         p = &s->next;
+    }
+}
+
+void dv_event_hub_close_task(dv_event_hub *hub, const char *task_id)
+{
+    for (struct sub *s = hub->subs; s; s = s->next) {
+        if (!s->task_id || strcmp(s->task_id, task_id) != 0)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        s->closed = true;
+        pthread_mutex_unlock(&s->lock);
+        notify(s);
     }
 }
 

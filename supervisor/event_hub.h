@@ -28,6 +28,10 @@ void dv_event_hub_free(dv_event_hub *hub);
 /* Send EVENT (an object, one line) to every subscriber of TASK_ID or of all tasks. */
 void dv_event_hub_publish(dv_event_hub *hub, const char *task_id, const json_t *event);
 
+/* End the streams of TASK_ID's own subscribers after what they already have (the
+ * task was destroyed: nothing more will come). Subscribers of every task stay. */
+void dv_event_hub_close_task(dv_event_hub *hub, const char *task_id);
+
 /* A new subscriber for TASK_ID (NULL = every task), starting with the HISTORY
  * lines (an array of objects, may be NULL). On success answer the request with
  * dv_api_respond_stream(req, 200, "application/x-ndjson", *ret_ops, *ret_obj). */

@@ -267,7 +267,7 @@ static int submit_removal(dv_image_gc *gc, const char *image_id)
             rm_job_free(j);
             return -ENOMEM;
         }
-    int r = dv_workers_submit(gc->agent->workers, rm_run, rm_done, rm_discard, j);
+    int r = dv_lanes_submit(&gc->agent->lanes, DV_LANE_BACKGROUND, rm_run, rm_done, rm_discard, j);
     if (r < 0) {
         rm_job_free(j);
         return r;

@@ -44,6 +44,12 @@ struct dv_loop {
     dv_loop_watch *wake_watch, *timer_watch;
     dv_loop_watch *watches;   /* live watches (for freeing) */
     dv_loop_watch *graveyard; /* unwatched, freed after the current batch */
+    /* Unwatched after their fd had been closed (a caller breaking the contract): the
+     * registration outlives the fd number while anyone (a child between fork and
+     * exec) holds a copy of the file, so epoll may still hand these out. They stay
+     * allocated (dead, skipped) until dv_loop_free rather than becoming a
+     * use-after-free. */
+    dv_loop_watch *limbo;
     dv_timer *timers;
     bool timers_dirty;     /* timerfd must be reprogrammed before sleeping */
     int64_t programmed_ns; /* deadline currently in the timerfd, 0 = none */
@@ -214,6 +220,11 @@ void dv_loop_free(dv_loop *loop)
         free(w);
         w = next;
     }
+    for (dv_loop_watch *w = loop->limbo; w;) {
+        dv_loop_watch *next = w->next;
+        free(w);
+        w = next;
+    }
     for (dv_timer *t = loop->timers; t;) {
         dv_timer *next = t->next;
         free(t);
@@ -252,14 +263,19 @@ void dv_loop_unwatch(dv_loop *loop, dv_loop_watch *watch)
 {
     if (!watch)
         return;
-    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
+    bool deleted = epoll_ctl(loop->epfd, EPOLL_CTL_DEL, watch->fd, NULL) == 0;
     for (dv_loop_watch **p = &loop->watches; *p; p = &(*p)->next)
         if (*p == watch) {
             *p = watch->next;
             break;
         }
-    /* The current epoll batch may still point at it. */
     watch->dead = true;
+    if (!deleted) { /* EBADF or ENOENT: its fd was closed (maybe reused) first */
+        watch->next = loop->limbo;
+        loop->limbo = watch;
+        return;
+    }
+    /* The current epoll batch may still point at it. */
     watch->next = loop->graveyard;
     loop->graveyard = watch;
 }

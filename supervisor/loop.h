@@ -35,7 +35,11 @@ int dv_loop_new(dv_loop **ret, dv_error *err);
 void dv_loop_free(dv_loop *loop);
 
 /* Watch FD for EVENTS (EPOLLIN, ...). The fd stays owned by the caller and must
- * be unwatched before it is closed. */
+ * be unwatched before it is closed: epoll keeps a closed fd's registration while
+ * another copy of the file exists (a child between fork and exec), so a watch
+ * closed first could still be reported after it was freed. (Defensively, a watch
+ * unwatched after its fd was closed is kept allocated and silent until
+ * dv_loop_free.) */
 int dv_loop_watch_fd(dv_loop *loop, int fd, uint32_t events, dv_loop_io_fn fn, void *userdata,
                      dv_loop_watch **ret, dv_error *err);
 void dv_loop_unwatch(dv_loop *loop, dv_loop_watch *watch);

@@ -255,6 +255,7 @@ int dv_ports_assign(dv_ports *p, const char *task_id, dv_port_claim *reqs, size_
                 taken[ntaken++] = port;
         }
         if (r < 0) {
+            reqs[i].failed = true;
             dv_error_wrap(err, "port \"%s\"", reqs[i].label ? reqs[i].label : "?");
             for (size_t k = 0; k < ntaken; k++)
                 drop(p, taken[k]);

@@ -40,10 +40,12 @@ typedef struct dv_port_claim {
     const char *label;
     int static_port; /* > 0: exactly this port; 0: dynamic from the range */
     int value;       /* out: the host port */
+    bool failed;     /* out: this claim is the one that could not be met */
 } dv_port_claim;
 
 /* Give TASK_ID a host port for every request, all or nothing: on failure the
- * ports taken by this call are released and err names the label. A task that
+ * ports taken by this call are released, err names the label and the failing
+ * claim is marked `failed`. A task that
  * already holds a static port may ask for it again (restart). */
 int dv_ports_assign(dv_ports *ports, const char *task_id, dv_port_claim *reqs, size_t n,
                     dv_error *err);

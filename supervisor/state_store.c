@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +54,18 @@ int dv_state_store_open(const char *data_dir, dv_state_store **ret, dv_error *er
 
 static int read_json(const char *path, json_t **ret, dv_error *err)
 {
-    json_error_t jerr;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j) {
-        if (access(path, F_OK) < 0 && errno == ENOENT)
+    /* Not json_load_file: its fopen("rb") fd would not be close-on-exec, and a
+     * credential helper spawned meanwhile would inherit it. */
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
             return dv_error_set(err, -ENOENT, "%s does not exist", path);
-        return dv_error_set(err, -EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
+        return dv_error_errno(err, errno, "%s", path);
     }
+    json_error_t jerr;
+    json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        return dv_error_set(err, -EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
     *ret = j;
     return 0;
 }

@@ -356,7 +356,11 @@ static int stopping_stop_failed(dv_task *t, const dv_task_input *in, const dv_ta
     (void)in;
     ops->disarm_timer(ctx, t);
     t->restart_requested = false;
-    dv_task_event_add(t, ops, ctx, "Killing", "the container is still running after the stop");
+    /* Running again, and wanted so: a persisted "desired stopped" on a running task
+     * would make a restarted agent stop what the operator sees running. */
+    t->desired = DV_DESIRED_RUNNING;
+    dv_task_event_add(t, ops, ctx, "Killing",
+                      "the container is still running after the stop: stop it again to retry");
     enter(t, DV_TASK_RUNNING);
     ops->changed(ctx, t);
     return 0;
@@ -384,6 +388,33 @@ static int stopping_stop(dv_task *t, const dv_task_input *in, const dv_task_ops 
         return 0;
     }
     return -EALREADY;
+}
+
+/* A restart asked for while a stop is under way is honoured once the container is
+ * down (stopping_exited starts it again), not dropped. */
+static int stopping_restart(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
+{
+    (void)in;
+    if (t->destroy_requested)
+        return -EBUSY;
+    if (t->restart_requested)
+        return -EALREADY;
+    t->restart_requested = true;
+    t->desired = DV_DESIRED_RUNNING;
+    dv_task_event_add(t, ops, ctx, "Restart Signaled",
+                      "restart requested by the operator: it starts again once the stop is done");
+    ops->changed(ctx, t);
+    return 0;
+}
+
+/* The task is going away: a restart cannot be honoured, and must not look accepted. */
+static int destroying_refuse(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
+{
+    (void)t;
+    (void)in;
+    (void)ops;
+    (void)ctx;
+    return -EBUSY;
 }
 
 static int stopping_destroy(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
@@ -503,7 +534,7 @@ static const transition_fn table[DV_TASK_STATE_COUNT][DV_TE_COUNT] = {
             [DV_TE_STOP_FAILED] = stopping_stop_failed,
             [DV_TE_KILL_TIMEOUT] = stopping_kill_timeout,
             [DV_TE_STOP] = stopping_stop,
-            [DV_TE_RESTART] = already,
+            [DV_TE_RESTART] = stopping_restart,
             [DV_TE_DESTROY] = stopping_destroy,
         },
     [DV_TASK_RESTARTING] =
@@ -536,7 +567,7 @@ static const transition_fn table[DV_TASK_STATE_COUNT][DV_TE_COUNT] = {
             [DV_TE_DESTROYED] = destroying_destroyed,
             [DV_TE_DESTROY_FAILED] = destroying_failed,
             [DV_TE_STOP] = already,
-            [DV_TE_RESTART] = already,
+            [DV_TE_RESTART] = destroying_refuse,
             [DV_TE_DESTROY] = already,
         },
 };

@@ -631,6 +631,23 @@ static void run_stats(dv_job *j)
         j->r = dv_error_set(&j->err, -ENOMEM, "out of memory");
 }
 
+enum dv_lane dv_job_lane(const dv_job *j)
+{
+    switch (j->kind) {
+    case DV_JOB_IMAGE:
+        return DV_LANE_IMAGE;
+    case DV_JOB_STOP:
+        return DV_LANE_STOP;
+    case DV_JOB_EXEC:
+        return DV_LANE_EXEC;
+    case DV_JOB_SIGNAL:
+    case DV_JOB_STATS:
+        return DV_LANE_QUERY;
+    default:
+        return DV_LANE_LIFECYCLE;
+    }
+}
+
 void dv_job_run(void *data)
 {
     dv_job *j = data;

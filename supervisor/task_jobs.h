@@ -24,6 +24,7 @@
 #include "docker.h"
 #include "docklog_launch.h"
 #include "error.h"
+#include "lanes.h"
 #include "registry_auth.h"
 #include "task.h"
 
@@ -101,6 +102,8 @@ const char *dv_job_keep(dv_job *job, const char *s);
 void dv_job_free(dv_job *job);
 /* The worker entry point for every kind. */
 void dv_job_run(void *data);
+/* The lane (lanes.h) a job of this kind runs in. */
+enum dv_lane dv_job_lane(const dv_job *job);
 
 /* Nomad's stats, from GET /containers/{id}/stats (cgroup v1 or v2): {"cpu":
  * {"percent", "throttled_periods", "throttled_time_ns"}, "memory": {"rss",

@@ -40,14 +40,31 @@ static void forget_identity(dv_task *t)
     t->docklog.boot_id[0] = '\0';
 }
 
+/* A helper the loop cannot watch would never be reaped nor its end noticed: stop it
+ * (as dv_docklog_spawn does with one it cannot identify) rather than lose it. */
+static void abandon(dv_agent *a, dv_task *t, const char *why)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_docklog_kill(&rt->proc);
+    rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
+    rt->logger = DV_LOGGER_NONE;
+    forget_identity(t);
+    dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+                      "docklog helper stopped: the agent cannot watch it (%s); logs are not "
+                      "collected",
+                      why);
+}
+
 static int watch(dv_agent *a, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_error err;
-    if (!rt->logger_timer)
-        rt->logger_timer = dv_timer_new(a->loop, on_logger_timer, t);
+    if (!rt->logger_timer && !(rt->logger_timer = dv_timer_new(a->loop, on_logger_timer, t))) {
+        abandon(a, t, "out of memory");
+        return -1;
+    }
     if (dv_loop_watch_fd(a->loop, rt->proc.pidfd, EPOLLIN, on_proc, t, &rt->proc_watch, &err) < 0) {
-        dv_log_error("task %.8s: cannot watch its docklog helper: %s", t->id, err.msg);
+        abandon(a, t, err.msg);
         return -1;
     }
     rt->logger = DV_LOGGER_RUNNING;
@@ -81,7 +98,11 @@ static void spawn(dv_agent *a, dv_task *t)
             dv_runner_logs_done(a, t);
         return;
     }
-    watch(a, t);
+    if (watch(a, t) < 0) {
+        if (rt->start_after_logs || rt->destroy_after_logs)
+            dv_runner_logs_done(a, t);
+        return;
+    }
     dv_runner_ops.changed(a, t); /* persist the new identity */
 }
 

@@ -88,7 +88,7 @@ static void free_job_done(dv_loop *loop, void *data)
 
 static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
 {
-    if (dv_workers_submit(a->workers, dv_job_run, done, free_job, j) == 0)
+    if (dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, done, free_job, j) == 0)
         return;
     /* Shutting down (or out of memory): the result says so, later, never from
      * inside the state machine call that asked for the job. */
@@ -119,7 +119,15 @@ int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
     bool last = in->event == DV_TE_DESTROYED;
     char id[9];
     snprintf(id, sizeof(id), "%s", t->id);
-    int r = dv_task_handle(t, in, &dv_runner_ops, a);
+    /* max_kill_timeout caps every stop, whatever asked for it (an API stop's
+     * timeout, the spec's kill_timeout, a drain, recovery), as Nomad's client does:
+     * before the state machine, so its events show the time actually waited. */
+    dv_task_input capped = *in;
+    int64_t max = a->config.max_kill_timeout_ns;
+    if (max > 0 &&
+        (capped.stop_timeout_ns > max || (capped.stop_timeout_ns < 0 && t->kill_timeout_ns > max)))
+        capped.stop_timeout_ns = max;
+    int r = dv_task_handle(t, &capped, &dv_runner_ops, a);
     if (r == -EINVAL)
         dv_log_debug("task %s: %s ignored in state %s", id, dv_task_fsm_event_name(in->event),
                      dv_task_state_name(before));
@@ -355,11 +363,18 @@ static void submit_start(dv_agent *a, dv_task *t)
         j->docklog_bin = strdup(a->docklog_bin);
         j->docklog_config_path = strdup(rt->docklog_config_path);
         j->docklog_diag_path = strdup(rt->docklog_diag_path);
+        /* The helper reaches the Engine as the agent's client does, whatever its
+         * TLS came from; docklog takes the three files together or none. */
+        dv_docker *dk = a->docker;
+        char endpoint[1024];
+        bool tls_files = dv_docker_tls_cert(dk) && dv_docker_tls_key(dk) && dv_docker_tls_ca(dk);
         j->docklog = (dv_docklog_config){
-            .endpoint = dv_job_keep(j, dv_docker_endpoint(a->docker)),
-            .tls_cert = dv_job_keep(j, a->config.docker.tls.cert),
-            .tls_key = dv_job_keep(j, a->config.docker.tls.key),
-            .tls_ca = dv_job_keep(j, a->config.docker.tls.ca),
+            .endpoint =
+                dv_job_keep(j, dv_docklog_endpoint(dv_docker_endpoint(dk), dv_docker_tls(dk),
+                                                   endpoint, sizeof(endpoint))),
+            .tls_cert = tls_files ? dv_job_keep(j, dv_docker_tls_cert(dk)) : NULL,
+            .tls_key = tls_files ? dv_job_keep(j, dv_docker_tls_key(dk)) : NULL,
+            .tls_ca = tls_files ? dv_job_keep(j, dv_docker_tls_ca(dk)) : NULL,
             .container_name = dv_job_keep(j, t->container_name),
             .tty = s->config.tty,
             .task_name = dv_job_keep(j, t->name),
@@ -431,6 +446,42 @@ static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const c
     submit_stop(ctx, t, timeout_ns, signal);
 }
 
+/* A failed confirm is tried again with a per-task backoff (2s doubling to 60s),
+ * logged once per streak. While the Engine's event stream is down nothing is
+ * retried per task: the resync when the stream is back inspects every task, and
+ * an outage must not become a warning and a failing call per task every 2s. */
+static void retry_inspect_later(dv_agent *a, dv_task *t, const dv_job *j)
+{
+    dv_task_rt *rt = dv_rt(t);
+    bool first = rt->inspect_retry_ns == 0;
+    /* A confirm after a stop must still be able to tell that the stop failed. */
+    rt->inspect_owed_strict = rt->inspect_owed_strict || !j->lenient;
+    if (!a->engine_stream_ok) {
+        dv_log_debug("task %s: inspect %.12s: %s (checked again when the Engine is back)",
+                     short_id(t), j->container_id, j->err.msg);
+        return;
+    }
+    rt->inspect_retry_ns = dv_inspect_retry_next(rt->inspect_retry_ns);
+    char d[32];
+    dv_duration_format(rt->inspect_retry_ns, d, sizeof(d));
+    rt->inspect_warned = rt->inspect_warned || first;
+    if (first)
+        dv_log_warning("task %s: inspect %.12s: %s (retrying in %s, backing off to %ds)",
+                       short_id(t), j->container_id, j->err.msg, d,
+                       (int)(DV_INSPECT_RETRY_MAX / DV_NSEC_PER_SEC));
+    else
+        dv_log_debug("task %s: inspect %.12s: %s (retrying in %s)", short_id(t), j->container_id,
+                     j->err.msg, d);
+    dv_timer_arm(rt->retry_timer, rt->inspect_retry_ns);
+}
+
+int64_t dv_inspect_retry_next(int64_t previous_ns)
+{
+    if (previous_ns <= 0)
+        return DV_INSPECT_RETRY_MIN;
+    return previous_ns >= DV_INSPECT_RETRY_MAX / 2 ? DV_INSPECT_RETRY_MAX : previous_ns * 2;
+}
+
 static void inspect_done(dv_loop *loop, void *data)
 {
     (void)loop;
@@ -440,11 +491,19 @@ static void inspect_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
+    dv_task_rt *rt = dv_rt(t);
     if (j->r < 0) {
-        dv_log_warning("task %s: inspect %.12s: %s (retrying)", short_id(t), j->container_id,
-                       j->err.msg);
-        dv_timer_arm(dv_rt(t)->retry_timer, 2 * DV_NSEC_PER_SEC);
-    } else if (j->running) {
+        retry_inspect_later(j->agent, t, j);
+        dv_job_free(j);
+        return;
+    }
+    if (rt->inspect_warned)
+        dv_log_info("task %s: inspect %.12s works again", short_id(t), j->container_id);
+    rt->inspect_retry_ns = 0;
+    rt->inspect_warned = false;
+    if (!j->lenient)
+        rt->inspect_owed_strict = false;
+    if (j->running) {
         /* After the stop returned, a running container means the stop failed; an
          * events resync or a die event during a stop proves nothing of the kind. */
         if (t->state == DV_TASK_STOPPING && !j->lenient)
@@ -563,32 +622,15 @@ const dv_task_ops dv_runner_ops = {
 
 /* ---- destroy steps: stop → helper drained → remove → forget ---- */
 
-static void answer_destroy_waiters(dv_task *t, unsigned status, const char *error)
+static void answer_destroyed(dv_api_request *req, void *ctx)
 {
-    dv_task_rt *rt = dv_rt(t);
-    for (size_t i = 0; i < rt->n_destroy_waiters; i++) {
-        if (error)
-            dv_api_respond_error(rt->destroy_waiters[i], status, NULL, "%s", error);
-        else
-            dv_api_respond_json(rt->destroy_waiters[i], status, json_pack("{s:s}", "id", t->id));
-        dv_api_request_unref(rt->destroy_waiters[i]);
-    }
-    free(rt->destroy_waiters);
-    rt->destroy_waiters = NULL;
-    rt->n_destroy_waiters = 0;
+    dv_api_respond_json(req, 200, json_pack("{s:s}", "id", ((dv_task *)ctx)->id));
 }
 
 void dv_runner_wait_destroy(dv_task *t, struct dv_api_request *req)
 {
-    dv_task_rt *rt = dv_rt(t);
-    struct dv_api_request **v =
-        realloc(rt->destroy_waiters, (rt->n_destroy_waiters + 1) * sizeof(*v));
-    if (!v) {
+    if (dv_api_waiters_add(&dv_rt(t)->destroy_waiters, req) < 0)
         dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
-    rt->destroy_waiters = v;
-    rt->destroy_waiters[rt->n_destroy_waiters++] = dv_api_request_ref(req);
 }
 
 static void destroy_done(dv_loop *loop, void *data)
@@ -602,7 +644,7 @@ static void destroy_done(dv_loop *loop, void *data)
         return;
     }
     if (j->r < 0) {
-        answer_destroy_waiters(t, 500, j->err.msg);
+        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 500, j->err.msg);
         feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;
@@ -623,7 +665,9 @@ static void destroy_done(dv_loop *loop, void *data)
         json_object_set_new(line, "state", json_string("destroyed"));
         dv_event_hub_publish(a->hub, t->id, line);
     }
-    answer_destroy_waiters(t, 200, NULL);
+    /* The last line for a follower of this task alone: its stream ends here. */
+    dv_event_hub_close_task(a->hub, t->id);
+    dv_api_waiters_answer(&dv_rt(t)->destroy_waiters, answer_destroyed, t);
     feed_simple(a, t, DV_TE_DESTROYED, NULL); /* frees t */
     dv_job_free(j);
 }
@@ -683,11 +727,16 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
     }
 }
 
+void dv_runner_recheck(dv_agent *a, dv_task *t)
+{
+    confirm(a, t, !dv_rt(t)->inspect_owed_strict);
+}
+
 void dv_runner_resync(dv_agent *a)
 {
     for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
         dv_task *t = dv_task_table_at(a->tasks, i);
         if (dv_task_state_is_active(t->state) && t->container_id)
-            confirm(a, t, true);
+            dv_runner_recheck(a, t);
     }
 }

@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "docklog_launch.h"
+#include "duration.h"
 #include "spec.h"
 #include "spec_paths.h"
 #include "task.h"
@@ -36,9 +37,12 @@ typedef struct dv_task_rt {
     char *docklog_config_path;
     char *docklog_checkpoint_path;
     char *docklog_diag_path;
-    dv_timer *timer;       /* restart delay, kill timeout */
-    dv_timer *retry_timer; /* a failed exit inspect is tried again */
-    dv_cancel *cancel;     /* of the fetch in flight (points into its job), or NULL */
+    dv_timer *timer;          /* restart delay, kill timeout */
+    dv_timer *retry_timer;    /* a failed exit inspect is tried again */
+    int64_t inspect_retry_ns; /* current backoff of a failing inspect, 0 when it works */
+    bool inspect_warned;      /* the failing streak was logged */
+    bool inspect_owed_strict; /* a failed confirm after a stop is still owed */
+    dv_cancel *cancel;        /* of the fetch in flight (points into its job), or NULL */
 
     /* docklog helper (task_logger.c) */
     enum dv_logger_state logger;
@@ -53,8 +57,7 @@ typedef struct dv_task_rt {
     bool destroy_after_logs;
 
     /* destroy (task_runner.c) */
-    struct dv_api_request **destroy_waiters;
-    size_t n_destroy_waiters;
+    dv_api_waiters destroy_waiters;    /* DELETE requests answered when the task is gone */
     enum dv_task_state last_published; /* last "state" line sent on /v1/events */
     bool published_once;
 } dv_task_rt;
@@ -82,6 +85,13 @@ int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in);
 void dv_runner_engine_event(dv_agent *a, const json_t *event);
 /* Inspect every task whose container may be running (after an events reconnect). */
 void dv_runner_resync(dv_agent *a);
+/* Inspect T's container again (a failed confirm, or a resync): strict when a
+ * confirm after a stop is owed, else only looking for an exit. */
+void dv_runner_recheck(dv_agent *a, dv_task *t);
+/* Backoff of a failing confirm inspect: 2s, doubling, at most 60s. */
+#define DV_INSPECT_RETRY_MIN (2 * DV_NSEC_PER_SEC)
+#define DV_INSPECT_RETRY_MAX (60 * DV_NSEC_PER_SEC)
+int64_t dv_inspect_retry_next(int64_t previous_ns);
 
 /* Destroy, after the stop: once the helper drained, remove container and directories. */
 void dv_runner_destroy_step(dv_agent *a, dv_task *t);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "cleanup.h"
@@ -72,11 +74,7 @@ void dv_runner_free_rt(dv_task *t)
     dv_timer_free(rt->timer);
     dv_timer_free(rt->retry_timer);
     dv_timer_free(rt->logger_timer);
-    for (size_t i = 0; i < rt->n_destroy_waiters; i++) {
-        dv_api_respond_error(rt->destroy_waiters[i], 503, NULL, "the agent is shutting down");
-        dv_api_request_unref(rt->destroy_waiters[i]);
-    }
-    free(rt->destroy_waiters);
+    dv_api_waiters_fail(&rt->destroy_waiters, 503, "the agent is shutting down");
     dv_task_spec_free(rt->spec);
     dv_task_paths_clear(&rt->paths);
     free(rt->docklog_config_path);
@@ -106,19 +104,48 @@ static void on_retry_cb(dv_loop *loop, void *userdata)
     (void)loop;
     dv_task *t = userdata;
     if (dv_task_state_is_active(t->state))
-        dv_runner_ops.confirm_exit(dv_rt(t)->agent, t);
+        dv_runner_recheck(dv_rt(t)->agent, t);
 }
 
-/* alloc and local are written by the task as whatever user its image runs as;
- * secrets is for the task only (DESIGN.md). */
-static int make_dirs(const dv_task_paths *p, dv_error *err)
+/* "UID" or "UID:GID" (decimal): the owner secrets is given. False for a name,
+ * which only the image's /etc/passwd can resolve. */
+static bool numeric_user(const char *user, uid_t *ret_uid, gid_t *ret_gid)
 {
+    if (!user || !*user)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long uid = strtoul(user, &end, 10);
+    if (errno || end == user || (*end && *end != ':') || uid > UINT32_MAX - 1)
+        return false;
+    unsigned long gid = uid;
+    if (*end == ':') {
+        const char *g = end + 1;
+        gid = strtoul(g, &end, 10);
+        if (errno || end == g || *end || gid > UINT32_MAX - 1)
+            return false;
+    }
+    *ret_uid = (uid_t)uid;
+    *ret_gid = (gid_t)gid;
+    return true;
+}
+
+/* alloc and local are written by the task as whatever user its image runs as.
+ * secrets is for the task only: 0700, owned by the task's user when `user` is
+ * numeric; for a user given by name (unknown to the host) it is 0777 like
+ * Nomad's, inside the 0711 task dir that no one else can list (DESIGN.md). */
+static int make_dirs(const dv_task_paths *p, const char *user, dv_error *err)
+{
+    uid_t uid = 0;
+    gid_t gid = 0;
+    bool numeric = numeric_user(user, &uid, &gid);
+    mode_t secrets_mode = user && *user && !numeric ? 0777 : 0700;
     const struct {
         const char *path;
         mode_t mode;
     } dirs[] = {
         {p->task_root, 0711}, {p->alloc_dir, 0777}, {p->logs_dir, 0755},
-        {p->task_dir, 0711},  {p->local_dir, 0777}, {p->secrets_dir, 0700},
+        {p->task_dir, 0711},  {p->local_dir, 0777}, {p->secrets_dir, secrets_mode},
     };
     for (size_t i = 0; i < DV_ARRAY_SIZE(dirs); i++) {
         int r = dv_mkdir_p(dirs[i].path, dirs[i].mode, err);
@@ -127,6 +154,8 @@ static int make_dirs(const dv_task_paths *p, dv_error *err)
         if (chmod(dirs[i].path, dirs[i].mode) < 0) /* mkdir's mode went through the umask */
             return dv_error_errno(err, errno, "chmod %s", dirs[i].path);
     }
+    if (numeric && chown(p->secrets_dir, uid, gid) < 0)
+        return dv_error_errno(err, errno, "chown %s to %s", p->secrets_dir, user);
     return 0;
 }
 
@@ -156,7 +185,7 @@ static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigne
         *ret_status = r == -EADDRNOTAVAIL ? 503 : 409;
         char field[DV_SPEC_FIELD_MAX] = "network.ports";
         for (size_t i = 0; i < n; i++)
-            if (strstr(perr.msg, reqs[i].label))
+            if (claims[i].failed)
                 snprintf(field, sizeof(field), "network.ports.%s", reqs[i].label);
         return dv_spec_fail(err, field, r, "%s", perr.msg);
     }
@@ -235,7 +264,8 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
     free(allocs);
     if (r < 0)
         goto fail_ports;
-    if ((r = make_dirs(&rt->paths, &e)) < 0 || (r = dv_task_table_add(a->tasks, t)) < 0) {
+    if ((r = make_dirs(&rt->paths, rt->spec->user, &e)) < 0 ||
+        (r = dv_task_table_add(a->tasks, t)) < 0) {
         *ret_status = 500;
         dv_spec_fail_from(err, NULL, &e);
         goto fail_ports;

@@ -16,19 +16,28 @@ struct job {
     struct job *next;
 };
 
+enum slot_state { SLOT_FREE, SLOT_RUNNING, SLOT_FINISHED };
+
+/* A thread's place: its id stays joinable until someone reaps a finished slot. */
+struct slot {
+    struct dv_workers *w;
+    pthread_t tid;
+    enum slot_state state;
+};
+
 struct dv_workers {
     dv_loop *loop;
-    int max_threads;
+    dv_workers_options o;
     pthread_mutex_t lock;
-    pthread_cond_t more;    /* a job was queued, or shutdown */
-    pthread_cond_t settled; /* a thread went idle or exited */
+    pthread_cond_t more;    /* CLOCK_MONOTONIC: a job was queued, or shutdown */
+    pthread_cond_t settled; /* CLOCK_MONOTONIC: a thread went idle or exited */
     struct job *head, *tail;
     int queued;
     int threads; /* started and not yet exited */
     int idle;    /* threads waiting for a job */
+    int running; /* jobs taken by a thread and not finished */
     bool stopping;
-    pthread_t *tids; /* max_threads slots; the first `started` are joinable */
-    int started;
+    struct slot *slots; /* max_threads */
 };
 
 static void discard_job(struct job *j)
@@ -49,54 +58,116 @@ static void post_done(dv_workers *w, struct job *j)
     free(j);
 }
 
+static struct timespec deadline_in(int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t total = (int64_t)ts.tv_nsec + ns % DV_NSEC_PER_SEC;
+    ts.tv_sec += (time_t)(ns / DV_NSEC_PER_SEC + total / DV_NSEC_PER_SEC);
+    ts.tv_nsec = (long)(total % DV_NSEC_PER_SEC);
+    return ts;
+}
+
+/* Caller holds the lock. An exiting thread marks its slot finished while holding
+ * the lock and needs it no more afterwards, so joining here cannot deadlock. */
+static void reap_finished(dv_workers *w)
+{
+    for (int i = 0; i < w->o.max_threads; i++)
+        if (w->slots[i].state == SLOT_FINISHED) {
+            pthread_join(w->slots[i].tid, NULL);
+            w->slots[i].state = SLOT_FREE;
+        }
+}
+
 static void *worker_main(void *arg)
 {
-    dv_workers *w = arg;
+    struct slot *slot = arg;
+    dv_workers *w = slot->w;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->head && !w->stopping) {
+        bool expired = false;
+        while (!w->head && !w->stopping && !expired) {
             w->idle++;
             pthread_cond_broadcast(&w->settled);
-            pthread_cond_wait(&w->more, &w->lock);
+            if (w->o.idle_timeout_ns > 0) {
+                struct timespec until = deadline_in(w->o.idle_timeout_ns);
+                expired = pthread_cond_timedwait(&w->more, &w->lock, &until) == ETIMEDOUT;
+            } else {
+                pthread_cond_wait(&w->more, &w->lock);
+            }
             w->idle--;
         }
-        if (w->stopping)
-            break;
+        if (w->stopping || !w->head)
+            break; /* shutdown, or idle long enough */
         struct job *j = w->head;
         w->head = j->next;
         if (!w->head)
             w->tail = NULL;
         w->queued--;
+        w->running++;
         pthread_mutex_unlock(&w->lock);
         j->work(j->data);
         post_done(w, j);
         pthread_mutex_lock(&w->lock);
+        w->running--;
     }
     w->threads--;
+    slot->state = SLOT_FINISHED;
     pthread_cond_broadcast(&w->settled);
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
-int dv_workers_new(dv_loop *loop, int max_threads, dv_workers **ret, dv_error *err)
+int dv_workers_new_with(dv_loop *loop, const dv_workers_options *options, dv_workers **ret,
+                        dv_error *err)
 {
-    if (max_threads < 1)
-        max_threads = 1;
     dv_workers *w = calloc(1, sizeof(*w));
     if (!w)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    w->tids = calloc((size_t)max_threads, sizeof(*w->tids));
-    if (!w->tids) {
+    w->o = *options;
+    if (w->o.max_threads < 1)
+        w->o.max_threads = 1;
+    w->slots = calloc((size_t)w->o.max_threads, sizeof(*w->slots));
+    if (!w->slots) {
         free(w);
         return dv_error_set(err, -ENOMEM, "out of memory");
     }
+    for (int i = 0; i < w->o.max_threads; i++)
+        w->slots[i].w = w;
     w->loop = loop;
-    w->max_threads = max_threads;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->more, NULL);
-    pthread_cond_init(&w->settled, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->more, &ca);
+    pthread_cond_init(&w->settled, &ca);
+    pthread_condattr_destroy(&ca);
     *ret = w;
     return 0;
+}
+
+int dv_workers_new(dv_loop *loop, int max_threads, dv_workers **ret, dv_error *err)
+{
+    dv_workers_options o = {
+        .max_threads = max_threads, .max_queued = -1, .idle_timeout_ns = DV_WORKERS_IDLE_TIMEOUT};
+    return dv_workers_new_with(loop, &o, ret, err);
+}
+
+/* Caller holds the lock. A failed pthread_create only means the job waits for a
+ * busy thread. */
+static void grow(dv_workers *w)
+{
+    if (w->idle >= w->queued || w->threads >= w->o.max_threads)
+        return;
+    reap_finished(w);
+    for (int i = 0; i < w->o.max_threads; i++)
+        if (w->slots[i].state == SLOT_FREE) {
+            if (pthread_create(&w->slots[i].tid, NULL, worker_main, &w->slots[i]) == 0) {
+                w->slots[i].state = SLOT_RUNNING;
+                w->threads++;
+            }
+            return;
+        }
 }
 
 int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
@@ -110,10 +181,14 @@ int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
     j->discard = discard;
     j->data = data;
     pthread_mutex_lock(&w->lock);
-    if (w->stopping) {
+    int r = w->stopping ? -ESHUTDOWN : 0;
+    if (r == 0 && w->o.max_queued >= 0 &&
+        w->queued + w->running >= w->o.max_threads + w->o.max_queued)
+        r = -EAGAIN;
+    if (r < 0) {
         pthread_mutex_unlock(&w->lock);
         free(j);
-        return -ESHUTDOWN;
+        return r;
     }
     if (w->tail)
         w->tail->next = j;
@@ -121,13 +196,7 @@ int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
         w->head = j;
     w->tail = j;
     w->queued++;
-    /* Grow when every thread is busy; a failed pthread_create only means the
-     * job waits for a busy thread. */
-    if (w->idle < w->queued && w->started < w->max_threads &&
-        pthread_create(&w->tids[w->started], NULL, worker_main, w) == 0) {
-        w->started++;
-        w->threads++;
-    }
+    grow(w);
     pthread_cond_signal(&w->more);
     pthread_mutex_unlock(&w->lock);
     return 0;
@@ -136,12 +205,20 @@ int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
 int dv_workers_busy(dv_workers *w)
 {
     pthread_mutex_lock(&w->lock);
-    int busy = w->queued + (w->threads - w->idle);
+    int busy = w->queued + w->running;
     pthread_mutex_unlock(&w->lock);
     return busy;
 }
 
-int dv_workers_shutdown(dv_workers *w, int64_t timeout_ns)
+int dv_workers_threads(dv_workers *w)
+{
+    pthread_mutex_lock(&w->lock);
+    int n = w->threads;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+void dv_workers_stop_accepting(dv_workers *w)
 {
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
@@ -155,38 +232,32 @@ int dv_workers_shutdown(dv_workers *w, int64_t timeout_ns)
         discard_job(j);
         j = next;
     }
+}
 
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline); /* pthread_cond_timedwait's default clock */
-    int64_t ns = (int64_t)deadline.tv_nsec + timeout_ns % DV_NSEC_PER_SEC;
-    deadline.tv_sec += (time_t)(timeout_ns / DV_NSEC_PER_SEC + ns / DV_NSEC_PER_SEC);
-    deadline.tv_nsec = (long)(ns % DV_NSEC_PER_SEC);
+int dv_workers_shutdown(dv_workers *w, int64_t timeout_ns)
+{
+    dv_workers_stop_accepting(w);
+    struct timespec until = deadline_in(timeout_ns);
     pthread_mutex_lock(&w->lock);
     while (w->threads > 0)
-        if (pthread_cond_timedwait(&w->settled, &w->lock, &deadline) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&w->settled, &w->lock, &until) == ETIMEDOUT)
             break;
     int left = w->threads;
+    if (left == 0)
+        reap_finished(w);
     pthread_mutex_unlock(&w->lock);
-    if (left > 0)
-        return -EBUSY;
-    for (int i = 0; i < w->started; i++)
-        pthread_join(w->tids[i], NULL);
-    w->started = 0;
-    return 0;
+    return left > 0 ? -EBUSY : 0;
 }
 
 void dv_workers_free(dv_workers *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    bool running = w->threads > 0 || w->started > 0;
-    pthread_mutex_unlock(&w->lock);
-    if (running && dv_workers_shutdown(w, INT64_MAX / 2) < 0)
+    if (dv_workers_shutdown(w, INT64_MAX / 4) < 0)
         return;
     pthread_cond_destroy(&w->more);
     pthread_cond_destroy(&w->settled);
     pthread_mutex_destroy(&w->lock);
-    free(w->tids);
+    free(w->slots);
     free(w);
 }

@@ -9,6 +9,9 @@ set -euo pipefail
 
 DV_SOURCE_DIR=${DV_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DOCKVISOR_BIN=${DOCKVISOR_BIN:-$DV_SOURCE_DIR/build/dockvisor}
+DV_PAYLOAD_BIN=${DV_PAYLOAD_BIN:-$DV_SOURCE_DIR/build/tests/payload}
+DV_NOTIFY_LISTEN_BIN=${DV_NOTIFY_LISTEN_BIN:-$DV_SOURCE_DIR/build/tests/notify_listen}
+DV_HANG_LISTEN_BIN=${DV_HANG_LISTEN_BIN:-$DV_SOURCE_DIR/build/tests/hang_listen}
 DV_TEST_IMAGE_BUSYBOX=${DV_TEST_IMAGE_BUSYBOX:-dockvisor-test/busybox:1}
 DV_TEST_IMAGE_PAYLOAD=${DV_TEST_IMAGE_PAYLOAD:-dockvisor-test/payload:1}
 DV_TEST_REGISTRY=${DV_TEST_REGISTRY:-127.0.0.1:5000}

@@ -112,10 +112,11 @@ status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST \
     --data-binary @"$(spec static2 "$DV_TEST_IMAGE_PAYLOAD" '.network = {ports: {http: {static: 23195}}}')" \
     http://localhost/v1/tasks)
 [ "$status" = 409 ] || fail "static port held by a task: $status $(cat "$T_DIR/resp.json")"
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",23196)); s.listen(); open(sys.argv[1], "w").close(); time.sleep(60)' "$T_DIR/bound" &
+# (the static payload serves on 0.0.0.0:23196, which 127.0.0.1:23196 conflicts with)
+"$DV_PAYLOAD_BIN" http 23196 >"$T_DIR/bound" 2>&1 &
 holder=$!
 T_BG_PIDS+=($holder)
-wait_for 20 test -e "$T_DIR/bound" || fail "could not bind 127.0.0.1:23196 for the test"
+wait_for 20 grep -q "listening on 23196" "$T_DIR/bound" || fail "could not bind 23196 for the test: $(cat "$T_DIR/bound")"
 status=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST \
     --data-binary @"$(spec static3 "$DV_TEST_IMAGE_PAYLOAD" '.network = {ports: {http: {static: 23196}}}')" \
     http://localhost/v1/tasks)

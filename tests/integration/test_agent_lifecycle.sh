@@ -8,15 +8,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 
 # sd_notify: READY=1 once listening, STATUS= with task counts.
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as f:
-    while True:
-        f.write(s.recv(4096).decode() + "\n")
-        f.flush()
-' "$T_DIR/notify.sock" "$T_DIR/notify.log" &
+"$DV_NOTIFY_LISTEN_BIN" "$T_DIR/notify.sock" >"$T_DIR/notify.log" 2>&1 &
 T_BG_PIDS+=($!)
 wait_for 5 test -S "$T_DIR/notify.sock" || fail "notify listener"
 NOTIFY_SOCKET="$T_DIR/notify.sock" start_agent 23100 23149
@@ -43,6 +35,8 @@ if "$DOCKVISOR_BIN" agent -config "$T_DIR/agent2.json" >"$T_DIR/agent2.log" 2>&1
     fail "a second agent started on the same socket"
 fi
 grep -q "another agent is already listening" "$T_DIR/agent2.log" || fail "$(cat "$T_DIR/agent2.log")"
+# refused before it created any state (review C10)
+[ ! -e "$T_DIR/data-2" ] || fail "the agent refused for the socket created its data dir"
 jq '.socket += "-2"' "$T_DIR/agent.json" >"$T_DIR/agent3.json"
 if "$DOCKVISOR_BIN" agent -config "$T_DIR/agent3.json" >"$T_DIR/agent3.log" 2>&1; then
     fail "a second agent started on the same data dir"

@@ -57,8 +57,7 @@ ok "$N tasks running and logging"
 # --- 1. kill -9, start again: everything re-adopted as it was ---
 # The restarted agent reports to a NOTIFY_SOCKET of ours, with a watchdog asked for:
 # READY=1 only once recovery is done, STATUS= with the counts, WATCHDOG=1 from the loop.
-cc -O2 -o "$T_DIR/notify_listen" "$DV_SOURCE_DIR/scripts/bench/notify_listen.c" || fail "cc notify_listen"
-"$T_DIR/notify_listen" "$T_DIR/notify.sock" >"$T_DIR/notify.log" 2>&1 &
+"$DV_NOTIFY_LISTEN_BIN" "$T_DIR/notify.sock" >"$T_DIR/notify.log" 2>&1 &
 T_BG_PIDS+=($!)
 wait_for 5 test -S "$T_DIR/notify.sock" || fail "notify listener"
 before=$(snapshot)

@@ -35,6 +35,8 @@ static void test_defaults(void **state)
     assert_string_equal(c.bind_address, "0.0.0.0");
     assert_int_equal(c.port_min, 20000);
     assert_int_equal(c.port_max, 32000);
+    assert_int_equal(c.max_kill_timeout_ns, 30 * DV_NSEC_PER_SEC); /* Nomad's client default */
+    assert_int_equal(c.max_exec_timeout_ns, 30 * MIN);
     assert_null(c.docker.endpoint);
     assert_null(c.docker.auth.config);
     assert_null(c.docker.auth.helper);
@@ -88,7 +90,8 @@ static void test_every_option(void **state)
     dv_spec_error err;
     int r = parse(
         "{\"data_dir\":\"/srv/dv\",\"socket\":\"/tmp/dv.sock\",\"bind_address\":\"127.0.0.1\","
-        "\"port_range\":\"30000-30100\",\"docker\":{"
+        "\"port_range\":\"30000-30100\",\"max_kill_timeout\":\"2m\","
+        "\"max_exec_timeout\":\"1h\",\"docker\":{"
         "\"endpoint\":\"tcp://10.0.0.1:2376\",\"auth\":{\"config\":\"/etc/docker-auth.json\","
         "\"helper\":\"ecr-login\"},\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"},"
         "\"allow_privileged\":true,\"allow_caps\":[\"CHOWN\",\" net_raw\",\"cap_sys_time\","
@@ -110,6 +113,8 @@ static void test_every_option(void **state)
     assert_string_equal(c.bind_address, "127.0.0.1");
     assert_int_equal(c.port_min, 30000);
     assert_int_equal(c.port_max, 30100);
+    assert_int_equal(c.max_kill_timeout_ns, 2 * MIN);
+    assert_int_equal(c.max_exec_timeout_ns, 60 * MIN);
     assert_string_equal(c.docker.endpoint, "tcp://10.0.0.1:2376");
     assert_string_equal(c.docker.auth.config, "/etc/docker-auth.json");
     assert_string_equal(c.docker.auth.helper, "ecr-login");
@@ -228,6 +233,8 @@ static void test_errors(void **state)
          "did you mean \"selinuxlabel\"?"},
         {"{\"docker\":{\"infra_image\":\"\"}}", "docker.infra_image", "image name required"},
         {"{\"docker\":3}", "docker", "expected an object, got an integer"},
+        {"{\"max_kill_timeout\":\"500ms\"}", "max_kill_timeout", "below the minimum 1s"},
+        {"{\"max_exec_timeout\":\"x\"}", "max_exec_timeout", "invalid duration"},
     };
     int failures = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

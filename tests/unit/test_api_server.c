@@ -178,6 +178,17 @@ static void *client_main(void *arg)
     assert_string_equal(out, "400");
     free(out);
 
+    /* B11: a duplicate key is refused as `validate` refuses it, not "last one wins" */
+    out = NULL;
+    rc = dv_test_sh(&out,
+                    "curl -s --unix-socket '%s' -d '{\"name\":\"a\",\"name\":\"b\"}' "
+                    "-w ' %%{http_code}' http://localhost/echo",
+                    run->socket);
+    assert_int_equal(rc, 0);
+    if (!strstr(out, " 400") || !strstr(out, "duplicate"))
+        fail_msg("duplicate keys: %s", out);
+    free(out);
+
     /* answered later by the loop */
     assert_int_equal(dv_api_call(c, "GET", "/later", NULL, &status, &body, &err), 0);
     assert_int_equal(status, 202);

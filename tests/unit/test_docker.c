@@ -14,11 +14,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cleanup.h"
 #include "docker.h"
+#include "duration.h"
 #include "fake_engine.h"
 #include "test_support.h"
 
@@ -155,6 +157,66 @@ static void test_negotiation_failure_is_reported_and_retried(void **state)
     assert_int_equal(dv_docker_ping(dk, &err), 0);
     assert_int_equal(dv_docker_negotiate(dk, &err), 0);
     assert_string_equal(dv_docker_api_version(dk), "1.41");
+    dv_docker_free(dk);
+    dv_fake_stop(f);
+}
+
+/* B2: a daemon that accepts and never answers GET /version. The first calls of a
+ * fresh client negotiate; they must stay cancellable and bounded (before, the
+ * negotiation held a mutex across a 5-minute call, and a cancel did nothing). */
+typedef struct negotiator {
+    dv_docker *dk;
+    dv_cancel cancel;
+    bool use_cancel;
+    int r;
+    dv_error err;
+} negotiator;
+
+static void *first_call(void *arg)
+{
+    negotiator *n = arg;
+    json_t *j = NULL;
+    if (n->use_cancel) {
+        int64_t status;
+        n->r = dv_docker_container_wait(n->dk, "x", NULL, &status, &n->cancel, &n->err);
+    } else {
+        n->r = dv_docker_container_inspect(n->dk, "x", &j, &n->err);
+    }
+    json_decref(j);
+    return NULL;
+}
+
+static bool joined_within(pthread_t th, int seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += seconds;
+    return pthread_timedjoin_np(th, NULL, &ts) == 0;
+}
+
+static void test_negotiation_on_a_silent_daemon(void **state)
+{
+    (void)state;
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_add(f, &(dv_fake_rule){.method = "GET", .path = "/version", .hang = true});
+    dv_docker *dk = client_for(f, 0); /* the default 5-minute deadline */
+    negotiator cancellable = {.dk = dk, .use_cancel = true}, plain = {.dk = dk};
+    pthread_t a, b;
+    assert_int_equal(pthread_create(&a, NULL, first_call, &cancellable), 0);
+    assert_int_equal(pthread_create(&b, NULL, first_call, &plain), 0);
+    while (!dv_fake_find(f, "GET", "/version"))
+        usleep(10000);
+    usleep(200000);
+    dv_cancel_request(&cancellable.cancel);
+    if (!joined_within(a, 5))
+        fail_msg("a cancelled first call is still waiting for the negotiation");
+    assert_int_equal(cancellable.r, -ECANCELED);
+    /* The other is bounded by the negotiation deadline, not the 5-minute one. */
+    if (!joined_within(b, (int)(DV_DOCKER_NEGOTIATE_TIMEOUT_NS / DV_NSEC_PER_SEC) + 5))
+        fail_msg("a first call waited past the negotiation deadline");
+    assert_int_equal(plain.r, -ETIMEDOUT);
+    assert_true(plain.err.recoverable);
+    assert_null(dv_docker_api_version(dk));
     dv_docker_free(dk);
     dv_fake_stop(f);
 }
@@ -473,6 +535,29 @@ static void test_exec_demultiplexed_with_exit_code(void **state)
                      -ETIMEDOUT);
     assert_non_null(strstr(err.msg, "/exec/e3/start: timed out"));
 
+    /* R3: output past the cap is dropped and flagged; the exit code still comes. */
+    _cleanup_buf_ dv_buf big = DV_BUF_INIT;
+    _cleanup_free_ char *chunk = malloc(1 << 20);
+    memset(chunk, 'x', 1 << 20);
+    chunk[(1 << 20) - 1] = '\0';
+    for (size_t i = 0; i < DV_EXEC_OUTPUT_MAX / (1 << 20) + 2; i++)
+        add_frame(&big, 1, chunk);
+    add_frame(&big, 2, "a little\n");
+    dv_fake_reply(f, "POST", "/containers/c4/exec", 0, 201, "{\"Id\":\"e4\"}");
+    dv_fake_add(f, &(dv_fake_rule){.method = "POST",
+                                   .path = "/exec/e4/start",
+                                   .stream = big.data,
+                                   .stream_len = big.len});
+    dv_fake_reply(f, "GET", "/exec/e4/json", 0, 200, "{\"Running\":false,\"ExitCode\":7}");
+    res = (dv_exec_result){0};
+    assert_int_equal(dv_docker_exec(dk, "c4", cmd, false, 0, &res, &err), 0);
+    assert_int_equal(res.exit_code, 7);
+    assert_int_equal(res.out_len, DV_EXEC_OUTPUT_MAX);
+    assert_true(res.out_truncated);
+    assert_string_equal(res.err, "a little\n");
+    assert_false(res.err_truncated);
+    dv_exec_result_clear(&res);
+
     const char *empty[] = {NULL};
     assert_int_equal(dv_docker_exec(dk, "c1", empty, false, 0, &res, &err), -EINVAL);
     dv_docker_free(dk);
@@ -604,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_http_errors),
         cmocka_unit_test(test_500_then_success),
         cmocka_unit_test(test_deadline_on_a_hanging_daemon),
+        cmocka_unit_test(test_negotiation_on_a_silent_daemon),
         cmocka_unit_test(test_eof_and_reset_are_recoverable),
         cmocka_unit_test(test_cannot_connect),
         cmocka_unit_test(test_bad_json_answer),

@@ -296,6 +296,10 @@ static void test_spawn_collect(void **state)
         wait_pidfd(p.pidfd);
         dv_docklog_result res;
         assert_int_equal(dv_docklog_collect(&p, f.checkpoint, &res, &err), 0);
+        /* Still open: only the caller may close it, after unwatching it (loop.h). */
+        assert_true(p.pidfd >= 0);
+        assert_true(fcntl(p.pidfd, F_GETFD) >= 0);
+        dv_docklog_proc_close(&p);
         assert_int_equal(p.pidfd, -1);
         assert_int_equal(res.end, DV_DOCKLOG_END_EXITED);
         if (res.status != codes[i])
@@ -381,6 +385,17 @@ static void test_find_binary(void **state)
     assert_true(dv_docklog_needs_tls("tcp://10.0.0.1:2376", true));
     assert_true(dv_docklog_needs_tls("https://docker.lan", false));
     assert_false(dv_docklog_needs_tls("http://docker.lan", true));
+    /* B4: a tcp:// endpoint the client speaks TLS to is given to docklog as https:// */
+    char buf[64];
+    assert_string_equal(dv_docklog_endpoint("tcp://10.0.0.1:2376", true, buf, sizeof(buf)),
+                        "https://10.0.0.1:2376");
+    assert_string_equal(dv_docklog_endpoint("tcp://10.0.0.1:2375", false, buf, sizeof(buf)),
+                        "tcp://10.0.0.1:2375");
+    assert_string_equal(dv_docklog_endpoint("https://docker.lan", true, buf, sizeof(buf)),
+                        "https://docker.lan");
+    assert_string_equal(dv_docklog_endpoint("unix:///run/d.sock", false, buf, sizeof(buf)),
+                        "unix:///run/d.sock");
+    assert_null(dv_docklog_endpoint("tcp://10.0.0.1:2376", true, buf, 10));
     teardown_fixture(&f);
 }
 
@@ -400,6 +415,7 @@ static void test_adopt_and_stop(void **state)
     assert_int_equal(dv_docklog_collect(&p, f.checkpoint, &res, &err), -EAGAIN);
     assert_true(p.pidfd >= 0); /* still running: kept */
     assert_int_equal(dv_docklog_stop(&p, 5 * DV_NSEC_PER_SEC, f.checkpoint, &res, &err), 0);
+    dv_docklog_proc_close(&p);
     assert_int_equal(res.end, DV_DOCKLOG_END_EXITED);
     assert_int_equal(res.status, 0);
 
@@ -408,6 +424,7 @@ static void test_adopt_and_stop(void **state)
     assert_int_equal(dv_docklog_spawn(f.helper, f.config, f.diag, &p, &err), 0);
     usleep(200000);
     assert_int_equal(dv_docklog_stop(&p, 300 * DV_NSEC_PER_MSEC, f.checkpoint, &res, &err), 0);
+    dv_docklog_proc_close(&p);
     if (res.end != DV_DOCKLOG_END_SIGNALED)
         fail_msg("end %d status %d", res.end, res.status);
     assert_int_equal(res.status, SIGKILL);
@@ -435,6 +452,7 @@ static void test_adopt_and_stop(void **state)
     assert_int_equal(dl_checkpoint_save(f.checkpoint, &cp, false, &err), 0);
     usleep(200000);
     assert_int_equal(dv_docklog_stop(&adopted, 5 * DV_NSEC_PER_SEC, f.checkpoint, &res, &err), 0);
+    dv_docklog_proc_close(&adopted);
     assert_int_equal(res.end, DV_DOCKLOG_END_UNKNOWN);
     assert_int_equal(res.outcome, DV_DOCKLOG_OUTCOME_DONE);
     assert_int_equal(dv_docklog_classify(&res), DV_DOCKLOG_DRAINED);

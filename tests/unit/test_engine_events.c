@@ -90,7 +90,8 @@ static void test_reconnect_with_since_and_resync(void **state)
             break;
         usleep(10 * 1000);
     }
-    dv_engine_events_stop(ev_thread); /* cancels the hanging second stream */
+    /* cancels the hanging second stream */
+    assert_int_equal(dv_engine_events_stop(ev_thread, 5 * DV_NSEC_PER_SEC), 0);
 
     assert_int_equal(s.events, 1);
     assert_string_equal(s.last_action, "die");
@@ -110,11 +111,94 @@ static void test_reconnect_with_since_and_resync(void **state)
     dv_fake_stop(fake);
 }
 
+static int count_events_requests(dv_fake *fake)
+{
+    int k = 0;
+    for (size_t r = 0; r < dv_fake_request_count(fake); r++)
+        k += strcmp(dv_fake_request_at(fake, r)->path, "/events") == 0;
+    return k;
+}
+
+static void quit_soon(dv_loop *loop, void *u)
+{
+    (void)u;
+    dv_loop_quit(loop);
+}
+
+/* Run LOOP for MS milliseconds (once: a loop stays quit). */
+static void run_for(dv_loop *loop, int ms)
+{
+    dv_timer *t = dv_timer_new(loop, quit_soon, NULL);
+    dv_timer_arm(t, ms * DV_NSEC_PER_MSEC);
+    assert_int_equal(dv_loop_run(loop, NULL), 0);
+    dv_timer_free(t);
+}
+
+/* B9: "connected" (resync) only once the daemon has accepted the stream, and one
+ * `broken` per outage however many attempts fail. B2: stopping is prompt even
+ * while the daemon does not answer at all. */
+static void test_health_follows_the_stream(void **state)
+{
+    (void)state;
+    dv_fake *fake = dv_fake_start(NULL, NULL);
+    /* Three attempts fail (empty reply), the fourth is accepted and stays open. */
+    dv_fake_add(fake,
+                &(dv_fake_rule){.method = "GET", .path = "/events", .times = 3, .drop = true});
+    dv_fake_add(
+        fake,
+        &(dv_fake_rule){
+            .method = "GET", .path = "/events", .times = 1, .stream = "", .end = DV_FAKE_END_HANG});
+    /* Then the daemon accepts connections and never answers. */
+    dv_fake_add(fake, &(dv_fake_rule){.method = "GET", .path = "/events", .hang = true});
+    dv_docker *dk;
+    dv_docker_config c = {.endpoint = dv_fake_endpoint(fake)};
+    assert_int_equal(dv_docker_new(&c, &dk, NULL), 0);
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    struct seen s = {.loop = loop};
+    dv_engine_events_cb cb = {on_event, on_resync, on_broken, &s};
+    dv_engine_events *ev_thread;
+    assert_int_equal(dv_engine_events_start(dk, loop, NODE, &cb, &ev_thread, NULL), 0);
+    /* (the loop runs once at the end: what the thread posted meanwhile is queued) */
+    for (int i = 0; i < 1000 && count_events_requests(fake) < 4; i++)
+        usleep(10 * 1000);
+    usleep(300 * 1000);
+    run_for(loop, 100);
+    assert_int_equal(count_events_requests(fake), 4);
+    assert_int_equal(s.broken, 1);  /* once for the outage, not per attempt */
+    assert_int_equal(s.resyncs, 1); /* only the accepted stream */
+    dv_engine_events_stop(ev_thread, 5 * DV_NSEC_PER_SEC);
+    dv_loop_free(loop);
+    dv_docker_free(dk);
+    dv_fake_stop(fake);
+
+    /* A daemon that accepts connections and answers nothing, not even /version:
+     * never "connected", and the stop is prompt. */
+    fake = dv_fake_start(NULL, NULL);
+    dv_fake_add(fake, &(dv_fake_rule){.method = "GET", .path = "/version", .hang = true});
+    c.endpoint = dv_fake_endpoint(fake);
+    assert_int_equal(dv_docker_new(&c, &dk, NULL), 0);
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    s = (struct seen){.loop = loop};
+    cb.userdata = &s;
+    assert_int_equal(dv_engine_events_start(dk, loop, NODE, &cb, &ev_thread, NULL), 0);
+    while (!dv_fake_find(fake, "GET", "/version"))
+        usleep(10 * 1000);
+    usleep(300 * 1000);
+    run_for(loop, 100);
+    assert_int_equal(s.resyncs, 0);
+    assert_int_equal(dv_engine_events_stop(ev_thread, 5 * DV_NSEC_PER_SEC), 0);
+    dv_loop_free(loop);
+    dv_docker_free(dk);
+    dv_fake_stop(fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_reconnect_with_since_and_resync),
+        cmocka_unit_test(test_health_follows_the_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

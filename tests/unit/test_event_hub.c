@@ -104,11 +104,44 @@ static void test_slow_client_is_cut_off(void **state)
     dv_event_hub_free(hub);
 }
 
+/* B8: a destroyed task's own followers end after its last line; followers of
+ * every task stay. */
+static void test_close_task(void **state)
+{
+    (void)state;
+    dv_event_hub *hub = dv_event_hub_new();
+    const dv_api_stream_ops *ops;
+    void *only_a, *only_b, *all;
+    assert_int_equal(dv_event_hub_subscribe(hub, "A", NULL, &ops, &only_a, NULL), 0);
+    assert_int_equal(dv_event_hub_subscribe(hub, "B", NULL, &ops, &only_b, NULL), 0);
+    assert_int_equal(dv_event_hub_subscribe(hub, NULL, NULL, &ops, &all, NULL), 0);
+    _cleanup_json_ json_t *last = json_pack("{s:s}", "state", "destroyed");
+    dv_event_hub_publish(hub, "A", last);
+    dv_event_hub_close_task(hub, "A");
+    assert_true(readable(ops->wait_fd(only_a)));
+    bool ended;
+    assert_string_equal(read_all(ops, only_a, &ended), "{\"state\":\"destroyed\"}\n");
+    assert_true(ended);
+    assert_string_equal(read_all(ops, only_b, &ended), "");
+    assert_false(ended);
+    assert_string_equal(read_all(ops, all, &ended), "{\"state\":\"destroyed\"}\n");
+    assert_false(ended);
+    /* nothing more reaches the closed one */
+    dv_event_hub_publish(hub, "A", last);
+    assert_string_equal(read_all(ops, only_a, &ended), "");
+    assert_true(ended);
+    ops->free(only_a);
+    ops->free(only_b);
+    ops->free(all);
+    dv_event_hub_free(hub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_filter_and_wakeup),
         cmocka_unit_test(test_slow_client_is_cut_off),
+        cmocka_unit_test(test_close_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,7 @@ static int setup(void **state)
     dv_docker_config c = {.endpoint = dv_fake_endpoint(e->fake)};
     if (dv_state_store_open(e->dir, &a->store, NULL) < 0 ||
         dv_docker_new(&c, &a->docker, NULL) < 0 || dv_loop_new(&a->loop, NULL) < 0 ||
-        dv_workers_new(a->loop, 4, &a->workers, NULL) < 0 || !(a->tasks = dv_task_table_new()))
+        dv_lanes_init(&a->lanes, a->loop, NULL) < 0 || !(a->tasks = dv_task_table_new()))
         return -1;
     *state = e;
     return 0;
@@ -82,10 +82,10 @@ static int teardown(void **state)
 {
     struct env *e = *state;
     dv_agent *a = &e->a;
-    dv_workers_shutdown(a->workers, 5 * DV_NSEC_PER_SEC);
+    dv_lanes_shutdown(&a->lanes, 5 * DV_NSEC_PER_SEC);
     dv_loop_close(a->loop);
     dv_image_gc_free(a->image_gc);
-    dv_workers_free(a->workers);
+    dv_lanes_free(&a->lanes);
     dv_task_table_free(a->tasks, NULL);
     dv_loop_free(a->loop);
     dv_docker_free(a->docker);

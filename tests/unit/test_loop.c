@@ -9,12 +9,14 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "duration.h"
+#include "lanes.h"
 #include "loop.h"
 #include "workers.h"
 
@@ -237,6 +239,60 @@ static void test_unwatch_inside_batch(void **state)
     dv_loop_free(loop);
 }
 
+/* B1: a watch whose fd was closed before the unwatch (while a copy of the file
+ * lives on, as in a child between fork and exec) may still be reported by epoll:
+ * it must never be called, nor read after being freed (ASan checks the latter). */
+struct limbo {
+    int calls;
+    int copy;
+};
+
+static void count_call(dv_loop *loop, int fd, uint32_t revents, void *u)
+{
+    (void)loop;
+    (void)fd;
+    (void)revents;
+    ((struct limbo *)u)->calls++;
+}
+
+static void close_copy(dv_loop *loop, void *u)
+{
+    (void)loop;
+    struct limbo *l = u;
+    close(l->copy);
+    l->copy = -1;
+}
+
+static void quit_timer(dv_loop *loop, void *u)
+{
+    (void)u;
+    dv_loop_quit(loop);
+}
+
+static void test_unwatch_after_close(void **state)
+{
+    (void)state;
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    struct limbo l = {0};
+    int fd = eventfd(1, EFD_CLOEXEC); /* readable, level-triggered: reported every turn */
+    dv_loop_watch *w;
+    assert_int_equal(dv_loop_watch_fd(loop, fd, EPOLLIN, count_call, &l, &w, NULL), 0);
+    l.copy = dup(fd);
+    close(fd); /* the contract broken: closed first */
+    dv_loop_unwatch(loop, w);
+    dv_timer *t1 = dv_timer_new(loop, close_copy, &l);
+    dv_timer *t2 = dv_timer_new(loop, quit_timer, NULL);
+    dv_timer_arm(t1, 30 * MS);
+    dv_timer_arm(t2, 60 * MS);
+    assert_int_equal(dv_loop_run(loop, NULL), 0);
+    assert_int_equal(l.calls, 0);
+    assert_int_equal(l.copy, -1);
+    dv_timer_free(t1);
+    dv_timer_free(t2);
+    dv_loop_free(loop);
+}
+
 struct job {
     int input;
     int output;
@@ -313,6 +369,94 @@ static void test_shutdown_times_out_on_a_stuck_job(void **state)
     dv_loop_free(loop);
 }
 
+/* B3: a job blocked until released, to fill a lane. */
+static atomic_int release_jobs;
+static atomic_int ran;
+
+static void blocked(void *data)
+{
+    (void)data;
+    while (!atomic_load(&release_jobs))
+        usleep(1000);
+    atomic_fetch_add(&ran, 1);
+}
+
+static void quick(void *data)
+{
+    (void)data;
+    atomic_fetch_add(&ran, 1);
+}
+
+static void quit_loop(dv_loop *loop, void *data)
+{
+    (void)data;
+    dv_loop_quit(loop);
+}
+
+static void test_bounded_queue_and_idle_exit(void **state)
+{
+    (void)state;
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    dv_workers *w;
+    dv_workers_options o = {.max_threads = 2, .max_queued = 1, .idle_timeout_ns = 100 * MS};
+    assert_int_equal(dv_workers_new_with(loop, &o, &w, NULL), 0);
+    atomic_store(&release_jobs, 0);
+    atomic_store(&ran, 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(dv_workers_submit(w, blocked, NULL, NULL, NULL), 0);
+    /* 2 running + 1 waiting: the lane is full and says so instead of queueing. */
+    assert_int_equal(dv_workers_submit(w, blocked, NULL, NULL, NULL), -EAGAIN);
+    assert_int_equal(dv_workers_busy(w), 3);
+    atomic_store(&release_jobs, 1);
+    for (int i = 0; i < 500 && atomic_load(&ran) < 3; i++)
+        usleep(2000);
+    assert_int_equal(atomic_load(&ran), 3);
+    assert_int_equal(dv_workers_threads(w), 2);
+    /* Idle threads leave after idle_timeout (C3), and the pool grows again on demand. */
+    for (int i = 0; i < 500 && dv_workers_threads(w) > 0; i++)
+        usleep(2000);
+    assert_int_equal(dv_workers_threads(w), 0);
+    assert_int_equal(dv_workers_submit(w, quick, NULL, NULL, NULL), 0);
+    for (int i = 0; i < 500 && atomic_load(&ran) < 4; i++)
+        usleep(2000);
+    assert_int_equal(atomic_load(&ran), 4);
+    assert_int_equal(dv_workers_shutdown(w, 5 * DV_NSEC_PER_SEC), 0);
+    dv_workers_free(w);
+    dv_loop_free(loop);
+}
+
+/* B3: a full exec lane refuses, and lifecycle work still runs at once. */
+static void test_full_exec_lane_does_not_delay_lifecycle(void **state)
+{
+    (void)state;
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    dv_lanes lanes = {0};
+    assert_int_equal(dv_lanes_init(&lanes, loop, NULL), 0);
+    atomic_store(&release_jobs, 0);
+    atomic_store(&ran, 0);
+    int accepted = 0;
+    for (int i = 0; i < 100; i++) {
+        int r = dv_lanes_submit(&lanes, DV_LANE_EXEC, blocked, NULL, NULL, NULL);
+        if (r == -EAGAIN)
+            break;
+        assert_int_equal(r, 0);
+        accepted++;
+    }
+    assert_true(accepted > 0 && accepted < 100);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(dv_lanes_submit(&lanes, DV_LANE_STOP, blocked, NULL, NULL, NULL), 0);
+    /* Lifecycle work finishes while every exec and stop is still blocked. */
+    assert_int_equal(dv_lanes_submit(&lanes, DV_LANE_LIFECYCLE, quick, quit_loop, NULL, NULL), 0);
+    assert_int_equal(dv_loop_run(loop, NULL), 0);
+    assert_int_equal(atomic_load(&ran), 1);
+    atomic_store(&release_jobs, 1);
+    assert_int_equal(dv_lanes_shutdown(&lanes, 10 * DV_NSEC_PER_SEC), 0);
+    dv_lanes_free(&lanes);
+    dv_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,8 +465,11 @@ int main(void)
         cmocka_unit_test(test_posts_from_threads_keep_per_thread_order),
         cmocka_unit_test(test_close_discards_and_refuses),
         cmocka_unit_test(test_unwatch_inside_batch),
+        cmocka_unit_test(test_unwatch_after_close),
         cmocka_unit_test(test_workers_post_results_to_the_loop),
         cmocka_unit_test(test_shutdown_times_out_on_a_stuck_job),
+        cmocka_unit_test(test_bounded_queue_and_idle_exit),
+        cmocka_unit_test(test_full_exec_lane_does_not_delay_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,9 @@ static void test_static_conflicts_and_all_or_nothing(void **state)
     dv_port_claim b[2] = {{.label = "dyn"}, {.label = "http", .static_port = 8080}};
     assert_int_equal(dv_ports_assign(p, B, b, 2, &err), -EADDRINUSE);
     assert_non_null(strstr(err.msg, "held by task " A));
+    /* C5: the failing claim itself is marked (the caller names its field by it) */
+    assert_false(b[0].failed);
+    assert_true(b[1].failed);
     assert_null(dv_ports_holder(p, 30000));
     /* bound on the host */
     dv_port_claim c[1] = {{.label = "x", .static_port = 8081}};

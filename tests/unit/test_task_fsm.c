@@ -487,6 +487,59 @@ static void test_exit_from_inspect(void **state)
     dv_exit_result_clear(&x);
 }
 
+/* B5: a restart during a stop is honoured once the container is down; a stop
+ * after it still wins; during a destroy it is refused, not silently dropped. */
+static void test_restart_during_stop(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    dv_task *t = new_task();
+    run_to_running(t, &r);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_int_equal(t->state, DV_TASK_STOPPING);
+    assert_int_equal(t->desired, DV_DESIRED_STOPPED);
+    assert_int_equal(feed(t, &r, DV_TE_RESTART), 0);
+    assert_int_equal(t->desired, DV_DESIRED_RUNNING);
+    assert_true(has_event(t, "Restart Signaled", "once the stop is done"));
+    assert_int_equal(feed(t, &r, DV_TE_RESTART), -EALREADY);
+    assert_int_equal(feed_exit(t, &r, 137, false), 0);
+    assert_int_equal(t->state, DV_TASK_PULLING);
+    assert_string_equal(r.calls, "fetch,start,stop(5s,-),fetch");
+
+    /* stop, restart, stop: the last word is the stop */
+    assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
+    assert_int_equal(feed(t, &r, DV_TE_STARTED), 0);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_int_equal(feed(t, &r, DV_TE_RESTART), 0);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_int_equal(feed_exit(t, &r, 137, false), 0);
+    assert_int_equal(t->state, DV_TASK_STOPPED);
+
+    dv_task_input d = {.event = DV_TE_DESTROY, .stop_timeout_ns = -1};
+    assert_int_equal(dv_task_handle(t, &d, &ops, &r), 0);
+    assert_int_equal(t->state, DV_TASK_DESTROYING);
+    assert_int_equal(feed(t, &r, DV_TE_RESTART), -EBUSY);
+    dv_task_free(t);
+}
+
+/* R10: a failed stop leaves a running task that is wanted running, so a restarted
+ * agent does not stop it behind the operator's back. */
+static void test_stop_failed_keeps_it_wanted(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    dv_task *t = new_task();
+    run_to_running(t, &r);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_int_equal(feed(t, &r, DV_TE_STOP_FAILED), 0);
+    assert_int_equal(t->state, DV_TASK_RUNNING);
+    assert_int_equal(t->desired, DV_DESIRED_RUNNING);
+    assert_true(has_event(t, "Killing", "stop it again to retry"));
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_int_equal(t->state, DV_TASK_STOPPING);
+    dv_task_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +554,8 @@ int main(void)
         cmocka_unit_test(test_forced_destroy_waits_for_the_start),
         cmocka_unit_test(test_start_failures),
         cmocka_unit_test(test_operator_restart),
+        cmocka_unit_test(test_restart_during_stop),
+        cmocka_unit_test(test_stop_failed_keeps_it_wanted),
         cmocka_unit_test(test_die_while_starting),
         cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test(test_exit_from_inspect),

@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "fake_engine.h"
 #include "task_jobs.h"
+#include "task_runner.h"
 
 #define CID "1111111111111111111111111111111111111111111111111111111111111111"
 #define NEW "2222222222222222222222222222222222222222222222222222222222222222"
@@ -308,6 +309,20 @@ static void test_pull_helpers(void **state)
     assert_false(dv_pull_error_recoverable(&err));
 }
 
+/* R4: a failing confirm inspect backs off per task, 2s doubling to 60s. */
+static void test_inspect_retry_backoff(void **state)
+{
+    (void)state;
+    int64_t d = 0, seen[8];
+    for (int i = 0; i < 8; i++)
+        seen[i] = d = dv_inspect_retry_next(d);
+    assert_int_equal(seen[0], DV_INSPECT_RETRY_MIN);
+    assert_int_equal(seen[1], 2 * DV_INSPECT_RETRY_MIN);
+    assert_int_equal(seen[4], 32 * DV_NSEC_PER_SEC);
+    assert_int_equal(seen[5], DV_INSPECT_RETRY_MAX);
+    assert_int_equal(seen[7], DV_INSPECT_RETRY_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_and_inspect_edges, setup, teardown),
         cmocka_unit_test(test_stats_cgroup_v1_and_v2),
         cmocka_unit_test(test_pull_helpers),
+        cmocka_unit_test(test_inspect_retry_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
