@@ -48,6 +48,42 @@ static void on_broken(void *u, const char *why)
     ((struct seen *)u)->broken++;
 }
 
+/* One events thread on LOOP against FAKE, counting into S. */
+struct harness {
+    dv_fake *fake;
+    dv_docker *dk;
+    dv_loop *loop;
+    struct seen s;
+    dv_engine_events *ev_thread;
+};
+
+static void harness_start(struct harness *h, dv_fake *fake)
+{
+    *h = (struct harness){.fake = fake};
+    dv_docker_config c = {.endpoint = dv_fake_endpoint(fake)};
+    assert_int_equal(dv_docker_new(&c, &h->dk, NULL), 0);
+    assert_int_equal(dv_loop_new(&h->loop, NULL), 0);
+    h->s.loop = h->loop;
+    dv_engine_events_cb cb = {on_event, on_resync, on_broken, &h->s};
+    assert_int_equal(dv_engine_events_start(h->dk, h->loop, NODE, &cb, &h->ev_thread, NULL), 0);
+}
+
+/* After the events thread was stopped. */
+static void harness_free(struct harness *h)
+{
+    dv_loop_free(h->loop);
+    dv_docker_free(h->dk);
+    dv_fake_stop(h->fake);
+}
+
+static int count_events_requests(dv_fake *fake)
+{
+    int k = 0;
+    for (size_t r = 0; r < dv_fake_request_count(fake); r++)
+        k += strcmp(dv_fake_request_at(fake, r)->path, "/events") == 0;
+    return k;
+}
+
 static void test_filter(void **state)
 {
     (void)state;
@@ -71,32 +107,20 @@ static void test_reconnect_with_since_and_resync(void **state)
         .method = "GET", .path = "/events", .times = 0, .stream = "", .end = DV_FAKE_END_HANG};
     dv_fake_add(fake, &second);
 
-    dv_docker *dk;
-    dv_docker_config c = {.endpoint = dv_fake_endpoint(fake)};
-    assert_int_equal(dv_docker_new(&c, &dk, NULL), 0);
-    dv_loop *loop;
-    assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    struct seen s = {.loop = loop};
-    dv_engine_events_cb cb = {on_event, on_resync, on_broken, &s};
-    dv_engine_events *ev_thread;
-    assert_int_equal(dv_engine_events_start(dk, loop, NODE, &cb, &ev_thread, NULL), 0);
-    assert_int_equal(dv_loop_run(loop, NULL), 0);
+    struct harness h;
+    harness_start(&h, fake);
+    const struct seen *s = &h.s;
+    assert_int_equal(dv_loop_run(h.loop, NULL), 0);
     /* resync is posted as the reconnect begins: wait for the request itself */
-    for (int i = 0; i < 500; i++) {
-        size_t k = 0;
-        for (size_t r = 0; r < dv_fake_request_count(fake); r++)
-            k += strcmp(dv_fake_request_at(fake, r)->path, "/events") == 0;
-        if (k >= 2)
-            break;
+    for (int i = 0; i < 500 && count_events_requests(fake) < 2; i++)
         usleep(10 * 1000);
-    }
     /* cancels the hanging second stream */
-    assert_int_equal(dv_engine_events_stop(ev_thread, 5 * DV_NSEC_PER_SEC), 0);
+    assert_int_equal(dv_engine_events_stop(h.ev_thread, 5 * DV_NSEC_PER_SEC), 0);
 
-    assert_int_equal(s.events, 1);
-    assert_string_equal(s.last_action, "die");
-    assert_int_equal(s.broken, 1);
-    assert_int_equal(s.resyncs, 2);
+    assert_int_equal(s->events, 1);
+    assert_string_equal(s->last_action, "die");
+    assert_int_equal(s->broken, 1);
+    assert_int_equal(s->resyncs, 2);
     size_t n = 0;
     const dv_fake_request *reqs[4] = {0};
     for (size_t i = 0; i < dv_fake_request_count(fake) && n < 4; i++)
@@ -106,17 +130,7 @@ static void test_reconnect_with_since_and_resync(void **state)
     assert_non_null(strstr(reqs[0]->query, "io.dockvisor.node_id=" NODE));
     /* the reconnect asks for everything since the last event it saw */
     assert_non_null(strstr(reqs[1]->query, "since=4102444800.123456789"));
-    dv_loop_free(loop);
-    dv_docker_free(dk);
-    dv_fake_stop(fake);
-}
-
-static int count_events_requests(dv_fake *fake)
-{
-    int k = 0;
-    for (size_t r = 0; r < dv_fake_request_count(fake); r++)
-        k += strcmp(dv_fake_request_at(fake, r)->path, "/events") == 0;
-    return k;
+    harness_free(&h);
 }
 
 static void quit_soon(dv_loop *loop, void *u)
@@ -150,47 +164,31 @@ static void test_health_follows_the_stream(void **state)
             .method = "GET", .path = "/events", .times = 1, .stream = "", .end = DV_FAKE_END_HANG});
     /* Then the daemon accepts connections and never answers. */
     dv_fake_add(fake, &(dv_fake_rule){.method = "GET", .path = "/events", .hang = true});
-    dv_docker *dk;
-    dv_docker_config c = {.endpoint = dv_fake_endpoint(fake)};
-    assert_int_equal(dv_docker_new(&c, &dk, NULL), 0);
-    dv_loop *loop;
-    assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    struct seen s = {.loop = loop};
-    dv_engine_events_cb cb = {on_event, on_resync, on_broken, &s};
-    dv_engine_events *ev_thread;
-    assert_int_equal(dv_engine_events_start(dk, loop, NODE, &cb, &ev_thread, NULL), 0);
+    struct harness h;
+    harness_start(&h, fake);
     /* (the loop runs once at the end: what the thread posted meanwhile is queued) */
     for (int i = 0; i < 1000 && count_events_requests(fake) < 4; i++)
         usleep(10 * 1000);
     usleep(300 * 1000);
-    run_for(loop, 100);
+    run_for(h.loop, 100);
     assert_int_equal(count_events_requests(fake), 4);
-    assert_int_equal(s.broken, 1);  /* once for the outage, not per attempt */
-    assert_int_equal(s.resyncs, 1); /* only the accepted stream */
-    dv_engine_events_stop(ev_thread, 5 * DV_NSEC_PER_SEC);
-    dv_loop_free(loop);
-    dv_docker_free(dk);
-    dv_fake_stop(fake);
+    assert_int_equal(h.s.broken, 1);  /* once for the outage, not per attempt */
+    assert_int_equal(h.s.resyncs, 1); /* only the accepted stream */
+    dv_engine_events_stop(h.ev_thread, 5 * DV_NSEC_PER_SEC);
+    harness_free(&h);
 
     /* A daemon that accepts connections and answers nothing, not even /version:
      * never "connected", and the stop is prompt. */
     fake = dv_fake_start(NULL, NULL);
     dv_fake_add(fake, &(dv_fake_rule){.method = "GET", .path = "/version", .hang = true});
-    c.endpoint = dv_fake_endpoint(fake);
-    assert_int_equal(dv_docker_new(&c, &dk, NULL), 0);
-    assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    s = (struct seen){.loop = loop};
-    cb.userdata = &s;
-    assert_int_equal(dv_engine_events_start(dk, loop, NODE, &cb, &ev_thread, NULL), 0);
+    harness_start(&h, fake);
     while (!dv_fake_find(fake, "GET", "/version"))
         usleep(10 * 1000);
     usleep(300 * 1000);
-    run_for(loop, 100);
-    assert_int_equal(s.resyncs, 0);
-    assert_int_equal(dv_engine_events_stop(ev_thread, 5 * DV_NSEC_PER_SEC), 0);
-    dv_loop_free(loop);
-    dv_docker_free(dk);
-    dv_fake_stop(fake);
+    run_for(h.loop, 100);
+    assert_int_equal(h.s.resyncs, 0);
+    assert_int_equal(dv_engine_events_stop(h.ev_thread, 5 * DV_NSEC_PER_SEC), 0);
+    harness_free(&h);
 }
 
 int main(void)
