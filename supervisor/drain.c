@@ -15,11 +15,14 @@ struct dv_drain {
     struct dv_drain *next;
 };
 
-/* Down for the drain's purpose: gone, finished, or a stop that failed. */
-static bool settled(const dv_task *t)
+bool dv_drain_settled(const dv_task *t)
 {
-    return !t || dv_task_state_is_terminal(t->state) ||
-           (t->state == DV_TASK_RUNNING && t->desired == DV_DESIRED_STOPPED);
+    /* Every listed task was fed a stop, which leaves RUNNING at once (a task still
+     * starting stops from STARTED without being published as running). So running
+     * now means the stop failed (the task is wanted running again, so that a
+     * restarted agent does not stop it behind the operator's back) or an operator
+     * restarted it since: waiting would never end. */
+    return !t || dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RUNNING;
 }
 
 static bool complete(const dv_agent *a, const struct dv_drain *d)
@@ -28,7 +31,8 @@ static bool complete(const dv_agent *a, const struct dv_drain *d)
     json_t *e;
     json_array_foreach(d->tasks, i, e)
     {
-        if (!settled(dv_task_table_get(a->tasks, json_string_value(json_object_get(e, "id")))))
+        if (!dv_drain_settled(
+                dv_task_table_get(a->tasks, json_string_value(json_object_get(e, "id")))))
             return false;
     }
     return true;
@@ -56,7 +60,9 @@ static json_t *summary(const dv_agent *a, const struct dv_drain *d)
         else
             json_array_append_new(
                 failed, json_pack("{s:s,s:s,s:s}", "id", id, "state", dv_task_state_name(t->state),
-                                  "reason", "the container is still running after the stop"));
+                                  "reason",
+                                  "still running: the stop failed, or it was restarted since "
+                                  "(see its events)"));
     }
     return json_pack("{s:I,s:o,s:o,s:o,s:o,s:I}", "tasks", (json_int_t)json_array_size(d->tasks),
                      "stopped", stopped, "already_down", already, "not_stopped", failed,

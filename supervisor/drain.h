@@ -14,10 +14,16 @@
 #ifndef DV_DRAIN_H
 #define DV_DRAIN_H
 
+#include <stdbool.h>
+
 #include "agent.h"
 #include "api_server.h"
 
 void dv_drain_request(dv_agent *a, dv_api_request *req);
+
+/* Whether a task a drain fed a stop needs no more waiting for: gone, finished,
+ * or running again (its stop failed, or an operator restarted it). NULL = gone. */
+bool dv_drain_settled(const dv_task *t);
 
 /* A task changed state or went away: answer the drains that are complete. */
 void dv_drain_check(dv_agent *a);

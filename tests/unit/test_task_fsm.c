@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "cleanup.h"
+#include "drain.h"
 #include "duration.h"
 #include "task.h"
 
@@ -540,6 +541,49 @@ static void test_stop_failed_keeps_it_wanted(void **state)
     dv_task_free(t);
 }
 
+/* A drain feeds every task a stop and waits only while that stop can still end
+ * the task: a failed stop, or an operator's restart since, must not hang it. */
+static void test_drain_waits_only_while_a_stop_can_end(void **state)
+{
+    (void)state;
+    assert_true(dv_drain_settled(NULL)); /* destroyed meanwhile */
+
+    struct rec r = {0};
+    dv_task *t = new_task();
+    run_to_running(t, &r);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_false(dv_drain_settled(t));
+    assert_int_equal(feed(t, &r, DV_TE_STOP_FAILED), 0);
+    assert_true(dv_drain_settled(t));
+    dv_task_free(t);
+
+    /* still starting: the stop comes after the start, so wait for it */
+    r = (struct rec){0};
+    t = new_task();
+    assert_int_equal(feed(t, &r, DV_TE_START), 0);
+    assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_false(dv_drain_settled(t));
+    assert_int_equal(feed(t, &r, DV_TE_STARTED), 0);
+    assert_false(dv_drain_settled(t));
+    assert_int_equal(feed_exit(t, &r, 137, false), 0);
+    assert_true(dv_drain_settled(t));
+    dv_task_free(t);
+
+    /* restarted by an operator during the drain's stop: done once it runs again */
+    r = (struct rec){0};
+    t = new_task();
+    run_to_running(t, &r);
+    assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
+    assert_int_equal(feed(t, &r, DV_TE_RESTART), 0);
+    assert_int_equal(feed_exit(t, &r, 137, false), 0);
+    assert_false(dv_drain_settled(t));
+    assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
+    assert_int_equal(feed(t, &r, DV_TE_STARTED), 0);
+    assert_true(dv_drain_settled(t));
+    dv_task_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_operator_restart),
         cmocka_unit_test(test_restart_during_stop),
         cmocka_unit_test(test_stop_failed_keeps_it_wanted),
+        cmocka_unit_test(test_drain_waits_only_while_a_stop_can_end),
         cmocka_unit_test(test_die_while_starting),
         cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test(test_exit_from_inspect),
