@@ -134,6 +134,8 @@ struct state_follow {
     bool tty;
     bool progress_shown; /* a progress line is on screen without its newline */
     const char *want;    /* "running" for run/restart, NULL = any terminal state for stop */
+    bool stop_seen;      /* a "stopping" state line ... */
+    bool start_seen;     /* ... and a step of a new start after it */
     int exit_code;
     char final_state[32];
     json_t *final_line;
@@ -178,6 +180,19 @@ static int on_state_event(const json_t *ev, void *userdata)
     if (strcmp(type, "state") != 0 || !state)
         return 0;
     snprintf(f->final_state, sizeof(f->final_state), "%s", state);
+    if (strcmp(state, "stopping") == 0) {
+        f->stop_seen = true;
+        f->start_seen = false;
+    } else if (strcmp(state, "pulling") == 0 || strcmp(state, "starting") == 0) {
+        f->start_seen = true;
+    }
+    /* Running again with no new start since the stop (or at all, for `stop`): the
+     * stop did not take, and the agent keeps it running (its events say why).
+     * Waiting on would never end; calling it done would be a lie. */
+    if (strcmp(state, "running") == 0 && (!f->want || (f->stop_seen && !f->start_seen))) {
+        f->exit_code = DV_EXIT_ERROR;
+        return 1;
+    }
     if (f->want && strcmp(state, f->want) == 0) {
         f->exit_code = DV_EXIT_OK;
         return 1;
@@ -195,7 +210,7 @@ static int on_state_event(const json_t *ev, void *userdata)
     return 1;
 }
 
-/* "failed", "exited with code 3", "was stopped", "was destroyed" */
+/* "failed", "exited with code 3", "was stopped", "was destroyed", "is still running: ..." */
 static void became(const struct state_follow *f, char *buf, size_t size)
 {
     json_t *code = json_object_get(f->final_line, "exit_code");
@@ -205,6 +220,10 @@ static void became(const struct state_follow *f, char *buf, size_t size)
         snprintf(buf, size, "failed");
     else if (strcmp(f->final_state, "stopped") == 0 || strcmp(f->final_state, "destroyed") == 0)
         snprintf(buf, size, "was %s", f->final_state);
+    else if (strcmp(f->final_state, "running") == 0)
+        snprintf(buf, size,
+                 "is still running: the stop failed, or it was restarted (see "
+                 "`dockvisor events -task`)");
     else
         snprintf(buf, size, "is %s", f->final_state[0] ? f->final_state : "in an unknown state");
 }
@@ -230,7 +249,7 @@ int dv_cli_follow_state(dv_cli *cli, const char *id, bool history, const char *w
         return dv_cli_fail(cli, &err);
     }
     if (f.exit_code != DV_EXIT_OK) {
-        char what[64];
+        char what[128];
         became(&f, what, sizeof(what));
         dv_cli_error(cli->cmd, "task %s %s", id, what);
     }

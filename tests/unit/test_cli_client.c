@@ -115,11 +115,13 @@ static void test_connect_errors(void **state)
     free(dir);
 }
 
-/* A fake agent: answers each connection with RESPONSE, then hangs up, or (HOLD)
- * keeps the connection open until the client goes. */
+/* A fake agent: answers each connection with RESPONSE (connections after the first
+ * with LATER, if set), then hangs up, or (HOLD) keeps the connection open until the
+ * client goes. */
 struct fake {
     int fd;
     const char *response;
+    const char *later;
     bool hold;
     int served;
     pthread_t thread;
@@ -143,7 +145,8 @@ static void *fake_main(void *arg)
             if (strstr(buf, "\r\n\r\n"))
                 break;
         }
-        if (write(c, f->response, strlen(f->response)) < 0) {
+        const char *answer = f->served > 0 && f->later ? f->later : f->response;
+        if (write(c, answer, strlen(answer)) < 0) {
         }
         if (f->hold)
             while (read(c, buf, sizeof(buf)) > 0) {
@@ -280,6 +283,50 @@ static void test_follower_refused(void **state)
     free(dir);
 }
 
+/* A stop that fails leaves the task running: `stop` and `restart` say so and end,
+ * instead of waiting for ever (stop) or reporting success (restart). */
+static void test_stop_that_did_not_take(void **state)
+{
+    (void)state;
+    char *dir = dv_test_tmpdir("dvtest-cli-client");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/agent.sock", dir);
+    static const char accepted[] = "{\"id\":\"abc\",\"state\":\"stopping\"}";
+    char response[256];
+    snprintf(response, sizeof(response),
+             "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(accepted), accepted);
+    static const char lines[] =
+        "{\"type\":\"state\",\"task_id\":\"abc\",\"state\":\"stopping\"}\n"
+        "{\"type\":\"event\",\"task_id\":\"abc\",\"event\":\"Killing\",\"message\":"
+        "\"the container is still running after the stop: stop it again to retry\"}\n"
+        "{\"type\":\"state\",\"task_id\":\"abc\",\"state\":\"running\"}\n";
+    char stream[1024];
+    snprintf(stream, sizeof(stream),
+             "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+             strlen(lines), lines);
+    struct fake f = {.response = response, .later = stream};
+    const struct {
+        int (*cmd)(int, char **);
+        char *name;
+    } cmds[] = {{dv_cmd_stop, "stop"}, {dv_cmd_restart, "restart"}};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(cmds); i++) {
+        f.served = 0;
+        fake_start(&f, path);
+        char *argv[] = {cmds[i].name, "-address", path, "abc"};
+        char *text = NULL;
+        assert_int_equal(run_cmd(cmds[i].cmd, 4, argv, &text), DV_EXIT_ERROR);
+        assert_non_null(strstr(text, "task abc is still running: the stop failed"));
+        free(text);
+        fake_stop(&f);
+        unlink(path);
+    }
+    dv_test_rm_rf(dir);
+    free(dir);
+}
+
 static int idle_calls;
 static int stop_when_idle(void *userdata)
 {
@@ -318,7 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_errors),   cmocka_unit_test(test_stream_cut_off),
         cmocka_unit_test(test_follower_refused), cmocka_unit_test(test_call_timeout),
-        cmocka_unit_test(test_idle_follower),
+        cmocka_unit_test(test_idle_follower),    cmocka_unit_test(test_stop_that_did_not_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
