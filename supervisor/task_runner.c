@@ -88,11 +88,18 @@ static void free_job_done(dv_loop *loop, void *data)
 
 static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
 {
-    if (dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, done, free_job, j) == 0)
+    int r = dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, done, free_job, j);
+    if (r == 0)
         return;
-    /* Shutting down (or out of memory): the result says so, later, never from
-     * inside the state machine call that asked for the job. */
-    j->r = dv_error_set(&j->err, -ESHUTDOWN, "the agent is shutting down");
+    /* The result says why, later, never from inside the state machine call that
+     * asked for the job. */
+    if (r == -EAGAIN)
+        j->r = dv_error_set(&j->err, r,
+                            "no worker thread could be started (the agent's thread limit?)");
+    else if (r == -ENOMEM)
+        j->r = dv_error_set(&j->err, r, "out of memory");
+    else
+        j->r = dv_error_set(&j->err, -ESHUTDOWN, "the agent is shutting down");
     if (dv_loop_post(a->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
         dv_job_free(j);
 }
@@ -443,6 +450,10 @@ static void submit_stop(dv_agent *a, dv_task *t, int64_t timeout_ns, const char 
 
 static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const char *signal)
 {
+    /* A strict confirm still owed by an earlier stop is void: this stop's own
+     * STOP_DONE confirms it, and a strict look now, while the container may
+     * rightly still run out its kill_timeout, would call this stop failed. */
+    dv_rt(t)->inspect_owed_strict = false;
     submit_stop(ctx, t, timeout_ns, signal);
 }
 
@@ -729,7 +740,8 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
 
 void dv_runner_recheck(dv_agent *a, dv_task *t)
 {
-    confirm(a, t, !dv_rt(t)->inspect_owed_strict);
+    /* Strict only for the confirm a stop that has returned still owes. */
+    confirm(a, t, !(dv_rt(t)->inspect_owed_strict && t->state == DV_TASK_STOPPING));
 }
 
 void dv_runner_resync(dv_agent *a)

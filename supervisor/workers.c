@@ -153,8 +153,24 @@ int dv_workers_new(dv_loop *loop, int max_threads, dv_workers **ret, dv_error *e
     return dv_workers_new_with(loop, &o, ret, err);
 }
 
+/* Caller holds the lock. Takes queued job J out of the queue. */
+static void unlink_job(dv_workers *w, struct job *j)
+{
+    struct job **p = &w->head, *prev = NULL;
+    while (*p && *p != j) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (!*p)
+        return;
+    *p = j->next;
+    if (w->tail == j)
+        w->tail = prev;
+    w->queued--;
+}
+
 /* Caller holds the lock. A failed pthread_create only means the job waits for a
- * busy thread. */
+ * busy thread (dv_workers_submit refuses it when there is none). */
 static void grow(dv_workers *w)
 {
     if (w->idle >= w->queued || w->threads >= w->o.max_threads)
@@ -197,6 +213,15 @@ int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
     w->tail = j;
     w->queued++;
     grow(w);
+    if (w->threads == 0) {
+        /* No thread, and none could be made (pthread_create failed: a pids limit):
+         * idle threads exit, so nothing would ever run the job. Refuse it now; the
+         * caller answers or retries. With a thread alive, the job waits for it. */
+        unlink_job(w, j);
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        return -EAGAIN;
+    }
     pthread_cond_signal(&w->more);
     pthread_mutex_unlock(&w->lock);
     return 0;

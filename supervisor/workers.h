@@ -44,7 +44,8 @@ int dv_workers_new_with(dv_loop *loop, const dv_workers_options *options, dv_wor
                         dv_error *err);
 
 /* Queue a job. Returns 0, -ESHUTDOWN after dv_workers_shutdown() (DATA stays the
- * caller's), -EAGAIN when the lane is full (DATA stays the caller's), or -ENOMEM. */
+ * caller's), -EAGAIN when the lane is full or no thread runs and none can be
+ * created (DATA stays the caller's), or -ENOMEM. */
 int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
                       dv_work_discard_fn discard, void *data);
 

@@ -426,6 +426,48 @@ static void test_bounded_queue_and_idle_exit(void **state)
     dv_loop_free(loop);
 }
 
+/* This test program is linked with -Wl,--wrap=pthread_create (tests/CMakeLists.txt),
+ * so thread creation can be made to fail as a pids limit makes it fail. */
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
+static atomic_int refuse_threads;
+
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+    if (atomic_load(&refuse_threads))
+        return EAGAIN;
+    return __real_pthread_create(t, a, fn, arg);
+}
+
+/* A lane whose idle threads have all left, and no thread can be made: the job is
+ * refused, not queued for no one to run. With a thread alive it waits for it. */
+static void test_no_thread_no_job(void **state)
+{
+    (void)state;
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    dv_workers *w;
+    dv_workers_options o = {.max_threads = 2, .max_queued = -1, .idle_timeout_ns = 50 * MS};
+    assert_int_equal(dv_workers_new_with(loop, &o, &w, NULL), 0);
+    atomic_store(&release_jobs, 0);
+    atomic_store(&ran, 0);
+    atomic_store(&refuse_threads, 1);
+    assert_int_equal(dv_workers_submit(w, quick, NULL, NULL, NULL), -EAGAIN);
+    assert_int_equal(dv_workers_busy(w), 0);
+    atomic_store(&refuse_threads, 0);
+    assert_int_equal(dv_workers_submit(w, blocked, NULL, NULL, NULL), 0);
+    atomic_store(&refuse_threads, 1);
+    assert_int_equal(dv_workers_submit(w, quick, NULL, NULL, NULL), 0); /* waits for it */
+    atomic_store(&refuse_threads, 0);
+    atomic_store(&release_jobs, 1);
+    for (int i = 0; i < 500 && atomic_load(&ran) < 2; i++)
+        usleep(2000);
+    assert_int_equal(atomic_load(&ran), 2);
+    assert_int_equal(dv_workers_shutdown(w, 5 * DV_NSEC_PER_SEC), 0);
+    dv_workers_free(w);
+    dv_loop_free(loop);
+}
+
 /* B3: a full exec lane refuses, and lifecycle work still runs at once. */
 static void test_full_exec_lane_does_not_delay_lifecycle(void **state)
 {
@@ -469,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_workers_post_results_to_the_loop),
         cmocka_unit_test(test_shutdown_times_out_on_a_stuck_job),
         cmocka_unit_test(test_bounded_queue_and_idle_exit),
+        cmocka_unit_test(test_no_thread_no_job),
         cmocka_unit_test(test_full_exec_lane_does_not_delay_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
