@@ -77,3 +77,17 @@ void dv_test_write_file(const char *path, const char *text)
     fputs(text, f);
     fclose(f);
 }
+
+void dv_test_frame(dv_buf *b, int type, const void *payload, size_t len)
+{
+    unsigned char h[8] = {(unsigned char)type,
+                          0,
+                          0,
+                          0,
+                          (unsigned char)(len >> 24),
+                          (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8),
+                          (unsigned char)len};
+    if (dv_buf_append(b, h, sizeof(h)) < 0 || dv_buf_append(b, payload, len) < 0)
+        abort(); /* out of memory in a test */
+}

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 /* mkdtemp under $TMPDIR (or /tmp) with PREFIX; aborts the test on failure.
  * Returns a heap string the caller frees (after dv_test_rm_rf). */
 char *dv_test_tmpdir(const char *prefix);
@@ -21,5 +23,9 @@ const char *dv_test_env(const char *name, const char *fallback);
 
 /* Write TEXT to PATH (non-atomic; test fixtures only). */
 void dv_test_write_file(const char *path, const char *text);
+
+/* Append one frame of Docker's multiplexed stream to B: the 8-byte header (TYPE:
+ * 1 stdout, 2 stderr, 3 system error; big-endian length) and LEN bytes of PAYLOAD. */
+void dv_test_frame(dv_buf *b, int type, const void *payload, size_t len);
 
 #endif

@@ -35,12 +35,7 @@ static dv_docker *client_for(dv_fake *f)
 
 static void add_frame(dv_buf *b, uint8_t type, const char *payload)
 {
-    size_t len = strlen(payload);
-    uint8_t h[8] = {
-        type,        0, 0, 0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-        (uint8_t)len};
-    dv_buf_append(b, h, 8);
-    dv_buf_appends(b, payload);
+    dv_test_frame(b, type, payload, strlen(payload));
 }
 
 typedef struct frames {

@@ -41,17 +41,7 @@ static const char *inspect_running =
 
 static void frame(dv_buf *b, int type, const char *payload)
 {
-    size_t len = strlen(payload);
-    unsigned char h[8] = {(unsigned char)type,
-                          0,
-                          0,
-                          0,
-                          (unsigned char)(len >> 24),
-                          (unsigned char)(len >> 16),
-                          (unsigned char)(len >> 8),
-                          (unsigned char)len};
-    dv_buf_append(b, h, 8);
-    dv_buf_append(b, payload, len);
+    dv_test_frame(b, type, payload, strlen(payload));
 }
 
 /* GET /containers/CID/logs answers TIMES times (0: always) with STREAM, sent in

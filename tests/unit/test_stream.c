@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "stream.h"
+#include "test_support.h"
 
 /* What the callbacks saw: "<type>:<payload>|" per frame (or "<line>|" per line). */
 typedef struct seen {
@@ -43,11 +44,7 @@ static int on_line(const char *line, size_t len, void *userdata)
 
 static void add_frame(dv_buf *b, uint8_t type, const char *payload, size_t len)
 {
-    uint8_t h[8] = {
-        type,        0, 0, 0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-        (uint8_t)len};
-    assert_int_equal(dv_buf_append(b, h, sizeof(h)), 0);
-    assert_int_equal(dv_buf_append(b, payload, len), 0);
+    dv_test_frame(b, type, payload, len);
 }
 
 /* A stream with stdout, stderr, an empty frame (not delivered), a system frame and a
