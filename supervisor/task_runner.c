@@ -520,6 +520,8 @@ static void inspect_done(dv_loop *loop, void *data)
         if (t->state == DV_TASK_STOPPING && !j->lenient)
             feed_simple(j->agent, t, DV_TE_STOP_FAILED, NULL);
     } else {
+        if (j->container_id && strcmp(rt->oom_container, j->container_id) == 0)
+            j->exit.oom_killed = true;
         dv_task_input in = {.event = DV_TE_EXITED, .exit = &j->exit};
         dv_runner_feed(j->agent, t, &in);
     }
@@ -734,7 +736,20 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
         else if (ours && dv_task_state_is_active(t->state))
             confirm(a, t, true);
     } else if (strcmp(action, "oom") == 0 && ours) {
-        dv_task_event_add(t, &dv_runner_ops, a, "OOM", "the container ran out of memory");
+        /* Docker may report the OOM kill after the exit (and inspect may never say
+         * so): remember it for the exit still to be recorded, or mend the one
+         * recorded already. The restart decision is not revisited: an OOM kill's
+         * exit code 137 already counted as a failure. */
+        snprintf(dv_rt(t)->oom_container, sizeof(dv_rt(t)->oom_container), "%s", cid);
+        bool exit_recorded = dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RESTARTING;
+        if (exit_recorded && t->exit.valid && !t->exit.oom_killed) {
+            t->exit.oom_killed = true;
+            dv_task_event_add(t, &dv_runner_ops, a, "OOM Killed",
+                              "the container ran out of memory (Docker said so after its exit)");
+            dv_runner_ops.changed(a, t);
+        } else {
+            dv_task_event_add(t, &dv_runner_ops, a, "OOM", "the container ran out of memory");
+        }
     }
 }
 

@@ -42,7 +42,10 @@ typedef struct dv_task_rt {
     int64_t inspect_retry_ns; /* current backoff of a failing inspect, 0 when it works */
     bool inspect_warned;      /* the failing streak was logged */
     bool inspect_owed_strict; /* a failed confirm after a stop is still owed */
-    dv_cancel *cancel;        /* of the fetch in flight (points into its job), or NULL */
+    /* The container Docker reported an "oom" event for: its exit is an OOM kill even
+     * when inspect says otherwise (Docker's OOMKilled races the exit on cgroup v2). */
+    char oom_container[65];
+    dv_cancel *cancel; /* of the fetch in flight (points into its job), or NULL */
 
     /* docklog helper (task_logger.c) */
     enum dv_logger_state logger;
