@@ -259,6 +259,14 @@ static void test_call_timeout(void **state)
     free(dir);
 }
 
+/* An agent's JSON answer with STATUS ("202 Accepted") and BODY. */
+static void json_response(char *buf, size_t size, const char *status, const char *body)
+{
+    snprintf(buf, size,
+             "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             status, strlen(body), body);
+}
+
 static void test_follower_refused(void **state)
 {
     (void)state;
@@ -267,10 +275,7 @@ static void test_follower_refused(void **state)
     snprintf(path, sizeof(path), "%s/agent.sock", dir);
     static const char body[] = "{\"error\":\"too many log followers (at most 100)\"}";
     char response[512];
-    snprintf(response, sizeof(response),
-             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             strlen(body), body);
+    json_response(response, sizeof(response), "503 Service Unavailable", body);
     struct fake f = {.response = response};
     fake_start(&f, path);
     char *argv[] = {"logs", "-address", path, "abc"};
@@ -293,10 +298,7 @@ static void test_stop_that_did_not_take(void **state)
     snprintf(path, sizeof(path), "%s/agent.sock", dir);
     static const char accepted[] = "{\"id\":\"abc\",\"state\":\"stopping\"}";
     char response[256];
-    snprintf(response, sizeof(response),
-             "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             strlen(accepted), accepted);
+    json_response(response, sizeof(response), "202 Accepted", accepted);
     static const char lines[] =
         "{\"type\":\"state\",\"task_id\":\"abc\",\"state\":\"stopping\"}\n"
         "{\"type\":\"event\",\"task_id\":\"abc\",\"event\":\"Killing\",\"message\":"
