@@ -94,8 +94,9 @@ static bool path_safe(const char *s)
 
 static int parse(const json_t *json, dl_config *c, dv_error *err)
 {
-    static const char *const top[] = {"version", "endpoint", "addresses", "tls",        "container",
-                                      "task",    "files",    "journald",  "checkpoint", NULL};
+    static const char *const top[] = {"version",    "endpoint", "addresses", "tls",
+                                      "container",  "task",     "files",     "journald",
+                                      "checkpoint", "gaps",     "source",    NULL};
     static const char *const tls[] = {"cert", "key", "ca", NULL};
     static const char *const container[] = {"id", "name", "tty", "image", NULL};
     static const char *const task[] = {"id", "name", NULL};
@@ -113,8 +114,17 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
         return dv_error_set(err, -EINVAL, "version: must be %d (this docklog's format)",
                             DL_CONFIG_VERSION);
     if ((r = get_string(json, "", "endpoint", true, &c->endpoint, err)) < 0 ||
-        (r = get_string(json, "", "checkpoint", true, &c->checkpoint, err)) < 0)
+        (r = get_string(json, "", "checkpoint", true, &c->checkpoint, err)) < 0 ||
+        (r = get_string(json, "", "gaps", false, &c->gaps, err)) < 0)
         return r;
+    json_t *src = json_object_get(json, "source");
+    const char *source = json_string_value(src);
+    if (src && (!source || (strcmp(source, "auto") != 0 && strcmp(source, "api") != 0 &&
+                            strcmp(source, "file") != 0)))
+        return dv_error_set(err, -EINVAL, "source: must be \"auto\", \"api\" or \"file\"");
+    c->source = !source || strcmp(source, "auto") == 0 ? DL_SOURCE_AUTO
+                : strcmp(source, "api") == 0           ? DL_SOURCE_API
+                                                       : DL_SOURCE_FILE;
 
     json_t *a = json_object_get(json, "addresses");
     if (a && (!json_is_array(a) || json_array_size(a) > DL_ADDRESSES_MAX))
@@ -214,7 +224,7 @@ void dl_config_free(dl_config *c)
                        &c->tls_ca,          &c->container_id, &c->container_name,
                        &c->image,           &c->task_id,      &c->task_name,
                        &c->files.dir,       &c->files.base,   &c->journald.identifier,
-                       &c->journald.socket, &c->checkpoint};
+                       &c->journald.socket, &c->checkpoint,   &c->gaps};
     for (size_t i = 0; i < DV_ARRAY_SIZE(fields); i++) {
         free(*fields[i]);
         *fields[i] = NULL;

@@ -14,7 +14,13 @@
  *             "max_files": 10, "max_file_size": 10},          max_file_size in MB
  *   "journald": {"enabled": true, "identifier": "web",       SYSLOG_IDENTIFIER
  *                "socket": "/run/systemd/journal/socket"},    optional (tests)
- *   "checkpoint": ".../docklog.checkpoint"
+ *   "checkpoint": ".../docklog.checkpoint",
+ *   "gaps": ".../docklog.gaps",                    optional: where lost log entries are
+ *                                                   recorded for the agent (gaps.h)
+ *   "source": "auto"                                optional: "auto" (default): Docker's
+ *                                                   json-file from disk when the Engine is
+ *                                                   on this host (unix://), else the API;
+ *                                                   "api" or "file" force one (jsonfile.h)
  * }
  *
  * Unknown keys, wrong types and missing required keys are errors naming the key
@@ -60,6 +66,8 @@ typedef struct dl_config {
         char *socket;     /* defaults to DL_JOURNALD_SOCKET_DEFAULT */
     } journald;
     char *checkpoint;
+    char *gaps; /* NULL: not recorded for the agent (diagnostics and journald only) */
+    enum dl_source { DL_SOURCE_AUTO, DL_SOURCE_API, DL_SOURCE_FILE } source;
 } dl_config;
 
 /* Parse JSON into *RET (all strings heap-owned by it). */

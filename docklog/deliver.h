@@ -1,8 +1,11 @@
 /* Delivery of log entries to the sinks with exactly-once bookkeeping.
  *
- * Per entry: skip it if the checkpoint says it was delivered before, else write it
- * to the file sink, send it to journald (retrying), and only then count it in the
- * committed position (checkpoint.h). Per batch (up to 20 ms of stream): flush the files,
+ * Per entry: drop it if it is at or before its stream's committed (timestamp, count),
+ * else write it to the file sink, send it to journald (retrying), and only then count
+ * it in the committed position (checkpoint.h). The filter holds for every entry of
+ * every pass, not only after a (re)connect: Docker replays entries around a json-file
+ * rotation in the middle of a follow, with the timestamps they had (the replay
+ * filter, checkpoint.h). Per batch (up to 20 ms of stream): flush the files,
  * save the checkpoint (rename), then let the file sink do what had to wait for the
  * checkpoint. Every DL_CHECKPOINT_SYNC_INTERVAL and at the end: fdatasync the files
  * and save the checkpoint durably, recording the position as synced.
@@ -28,11 +31,22 @@ typedef struct dl_deliver {
     dl_file_sink *files;      /* NULL: disabled */
     dl_journal_sink *journal; /* NULL: disabled */
     dl_retry retry;           /* for journald */
-    /* Skipping after a (re)connect, per stream: entries up to the committed position
-     * come again. */
-    bool skipping[2];
-    int64_t skip_ts[2];
-    uint64_t skip_left[2];
+    /* The replay filter, per stream: the timestamp of the entry seen last in this
+     * pass (delivered or dropped) and how many in a row carried it, to tell the n-th
+     * entry at the committed timestamp from its replay. */
+    int64_t pass_ts[2];
+    uint64_t pass_run[2];
+    bool pass_first[2]; /* no entry of the stream seen yet in this pass */
+    /* The last entry delivered per stream (this process): whether it completed a
+     * line, and a hash of its bytes, to know a replay that starts exactly at it. */
+    bool last_whole[2];
+    uint64_t last_hash[2];
+    size_t last_len[2];
+    /* Called once per pass and stream whose first entry is later than the committed
+     * timestamp: since= is inclusive, so the committed entry should have come first;
+     * Docker no longer has it, and whatever followed it up to FIRST may be gone. */
+    void (*on_gap)(void *userdata, int stream, int64_t committed_ts, int64_t first_ts);
+    void *gap_userdata;
     bool dirty;           /* cp.pos changed since the last save */
     int64_t last_sync_ns; /* monotonic */
     uint64_t entries;     /* delivered by this process */
@@ -44,12 +58,12 @@ typedef struct dl_deliver {
 void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkpoint *cp,
                      dl_file_sink *files, dl_journal_sink *journal, const dl_retry *retry);
 
-/* A new logs request starts (since = dl_position_since(&cp.pos)): arm, per stream, the
- * skip of entries before its timestamp and of the first `count` at exactly it. */
+/* A new logs request starts (since = dl_position_since(&cp.pos)): the replay filter
+ * forgets what it saw in the previous response, and the gap check is armed. */
 void dl_deliver_begin_stream(dl_deliver *d);
 
-/* One entry: 0 delivered or skipped, -EINTR a stop was requested during a journald
- * retry (the entry is not counted), other negative: a sink failed. */
+/* One entry: 0 delivered or dropped as already delivered, -EINTR a stop was requested during a
+ * journald retry (the entry is not counted), other negative: a sink failed. */
 int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err);
 
 /* Batch end: flush, save the checkpoint if anything changed, sync if due. */

@@ -79,6 +79,18 @@ int dl_engine_inspect(dl_engine *e, dl_container_state *ret, dv_error *err)
     copy_str(s.started_at, sizeof(s.started_at), json_object_get(state, "StartedAt"));
     json_t *lc = json_object_get(json_object_get(j, "HostConfig"), "LogConfig");
     copy_str(s.log_driver, sizeof(s.log_driver), json_object_get(lc, "Type"));
+    const char *addr =
+        json_string_value(json_object_get(json_object_get(lc, "Config"), "syslog-address"));
+    s.syslog_local = !addr || !*addr || strncmp(addr, "unix", 4) == 0;
+    const char *compress =
+        json_string_value(json_object_get(json_object_get(lc, "Config"), "compress"));
+    s.log_compress = compress && strcmp(compress, "true") == 0;
+    copy_str(s.log_path, sizeof(s.log_path), json_object_get(j, "LogPath"));
+    json_t *pid = json_object_get(state, "Pid");
+    s.pid =
+        json_is_integer(pid) && json_integer_value(pid) > 0 && json_integer_value(pid) < INT32_MAX
+            ? (int)json_integer_value(pid)
+            : 0;
     *ret = s;
     return 0;
 }

@@ -26,6 +26,14 @@ typedef struct dl_container_state {
     char status[32]; /* State.Status: created, running, exited, dead, ... */
     char started_at[48];
     char log_driver[64]; /* HostConfig.LogConfig.Type */
+    /* HostConfig.LogConfig.Config["syslog-address"] is absent or a unix socket: the
+     * syslog driver writes to this host's syslog socket (journald's, under systemd). */
+    bool syslog_local;
+    /* For reading the log from disk (jsonfile.h): LogPath, whether json-file compresses
+     * rotated files (then only the API reads them), State.Pid (0: not running). */
+    char log_path[1024];
+    bool log_compress;
+    int pid;
 } dl_container_state;
 
 int dl_engine_init(dl_engine *e, const dl_config *config, int wake_fd, dv_error *err);

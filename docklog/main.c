@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "exit_codes.h"
 #include "file_sink.h"
+#include "gaps.h"
 #include "journal_sink.h"
 #include "run.h"
 #include "signals.h"
@@ -103,6 +104,11 @@ static int load_checkpoint(const dl_config *c, const dl_file_sink_options *fo, d
     return 0;
 }
 
+static void on_gap(void *userdata, int stream, int64_t committed_ts, int64_t first_ts)
+{
+    dl_gaps_report(userdata, stream, committed_ts, first_ts);
+}
+
 static int finish(dl_deliver *d, enum dl_outcome outcome, const char *message)
 {
     dv_error err;
@@ -175,6 +181,10 @@ int main(int argc, char **argv)
         dl_diag("checkpoint: %s", err.msg);
         goto out_journal;
     }
+    dl_gaps gaps;
+    dl_gaps_init(&gaps, &config);
+    deliver.on_gap = on_gap;
+    deliver.gap_userdata = &gaps;
     dl_engine engine;
     if (dl_engine_init(&engine, &config, signals.fd, &err) < 0) {
         dl_diag("%s", err.msg);

@@ -83,6 +83,14 @@ static bool exited(const dl_container_state *s)
     return !s->running && !s->restarting && strcmp(s->status, "created") != 0;
 }
 
+/* Log drivers through which Docker itself writes to the system journal: journald,
+ * and syslog to this host's socket (under systemd, journald's). */
+static bool docker_writes_journal(const dl_container_state *s)
+{
+    return strcmp(s->log_driver, "journald") == 0 ||
+           (strcmp(s->log_driver, "syslog") == 0 && s->syslog_local);
+}
+
 static int __attribute__((format(printf, 2, 3))) permanent(dv_error *err, const char *fmt, ...)
 {
     char msg[DV_ERROR_MSG_MAX];
@@ -102,6 +110,7 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
     if (r < 0)
         return DL_RUN_TEMPORARY;
     failures daemon = {0};
+    bool source_chosen = false;
     int64_t backoff = DL_BACKOFF_MIN;
     int result = -1;
     while (result < 0) {
@@ -120,6 +129,37 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
                                "that could be read",
                                before.log_driver);
             break;
+        }
+        if (r == 0 && deliver->journal && docker_writes_journal(&before)) {
+            /* Docker already sends every line there: a second copy would be a
+             * duplicate, and with the journald driver Docker's reader (which selects
+             * by CONTAINER_ID_FULL) would hand docklog its own copies back forever. */
+            dl_diag("the container's log driver is \"%s\": Docker sends its lines to the "
+                    "system journal itself; docklog writes them to files only",
+                    before.log_driver);
+            deliver->journal = NULL;
+            if (!deliver->files) {
+                dl_diag("no log files are kept for this task: nothing left to collect");
+                result = DL_RUN_DRAINED;
+                break;
+            }
+        }
+        /* A container not started yet has no log file: decide once it has. */
+        if (r == 0 && !source_chosen && (before.log_path[0] || strcmp(before.status, "created"))) {
+            source_chosen = true;
+            char why[128];
+            if (dl_file_source_usable(config, &before, why, sizeof(why))) {
+                int fr = dl_run_file(config, engine, deliver, signals, &before, err);
+                if (fr != DL_RUN_FALLBACK) {
+                    result = fr;
+                    break;
+                }
+            } else if (config->source == DL_SOURCE_FILE) {
+                result = permanent(err, "cannot read the log files from disk: %s", why);
+                break;
+            } else if (strcmp(before.log_driver, "json-file") == 0) {
+                dl_diag("reading through the Engine API: %s", why);
+            }
         }
         if (r == 0) {
             uint64_t was = deliver->entries;
@@ -182,10 +222,6 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             failure(&daemon, "docker", &e, backoff);
         } else {
             recovered(&daemon, "docker");
-            if (!exited(&before))
-                dl_diag("log stream ended while the container was %s: reading on from the "
-                        "checkpoint",
-                        before.status);
             if (exited(&before)) {
                 /* The stream of a container that had exited before it was requested
                  * ended cleanly: everything was read, unless Docker restarted it in

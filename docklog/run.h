@@ -36,6 +36,7 @@ enum dl_run_result {
     DL_RUN_STOPPED,
     DL_RUN_PERMANENT, /* err holds the message for the checkpoint and the agent */
     DL_RUN_TEMPORARY,
+    DL_RUN_FALLBACK, /* dl_run_file only: the files cannot be followed, use the API */
 };
 
 #define DL_BACKOFF_MIN (250 * DV_NSEC_PER_MSEC)
@@ -44,5 +45,12 @@ enum dl_run_result {
 
 int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_signals *signals,
            dv_error *err);
+
+/* Can the container's log be read from disk (run_file.c)? If not, WHY says why. */
+bool dl_file_source_usable(const dl_config *config, const dl_container_state *s, char *why,
+                           size_t why_size);
+/* The loop over the json-file on disk, from the state FIRST inspected. */
+int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
+                dl_signals *signals, const dl_container_state *first, dv_error *err);
 
 #endif

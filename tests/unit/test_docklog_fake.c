@@ -238,8 +238,6 @@ static void test_stream_ends_while_running(void **state)
     for (size_t i = 0; i < dv_fake_request_count(f); i++)
         logs += strstr(dv_fake_request_at(f, i)->path, "/logs") != NULL;
     assert_int_equal(logs, 3);
-    _cleanup_free_ char *diag = slurp(e.diag);
-    assert_non_null(strstr(diag, "log stream ended while the container was running"));
     dv_fake_stop(f);
     env_free(&e);
 }

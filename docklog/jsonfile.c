@@ -1,0 +1,325 @@
+#include "jsonfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "timestamp.h"
+
+#define READ_CHUNK (64 * 1024)
+
+int dl_jsonfile_parse_line(const char *line, size_t len, json_t **ret_json, dl_entry *ret,
+                           dv_error *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+    if (!j)
+        return dv_error_set(err, -EPROTO, "not a json-file entry: %s", jerr.text);
+    json_t *log = json_object_get(j, "log");
+    const char *stream = json_string_value(json_object_get(j, "stream"));
+    const char *time = json_string_value(json_object_get(j, "time"));
+    int64_t ts;
+    if (!json_is_string(log) || !stream || !time ||
+        (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0) ||
+        dv_timestamp_parse(time, strlen(time), &ts, NULL) < 0) {
+        json_decref(j);
+        return dv_error_set(err, -EPROTO, "not a json-file entry: missing log, stream or time");
+    }
+    dl_entry e = {.stream = strcmp(stream, "stderr") == 0 ? DL_STDERR : DL_STDOUT,
+                  .ts = ts,
+                  .msg = json_string_value(log),
+                  .len = json_string_length(log)};
+    /* As the Engine API sends it (timestamps=1): nine digits of fraction. */
+    dv_timestamp_format_fixed(ts, e.ts_text);
+    *ret_json = j;
+    *ret = e;
+    return 0;
+}
+
+static int name_path(const dl_jsonfile *f, int index, char *buf, size_t size)
+{
+    int n = index == 0 ? snprintf(buf, size, "%s", f->path)
+                       : snprintf(buf, size, "%s.%d", f->path, index);
+    return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static dl_jsonfile_file *find(dl_jsonfile *f, dev_t dev, ino_t ino)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->files[i].dev == dev && f->files[i].ino == ino)
+            return &f->files[i];
+    return NULL;
+}
+
+/* Close files read to their end that Docker has deleted (their inode may be reused
+ * only once nobody holds it, so a finished file is held while it has a name). */
+static void forget_finished(dl_jsonfile *f)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        dl_jsonfile_file *x = &f->files[i];
+        if (i < f->cur && x->done && (x->index < 0 || f->n > DL_JSONFILE_MAX_FILES / 2)) {
+            close(x->fd);
+            continue;
+        }
+        f->files[keep++] = *x;
+    }
+    f->cur -= f->n - keep;
+    f->n = keep;
+}
+
+/* Look at every name (the current file and .1 ... up to the first gap after the
+ * last one found, allowing the hole a rotation in progress leaves) and hold every
+ * file not seen before, in age order. */
+static int scan(dl_jsonfile *f, dv_error *err)
+{
+    for (size_t i = 0; i < f->n; i++)
+        f->files[i].index = -1;
+    int misses = 0;
+    for (int index = 0; misses < 2 && index < DL_JSONFILE_MAX_FILES; index++) {
+        char path[PATH_MAX];
+        if (name_path(f, index, path, sizeof(path)) < 0)
+            return dv_error_set(err, -ENAMETOOLONG, "log path too long: %s", f->path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0) {
+            if (errno != ENOENT)
+                return dv_error_errno(err, -errno, "open %s", path);
+            misses++;
+            continue;
+        }
+        misses = 0;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            int r = errno ? -errno : -EINVAL;
+            close(fd);
+            return dv_error_errno(err, r, "%s: not a regular file", path);
+        }
+        dl_jsonfile_file *known = find(f, st.st_dev, st.st_ino);
+        if (known) {
+            known->index = index;
+            close(fd);
+            continue;
+        }
+        if (f->n == DL_JSONFILE_MAX_FILES) {
+            close(fd);
+            return dv_error_set(err, -EMFILE, "more than %d log files to hold for %s",
+                                DL_JSONFILE_MAX_FILES, f->path);
+        }
+        /* Newer files have smaller indexes: it goes before the first held file that
+         * is newer, and never before the one being read (a file older than that
+         * one cannot appear). */
+        size_t at = f->n;
+        for (size_t i = f->cur; i < f->n; i++)
+            if (f->files[i].index >= 0 && f->files[i].index < index && !f->files[i].started) {
+                at = i;
+                break;
+            }
+        memmove(&f->files[at + 1], &f->files[at], (f->n - at) * sizeof(f->files[0]));
+        f->files[at] = (dl_jsonfile_file){.fd = fd, .dev = st.st_dev, .ino = st.st_ino,
+                                          .index = index};
+        f->n++;
+    }
+    forget_finished(f);
+    return 0;
+}
+
+int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err)
+{
+    memset(f, 0, sizeof(*f));
+    f->inotify_fd = -1;
+    const char *slash = strrchr(log_path, '/');
+    if (!slash || !slash[1])
+        return dv_error_set(err, -EINVAL, "log path %s is not a file path", log_path);
+    if (!(f->path = strdup(log_path)) ||
+        !(f->dir = strndup(log_path, (size_t)(slash - log_path) + (slash == log_path))) ||
+        !(f->line = malloc(DL_JSONFILE_LINE_MAX))) {
+        dl_jsonfile_close(f);
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    }
+    f->name = f->path + (slash - log_path) + 1;
+    /* One instance per docklog; without one (fs.inotify.max_user_instances reached)
+     * the directory is polled instead. */
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (in >= 0 && inotify_add_watch(in, f->dir,
+                                     IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+                                         IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR) < 0) {
+        close(in);
+        in = -1;
+    }
+    f->inotify_fd = in;
+    int r = scan(f, err);
+    if (r < 0) {
+        dl_jsonfile_close(f);
+        return r;
+    }
+    if (f->n == 0) {
+        dl_jsonfile_close(f);
+        return dv_error_set(err, -ENOENT, "no log file at %s", log_path);
+    }
+    return 0;
+}
+
+void dl_jsonfile_close(dl_jsonfile *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        close(f->files[i].fd);
+    f->n = 0;
+    if (f->inotify_fd >= 0)
+        close(f->inotify_fd);
+    f->inotify_fd = -1;
+    free(f->path);
+    free(f->dir);
+    free(f->line);
+    f->path = f->dir = f->line = NULL;
+}
+
+bool dl_jsonfile_notified(const dl_jsonfile *f)
+{
+    return f->inotify_fd >= 0;
+}
+
+static int entry_of(dl_jsonfile *f, const char *line, size_t len, dl_entry_cb on_entry,
+                    void *userdata, size_t *skipped, dv_error *err)
+{
+    (void)f;
+    json_t *j = NULL;
+    dl_entry e;
+    if (dl_jsonfile_parse_line(line, len, &j, &e, NULL) < 0) {
+        (*skipped)++;
+        return 0;
+    }
+    int r = on_entry(&e, userdata, err);
+    json_decref(j);
+    return r;
+}
+
+/* Hand every whole line of DATA (with the carried-over partial line) to entry_of;
+ * keep the unfinished rest. */
+static int lines(dl_jsonfile *f, const char *data, size_t len, dl_entry_cb on_entry,
+                 void *userdata, size_t *skipped, dv_error *err)
+{
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        size_t n = nl ? (size_t)(nl - data) : len;
+        if (f->line_len + n > DL_JSONFILE_LINE_MAX) {
+            /* Not Docker's: drop it up to its end. */
+            f->line_len = 0;
+            f->lines_dropped = true;
+            (*skipped)++;
+        } else if (nl && f->line_len == 0) {
+            int r = entry_of(f, data, n, on_entry, userdata, skipped, err);
+            if (r != 0)
+                return r;
+        } else {
+            memcpy(f->line + f->line_len, data, n);
+            f->line_len += n;
+            if (nl) {
+                size_t l = f->line_len;
+                f->line_len = 0;
+                int r = entry_of(f, f->line, l, on_entry, userdata, skipped, err);
+                if (r != 0)
+                    return r;
+            }
+        }
+        if (!nl)
+            break;
+        data += n + 1;
+        len -= n + 1;
+    }
+    return 0;
+}
+
+int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, void *userdata,
+                     size_t *ret_skipped, dv_error *err)
+{
+    char buf[READ_CHUNK];
+    size_t total = 0, skipped = 0;
+    int result = 0;
+    while (f->cur < f->n) {
+        if (total >= max_bytes) {
+            result = 1;
+            break;
+        }
+        dl_jsonfile_file *x = &f->files[f->cur];
+        x->started = true;
+        ssize_t n = read(x->fd, buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            result = dv_error_errno(err, -errno, "read %s", f->path);
+            break;
+        }
+        if (n > 0) {
+            total += (size_t)n;
+            int r = lines(f, buf, (size_t)n, on_entry, userdata, &skipped, err);
+            if (r != 0) {
+                result = r;
+                break;
+            }
+            continue;
+        }
+        /* End of this file. It is complete once a newer one exists: Docker closes a
+         * file before renaming it away and creating the next. That newer file was
+         * seen before this read, so the read got everything. */
+        if (f->cur + 1 >= f->n)
+            break;
+        if (f->line_len > 0) {
+            f->line_len = 0; /* a torn last write (a crash of dockerd) */
+            skipped++;
+        }
+        x->done = true;
+        f->cur++;
+    }
+    if (ret_skipped)
+        *ret_skipped += skipped;
+    return result;
+}
+
+/* Read the queued events: true if a name changed (a rotation) or events were lost,
+ * false if files were only written to. */
+static bool names_changed(int fd)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    bool changed = false;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            if (ev->mask & ~(uint32_t)IN_MODIFY)
+                changed = true;
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return changed;
+}
+
+int dl_jsonfile_wait(dl_jsonfile *f, int wake_fd, int pid_fd, int64_t timeout_ns, dv_error *err)
+{
+    struct pollfd p[3];
+    nfds_t n = 0;
+    if (f->inotify_fd >= 0)
+        p[n++] = (struct pollfd){.fd = f->inotify_fd, .events = POLLIN};
+    if (wake_fd >= 0)
+        p[n++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
+    if (pid_fd >= 0)
+        p[n++] = (struct pollfd){.fd = pid_fd, .events = POLLIN};
+    int64_t wait = timeout_ns;
+    if (f->inotify_fd < 0 && (wait < 0 || wait > DL_JSONFILE_POLL))
+        wait = DL_JSONFILE_POLL;
+    int ms = wait < 0 ? -1 : (int)((wait + DV_NSEC_PER_MSEC - 1) / DV_NSEC_PER_MSEC);
+    int ready = poll(p, n, ms);
+    if (ready < 0 && errno != EINTR)
+        return dv_error_errno(err, -errno, "poll");
+    /* Polling: every wake may hide a rotation. With inotify: only a name change. */
+    if (f->inotify_fd < 0 || names_changed(f->inotify_fd))
+        return scan(f, err);
+    return 0;
+}

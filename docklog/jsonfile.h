@@ -1,0 +1,89 @@
+/* Docker's json-file log read straight from disk, when the Engine runs on this host
+ * (DESIGN.md, Logs: two sources). Why: Docker 20.10's follow reader skips whole files
+ * when it falls two rotations behind a fast writer and replays files after a
+ * rotation, so with Docker's default cap (2 x 2m) lines are lost through the API that
+ * are still on disk when they are written; reading the files costs dockerd nothing.
+ *
+ * The log is <dir>/<id>-json.log (LogPath), rotated by Docker to .1, .2, ... up to
+ * max-file: rename the older files up by one (the oldest is deleted), rename the
+ * current one to .1, create a new one. One JSON object per line:
+ *   {"log":"<the bytes, a whole line ends in \n>","stream":"stdout|stderr",
+ *    "time":"<RFC3339Nano>"[,"attrs":{...}]}
+ * Docker writes each entry with one write(2) under its lock, and closes a file before
+ * it renames it away, so a file with a newer one beside it is complete.
+ *
+ * Following by inode, never by name: every file is opened as soon as it is seen
+ * (inotify on the directory, one instance; a rescan of the names on every event; a
+ * poll every DL_JSONFILE_POLL when no inotify instance can be had) and read from the
+ * held descriptor, so a file Docker deletes while it is still unread stays readable.
+ * Nothing is lost while docklog runs, however far behind it is; the files it did not
+ * see are only those rotated away while no docklog ran (gap report, gaps.h). */
+#ifndef DL_JSONFILE_H
+#define DL_JSONFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "clock.h"
+#include "entries.h"
+#include "error.h"
+
+#define DL_JSONFILE_MAX_FILES 64
+#define DL_JSONFILE_POLL (250 * DV_NSEC_PER_MSEC)
+/* A line longer than this is not one of Docker's entries (they hold at most 16 KiB
+ * of log, escaped at most 6x): the file is not what it should be. */
+#define DL_JSONFILE_LINE_MAX (128 * 1024)
+
+typedef struct dl_jsonfile_file {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    int index;    /* name suffix at the last scan (0 = the current file); -1: gone */
+    bool started; /* reading it began */
+    bool done;    /* read to its end after a newer file appeared */
+} dl_jsonfile_file;
+
+typedef struct dl_jsonfile {
+    char *path; /* LogPath: <dir>/<name> */
+    char *dir;
+    const char *name;
+    int inotify_fd; /* -1: polling */
+    dl_jsonfile_file files[DL_JSONFILE_MAX_FILES]; /* oldest first */
+    size_t n;
+    size_t cur; /* the file being read */
+    char *line; /* a partial line carried over between reads */
+    size_t line_len;
+    bool lines_dropped; /* a torn or foreign line was skipped (reported once) */
+} dl_jsonfile;
+
+/* Open LOG_PATH's directory for following (inotify if it can be had) and scan it.
+ * The files already there are read from their start, oldest first. */
+int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err);
+void dl_jsonfile_close(dl_jsonfile *f);
+
+/* Whether inotify is used (false: polling). */
+bool dl_jsonfile_notified(const dl_jsonfile *f);
+
+/* Read what is there, at most about MAX_BYTES, and hand every entry to ON_ENTRY
+ * (entries.h; its message points into a buffer valid during the call). Returns 1 if
+ * more is readable now, 0 at the end of the newest file, a callback's negative
+ * result, or an error of reading (-errno). A line that is not an entry
+ * (a torn write after a crash) is skipped; *ret_skipped counts them. */
+int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, void *userdata,
+                     size_t *ret_skipped, dv_error *err);
+
+/* Wait until something may have changed (a directory event, or DL_JSONFILE_POLL when
+ * polling), WAKE_FD or PID_FD (may be -1) is readable, or TIMEOUT_NS (-1: none)
+ * passed. Rescans the directory on an event. Returns 0. */
+int dl_jsonfile_wait(dl_jsonfile *f, int wake_fd, int pid_fd, int64_t timeout_ns, dv_error *err);
+
+/* Parse one json-file line into *RET (message and timestamp text point into
+ * storage the caller's JSON object owns: see dl_jsonfile_read). Exposed for tests. */
+int dl_jsonfile_parse_line(const char *line, size_t len, json_t **ret_json, dl_entry *ret,
+                           dv_error *err);
+
+#endif

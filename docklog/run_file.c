@@ -1,0 +1,207 @@
+/* docklog's loop over Docker's json-file log on disk (jsonfile.h): one pass from the
+ * oldest retained file, every entry through the same replay filter and sinks as the
+ * API's stream (deliver.h), until the container has exited and its files are read.
+ *
+ * The end of a container is seen through a pidfd of its init process (State.Pid):
+ * no request to dockerd while it runs. Docker marks a container exited only after
+ * its log copier wrote the last line and closed the file, so once inspect says
+ * exited, reading the files to their end drains it; StartedAt unchanged afterwards
+ * rules out a restart by Docker in between (as in the API loop, run.h). */
+#include "run.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "diag.h"
+#include "jsonfile.h"
+#include "proc.h"
+
+/* Without a pidfd, how often to ask Docker whether the container still runs. */
+#define INSPECT_INTERVAL (2 * DV_NSEC_PER_SEC)
+/* After the init process ended, how long Docker may take to mark the exit. */
+#define EXIT_SETTLE_STEP (50 * DV_NSEC_PER_MSEC)
+
+struct file_pass {
+    dl_deliver *deliver;
+    int failed;
+    dv_error err;
+};
+
+static int on_entry(const dl_entry *e, void *userdata, dv_error *err)
+{
+    (void)err;
+    struct file_pass *p = userdata;
+    int r = dl_deliver_entry(p->deliver, e, &p->err);
+    if (r < 0)
+        p->failed = r;
+    return r;
+}
+
+static bool exited(const dl_container_state *s)
+{
+    return !s->running && !s->restarting && strcmp(s->status, "created") != 0;
+}
+
+static bool readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+static int watch_pid(const dl_container_state *s)
+{
+    if (!s->running || s->pid <= 0)
+        return -1;
+    int fd = dv_pidfd_open(s->pid, NULL);
+    return fd < 0 ? -1 : fd;
+}
+
+bool dl_file_source_usable(const dl_config *config, const dl_container_state *s, char *why,
+                           size_t why_size)
+{
+    const char *no = NULL;
+    if (config->source == DL_SOURCE_API)
+        no = "the config asks for the API";
+    else if (strncmp(config->endpoint, "unix://", 7) != 0 && config->source == DL_SOURCE_AUTO)
+        no = "the Engine is not on this host";
+    else if (strcmp(s->log_driver, "json-file") != 0)
+        no = "the log driver is not json-file";
+    else if (s->log_compress)
+        no = "json-file compresses rotated files (compress=true)";
+    else if (!s->log_path[0])
+        no = "Docker gives no LogPath";
+    else if (access(s->log_path, R_OK) != 0)
+        no = "its LogPath is not readable here";
+    if (no)
+        snprintf(why, why_size, "%s", no);
+    return !no;
+}
+
+int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
+                dl_signals *signals, const dl_container_state *first, dv_error *err)
+{
+    dl_jsonfile jf;
+    dv_error e;
+    if (dl_jsonfile_open(&jf, first->log_path, &e) < 0) {
+        dl_diag("cannot follow the log file (%s): reading through the Engine API", e.msg);
+        return DL_RUN_FALLBACK;
+    }
+    dl_diag("reading Docker's log files at %s directly (%s)", first->log_path,
+            dl_jsonfile_notified(&jf) ? "inotify" : "polling: no inotify instance left");
+    dl_container_state state = *first;
+    int pidfd = watch_pid(&state);
+    bool exit_seen = !state.running && !state.restarting; /* ask Docker at the first end */
+    struct file_pass p = {.deliver = deliver};
+    size_t skipped = 0, skipped_reported = 0;
+    int64_t next_inspect = dv_monotonic_ns() + INSPECT_INTERVAL;
+    int result = -1;
+    dl_deliver_begin_stream(deliver);
+    while (result < 0) {
+        if (dl_signals_stop_requested(signals)) {
+            result = DL_RUN_STOPPED;
+            break;
+        }
+        int r = dl_jsonfile_read(&jf, DL_HTTP_BATCH_MAX, on_entry, &p, &skipped, &e);
+        int b = dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err);
+        if (p.failed == -EINTR) {
+            result = DL_RUN_STOPPED;
+            break;
+        }
+        if (p.failed || b < 0) {
+            *err = p.err;
+            result = DL_RUN_TEMPORARY; /* a sink failed: let the agent see it */
+            break;
+        }
+        if (r < 0) {
+            *err = e;
+            result = DL_RUN_TEMPORARY;
+            break;
+        }
+        if (skipped > skipped_reported) {
+            dl_diag("skipped %zu lines of the log file that are not json-file entries",
+                    skipped - skipped_reported);
+            skipped_reported = skipped;
+        }
+        if (r == 1)
+            continue;
+        /* At the end of the newest file. */
+        int64_t now = dv_monotonic_ns();
+        if (exit_seen || (pidfd < 0 && now >= next_inspect)) {
+            dl_container_state s;
+            int ir = dl_engine_inspect(engine, &s, &e);
+            next_inspect = now + INSPECT_INTERVAL;
+            if (ir < 0 && e.http_status == 404) {
+                dv_error_set(err, -EPERM,
+                             "container %s no longer exists: its remaining logs cannot be read",
+                             config->container_id);
+                result = DL_RUN_PERMANENT;
+                break;
+            }
+            if (ir == 0 && exited(&s)) {
+                /* Everything is written: read it, then make sure Docker did not start
+                 * the container again meanwhile. */
+                r = dl_jsonfile_wait(&jf, -1, -1, 0, &e);
+                while (r >= 0 && (r = dl_jsonfile_read(&jf, DL_HTTP_BATCH_MAX, on_entry, &p,
+                                                       &skipped, &e)) == 1) {
+                }
+                if (dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err) < 0 || p.failed) {
+                    *err = p.err;
+                    result = p.failed == -EINTR ? DL_RUN_STOPPED : DL_RUN_TEMPORARY;
+                    break;
+                }
+                if (r < 0) {
+                    *err = e;
+                    result = DL_RUN_TEMPORARY;
+                    break;
+                }
+                dl_container_state after;
+                if (dl_engine_inspect(engine, &after, &e) == 0 && exited(&after) &&
+                    strcmp(after.started_at, s.started_at) == 0) {
+                    result = DL_RUN_DRAINED;
+                    break;
+                }
+                exit_seen = false;
+                continue;
+            }
+            if (ir == 0 && s.running && strcmp(s.started_at, state.started_at) != 0) {
+                /* Docker restarted it: follow the new process. */
+                if (pidfd >= 0)
+                    close(pidfd);
+                state = s;
+                pidfd = watch_pid(&state);
+                exit_seen = false;
+            } else if (ir == 0 && exit_seen && s.running) {
+                /* The process ended, Docker has not marked it yet. */
+                if (dl_signals_sleep(signals, EXIT_SETTLE_STEP)) {
+                    result = DL_RUN_STOPPED;
+                    break;
+                }
+                continue;
+            }
+            /* An unreachable daemon: the files are still there; look again later. */
+        }
+        int64_t timeout = pidfd >= 0 ? -1 : next_inspect - dv_monotonic_ns();
+        if (timeout < 0 && pidfd < 0)
+            timeout = 0;
+        if (dl_jsonfile_wait(&jf, signals->fd, pidfd, timeout, &e) < 0) {
+            *err = e;
+            result = DL_RUN_TEMPORARY;
+            break;
+        }
+        if (pidfd >= 0) {
+            if (readable(pidfd)) {
+                close(pidfd);
+                pidfd = -1;
+                exit_seen = true;
+            }
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    dl_jsonfile_close(&jf);
+    return result;
+}
