@@ -19,12 +19,12 @@ size_t dv_log_gap_format(const dv_log_gap *gap, char buf[DV_LOG_GAP_LINE_MAX])
     char after[DV_TIMESTAMP_MAX], before[DV_TIMESTAMP_MAX];
     dv_timestamp_format(gap->after_ns, after);
     dv_timestamp_format(gap->before_ns, before);
-    int n = snprintf(buf, DV_LOG_GAP_LINE_MAX,
-                     "{\"stream\":\"%s\",\"container_id\":\"%.64s\",\"after_ns\":%lld,"
-                     "\"after\":\"%s\",\"before_ns\":%lld,\"before\":\"%s\",\"at_ns\":%lld}\n",
-                     dv_log_gap_stream_name(gap->stream), gap->container_id,
-                     (long long)gap->after_ns, after, (long long)gap->before_ns, before,
-                     (long long)gap->at_ns);
+    int n =
+        snprintf(buf, DV_LOG_GAP_LINE_MAX,
+                 "{\"stream\":\"%s\",\"container_id\":\"%.64s\",\"after_ns\":%lld,"
+                 "\"after\":\"%s\",\"before_ns\":%lld,\"before\":\"%s\",\"at_ns\":%lld}\n",
+                 dv_log_gap_stream_name(gap->stream), gap->container_id, (long long)gap->after_ns,
+                 after, (long long)gap->before_ns, before, (long long)gap->at_ns);
     return n < 0 ? 0 : (size_t)n < DV_LOG_GAP_LINE_MAX ? (size_t)n : DV_LOG_GAP_LINE_MAX - 1;
 }
 

@@ -20,7 +20,10 @@
  *   "source": "auto"                                optional: "auto" (default): Docker's
  *                                                   json-file from disk when the Engine is
  *                                                   on this host (unix://), else the API;
- *                                                   "api" or "file" force one (jsonfile.h)
+ *                                                   "api": always the API; "file": json-file
+ *                                                   from disk whatever the endpoint (an
+ *                                                   error if unreadable), other drivers
+ *                                                   through the API (jsonfile.h)
  * }
  *
  * Unknown keys, wrong types and missing required keys are errors naming the key

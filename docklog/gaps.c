@@ -51,7 +51,9 @@ void dl_gaps_report(dl_gaps *g, int stream, int64_t after_ns, int64_t before_ns)
 
     dv_error err;
     if (c->gaps) {
-        dv_log_gap gap = {.stream = stream, .after_ns = after_ns, .before_ns = before_ns,
+        dv_log_gap gap = {.stream = stream,
+                          .after_ns = after_ns,
+                          .before_ns = before_ns,
                           .at_ns = dv_realtime_ns()};
         snprintf(gap.container_id, sizeof(gap.container_id), "%.64s", c->container_id);
         char line[DV_LOG_GAP_LINE_MAX];

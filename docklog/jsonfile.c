@@ -123,8 +123,8 @@ static int scan(dl_jsonfile *f, dv_error *err)
                 break;
             }
         memmove(&f->files[at + 1], &f->files[at], (f->n - at) * sizeof(f->files[0]));
-        f->files[at] = (dl_jsonfile_file){.fd = fd, .dev = st.st_dev, .ino = st.st_ino,
-                                          .index = index};
+        f->files[at] =
+            (dl_jsonfile_file){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .index = index};
         f->n++;
     }
     forget_finished(f);
@@ -203,8 +203,8 @@ static int entry_of(dl_jsonfile *f, const char *line, size_t len, dl_entry_cb on
 
 /* Hand every whole line of DATA (with the carried-over partial line) to entry_of;
  * keep the unfinished rest. */
-static int lines(dl_jsonfile *f, const char *data, size_t len, dl_entry_cb on_entry,
-                 void *userdata, size_t *skipped, dv_error *err)
+static int lines(dl_jsonfile *f, const char *data, size_t len, dl_entry_cb on_entry, void *userdata,
+                 size_t *skipped, dv_error *err)
 {
     while (len > 0) {
         const char *nl = memchr(data, '\n', len);

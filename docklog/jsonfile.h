@@ -51,7 +51,7 @@ typedef struct dl_jsonfile {
     char *path; /* LogPath: <dir>/<name> */
     char *dir;
     const char *name;
-    int inotify_fd; /* -1: polling */
+    int inotify_fd;                                /* -1: polling */
     dl_jsonfile_file files[DL_JSONFILE_MAX_FILES]; /* oldest first */
     size_t n;
     size_t cur; /* the file being read */

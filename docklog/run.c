@@ -154,7 +154,8 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
                     result = fr;
                     break;
                 }
-            } else if (config->source == DL_SOURCE_FILE) {
+            } else if (config->source == DL_SOURCE_FILE &&
+                       strcmp(before.log_driver, "json-file") == 0) {
                 result = permanent(err, "cannot read the log files from disk: %s", why);
                 break;
             } else if (strcmp(before.log_driver, "json-file") == 0) {

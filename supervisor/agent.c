@@ -30,6 +30,7 @@
 #include "duration.h"
 #include "image_gc.h"
 #include "log.h"
+#include "log_loss.h"
 #include "node.h"
 #include "recovery.h"
 #include "task_runner.h"
@@ -231,6 +232,8 @@ static int setup(dv_agent *a, dv_error *err)
     if ((r = dv_watchdog_start(a->loop, &a->watchdog, err)) < 0 ||
         (r = dv_recovery_run(a, err)) < 0)
         return dv_error_wrap(err, "recovery");
+    if ((r = dv_log_loss_start(a, err)) < 0)
+        return r;
 
     dv_engine_events_cb cb = {.event = on_engine_event,
                               .resync = on_engine_resync,
@@ -285,6 +288,7 @@ static bool teardown(dv_agent *a)
     dv_closep(&a->signal_fd);
     dv_closep(&a->lock_fd);
     dv_timer_free(a->node_timer);
+    dv_log_loss_stop(a);
     dv_loop_free(a->loop);
     dv_docker_free(a->docker);
     dv_docker_free(a->node_docker);

@@ -62,6 +62,7 @@ typedef struct dv_agent {
     dv_docker *node_docker; /* the same Engine with DV_NODE_FINGERPRINT_TIMEOUT */
 
     struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
+    dv_timer *log_loss_timer;  /* log_loss.h */
 
     /* restart tolerance (recovery.c, drain.c, watchdog.c) */
     json_t *quarantined;     /* records set aside at start: [{"task_id","moved_to","reason"}] */

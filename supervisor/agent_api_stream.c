@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "dangling.h"
+#include "log_loss.h"
 #include "duration.h"
 #include "image_gc.h"
 #include "log_files.h"
@@ -315,5 +316,6 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
     dv_lanes_metrics(&a->lanes, &b);
     dv_image_gc_metrics(a->image_gc, &b);
     dv_dangling_metrics(a->dangling, &b);
+    dv_log_loss_metrics(a, &b);
     dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");
 }

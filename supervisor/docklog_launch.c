@@ -140,6 +140,8 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
         json_object_set_new(files, "max_files", json_integer(c->max_files));
         json_object_set_new(files, "max_file_size", json_integer(c->max_file_size_mb));
     }
+    if (c->gaps_path)
+        json_object_set_new(j, "gaps", json_string(c->gaps_path));
     if (c->journald_identifier)
         json_object_set_new(json_object_get(j, "journald"), "identifier",
                             json_string(c->journald_identifier));

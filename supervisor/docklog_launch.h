@@ -64,6 +64,7 @@ typedef struct dv_docklog_config {
     bool journald_enabled;
     const char *journald_identifier; /* SYSLOG_IDENTIFIER; NULL → task_name */
     const char *checkpoint_path;     /* tasks/<id>/docklog.checkpoint */
+    const char *gaps_path;           /* tasks/<id>/docklog.gaps (common/log_gaps.h); optional */
 } dv_docklog_config;
 
 /* At most this many resolved addresses go into the config (docklog's limit). */

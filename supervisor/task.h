@@ -114,6 +114,10 @@ typedef struct dv_task {
         char boot_id[DV_BOOT_ID_STRLEN + 1];
     } docklog;
 
+    /* Log gaps docklog reported (common/log_gaps.h), per stream; their sum is how
+     * many records of docklog.gaps were turned into "Logs lost" events. */
+    uint64_t log_gaps[2];
+
     dv_restart_tracker restarts;
     int64_t restart_due_ns; /* RESTARTING: when the restart is due (CLOCK_REALTIME), so an
                              * agent restarted meanwhile re-arms the rest of the delay */

@@ -15,6 +15,7 @@
 #include "duration.h"
 #include "json_file.h"
 #include "log.h"
+#include "log_loss.h"
 #include "task_runner.h"
 
 #define DRAIN_DEADLINE (10 * DV_NSEC_PER_SEC)
@@ -118,6 +119,7 @@ static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int col
     forget_identity(t);
     rt->logger = DV_LOGGER_NONE;
     dv_timer_disarm(rt->logger_timer);
+    dv_log_loss_check(a, t); /* what it found before it ended */
     enum dv_docklog_verdict v = collect_r < 0 ? DV_DOCKLOG_RESPAWN : dv_docklog_classify(res);
     if (rt->logger_term_sent && v == DV_DOCKLOG_RESPAWN)
         v = DV_DOCKLOG_DRAINED; /* we asked it to stop: it was given its chance */

@@ -226,6 +226,10 @@ json_t *dv_task_to_json(const dv_task *t)
     /* Added within version 1: optional on read, so older records still load. */
     if (j && (json_object_set_new(j, "restart_due_ns", json_integer(t->restart_due_ns)) < 0 ||
               json_object_set_new(j, "destroy_requested", json_boolean(t->destroy_requested)) < 0 ||
+              ((t->log_gaps[0] || t->log_gaps[1]) &&
+               json_object_set_new(j, "log_gaps",
+                                   json_pack("{s:I,s:I}", "stdout", (json_int_t)t->log_gaps[0],
+                                             "stderr", (json_int_t)t->log_gaps[1])) < 0) ||
               (t->boot_id[0] && json_object_set_new(j, "boot_id", json_string(t->boot_id)) < 0))) {
         json_decref(j);
         return NULL;
@@ -317,6 +321,11 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
     t->finished_ns = json_integer_value(json_object_get(rec, "finished_ns"));
     t->restart_due_ns = json_integer_value(json_object_get(rec, "restart_due_ns"));
     t->destroy_requested = json_is_true(json_object_get(rec, "destroy_requested"));
+    json_t *gaps = json_object_get(rec, "log_gaps");
+    for (int st = 0; st < 2; st++) {
+        json_int_t n = json_integer_value(json_object_get(gaps, st ? "stderr" : "stdout"));
+        t->log_gaps[st] = n > 0 ? (uint64_t)n : 0;
+    }
     const char *boot = json_string_value(json_object_get(rec, "boot_id"));
     if (boot && strlen(boot) == DV_BOOT_ID_STRLEN)
         memcpy(t->boot_id, boot, DV_BOOT_ID_STRLEN + 1);

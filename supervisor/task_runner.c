@@ -394,6 +394,7 @@ static void submit_start(dv_agent *a, dv_task *t)
             .max_file_size_mb = (int)s->logs.max_file_size,
             .journald_enabled = journald,
             .checkpoint_path = dv_job_keep(j, rt->docklog_checkpoint_path),
+            .gaps_path = dv_job_keep(j, rt->docklog_gaps_path),
         };
     }
     submit(a, j, start_done);

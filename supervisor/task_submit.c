@@ -35,7 +35,8 @@ static int attach(dv_agent *a, dv_task *t, dv_task_spec *spec, dv_task_paths *pa
     if (!rt->timer || !rt->retry_timer ||
         asprintf(&rt->docklog_config_path, "%s/docklog.json", rt->paths.task_root) < 0 ||
         asprintf(&rt->docklog_checkpoint_path, "%s/docklog.checkpoint", rt->paths.task_root) < 0 ||
-        asprintf(&rt->docklog_diag_path, "%s/docklog.log", rt->paths.task_root) < 0) {
+        asprintf(&rt->docklog_diag_path, "%s/docklog.log", rt->paths.task_root) < 0 ||
+        asprintf(&rt->docklog_gaps_path, "%s/docklog.gaps", rt->paths.task_root) < 0) {
         t->runner = rt;
         dv_runner_free_rt(t);
         return dv_error_set(err, -ENOMEM, "out of memory");
@@ -80,6 +81,7 @@ void dv_runner_free_rt(dv_task *t)
     free(rt->docklog_config_path);
     free(rt->docklog_checkpoint_path);
     free(rt->docklog_diag_path);
+    free(rt->docklog_gaps_path);
     free(rt);
     t->runner = NULL;
 }

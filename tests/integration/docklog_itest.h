@@ -35,6 +35,7 @@ typedef struct it_task {
     char checkpoint[4200];
     char logs[4200];
     char diag[4200];
+    char gaps[4200];
 } it_task;
 
 static inline void it_die(const char *what)
@@ -68,6 +69,7 @@ static inline void it_task_start_image(it_task *t, const char *tag, const char *
     snprintf(t->checkpoint, sizeof(t->checkpoint), "%s/docklog.checkpoint", t->dir);
     snprintf(t->logs, sizeof(t->logs), "%s/alloc/logs", t->dir);
     snprintf(t->diag, sizeof(t->diag), "%s/docklog.log", t->dir);
+    snprintf(t->gaps, sizeof(t->gaps), "%s/docklog.gaps", t->dir);
     char *out = NULL;
     int rc = dv_test_sh(&out, "docker run -d --name %s --label %s %s %s %s 2>&1", t->name, IT_LABEL,
                         docker_opts ? docker_opts : "", image, args);
@@ -117,6 +119,20 @@ static inline void it_wait_exited(const it_task *t, int seconds)
     it_die("container did not exit in time");
 }
 
+/* Where docklog reads from: every docklog integration test runs twice (tests/
+ * CMakeLists.txt), once with Docker's json-file read from disk ("file") and once
+ * through the Engine API ("api"), from DV_DOCKLOG_SOURCE. */
+static inline const char *it_source(void)
+{
+    const char *s = getenv("DV_DOCKLOG_SOURCE");
+    return s && *s ? s : "auto";
+}
+
+static inline bool it_source_is_file(void)
+{
+    return strcmp(it_source(), "api") != 0;
+}
+
 static inline void it_write_config(it_task *t, bool tty, int max_files, int max_file_size_mb,
                                    bool journald)
 {
@@ -127,7 +143,9 @@ static inline void it_write_config(it_task *t, bool tty, int max_files, int max_
         "name", "ittask", "files", "enabled", true, "dir", t->logs, "base", "ittask", "max_files",
         max_files, "max_file_size", max_file_size_mb, "journald", "enabled", journald, "identifier",
         t->name, "checkpoint", t->checkpoint);
-    if (!j || dv_atomic_write_json(t->config, j, 0600, NULL) < 0)
+    if (!j || json_object_set_new(j, "source", json_string(it_source())) < 0 ||
+        json_object_set_new(j, "gaps", json_string(t->gaps)) < 0 ||
+        dv_atomic_write_json(t->config, j, 0600, NULL) < 0)
         it_die("write config");
     json_decref(j);
 }

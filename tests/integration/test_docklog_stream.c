@@ -174,13 +174,24 @@ static void test_container_removed_while_streaming(void **state)
     pid_t pid = it_docklog_spawn(&t);
     usleep(2000000);
     dv_test_sh(NULL, "docker rm -f %s >/dev/null 2>&1", t.id);
-    /* What was read is in the files once; the rest is gone with the container: a
-     * permanent failure that says so, not a respawn loop and not "drained". */
+    dl_checkpoint cp;
+    dv_error err;
+    if (it_source_is_file()) {
+        /* The files docklog holds open outlive their names: everything the container
+         * wrote before it was killed is read, and that is all of its log. */
+        expect_exit(&t, it_docklog_wait(pid, 60), DL_EXIT_DRAINED);
+        assert_true(expect_prefix(&t, "stdout", 1, 2, "stdout") > 100);
+        assert_true(expect_prefix(&t, "stderr", 2, 2, "stderr") > 100);
+        assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
+        assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
+        it_task_cleanup(&t);
+        return;
+    }
+    /* Through the API, what was read is in the files once; the rest is gone with the
+     * container: a permanent failure that says so, not a respawn loop nor "drained". */
     expect_exit(&t, it_docklog_wait(pid, 60), DL_EXIT_PERMANENT);
     assert_true(expect_prefix(&t, "stdout", 1, 2, "stdout") > 100);
     assert_true(expect_prefix(&t, "stderr", 2, 2, "stderr") > 100);
-    dl_checkpoint cp;
-    dv_error err;
     assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
     assert_int_equal(cp.outcome, DL_OUTCOME_FAILED);
     if (!strstr(cp.error, "no longer exists") && !strstr(cp.error, "being removed"))

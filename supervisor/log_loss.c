@@ -1,0 +1,117 @@
+#include "log_loss.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "atomic_file.h"
+#include "cleanup.h"
+#include "log.h"
+#include "log_gaps.h"
+#include "task_runner.h"
+#include "timestamp.h"
+
+void dv_log_loss_check(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    struct stat st;
+    if (!rt || !rt->docklog_gaps_path || stat(rt->docklog_gaps_path, &st) < 0 ||
+        st.st_size <= rt->gaps_seen_size)
+        return;
+    _cleanup_free_ char *data = NULL;
+    size_t len = 0;
+    dv_error err;
+    if (dv_read_file(rt->docklog_gaps_path, &data, &len, &err) < 0) {
+        dv_log_warning("task %.8s: %s", t->id, err.msg);
+        return;
+    }
+    uint64_t reported = t->log_gaps[0] + t->log_gaps[1], index = 0;
+    bool changed = false;
+    size_t whole = 0; /* bytes up to the last complete line */
+    for (const char *p = data, *end = data + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break; /* a record being written: next time */
+        whole = (size_t)(nl + 1 - data);
+        dv_log_gap gap;
+        if (index++ >= reported && dv_log_gap_parse(p, (size_t)(nl - p), &gap, &err) == 0) {
+            char after[DV_TIMESTAMP_MAX], before[DV_TIMESTAMP_MAX];
+            dv_timestamp_format(gap.after_ns, after);
+            dv_timestamp_format(gap.before_ns, before);
+            dv_task_event_add(t, &dv_runner_ops, a, "Logs lost",
+                              "%s entries stamped between %s and %s may be lost: Docker rotated "
+                              "its log file past them before docklog read them (container "
+                              "%.12s)",
+                              dv_log_gap_stream_name(gap.stream), after, before,
+                              gap.container_id);
+            t->log_gaps[gap.stream]++;
+            changed = true;
+        } else if (index > reported) {
+            /* Unreadable: counted as a gap of the stream unknown, so it is not read
+             * again; the helper's docklog.log says what it was. */
+            dv_log_warning("task %.8s: %s: %s", t->id, rt->docklog_gaps_path, err.msg);
+            t->log_gaps[0]++;
+            changed = true;
+        }
+        p = nl + 1;
+    }
+    rt->gaps_seen_size = (int64_t)whole;
+    if (changed)
+        dv_runner_ops.changed(a, t);
+}
+
+static void on_tick(dv_loop *loop, void *userdata)
+{
+    (void)loop;
+    dv_agent *a = userdata;
+    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++)
+        dv_log_loss_check(a, dv_task_table_at(a->tasks, i));
+    dv_timer_arm(a->log_loss_timer, DV_LOG_LOSS_POLL);
+}
+
+int dv_log_loss_start(dv_agent *a, dv_error *err)
+{
+    if (!(a->log_loss_timer = dv_timer_new(a->loop, on_tick, a)))
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_timer_arm(a->log_loss_timer, 0);
+    return 0;
+}
+
+void dv_log_loss_stop(dv_agent *a)
+{
+    dv_timer_free(a->log_loss_timer);
+    a->log_loss_timer = NULL;
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(dv_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            dv_buf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            dv_buf_appends(b, "\\n");
+        else
+            dv_buf_append(b, v, 1);
+    }
+}
+
+void dv_log_loss_metrics(dv_agent *a, dv_buf *b)
+{
+    dv_buf_appends(b, "# HELP dockvisor_log_gaps_total Gaps in a task's logs: entries Docker "
+                      "rotated away before docklog read them (each is a \"Logs lost\" event).\n"
+                      "# TYPE dockvisor_log_gaps_total counter\n");
+    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
+        const dv_task *t = dv_task_table_at(a->tasks, i);
+        for (int st = 0; st < 2; st++) {
+            if (!t->log_gaps[st])
+                continue;
+            dv_buf_printf(b, "dockvisor_log_gaps_total{task_id=\"%s\",task_name=\"", t->id);
+            label(b, t->name);
+            dv_buf_printf(b, "\",stream=\"%s\"} %llu\n", dv_log_gap_stream_name(st),
+                          (unsigned long long)t->log_gaps[st]);
+        }
+    }
+}

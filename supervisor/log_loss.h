@@ -1,0 +1,29 @@
+/* The agent's side of lost log entries (common/log_gaps.h): docklog appends a record
+ * to tasks/<id>/docklog.gaps when Docker no longer has the entries after its
+ * checkpoint; the agent turns each record into one "Logs lost" task event (so it is
+ * in `dockvisor status ID`, `dockvisor events` and the record's history) and counts
+ * it in /v1/metrics (dockvisor_log_gaps_total). How many records were turned into
+ * events is kept in the task record (dv_task.log_gaps), so a record is reported once,
+ * also across agent restarts.
+ *
+ * Records are picked up every DV_LOG_LOSS_POLL (a stat per task) and when a helper
+ * ends. Loop thread only. */
+#ifndef DV_LOG_LOSS_H
+#define DV_LOG_LOSS_H
+
+#include "agent.h"
+#include "buf.h"
+#include "error.h"
+
+#define DV_LOG_LOSS_POLL (2 * DV_NSEC_PER_SEC)
+
+int dv_log_loss_start(dv_agent *a, dv_error *err);
+void dv_log_loss_stop(dv_agent *a);
+
+/* Turn T's new records into events now. */
+void dv_log_loss_check(dv_agent *a, dv_task *t);
+
+/* dockvisor_log_gaps_total, one series per task and stream with a gap. */
+void dv_log_loss_metrics(dv_agent *a, dv_buf *b);
+
+#endif
