@@ -44,8 +44,7 @@ void dv_log_loss_check(dv_agent *a, dv_task *t)
                               "%s entries stamped between %s and %s may be lost: Docker rotated "
                               "its log file past them before docklog read them (container "
                               "%.12s)",
-                              dv_log_gap_stream_name(gap.stream), after, before,
-                              gap.container_id);
+                              dv_log_gap_stream_name(gap.stream), after, before, gap.container_id);
             t->log_gaps[gap.stream]++;
             changed = true;
         } else if (index > reported) {
