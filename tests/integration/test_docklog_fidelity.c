@@ -86,8 +86,9 @@ static void test_burst_default_cap(void **state)
         it_task_cleanup(&t);
     }
     if (!file)
-        fprintf(stderr, "through the API: no line twice in %d bursts; %ld of %d lines lost "
-                        "(skipped by Docker's follow reader)\n",
+        fprintf(stderr,
+                "through the API: no line twice in %d bursts; %ld of %d lines lost "
+                "(skipped by Docker's follow reader)\n",
                 reps, lost_api, reps * 2 * BURST);
 }
 
