@@ -242,6 +242,85 @@ static void test_stream_ends_while_running(void **state)
     env_free(&e);
 }
 
+/* Docker 20.10's follow reader replays entries around a rotation with the stamps they
+ * had, a whole file or a single line, in the middle of a response; and a since=
+ * answer may reach back before since. Here the fake replays inside the first
+ * response, repeats the last line right after itself, and then ignores since= and
+ * sends everything again: each entry reaches the files once. */
+static void test_replays_and_ignored_since_deliver_once(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e);
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, inspect_running);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    static const char *out[] = {
+        "2024-01-01T00:00:01.000000001Z o1\n", "2024-01-01T00:00:01.000000002Z o2\n",
+        "2024-01-01T00:00:01.000000003Z o3\n", "2024-01-01T00:00:01.000000004Z o4\n"};
+    static const char *err[] = {"2024-01-01T00:00:01.000000001Z e1\n",
+                                "2024-01-01T00:00:01.000000003Z e2\n"};
+    _cleanup_buf_ dv_buf s1 = DV_BUF_INIT, all = DV_BUF_INIT;
+    frame(&s1, 1, out[0]);
+    frame(&s1, 2, err[0]);
+    frame(&s1, 1, out[1]);
+    frame(&s1, 1, out[0]); /* a replay from the rotated file */
+    frame(&s1, 2, err[0]);
+    frame(&s1, 1, out[1]);
+    frame(&s1, 1, out[2]);
+    frame(&s1, 1, out[2]); /* the last line again, right after itself */
+    frame(&s1, 2, err[1]);
+    add_logs(f, &s1, 1, 5, DV_FAKE_END_OK);
+    for (size_t i = 0; i < 4; i++)
+        frame(&all, 1, out[i]);
+    for (size_t i = 0; i < 2; i++)
+        frame(&all, 2, err[i]);
+    add_logs(f, &all, 0, 0, DV_FAKE_END_OK); /* since= ignored: everything again */
+    write_config(&e, dv_fake_endpoint(f), NULL);
+    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *o = slurp(path);
+    assert_string_equal(o, "o1\no2\no3\no4\n");
+    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
+    _cleanup_free_ char *r = slurp(path);
+    assert_string_equal(r, "e1\ne2\n");
+    _cleanup_free_ char *diag = slurp(e.diag);
+    assert_null(strstr(diag, "lost")); /* the committed entries came again: no gap */
+    dv_fake_stop(f);
+    env_free(&e);
+}
+
+/* The checkpointed entry is no longer in Docker's log when docklog starts again: it
+ * reports the window, once per stream. */
+static void test_gap_is_reported(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e);
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, inspect_running);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    _cleanup_buf_ dv_buf s1 = DV_BUF_INIT, s2 = DV_BUF_INIT;
+    frame(&s1, 1, "2024-01-01T00:00:01Z first\n");
+    add_logs(f, &s1, 1, 0, DV_FAKE_END_OK);
+    frame(&s2, 1, "2024-01-01T00:00:09Z after the gap\n"); /* 00:00:01 rotated away */
+    add_logs(f, &s2, 0, 0, DV_FAKE_END_OK);
+    write_config(&e, dv_fake_endpoint(f), NULL);
+    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    _cleanup_free_ char *diag = slurp(e.diag);
+    const char *lost = strstr(diag, "log entries lost");
+    assert_non_null(lost);
+    assert_non_null(strstr(lost, "stdout entries stamped after 2024-01-01T00:00:01Z"));
+    assert_null(strstr(lost + 1, "log entries lost")); /* once */
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
+    _cleanup_free_ char *o = slurp(path);
+    assert_string_equal(o, "first\nafter the gap\n");
+    dv_fake_stop(f);
+    env_free(&e);
+}
+
 static void test_new_container_appends(void **state)
 {
     (void)state;
@@ -444,6 +523,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_cut_reconnects_exactly),
         cmocka_unit_test(test_stream_ends_while_running),
+        cmocka_unit_test(test_replays_and_ignored_since_deliver_once),
+        cmocka_unit_test(test_gap_is_reported),
         cmocka_unit_test(test_new_container_appends),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_tls),

@@ -1,0 +1,172 @@
+/* Docker's json-file followed from disk (docklog/jsonfile.h), against a directory
+ * rotated exactly as Docker rotates it: rename up, create anew, delete the oldest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "jsonfile.h"
+#include "test_support.h"
+
+struct got {
+    dv_buf out, err;
+    int64_t last_ts;
+    int n;
+};
+
+static int collect(const dl_entry *e, void *userdata, dv_error *err)
+{
+    (void)err;
+    struct got *g = userdata;
+    dv_buf_append(e->stream == DL_STDERR ? &g->err : &g->out, e->msg, e->len);
+    g->last_ts = e->ts;
+    g->n++;
+    return 0;
+}
+
+static void append(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void entry(const char *path, const char *stream, int n)
+{
+    char line[256];
+    snprintf(line, sizeof(line),
+             "{\"log\":\"%d %s\\n\",\"stream\":\"%s\",\"time\":\"2024-01-01T00:00:%02d.%09dZ\"}\n",
+             n, stream, stream, n / 1000, n % 1000 + 1);
+    append(path, line);
+}
+
+/* Docker's rotation with max-file MAX: .(k-1) → .k from the oldest, the oldest
+ * deleted, the current file → .1, a new empty current file. */
+static void rotate(const char *path, int max)
+{
+    char from[4200], to[4200];
+    for (int k = max - 1; k >= 1; k--) {
+        snprintf(from, sizeof(from), k == 1 ? "%s" : "%s.%d", path, k - 1);
+        snprintf(to, sizeof(to), "%s.%d", path, k);
+        if (k == max - 1)
+            unlink(to);
+        rename(from, to);
+    }
+    append(path, "");
+}
+
+static void read_all(dl_jsonfile *f, struct got *g)
+{
+    dv_error err;
+    int r;
+    assert_int_equal(dl_jsonfile_wait(f, -1, -1, 0, &err), 0);
+    while ((r = dl_jsonfile_read(f, 1 << 20, collect, g, NULL, &err)) == 1) {
+    }
+    assert_int_equal(r, 0);
+}
+
+static void test_follows_rotations_by_inode(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/c-json.log", dir);
+    for (int n = 1; n <= 10; n++)
+        entry(path, n % 2 ? "stdout" : "stderr", n);
+    dl_jsonfile f;
+    dv_error err;
+    assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+    struct got g = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+    /* Read half of the first file only, as a slow reader would. */
+    assert_int_equal(dl_jsonfile_read(&f, 1, collect, &g, NULL, &err), 1);
+    /* Two rotations with max-file 2 while it reads: the file being read is deleted,
+     * the next one is at .1, the newest is the current file. */
+    for (int n = 11; n <= 20; n++)
+        entry(path, "stdout", n);
+    rotate(path, 2);
+    for (int n = 21; n <= 30; n++)
+        entry(path, "stdout", n);
+    rotate(path, 2);
+    for (int n = 31; n <= 35; n++)
+        entry(path, "stdout", n);
+    read_all(&f, &g);
+    assert_int_equal(g.n, 35);
+    _cleanup_buf_ dv_buf want = DV_BUF_INIT;
+    for (int n = 1; n <= 35; n++)
+        if (n > 10 || n % 2)
+            dv_buf_printf(&want, "%d stdout\n", n);
+    assert_int_equal(g.out.len, want.len);
+    assert_memory_equal(g.out.data, want.data, want.len);
+    /* More in the current file later. */
+    entry(path, "stderr", 36);
+    read_all(&f, &g);
+    assert_int_equal(g.n, 36);
+    dl_jsonfile_close(&f);
+    dv_buf_free(&g.out);
+    dv_buf_free(&g.err);
+    dv_test_rm_rf(dir);
+}
+
+static void test_partial_lines_and_garbage(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/c-json.log", dir);
+    append(path, "{\"log\":\"a\\u0000b \\\"q\\\"\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:"
+                 "00:01.5Z\"}\n{\"log\":\"half");
+    dl_jsonfile f;
+    dv_error err;
+    assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+    struct got g = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+    size_t skipped = 0;
+    assert_int_equal(dl_jsonfile_read(&f, 1 << 20, collect, &g, &skipped, &err), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.out.len, 8);
+    assert_memory_equal(g.out.data, "a\0b \"q\"\n", 8);
+    assert_int_equal(g.last_ts, 1704067201500000000LL);
+    /* The rest of the entry Docker was writing, then a line that is not an entry. */
+    append(path, " a line\",\"stream\":\"stderr\",\"time\":\"2024-01-01T00:00:02Z\"}\nnot json\n");
+    assert_int_equal(dl_jsonfile_read(&f, 1 << 20, collect, &g, &skipped, &err), 0);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.err.len, strlen("half a line"));
+    assert_memory_equal(g.err.data, "half a line", g.err.len);
+    assert_int_equal(skipped, 1);
+    dl_jsonfile_close(&f);
+    dv_buf_free(&g.out);
+    dv_buf_free(&g.err);
+    dv_test_rm_rf(dir);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/none-json.log", dir);
+    dl_jsonfile f;
+    dv_error err;
+    assert_int_equal(dl_jsonfile_open(&f, path, &err), -ENOENT);
+    dv_test_rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_follows_rotations_by_inode),
+        cmocka_unit_test(test_partial_lines_and_garbage),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
