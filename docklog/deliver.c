@@ -44,13 +44,20 @@ void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkp
     d->dirty = true; /* the first batch end records the files actually opened */
 }
 
-void dl_deliver_begin_stream(dl_deliver *d)
+void dl_deliver_begin_stream(dl_deliver *d, bool replays)
 {
+    d->pass_replays = replays;
     for (int s = 0; s < 2; s++) {
+        d->pass_past[s] = false;
         d->pass_ts[s] = DL_TS_NONE;
         d->pass_run[s] = 0;
         d->pass_first[s] = true;
     }
+}
+
+void dl_deliver_expect_gap(dl_deliver *d)
+{
+    d->pass_first[0] = d->pass_first[1] = true;
 }
 
 /* FNV-1a over the first and last 64 bytes: cheap on the hot path, and only ever
@@ -84,8 +91,12 @@ static bool delivered_before(dl_deliver *d, const dl_entry *e)
         if (committed != DL_TS_NONE && e->ts > committed && d->on_gap)
             d->on_gap(d->gap_userdata, s, committed, e->ts);
     }
-    if (committed == DL_TS_NONE || e->ts > committed)
+    if (d->pass_past[s])
         return false;
+    if (committed == DL_TS_NONE || e->ts > committed) {
+        d->pass_past[s] = !d->pass_replays;
+        return false;
+    }
     if (e->ts < committed || d->pass_run[s] <= d->cp.pos.count[s])
         return true;
     /* A new entry at the committed time, or a replay that began exactly at the last

@@ -37,6 +37,8 @@ typedef struct dl_deliver {
     int64_t pass_ts[2];
     uint64_t pass_run[2];
     bool pass_first[2]; /* no entry of the stream seen yet in this pass */
+    bool pass_replays;  /* the source may replay (the API): filter every entry */
+    bool pass_past[2];  /* no replays: the stream went past its checkpoint */
     /* The last entry delivered per stream (this process): whether it completed a
      * line, and a hash of its bytes, to know a replay that starts exactly at it. */
     bool last_whole[2];
@@ -58,9 +60,16 @@ typedef struct dl_deliver {
 void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkpoint *cp,
                      dl_file_sink *files, dl_journal_sink *journal, const dl_retry *retry);
 
-/* A new logs request starts (since = dl_position_since(&cp.pos)): the replay filter
- * forgets what it saw in the previous response, and the gap check is armed. */
-void dl_deliver_begin_stream(dl_deliver *d);
+/* A new pass over the log starts: a logs request (since = dl_position_since(&cp.pos)),
+ * REPLAYS true, or the files read from disk, REPLAYS false. The replay filter forgets
+ * what it saw in the previous pass, and the gap check is armed. A source that never
+ * replays is filtered only up to the checkpoint: after it, an entry stamped earlier
+ * than the one before (the wall clock stepped back) is still new, and delivered. */
+void dl_deliver_begin_stream(dl_deliver *d, bool replays);
+
+/* Entries were lost in the middle of a pass (the source knows it): the next entry of
+ * each stream reports the gap from the committed position to it. */
+void dl_deliver_expect_gap(dl_deliver *d);
 
 /* One entry: 0 delivered or dropped as already delivered, -EINTR a stop was requested during a
  * journald retry (the entry is not counted), other negative: a sink failed. */

@@ -76,6 +76,25 @@ static void forget_finished(dl_jsonfile *f)
     f->n = keep;
 }
 
+/* The reader is DL_JSONFILE_MAX_FILES files behind: give up the oldest file Docker has
+ * deleted that is not read to its end (its disk space is held for nothing but this
+ * reader), and count it, so the caller reports the gap. */
+static bool drop_oldest_unread(dl_jsonfile *f)
+{
+    for (size_t i = f->cur; i < f->n; i++) {
+        if (f->files[i].index >= 0)
+            break;
+        close(f->files[i].fd);
+        memmove(&f->files[i], &f->files[i + 1], (f->n - i - 1) * sizeof(f->files[0]));
+        f->n--;
+        if (i == f->cur)
+            f->line_len = 0; /* its partial line goes with it */
+        f->dropped++;
+        return true;
+    }
+    return false;
+}
+
 /* Look at every name (the current file and .1 ... up to the first gap after the
  * last one found, allowing the hole a rotation in progress leaves) and hold every
  * file not seen before, in age order. */
@@ -108,7 +127,7 @@ static int scan(dl_jsonfile *f, dv_error *err)
             close(fd);
             continue;
         }
-        if (f->n == DL_JSONFILE_MAX_FILES) {
+        if (f->n == DL_JSONFILE_MAX_FILES && !drop_oldest_unread(f)) {
             close(fd);
             return dv_error_set(err, -EMFILE, "more than %d log files to hold for %s",
                                 DL_JSONFILE_MAX_FILES, f->path);
@@ -184,6 +203,24 @@ void dl_jsonfile_close(dl_jsonfile *f)
 bool dl_jsonfile_notified(const dl_jsonfile *f)
 {
     return f->inotify_fd >= 0;
+}
+
+/* Read the queued events: true if a name changed (a rotation) or events were lost,
+ * false if files were only written to. */
+static bool names_changed(int fd)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    bool changed = false;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            if (ev->mask & ~(uint32_t)IN_MODIFY)
+                changed = true;
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return changed;
 }
 
 static int entry_of(dl_jsonfile *f, const char *line, size_t len, dl_entry_cb on_entry,
@@ -264,6 +301,14 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
                 result = r;
                 break;
             }
+            /* A writer faster than this reader rotates files while it reads: take
+             * hold of each new file as soon as it appears, before Docker deletes it
+             * two rotations later. */
+            if (++f->chunks % (f->inotify_fd >= 0 ? 1 : 16) == 0 &&
+                (f->inotify_fd < 0 || names_changed(f->inotify_fd)) && (r = scan(f, err)) < 0) {
+                result = r;
+                break;
+            }
             continue;
         }
         /* End of this file. It is complete once a newer one exists: Docker closes a
@@ -281,24 +326,6 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
     if (ret_skipped)
         *ret_skipped += skipped;
     return result;
-}
-
-/* Read the queued events: true if a name changed (a rotation) or events were lost,
- * false if files were only written to. */
-static bool names_changed(int fd)
-{
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    bool changed = false;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        for (char *p = buf; p < buf + n;) {
-            const struct inotify_event *ev = (const struct inotify_event *)p;
-            if (ev->mask & ~(uint32_t)IN_MODIFY)
-                changed = true;
-            p += sizeof(*ev) + ev->len;
-        }
-    }
-    return changed;
 }
 
 int dl_jsonfile_wait(dl_jsonfile *f, int wake_fd, int pid_fd, int64_t timeout_ns, dv_error *err)

@@ -16,8 +16,12 @@
  * (inotify on the directory, one instance; a rescan of the names on every event; a
  * poll every DL_JSONFILE_POLL when no inotify instance can be had) and read from the
  * held descriptor, so a file Docker deletes while it is still unread stays readable.
- * Nothing is lost while docklog runs, however far behind it is; the files it did not
- * see are only those rotated away while no docklog ran (gap report, gaps.h). */
+ * The directory is looked at after every read as well, so a file is held within a
+ * read of its creation, long before Docker deletes it max-file rotations later.
+ * Nothing is lost while docklog runs, unless it falls DL_JSONFILE_MAX_FILES files
+ * behind (then the oldest deleted file is given up, counted in `dropped`, and the
+ * caller reports the gap); otherwise the files it did not see are only those
+ * rotated away while no docklog ran (gap report, gaps.h). */
 #ifndef DL_JSONFILE_H
 #define DL_JSONFILE_H
 
@@ -58,6 +62,8 @@ typedef struct dl_jsonfile {
     char *line; /* a partial line carried over between reads */
     size_t line_len;
     bool lines_dropped; /* a torn or foreign line was skipped (reported once) */
+    uint64_t chunks;    /* reads done: how often to look for new files */
+    uint64_t dropped;   /* files given up unread (drop_oldest_unread): gaps */
 } dl_jsonfile;
 
 /* Open LOG_PATH's directory for following (inotify if it can be had) and scan it.

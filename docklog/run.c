@@ -166,7 +166,7 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             uint64_t was = deliver->entries;
             int f0;
             dl_entries_reset(&p.entries);
-            dl_deliver_begin_stream(deliver);
+            dl_deliver_begin_stream(deliver, true);
             dl_http_stream_cbs cbs = {.on_data = on_data, .on_batch = on_batch, .userdata = &p};
             p.failed = 0;
             r = dl_engine_logs(engine, dl_position_since(&deliver->cp.pos), &cbs, &e);

@@ -97,9 +97,10 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     bool exit_seen = !state.running && !state.restarting; /* ask Docker at the first end */
     struct file_pass p = {.deliver = deliver};
     size_t skipped = 0, skipped_reported = 0;
+    uint64_t dropped_reported = 0;
     int64_t next_inspect = dv_monotonic_ns() + INSPECT_INTERVAL;
     int result = -1;
-    dl_deliver_begin_stream(deliver);
+    dl_deliver_begin_stream(deliver, false);
     while (result < 0) {
         if (dl_signals_stop_requested(signals)) {
             result = DL_RUN_STOPPED;
@@ -120,6 +121,13 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
             *err = e;
             result = DL_RUN_TEMPORARY;
             break;
+        }
+        if (jf.dropped > dropped_reported) {
+            /* Files given up unread: the next entry of each stream opens the gap. */
+            dl_diag("%llu log files were deleted by Docker before docklog could read them",
+                    (unsigned long long)(jf.dropped - dropped_reported));
+            dropped_reported = jf.dropped;
+            dl_deliver_expect_gap(deliver);
         }
         if (skipped > skipped_reported) {
             dl_diag("skipped %zu lines of the log file that are not json-file entries",

@@ -207,6 +207,7 @@ fidelity_run() { # SCENARIO RUN
     mkdir -p "$dir"
     if [ "$scenario" = burst ]; then
         img=$busybox
+        # shellcheck disable=SC2016 # for busybox sh to expand; N is the line count
         local sh_cmd='sleep 1; (i=1; while [ $i -le N ]; do echo "$i out"; i=$((i+1)); done) & (i=1; while [ $i -le N ]; do echo "$i err" >&2; i=$((i+1)); done) & wait; sleep 3'
         cid=$(docker run -d --name "$name" --label io.dockvisor.test=bench "${cap[@]}" "$busybox" \
             sh -c "${sh_cmd//N/$burst_lines}")
@@ -388,4 +389,6 @@ if [ -s "$fid_results" ]; then
         }'
     printf '\n'
 fi
-printf 'time taken: %s\n' "$(IFS=';'; echo "${timings[*]}" | sed 's/;/; /g')"
+printf 'time taken:'
+printf ' %s;' "${timings[@]}"
+printf '\n'
