@@ -203,7 +203,7 @@ static void test_skip_per_stream(void **state)
     assert_int_equal(dl_file_sink_open(&files, &o, NULL, &err), 0);
     dl_deliver d;
     dl_deliver_init(&d, cppath, &cp, &files, NULL, NULL);
-    dl_deliver_begin_stream(&d);
+    dl_deliver_begin_stream(&d, true);
     for (int i = 0; i < 3; i++) /* a, b, c delivered; then killed */
         assert_int_equal(dl_deliver_entry(&d, &stream[i], &err), 0);
     assert_int_equal(dl_deliver_batch_end(&d, &err), 0);
@@ -218,7 +218,7 @@ static void test_skip_per_stream(void **state)
     assert_int_equal(dl_checkpoint_load(cppath, &cp, &err), 0);
     assert_int_equal(dl_file_sink_open(&files, &o, &cp.pos, &err), 0);
     dl_deliver_init(&d, cppath, &cp, &files, NULL, NULL);
-    dl_deliver_begin_stream(&d);
+    dl_deliver_begin_stream(&d, true);
     for (int i = 1; i < 6; i++)
         assert_int_equal(dl_deliver_entry(&d, &stream[i], &err), 0);
     assert_int_equal(d.skipped, 2);
@@ -277,7 +277,7 @@ static void test_random_restarts(void **state)
             assert_int_equal(dl_file_sink_open(&files, &o, fresh ? NULL : &cp.pos, &err), 0);
             dl_deliver d;
             dl_deliver_init(&d, cppath, &cp, &files, NULL, NULL);
-            dl_deliver_begin_stream(&d);
+            dl_deliver_begin_stream(&d, true);
             int64_t since = dl_position_since(&cp.pos);
             /* killed after delivering this many new entries (skips do not count) */
             uint64_t kill_after = (uint64_t)(random() % 500);

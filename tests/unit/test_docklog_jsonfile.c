@@ -124,8 +124,9 @@ static void test_partial_lines_and_garbage(void **state)
     _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
     char path[4200];
     snprintf(path, sizeof(path), "%s/c-json.log", dir);
-    append(path, "{\"log\":\"a\\u0000b \\\"q\\\"\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:"
-                 "00:01.5Z\"}\n{\"log\":\"half");
+    append(path,
+           "{\"log\":\"a\\u0000b \\\"q\\\"\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:"
+           "00:01.5Z\"}\n{\"log\":\"half");
     dl_jsonfile f;
     dv_error err;
     assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
