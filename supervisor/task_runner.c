@@ -278,6 +278,13 @@ static int translate(dv_agent *a, dv_task *t, json_t **ret, dv_spec_error *err)
             if (strcmp(reqs[k].label, t->ports[i].label) == 0)
                 allocs[i].publish = reqs[k].publish;
     }
+    /* At every create, not only at submit: the task's own directories may have
+     * changed since (a task that put local/link -> / there and exited would get the
+     * host's root bound on its restart). */
+    if ((r = dv_policy_check_host_paths(rt->spec, &a->config, &rt->paths, err)) < 0) {
+        free(allocs);
+        return r;
+    }
     dv_translate_ctx tc = {
         .task_id = t->id,
         .node_id = a->node_id,

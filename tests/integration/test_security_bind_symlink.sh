@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# A task cannot reach the host through a symlink in its own directory (default agent
+# config: docker.volumes.enabled false). Every bind source is resolved on disk at
+# every create, not only at submit: a first run that swaps local/link for a symlink
+# to / and exits gets a refused restart, not the host's root at /host.
+source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
+
+start_agent 24850 24859
+
+task_dir() { find "$T_DIR/data/tasks/$1" -maxdepth 2 -type d -name local | head -1; }
+
+# --- the first run plants local/link -> / and exits non-zero ---
+f=$(spec swap "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "sh"
+    | .config.args = ["-c", "if [ -d /host/etc ] && [ -f /host/etc/os-release ]; then echo escaped > /local/escaped; fi; rm -rf /local/link; ln -s / /local/link; exit 3"]
+    | .config.volumes = ["local/link:/host:ro"]
+    | .restart = {attempts: 2, delay: "1s", interval: "10m", mode: "fail"}')
+id=$(dv run -detach "$f")
+wait_state "$id" failed 60
+local_dir=$(task_dir "$id")
+[ -L "$local_dir/link" ] || fail "the first run did not plant the symlink"
+[ ! -e "$local_dir/escaped" ] || fail "a restart mounted the host's root"
+task_json "$id" | jq -e '[.events[] | select(.message | test("config.volumes\\[0\\].*outside the task.s allocation directory"))] | length > 0' >/dev/null ||
+    fail "no refusal naming config.volumes[0]: $(task_json "$id" | jq -c '[.events[] | .message]')"
+ok "a symlink planted by the first run: the restart is refused, naming the field"
+
+# --- swapped in between two restarts, through '..' ---
+f=$(spec dots "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "sh"
+    | .config.args = ["-c", "if [ -f /host/os-release ]; then echo escaped > /local/escaped; fi; if [ -f /local/second ]; then rm -rf /local/d; ln -s ../../../../../../../../etc /local/d; fi; touch /local/second; exit 3"]
+    | .config.volumes = ["local/d:/host"]
+    | .restart = {attempts: 3, delay: "1s", interval: "10m", mode: "fail"}')
+id=$(dv run -detach "$f")
+wait_state "$id" failed 60
+local_dir=$(task_dir "$id")
+[ -L "$local_dir/d" ] || fail "the second run did not plant the symlink"
+[ ! -e "$local_dir/escaped" ] || fail "a restart mounted the host's /etc"
+[ "$(task_json "$id" | jq '[.events[] | select(.type == "Started")] | length')" = 2 ] ||
+    fail "expected two runs before the refusal: $(task_json "$id" | jq -c '[.events[] | .type]')"
+ok "a symlink through .. swapped in between two restarts: refused"
+
+# --- a symlink that stays inside the task dir is fine ---
+f=$(spec inside "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "sh"
+    | .config.args = ["-c", "cat /data/hello 2>/dev/null; mkdir -p /alloc/real; echo hi > /alloc/real/hello; rm -rf /local/data; ln -s ../../alloc/real /local/data; exit 3"]
+    | .config.volumes = ["local/data:/data"]
+    | .restart = {attempts: 1, delay: "1s", interval: "10m", mode: "fail"}')
+id=$(dv run -detach "$f")
+wait_state "$id" failed 60
+[ "$(task_json "$id" | jq '[.events[] | select(.type == "Started")] | length')" = 2 ] ||
+    fail "the restart through an inner symlink was refused: $(task_json "$id" | jq -c '[.events[] | .message]')"
+dv logs "$id" | grep -qx hi || fail "the second run did not see the file through the inner symlink: $(dv logs "$id")"
+ok "a symlink inside the task's own directory is followed"
+finish
