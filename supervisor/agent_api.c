@@ -25,8 +25,19 @@ bool dv_api_flag(const dv_api_request *req, const char *key)
     return v && (strcmp(v, "") == 0 || strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
+/* A task id or a prefix of one: lower-case hex digits and dashes, at most a UUID. */
+static bool id_like(const char *id)
+{
+    size_t n = strspn(id, "0123456789abcdef-");
+    return n > 0 && id[n] == '\0' && n <= DV_UUID_STRLEN;
+}
+
 dv_task *dv_api_find_task(dv_agent *a, dv_api_request *req, const char *id)
 {
+    if (!id_like(id)) {
+        dv_api_respond_error(req, 400, NULL, "\"%.80s\" is not a task id or a prefix of one", id);
+        return NULL;
+    }
     dv_task *t = NULL;
     size_t matches = 0;
     int r = dv_task_table_lookup(a->tasks, id, &t, &matches);

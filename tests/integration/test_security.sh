@@ -48,4 +48,14 @@ wait_state "$id" failed 60
     fail "the restart through an inner symlink was refused: $(task_json "$id" | jq -c '[.events[] | .message]')"
 dv logs "$id" | grep -qx hi || fail "the second run did not see the file through the inner symlink: $(dv logs "$id")"
 ok "a symlink inside the task's own directory is followed"
+
+# --- %00 in an id: refused, never cut short to the id before it ---
+code=$(api -o "$T_DIR/del.json" -w '%{http_code}' -X DELETE "http://localhost/v1/tasks/${id}%00../../x?force=1")
+[ "$code" = 400 ] || fail "DELETE with %00 in the id answered $code: $(cat "$T_DIR/del.json")"
+task_json "$id" >/dev/null || fail "the task is gone after a DELETE with %00 in its id"
+code=$(api -o "$T_DIR/get.json" -w '%{http_code}' "http://localhost/v1/tasks/%00")
+[ "$code" = 400 ] || fail "GET /v1/tasks/%00 answered $code: $(head -c 200 "$T_DIR/get.json")"
+code=$(api -o "$T_DIR/get.json" -w '%{http_code}' "http://localhost/v1/tasks/..%2f..%2fx")
+case $code in 400 | 404) ;; *) fail "GET of an id with ../ answered $code" ;; esac
+ok "ids with %00 are 400 (../ no route), and nothing is touched"
 finish
