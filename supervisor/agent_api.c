@@ -126,6 +126,18 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
         dv_api_respond_error(req, status, err.field, "%s", err.err.msg);
         return;
     }
+    /* The record is durable before the answer and before any Docker side effect:
+     * an acknowledged task survives any crash, and one that cannot be recorded
+     * (the data dir's filesystem full) is refused with nothing started. */
+    dv_error e;
+    if (dv_runner_save(a, t, &e) < 0) {
+        unsigned code = e.code == -ENOSPC || e.code == -EDQUOT ? 507 : 503;
+        dv_log_warning("refused task %s: its record cannot be written: %s", t->name, e.msg);
+        dv_runner_abandon(a, t);
+        dv_api_respond_error(req, code, NULL,
+                             "the agent cannot record the task (nothing was started): %s", e.msg);
+        return;
+    }
     dv_task_event_add(t, &dv_runner_ops, a, "Received", "task %s received", t->name);
     dv_runner_ops.changed(a, t);
     dv_task_input in = {.event = DV_TE_START, .stop_timeout_ns = -1};

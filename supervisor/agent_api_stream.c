@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "agent_api.h"
 #include "buf.h"
@@ -213,17 +214,24 @@ static json_t *node_answer(dv_agent *a)
         docker = unknown;
     }
     bool docker_ok = json_is_true(json_object_get(docker, "healthy"));
+    /* A full data dir refuses new tasks (their records cannot be written) while
+     * running ones go on: say how much room is left. */
+    struct statvfs vfs;
+    json_int_t free_bytes = statvfs(a->config.data_dir, &vfs) == 0
+                                ? (json_int_t)vfs.f_bavail * (json_int_t)vfs.f_frsize
+                                : -1;
     char range[32];
     snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
     return json_pack(
-        "{s:s,s:s,s:I,s:s,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:o}", "node_id",
+        "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:o}", "node_id",
         a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
-        "data_dir", a->config.data_dir, "healthy", docker_ok, "engine_events", a->engine_stream_ok,
-        "docker", docker, "policy", "allow_privileged", a->config.docker.allow_privileged,
-        "volumes_enabled", a->config.docker.volumes.enabled, "pids_limit",
-        (json_int_t)a->config.docker.pids_limit, "bind_address", a->config.bind_address,
-        "port_range", range, "tasks", "total", (json_int_t)dv_task_table_size(a->tasks), "running",
-        (json_int_t)counts[DV_TASK_RUNNING], "states", states, "quarantined",
+        "data_dir", a->config.data_dir, "data_dir_free_bytes", free_bytes, "healthy", docker_ok,
+        "engine_events", a->engine_stream_ok, "docker", docker, "policy", "allow_privileged",
+        a->config.docker.allow_privileged, "volumes_enabled", a->config.docker.volumes.enabled,
+        "pids_limit", (json_int_t)a->config.docker.pids_limit, "bind_address",
+        a->config.bind_address, "port_range", range, "tasks", "total",
+        (json_int_t)dv_task_table_size(a->tasks), "running", (json_int_t)counts[DV_TASK_RUNNING],
+        "states", states, "quarantined",
         a->quarantined ? json_incref(a->quarantined) : json_array());
 }
 
@@ -347,5 +355,13 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
     dv_image_gc_metrics(a->image_gc, &b);
     dv_dangling_metrics(a->dangling, &b);
     dv_log_loss_metrics(a, &b);
+    struct statvfs vfs;
+    if (statvfs(a->config.data_dir, &vfs) == 0)
+        dv_buf_printf(&b,
+                      "# HELP dockvisor_data_dir_free_bytes Free space for the agent's state "
+                      "and task directories (0: new tasks are refused).\n"
+                      "# TYPE dockvisor_data_dir_free_bytes gauge\n"
+                      "dockvisor_data_dir_free_bytes %llu\n",
+                      (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize);
     dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");
 }

@@ -62,14 +62,19 @@ void dv_runner_publish_state(dv_agent *a, dv_task *t, bool force)
         dv_event_hub_publish(a->hub, t->id, line);
 }
 
-static void save(dv_agent *a, dv_task *t)
+int dv_runner_save(dv_agent *a, dv_task *t, dv_error *err)
 {
     memcpy(t->boot_id, a->boot_id, sizeof(t->boot_id)); /* recovery tells a reboot by it */
     _cleanup_json_ json_t *rec = dv_task_to_json(t);
-    dv_error err;
     if (!rec)
-        dv_log_error("task %s: cannot serialize its record", short_id(t));
-    else if (dv_state_store_save_task(a->store, t->id, rec, &err) < 0)
+        return dv_error_set(err, -ENOMEM, "cannot serialize the record of task %s", t->id);
+    return dv_state_store_save_task(a->store, t->id, rec, err);
+}
+
+static void save(dv_agent *a, dv_task *t)
+{
+    dv_error err;
+    if (dv_runner_save(a, t, &err) < 0)
         dv_log_error("task %s: saving its record: %s", short_id(t), err.msg);
 }
 

@@ -79,6 +79,12 @@ extern const dv_task_ops dv_runner_ops;
  * ERR names the field. */
 int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
                      dv_spec_error *err);
+/* Write T's record durably (temp, fsync, rename, fsync the directory). */
+int dv_runner_save(dv_agent *a, dv_task *t, dv_error *err);
+/* Undo dv_runner_create() for a task whose record could not be written: nothing of
+ * it was started; its ports, directories and table entry go. Frees T. */
+void dv_runner_abandon(dv_agent *a, dv_task *t);
+
 /* Attach runtime data to a task loaded from a record (recovery) or created. */
 int dv_runner_attach(dv_agent *a, dv_task *t, dv_error *err);
 void dv_runner_free_rt(dv_task *t);

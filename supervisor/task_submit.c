@@ -14,6 +14,7 @@
 #include "log.h"
 #include "policy.h"
 #include "spec_ports.h"
+#include "recovery_scan.h"
 #include "task_runner.h"
 #include "translate.h"
 
@@ -268,7 +269,7 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
         goto fail_ports;
     if ((r = make_dirs(&rt->paths, rt->spec->user, &e)) < 0 ||
         (r = dv_task_table_add(a->tasks, t)) < 0) {
-        *ret_status = 500;
+        *ret_status = r == -ENOSPC || r == -EDQUOT ? 507 : 500;
         dv_spec_fail_from(err, NULL, &e);
         goto fail_ports;
     }
@@ -286,4 +287,13 @@ fail:
     dv_task_paths_clear(&paths);
     dv_task_spec_free(spec);
     return r;
+}
+
+void dv_runner_abandon(dv_agent *a, dv_task *t)
+{
+    dv_error err;
+    dv_ports_release_task(a->ports, t->id);
+    if (dv_rt(t) && dv_remove_tree(dv_rt(t)->paths.task_root, &err) < 0)
+        dv_log_warning("task %.8s: removing its directory: %s", t->id, err.msg);
+    dv_task_table_remove(a->tasks, t, dv_runner_free_rt);
 }

@@ -95,7 +95,16 @@ JSON
 }
 
 stat_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/smaps_rollup"; }
-dockerd_ticks() { awk '{ print $14 + $15 }' "/proc/$(pidof dockerd | awk '{print $1}')/stat"; }
+# The dockerd serving the shared socket (a test may run a private one beside it).
+dockerd_pid() {
+    local p
+    p=$(cat "$DV_TEST_ENV_DIR/dockerd.pid" 2>/dev/null || true)
+    if [ -n "$p" ] && [ -e "/proc/$p/stat" ]; then echo "$p"; return; fi
+    for p in $(pidof dockerd); do
+        tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--data-root" || { echo "$p"; return; }
+    done
+}
+dockerd_ticks() { awk '{ print $14 + $15 }' "/proc/$(dockerd_pid)/stat"; }
 hz=$(getconf CLK_TCK)
 
 timings=()

@@ -25,6 +25,7 @@ T_AGENT_PID=
 T_NODE_ID=
 T_FAILED=0
 T_BG_PIDS=() # helper processes of the test, killed on exit
+T_CLEANUP_HOOKS=() # commands run on exit before the test's dir is removed (e.g. umount)
 export DOCKVISOR_ADDR="unix://$T_DIR/agent.sock"
 
 log() { printf '[%s] %s\n' "$T_NAME" "$*" >&2; }
@@ -69,6 +70,7 @@ t_cleanup() {
         tail -n 60 "$T_DIR/agent.log" >&2 || true
         [ -f "$T_DIR"/data/tasks ] || true
     fi
+    for p in "${T_CLEANUP_HOOKS[@]}"; do eval "$p" || true; done
     rm -rf "$T_DIR"
     exit "$rc"
 }
