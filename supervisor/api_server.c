@@ -1,6 +1,7 @@
 #include "api_server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -523,6 +524,18 @@ static int listen_unix(const char *path, int *ret_fd, dv_error *err)
     if (flock(lock, LOCK_EX) < 0)
         return dv_error_errno(err, errno, "lock %s", lock_path);
 
+    /* A symlink there is nobody's socket: say what it is (connect would follow it,
+     * bind would refuse with "Address already in use"). */
+    struct stat lst;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        target[n > 0 ? n : 0] = '\0';
+        return dv_error_set(err, -EEXIST,
+                            "%s is a symlink (to \"%s\"), not a socket: remove it or choose "
+                            "another socket path",
+                            path, target);
+    }
     int probed = dv_api_socket_probe(path, err);
     if (probed < 0)
         return probed;

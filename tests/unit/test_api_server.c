@@ -329,6 +329,29 @@ static void test_stale_socket_and_stop_answers_503(void **state)
     free(dir);
 }
 
+/* A symlink at the socket path (to anything, even a live socket) is neither taken
+ * over nor reported as "Address already in use": the error says what it is. */
+static void test_symlink_at_socket_path(void **state)
+{
+    (void)state;
+    char *dir = dv_test_tmpdir("dvtest-api");
+    char sock[512];
+    snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+    assert_int_equal(symlink("/etc/passwd", sock), 0);
+    dv_loop *loop;
+    assert_int_equal(dv_loop_new(&loop, NULL), 0);
+    dv_api_server *srv = NULL;
+    dv_error err;
+    assert_int_equal(dv_api_server_start(sock, loop, handler, NULL, &srv, &err), -EEXIST);
+    assert_non_null(strstr(err.msg, "is a symlink (to \"/etc/passwd\")"));
+    char target[64] = "";
+    assert_true(readlink(sock, target, sizeof(target) - 1) > 0);
+    assert_string_equal(target, "/etc/passwd"); /* left alone */
+    dv_loop_free(loop);
+    dv_test_rm_rf(dir);
+    free(dir);
+}
+
 static void test_client_without_agent(void **state)
 {
     (void)state;
@@ -347,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_and_client),
         cmocka_unit_test(test_stale_socket_and_stop_answers_503),
+        cmocka_unit_test(test_symlink_at_socket_path),
         cmocka_unit_test(test_client_without_agent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
