@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A private dockerd for tests that stop or restart the Docker daemon (sourced).
 #
 # The shared dockerd on /var/run/docker.sock is never touched: a test that needs
@@ -48,11 +49,13 @@ pdd_answers() { pdd_docker version --format '{{.Server.Version}}' >/dev/null 2>&
 pdd__starttime() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
 
 # Processes whose command line contains DIR/ (dockerd, containerd, shims, runc).
-pdd__procs_in() {
-    local dir=$1 p
-    for p in $(ls /proc | grep -E '^[0-9]+$'); do
-        [ "$p" != "$$" ] || continue
-        if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then echo "$p"; fi
+pdd__procs_in() { pgrep -f -- "${1//./\\.}/" || true; }
+
+# Those of them named NAME.
+pdd__procs_named() { # DIR NAME
+    local p
+    for p in $(pdd__procs_in "$1"); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" != "$2" ] || echo "$p"
     done
 }
 
@@ -69,12 +72,9 @@ pdd__teardown() {
     [ -n "$dir" ] && [ -d "$dir" ] || return 0
     case $dir in /tmp/dvdd.*) ;; *) pdd_log "refusing to tear down $dir" && return 1 ;; esac
     # dockerd first (SIGTERM: it stops its containerd), then whatever remains
-    for p in $(pdd__procs_in "$dir"); do
-        if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dockerd ]; then kill -TERM "$p" 2>/dev/null || true; fi
-    done
+    for p in $(pdd__procs_named "$dir" dockerd); do kill -TERM "$p" 2>/dev/null || true; done
     for i in $(seq 1 300); do
-        pdd__procs_in "$dir" | while read -r p; do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dockerd ] && echo "$p"; done |
-            grep -q . || break
+        [ -n "$(pdd__procs_named "$dir" dockerd)" ] || break
         sleep 0.1
     done
     for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -136,7 +136,9 @@ pdd_setup() {
     PDD_BRIDGE="dvtest$$" # at most 13 characters (IFNAMSIZ is 16)
     echo "$$ $(pdd__starttime $$) $PDD_BRIDGE $PDD_CGROUP" >"$PDD_DIR/owner"
     trap pdd__on_exit EXIT
-    trap 'exit 130' INT TERM HUP
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     # a bridge of this name is a leftover of a dead process with our pid: ours now
     ip link del "$PDD_BRIDGE" 2>/dev/null || true
     PDD_SUBNET=$(pdd__pick_subnet) || pdd_fail "no free /24 in 10.254.0.0/16"
@@ -151,6 +153,9 @@ pdd_setup() {
 # pdd_start [dockerd flags, e.g. --live-restore]
 pdd_start() {
     [ -z "$PDD_PID" ] || pdd_fail "private dockerd already running ($PDD_PID)"
+    # without its own bridge, dockerd would take over docker0: never
+    [ -n "$PDD_DIR" ] && [ -n "$PDD_BRIDGE" ] && ip link show "$PDD_BRIDGE" >/dev/null 2>&1 ||
+        pdd_fail "pdd_start before pdd_setup"
     PDD_START_ARGS=("$@")
     echo "--- start $(date +%T.%N) $* ---" >>"$PDD_DIR/dockerd.log"
     dockerd \
@@ -198,8 +203,7 @@ pdd_stop() {
     PDD_PID=
     # its containerd is stopped by dockerd itself; shims may stay (live restore)
     for i in $(seq 1 150); do
-        pdd__procs_in "$PDD_DIR" | while read -r p; do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = containerd ] && echo "$p"; done |
-            grep -q . || return 0
+        [ -n "$(pdd__procs_named "$PDD_DIR" containerd)" ] || return 0
         sleep 0.1
     done
     pdd_fail "the private dockerd's containerd did not exit"
