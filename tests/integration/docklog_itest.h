@@ -284,33 +284,48 @@ static inline const char *it_check_files(const it_task *t, const char *type, int
     return result;
 }
 
-/* journald: MESSAGE and PRIORITY of every entry with CONTAINER_NAME=name, waiting until
- * at least MIN entries are visible (journald writes asynchronously). Returns a JSON
- * array of [message, priority]. */
-static inline json_t *it_journal(const it_task *t, size_t min, int seconds)
+/* journald entries matching MATCH (e.g. "CONTAINER_NAME=x"), with FIELDS
+ * (journalctl --output-fields), waiting until at least MIN are visible (journald
+ * writes asynchronously) or SECONDS passed. Returns a JSON array of entry objects. */
+static inline json_t *it_journal_entries(const char *match, const char *fields, size_t min,
+                                         int seconds)
 {
     json_t *arr = NULL;
     for (int i = 0; i < seconds * 4; i++) {
         char *out = NULL;
-        dv_test_sh(&out,
-                   "journalctl --no-pager -q -a CONTAINER_NAME=%s -o json "
-                   "--output-fields=MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE",
-                   t->name);
+        dv_test_sh(&out, "journalctl --no-pager -q -a %s -o json --output-fields=%s", match,
+                   fields);
         json_decref(arr);
         arr = json_array();
         for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save)) {
             json_t *e = json_loads(line, 0, NULL);
             if (e)
-                json_array_append_new(arr, json_pack("[OO]", json_object_get(e, "MESSAGE"),
-                                                     json_object_get(e, "PRIORITY")));
-            json_decref(e);
+                json_array_append_new(arr, e);
         }
         free(out);
         if (json_array_size(arr) >= min)
             break;
         usleep(250000);
     }
+    return arr;
+}
+
+/* journald: MESSAGE and PRIORITY of every entry with CONTAINER_NAME=name, waiting until
+ * at least MIN entries are visible. Returns a JSON array of [message, priority]. */
+static inline json_t *it_journal(const it_task *t, size_t min, int seconds)
+{
+    char match[200];
+    snprintf(match, sizeof(match), "CONTAINER_NAME=%s", t->name);
+    json_t *entries =
+        it_journal_entries(match, "MESSAGE,PRIORITY,CONTAINER_PARTIAL_MESSAGE", min, seconds);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        json_t *e = json_array_get(entries, i);
+        json_array_append_new(
+            arr, json_pack("[OO]", json_object_get(e, "MESSAGE"), json_object_get(e, "PRIORITY")));
+    }
+    json_decref(entries);
     return arr;
 }
 

@@ -95,28 +95,9 @@ static void test_burst_default_cap(void **state)
 /* journald entries of the container, as Docker's journald reader selects them. */
 static json_t *journal_of(const char *container_id, size_t min, int seconds)
 {
-    json_t *arr = NULL;
-    for (int i = 0; i < seconds * 4; i++) {
-        char *out = NULL;
-        dv_test_sh(&out,
-                   "journalctl --no-pager -q -a CONTAINER_ID_FULL=%s -o json "
-                   "--output-fields=MESSAGE,_COMM",
-                   container_id);
-        json_decref(arr);
-        arr = json_array();
-        for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
-             line = strtok_r(NULL, "\n", &save)) {
-            json_t *e = json_loads(line, 0, NULL);
-            if (e)
-                json_array_append(arr, e);
-            json_decref(e);
-        }
-        free(out);
-        if (json_array_size(arr) >= min)
-            break;
-        usleep(250000);
-    }
-    return arr;
+    char match[120];
+    snprintf(match, sizeof(match), "CONTAINER_ID_FULL=%s", container_id);
+    return it_journal_entries(match, "MESSAGE,_COMM", min, seconds);
 }
 
 /* Docker writes the lines to journald itself and reads them back from there by

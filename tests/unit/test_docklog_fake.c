@@ -147,6 +147,25 @@ static void expect_code(struct env *e, int got, int want)
     }
 }
 
+/* A fake Engine whose container is running for the first RUNNING inspects, then
+ * exited. */
+static dv_fake *fake_running_then_exited(int running)
+{
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", running, 200, inspect_running);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    return f;
+}
+
+/* The first file of stream TYPE holds exactly WANT. */
+static void expect_file(const struct env *e, const char *type, const char *want)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/t.%s.0", e->logs, type);
+    _cleanup_free_ char *got = slurp(path);
+    assert_string_equal(got, want);
+}
+
 static void test_stream_cut_reconnects_exactly(void **state)
 {
     (void)state;
@@ -177,13 +196,8 @@ static void test_stream_cut_reconnects_exactly(void **state)
 
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
-    _cleanup_free_ char *out = slurp(path);
-    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
-    _cleanup_free_ char *err = slurp(path);
-    assert_string_equal(out, "one\ntwo\nthree\n");
-    assert_string_equal(err, "err one\nerr two\n");
+    expect_file(&e, "stdout", "one\ntwo\nthree\n");
+    expect_file(&e, "stderr", "err one\nerr two\n");
     /* The first request asked from the start, the next from the older stream time. */
     size_t logs_requests = 0;
     for (size_t i = 0; i < dv_fake_request_count(f); i++) {
@@ -214,9 +228,7 @@ static void test_stream_ends_while_running(void **state)
      * proves the logs drained. */
     struct env e;
     env_init(&e);
-    dv_fake *f = dv_fake_start(NULL, NULL);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 2, 200, inspect_running);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    dv_fake *f = fake_running_then_exited(2);
     _cleanup_buf_ dv_buf s1 = DV_BUF_INIT, s2 = DV_BUF_INIT;
     frame(&s1, 1, "2024-01-01T00:00:01.000000000Z one\n");
     frame(&s1, 1, "2024-01-01T00:00:01.000000000Z same time\n");
@@ -227,13 +239,8 @@ static void test_stream_ends_while_running(void **state)
     add_logs(f, &s2, 0, 7, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
-    _cleanup_free_ char *out = slurp(path);
-    assert_string_equal(out, "one\nsame time\nthird at that time\n");
-    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
-    _cleanup_free_ char *err = slurp(path);
-    assert_string_equal(err, "last\n");
+    expect_file(&e, "stdout", "one\nsame time\nthird at that time\n");
+    expect_file(&e, "stderr", "last\n");
     size_t logs = 0;
     for (size_t i = 0; i < dv_fake_request_count(f); i++)
         logs += strstr(dv_fake_request_at(f, i)->path, "/logs") != NULL;
@@ -252,9 +259,7 @@ static void test_replays_and_ignored_since_deliver_once(void **state)
     (void)state;
     struct env e;
     env_init(&e);
-    dv_fake *f = dv_fake_start(NULL, NULL);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, inspect_running);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    dv_fake *f = fake_running_then_exited(1);
     static const char *out[] = {
         "2024-01-01T00:00:01.000000001Z o1\n", "2024-01-01T00:00:01.000000002Z o2\n",
         "2024-01-01T00:00:01.000000003Z o3\n", "2024-01-01T00:00:01.000000004Z o4\n"};
@@ -278,13 +283,8 @@ static void test_replays_and_ignored_since_deliver_once(void **state)
     add_logs(f, &all, 0, 0, DV_FAKE_END_OK); /* since= ignored: everything again */
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
-    _cleanup_free_ char *o = slurp(path);
-    assert_string_equal(o, "o1\no2\no3\no4\n");
-    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
-    _cleanup_free_ char *r = slurp(path);
-    assert_string_equal(r, "e1\ne2\n");
+    expect_file(&e, "stdout", "o1\no2\no3\no4\n");
+    expect_file(&e, "stderr", "e1\ne2\n");
     _cleanup_free_ char *diag = slurp(e.diag);
     assert_null(strstr(diag, "lost")); /* the committed entries came again: no gap */
     dv_fake_stop(f);
@@ -298,9 +298,7 @@ static void test_gap_is_reported(void **state)
     (void)state;
     struct env e;
     env_init(&e);
-    dv_fake *f = dv_fake_start(NULL, NULL);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, inspect_running);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect_exited);
+    dv_fake *f = fake_running_then_exited(1);
     _cleanup_buf_ dv_buf s1 = DV_BUF_INIT, s2 = DV_BUF_INIT;
     frame(&s1, 1, "2024-01-01T00:00:01Z first\n");
     add_logs(f, &s1, 1, 0, DV_FAKE_END_OK);
@@ -313,10 +311,7 @@ static void test_gap_is_reported(void **state)
     assert_non_null(lost);
     assert_non_null(strstr(lost, "stdout entries stamped after 2024-01-01T00:00:01Z"));
     assert_null(strstr(lost + 1, "log entries lost")); /* once */
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
-    _cleanup_free_ char *o = slurp(path);
-    assert_string_equal(o, "first\nafter the gap\n");
+    expect_file(&e, "stdout", "first\nafter the gap\n");
     dv_fake_stop(f);
     env_free(&e);
 }
@@ -352,12 +347,8 @@ static void test_new_container_appends(void **state)
     add_logs(f, &s, 0, 0, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
-    snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
-    _cleanup_free_ char *out = slurp(path);
-    assert_string_equal(out, "old out\nnew out\n");
-    snprintf(path, sizeof(path), "%s/t.stderr.0", e.logs);
-    _cleanup_free_ char *err = slurp(path);
-    assert_string_equal(err, "old err\nnew err\n");
+    expect_file(&e, "stdout", "old out\nnew out\n");
+    expect_file(&e, "stderr", "old err\nnew err\n");
     const dv_fake_request *r = dv_fake_find(f, "GET", "/containers/" CID "/logs");
     assert_non_null(r);
     assert_null(strstr(r->query, "since=")); /* from the new container's start */
