@@ -220,11 +220,14 @@ check() { # description, command, expected output
     got=$(inside "$2" 2>&1) || true
     [ "$got" = "$3" ] || fail "$1: got '$got', want '$3'"
 }
-check "soft nofile" 'ulimit -n' 2048
-check "hard nofile" 'ulimit -Hn' 4096
-check "nproc" 'ulimit -u' 4242
+# The limits of the container's own process tree (pid 1), not of a docker exec: an
+# exec'd process's soft limits follow the daemon's own, not the container's.
+limit() { echo "awk '/^$1/ {print \$$2}' /proc/1/limits"; }
+check "soft nofile" "$(limit 'Max open files' 4)" 2048
+check "hard nofile" "$(limit 'Max open files' 5)" 4096
+check "nproc" "$(limit 'Max processes' 3)" 4242
 check "hostname" 'hostname' web-dvspec
-check "core unlimited (-1)" 'ulimit -c' unlimited
+check "core unlimited (-1)" "$(limit 'Max core file size' 5)" unlimited
 check "work dir" 'pwd' /local
 check "init" 'cat /proc/1/comm' docker-init
 check "sysctl" 'cat /proc/sys/net/core/somaxconn' 1024
