@@ -330,7 +330,7 @@ int dv_cmd_agent(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    dv_agent a = {.signal_fd = -1, .lock_fd = -1};
+    dv_agent a = {.signal_fd = -1, .lock_fd = -1, .log_loss_fd = -1};
     a.config_path = config_path ? strdup(config_path) : NULL;
     dv_spec_error serr;
     dv_spec_error_clear(&serr);

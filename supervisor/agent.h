@@ -62,7 +62,8 @@ typedef struct dv_agent {
     dv_docker *node_docker; /* the same Engine with DV_NODE_FINGERPRINT_TIMEOUT */
 
     struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
-    dv_timer *log_loss_timer;  /* log_loss.h */
+    int log_loss_fd;           /* inotify on the tasks' gaps files (log_loss.h), -1: none */
+    dv_loop_watch *log_loss_watch;
 
     /* restart tolerance (recovery.c, drain.c, watchdog.c) */
     json_t *quarantined;     /* records set aside at start: [{"task_id","moved_to","reason"}] */

@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "cleanup.h"
@@ -61,27 +65,71 @@ void dv_log_loss_check(dv_agent *a, dv_task *t)
         dv_runner_ops.changed(a, t);
 }
 
-static void on_tick(dv_loop *loop, void *userdata)
+/* Which task a watch descriptor is for: the table is small and gaps are rare. */
+static void on_inotify(dv_loop *loop, int fd, uint32_t revents, void *userdata)
 {
     (void)loop;
+    (void)revents;
     dv_agent *a = userdata;
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++)
-        dv_log_loss_check(a, dv_task_table_at(a->tasks, i));
-    dv_timer_arm(a->log_loss_timer, DV_LOG_LOSS_POLL);
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            p += sizeof(*ev) + ev->len;
+            for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
+                dv_task *t = dv_task_table_at(a->tasks, i);
+                dv_task_rt *rt = dv_rt(t);
+                if (!rt || rt->gaps_wd != ev->wd || ev->wd < 0)
+                    continue;
+                if (ev->mask & IN_IGNORED)
+                    rt->gaps_wd = -1; /* the file went with the task's directory */
+                else
+                    dv_log_loss_check(a, t);
+            }
+        }
+    }
+}
+
+void dv_log_loss_watch(dv_agent *a, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    if (a->log_loss_fd < 0 || !rt || !rt->docklog_gaps_path)
+        return;
+    /* The file exists from the helper's start, so it can be watched before docklog
+     * has anything to report; docklog appends to it (O_APPEND). */
+    int fd =
+        open(rt->docklog_gaps_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+        close(fd);
+    int wd = inotify_add_watch(a->log_loss_fd, rt->docklog_gaps_path, IN_MODIFY);
+    if (wd < 0)
+        dv_log_warning("task %.8s: cannot watch %s (%s): lost log entries are reported when "
+                       "its helper ends",
+                       t->id, rt->docklog_gaps_path, strerror(errno));
+    rt->gaps_wd = wd;
+    dv_log_loss_check(a, t); /* what was written while the agent was away */
 }
 
 int dv_log_loss_start(dv_agent *a, dv_error *err)
 {
-    if (!(a->log_loss_timer = dv_timer_new(a->loop, on_tick, a)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    dv_timer_arm(a->log_loss_timer, 0);
-    return 0;
+    a->log_loss_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (a->log_loss_fd < 0) {
+        dv_log_warning("no inotify instance for log gap records (%s): they are reported when "
+                       "a helper ends",
+                       strerror(errno));
+        return 0;
+    }
+    return dv_loop_watch_fd(a->loop, a->log_loss_fd, EPOLLIN, on_inotify, a, &a->log_loss_watch,
+                            err);
 }
 
 void dv_log_loss_stop(dv_agent *a)
 {
-    dv_timer_free(a->log_loss_timer);
-    a->log_loss_timer = NULL;
+    if (a->log_loss_watch)
+        dv_loop_unwatch(a->loop, a->log_loss_watch);
+    a->log_loss_watch = NULL;
+    dv_closep(&a->log_loss_fd);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */

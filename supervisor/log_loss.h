@@ -6,8 +6,9 @@
  * events is kept in the task record (dv_task.log_gaps), so a record is reported once,
  * also across agent restarts.
  *
- * Records are picked up every DV_LOG_LOSS_POLL (a stat per task) and when a helper
- * ends. Loop thread only. */
+ * Records are picked up when the file changes (one inotify watch per task's gaps
+ * file, from its helper's start: nothing wakes the loop while there is no gap), and
+ * when a helper ends. Loop thread only. */
 #ifndef DV_LOG_LOSS_H
 #define DV_LOG_LOSS_H
 
@@ -15,10 +16,12 @@
 #include "buf.h"
 #include "error.h"
 
-#define DV_LOG_LOSS_POLL (2 * DV_NSEC_PER_SEC)
-
 int dv_log_loss_start(dv_agent *a, dv_error *err);
 void dv_log_loss_stop(dv_agent *a);
+
+/* Watch T's gaps file (created empty if missing) and read what it holds: at every
+ * helper start and adoption. */
+void dv_log_loss_watch(dv_agent *a, dv_task *t);
 
 /* Turn T's new records into events now. */
 void dv_log_loss_check(dv_agent *a, dv_task *t);

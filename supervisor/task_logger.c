@@ -71,6 +71,7 @@ static int watch(dv_agent *a, dv_task *t)
     rt->logger = DV_LOGGER_RUNNING;
     rt->logger_started_ns = dv_monotonic_ns();
     rt->logger_term_sent = false;
+    dv_log_loss_watch(a, t);
     t->docklog.pid = rt->proc.pid;
     t->docklog.starttime = rt->proc.starttime;
     snprintf(t->docklog.boot_id, sizeof(t->docklog.boot_id), "%s", rt->proc.boot_id);

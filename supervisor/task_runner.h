@@ -39,6 +39,7 @@ typedef struct dv_task_rt {
     char *docklog_diag_path;
     char *docklog_gaps_path;  /* log_loss.h */
     int64_t gaps_seen_size;   /* bytes of it already turned into events */
+    int gaps_wd;              /* its inotify watch (log_loss.h), -1: none */
     dv_timer *timer;          /* restart delay, kill timeout */
     dv_timer *retry_timer;    /* a failed exit inspect is tried again */
     int64_t inspect_retry_ns; /* current backoff of a failing inspect, 0 when it works */

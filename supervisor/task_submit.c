@@ -31,6 +31,7 @@ static int attach(dv_agent *a, dv_task *t, dv_task_spec *spec, dv_task_paths *pa
     rt->paths = *paths;
     *paths = (dv_task_paths){0};
     rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
+    rt->gaps_wd = -1;
     rt->timer = dv_timer_new(a->loop, on_timer_cb, t);
     rt->retry_timer = dv_timer_new(a->loop, on_retry_cb, t);
     if (!rt->timer || !rt->retry_timer ||
