@@ -95,6 +95,11 @@ int dl_engine_inspect(dl_engine *e, dl_container_state *ret, dv_error *err)
     return 0;
 }
 
+bool dl_container_exited(const dl_container_state *s)
+{
+    return !s->running && !s->restarting && strcmp(s->status, "created") != 0;
+}
+
 bool dl_engine_logs_unreadable(const dv_error *err)
 {
     return err && (err->http_status == 501 ||

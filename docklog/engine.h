@@ -45,6 +45,9 @@ int dl_engine_negotiate(dl_engine *e, dv_error *err);
 /* Inspect the container. A missing container is -ENOENT with err->http_status 404. */
 int dl_engine_inspect(dl_engine *e, dl_container_state *ret, dv_error *err);
 
+/* The container has run and is not running nor being restarted by Docker. */
+bool dl_container_exited(const dl_container_state *s);
+
 /* Docker's answer (status 501, or this message) for a log driver it cannot read. */
 bool dl_engine_logs_unreadable(const dv_error *err);
 

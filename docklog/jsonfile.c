@@ -223,10 +223,9 @@ static bool names_changed(int fd)
     return changed;
 }
 
-static int entry_of(dl_jsonfile *f, const char *line, size_t len, dl_entry_cb on_entry,
-                    void *userdata, size_t *skipped, dv_error *err)
+static int entry_of(const char *line, size_t len, dl_entry_cb on_entry, void *userdata,
+                    size_t *skipped, dv_error *err)
 {
-    (void)f;
     json_t *j = NULL;
     dl_entry e;
     if (dl_jsonfile_parse_line(line, len, &j, &e, NULL) < 0) {
@@ -249,10 +248,9 @@ static int lines(dl_jsonfile *f, const char *data, size_t len, dl_entry_cb on_en
         if (f->line_len + n > DL_JSONFILE_LINE_MAX) {
             /* Not Docker's: drop it up to its end. */
             f->line_len = 0;
-            f->lines_dropped = true;
             (*skipped)++;
         } else if (nl && f->line_len == 0) {
-            int r = entry_of(f, data, n, on_entry, userdata, skipped, err);
+            int r = entry_of(data, n, on_entry, userdata, skipped, err);
             if (r != 0)
                 return r;
         } else {
@@ -261,7 +259,7 @@ static int lines(dl_jsonfile *f, const char *data, size_t len, dl_entry_cb on_en
             if (nl) {
                 size_t l = f->line_len;
                 f->line_len = 0;
-                int r = entry_of(f, f->line, l, on_entry, userdata, skipped, err);
+                int r = entry_of(f->line, l, on_entry, userdata, skipped, err);
                 if (r != 0)
                     return r;
             }

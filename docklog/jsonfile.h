@@ -61,9 +61,8 @@ typedef struct dl_jsonfile {
     size_t cur; /* the file being read */
     char *line; /* a partial line carried over between reads */
     size_t line_len;
-    bool lines_dropped; /* a torn or foreign line was skipped (reported once) */
-    uint64_t chunks;    /* reads done: how often to look for new files */
-    uint64_t dropped;   /* files given up unread (drop_oldest_unread): gaps */
+    uint64_t chunks;  /* reads done: how often to look for new files */
+    uint64_t dropped; /* files given up unread (drop_oldest_unread): gaps */
 } dl_jsonfile;
 
 /* Open LOG_PATH's directory for following (inotify if it can be had) and scan it.

@@ -78,17 +78,19 @@ static int on_batch(void *userdata)
     return 0;
 }
 
-static bool exited(const dl_container_state *s)
-{
-    return !s->running && !s->restarting && strcmp(s->status, "created") != 0;
-}
-
 /* Log drivers through which Docker itself writes to the system journal: journald,
  * and syslog to this host's socket (under systemd, journald's). */
 static bool docker_writes_journal(const dl_container_state *s)
 {
     return strcmp(s->log_driver, "journald") == 0 ||
            (strcmp(s->log_driver, "syslog") == 0 && s->syslog_local);
+}
+
+int dl_run_gone(const dl_config *config, dv_error *err)
+{
+    dv_error_set(err, -EPERM, "container %s no longer exists: its remaining logs cannot be read",
+                 config->container_id);
+    return DL_RUN_PERMANENT;
 }
 
 static int __attribute__((format(printf, 2, 3))) permanent(dv_error *err, const char *fmt, ...)
@@ -198,10 +200,7 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             break;
         }
         if (r < 0 && e.http_status == 404) {
-            result = permanent(err,
-                               "container %s no longer exists: its remaining logs cannot be "
-                               "read",
-                               config->container_id);
+            result = dl_run_gone(config, err);
             break;
         }
         if (r < 0 && e.http_status == 409) { /* Docker refuses logs of these */
@@ -223,13 +222,14 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
             failure(&daemon, "docker", &e, backoff);
         } else {
             recovered(&daemon, "docker");
-            if (exited(&before)) {
+            if (dl_container_exited(&before)) {
                 /* The stream of a container that had exited before it was requested
                  * ended cleanly: everything was read, unless Docker restarted it in
                  * between (then StartedAt differs) — look again to be sure. */
                 dl_container_state after;
                 r = dl_engine_inspect(engine, &after, &e);
-                if (r == 0 && exited(&after) && strcmp(after.started_at, before.started_at) == 0) {
+                if (r == 0 && dl_container_exited(&after) &&
+                    strcmp(after.started_at, before.started_at) == 0) {
                     result = DL_RUN_DRAINED;
                     break;
                 }

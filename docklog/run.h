@@ -46,6 +46,9 @@ enum dl_run_result {
 int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_signals *signals,
            dv_error *err);
 
+/* The container was removed: fills ERR, returns DL_RUN_PERMANENT (both loops). */
+int dl_run_gone(const dl_config *config, dv_error *err);
+
 /* Can the container's log be read from disk (run_file.c)? If not, WHY says why. */
 bool dl_file_source_usable(const dl_config *config, const dl_container_state *s, char *why,
                            size_t why_size);

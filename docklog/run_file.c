@@ -41,11 +41,6 @@ static int on_entry(const dl_entry *e, void *userdata, dv_error *err)
     return r;
 }
 
-static bool exited(const dl_container_state *s)
-{
-    return !s->running && !s->restarting && strcmp(s->status, "created") != 0;
-}
-
 static bool readable(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -100,6 +95,8 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     uint64_t dropped_reported = 0;
     int64_t next_inspect = dv_monotonic_ns() + INSPECT_INTERVAL;
     int result = -1;
+    bool draining = false; /* Docker said exited: reading to the end, then confirm */
+    char drain_started_at[sizeof(state.started_at)];
     dl_deliver_begin_stream(deliver, false);
     while (result < 0) {
         if (dl_signals_stop_requested(signals)) {
@@ -137,42 +134,35 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
         if (r == 1)
             continue;
         /* At the end of the newest file. */
+        if (draining) {
+            dl_container_state after;
+            if (dl_engine_inspect(engine, &after, &e) == 0 && dl_container_exited(&after) &&
+                strcmp(after.started_at, drain_started_at) == 0) {
+                result = DL_RUN_DRAINED;
+                break;
+            }
+            draining = exit_seen = false;
+            continue;
+        }
         int64_t now = dv_monotonic_ns();
         if (exit_seen || (pidfd < 0 && now >= next_inspect)) {
             dl_container_state s;
             int ir = dl_engine_inspect(engine, &s, &e);
             next_inspect = now + INSPECT_INTERVAL;
             if (ir < 0 && e.http_status == 404) {
-                dv_error_set(err, -EPERM,
-                             "container %s no longer exists: its remaining logs cannot be read",
-                             config->container_id);
-                result = DL_RUN_PERMANENT;
+                result = dl_run_gone(config, err);
                 break;
             }
-            if (ir == 0 && exited(&s)) {
-                /* Everything is written: read it, then make sure Docker did not start
-                 * the container again meanwhile. */
-                r = dl_jsonfile_wait(&jf, -1, -1, 0, &e);
-                while (r >= 0 && (r = dl_jsonfile_read(&jf, DL_HTTP_BATCH_MAX, on_entry, &p,
-                                                       &skipped, &e)) == 1) {
-                }
-                if (dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err) < 0 || p.failed) {
-                    *err = p.err;
-                    result = p.failed == -EINTR ? DL_RUN_STOPPED : DL_RUN_TEMPORARY;
-                    break;
-                }
-                if (r < 0) {
+            if (ir == 0 && dl_container_exited(&s)) {
+                /* Everything is written: one more look at the names, the loop reads
+                 * to the end, then makes sure Docker did not start it again. */
+                if (dl_jsonfile_wait(&jf, -1, -1, 0, &e) < 0) {
                     *err = e;
                     result = DL_RUN_TEMPORARY;
                     break;
                 }
-                dl_container_state after;
-                if (dl_engine_inspect(engine, &after, &e) == 0 && exited(&after) &&
-                    strcmp(after.started_at, s.started_at) == 0) {
-                    result = DL_RUN_DRAINED;
-                    break;
-                }
-                exit_seen = false;
+                draining = true;
+                snprintf(drain_started_at, sizeof(drain_started_at), "%s", s.started_at);
                 continue;
             }
             if (ir == 0 && s.running && strcmp(s.started_at, state.started_at) != 0) {

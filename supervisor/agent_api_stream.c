@@ -14,7 +14,6 @@
 #include "log_loss.h"
 #include "duration.h"
 #include "image_gc.h"
-#include "json_file.h"
 #include "log_files.h"
 #include "node.h"
 #include "task_runner.h"
@@ -97,16 +96,12 @@ static const dv_api_stream_ops log_ops = {log_stream_read, log_stream_fd, log_st
 
 /* docklog's checkpoint says it failed for T's current container, and nothing of TYPE
  * was delivered: WHY gets its reason. */
-static bool collection_failed(const dv_task_rt *rt, const dv_task *t, const char *type, char *why,
-                              size_t size)
+static bool collection_failed(const dv_task *t, const char *type, char *why, size_t size)
 {
-    _cleanup_json_ json_t *cp = NULL;
-    if (!t->container_id || dv_json_read_file(rt->docklog_checkpoint_path, 0, &cp, NULL) < 0)
-        return false;
-    const char *cid = json_string_value(json_object_get(cp, "container_id"));
+    _cleanup_json_ json_t *cp = dv_logger_checkpoint(t);
     const char *outcome = json_string_value(json_object_get(cp, "outcome"));
     const char *error = json_string_value(json_object_get(cp, "error"));
-    if (!cid || strcmp(cid, t->container_id) != 0 || !outcome || strcmp(outcome, "failed") != 0)
+    if (!outcome || strcmp(outcome, "failed") != 0)
         return false;
     /* A stream with something delivered has a "ts" in the checkpoint (docklog/
      * checkpoint.h): then its files are worth reading. */
@@ -158,7 +153,7 @@ void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
      * container removed under it): with nothing collected, say why instead of an
      * empty answer. */
     char why[600];
-    if (collection_failed(rt, t, type, why, sizeof(why))) {
+    if (collection_failed(t, type, why, sizeof(why))) {
         dv_api_respond_error(req, 404, NULL, "logs are not collected for task %s: %s", t->id, why);
         return;
     }

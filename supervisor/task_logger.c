@@ -304,6 +304,11 @@ static json_t *file_for_container(const char *path, const char *container_id, bo
     return j;
 }
 
+json_t *dv_logger_checkpoint(const dv_task *t)
+{
+    return file_for_container(dv_rt(t)->docklog_checkpoint_path, t->container_id, false);
+}
+
 enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool container_exists)
 {
     dv_task_rt *rt = dv_rt(t);
@@ -318,8 +323,7 @@ enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool containe
         forget_identity(t);
     }
     /* Gone (or never recorded): its checkpoint says how far it got with this container. */
-    _cleanup_json_ json_t *cp =
-        file_for_container(rt->docklog_checkpoint_path, t->container_id, false);
+    _cleanup_json_ json_t *cp = dv_logger_checkpoint(t);
     const char *outcome = json_string_value(json_object_get(cp, "outcome"));
     if (outcome && strcmp(outcome, "done") == 0)
         return was > 0 ? DV_LOGGER_FINISHED : DV_LOGGER_NOTHING;

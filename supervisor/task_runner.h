@@ -132,6 +132,9 @@ void dv_logger_reap_orphan(dv_agent *a, dv_docklog_proc *proc, const char *check
 void dv_logger_free_orphans(dv_agent *a);
 /* The helper has nothing left to do for the current container (or there is none). */
 bool dv_logger_idle(const dv_task *t);
+/* The helper's checkpoint (docklog/checkpoint.h) if it is for T's current
+ * container, else NULL. */
+json_t *dv_logger_checkpoint(const dv_task *t);
 /* Make sure the helper finishes soon (the container is gone or going): it is given
  * a drain deadline, then SIGTERM, then SIGKILL. Calls back through
  * dv_runner_logs_done() once idle. */
