@@ -13,7 +13,7 @@ cmake --build build -j "$(nproc)"
 dockvisor=$PWD/build/dockvisor
 "$dockvisor" version
 
-if ! "$dockvisor" help | grep -qw agent; then
+if ! grep -qw agent <<<"$("$dockvisor" help 2>&1)"; then
     log "this build has no agent yet (dockvisor help lists no 'agent' command): stopping after the build"
     exit 0
 fi

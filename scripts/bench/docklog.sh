@@ -101,7 +101,7 @@ dockerd_pid() {
     p=$(cat "$DV_TEST_ENV_DIR/dockerd.pid" 2>/dev/null || true)
     if [ -n "$p" ] && [ -e "/proc/$p/stat" ]; then echo "$p"; return; fi
     for p in $(pidof dockerd); do
-        tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--data-root" || { echo "$p"; return; }
+        grep -q -- "--data-root" <<<"$(tr '\0' ' ' <"/proc/$p/cmdline")" || { echo "$p"; return; }
     done
 }
 dockerd_ticks() { awk '{ print $14 + $15 }' "/proc/$(dockerd_pid)/stat"; }

@@ -37,6 +37,14 @@ fail() {
 ok() { log "ok: $*"; }
 dv() { "$DOCKVISOR_BIN" "$@"; }
 api() { curl -sS --unix-socket "$T_DIR/agent.sock" "$@"; }
+# `cmd | matches PATTERN...`: grep -q over ALL of stdin. A bare `cmd | grep -q` fails
+# under pipefail whenever grep exits at its first match while cmd still writes
+# (cmd dies of SIGPIPE), which made assertions flaky; reading to the end cannot.
+matches() {
+    local in
+    in=$(cat)
+    grep -q "$@" <<<"$in"
+}
 
 # Containers of this test's agent(s) only.
 our_containers() {

@@ -122,7 +122,7 @@ pdd__pick_subnet() {
     for i in $(seq 1 50); do
         x=$((RANDOM % 200 + 20))
         if [ -z "$(ip -4 route show match "10.254.$x.0/24" | grep -v '^default')" ] &&
-            ! ip -4 addr show | grep -qF " 10.254.$x."; then
+            [[ "$(ip -4 addr show)" != *" 10.254.$x."* ]]; then
             echo "10.254.$x"
             return 0
         fi

@@ -73,7 +73,7 @@ wait_state "$id" exited 60
 has_event "$id" Driver "with registry credentials" || fail "no credentials event"
 [ "$(task_field "$id" .image)" = "$DV_TEST_REGISTRY/dockvisor-test/busybox:1" ] ||
     fail "https:// not stripped: $(task_field "$id" .image)"
-task_json "$id" | grep -q "$DV_TEST_REGISTRY_PASSWORD" && fail "the password is shown by status"
+task_json "$id" | matches "$DV_TEST_REGISTRY_PASSWORD" && fail "the password is shown by status"
 grep -q "$DV_TEST_REGISTRY_PASSWORD" "$T_DIR/agent.log" && fail "the password is in the agent log"
 jq '.config.auth.password = "wrong" | .name += "-bad"' "$f" >"$T_DIR/spec-authbad.json"
 id=$(dv run -detach "$T_DIR/spec-authbad.json")

@@ -90,7 +90,7 @@ dv stop "$id" >/dev/null || fail "stop"
 [ "$(task_field "$id" .state)" = stopped ] || fail "state after stop: $(task_field "$id" .state)"
 [ "$(task_field "$id" .exit.exit_code)" = 130 ] || fail "SIGINT exit: $(task_field "$id" .exit)"
 [ "$(task_field "$id" .exit.signal)" = 2 ] || fail "SIGINT signal: $(task_field "$id" .exit)"
-docker logs "$cid" | grep -q 'signal 2 INT' || fail "payload did not report SIGINT"
+docker logs "$cid" | matches 'signal 2 INT' || fail "payload did not report SIGINT"
 [ "$(task_field "$id" .desired)" = stopped ] || fail "desired state"
 ok "stopped with SIGINT: exit 130"
 
@@ -112,7 +112,7 @@ cid=$(task_field "$id" .container_id)
 wait_for 10 sh -c "docker logs $cid | grep -q 'waiting for signals'" || fail "payload did not start"
 dv stop -signal SIGUSR1 -timeout 1s "$id" >/dev/null || fail "stop -signal"
 [ "$(task_field "$id" .exit.exit_code)" = 143 ] || fail "override exit: $(task_field "$id" .exit)"
-docker logs "$cid" | grep -q 'signal 10 USR1' || fail "payload did not get SIGUSR1"
+docker logs "$cid" | matches 'signal 10 USR1' || fail "payload did not get SIGUSR1"
 ok "stop -signal SIGUSR1 -timeout 1s, then the Engine stop"
 
 # --- ports: HTTP on an allocated port, NOMAD_* variables ---

@@ -34,7 +34,7 @@ id=$(dv run -detach "$f")
 wait_state "$id" running
 wait_for 30 has_event "$id" Driver "log collection failed" || fail "no event: $(task_json "$id" | jq -c .events)"
 out=$(dv logs "$id" 2>&1) && fail "logs of an unreadable driver succeeded: $out"
-echo "$out" | grep -q "does not support reading" || fail "logs does not say why: $out"
+echo "$out" | matches "does not support reading" || fail "logs does not say why: $out"
 ok "a driver Docker cannot read back: the task event and dockvisor logs say why"
 
 # --- a gap: docklog killed while a fast writer rotates the cap past its checkpoint ---
@@ -52,7 +52,7 @@ kill -CONT "$pid" 2>/dev/null || true
 wait_for 30 has_event "$id" "Logs lost" "may be lost" || fail "no Logs lost event: $(task_json "$id" | jq -c .events)"
 metric=$(api -s http://localhost/v1/metrics | grep "^dockvisor_log_gaps_total{task_id=\"$id\"")
 [ -n "$metric" ] || fail "no dockvisor_log_gaps_total series for the task"
-journalctl --no-pager -q -a "DOCKVISOR_TASK_ID=$id" PRIORITY=4 -o cat | grep -q "log entries lost" ||
+journalctl --no-pager -q -a "DOCKVISOR_TASK_ID=$id" PRIORITY=4 -o cat | matches "log entries lost" ||
     fail "no journald warning for the task"
 # Reported once, also by the next agent.
 events=$(task_json "$id" | jq '[.events[] | select(.type == "Logs lost")] | length')

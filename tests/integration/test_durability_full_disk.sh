@@ -28,7 +28,7 @@ jq -e '.error | test("cannot record the task")' "$T_DIR/resp.json" >/dev/null ||
 [ "$(ls "$T_DIR/data/state/tasks" | grep -c '\.json$')" = 1 ] || fail "records: $(ls "$T_DIR/data/state/tasks")"
 free=$(dv node-status -json | jq .data_dir_free_bytes)
 [ "$free" -lt 65536 ] || fail "node-status says $free bytes free"
-api http://localhost/v1/metrics | grep -q '^dockvisor_data_dir_free_bytes [0-9]' || fail "no free-space metric"
+api http://localhost/v1/metrics | matches '^dockvisor_data_dir_free_bytes [0-9]' || fail "no free-space metric"
 ok "a full data dir: 507, nothing started, the free space in node-status and metrics"
 
 rm -f "$T_DIR/data/fill"

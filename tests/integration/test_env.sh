@@ -24,7 +24,7 @@ docker --config "$cfg" pull -q "$image" >/dev/null || fail "authenticated pull f
 tag="dv-env-$$-$RANDOM"
 echo "journal check $tag" | systemd-cat -t "$tag"
 for _ in $(seq 50); do
-    journalctl -t "$tag" -o cat --no-pager 2>/dev/null | grep -q "journal check $tag" && { echo "test_env: ok"; exit 0; }
+    grep -q "journal check $tag" <<<"$(journalctl -t "$tag" -o cat --no-pager 2>/dev/null)" && { echo "test_env: ok"; exit 0; }
     sleep 0.1
 done
 fail "journald did not return the line"

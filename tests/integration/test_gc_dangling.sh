@@ -137,7 +137,7 @@ ok "dangling containers (created, running, no task id) removed after creation_gr
 for c in foreign unlabeled live_c stopped_c kept_c dry; do
     exists "${!c}" || fail "$c container ${!c:0:12} was removed"
 done
-if grep "dangling container" "$T_DIR/agent.log" | grep -q -e "${foreign:0:12}" -e "${unlabeled:0:12}" \
+if grep "dangling container" "$T_DIR/agent.log" | matches -e "${foreign:0:12}" -e "${unlabeled:0:12}" \
     -e "${live_c:0:12}" -e "${stopped_c:0:12}" -e "${kept_c:0:12}"; then
     fail "a spared container was reported as dangling"
 fi

@@ -187,10 +187,10 @@ at=$(entry "$iid" .remove_at_ns)
 img_exists "$img" || fail "removed before the due time"
 lines=$(wc -l <"$T_DIR/agent.log")
 start_agent 23500 23519 '{"docker": {"gc": {"image": true, "image_delay": "3m", "dangling_containers": {"enabled": false}}}}'
-tail -n +"$((lines + 1))" "$T_DIR/agent.log" | grep -q "1 image removals pending from before the restart" ||
+tail -n +"$((lines + 1))" "$T_DIR/agent.log" | matches "1 image removals pending from before the restart" ||
     fail "the restarted agent did not load the pending removal"
 wait_removed "$iid"
-tail -n +"$((lines + 1))" "$T_DIR/agent.log" | grep -q "removed image $img" || fail "not removed by the new agent"
+tail -n +"$((lines + 1))" "$T_DIR/agent.log" | matches "removed image $img" || fail "not removed by the new agent"
 ok "a pending removal survives kill -9 of the agent and happens at its time"
 
 # --- gc.image=false: nothing is removed, pending removals are cancelled ---

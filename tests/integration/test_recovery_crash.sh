@@ -59,7 +59,7 @@ records() { cat "$T_DIR"/data/state/tasks/*.json 2>/dev/null | jq -s '.'; }
 helpers() { # pids of docklog helpers of this data dir
     local p
     for p in $(pgrep -x docklog); do
-        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$T_DIR/data/tasks/" && echo "$p"
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | matches "$T_DIR/data/tasks/" && echo "$p"
     done | sort -n
 }
 settled() {

@@ -33,7 +33,7 @@ grep -q "task record $future set aside as .*quarantine/$future.json.*: unknown r
 grep -q "task record $broken set aside as .*quarantine/$broken.json" "$T_DIR/agent.log" ||
     fail "no message for the broken record"
 # a parser's "near '...'" would quote the record, credentials included: not logged
-grep "task record $broken set aside" "$T_DIR/agent.log" | grep -q " near " && fail "the record's text was logged"
+grep "task record $broken set aside" "$T_DIR/agent.log" | matches " near " && fail "the record's text was logged"
 grep -q "task record $badstate set aside as .*: task record: unknown state \"hibernating\"" "$T_DIR/agent.log" ||
     fail "no message for the unknown state"
 grep -q "task record $badspec set aside as .*config.port_mapp: unknown option" "$T_DIR/agent.log" ||
@@ -44,9 +44,9 @@ jq -e --arg f "$future" --arg b "$broken" --arg s "$badstate" --arg p "$badspec"
     fail "/v1/node does not list the records set aside: $(jq -c .quarantined <<<"$node")"
 jq -e '.quarantined[] | select(.reason | test("unknown record version 99"))' <<<"$node" >/dev/null ||
     fail "/v1/node: no reason: $(jq -c .quarantined <<<"$node")"
-dv node-status | grep -q "4 task records could not be used" || fail "node-status: $(dv node-status)"
+dv node-status | matches "4 task records could not be used" || fail "node-status: $(dv node-status)"
 for id in "$future" "$broken" "$badstate" "$badspec"; do
-    ls "$T_DIR/data/state/quarantine" | grep -q "^$id.json" || fail "$id not in state/quarantine"
+    ls "$T_DIR/data/state/quarantine" | matches "^$id.json" || fail "$id not in state/quarantine"
     [ ! -e "$tasks/$id.json" ] || fail "$id still in state/tasks"
 done
 [ ! -e "$tasks/$good.json.tmp" ] || fail "the leftover .tmp is still there"

@@ -46,7 +46,7 @@ id=$(dv run -detach "$f")
 wait_state "$id" failed 60
 [ "$(task_json "$id" | jq '[.events[] | select(.type == "Started")] | length')" = 2 ] ||
     fail "the restart through an inner symlink was refused: $(task_json "$id" | jq -c '[.events[] | .message]')"
-dv logs "$id" | grep -qx hi || fail "the second run did not see the file through the inner symlink: $(dv logs "$id")"
+dv logs "$id" | matches -x hi || fail "the second run did not see the file through the inner symlink: $(dv logs "$id")"
 ok "a symlink inside the task's own directory is followed"
 
 # --- %00 in an id: refused, never cut short to the id before it ---

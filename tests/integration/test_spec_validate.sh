@@ -70,7 +70,7 @@ done
 ip="${subnet%.0/24}.42"
 
 # ---- two free host ports for the placeholder allocation ----
-port_free() { ! ss -Htan "sport = :$1" | grep -q . && ! ss -Huan "sport = :$1" | grep -q .; }
+port_free() { [ -z "$(ss -Htan "sport = :$1")" ] && [ -z "$(ss -Huan "sport = :$1")" ]; }
 base=""
 for _ in $(seq 50); do
     candidate=$((42000 + RANDOM % 6000))
