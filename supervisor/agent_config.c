@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "duration.h"
 #include "policy_caps.h"
+#include "spec.h"
 #include "spec_json.h"
 
 #define MINUTE (60 * DV_NSEC_PER_SEC)
@@ -211,7 +212,8 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
         (r = dv_sj_strv(docker, d, "allow_runtimes", &c->docker.allow_runtimes, NULL, err)) < 0 ||
         (r = dv_sj_duration(docker, d, "pull_activity_timeout", MINUTE,
                             &c->docker.pull_activity_timeout_ns, err)) < 0 ||
-        (r = dv_sj_int(docker, d, "pids_limit", 0, INT64_MAX, &c->docker.pids_limit, err)) < 0 ||
+        (r = dv_sj_int(docker, d, "pids_limit", 0, DV_PIDS_LIMIT_MAX, &c->docker.pids_limit, err)) <
+            0 ||
         (r = dv_sj_strv(docker, d, "extra_labels", &c->docker.extra_labels, NULL, err)) < 0 ||
         (r = dv_sj_bool(docker, d, "disable_log_collection", &c->docker.disable_log_collection,
                         err)) < 0 ||

@@ -31,6 +31,12 @@
 #define DV_TASK_NAME_MAX 128
 /* Port labels become environment variable names (NOMAD_PORT_<label>). */
 #define DV_PORT_LABEL_MAX 64
+/* The kernel refuses a pids.max above PID_MAX_LIMIT (4M on 64-bit) with EINVAL. Docker
+ * passes any value on, so a larger one would fail only at start, as an OCI runtime error. */
+#define DV_PIDS_LIMIT_MAX (INT64_C(4) * 1024 * 1024)
+/* /dev/shm is memory: more than 1 TiB is a mistake on any node (Docker checks only >= 0,
+ * and its CLI overflows near 2^63). */
+#define DV_SHM_SIZE_MAX (INT64_C(1) << 40)
 
 enum dv_mount_type { DV_MOUNT_VOLUME, DV_MOUNT_BIND, DV_MOUNT_TMPFS };
 

@@ -424,7 +424,7 @@ int dv_spec_parse_config(const json_t *config, dv_task_config *cfg, dv_spec_erro
         (r = dv_sj_strv(config, p, "ports", &cfg->ports, NULL, err)) < 0 ||
         (r = parse_port_map(config, cfg, err)) < 0 ||
         (r = dv_sj_strv(config, p, "security_opt", &cfg->security_opt, NULL, err)) < 0 ||
-        (r = dv_sj_int(config, p, "shm_size", 0, max64, &cfg->shm_size, err)) < 0 ||
+        (r = dv_sj_int(config, p, "shm_size", 0, DV_SHM_SIZE_MAX, &cfg->shm_size, err)) < 0 ||
         (r = dv_sj_kv(config, p, "storage_opt", &cfg->storage_opt, err)) < 0 ||
         (r = dv_sj_bool(config, p, "SSL", &ignored_ssl, err)) < 0 || /* deprecated: no effect */
         (r = dv_sj_bool(config, p, "tty", &cfg->tty, err)) < 0 ||
@@ -440,7 +440,7 @@ int dv_spec_parse_config(const json_t *config, dv_task_config *cfg, dv_spec_erro
             0 ||
         (r = dv_sj_bool(config, p, "readonly_rootfs", &cfg->readonly_rootfs, err)) < 0 ||
         (r = dv_sj_string(config, p, "runtime", &cfg->runtime, err)) < 0 ||
-        (r = dv_sj_int(config, p, "pids_limit", 0, max64, &cfg->pids_limit, err)) < 0 ||
+        (r = dv_sj_int(config, p, "pids_limit", 0, DV_PIDS_LIMIT_MAX, &cfg->pids_limit, err)) < 0 ||
         (r = dv_sj_strv(config, p, "group_add", &cfg->group_add, NULL, err)) < 0 ||
         (r = dv_sj_int(config, p, "oom_score_adj", -1000, 1000, &cfg->oom_score_adj, err)) < 0 ||
         (r = dv_spec_parse_storage(config, cfg, err)) < 0)

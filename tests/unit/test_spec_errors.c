@@ -191,7 +191,13 @@ static const struct {
     {TOP("\"resources\":{\"cores\":2}"), "resources.cores", "unknown option"},
     {CFG("\"memory_hard_limit\":-5"), "config.memory_hard_limit", "-5 is outside 0.."},
     {CFG("\"oom_score_adj\":1001"), "config.oom_score_adj", "1001 is outside -1000..1000"},
-    {CFG("\"pids_limit\":-1"), "config.pids_limit", "-1 is below the minimum 0"},
+    {CFG("\"pids_limit\":-1"), "config.pids_limit", "-1 is outside 0..4194304"},
+    /* what the kernel takes for pids.max, not what an int64 holds */
+    {CFG("\"pids_limit\":4194305"), "config.pids_limit", "4194305 is outside 0..4194304"},
+    {CFG("\"pids_limit\":9223372036854775807"), "config.pids_limit", "is outside 0..4194304"},
+    {CFG("\"shm_size\":9223372036854775807"), "config.shm_size",
+     "9223372036854775807 is outside 0..1099511627776"},
+    {CFG("\"shm_size\":-1"), "config.shm_size", "-1 is outside 0..1099511627776"},
     /* mounts and volumes */
     {CFG("\"mount\":[{\"type\":\"bind\",\"target\":\"/x\"}]"), "config.mount[0].source",
      "source required for a bind mount"},
