@@ -156,9 +156,12 @@ typedef struct dv_pull_options {
  * activity_timeout_ns, -ETIMEDOUT (recoverable) when no progress line arrives for that
  * long; the whole pull is bounded by timeout_ns; both 0 = none. */
 int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *err);
-/* POST /images/load?quiet=1 with the tar file at PATH as the body (client deadline);
- * an error line in the answer fails like a pull. */
-int dv_docker_image_load(dv_docker *dk, const char *tar_path, dv_error *err);
+/* POST /images/load?quiet=1 with the tar file TAR_PATH as the body (client deadline);
+ * an error line in the answer fails like a pull. With DIRFD other than AT_FDCWD,
+ * TAR_PATH is relative to it and must resolve beneath it (dv_open_beneath(): no
+ * "..", no symlink out), else -EPERM: a task cannot make the agent read a host file
+ * by putting a symlink where its image tarball should be. */
+int dv_docker_image_load(dv_docker *dk, int dirfd, const char *tar_path, dv_error *err);
 int dv_docker_image_remove(dv_docker *dk, const char *image, bool force, dv_error *err);
 
 /* ---- containers ---- */

@@ -3,6 +3,7 @@
 #include "docker_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "base64.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "open_beneath.h"
 
 /* Image names appear unescaped in paths ("127.0.0.1:5000/a/b:1", "x@sha256:..."):
  * Docker routes /images/{name:.*}. */
@@ -251,15 +253,25 @@ int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *e
     return r;
 }
 
-int dv_docker_image_load(dv_docker *dk, const char *tar_path, dv_error *err)
+int dv_docker_image_load(dv_docker *dk, int dirfd, const char *tar_path, dv_error *err)
 {
+    _cleanup_close_ int fd = dirfd == AT_FDCWD ? open(tar_path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+                                               : dv_open_beneath(dirfd, tar_path);
+    if (fd < 0) {
+        int e = dirfd == AT_FDCWD ? -errno : fd;
+        if (e == -EXDEV || e == -ELOOP)
+            return dv_error_set(err, -EPERM, "%s resolves outside its directory (a symlink?)",
+                                tar_path);
+        return dv_error_set(err, e, "open %s: %s", tar_path, strerror(-e));
+    }
     progress p = {.what = tar_path};
     dv_line_reader_init(&p.lines, PROGRESS_LINE_MAX, on_progress_line, &p);
     dv_error_clear(&p.fail);
     dv_docker_request req = {
         .method = "POST",
         .path = "/images/load?quiet=1",
-        .upload_path = tar_path,
+        .upload_name = tar_path,
+        .upload_fd = fd,
         .timeout_ns = DV_DOCKER_TIMEOUT_CLIENT,
         .on_data = on_progress_data,
         .userdata = &p,

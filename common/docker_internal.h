@@ -22,11 +22,14 @@ typedef int (*dv_docker_data_fn)(const char *data, size_t len, void *userdata, d
 #define DV_DOCKER_TIMEOUT_CLIENT INT64_C(-1)
 
 typedef struct dv_docker_request {
-    const char *method;        /* "GET", "POST", "DELETE" */
-    const char *path;          /* without the /vX.Y prefix, query included and escaped */
-    bool unversioned;          /* no /vX.Y prefix and no negotiation (/_ping, /version) */
-    const char *body;          /* JSON text sent as application/json (NULL: no body) */
-    const char *upload_path;   /* file sent as application/x-tar instead of BODY */
+    const char *method; /* "GET", "POST", "DELETE" */
+    const char *path;   /* without the /vX.Y prefix, query included and escaped */
+    bool unversioned;   /* no /vX.Y prefix and no negotiation (/_ping, /version) */
+    const char *body;   /* JSON text sent as application/json (NULL: no body) */
+    /* A file sent as application/x-tar instead of BODY: UPLOAD_FD (read from its
+     * current offset, not closed) when UPLOAD_NAME (for messages) is set. */
+    const char *upload_name;
+    int upload_fd;
     const char *registry_auth; /* X-Registry-Auth value, NULL for none */
     int64_t timeout_ns;        /* whole call; 0 none; DV_DOCKER_TIMEOUT_CLIENT */
     /* Abort with -ETIMEDOUT when *last_activity_ns (monotonic; the engine sets it to

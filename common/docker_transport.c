@@ -44,7 +44,6 @@ typedef struct transfer {
     dv_error cb_err;
     int64_t own_activity;
     int64_t *activity;
-    FILE *upload;
     bool opened; /* on_open was called */
 } transfer;
 
@@ -122,10 +121,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata)
 {
     transfer *t = userdata;
-    size_t n = fread(buffer, 1, size * nitems, t->upload);
-    if (n == 0 && ferror(t->upload))
-        return CURL_READFUNC_ABORT;
-    return n;
+    ssize_t n;
+    do
+        n = read(t->req->upload_fd, buffer, size * nitems);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
 }
 
 /* curl does not create its sockets close-on-exec; the agent forks docklog helpers,
@@ -264,7 +264,7 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
         break;
     case CURLE_READ_ERROR:
         code = dv_docker_fail(req, err, -EIO, "reading %s failed: %s",
-                              req->upload_path ? req->upload_path : "the request body", detail);
+                              req->upload_name ? req->upload_name : "the request body", detail);
         break;
     default:
         code = dv_docker_fail(req, err, -EIO, "%s", detail);
@@ -304,7 +304,7 @@ static int setup(dv_docker *dk, transfer *t, struct curl_slist **headers, char *
     *headers = add_header(*headers, "Expect:", &oom);
     *headers = add_header(*headers,
                           req->body          ? "Content-Type: application/json"
-                          : req->upload_path ? "Content-Type: application/x-tar"
+                          : req->upload_name ? "Content-Type: application/x-tar"
                                              : "Content-Type:",
                           &oom);
     _cleanup_free_ char *auth = NULL;
@@ -360,7 +360,7 @@ static int setup(dv_docker *dk, transfer *t, struct curl_slist **headers, char *
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
-        if (req->upload_path) {
+        if (req->upload_name) {
             curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
             curl_easy_setopt(h, CURLOPT_READDATA, t);
         } else {
@@ -371,13 +371,13 @@ static int setup(dv_docker *dk, transfer *t, struct curl_slist **headers, char *
     } else {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    if (req->upload_path) {
-        t->upload = fopen(req->upload_path, "rbe");
+    if (req->upload_name) {
         struct stat st;
-        if (!t->upload || fstat(fileno(t->upload), &st) < 0)
-            return dv_docker_fail(req, err, -errno, "open %s: %s", req->upload_path,
-                                  strerror(errno));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
+        off_t at;
+        if (fstat(req->upload_fd, &st) < 0 || (at = lseek(req->upload_fd, 0, SEEK_CUR)) < 0)
+            return dv_docker_fail(req, err, -errno, "%s: %s", req->upload_name, strerror(errno));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)(st.st_size > at ? st.st_size - at : 0));
     }
     return 0;
 }
@@ -537,8 +537,6 @@ int dv_docker_do(dv_docker *dk, const dv_docker_request *req, dv_docker_response
             break;
         }
     }
-    if (t.upload)
-        fclose(t.upload);
     curl_slist_free_all(headers);
     curl_easy_cleanup(t.h);
     return r;

@@ -2,6 +2,7 @@
 #include "task_jobs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,15 +292,17 @@ static void run_image(dv_job *j)
         goto out;
     }
     if (spec->config.load) {
-        _cleanup_free_ char *tar = NULL;
-        if (asprintf(&tar, "%s/%s", j->local_dir, spec->config.load) < 0) {
-            j->r = dv_error_set(&j->err, -ENOMEM, "out of memory");
+        /* Opened beneath local/ by the kernel: the task owns that directory and may
+         * have put a symlink to a host file where its tarball should be. */
+        _cleanup_close_ int dir = open(j->local_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) {
+            j->r = dv_error_set(&j->err, -errno, "open %s: %s", j->local_dir, strerror(errno));
             goto out;
         }
         dv_runner_post_note(j->agent, j->task_id, "Driver", false, "Loading image from %s",
                             spec->config.load);
-        if ((j->r = dv_docker_image_load(j->dk, tar, &j->err)) < 0) {
-            dv_error_wrap(&j->err, "load image from %s", spec->config.load);
+        if ((j->r = dv_docker_image_load(j->dk, dir, spec->config.load, &j->err)) < 0) {
+            dv_error_wrap(&j->err, "load image from local/%s", spec->config.load);
             goto out;
         }
         if ((j->r = inspect_image_id(j, name.ref, &j->err)) < 0)

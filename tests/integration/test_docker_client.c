@@ -4,6 +4,7 @@
  * 127.0.0.1:5000 with and without credentials. Everything this test creates is named
  * dvtest-client-<pid>-... and labelled io.dockvisor.test=client-<pid>; only that is
  * removed. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -417,7 +418,7 @@ static void test_image_load(void **state)
     assert_int_equal(dv_docker_image_inspect(dk, tag, &img, &err), -ENOENT);
     char tar[600];
     snprintf(tar, sizeof(tar), "%s/image.tar", dir);
-    CHECK(dv_docker_image_load(dk, tar, &err));
+    CHECK(dv_docker_image_load(dk, AT_FDCWD, tar, &err));
     CHECK(dv_docker_image_inspect(dk, tag, &img, &err));
     json_decref(img);
     CHECK(dv_docker_image_remove(dk, tag, false, &err));

@@ -58,4 +58,31 @@ code=$(api -o "$T_DIR/get.json" -w '%{http_code}' "http://localhost/v1/tasks/%00
 code=$(api -o "$T_DIR/get.json" -w '%{http_code}' "http://localhost/v1/tasks/..%2f..%2fx")
 case $code in 400 | 404) ;; *) fail "GET of an id with ../ answered $code" ;; esac
 ok "ids with %00 are 400 (../ no route), and nothing is touched"
+
+# --- load: the agent reads the tarball beneath local/ only ---
+# A tarball outside the task's dir (an image the task must not get, or any host
+# file) reached through local/image.tar -> outside: refused; nothing is loaded.
+img="dvtest-agent-$$-outside:1"
+T_CLEANUP_HOOKS+=("docker rmi -f '$img' >/dev/null 2>&1")
+docker tag "$DV_TEST_IMAGE_BUSYBOX" "$img"
+docker save -o "$T_DIR/outside.tar" "$img"
+docker rmi "$img" >/dev/null
+f=$(spec loadlink "$img" '.config.load = "image.tar" | .config.command = "true"')
+id=$(dv run -detach "$f")
+wait_state "$id" failed 60
+ln -s "$T_DIR/outside.tar" "$(task_dir "$id")/image.tar"
+dv restart "$id" >/dev/null 2>&1 || true
+refusals() { task_json "$1" | jq '[.events[] | select(.message | test("resolves outside its directory"))] | length'; }
+at_least() { [ "$("$2" "$3")" -ge "$1" ]; } # N FN ARG
+wait_for 30 at_least 1 refusals "$id" ||
+    fail "load through a symlink out: $(task_json "$id" | jq -c '[.events[] | .message]')"
+docker image inspect "$img" >/dev/null 2>&1 && fail "the image was loaded from a tarball outside the task's dir"
+rm "$(task_dir "$id")/image.tar"
+ln -s ../../../../../outside.tar "$(task_dir "$id")/image.tar"
+[ -f "$(task_dir "$id")/image.tar" ] || fail "the test's .. link does not reach outside.tar"
+dv restart "$id" >/dev/null 2>&1 || true
+wait_for 30 at_least 2 refusals "$id" ||
+    fail "load through ../: $(task_json "$id" | jq -c '[.events[] | .message]')"
+docker image inspect "$img" >/dev/null 2>&1 && fail "the image was loaded through .."
+ok "load: a tarball reached through a symlink out of local/ (absolute or ..) is refused"
 finish

@@ -10,8 +10,10 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base64.h"
@@ -592,18 +594,47 @@ static void test_image_load_uploads_the_tar(void **state)
                                 .stream = "{\"errorDetail\":{\"message\":\"unexpected EOF\"}}\n"});
     dv_docker *dk = client_for(f);
     dv_error err;
-    assert_int_equal(dv_docker_image_load(dk, tar, &err), 0);
+    assert_int_equal(dv_docker_image_load(dk, AT_FDCWD, tar, &err), 0);
     const dv_fake_request *rq = dv_fake_find(f, "POST", "/images/load");
     assert_int_equal(rq->body_len, content.len);
     assert_memory_equal(rq->body, content.data, content.len);
     assert_string_equal(rq->query, "quiet=1");
 
-    assert_int_equal(dv_docker_image_load(dk, tar, &err), -EIO);
+    assert_int_equal(dv_docker_image_load(dk, AT_FDCWD, tar, &err), -EIO);
     assert_non_null(strstr(err.msg, "unexpected EOF"));
     char missing[600];
     snprintf(missing, sizeof(missing), "%s/missing.tar", dir);
-    assert_int_equal(dv_docker_image_load(dk, missing, &err), -ENOENT);
+    assert_int_equal(dv_docker_image_load(dk, AT_FDCWD, missing, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "missing.tar"));
+
+    /* Beneath a directory (a task's local/): a symlink pointing out, "..", an
+     * absolute path are refused before anything is sent; one inside is followed. */
+    char sub[600], lnk[700];
+    snprintf(sub, sizeof(sub), "%s/local", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(lnk, sizeof(lnk), "%s/out.tar", sub);
+    assert_int_equal(symlink("/etc/passwd", lnk), 0);
+    snprintf(lnk, sizeof(lnk), "%s/up.tar", sub);
+    assert_int_equal(symlink("../image.tar", lnk), 0);
+    snprintf(lnk, sizeof(lnk), "%s/in.tar", sub);
+    assert_int_equal(symlink("up.tar", lnk), 0);
+    snprintf(lnk, sizeof(lnk), "%s/real.tar", sub);
+    assert_int_equal(link(tar, lnk), 0);
+    int dfd = open(sub, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    const char *refused[] = {"out.tar", "up.tar", "in.tar", "../image.tar", "/etc/passwd"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+        assert_int_equal(dv_docker_image_load(dk, dfd, refused[i], &err), -EPERM);
+        assert_non_null(strstr(err.msg, "resolves outside its directory"));
+    }
+    dv_fake_add(f, &(dv_fake_rule){.method = "POST",
+                                   .path = "/images/load",
+                                   .times = 1,
+                                   .stream = "{\"stream\":\"Loaded image: x:1\\n\"}\n"});
+    snprintf(lnk, sizeof(lnk), "%s/inside.tar", sub);
+    assert_int_equal(symlink("real.tar", lnk), 0);
+    assert_int_equal(dv_docker_image_load(dk, dfd, "inside.tar", &err), 0);
+    close(dfd);
     dv_docker_free(dk);
     dv_fake_stop(f);
     dv_test_rm_rf(dir);
