@@ -17,6 +17,7 @@
 #include "log_files.h"
 #include "node.h"
 #include "task_runner.h"
+#include "translate_host.h"
 
 /* ---- /v1/events[?task=ID[&history=1]] ---- */
 
@@ -218,13 +219,16 @@ static json_t *node_answer(dv_agent *a)
     char range[32];
     snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
     return json_pack(
-        "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:o}", "node_id",
-        a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
+        "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:b,s:o,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:"
+        "o}",
+        "node_id", a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
         "data_dir", a->config.data_dir, "data_dir_free_bytes", free_bytes, "healthy", docker_ok,
         "engine_events", a->engine_stream_ok, "docker", docker, "policy", "allow_privileged",
-        a->config.docker.allow_privileged, "volumes_enabled", a->config.docker.volumes.enabled,
-        "pids_limit", (json_int_t)a->config.docker.pids_limit, "bind_address",
-        a->config.bind_address, "port_range", range, "tasks", "total",
+        a->config.docker.allow_privileged, "allow_host_network",
+        a->config.docker.allow_host_network, "allow_unconfined", a->config.docker.allow_unconfined,
+        "allow_devices", dv_json_strv(&a->config.docker.allow_devices), "volumes_enabled",
+        a->config.docker.volumes.enabled, "pids_limit", (json_int_t)a->config.docker.pids_limit,
+        "bind_address", a->config.bind_address, "port_range", range, "tasks", "total",
         (json_int_t)dv_task_table_size(a->tasks), "running", (json_int_t)counts[DV_TASK_RUNNING],
         "states", states, "quarantined",
         a->quarantined ? json_incref(a->quarantined) : json_array());

@@ -45,6 +45,7 @@ void dv_agent_config_clear(dv_agent_config *c)
     free(c->docker.tls.ca);
     dv_strv_free(&c->docker.allow_caps);
     dv_strv_free(&c->docker.allow_runtimes);
+    dv_strv_free(&c->docker.allow_devices);
     dv_strv_free(&c->docker.extra_labels);
     free(c->docker.logging.type);
     dv_kv_free(&c->docker.logging.config);
@@ -166,6 +167,47 @@ static int parse_logging(const json_t *logging, dv_agent_config *c, dv_spec_erro
     return 0;
 }
 
+/* "/a/b": absolute, no empty, "." or ".." component, no trailing slash. */
+static bool clean_absolute(const char *path)
+{
+    if (path[0] != '/' || !path[1])
+        return false;
+    for (const char *c = path + 1;;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        if (!c[n])
+            return true;
+        c += n + 1;
+    }
+}
+
+/* Globs are matched against canonical paths (policy.c): one that is relative or
+ * holds "." / ".." components could never match, so it is a mistake to say so. */
+static int parse_allow_devices(const json_t *docker, dv_agent_config *c, dv_spec_error *err)
+{
+    dv_strv globs = {0};
+    int r = dv_sj_strv(docker, "docker", "allow_devices", &globs, NULL, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < globs.n; i++) {
+        const char *g = globs.v[i];
+        if (clean_absolute(g))
+            continue;
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_index(field, "docker.allow_devices", i);
+        r = dv_spec_fail(err, field, -EINVAL,
+                         "\"%s\" is not a clean absolute path glob (e.g. \"/dev/fuse\", "
+                         "\"/dev/nvidia*\"): device paths are matched once resolved",
+                         g);
+        dv_strv_free(&globs);
+        return r;
+    }
+    dv_strv_free(&c->docker.allow_devices);
+    c->docker.allow_devices = globs;
+    return 0;
+}
+
 static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error *err)
 {
     static const char *const keys[] = {"endpoint",
@@ -174,6 +216,9 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                                        "allow_privileged",
                                        "allow_caps",
                                        "allow_runtimes",
+                                       "allow_host_network",
+                                       "allow_unconfined",
+                                       "allow_devices",
                                        "pull_activity_timeout",
                                        "pids_limit",
                                        "extra_labels",
@@ -210,6 +255,9 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
         (r = dv_sj_bool(docker, d, "allow_privileged", &c->docker.allow_privileged, err)) < 0 ||
         (r = parse_caps(docker, c, err)) < 0 ||
         (r = dv_sj_strv(docker, d, "allow_runtimes", &c->docker.allow_runtimes, NULL, err)) < 0 ||
+        (r = dv_sj_bool(docker, d, "allow_host_network", &c->docker.allow_host_network, err)) < 0 ||
+        (r = dv_sj_bool(docker, d, "allow_unconfined", &c->docker.allow_unconfined, err)) < 0 ||
+        (r = parse_allow_devices(docker, c, err)) < 0 ||
         (r = dv_sj_duration(docker, d, "pull_activity_timeout", MINUTE,
                             &c->docker.pull_activity_timeout_ns, err)) < 0 ||
         (r = dv_sj_int(docker, d, "pids_limit", 0, DV_PIDS_LIMIT_MAX, &c->docker.pids_limit, err)) <

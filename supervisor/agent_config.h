@@ -18,6 +18,13 @@
  *       "allow_privileged": false,
  *       "allow_caps": ["audit_write", "chown", ...],   default: Docker's set without net_raw
  *       "allow_runtimes": ["runc", "nvidia"],
+ *       "allow_host_network": false,    network mode "host" (task or network.mode)
+ *       "allow_unconfined": false,      security_opt seccomp/apparmor/systempaths
+ *                                       =unconfined, label=disable ("disable")
+ *       "allow_devices": [],            globs (fnmatch, FNM_PATHNAME) over the
+ *                                       canonical host path of config.devices
+ *                                       ("/dev/fuse", "/dev/nvidia*"); default none
+ *       (allow_privileged true allows all three, as it allows everything else)
  *       "pull_activity_timeout": "2m",  minimum 1m
  *       "pids_limit": 0,                0 = unlimited; else the maximum a task may ask
  *       "extra_labels": ["job_name", "task*"],   globs over DV_EXTRA_LABEL_NAMES
@@ -41,7 +48,8 @@
  * swaps the reloadable parts; a file that does not parse changes nothing):
  * - reloadable, applied to tasks submitted or (re)created afterwards:
  *   docker.auth, docker.allow_privileged, docker.allow_caps,
- *   docker.allow_runtimes, docker.pids_limit, docker.volumes,
+ *   docker.allow_runtimes, docker.allow_host_network, docker.allow_unconfined,
+ *   docker.allow_devices, docker.pids_limit, docker.volumes,
  *   docker.extra_labels, docker.logging, docker.disable_log_collection,
  *   docker.gc (image, image_delay, container, dangling_containers),
  *   docker.pull_activity_timeout, docker.infra_image(_pull_timeout), and
@@ -95,6 +103,9 @@ typedef struct dv_agent_config {
         bool allow_privileged;
         dv_strv allow_caps;     /* lowercase, without a "cap_" prefix; may hold "all" */
         dv_strv allow_runtimes; /* default runc, nvidia */
+        bool allow_host_network;
+        bool allow_unconfined;
+        dv_strv allow_devices; /* absolute globs without "." or ".." components */
         int64_t pull_activity_timeout_ns;
         int64_t pids_limit;
         dv_strv extra_labels; /* globs, '*' only (dv_extra_label_glob) */

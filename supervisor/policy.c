@@ -3,7 +3,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,111 @@ static int check_privileges(const dv_task_spec *spec, const dv_agent_config *con
                                 mode + 10);
     }
     return 0;
+}
+
+/* KEY=VALUE or KEY:VALUE (dockerd's parseSecurityOpt); false for other forms. */
+static bool security_opt_is(const char *opt, const char *key, const char *value)
+{
+    size_t k = strlen(key);
+    if (strncmp(opt, key, k) != 0 || (opt[k] != '=' && opt[k] != ':'))
+        return false;
+    const char *v = opt + k + 1;
+    while (isspace((unsigned char)*v))
+        v++;
+    return strcmp(v, value) == 0;
+}
+
+/* Each option that switches a confinement off, or NULL. */
+static const char *unconfined_opt(const char *opt)
+{
+    if (strcmp(opt, "disable") == 0 || security_opt_is(opt, "label", "disable"))
+        return "SELinux labeling";
+    if (security_opt_is(opt, "seccomp", "unconfined"))
+        return "seccomp";
+    if (security_opt_is(opt, "apparmor", "unconfined"))
+        return "AppArmor";
+    if (security_opt_is(opt, "systempaths", "unconfined"))
+        return "the masked and read-only /proc and /sys paths";
+    return NULL;
+}
+
+/* What Nomad passes on without allow_privileged but takes the task out of its
+ * confinement: the host's network, unconfined security options, host devices.
+ * Each has an agent switch that defaults to the safe side (agent_config.h);
+ * allow_privileged allows them all, as a privileged container has them anyway. */
+static int check_confinement(const dv_task_spec *spec, const dv_agent_config *config,
+                             dv_spec_error *err)
+{
+    const dv_task_config *c = &spec->config;
+    if (config->docker.allow_privileged)
+        return 0;
+    bool own_mode = c->network_mode && *c->network_mode;
+    const char *mode = own_mode ? c->network_mode : spec->network.mode;
+    const char *field = own_mode ? "config.network_mode" : "network.mode";
+    if (names_host(mode) && !config->docker.allow_host_network)
+        return dv_spec_fail(err, field, -EPERM,
+                            "the host's network is not allowed on this agent "
+                            "(docker.allow_host_network is false)");
+    /* There are no task groups yet: any other container's namespace is foreign. */
+    if (own_mode && strncmp(mode, "container:", 10) == 0)
+        return dv_spec_fail(err, field, -EPERM,
+                            "joining container \"%s\"'s network namespace is not allowed on this "
+                            "agent (docker.allow_privileged is false)",
+                            mode + 10);
+    for (size_t i = 0; i < c->security_opt.n && !config->docker.allow_unconfined; i++) {
+        const char *what = unconfined_opt(c->security_opt.v[i]);
+        if (!what)
+            continue;
+        char f[DV_SPEC_FIELD_MAX];
+        dv_sj_index(f, "config.security_opt", i);
+        return dv_spec_fail(err, f, -EPERM,
+                            "\"%s\" turns %s off, which is not allowed on this agent "
+                            "(docker.allow_unconfined is false)",
+                            c->security_opt.v[i], what);
+    }
+    /* As resolved on this node when the path exists (a /dev/disk/by-id/ link is
+     * matched as its target, as Docker will open it), else lexically
+     * ("/dev/../etc/shadow" is "/etc/shadow"). The file type, and the resolution
+     * again right before each create, are dv_policy_check_devices(). */
+    for (size_t i = 0; i < c->n_devices; i++) {
+        char f[DV_SPEC_FIELD_MAX];
+        dv_sj_index(f, "config.devices", i);
+        const char *host = c->devices[i].host_path;
+        if (host[0] != '/')
+            return dv_spec_fail(err, f, -EINVAL, "host_path \"%s\" is not absolute", host);
+        _cleanup_free_ char *clean = realpath(host, NULL);
+        if (!clean)
+            clean = dv_path_clean(host);
+        if (!clean)
+            return dv_spec_fail(err, f, -ENOMEM, "out of memory");
+        if (!dv_policy_device_allowed(config, clean))
+            return dv_policy_device_refused(config, f, host, clean, err);
+    }
+    return 0;
+}
+
+bool dv_policy_device_allowed(const dv_agent_config *config, const char *canonical)
+{
+    if (config->docker.allow_privileged)
+        return true;
+    for (size_t i = 0; i < config->docker.allow_devices.n; i++)
+        if (fnmatch(config->docker.allow_devices.v[i], canonical, FNM_PATHNAME) == 0)
+            return true;
+    return false;
+}
+
+int dv_policy_device_refused(const dv_agent_config *config, const char *field, const char *path,
+                             const char *resolved, dv_spec_error *err)
+{
+    _cleanup_buf_ dv_buf allowed = DV_BUF_INIT;
+    for (size_t i = 0; i < config->docker.allow_devices.n; i++)
+        dv_buf_printf(&allowed, "%s%s", i ? ", " : "", config->docker.allow_devices.v[i]);
+    char as[PATH_MAX + 16] = "";
+    if (strcmp(path, resolved) != 0)
+        snprintf(as, sizeof(as), " (%s)", resolved);
+    return dv_spec_fail(err, field, -EPERM,
+                        "device \"%s\"%s is not allowed on this agent (docker.allow_devices: %s)",
+                        path, as, allowed.len ? allowed.data : "none");
 }
 
 static void upper(const char *in, char out[DV_CAP_NAME_MAX])
@@ -239,7 +346,8 @@ int dv_policy_check(const dv_task_spec *spec, const dv_agent_config *config,
                     const dv_task_paths *paths, dv_spec_error *err)
 {
     int r;
-    if ((r = check_privileges(spec, config, err)) < 0)
+    if ((r = check_privileges(spec, config, err)) < 0 ||
+        (r = check_confinement(spec, config, err)) < 0)
         return r;
     dv_strv add = {0}, drop = {0};
     if ((r = dv_policy_caps(spec, config, &add, &drop, err)) < 0)

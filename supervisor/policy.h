@@ -55,6 +55,25 @@ int dv_policy_caps(const dv_task_spec *spec, const dv_agent_config *config, dv_s
 int dv_policy_check_host_paths(const dv_task_spec *spec, const dv_agent_config *config,
                                const dv_task_paths *paths, dv_spec_error *err);
 
+/* Does CANONICAL (a host path, clean and resolved) match docker.allow_devices?
+ * Always with allow_privileged. */
+bool dv_policy_device_allowed(const dv_agent_config *config, const char *canonical);
+/* The -EPERM refusal of device PATH (RESOLVED when it differs) for FIELD. */
+int dv_policy_device_refused(const dv_agent_config *config, const char *field, const char *path,
+                             const char *resolved, dv_spec_error *err);
+
+/* The on-disk half of the device check, at submit and right before every container
+ * create: each config.devices host_path is resolved (realpath(3): symlinks, ".."),
+ * must exist and be a character or block device, and its canonical path must match
+ * docker.allow_devices (any device with allow_privileged). RET (may be NULL) gets
+ * the canonical paths in order: they are what the Engine must be given, so a
+ * symlink the checked path went through cannot be swapped before Docker resolves
+ * it (only a device node replaced under /dev itself could, which takes root).
+ * Refusals name the field (config.devices[N]): -EPERM not allowed, -ENOENT missing,
+ * -EINVAL not a device. */
+int dv_policy_check_devices(const dv_task_spec *spec, const dv_agent_config *config, dv_strv *ret,
+                            dv_spec_error *err);
+
 /* Resolve a volume / bind source as the host path Docker will mount:
  * absolute as is, relative against paths->task_dir; cleaned. Heap string. */
 int dv_policy_resolve_source(const dv_task_paths *paths, const char *source, char **ret,

@@ -1,9 +1,10 @@
-/* Volume sources resolved on disk (symlinks), see dv_policy_check_host_paths(). */
+/* Host paths resolved on disk (symlinks): volume and bind sources, devices (policy.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "policy.h"
@@ -92,4 +93,36 @@ int dv_policy_check_host_paths(const dv_task_spec *spec, const dv_agent_config *
             return r;
     }
     return 0;
+}
+
+int dv_policy_check_devices(const dv_task_spec *spec, const dv_agent_config *config, dv_strv *ret,
+                            dv_spec_error *err)
+{
+    const dv_task_config *c = &spec->config;
+    dv_strv canonical = {0};
+    int r = 0;
+    for (size_t i = 0; i < c->n_devices && r == 0; i++) {
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_index(field, "config.devices", i);
+        const char *host = c->devices[i].host_path;
+        _cleanup_free_ char *real = realpath(host, NULL);
+        struct stat st;
+        if (!real || stat(real, &st) < 0)
+            r = dv_spec_fail(err, field, -errno, "device \"%s\": %s", host, strerror(errno));
+        else if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+            r = dv_spec_fail(err, field, -EINVAL, "\"%s\"%s%s%s is not a character or block device",
+                             host, strcmp(host, real) ? " (" : "", strcmp(host, real) ? real : "",
+                             strcmp(host, real) ? ")" : "");
+        else if (!dv_policy_device_allowed(config, real))
+            r = dv_policy_device_refused(config, field, host, real, err);
+        else if (dv_strv_push(&canonical, real) < 0)
+            r = dv_spec_fail(err, field, -ENOMEM, "out of memory");
+    }
+    if (r == 0 && ret) {
+        dv_strv_free(ret);
+        *ret = canonical;
+    } else {
+        dv_strv_free(&canonical);
+    }
+    return r;
 }

@@ -286,7 +286,9 @@ static int translate(dv_agent *a, dv_task *t, json_t **ret, dv_spec_error *err)
     /* At every create, not only at submit: the task's own directories may have
      * changed since (a task that put local/link -> / there and exited would get the
      * host's root bound on its restart). */
-    if ((r = dv_policy_check_host_paths(rt->spec, &a->config, &rt->paths, err)) < 0) {
+    _cleanup_(dv_strv_free) dv_strv devices = {0};
+    if ((r = dv_policy_check_host_paths(rt->spec, &a->config, &rt->paths, err)) < 0 ||
+        (r = dv_policy_check_devices(rt->spec, &a->config, &devices, err)) < 0) {
         free(allocs);
         return r;
     }
@@ -299,6 +301,7 @@ static int translate(dv_agent *a, dv_task *t, json_t **ret, dv_spec_error *err)
         .image = t->image_id,
         .ncpus = a->ncpus,
         .cpu_total_mhz = a->cpu_total_mhz,
+        .device_paths = &devices,
     };
     r = dv_translate(rt->spec, &a->config, &tc, ret, err);
     free(allocs);

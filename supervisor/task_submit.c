@@ -226,7 +226,8 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
         goto fail;
     }
     if ((r = dv_task_paths_build(a->config.data_dir, id, spec->name, &paths, err)) < 0 ||
-        (r = dv_policy_check(spec, &a->config, &paths, err)) < 0)
+        (r = dv_policy_check(spec, &a->config, &paths, err)) < 0 ||
+        (r = dv_policy_check_devices(spec, &a->config, NULL, err)) < 0)
         goto fail;
     t = dv_task_new(id, spec->name);
     if (!t || !(t->spec = json_deep_copy(spec_json))) {

@@ -72,6 +72,9 @@ typedef struct dv_translate_ctx {
      * their total MHz. 0 → 1 CPU at 1000 MHz (then 1 MHz = 1/1000 CPU). */
     int ncpus;
     int64_t cpu_total_mhz;
+    /* The canonical host path of each config.devices entry (dv_policy_check_devices()),
+     * sent as PathOnHost; NULL = the paths as written (previews, tests). */
+    const dv_strv *device_paths;
 } dv_translate_ctx;
 
 /* Build the create body. *ret is a new object. Errors name the field. */

@@ -313,7 +313,7 @@ static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *conf
     put(b, host, "LogConfig", json_pack("{ss*so}", "Type", type, "Config", values));
 }
 
-static void passthrough(jb *b, const dv_task_spec *spec, json_t *host)
+static void passthrough(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, json_t *host)
 {
     const dv_task_config *c = &spec->config;
     if (c->privileged)
@@ -354,8 +354,10 @@ static void passthrough(jb *b, const dv_task_spec *spec, json_t *host)
         put(b, host, "Devices", list);
         for (size_t i = 0; list && i < c->n_devices; i++)
             push(b, list,
-                 json_pack("{ssssss}", "PathOnHost", c->devices[i].host_path, "PathInContainer",
-                           c->devices[i].container_path, "CgroupPermissions",
+                 json_pack("{ssssss}", "PathOnHost",
+                           ctx->device_paths && i < ctx->device_paths->n ? ctx->device_paths->v[i]
+                                                                         : c->devices[i].host_path,
+                           "PathInContainer", c->devices[i].container_path, "CgroupPermissions",
                            c->devices[i].cgroup_permissions));
     }
     if (c->init)
@@ -383,7 +385,7 @@ int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *co
         (r = ports(&b, spec, config, ctx, body, host, err)) < 0)
         return r;
     logging(&b, spec, config, env, host);
-    passthrough(&b, spec, host);
+    passthrough(&b, spec, ctx, host);
 
     dv_strv add = {0}, drop = {0};
     if ((r = dv_policy_caps(spec, config, &add, &drop, err)) < 0)

@@ -5,7 +5,7 @@
 # to / and exits gets a refused restart, not the host's root at /host.
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 
-start_agent 24850 24859
+start_agent 24850 24859 '{"docker":{"allow_devices":["/dev/zero"]}}'
 
 task_dir() { find "$T_DIR/data/tasks/$1" -maxdepth 2 -type d -name local | head -1; }
 
@@ -58,6 +58,27 @@ code=$(api -o "$T_DIR/get.json" -w '%{http_code}' "http://localhost/v1/tasks/%00
 code=$(api -o "$T_DIR/get.json" -w '%{http_code}' "http://localhost/v1/tasks/..%2f..%2fx")
 case $code in 400 | 404) ;; *) fail "GET of an id with ../ answered $code" ;; esac
 ok "ids with %00 are 400 (../ no route), and nothing is touched"
+
+# --- devices: resolved on disk at submit and at every create; the Engine gets
+# the canonical path, which must match docker.allow_devices ---
+out=$(dv run -detach "$(spec vda "$DV_TEST_IMAGE_BUSYBOX" '.config.devices = [{host_path: "/dev/vda"}]')" 2>&1) &&
+    fail "a device outside allow_devices was accepted: $out"
+matches 'config.devices\[0\]: device "/dev/vda" is not allowed' <<<"$out" || fail "refusal: $out"
+ln -s /dev/zero "$T_DIR/dev-link"
+f=$(spec dev "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "sh"
+    | .config.args = ["-c", "head -c 3 /dev/mydev | od -An -tx1; exit 3"]
+    | .config.devices = [{host_path: "'"$T_DIR"'/dev-link", container_path: "/dev/mydev"}]
+    | .restart = {attempts: 1, delay: "8s", interval: "10m", mode: "fail"}')
+id=$(dv run -detach "$f")
+wait_state "$id" restarting 30
+[ "$(docker inspect -f '{{(index .HostConfig.Devices 0).PathOnHost}}' "$(task_field "$id" .container_id)")" = /dev/zero ] ||
+    fail "the Engine was not given the device's canonical path"
+dv logs "$id" | matches -x ' 00 00 00' || fail "the device did not reach the container: $(dv logs "$id")"
+ln -sfn /dev/full "$T_DIR/dev-link" # not allowed: swapped in before the restart
+wait_state "$id" failed 30
+task_json "$id" | jq -e '[.events[] | select(.message | test("config.devices\\[0\\]: device .*dev-link. \\(/dev/full\\) is not allowed"))] | length > 0' >/dev/null ||
+    fail "the restart was not refused: $(task_json "$id" | jq -c '[.events[] | .message]')"
+ok "devices: /dev/vda refused at submit; a symlink is sent as its target, and swapped to another device before a restart, refused"
 
 # --- load: the agent reads the tarball beneath local/ only ---
 # A tarball outside the task's dir (an image the task must not get, or any host

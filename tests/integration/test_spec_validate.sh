@@ -48,6 +48,18 @@ expect_error '{"name":"x","config":{"image":"busybox:1","privileged":true}}' 'co
 expect_error '{"name":"x","config":{"image":"busybox:1","volumes":["../../../etc:/e"]}}' 'config\.volumes\[0\]'
 echo '{"docker":{"allow_caps":["chown"]}}' >"$tmp/strict.json"
 expect_error '{"name":"x","config":{"image":"busybox:1","cap_add":["kill"]}}' 'config\.cap_add' "$tmp/strict.json"
+# out of confinement without the agent's leave (docker.allow_host_network,
+# allow_unconfined, allow_devices all default to the safe side)
+expect_error '{"name":"x","config":{"image":"busybox:1","network_mode":"host"}}' 'config\.network_mode'
+expect_error '{"name":"x","config":{"image":"busybox:1"},"network":{"mode":"host"}}' 'network\.mode'
+expect_error '{"name":"x","config":{"image":"busybox:1","network_mode":"container:abc"}}' 'config\.network_mode'
+expect_error '{"name":"x","config":{"image":"busybox:1","security_opt":["seccomp=unconfined"]}}' 'config\.security_opt\[0\]'
+expect_error '{"name":"x","config":{"image":"busybox:1","security_opt":["apparmor:unconfined"]}}' 'config\.security_opt\[0\]'
+expect_error '{"name":"x","config":{"image":"busybox:1","security_opt":["label=disable"]}}' 'config\.security_opt\[0\]'
+expect_error '{"name":"x","config":{"image":"busybox:1","security_opt":["systempaths=unconfined"]}}' 'config\.security_opt\[0\]'
+for dev in /dev/vda /dev/mem /dev/../etc/shadow; do
+    expect_error "{\"name\":\"x\",\"config\":{\"image\":\"busybox:1\",\"devices\":[{\"host_path\":\"$dev\",\"cgroup_permissions\":\"rwm\"}]}}" 'config\.devices\[0\]'
+done
 echo '{"docker":{"gc":{"imag":true}}}' >"$tmp/typo.json"
 expect_error '{"name":"x","config":{"image":"busybox:1"}}' "$tmp/typo.json: docker\\.gc\\.imag" "$tmp/typo.json"
 printf '{"name":' >"$tmp/trunc.json"
@@ -89,6 +101,7 @@ cat >"$tmp/agent.json" <<EOF
                    "net_bind_service", "setfcap", "setgid", "setpcap", "setuid", "sys_chroot",
                    "sys_time"],
     "pids_limit": 500,
+    "allow_devices": ["/dev/zero"],
     "extra_labels": ["task_name"]
   }
 }

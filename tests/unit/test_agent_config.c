@@ -55,6 +55,10 @@ static void test_defaults(void **state)
     assert_string_equal(c.docker.allow_runtimes.v[1], "nvidia");
     assert_int_equal(c.docker.pull_activity_timeout_ns, 2 * MIN);
     assert_int_equal(c.docker.pids_limit, 0);
+    /* out of confinement: nothing unless the operator says so */
+    assert_false(c.docker.allow_host_network);
+    assert_false(c.docker.allow_unconfined);
+    assert_int_equal(c.docker.allow_devices.n, 0);
     assert_int_equal(c.docker.extra_labels.n, 0);
     assert_false(c.docker.disable_log_collection);
     assert_string_equal(c.docker.logging.type, "json-file");
@@ -223,6 +227,13 @@ static void test_errors(void **state)
          "expected an array of strings"},
         {"{\"docker\":{\"pids_limit\":-1}}", "docker.pids_limit", "-1 is outside 0..4194304"},
         {"{\"docker\":{\"pids_limit\":4194305}}", "docker.pids_limit", "outside 0..4194304"},
+        {"{\"docker\":{\"allow_devices\":[\"/dev/fuse\",\"dev/sda\"]}}", "docker.allow_devices[1]",
+         "\"dev/sda\" is not a clean absolute path glob"},
+        {"{\"docker\":{\"allow_devices\":[\"/dev/../etc/*\"]}}", "docker.allow_devices[0]",
+         "not a clean absolute path glob"},
+        {"{\"docker\":{\"allow_devices\":[\"/dev/\"]}}", "docker.allow_devices[0]",
+         "not a clean absolute path glob"},
+        {"{\"docker\":{\"allow_host_network\":\"yes\"}}", "docker.allow_host_network", "expected"},
         {"{\"docker\":{\"extra_labels\":[\"job_name\",\"bogus*\"]}}", "docker.extra_labels[1]",
          "\"bogus*\" matches no label"},
         {"{\"docker\":{\"auth\":{\"helper\":\"docker-credential-pass\"}}}", "docker.auth.helper",

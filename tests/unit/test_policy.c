@@ -181,6 +181,80 @@ static void test_runtime_and_pids(void **state)
     expect("{}", CFG(",\"pids_limit\":100000"), NULL, NULL);
 }
 
+/* What Nomad passes on without allow_privileged but takes a task out of its
+ * confinement: each behind its own switch, all allowed by allow_privileged. */
+static void test_confinement(void **state)
+{
+    (void)state;
+    const char *priv = "{\"docker\":{\"allow_privileged\":true}}";
+    /* the host's network, from the task or from network.mode */
+    expect("{}", CFG(",\"network_mode\":\"host\""), "config.network_mode",
+           "config.network_mode: the host's network is not allowed on this agent "
+           "(docker.allow_host_network is false)");
+    const char *group_host = "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\"},"
+                             "\"network\":{\"mode\":\"host\"}}";
+    expect("{}", group_host, "network.mode", "(docker.allow_host_network is false)");
+    expect("{\"docker\":{\"allow_host_network\":true}}", group_host, NULL, NULL);
+    expect("{\"docker\":{\"allow_host_network\":true}}", CFG(",\"network_mode\":\"host\""), NULL,
+           NULL);
+    expect(priv, CFG(",\"network_mode\":\"host\""), NULL, NULL);
+    expect("{}", CFG(",\"network_mode\":\"bridge\""), NULL, NULL);
+    expect("{}", CFG(",\"network_mode\":\"mynet\""), NULL, NULL);
+    /* another container's network namespace */
+    expect("{\"docker\":{\"allow_host_network\":true}}", CFG(",\"network_mode\":\"container:db\""),
+           "config.network_mode",
+           "joining container \"db\"'s network namespace is not allowed on this agent "
+           "(docker.allow_privileged is false)");
+    expect(priv, CFG(",\"network_mode\":\"container:db\""), NULL, NULL);
+
+    /* security options that switch a confinement off, in each spelling dockerd takes */
+    static const char *const unconfined[] = {
+        "seccomp=unconfined",
+        "seccomp:unconfined",
+        "apparmor=unconfined",
+        "apparmor:unconfined",
+        "label=disable",
+        "label:disable",
+        "disable",
+        "systempaths=unconfined",
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(unconfined); i++) {
+        char spec[256];
+        snprintf(spec, sizeof(spec), CFG(",\"security_opt\":[\"no-new-privileges\",\"%s\"]"),
+                 unconfined[i]);
+        expect("{}", spec, "config.security_opt[1]", "(docker.allow_unconfined is false)");
+        expect("{\"docker\":{\"allow_unconfined\":true}}", spec, NULL, NULL);
+        expect(priv, spec, NULL, NULL);
+    }
+    expect("{}", CFG(",\"security_opt\":[\"seccomp=unconfined\"]"), "config.security_opt[0]",
+           "\"seccomp=unconfined\" turns seccomp off, which is not allowed on this agent");
+    expect("{}",
+           CFG(",\"security_opt\":[\"no-new-privileges\",\"apparmor=docker-default\","
+               "\"label=level:s0:c100,c200\",\"seccomp={\\\"defaultAction\\\":"
+               "\\\"SCMP_ACT_ERRNO\\\"}\"]"),
+           NULL, NULL);
+
+    /* host devices: none by default; globs over the clean path (on disk: policy_host) */
+    expect("{}", CFG(",\"devices\":[{\"host_path\":\"/dev/vda\"}]"), "config.devices[0]",
+           "config.devices[0]: device \"/dev/vda\" is not allowed on this agent "
+           "(docker.allow_devices: none)");
+    const char *fuse = "{\"docker\":{\"allow_devices\":[\"/dev/fuse\",\"/dev/nvidia*\"]}}";
+    expect(fuse,
+           CFG(",\"devices\":[{\"host_path\":\"/dev/fuse\"},{\"host_path\":\"/dev/nvidia0\"}]"),
+           NULL, NULL);
+    expect(fuse, CFG(",\"devices\":[{\"host_path\":\"/dev/mem\"}]"), "config.devices[0]",
+           "(docker.allow_devices: /dev/fuse, /dev/nvidia*)");
+    expect(fuse, CFG(",\"devices\":[{\"host_path\":\"/dev/../etc/shadow\"}]"), "config.devices[0]",
+           "device \"/dev/../etc/shadow\" (/etc/shadow) is not allowed");
+    expect(fuse, CFG(",\"devices\":[{\"host_path\":\"/dev/nvidia0/../../etc/x\"}]"),
+           "config.devices[0]", "(/etc/x) is not allowed");
+    /* '*' does not cross '/' */
+    expect("{\"docker\":{\"allow_devices\":[\"/dev/*\"]}}",
+           CFG(",\"devices\":[{\"host_path\":\"/dev/disk/by-id/x\"}]"), "config.devices[0]",
+           "is not allowed");
+    expect(priv, CFG(",\"devices\":[{\"host_path\":\"/dev/vda\"}]"), NULL, NULL);
+}
+
 static void test_volumes_disabled(void **state)
 {
     (void)state;
@@ -308,10 +382,15 @@ static void test_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_privileged),       cmocka_unit_test(test_cap_add),
-        cmocka_unit_test(test_caps_computation), cmocka_unit_test(test_runtime_and_pids),
-        cmocka_unit_test(test_volumes_disabled), cmocka_unit_test(test_volumes_enabled),
-        cmocka_unit_test(test_without_paths),    cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_privileged),
+        cmocka_unit_test(test_cap_add),
+        cmocka_unit_test(test_caps_computation),
+        cmocka_unit_test(test_runtime_and_pids),
+        cmocka_unit_test(test_volumes_disabled),
+        cmocka_unit_test(test_volumes_enabled),
+        cmocka_unit_test(test_confinement),
+        cmocka_unit_test(test_without_paths),
+        cmocka_unit_test(test_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,10 +106,80 @@ static void test_symlinks(void **state)
            ",\"volumes\":[\"../alloc/evil:/h\"],\"volume_driver\":\"pxd\"", NULL, NULL);
 }
 
+/* Devices on disk: DEVICE (a host path) under CONFIG_JSON; NULL field = allowed
+ * as CANONICAL (what the Engine is given). */
+static void device(const char *config_json, const char *host_path, int want,
+                   const char *message_or_canonical)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\","
+             "\"devices\":[{\"host_path\":\"/dev/null\"},{\"host_path\":\"%s\"}]}}",
+             host_path);
+    _cleanup_json_ json_t *sj = json_loads(text, 0, NULL);
+    _cleanup_json_ json_t *aj = json_loads(config_json, 0, NULL);
+    dv_task_spec *spec = NULL;
+    dv_agent_config config;
+    assert_int_equal(dv_spec_parse(sj, &spec, NULL), 0);
+    assert_int_equal(dv_agent_config_parse(aj, &config, NULL), 0);
+    dv_strv canonical = {0};
+    dv_spec_error err;
+    dv_spec_error_clear(&err);
+    int r = dv_policy_check_devices(spec, &config, &canonical, &err);
+    if (want == 0) {
+        if (r < 0)
+            fail_msg("refused %s: %s", host_path, err.err.msg);
+        assert_int_equal(canonical.n, 2);
+        assert_string_equal(canonical.v[0], "/dev/null");
+        assert_string_equal(canonical.v[1], message_or_canonical);
+    } else {
+        if (r != want)
+            fail_msg("%s: got %d (%s), want %d", host_path, r, err.err.msg, want);
+        assert_string_equal(err.field, "config.devices[1]");
+        if (!strstr(err.err.msg, message_or_canonical))
+            fail_msg("got \"%s\", want \"%s\"", err.err.msg, message_or_canonical);
+        assert_int_equal(canonical.n, 0);
+    }
+    dv_strv_free(&canonical);
+    dv_task_spec_free(spec);
+    dv_agent_config_clear(&config);
+}
+
+static void test_devices(void **state)
+{
+    (void)state;
+    char link[600], file[600], out[600];
+    snprintf(link, sizeof(link), "%s/zero-link", tmp);
+    snprintf(file, sizeof(file), "%s/plain", tmp);
+    snprintf(out, sizeof(out), "%s/full-link", tmp);
+    assert_int_equal(symlink("/dev/zero", link), 0);
+    assert_int_equal(symlink("/dev/full", out), 0);
+    dv_test_write_file(file, "not a device");
+    const char *allow = "{\"docker\":{\"allow_devices\":[\"/dev/null\",\"/dev/zero\"]}}";
+    device(allow, "/dev/zero", 0, "/dev/zero");
+    /* given through a symlink: checked, and sent, as what it resolves to */
+    device(allow, link, 0, "/dev/zero");
+    device(allow, "/dev/../dev/zero", 0, "/dev/zero");
+    /* a symlink to a device not allowed is refused naming both */
+    device(allow, out, -EPERM, "(/dev/full) is not allowed on this agent");
+    device("{\"docker\":{\"allow_devices\":[\"/dev/null\"]}}", "/dev/zero", -EPERM,
+           "device \"/dev/zero\" is not allowed on this agent (docker.allow_devices: /dev/null)");
+    /* not a device, missing */
+    device("{\"docker\":{\"allow_privileged\":true}}", file, -EINVAL,
+           "is not a character or block device");
+    device("{\"docker\":{\"allow_privileged\":true}}", "/dev/../etc/passwd", -EINVAL,
+           "(/etc/passwd) is not a character or block device");
+    device(allow, "/dev/dv-no-such-device", -ENOENT, "No such file or directory");
+    /* globs match whole components */
+    device("{\"docker\":{\"allow_devices\":[\"/dev/*\"]}}", "/dev/zero", 0, "/dev/zero");
+    device("{\"docker\":{\"allow_privileged\":true}}", "/dev/zero", 0, "/dev/zero");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_symlinks),
+        cmocka_unit_test(test_devices),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -118,8 +118,10 @@ static void test_mutations(void **state)
     _cleanup_json_ json_t *root = json_loads(base_spec, 0, NULL);
     assert_non_null(root);
     dv_agent_config config;
-    _cleanup_json_ json_t *aj = json_loads(
-        "{\"docker\":{\"volumes\":{\"enabled\":true},\"allow_caps\":[\"all\"]}}", 0, NULL);
+    _cleanup_json_ json_t *aj =
+        json_loads("{\"docker\":{\"volumes\":{\"enabled\":true},\"allow_caps\":[\"all\"],"
+                   "\"allow_devices\":[\"/dev/null\"]}}",
+                   0, NULL);
     assert_int_equal(dv_agent_config_parse(aj, &config, NULL), 0);
     try_spec(root, &config);
     assert_int_equal(translated, 1); /* the base spec itself is valid */

@@ -196,17 +196,19 @@ static void test_no_bindings_without_own_network(void **state)
         CFG(",\"ports\":[\"p\"]},\"network\":{\"mode\":\"host\",\"ports\":{\"p\":{}}}}"),
         CFG(",\"ports\":[\"p\"]},\"network\":{\"mode\":\"none\",\"ports\":{\"p\":{}}}}"),
     };
+    /* joining another container's namespace, or the host's, takes the agent's leave */
+    const char *allow = "{\"docker\":{\"allow_privileged\":true}}";
     for (size_t i = 0; i < 3; i++) {
-        _cleanup_json_ json_t *b = translate_ok("{}", specs[i]);
+        _cleanup_json_ json_t *b = translate_ok(allow, specs[i]);
         assert_null(at(b, "HostConfig", "PortBindings", NULL));
         assert_null(at(b, "ExposedPorts", NULL));
         assert_true(env_has(b, "NOMAD_HOST_PORT_p=20000"));
     }
-    _cleanup_json_ json_t *b = translate_ok("{}", specs[0]);
+    _cleanup_json_ json_t *b = translate_ok(allow, specs[0]);
     assert_json(at(b, "HostConfig", "NetworkMode", NULL), "\"container:other\"");
     /* in host mode the container listens on the host port itself */
     json_decref(b);
-    b = translate_ok("{}", specs[1]);
+    b = translate_ok("{\"docker\":{\"allow_host_network\":true}}", specs[1]);
     assert_true(env_has(b, "NOMAD_PORT_p=20000"));
     assert_json(at(b, "HostConfig", "NetworkMode", NULL), "\"host\"");
 }
