@@ -34,11 +34,11 @@ static void test_ours(void **state)
 {
     (void)state;
     dv_error err;
-    assert_int_equal(check(json_pack("{s:s,s:s,s:s,s:s}", "io.dockvisor.node_id", NODE,
-                                     "io.dockvisor.task_id", TASK, "io.dockvisor.task_name", "web",
-                                     "extra", "x"),
-                           &err),
-                     0);
+    assert_int_equal(
+        check(json_pack("{s:s,s:s,s:s,s:s}", "io.dockvisor.node_id", NODE, "io.dockvisor.task_id",
+                        TASK, "io.dockvisor.task_name", "web", "extra", "x"),
+              &err),
+        0);
 }
 
 static void test_no_labels(void **state)
@@ -62,12 +62,11 @@ static void test_other_node(void **state)
 {
     (void)state;
     dv_error err;
-    assert_int_equal(check(json_pack("{s:s,s:s}", "io.dockvisor.node_id", OTHER,
-                                     "io.dockvisor.task_id", TASK),
-                           &err),
-                     -EPERM);
-    assert_string_equal(err.msg,
-                        "io.dockvisor.node_id=" OTHER " io.dockvisor.task_id=" TASK);
+    assert_int_equal(
+        check(json_pack("{s:s,s:s}", "io.dockvisor.node_id", OTHER, "io.dockvisor.task_id", TASK),
+              &err),
+        -EPERM);
+    assert_string_equal(err.msg, "io.dockvisor.node_id=" OTHER " io.dockvisor.task_id=" TASK);
     /* our task id without any node id is not enough either */
     assert_int_equal(check(json_pack("{s:s}", "io.dockvisor.task_id", TASK), &err), -EPERM);
     assert_string_equal(err.msg, "io.dockvisor.node_id=(none) io.dockvisor.task_id=" TASK);
@@ -78,18 +77,18 @@ static void test_other_task(void **state)
     (void)state;
     dv_error err;
     /* this node's container of another task: as foreign as any */
-    assert_int_equal(check(json_pack("{s:s,s:s}", "io.dockvisor.node_id", NODE,
-                                     "io.dockvisor.task_id", OTHER),
-                           &err),
-                     -EPERM);
+    assert_int_equal(
+        check(json_pack("{s:s,s:s}", "io.dockvisor.node_id", NODE, "io.dockvisor.task_id", OTHER),
+              &err),
+        -EPERM);
     assert_string_equal(err.msg, "io.dockvisor.node_id=" NODE " io.dockvisor.task_id=" OTHER);
     assert_int_equal(check(json_pack("{s:s}", "io.dockvisor.node_id", NODE), &err), -EPERM);
     assert_string_equal(err.msg, "io.dockvisor.node_id=" NODE " io.dockvisor.task_id=(none)");
     /* a label that is not a string, or an empty id, never matches */
-    assert_int_equal(check(json_pack("{s:s,s:i}", "io.dockvisor.node_id", NODE,
-                                     "io.dockvisor.task_id", 7),
-                           &err),
-                     -EPERM);
+    assert_int_equal(
+        check(json_pack("{s:s,s:i}", "io.dockvisor.node_id", NODE, "io.dockvisor.task_id", 7),
+              &err),
+        -EPERM);
     _cleanup_json_ json_t *labels =
         json_pack("{s:s,s:s}", "io.dockvisor.node_id", NODE, "io.dockvisor.task_id", "");
     assert_int_equal(dv_owner_check_labels(labels, NODE, "", &err), -EPERM);
@@ -110,8 +109,8 @@ static void test_list_entry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ours),         cmocka_unit_test(test_no_labels),
-        cmocka_unit_test(test_other_node),   cmocka_unit_test(test_other_task),
+        cmocka_unit_test(test_ours),       cmocka_unit_test(test_no_labels),
+        cmocka_unit_test(test_other_node), cmocka_unit_test(test_other_task),
         cmocka_unit_test(test_list_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
