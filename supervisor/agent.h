@@ -66,8 +66,9 @@ typedef struct dv_agent {
     dv_loop_watch *log_loss_watch;
 
     /* restart tolerance (recovery.c, drain.c, watchdog.c) */
-    json_t *quarantined;     /* records set aside at start: [{"task_id","moved_to","reason"}] */
-    struct dv_drain *drains; /* drains waiting for their tasks to be down */
+    /* records set aside, at start or since: [{"task_id","moved_to","reason"}] */
+    json_t *quarantined;
+    struct dv_drain *drains;      /* drains waiting for their tasks to be down */
     struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
 
     bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */

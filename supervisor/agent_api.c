@@ -241,7 +241,13 @@ static void request_job_done(dv_loop *loop, void *data)
     (void)loop;
     dv_job *j = data;
     dv_api_request *req = j->req;
-    if (j->r < 0) {
+    dv_task *bad = dv_runner_named_foreign(j->agent, j, j->container_id);
+    if (j->foreign) {
+        /* Nothing was sent to it; the task is set aside (task_runner.h). */
+        dv_api_respond_error(req, 409, NULL, "%s: the task's record is set aside", j->err.msg);
+        if (bad)
+            dv_runner_set_aside(j->agent, bad, j->err.msg);
+    } else if (j->r < 0) {
         unsigned status = dv_docker_is_not_found(&j->err) ? 404
                           : j->r == -ETIMEDOUT            ? 504
                           : j->r == -ESHUTDOWN            ? 503

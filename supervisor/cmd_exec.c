@@ -173,8 +173,7 @@ static void print_node(const json_t *n)
                  json_integer_value(json_object_get(tasks, "total")));
     json_t *q = json_object_get(n, "quarantined");
     if (json_array_size(q) > 0)
-        dv_cli_field("Set aside",
-                     "%zu task records could not be used at start:", json_array_size(q));
+        dv_cli_field("Set aside", "%zu task records could not be used:", json_array_size(q));
     json_array_foreach(q, i, v)
         printf("  %s: %s (moved to %s)\n", json_string_value(json_object_get(v, "task_id")) ?: "?",
                json_string_value(json_object_get(v, "reason")) ?: "?",

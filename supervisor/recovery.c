@@ -17,6 +17,7 @@
 #include "duration.h"
 #include "image_gc.h"
 #include "log.h"
+#include "ownership.h"
 #include "reaper.h"
 #include "recovery_plan.h"
 #include "recovery_scan.h"
@@ -51,10 +52,8 @@ static const char *sid(const char *id)
 
 /* ---- quarantine ---- */
 
-static void note_quarantine(recovery *rc, const char *task_id, const char *moved_to,
-                            const char *reason)
+static void note(dv_agent *a, const char *task_id, const char *moved_to, const char *reason)
 {
-    dv_agent *a = rc->a;
     /* A JSON parser error quotes the text "near" the fault, which in a record may
      * be a piece of registry credentials: never logged nor served. */
     char why[512];
@@ -70,6 +69,12 @@ static void note_quarantine(recovery *rc, const char *task_id, const char *moved
     json_array_append_new(a->quarantined,
                           json_pack("{s:s,s:s,s:s,s:I}", "task_id", task_id, "moved_to", moved_to,
                                     "reason", why, "time_ns", (json_int_t)dv_realtime_ns()));
+}
+
+static void note_quarantine(recovery *rc, const char *task_id, const char *moved_to,
+                            const char *reason)
+{
+    note(rc->a, task_id, moved_to, reason);
     json_object_set_new(rc->quarantined_ids, task_id, json_true());
 }
 
@@ -88,6 +93,16 @@ static void quarantine_loaded(recovery *rc, const char *task_id, const char *why
         return;
     }
     note_quarantine(rc, task_id, to, why);
+}
+
+int dv_recovery_quarantine(dv_agent *a, const char *task_id, const char *why, dv_error *err)
+{
+    _cleanup_free_ char *to = NULL;
+    int r = dv_state_store_quarantine_task(a->store, task_id, &to, err);
+    if (r < 0)
+        return r;
+    note(a, task_id, to, why);
+    return 0;
 }
 
 bool dv_recovery_is_quarantined(const dv_agent *a, const char *task_id)
@@ -241,6 +256,51 @@ static const json_t *find_container(recovery *rc, const char *id)
             return c;
     }
     return NULL;
+}
+
+/* Does the container T's record names belong to T (ownership.h)? True also when
+ * that cannot be told (no such container: the plan's "missing"; the Engine did
+ * not answer): the jobs check again before they touch it. The list only holds
+ * containers with this node's label, so one that is not in it is inspected: a
+ * rare case (a container removed while the agent was away, or a bad record). */
+static bool owns_its_container(recovery *rc, const dv_task *t, dv_error *why)
+{
+    const json_t *c = find_container(rc, t->container_id);
+    if (c)
+        return dv_owner_check_labels(json_object_get(c, "Labels"), rc->a->node_id, t->id, why) == 0;
+    _cleanup_json_ json_t *ins = NULL;
+    dv_error e;
+    dv_watchdog_kick(rc->a->watchdog);
+    if (dv_docker_container_inspect(rc->a->docker, t->container_id, &ins, &e) < 0)
+        return true;
+    return dv_owner_check_inspect(ins, rc->a->node_id, t->id, why) == 0;
+}
+
+/* A record whose container id names a container that is not its task's (a hand
+ * edit, a bug, a record copied from another node) cannot be trusted with
+ * anything: it is set aside before any step acts on it, so that neither that
+ * container (kill, remove) nor the task's real one (which the record does not
+ * name: removed as an extra in step 5) is touched. Everything of the task id is
+ * then left to the operator as for any record set aside: its real container
+ * (spared by the orphan and dangling reapers, which count a set-aside task id as
+ * claimed), its helper, its directory and ports. */
+static void set_aside_foreign(recovery *rc)
+{
+    for (size_t i = 0; i < rc->ntasks;) {
+        dv_task *t = rc->tasks[i];
+        dv_error why;
+        if (!t->container_id || owns_its_container(rc, t, &why)) {
+            i++;
+            continue;
+        }
+        char reason[DV_ERROR_MSG_MAX + 64];
+        snprintf(reason, sizeof(reason), "container %.12s is not this agent's (%s)",
+                 t->container_id, why.msg);
+        quarantine_loaded(rc, t->id, reason);
+        dv_task_table_remove(rc->a->tasks, t, dv_runner_free_rt);
+        memmove(&rc->tasks[i], &rc->tasks[i + 1], (rc->ntasks - i - 1) * sizeof(*rc->tasks));
+        rc->ntasks--;
+    }
 }
 
 static void remove_orphan_containers(recovery *rc)
@@ -621,9 +681,13 @@ int dv_recovery_run(dv_agent *a, dv_error *err)
     if (r < 0)
         goto out;
     sd_notifyf(0, "STATUS=recovering %zu tasks", rc.ntasks);
+    list_containers(&rc);
+    /* Before ports and images are claimed for the tasks: a record set aside
+     * claims nothing, as one that did not load. */
+    if (rc.containers)
+        set_aside_foreign(&rc);
     reclaim_ports(&rc);
     rebuild_image_refs(&rc);
-    list_containers(&rc);
     if (rc.containers)
         remove_orphan_containers(&rc);
     stop_stray_helpers(&rc);

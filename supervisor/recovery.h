@@ -6,9 +6,13 @@
  *     whose spec this agent refuses is moved to state/quarantine/, logged, and
  *     listed under "quarantined" in GET /v1/node; its container, helper and
  *     directory are left alone for the operator. The others make the task table.
- *  2. Re-claim every recorded host port before anything new is allocated.
+ *  2. Re-claim every recorded host port before anything new is allocated (once
+ *     the records 3 sets aside are out: those claim nothing).
  *  3. List the Engine's containers with this node's label, and the docklog
- *     helpers of this data dir that still run (/proc).
+ *     helpers of this data dir that still run (/proc). A record whose container
+ *     id names a container without this node's id and the task's id in its
+ *     labels (ownership.h) is set aside as in 1, before anything acts on it:
+ *     that container and the task's own are both left alone.
  *  4. Tidy what no record claims: containers whose task id has no record (a
  *     record is written, in `pending`, before any Docker side effect, and a
  *     destroy removes the container before the record, so such a container can
@@ -47,7 +51,13 @@
 
 int dv_recovery_run(dv_agent *a, dv_error *err);
 
-/* Was TASK_ID's record set aside at start? Its container and files must be left
+/* Set TASK_ID's record aside while the agent runs, as a start does with one it
+ * cannot use: moved to state/quarantine/, WHY logged and listed under
+ * "quarantined" in GET /v1/node. The caller takes the task out of the table and
+ * touches nothing of it. */
+int dv_recovery_quarantine(dv_agent *a, const char *task_id, const char *why, dv_error *err);
+
+/* Was TASK_ID's record set aside (at start or since)? Its container and files must be left
  * alone (e.g. by the dangling container reaper). */
 bool dv_recovery_is_quarantined(const dv_agent *a, const char *task_id);
 

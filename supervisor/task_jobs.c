@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "image_name.h"
+#include "ownership.h"
 #include "spec.h"
 #include "task_runner.h"
 
@@ -28,6 +29,7 @@ dv_job *dv_job_new(enum dv_job_kind kind, struct dv_agent *a, const dv_task *t)
     j->dk = a->docker;
     if (t) {
         snprintf(j->task_id, sizeof(j->task_id), "%s", t->id);
+        snprintf(j->node_id, sizeof(j->node_id), "%s", a->node_id);
         snprintf(j->task_name, sizeof(j->task_name), "%s", t->name);
         j->gen = t->gen;
     }
@@ -88,6 +90,29 @@ static void backoff_sleep(int64_t ns)
 static bool msg_has(const dv_error *err, const char *needle)
 {
     return strcasestr(err->msg, needle) != NULL;
+}
+
+/* ---- ownership ---- */
+
+/* May the job act on container ID? It is inspected and its labels compared with
+ * the task's (ownership.h). 0: ours. Docker's 404: gone (callers treat it as the
+ * call's own 404 would be). -EPERM with j->foreign set: not ours. Anything else:
+ * the Engine did not answer. In every failure nothing was done to the container.
+ * The container cannot change between this inspect and the call that follows
+ * it, in the only way that would matter: Docker never reuses a container id (64
+ * random hex digits), so the id still names the container whose labels were read. */
+static int check_owned(dv_job *j, const char *id, dv_error *err)
+{
+    _cleanup_json_ json_t *ins = NULL;
+    int r = dv_docker_container_inspect(j->dk, id, &ins, err);
+    if (r < 0)
+        return r;
+    dv_error why;
+    if (dv_owner_check_inspect(ins, j->node_id, j->task_id, &why) < 0) {
+        j->foreign = true;
+        return dv_error_set(err, -EPERM, "container %.12s is not this agent's (%s)", id, why.msg);
+    }
+    return 0;
 }
 
 /* ---- IMAGE ---- */
@@ -349,6 +374,14 @@ static int find_and_settle_conflict(dv_job *j, bool *ret_reused)
             j->err.recoverable = true;
             return dv_error_wrap(&j->err, "inspect container %.12s", id);
         }
+        /* Only a container this task created may be reused or cleared away: the
+         * name alone proves nothing. */
+        dv_error why;
+        if (dv_owner_check_inspect(ins, j->node_id, j->task_id, &why) < 0)
+            return dv_error_set(&j->err, -EEXIST,
+                                "the name %s is held by container %.12s, which is not this "
+                                "agent's (%s): it is left alone",
+                                j->container_name, id, why.msg);
         if (json_is_true(json_object_get(json_object_get(ins, "State"), "Running"))) {
             free(j->container_id);
             j->container_id = strdup(id);
@@ -465,8 +498,15 @@ static void run_start(dv_job *j)
     _cleanup_json_ json_t *ins = NULL; /* before the gotos */
     if (j->old_container_id) {
         dv_error e;
-        if (dv_docker_container_remove(j->dk, j->old_container_id, true, true, &e) < 0 &&
-            !dv_docker_is_not_found(&e))
+        int r = check_owned(j, j->old_container_id, &e);
+        if (j->foreign) {
+            j->r = r;
+            j->err = e;
+            return;
+        }
+        if (r == 0)
+            r = dv_docker_container_remove(j->dk, j->old_container_id, true, true, &e);
+        if (r < 0 && !dv_docker_is_not_found(&e))
             dv_runner_post_note(j->agent, j->task_id, "Driver", false,
                                 "could not remove the previous container %.12s: %s",
                                 j->old_container_id, e.msg);
@@ -491,7 +531,9 @@ static void run_start(dv_job *j)
     j->r = 0;
     return;
 remove:;
-    /* Nomad's rule: a container that did not get going is not left behind. */
+    /* Nomad's rule: a container that did not get going is not left behind. It is
+     * the one this job created, or a running one of this task it reused: no
+     * ownership check needed. */
     dv_error e;
     if (dv_docker_container_remove(j->dk, j->container_id, true, true, &e) < 0 &&
         !dv_docker_is_not_found(&e))
@@ -511,11 +553,12 @@ static bool gone_or_stopped(const dv_error *err)
 
 static void run_stop(dv_job *j)
 {
-    if (j->signal)
+    j->r = check_owned(j, j->container_id, &j->err);
+    if (j->r == 0 && j->signal)
         j->r = dv_docker_container_kill(j->dk, j->container_id, j->signal, &j->err);
-    else
+    else if (j->r == 0)
         j->r = dv_docker_container_stop(j->dk, j->container_id, j->stop_timeout_s, &j->err);
-    if (j->r < 0 && gone_or_stopped(&j->err)) {
+    if (j->r < 0 && !j->foreign && gone_or_stopped(&j->err)) {
         j->r = 0;
         j->running = false;
     } else if (j->r == 0) {
@@ -554,6 +597,17 @@ static void run_destroy(dv_job *j)
     j->r = 0;
     if (j->container_id) {
         dv_error e;
+        int r = check_owned(j, j->container_id, &e);
+        if (r < 0 && !dv_docker_is_not_found(&e)) {
+            /* Not ours, or not known to be: the container and the task's files stay. */
+            j->r = r;
+            j->err = e;
+            if (!j->foreign)
+                dv_error_wrap(&j->err, "inspect container %.12s", j->container_id);
+            return;
+        }
+        if (r < 0) /* gone already: nothing to stop or remove */
+            goto files;
         if (dv_docker_container_stop(j->dk, j->container_id, 0, &e) < 0 && !gone_or_stopped(&e))
             dv_runner_post_note(j->agent, j->task_id, "Driver", false, "stop during destroy: %s",
                                 e.msg);
@@ -567,6 +621,7 @@ static void run_destroy(dv_job *j)
             }
         }
     }
+files:
     if (j->task_root && access(j->task_root, F_OK) == 0) {
         int r = nftw(j->task_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
         if (r != 0)
@@ -586,8 +641,12 @@ static void run_exec(dv_job *j)
     }
     for (size_t i = 0; i < n; i++)
         argv[i] = json_string_value(json_array_get(j->cmd, i));
-    j->r =
-        dv_docker_exec(j->dk, j->container_id, argv, false, j->exec_timeout_ns, &j->exec, &j->err);
+    /* Not destructive, but a command run in another's container is worse than a
+     * signal sent to it. */
+    j->r = check_owned(j, j->container_id, &j->err);
+    if (j->r == 0)
+        j->r = dv_docker_exec(j->dk, j->container_id, argv, false, j->exec_timeout_ns, &j->exec,
+                              &j->err);
     free(argv);
 }
 
@@ -672,7 +731,8 @@ void dv_job_run(void *data)
         run_destroy(j);
         break;
     case DV_JOB_SIGNAL:
-        j->r = dv_docker_container_kill(j->dk, j->container_id, j->signal, &j->err);
+        if ((j->r = check_owned(j, j->container_id, &j->err)) == 0)
+            j->r = dv_docker_container_kill(j->dk, j->container_id, j->signal, &j->err);
         break;
     case DV_JOB_EXEC:
         run_exec(j);
@@ -681,8 +741,9 @@ void dv_job_run(void *data)
         run_stats(j);
         break;
     case DV_JOB_REMOVE:
-        j->r = dv_docker_container_remove(j->dk, j->container_id, true, true, &j->err);
-        if (j->r < 0 && dv_docker_is_not_found(&j->err))
+        if ((j->r = check_owned(j, j->container_id, &j->err)) == 0)
+            j->r = dv_docker_container_remove(j->dk, j->container_id, true, true, &j->err);
+        if (j->r < 0 && !j->foreign && dv_docker_is_not_found(&j->err))
             j->r = 0;
         break;
     }

@@ -12,7 +12,14 @@
  *   STOP    Engine stop with a timeout; or kill with a signal (the loop waits)
  *   INSPECT confirm an exit: running or the exit result
  *   DESTROY stop (timeout 0), remove the container, remove the task directory
- *   SIGNAL, EXEC, STATS, REMOVE (a stale container) */
+ *   SIGNAL, EXEC, STATS, REMOVE (a stale container)
+ *
+ * Before every call that stops, kills, signals, execs into or removes a container
+ * the job inspects it and goes on only if it carries this node's id and the
+ * task's id (ownership.h). A container that does not is left alone: the job
+ * fails with `foreign` set and the error saying what labels it has, and the loop
+ * sets the task's record aside (task_runner.h). A container that is gone is
+ * handled as the call's own 404 would be. */
 #ifndef DV_TASK_JOBS_H
 #define DV_TASK_JOBS_H
 
@@ -48,6 +55,7 @@ typedef struct dv_job {
     struct dv_agent *agent; /* for posting notes; workers touch nothing else in it */
     dv_docker *dk;
     char task_id[DV_UUID_STRLEN + 1];
+    char node_id[DV_UUID_STRLEN + 1]; /* the agent's: which containers are ours */
     char task_name[160];
     uint64_t gen;
     struct dv_api_request *req; /* SIGNAL, EXEC, STATS: answered in done */
@@ -55,6 +63,9 @@ typedef struct dv_job {
     /* result */
     int r;
     dv_error err;
+    /* The container the task's record names is not this task's (ownership.h):
+     * nothing was done to it; r is -EPERM and err says why. */
+    bool foreign;
 
     /* IMAGE */
     json_t *spec_json; /* deep copy, parsed on the worker */

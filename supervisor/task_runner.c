@@ -15,6 +15,7 @@
 #include "log.h"
 #include "policy.h"
 #include "reaper.h"
+#include "recovery.h"
 #include "spec_ports.h"
 #include "task_jobs.h"
 #include "translate.h"
@@ -123,6 +124,36 @@ static dv_task *current(dv_job *j)
 {
     dv_task *t = dv_task_table_get(j->agent->tasks, j->task_id);
     return t && t->gen == j->gen ? t : NULL;
+}
+
+/* ---- a container that is not the task's ---- */
+
+void dv_runner_set_aside(dv_agent *a, dv_task *t, const char *why)
+{
+    dv_task_event_add(t, &dv_runner_ops, a, "Set Aside",
+                      "%s: the task's record is set aside and nothing of the task is touched "
+                      "any more (see GET /v1/node)",
+                      why);
+    dv_error err;
+    if (dv_recovery_quarantine(a, t->id, why, &err) < 0)
+        dv_log_error("task %s: %s; its record stays in place, it cannot be set aside: %s", t->id,
+                     why, err.msg);
+    dv_ports_release_task(a->ports, t->id);
+    dv_image_gc_task_destroyed(a, t);
+    dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 409, why);
+    dv_event_hub_close_task(a->hub, t->id);
+    /* Frees the runtime: timers disarmed, the helper left running (as for a
+     * record set aside at start). */
+    dv_task_table_remove(a->tasks, t, dv_runner_free_rt);
+    dv_agent_notify_status(a);
+}
+
+dv_task *dv_runner_named_foreign(dv_agent *a, const dv_job *j, const char *container_id)
+{
+    if (!j->foreign || !container_id)
+        return NULL;
+    dv_task *t = dv_task_table_get(a->tasks, j->task_id);
+    return t && t->container_id && strcmp(t->container_id, container_id) == 0 ? t : NULL;
 }
 
 int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
@@ -313,11 +344,21 @@ static void start_done(dv_loop *loop, void *data)
     (void)loop;
     dv_job *j = data;
     dv_agent *a = j->agent;
+    dv_task *bad = dv_runner_named_foreign(a, j, j->old_container_id);
+    if (bad) {
+        dv_runner_set_aside(a, bad, j->err.msg);
+        dv_job_free(j);
+        return;
+    }
     dv_task *t = current(j);
     if (!t) {
         /* Nobody wants this container any more: do not leave it behind. */
         if (j->r == 0 && j->container_id) {
             dv_job *rm = dv_job_new(DV_JOB_REMOVE, a, NULL);
+            if (rm) { /* its own check needs the task id the container carries */
+                snprintf(rm->task_id, sizeof(rm->task_id), "%s", j->task_id);
+                snprintf(rm->node_id, sizeof(rm->node_id), "%s", j->node_id);
+            }
             if (rm && (rm->container_id = strdup(j->container_id)))
                 submit(a, rm, free_job_done);
             else
@@ -434,6 +475,12 @@ static void stop_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
+    dv_task *bad = dv_runner_named_foreign(j->agent, j, j->container_id);
+    if (bad) {
+        dv_runner_set_aside(j->agent, bad, j->err.msg);
+        dv_job_free(j);
+        return;
+    }
     dv_task *t = current(j);
     if (t && t->state == DV_TASK_STOPPING) {
         if (j->r == 0 && j->signal && j->running)
@@ -667,6 +714,12 @@ static void destroy_done(dv_loop *loop, void *data)
     (void)loop;
     dv_job *j = data;
     dv_agent *a = j->agent;
+    dv_task *bad = dv_runner_named_foreign(a, j, j->container_id);
+    if (bad) {
+        dv_runner_set_aside(a, bad, j->err.msg);
+        dv_job_free(j);
+        return;
+    }
     dv_task *t = current(j);
     if (!t || t->state != DV_TASK_DESTROYING) {
         dv_job_free(j);

@@ -105,6 +105,22 @@ void dv_runner_recheck(dv_agent *a, dv_task *t);
 #define DV_INSPECT_RETRY_MAX (60 * DV_NSEC_PER_SEC)
 int64_t dv_inspect_retry_next(int64_t previous_ns);
 
+/* A job found that the container T's record names is not T's (ownership.h; WHY
+ * says whose labels it has): a hand-edited record or a bug, while the agent runs.
+ * The outcome is the one a restarted agent gives such a record, so an operator
+ * meets one rule: a "Set Aside" event, the record moved to state/quarantine/
+ * (dv_recovery_quarantine: logged, listed in GET /v1/node), the task out of the
+ * table (its event streams end; a waiting DELETE is answered 409 with WHY; later
+ * calls get 404), its ports and image reference given up, and nothing of it
+ * touched: neither that container nor the task's own, its helper, its directory.
+ * Frees T. */
+void dv_runner_set_aside(dv_agent *a, dv_task *t, const char *why);
+/* The task whose record still names CONTAINER_ID, when job J found that
+ * container not to be the task's (j->foreign); else NULL. A stale job counts
+ * too: what matters is that the record still names that container. */
+struct dv_job;
+dv_task *dv_runner_named_foreign(dv_agent *a, const struct dv_job *j, const char *container_id);
+
 /* Destroy, after the stop: once the helper drained, remove container and directories. */
 void dv_runner_destroy_step(dv_agent *a, dv_task *t);
 

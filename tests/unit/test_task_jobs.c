@@ -23,6 +23,12 @@
 #define CID "1111111111111111111111111111111111111111111111111111111111111111"
 #define NEW "2222222222222222222222222222222222222222222222222222222222222222"
 #define NAME "web-0b9c3c8e-6f0a-4b8e-9d51-3a0f2b7c9e11"
+#define TASK "0b9c3c8e-6f0a-4b8e-9d51-3a0f2b7c9e11"
+#define NODE "4238a8df-4c01-4f77-ba8b-a7962f09fbf7"
+/* The Config of an inspect of a container of this node and task (ownership.h). */
+#define OURS                                                                                       \
+    "\"Config\":{\"Labels\":{\"io.dockvisor.node_id\":\"" NODE                                     \
+    "\",\"io.dockvisor.task_id\":\"" TASK "\"}}"
 
 struct env {
     dv_fake *fake;
@@ -50,9 +56,18 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A job of task TASK on node NODE. */
+static dv_job *task_job(struct env *e, enum dv_job_kind kind)
+{
+    dv_job *j = dv_job_new(kind, &e->agent, NULL);
+    snprintf(j->task_id, sizeof(j->task_id), "%s", TASK);
+    snprintf(j->node_id, sizeof(j->node_id), "%s", NODE);
+    return j;
+}
+
 static dv_job *start_job(struct env *e)
 {
-    dv_job *j = dv_job_new(DV_JOB_START, &e->agent, NULL);
+    dv_job *j = task_job(e, DV_JOB_START);
     j->container_name = strdup(NAME);
     j->body = json_pack("{s:s}", "Image", "sha256:abc");
     return j;
@@ -84,7 +99,8 @@ static void test_conflict_with_a_dead_container(void **state)
                   "{\"message\":\"Conflict. The container name \\\"/" NAME
                   "\\\" is already in use\"}");
     dv_fake_reply(f, "GET", "/containers/json", 1, 200, listed);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, "{\"State\":{\"Running\":false}}");
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200,
+                  "{\"State\":{\"Running\":false}," OURS "}");
     dv_fake_reply(f, "DELETE", "/containers/" CID, 1, 204, NULL);
     dv_fake_reply(f, "POST", "/containers/create", 1, 201, "{\"Id\":\"" NEW "\"}");
     dv_fake_reply(f, "POST", "/containers/" NEW "/start", 1, 204, NULL);
@@ -115,8 +131,8 @@ static void test_conflict_with_a_running_container(void **state)
     dv_fake_reply(f, "POST", "/containers/create", 1, 409, "{\"message\":\"already in use\"}");
     dv_fake_reply(f, "GET", "/containers/json", 1, 200, listed);
     dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200,
-                  "{\"State\":{\"Running\":true},\"NetworkSettings\":{\"Networks\":{\"mynet\":"
-                  "{\"IPAddress\":\"10.1.0.4\"}}}}");
+                  "{\"State\":{\"Running\":true}," OURS ",\"NetworkSettings\":{\"Networks\":{"
+                  "\"mynet\":{\"IPAddress\":\"10.1.0.4\"}}}}");
     dv_job *j = start_job(e);
     dv_job_run(j);
     assert_int_equal(j->r, 0);
@@ -214,10 +230,12 @@ static void test_stop_and_inspect_edges(void **state)
                   "{\"message\":\"No such container\"}");
     dv_fake_reply(f, "POST", "/containers/" CID "/kill", 1, 409,
                   "{\"message\":\"Container " CID " is not running\"}");
+    /* each stop inspects first (ownership); then the confirm's inspect */
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 3, 200, "{" OURS "}");
     dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 404,
                   "{\"message\":\"No such container\"}");
     for (int i = 0; i < 3; i++) {
-        dv_job *j = dv_job_new(DV_JOB_STOP, &e->agent, NULL);
+        dv_job *j = task_job(e, DV_JOB_STOP);
         j->container_id = strdup(CID);
         j->stop_timeout_s = 5;
         if (i == 2)
@@ -235,6 +253,71 @@ static void test_stop_and_inspect_edges(void **state)
     assert_false(j->running);
     assert_false(j->exit.valid);
     assert_non_null(strstr(j->exit.error, "removed outside dockvisor"));
+    dv_job_free(j);
+}
+
+/* A container the record names without this node's and task's labels: every
+ * destructive job inspects, refuses with `foreign` set, and sends nothing else. */
+static void test_foreign_container_is_left_alone(void **state)
+{
+    struct env *e = *state;
+    dv_fake *f = e->fake;
+    static const char *const bodies[] = {
+        "{\"Config\":{\"Labels\":null}}",
+        "{\"Config\":{\"Labels\":{\"io.dockvisor.node_id\":\"" NODE
+        "\",\"io.dockvisor.task_id\":\"079a6c4f-aaaa-4bbb-8ccc-dddddddddddd\"}}}",
+    };
+    const enum dv_job_kind kinds[] = {DV_JOB_STOP,   DV_JOB_STOP,   DV_JOB_DESTROY,
+                                      DV_JOB_SIGNAL, DV_JOB_REMOVE, DV_JOB_EXEC};
+    for (size_t b = 0; b < DV_ARRAY_SIZE(bodies); b++)
+        for (size_t k = 0; k < DV_ARRAY_SIZE(kinds); k++) {
+            dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, bodies[b]);
+            dv_job *j = task_job(e, kinds[k]);
+            j->container_id = strdup(CID);
+            j->remove_container = true;
+            if (k == 1 || kinds[k] == DV_JOB_SIGNAL)
+                j->signal = strdup("SIGKILL");
+            if (kinds[k] == DV_JOB_EXEC)
+                j->cmd = json_pack("[s]", "true");
+            dv_job_run(j);
+            assert_int_equal(j->r, -EPERM);
+            assert_true(j->foreign);
+            assert_non_null(strstr(j->err.msg, "container 111111111111 is not this agent's ("));
+            dv_job_free(j);
+        }
+    for (size_t i = 0; i < dv_fake_request_count(f); i++) /* inspects only */
+        assert_string_equal(dv_fake_request_at(f, i)->method, "GET");
+
+    /* The previous container of a start: not removed, nothing created. */
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200, bodies[0]);
+    dv_job *j = start_job(e);
+    j->old_container_id = strdup(CID);
+    dv_job_run(j);
+    assert_int_equal(j->r, -EPERM);
+    assert_true(j->foreign);
+    assert_null(dv_fake_find(f, "DELETE", "/containers/" CID));
+    assert_null(dv_fake_find(f, "POST", "/containers/create"));
+    dv_job_free(j);
+}
+
+/* The name the task wants is held by a container that is not its own: neither
+ * reused nor removed; the start fails (the record is not at fault: no `foreign`). */
+static void test_name_held_by_a_foreign_container(void **state)
+{
+    struct env *e = *state;
+    dv_fake *f = e->fake;
+    dv_fake_reply(f, "POST", "/containers/create", 1, 409, "{\"message\":\"already in use\"}");
+    dv_fake_reply(f, "GET", "/containers/json", 1, 200, listed);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 1, 200,
+                  "{\"State\":{\"Running\":false},\"Config\":{\"Labels\":{}}}");
+    dv_job *j = start_job(e);
+    dv_job_run(j);
+    assert_true(j->r < 0);
+    assert_false(j->foreign);
+    assert_null(j->container_id);
+    assert_non_null(
+        strstr(j->err.msg, "held by container 111111111111, which is not this agent's"));
+    assert_null(dv_fake_find(f, "DELETE", "/containers/" CID));
     dv_job_free(j);
 }
 
@@ -333,6 +416,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_inspect_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_container_is_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_held_by_a_foreign_container, setup, teardown),
         cmocka_unit_test(test_stats_cgroup_v1_and_v2),
         cmocka_unit_test(test_pull_helpers),
         cmocka_unit_test(test_inspect_retry_backoff),
