@@ -5,6 +5,9 @@
 # behaviour or a timeout, and prints the reproducer's path (kept in DV_FUZZ_ARTIFACTS,
 # default /tmp/dockvisor-fuzz-artifacts) and how to replay it.
 #
+# The JSON harnesses get a dictionary (tests/fuzz/<target>.dict) of the key and value
+# strings their parser knows, without which the fuzzer rarely guesses a valid key.
+#
 # usage: scripts/fuzz.sh [SECONDS]       (DV_FUZZ_ONLY="spec http" runs only those)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,7 +25,7 @@ cmake --build build-fuzz -j "$(nproc)" --target fuzz
 work=$(mktemp -d /tmp/dockvisor-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$artifacts"
-targets=${DV_FUZZ_ONLY:-$(ls tests/fuzz/corpus)}
+targets=$(echo ${DV_FUZZ_ONLY:-$(ls tests/fuzz/corpus)})
 failed=()
 for t in $targets; do
     bin=build-fuzz/tests/fuzz/fuzz_$t
@@ -32,14 +35,16 @@ for t in $targets; do
     log "fuzz_$t: ${secs}s on $(ls "$work/$t" | wc -l) seeds"
     # One process, no forking: libFuzzer stops at the first crash and writes it to
     # -artifact_prefix. Leaks are failures too (ASan's leak check at each input's end).
+    dict=()
+    [ ! -f "tests/fuzz/$t.dict" ] || dict=(-dict="tests/fuzz/$t.dict")
     rc=0
     TMPDIR=$work ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$artifacts/$t/" "$work/$t" \
+        -print_final_stats=1 -artifact_prefix="$artifacts/$t/" "${dict[@]}" "$work/$t" \
         >"$work/$t.log" 2>&1 || rc=$?
-    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/$t.log" |
-        sed "s/^/    fuzz_$t: /" >&2 || true
+    { grep -E '^#[0-9]+.*cov: ' "$work/$t.log" | tail -n 1 | tr -s ' \t' ' ' | cut -d' ' -f1-8
+      grep -E '^Done [0-9]+ runs' "$work/$t.log"; } | sed "s/^/    fuzz_$t: /" >&2 || true
     if [ "$rc" -ne 0 ]; then
         tail -n 60 "$work/$t.log" >&2
         for a in $(grep -o "Test unit written to [^ ]*" "$work/$t.log" | awk '{print $5}'); do
