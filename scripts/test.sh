@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Everything CI does: install dependencies, check formatting, build, bring up the real
 # test environment (dockerd, journald, registry, test images), run every test with ctest,
-# then build again with AddressSanitizer + UndefinedBehaviorSanitizer and run the suite again.
-# Exits non-zero on any failure; the last line printed is ctest's summary.
+# then build again with AddressSanitizer + UndefinedBehaviorSanitizer and run the suite again,
+# then run every fuzz harness (scripts/fuzz.sh) for DV_FUZZ_SECONDS each.
+# Exits non-zero on any failure.
 #
-# usage: scripts/test.sh           (DV_SKIP_SANITIZE=1 skips the second pass)
+# usage: scripts/test.sh           (DV_SKIP_SANITIZE=1 skips the second pass,
+#                                   DV_SKIP_FUZZ=1 the fuzzing)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -29,4 +31,9 @@ if [ "${DV_SKIP_SANITIZE:-0}" != 1 ]; then
     build_and_test build-asan -DDV_SANITIZE=ON
     log "running the test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan)"
     ctest --test-dir build-asan --output-on-failure
+fi
+
+# 7 harnesses x 45 s (+ ~1 min to build them) keeps fuzzing within 7 of CI's 60 minutes.
+if [ "${DV_SKIP_FUZZ:-0}" != 1 ]; then
+    ./scripts/fuzz.sh "${DV_FUZZ_SECONDS:-45}"
 fi

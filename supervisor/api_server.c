@@ -466,7 +466,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     }
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's format: declared so clang's -Wformat-nonliteral accepts vsnprintf. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
