@@ -17,8 +17,9 @@ dv stop "$id" >/dev/null
 old=$(task_field "$id" .container_id)
 name=$(task_field "$id" .container_name)
 docker rename "$old" "$name-renamed"
+# (one of this task's own: a container without the task's labels is never removed)
 squatter=$(docker create --name "$name" --label "io.dockvisor.node_id=$T_NODE_ID" \
-    "$DV_TEST_IMAGE_PAYLOAD" sleep)
+    --label "io.dockvisor.task_id=$id" "$DV_TEST_IMAGE_PAYLOAD" sleep)
 dv restart "$id" >/dev/null || fail "restart with a dead squatter"
 new=$(task_field "$id" .container_id)
 [ "$new" != "$squatter" ] && [ "$new" != "$old" ] || fail "the dead squatter was reused"
