@@ -46,6 +46,15 @@ matches() {
     grep -q "$@" <<<"$in"
 }
 
+# The agent dies at once (containers and docklog helpers go on); reaped.
+kill9_agent() {
+    kill -KILL "$T_AGENT_PID" 2>/dev/null || true
+    wait "$T_AGENT_PID" 2>/dev/null || true
+    T_AGENT_PID=
+}
+# A random pause of 0-1 s (from $RANDOM: seed it to replay a run).
+rsleep() { sleep "$(printf '0.%03d' $((RANDOM % 1000)))"; }
+
 # Containers of this test's agent(s) only.
 our_containers() {
     [ -n "$T_NODE_ID" ] || return 0

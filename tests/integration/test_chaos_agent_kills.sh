@@ -21,12 +21,6 @@ SEED=${DV_CHAOS_SEED:-$$}
 RANDOM=$SEED
 log "seed $SEED (DV_CHAOS_SEED reproduces it)"
 
-kill9_agent() {
-    kill -KILL "$T_AGENT_PID" 2>/dev/null || true
-    wait "$T_AGENT_PID" 2>/dev/null || true
-    T_AGENT_PID=
-}
-rsleep() { sleep "0.$(printf '%03d' $((RANDOM % 1000)))"; } # 0-1 s
 # HTTP status of GET /v1/tasks/ID; 000 while the agent is down.
 task_http() { api -o /dev/null -w '%{http_code}' "http://localhost/v1/tasks/$1" 2>/dev/null || true; }
 # retry SECONDS COMMAND...: the agent may be down (or restarting) at any call.

@@ -11,12 +11,6 @@ SEED=${DV_RECOVERY_SEED:-$$}
 RANDOM=$SEED
 log "seed $SEED (DV_RECOVERY_SEED reproduces the kill moments)"
 
-kill9_agent() {
-    kill -KILL "$T_AGENT_PID" 2>/dev/null || true
-    wait "$T_AGENT_PID" 2>/dev/null || true
-    T_AGENT_PID=
-}
-rsleep() { sleep "$(printf '0.%03d' $((RANDOM % 1000)))"; } # 0-1 s
 
 # The client: run, then stop and/or rm at random, forever; an agent that is down
 # just makes a call fail.
