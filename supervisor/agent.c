@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,6 +147,20 @@ static void on_signal(dv_loop *loop, int fd, uint32_t revents, void *userdata)
 }
 
 /* ---- startup and shutdown ---- */
+
+/* The API alone may hold DV_API_MAX_PENDING + DV_API_MAX_CONNECTIONS fds, more
+ * than the usual soft limit of 1024; the hard limit is ours to take (nothing in
+ * the agent or its helpers uses select()). */
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        dv_log_warning("cannot raise the open files limit from %llu: %m", (unsigned long long)was);
+}
 
 /* Two agents on one data dir would fight over every record and container: the
  * second one refuses to start. The lock dies with the process (kill -9 included). */
@@ -329,6 +344,7 @@ int dv_cmd_agent(int argc, char **argv)
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile_limit();
 
     dv_agent a = {.signal_fd = -1, .lock_fd = -1, .log_loss_fd = -1};
     a.config_path = config_path ? strdup(config_path) : NULL;

@@ -20,14 +20,17 @@
 
 #include <microhttpd.h>
 
+#include "api_gate.h"
 #include "atomic_file.h"
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "log.h"
 
 struct dv_api_server {
     atomic_int refs; /* the server itself + every live request */
     struct MHD_Daemon *mhd;
+    dv_api_gate *gate; /* accepts, and hands over connections whose headers are complete */
     dv_loop *loop;
     dv_api_handler_fn handler;
     void *userdata;
@@ -63,6 +66,7 @@ struct dv_api_request {
 struct upload {
     dv_buf body;
     bool too_big;
+    int64_t started_ns; /* headers complete: the body has DV_API_BODY_TIMEOUT_MS from here */
 };
 
 static void server_unref(dv_api_server *s)
@@ -301,6 +305,9 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, dv_api_request 
         req->text = NULL; /* the response's now */
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    /* One request per connection: every request then passes the gate (peer
+     * limits, header deadline); a kept-alive connection would skip it. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(conn, req->status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -317,6 +324,7 @@ static enum MHD_Result queue_simple(struct MHD_Connection *conn, unsigned status
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -371,6 +379,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         up = calloc(1, sizeof(*up));
         if (!up)
             return MHD_NO;
+        up->started_ns = dv_monotonic_ns();
         *req_cls = up;
         pthread_mutex_lock(&s->lock);
         s->active++;
@@ -378,6 +387,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        /* MHD's idle timeout ends a body that stops; this ends one that trickles. */
+        if (dv_monotonic_ns() - up->started_ns > (int64_t)DV_API_BODY_TIMEOUT_MS * 1000000)
+            return MHD_NO;
         if (up->body.len + *upload_data_size > DV_API_MAX_BODY)
             up->too_big = true;
         else if (dv_buf_append(&up->body, upload_data, *upload_data_size) < 0)
@@ -439,10 +451,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         dv_api_respond_error(req, 503, NULL, "the agent is shutting down");
     }
 
+    /* The request is complete: the client now waits for us, as long as an exec
+     * or a drain takes, and a stream may stay quiet for hours. MHD's idle timeout
+     * would otherwise close the connection as soon as its thread looks again. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     pthread_mutex_lock(&s->lock);
     while (!req->answered)
         pthread_cond_wait(&req->answered_cond, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    /* Back from 0, the timer starts afresh: a client that stops reading a plain
+     * answer is let go. A stream keeps none (its hangup is seen by poll). */
+    if (!req->stream_ops)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)(DV_API_IDLE_TIMEOUT_MS / 1000));
     enum MHD_Result r = queue_answer(conn, req);
     dv_api_request_unref(req);
     return r;
@@ -464,6 +485,40 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         pthread_cond_broadcast(&s->idle);
         pthread_mutex_unlock(&s->lock);
     }
+}
+
+/* The gate counted the connection against its peer's uid at the handoff; its
+ * end gives the place back. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    dv_api_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+            return; /* its place stays taken: cannot happen on a live Unix socket */
+        uid_t *uid = malloc(sizeof(*uid));
+        if (!uid)
+            return;
+        *uid = cred.uid;
+        *socket_ctx = uid;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_ctx) {
+        uid_t *uid = *socket_ctx;
+        dv_api_gate_conn_closed(s->gate, *uid);
+        free(uid);
+        *socket_ctx = NULL;
+    }
+}
+
+static int handoff(void *ctx, int fd, const struct sockaddr *sa, socklen_t sa_len, uid_t uid)
+{
+    (void)uid;
+    dv_api_server *s = ctx;
+    /* MHD closes FD when it cannot take it. */
+    return MHD_add_connection(s->mhd, fd, sa, sa_len) == MHD_YES ? 0 : -EIO;
 }
 
 /* libmicrohttpd's format: declared so clang's -Wformat-nonliteral accepts vsnprintf. */
@@ -592,20 +647,41 @@ int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_f
         server_unref(s);
         return r;
     }
-    s->mhd =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-                         /* one thread per connection: bound what a client can hold */
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)DV_API_MAX_CONNECTIONS,
-                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    /* The gate accepts (MHD never sees the listening socket) and adds a
+     * connection once its headers are in; MHD_USE_ITC wakes MHD for it. */
+    s->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+        0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        /* reading a body, writing a plain answer: idle this long, the client is gone */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(DV_API_IDLE_TIMEOUT_MS / 1000),
+        /* the gate keeps to DV_API_MAX_CONNECTIONS; the slack covers connections
+         * handed over and not counted yet, so MHD never refuses one silently */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(DV_API_MAX_CONNECTIONS + 64),
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->mhd) {
         close(fd);
         unlink(socket_path);
         server_unref(s);
         return dv_error_set(err, -EIO, "cannot start the HTTP server on %s", socket_path);
+    }
+    const dv_api_gate_limits limits = {
+        .max_pending = DV_API_MAX_PENDING,
+        .pending_per_uid = DV_API_MAX_PER_UID,
+        .pending_root = DV_API_ROOT_RESERVED_PENDING,
+        .max_active = DV_API_MAX_CONNECTIONS,
+        .active_per_uid = DV_API_MAX_PER_UID,
+        .active_root = DV_API_ROOT_RESERVED,
+        .header_timeout_ms = DV_API_HEADER_TIMEOUT_MS,
+        .max_header = DV_API_MAX_HEADER,
+    };
+    r = dv_api_gate_start(fd, &limits, handoff, s, &s->gate, err);
+    if (r < 0) {
+        MHD_stop_daemon(s->mhd);
+        unlink(socket_path);
+        server_unref(s);
+        return dv_error_wrap(err, "API socket %s", socket_path);
     }
     *ret = s;
     return 0;
@@ -642,8 +718,11 @@ void dv_api_server_stop(dv_api_server *s)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&s->lock);
-    MHD_stop_daemon(s->mhd); /* joins every connection thread, closes the listen socket */
+    dv_api_gate_stop(s->gate); /* no new connections; the waiting ones closed */
+    MHD_stop_daemon(s->mhd);   /* joins every connection thread */
     s->mhd = NULL;
+    dv_api_gate_free(s->gate); /* after MHD's last close notification */
+    s->gate = NULL;
     unlink(s->socket_path);
     server_unref(s);
 }

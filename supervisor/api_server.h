@@ -1,6 +1,9 @@
 /* The agent's HTTP API server: libmicrohttpd on a Unix socket, one thread per
  * connection, requests answered by the event loop.
  *
+ * Connections are accepted by the gate (api_gate.h), which holds them without a
+ * thread until their headers are complete, and limits them per peer uid.
+ *
  * Contract:
  * - The socket is created 0660. If another live process accepts connections on
  *   it, start fails with -EADDRINUSE (two agents must never share a data dir);
@@ -31,7 +34,24 @@
 #include "loop.h"
 
 #define DV_API_MAX_BODY (4u * 1024 * 1024)
+#define DV_API_MAX_HEADER (16u * 1024)
+/* Connections the HTTP server holds (one thread each): requests being read,
+ * waiting for their answer, streams. A non-root uid may hold DV_API_MAX_PER_UID;
+ * non-root uids together all but DV_API_ROOT_RESERVED. */
 #define DV_API_MAX_CONNECTIONS 512
+#define DV_API_ROOT_RESERVED 64
+#define DV_API_MAX_PER_UID 64
+/* Connections waiting in the gate for the end of their headers (an fd each, no
+ * thread); the same per-uid limit, DV_API_ROOT_RESERVED_PENDING kept for root. */
+#define DV_API_MAX_PENDING 2048
+#define DV_API_ROOT_RESERVED_PENDING 256
+/* From the accept to the end of the headers. */
+#define DV_API_HEADER_TIMEOUT_MS 5000
+/* No byte of a body, or none of a plain answer taken, for this long: closed.
+ * Not while the agent works on the answer, nor on a stream. */
+#define DV_API_IDLE_TIMEOUT_MS 10000
+/* From the end of the headers to the end of the body. */
+#define DV_API_BODY_TIMEOUT_MS 30000
 
 typedef struct dv_api_server dv_api_server;
 typedef struct dv_api_request dv_api_request;
