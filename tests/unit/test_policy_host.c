@@ -50,18 +50,24 @@ static int teardown(void **state)
     return 0;
 }
 
+static void parse_both(const char *spec_text, const char *config_json, dv_task_spec **spec,
+                       dv_agent_config *config)
+{
+    _cleanup_json_ json_t *sj = json_loads(spec_text, 0, NULL);
+    _cleanup_json_ json_t *aj = json_loads(config_json, 0, NULL);
+    assert_int_equal(dv_spec_parse(sj, spec, NULL), 0);
+    assert_int_equal(dv_agent_config_parse(aj, config, NULL), 0);
+}
+
 static void expect(const char *config_json, const char *spec_extra, const char *field,
                    const char *message)
 {
     char text[1024];
     snprintf(text, sizeof(text), "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\"%s}}",
              spec_extra);
-    _cleanup_json_ json_t *sj = json_loads(text, 0, NULL);
-    _cleanup_json_ json_t *aj = json_loads(config_json, 0, NULL);
     dv_task_spec *spec = NULL;
     dv_agent_config config;
-    assert_int_equal(dv_spec_parse(sj, &spec, NULL), 0);
-    assert_int_equal(dv_agent_config_parse(aj, &config, NULL), 0);
+    parse_both(text, config_json, &spec, &config);
     /* the lexical check passes all of these */
     assert_int_equal(dv_policy_check(spec, &config, &paths, NULL), 0);
     dv_spec_error err;
@@ -116,12 +122,9 @@ static void device(const char *config_json, const char *host_path, int want,
              "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\","
              "\"devices\":[{\"host_path\":\"/dev/null\"},{\"host_path\":\"%s\"}]}}",
              host_path);
-    _cleanup_json_ json_t *sj = json_loads(text, 0, NULL);
-    _cleanup_json_ json_t *aj = json_loads(config_json, 0, NULL);
     dv_task_spec *spec = NULL;
     dv_agent_config config;
-    assert_int_equal(dv_spec_parse(sj, &spec, NULL), 0);
-    assert_int_equal(dv_agent_config_parse(aj, &config, NULL), 0);
+    parse_both(text, config_json, &spec, &config);
     dv_strv canonical = {0};
     dv_spec_error err;
     dv_spec_error_clear(&err);
