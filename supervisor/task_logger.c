@@ -320,7 +320,11 @@ enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool containe
             dv_logger_adopt_child(a, t, &p);
             return rt->logger == DV_LOGGER_RUNNING ? DV_LOGGER_ADOPTED : DV_LOGGER_LOST;
         }
+        /* Gone while the agent was down (it drained, or was killed): the record
+         * must stop naming it, whatever recovery does with the task next; a task
+         * it leaves as it is would otherwise keep the dead pid on disk. */
         forget_identity(t);
+        dv_runner_ops.changed(a, t);
     }
     /* Gone (or never recorded): its checkpoint says how far it got with this container. */
     _cleanup_json_ json_t *cp = dv_logger_checkpoint(t);

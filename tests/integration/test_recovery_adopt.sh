@@ -5,19 +5,15 @@
 #     processes (pid and start time) and the same ports;
 #  2. killed again, and the docklog helpers of 5 tasks are killed while it is down:
 #     they are relaunched from their checkpoints, the other 15 are re-adopted;
-#  3. once the payloads are done, every task's files hold every line exactly once.
+#  3. once the payloads are done, every task's files hold every line exactly once;
+#  4. a stopped task whose helper finishes unseen by the agent: the next agent's
+#     record stops naming it (recovery leaves the task itself as it is).
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 T_PREFIX="dvtest-recovery-$$"
 
 N=20
 LINES=1200 # at 20 lines/s: a minute of output, across both agent kills
 RATE=20
-
-kill9_agent() {
-    kill -KILL "$T_AGENT_PID"
-    wait "$T_AGENT_PID" 2>/dev/null || true
-    T_AGENT_PID=
-}
 
 # id cid started_at docklog_pid docklog_starttime ports — one line per task
 snapshot() {
@@ -125,4 +121,27 @@ for id in "${ids[@]}"; do
         fail "task $id: stderr lost or duplicated lines: $(diff <(dv logs -stderr "$id") <(echo "$want_err") | head -5)"
 done
 ok "every task's files hold lines 1..$LINES exactly once across both kills"
+
+# --- 4. a stopped task's helper finishes while the agent cannot see it ---
+# The helper is frozen so that it outlives the stop; then the agent is frozen, the
+# helper let go: it drains the ended container and exits, unseen. The next agent
+# finds a stopped task (nothing to do) naming a helper that is done.
+id=${ids[0]}
+record="$T_DIR/data/state/tasks/$id.json"
+pid=$(jq -r '.docklog.pid // 0' "$record")
+[ "$pid" -gt 0 ] || fail "task $id: no helper recorded"
+kill -STOP "$pid"
+dv stop "$id" >/dev/null || fail "stop $id"
+[ "$(jq -r '.state + " " + (.docklog.pid // 0 | tostring)' "$record")" = "stopped $pid" ] ||
+    fail "task $id: expected stopped with helper $pid on disk: $(jq -c '{state, docklog}' "$record")"
+kill -STOP "$T_AGENT_PID"
+kill -CONT "$pid"
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+wait_for 30 gone "$pid" || fail "helper $pid did not finish"
+kill9_agent
+start_agent 24000 24099
+[ "$(jq -r '.state' "$record")" = stopped ] || fail "task $id: recovery changed its state"
+[ "$(jq -r '.docklog.pid // 0' "$record")" = 0 ] ||
+    fail "task $id: the record still names the finished helper: $(jq -c .docklog "$record")"
+ok "a helper that finished while the agent was down is no longer named by a stopped task's record"
 finish
