@@ -26,26 +26,47 @@ work=$(mktemp -d /tmp/dockvisor-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$artifacts"
 targets=$(echo ${DV_FUZZ_ONLY:-$(ls tests/fuzz/corpus)})
-failed=()
 for t in $targets; do
-    bin=build-fuzz/tests/fuzz/fuzz_$t
-    [ -x "$bin" ] || die "no harness $bin for tests/fuzz/corpus/$t"
+    [ -x "build-fuzz/tests/fuzz/fuzz_$t" ] || die "no harness build-fuzz/tests/fuzz/fuzz_$t for tests/fuzz/corpus/$t"
+done
+
+# fuzz_one TARGET: run it for $secs; its exit status says whether it found anything.
+fuzz_one() {
+    local t=$1 bin=build-fuzz/tests/fuzz/fuzz_$t dict=() rc=0
     cp -r "tests/fuzz/corpus/$t" "$work/$t"
     mkdir -p "$artifacts/$t"
-    log "fuzz_$t: ${secs}s on $(ls "$work/$t" | wc -l) seeds"
     # One process, no forking: libFuzzer stops at the first crash and writes it to
     # -artifact_prefix. Leaks are failures too (ASan's leak check at each input's end).
-    dict=()
     [ ! -f "tests/fuzz/$t.dict" ] || dict=(-dict="tests/fuzz/$t.dict")
-    rc=0
     TMPDIR=$work ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$artifacts/$t/" "${dict[@]}" "$work/$t" \
         >"$work/$t.log" 2>&1 || rc=$?
+    echo "$rc" >"$work/$t.rc"
+}
+
+# One harness per core at a time: each is a single process, so on N cores N of them
+# run side by side and every harness still gets its full $secs of one core.
+parallel=$(nproc)
+log "fuzzing ${secs}s each, $parallel at a time: $targets"
+running=0
+for t in $targets; do
+    if [ "$running" -ge "$parallel" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    fuzz_one "$t" &
+    running=$((running + 1))
+done
+wait
+
+failed=()
+for t in $targets; do
+    bin=build-fuzz/tests/fuzz/fuzz_$t
     { grep -E '^#[0-9]+.*cov: ' "$work/$t.log" | tail -n 1 | tr -s ' \t' ' ' | cut -d' ' -f1-8
       grep -E '^Done [0-9]+ runs' "$work/$t.log"; } | sed "s/^/    fuzz_$t: /" >&2 || true
-    if [ "$rc" -ne 0 ]; then
+    if [ "$(cat "$work/$t.rc" 2>/dev/null || echo missing)" != 0 ]; then
         tail -n 60 "$work/$t.log" >&2
         for a in $(grep -o "Test unit written to [^ ]*" "$work/$t.log" | awk '{print $5}'); do
             log "REPRODUCER: $a   (replay: $bin $a)"
