@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "log.h"
+#include "labels.h"
 #include "reaper.h"
 #include "recovery.h"
 

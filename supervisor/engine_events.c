@@ -11,7 +11,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
-#include "reaper.h"
+#include "labels.h"
 #include "timestamp.h"
 
 struct dv_engine_events {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "reaper.h"
+#include "labels.h"
 
 static bool same(const char *a, const char *b)
 {

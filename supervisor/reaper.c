@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "labels.h"
 
 int dv_reaper_select(const json_t *containers, const char *node_id, dv_reaper_tracked_fn tracked,
                      void *userdata, int64_t now_ns, int64_t creation_grace_ns, json_t **ret,

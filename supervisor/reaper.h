@@ -18,10 +18,6 @@
 
 #include "error.h"
 
-#define DV_LABEL_TASK_ID "io.dockvisor.task_id"
-#define DV_LABEL_TASK_NAME "io.dockvisor.task_name"
-#define DV_LABEL_NODE_ID "io.dockvisor.node_id"
-
 /* Is the container ID (full id) claimed by a task record? */
 typedef bool (*dv_reaper_tracked_fn)(const char *container_id, const char *task_id, void *userdata);
 

@@ -18,6 +18,7 @@
 #include "image_gc.h"
 #include "log.h"
 #include "ownership.h"
+#include "labels.h"
 #include "reaper.h"
 #include "recovery_plan.h"
 #include "recovery_scan.h"

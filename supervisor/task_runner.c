@@ -14,7 +14,7 @@
 #include "image_gc.h"
 #include "log.h"
 #include "policy.h"
-#include "reaper.h"
+#include "labels.h"
 #include "recovery.h"
 #include "spec_ports.h"
 #include "task_jobs.h"

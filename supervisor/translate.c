@@ -13,7 +13,7 @@
 #include "cleanup.h"
 #include "image_name.h"
 #include "policy.h"
-#include "reaper.h"
+#include "labels.h"
 #include "spec_json.h"
 #include "spec_parse.h"
 #include "translate_host.h"

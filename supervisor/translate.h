@@ -9,7 +9,7 @@
  *
  * Nomad's semantics, in short (translate.c and translate_host.c say why):
  * - Labels: the spec's labels, then ours (DV_LABEL_TASK_ID / _TASK_NAME /
- *   _NODE_ID of reaper.h, and Nomad's mandatory com.hashicorp.nomad.alloc_id),
+ *   _NODE_ID of labels.h, and Nomad's mandatory com.hashicorp.nomad.alloc_id),
  *   which a user cannot override, then the extra_labels the agent config
  *   enables (com.hashicorp.nomad.<name>).
  * - Env: the spec's env, then NOMAD_TASK_NAME, NOMAD_ALLOC_ID, NOMAD_ALLOC_DIR,

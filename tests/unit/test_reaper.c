@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "labels.h"
 #include "reaper.h"
 
 #define NOW_S 1700001000

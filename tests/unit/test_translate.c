@@ -12,7 +12,7 @@
 
 #include "agent_config.h"
 #include "cleanup.h"
-#include "reaper.h"
+#include "labels.h"
 #include "spec.h"
 #include "spec_ports.h"
 #include "translate.h"
