@@ -33,6 +33,7 @@
 #include "error.h"
 #include "lanes.h"
 #include "registry_auth.h"
+#include "spec_paths.h"
 #include "task.h"
 
 enum dv_job_kind {
@@ -82,6 +83,10 @@ typedef struct dv_job {
     char *container_id; /* in (STOP...) or out (START) */
     char *old_container_id;
     json_t *body; /* START: the create body */
+    /* START: the task's directories, given to the container's user before it
+     * starts (task_dirs.h); user_from_spec says whose user that is, for errors */
+    dv_task_paths dirs;
+    bool user_from_spec;
     bool advertise_ipv6;
     bool logs_enabled;
     char *docklog_bin, *docklog_config_path, *docklog_diag_path;

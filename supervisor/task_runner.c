@@ -17,6 +17,7 @@
 #include "reaper.h"
 #include "recovery.h"
 #include "spec_ports.h"
+#include "task_dirs.h"
 #include "task_jobs.h"
 #include "translate.h"
 
@@ -414,6 +415,11 @@ static void submit_start(dv_agent *a, dv_task *t)
     }
     j->container_name = strdup(t->container_name);
     j->old_container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->user_from_spec = rt->spec->user != NULL;
+    if (dv_task_paths_copy(&rt->paths, &j->dirs) < 0) {
+        fail_later(a, j, start_done, -ENOMEM, "out of memory");
+        return;
+    }
     j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
     const dv_task_spec *s = rt->spec;
     bool files = s->logs.file, journald = s->logs.journald;
