@@ -82,8 +82,8 @@ int dv_docker_container_read_file(dv_docker *dk, const char *id, const char *pat
             r = dv_error_set(err, -EFBIG, "docker: %s in container %.12s is larger than %zu bytes",
                              cur, id, max);
         if (r < 0) {
-            if (r == -EFBIG && err->http_status == 0)
-                err->recoverable = false;
+            if (r == -EFBIG)
+                err->recoverable = false; /* the same image gives the same file */
             dv_buf_free(&sink.buf);
             return r;
         }
