@@ -6,8 +6,10 @@
  *           or force_pull; or load from a tar in the local dir; then inspect for the id
  *   START   (remove the previous container), create with Nomad's retries
  *           (name conflict: reuse a running container or remove a dead one;
- *           recoverable errors with backoff), start (retrying 500s; a
- *           container that fails to start is removed), inspect for IP and ports,
+ *           recoverable errors with backoff), give the task's directories to
+ *           the created container's user (task_dirs.h; a name the image does
+ *           not know fails here), start (retrying 500s; a container that fails
+ *           to start is removed), inspect for IP and ports,
  *           write the docklog config and spawn docklog
  *   STOP    Engine stop with a timeout; or kill with a signal (the loop waits)
  *   INSPECT confirm an exit: running or the exit result
