@@ -28,8 +28,8 @@ int dv_task_dirs_make(const dv_task_paths *p, dv_error *err);
 /* A copy of P's strings into RET (untouched on failure; -ENOMEM). */
 int dv_task_paths_copy(const dv_task_paths *p, dv_task_paths *ret);
 
-/* The uid and gid that container ID (created, not started) runs as: USER, its
- * Config.User, which is the spec's `user` or else the image's ("" = root).
+/* The uid and gid that container ID (created, not started) runs as: USER is the
+ * user it was created with, the spec's `user` or else the image's ("" = root).
  * Numeric parts are taken as they are (a uid without a group gets gid 0, which
  * 0700 makes irrelevant); a name is looked up in the container's own
  * /etc/passwd (and /etc/group for a group name), read through the Engine, at

@@ -63,6 +63,8 @@ void dv_job_free(dv_job *j)
     free(j->old_container_id);
     json_decref(j->body);
     dv_task_paths_clear(&j->dirs);
+    free(j->user);
+    free(j->image_user);
     free(j->docklog_bin);
     free(j->docklog_config_path);
     free(j->docklog_diag_path);
@@ -243,9 +245,12 @@ static int inspect_image_id(dv_job *j, const char *ref, dv_error *err)
     const char *id = json_string_value(json_object_get(img, "Id"));
     if (!id)
         return dv_error_set(err, -EPROTO, "image %s: inspect has no Id", ref);
+    const char *user = json_string_value(json_object_get(json_object_get(img, "Config"), "User"));
     free(j->image_id);
+    free(j->image_user);
     j->image_id = strdup(id);
-    return j->image_id ? 0 : dv_error_set(err, -ENOMEM, "out of memory");
+    j->image_user = strdup(user ? user : "");
+    return j->image_id && j->image_user ? 0 : dv_error_set(err, -ENOMEM, "out of memory");
 }
 
 static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
@@ -496,17 +501,22 @@ static int launch_docklog(dv_job *j)
 }
 
 /* The task's directories become its user's before it runs (task_dirs.h): the
- * user is the created container's, which is the spec's or the image's, and a name
- * means what the image's /etc/passwd says. */
+ * spec's user, else the image's, and a name means what the image's /etc/passwd
+ * says. The user is known from the spec or the image fetch; only when it is not
+ * (the fetch did not run in this agent's life) is the created container asked,
+ * so a start costs no extra Engine call. */
 static int give_dirs(dv_job *j)
 {
     if (!j->dirs.alloc_dir)
         return 0;
     _cleanup_json_ json_t *ins = NULL;
-    int r = dv_docker_container_inspect(j->dk, j->container_id, &ins, &j->err);
-    if (r < 0)
-        return dv_error_wrap(&j->err, "inspect created container %.12s", j->container_id);
-    const char *user = json_string_value(json_object_get(json_object_get(ins, "Config"), "User"));
+    const char *user = j->user;
+    int r;
+    if (!user) {
+        if ((r = dv_docker_container_inspect(j->dk, j->container_id, &ins, &j->err)) < 0)
+            return dv_error_wrap(&j->err, "inspect created container %.12s", j->container_id);
+        user = json_string_value(json_object_get(json_object_get(ins, "Config"), "User"));
+    }
     uid_t uid;
     gid_t gid;
     if ((r = dv_task_owner_resolve(j->dk, j->container_id, user ? user : "",

@@ -77,8 +77,9 @@ typedef struct dv_job {
     char *auth_config, *auth_helper;
     int64_t activity_timeout_ns;
     dv_cancel cancel;
-    char *image_ref; /* out */
-    char *image_id;  /* out */
+    char *image_ref;  /* out */
+    char *image_id;   /* out */
+    char *image_user; /* out: the image's Config.User ("" for none) */
 
     /* START / STOP / INSPECT / DESTROY / SIGNAL / EXEC / STATS / REMOVE */
     char *container_name;
@@ -86,8 +87,11 @@ typedef struct dv_job {
     char *old_container_id;
     json_t *body; /* START: the create body */
     /* START: the task's directories, given to the container's user before it
-     * starts (task_dirs.h); user_from_spec says whose user that is, for errors */
+     * starts (task_dirs.h): USER when known (the spec's, or the image's from the
+     * fetch), else the created container's Config.User; user_from_spec says
+     * whose it is, for errors */
     dv_task_paths dirs;
+    char *user;
     bool user_from_spec;
     bool advertise_ipv6;
     bool logs_enabled;

@@ -82,6 +82,7 @@ void dv_runner_free_rt(dv_task *t)
     free(rt->docklog_checkpoint_path);
     free(rt->docklog_diag_path);
     free(rt->docklog_gaps_path);
+    free(rt->image_user);
     free(rt);
     t->runner = NULL;
 }
