@@ -161,3 +161,25 @@ int dv_mkdir_p(const char *path, mode_t mode, dv_error *err)
         return dv_error_set(err, -ENOTDIR, "%s exists and is not a directory", path);
     return 0;
 }
+
+int dv_dir_secure(const char *path, mode_t mode, mode_t *ret_old_mode, dv_error *err)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 && errno == ELOOP)
+        return dv_error_set(err, -ELOOP, "%s is a symlink (give its target instead)", path);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "open %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return dv_error_errno(err, -errno, "stat %s", path);
+    if (!S_ISDIR(st.st_mode))
+        return dv_error_set(err, -ENOTDIR, "%s exists and is not a directory", path);
+    if (st.st_uid != geteuid())
+        return dv_error_set(err, -EPERM, "%s is owned by uid %u, not by this process's uid %u",
+                            path, (unsigned)st.st_uid, (unsigned)geteuid());
+    if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+        return dv_error_errno(err, -errno, "chmod %s", path);
+    if (ret_old_mode)
+        *ret_old_mode = st.st_mode & 07777;
+    return 0;
+}

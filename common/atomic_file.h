@@ -37,6 +37,14 @@ int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *e
 /* mkdir -p with MODE for every directory created (existing ones are untouched). */
 int dv_mkdir_p(const char *path, mode_t mode, dv_error *err);
 
+/* Make the existing directory PATH exactly MODE (the caller's umask plays no part),
+ * refusing what the caller should not take over: a symlink at PATH itself
+ * (-ELOOP), anything not a directory (-ENOTDIR), a directory owned by a user other
+ * than the caller's effective one (-EPERM). Checked and changed through one fd
+ * opened with O_NOFOLLOW, so a swap cannot redirect the chmod. *ret_old_mode
+ * (optional) gets the permission bits it had. */
+int dv_dir_secure(const char *path, mode_t mode, mode_t *ret_old_mode, dv_error *err);
+
 /* fsync the directory holding PATH (after creating, renaming or unlinking PATH). */
 int dv_fsync_parent(const char *path, dv_error *err);
 

@@ -186,6 +186,15 @@ int dv_docker_container_remove(dv_docker *dk, const char *id, bool force, bool v
                                dv_error *err);
 /* GET /containers/{id}/stats?stream=false (one-shot). */
 int dv_docker_container_stats(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
+/* The content of the file PATH (absolute) in container ID, created or running,
+ * through GET /containers/{id}/archive?path=PATH (a tar stream, tar_read.h).
+ * A symlink is followed inside the container's filesystem, at most 8 links, as
+ * the image's own lookups would. The file may hold up to MAX bytes; a larger one
+ * (or an archive past MAX + 64 KiB of headers) fails with -EFBIG and the stream
+ * is dropped. Not found: the Engine's 404 (dv_docker_is_not_found). *ret_data is
+ * NUL-terminated after *ret_len bytes (the content itself may hold NULs). */
+int dv_docker_container_read_file(dv_docker *dk, const char *id, const char *path, size_t max,
+                                  char **ret_data, size_t *ret_len, dv_error *err);
 
 /* ---- exec ---- */
 /* The output is returned in memory (to the agent's HTTP API, which escapes and

@@ -162,13 +162,37 @@ static void raise_nofile_limit(void)
         dv_log_warning("cannot raise the open files limit from %llu: %m", (unsigned long long)was);
 }
 
+/* The data dir holds every task's files, secrets and records: it is the agent's
+ * alone (0700), whatever mode it was found with. Only root goes in: the agent,
+ * docklog, and dockerd, which bind-mounts a task's directories as root (a
+ * container sees its mounts, never their host ancestors); the CLI reads logs
+ * through the API. A symlink, or a directory another user owns, is refused
+ * rather than taken over: that user could swap or read what the agent puts
+ * there. tasks/ gets the same treatment (task_dirs.h has what is below it). */
+static int secure_data_dir(dv_agent *a, dv_error *err)
+{
+    const char *dir = a->config.data_dir;
+    _cleanup_free_ char *tasks = NULL;
+    mode_t was = 0700;
+    int r = dv_mkdir_p(dir, 0700, err);
+    if (r < 0 || (r = dv_dir_secure(dir, 0700, &was, err)) < 0)
+        return dv_error_wrap(err, "data dir");
+    if (was != 0700)
+        dv_log_info("data dir %s had mode %04o: made 0700", dir, (unsigned)was);
+    if (asprintf(&tasks, "%s/tasks", dir) < 0)
+        return dv_error_set(err, -ENOMEM, "out of memory");
+    if ((r = dv_mkdir_p(tasks, 0700, err)) < 0 || (r = dv_dir_secure(tasks, 0700, NULL, err)) < 0)
+        return dv_error_wrap(err, "data dir");
+    return 0;
+}
+
 /* Two agents on one data dir would fight over every record and container: the
  * second one refuses to start. The lock dies with the process (kill -9 included). */
 static int lock_data_dir(dv_agent *a, dv_error *err)
 {
-    int r = dv_mkdir_p(a->config.data_dir, 0700, err);
+    int r = secure_data_dir(a, err);
     if (r < 0)
-        return dv_error_wrap(err, "data dir");
+        return r;
     _cleanup_free_ char *path = NULL;
     if (asprintf(&path, "%s/agent.lock", a->config.data_dir) < 0)
         return dv_error_set(err, -ENOMEM, "out of memory");

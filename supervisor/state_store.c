@@ -43,7 +43,14 @@ int dv_state_store_open(const char *data_dir, dv_state_store **ret, dv_error *er
         dv_state_store_free(s);
         return dv_error_set(err, -ENOMEM, "out of memory");
     }
+    /* Records hold credentials: a state dir found with a looser mode is tightened. */
     int r = dv_mkdir_p(s->tasks_dir, 0700, err);
+    if (r == 0)
+        r = dv_dir_secure(s->state_dir, 0700, NULL, err);
+    if (r == 0)
+        r = dv_dir_secure(s->tasks_dir, 0700, NULL, err);
+    if (r == 0 && access(s->quarantine_dir, F_OK) == 0)
+        r = dv_dir_secure(s->quarantine_dir, 0700, NULL, err);
     if (r < 0) {
         dv_state_store_free(s);
         return dv_error_wrap(err, "state directory");

@@ -17,6 +17,7 @@
 #include "image_name.h"
 #include "ownership.h"
 #include "spec.h"
+#include "task_dirs.h"
 #include "task_runner.h"
 
 dv_job *dv_job_new(enum dv_job_kind kind, struct dv_agent *a, const dv_task *t)
@@ -61,6 +62,9 @@ void dv_job_free(dv_job *j)
     free(j->container_id);
     free(j->old_container_id);
     json_decref(j->body);
+    dv_task_paths_clear(&j->dirs);
+    free(j->user);
+    free(j->image_user);
     free(j->docklog_bin);
     free(j->docklog_config_path);
     free(j->docklog_diag_path);
@@ -241,9 +245,12 @@ static int inspect_image_id(dv_job *j, const char *ref, dv_error *err)
     const char *id = json_string_value(json_object_get(img, "Id"));
     if (!id)
         return dv_error_set(err, -EPROTO, "image %s: inspect has no Id", ref);
+    const char *user = json_string_value(json_object_get(json_object_get(img, "Config"), "User"));
     free(j->image_id);
+    free(j->image_user);
     j->image_id = strdup(id);
-    return j->image_id ? 0 : dv_error_set(err, -ENOMEM, "out of memory");
+    j->image_user = strdup(user ? user : "");
+    return j->image_id && j->image_user ? 0 : dv_error_set(err, -ENOMEM, "out of memory");
 }
 
 static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
@@ -493,6 +500,33 @@ static int launch_docklog(dv_job *j)
     return 0;
 }
 
+/* The task's directories become its user's before it runs (task_dirs.h): the
+ * spec's user, else the image's, and a name means what the image's /etc/passwd
+ * says. The user is known from the spec or the image fetch; only when it is not
+ * (the fetch did not run in this agent's life) is the created container asked,
+ * so a start costs no extra Engine call. */
+static int give_dirs(dv_job *j)
+{
+    if (!j->dirs.alloc_dir)
+        return 0;
+    _cleanup_json_ json_t *ins = NULL;
+    const char *user = j->user;
+    int r;
+    if (!user) {
+        if ((r = dv_docker_container_inspect(j->dk, j->container_id, &ins, &j->err)) < 0)
+            return dv_error_wrap(&j->err, "inspect created container %.12s", j->container_id);
+        user = json_string_value(json_object_get(json_object_get(ins, "Config"), "User"));
+    }
+    uid_t uid;
+    gid_t gid;
+    if ((r = dv_task_owner_resolve(j->dk, j->container_id, user ? user : "",
+                                   j->user_from_spec ? "user" : "image user", &uid, &gid,
+                                   &j->err)) < 0 ||
+        (r = dv_task_dirs_own(&j->dirs, uid, gid, &j->err)) < 0)
+        return r;
+    return 0;
+}
+
 static void run_start(dv_job *j)
 {
     _cleanup_json_ json_t *ins = NULL; /* before the gotos */
@@ -513,6 +547,8 @@ static void run_start(dv_job *j)
     }
     if ((j->r = create_container(j)) < 0)
         return;
+    if (!j->reused && (j->r = give_dirs(j)) < 0)
+        goto remove;
     if (!j->reused && (j->r = start_container(j)) < 0)
         goto remove;
     if ((j->r = dv_docker_container_inspect(j->dk, j->container_id, &ins, &j->err)) < 0) {

@@ -6,8 +6,10 @@
  *           or force_pull; or load from a tar in the local dir; then inspect for the id
  *   START   (remove the previous container), create with Nomad's retries
  *           (name conflict: reuse a running container or remove a dead one;
- *           recoverable errors with backoff), start (retrying 500s; a
- *           container that fails to start is removed), inspect for IP and ports,
+ *           recoverable errors with backoff), give the task's directories to
+ *           the created container's user (task_dirs.h; a name the image does
+ *           not know fails here), start (retrying 500s; a container that fails
+ *           to start is removed), inspect for IP and ports,
  *           write the docklog config and spawn docklog
  *   STOP    Engine stop with a timeout; or kill with a signal (the loop waits)
  *   INSPECT confirm an exit: running or the exit result
@@ -33,6 +35,7 @@
 #include "error.h"
 #include "lanes.h"
 #include "registry_auth.h"
+#include "spec_paths.h"
 #include "task.h"
 
 enum dv_job_kind {
@@ -74,14 +77,22 @@ typedef struct dv_job {
     char *auth_config, *auth_helper;
     int64_t activity_timeout_ns;
     dv_cancel cancel;
-    char *image_ref; /* out */
-    char *image_id;  /* out */
+    char *image_ref;  /* out */
+    char *image_id;   /* out */
+    char *image_user; /* out: the image's Config.User ("" for none) */
 
     /* START / STOP / INSPECT / DESTROY / SIGNAL / EXEC / STATS / REMOVE */
     char *container_name;
     char *container_id; /* in (STOP...) or out (START) */
     char *old_container_id;
     json_t *body; /* START: the create body */
+    /* START: the task's directories, given to the container's user before it
+     * starts (task_dirs.h): USER when known (the spec's, or the image's from the
+     * fetch), else the created container's Config.User; user_from_spec says
+     * whose it is, for errors */
+    dv_task_paths dirs;
+    char *user;
+    bool user_from_spec;
     bool advertise_ipv6;
     bool logs_enabled;
     char *docklog_bin, *docklog_config_path, *docklog_diag_path;

@@ -17,6 +17,7 @@
 #include "labels.h"
 #include "recovery.h"
 #include "spec_ports.h"
+#include "task_dirs.h"
 #include "task_jobs.h"
 #include "translate.h"
 
@@ -263,6 +264,8 @@ static void image_done(dv_loop *loop, void *data)
             _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
             dv_task_set_str(&t->image_id, j->image_id);
+            free(dv_rt(t)->image_user);
+            dv_rt(t)->image_user = TAKE_PTR(j->image_user);
             dv_image_gc_image_ready(j->agent, t, prev_image_id, image_settled);
         }
     }
@@ -414,6 +417,16 @@ static void submit_start(dv_agent *a, dv_task *t)
     }
     j->container_name = strdup(t->container_name);
     j->old_container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->user_from_spec = rt->spec->user != NULL;
+    const char *user = rt->spec->user ? rt->spec->user : rt->image_user;
+    if (user && !(j->user = strdup(user))) {
+        fail_later(a, j, start_done, -ENOMEM, "out of memory");
+        return;
+    }
+    if (dv_task_paths_copy(&rt->paths, &j->dirs) < 0) {
+        fail_later(a, j, start_done, -ENOMEM, "out of memory");
+        return;
+    }
     j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
     const dv_task_spec *s = rt->spec;
     bool files = s->logs.file, journald = s->logs.journald;

@@ -49,6 +49,7 @@ typedef struct dv_task_rt {
      * when inspect says otherwise (Docker's OOMKilled races the exit on cgroup v2). */
     char oom_container[65];
     dv_cancel *cancel; /* of the fetch in flight (points into its job), or NULL */
+    char *image_user;  /* the image's Config.User at the last fetch, NULL: not known */
 
     /* docklog helper (task_logger.c) */
     enum dv_logger_state logger;

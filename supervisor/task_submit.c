@@ -4,9 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "atomic_file.h"
 #include "cleanup.h"
@@ -14,6 +11,7 @@
 #include "log.h"
 #include "policy.h"
 #include "spec_ports.h"
+#include "task_dirs.h"
 #include "recovery_scan.h"
 #include "task_runner.h"
 #include "translate.h"
@@ -84,6 +82,7 @@ void dv_runner_free_rt(dv_task *t)
     free(rt->docklog_checkpoint_path);
     free(rt->docklog_diag_path);
     free(rt->docklog_gaps_path);
+    free(rt->image_user);
     free(rt);
     t->runner = NULL;
 }
@@ -109,58 +108,6 @@ static void on_retry_cb(dv_loop *loop, void *userdata)
     dv_task *t = userdata;
     if (dv_task_state_is_active(t->state))
         dv_runner_recheck(dv_rt(t)->agent, t);
-}
-
-/* "UID" or "UID:GID" (decimal): the owner secrets is given. False for a name,
- * which only the image's /etc/passwd can resolve. */
-static bool numeric_user(const char *user, uid_t *ret_uid, gid_t *ret_gid)
-{
-    if (!user || !*user)
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long uid = strtoul(user, &end, 10);
-    if (errno || end == user || (*end && *end != ':') || uid > UINT32_MAX - 1)
-        return false;
-    unsigned long gid = uid;
-    if (*end == ':') {
-        const char *g = end + 1;
-        gid = strtoul(g, &end, 10);
-        if (errno || end == g || *end || gid > UINT32_MAX - 1)
-            return false;
-    }
-    *ret_uid = (uid_t)uid;
-    *ret_gid = (gid_t)gid;
-    return true;
-}
-
-/* alloc and local are written by the task as whatever user its image runs as.
- * secrets is for the task only: 0700, owned by the task's user when `user` is
- * numeric; for a user given by name (unknown to the host) it is 0777 like
- * Nomad's, inside the 0711 task dir that no one else can list (DESIGN.md). */
-static int make_dirs(const dv_task_paths *p, const char *user, dv_error *err)
-{
-    uid_t uid = 0;
-    gid_t gid = 0;
-    bool numeric = numeric_user(user, &uid, &gid);
-    mode_t secrets_mode = user && *user && !numeric ? 0777 : 0700;
-    const struct {
-        const char *path;
-        mode_t mode;
-    } dirs[] = {
-        {p->task_root, 0711}, {p->alloc_dir, 0777}, {p->logs_dir, 0755},
-        {p->task_dir, 0711},  {p->local_dir, 0777}, {p->secrets_dir, secrets_mode},
-    };
-    for (size_t i = 0; i < DV_ARRAY_SIZE(dirs); i++) {
-        int r = dv_mkdir_p(dirs[i].path, dirs[i].mode, err);
-        if (r < 0)
-            return r;
-        if (chmod(dirs[i].path, dirs[i].mode) < 0) /* mkdir's mode went through the umask */
-            return dv_error_errno(err, errno, "chmod %s", dirs[i].path);
-    }
-    if (numeric && chown(p->secrets_dir, uid, gid) < 0)
-        return dv_error_errno(err, errno, "chown %s to %s", p->secrets_dir, user);
-    return 0;
 }
 
 static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigned *ret_status,
@@ -269,8 +216,7 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
     free(allocs);
     if (r < 0)
         goto fail_ports;
-    if ((r = make_dirs(&rt->paths, rt->spec->user, &e)) < 0 ||
-        (r = dv_task_table_add(a->tasks, t)) < 0) {
+    if ((r = dv_task_dirs_make(&rt->paths, &e)) < 0 || (r = dv_task_table_add(a->tasks, t)) < 0) {
         *ret_status = r == -ENOSPC || r == -EDQUOT ? 507 : 500;
         dv_spec_fail_from(err, NULL, &e);
         goto fail_ports;
