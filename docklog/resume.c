@@ -73,12 +73,21 @@ void dl_resume_load(const char *checkpoint, const char *copy, const char *contai
         if (n == 0) {
             dl_checkpoint_init(&ret->cp, container_id);
             ret->fresh_files = true;
-            if (!(missing && cr == -ENOENT)) /* else: a first start */
+            if (missing && cr == -ENOENT) {
+                /* A first start, unless log files say otherwise (someone removed
+                 * both files): either way nothing tells where the files end. */
+                if (files && dl_file_sink_has_files(files))
+                    note(ret, "no checkpoint and no copy of it, but log files exist: starting "
+                              "over in new files after them, from the beginning of the "
+                              "container's log (every line Docker still has is written again, "
+                              "to the files and journald)");
+            } else {
                 note(ret,
                      "%s, and its copy is unusable (%s): starting over in new files from the "
                      "beginning of the container's log (every line Docker still has is written "
                      "again, to the files and journald)",
                      missing ? "no checkpoint" : "no readable checkpoint", cerr.msg);
+            }
             return;
         }
         for (int i = 0; i < n; i++)
