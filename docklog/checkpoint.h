@@ -59,6 +59,10 @@
  *   After a power loss, if a file is shorter than "position" says, docklog falls
  *   back to "synced", which is never ahead of data on disk.
  *
+ * Every save first writes the same JSON into a slot of the checkpoint's copy
+ * (checkpoint_copy.h), from which a start resumes when this file is damaged or
+ * missing (resume.h).
+ *
  * Restart: (1) files are truncated back to their offset (bytes past it are
  * rewritten identically), files with a higher index are removed, a pending
  * "truncate" is re-applied; (2) logs are requested since=dl_position_since()
