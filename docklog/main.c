@@ -137,6 +137,11 @@ int main(int argc, char **argv)
     if (cp.outcome == DL_OUTCOME_DONE) {
         dl_diag("already drained (checkpoint says done)");
         code = DL_EXIT_DRAINED;
+        /* The agent learns the outcome from the checkpoint only: put it back. */
+        if (resume.from_copy && dl_checkpoint_save(config.checkpoint, &cp, true, &err) < 0) {
+            dl_diag("checkpoint: %s", err.msg);
+            code = DL_EXIT_TEMPORARY;
+        }
         goto out_signals;
     }
     cp.outcome = DL_OUTCOME_RUNNING;

@@ -92,6 +92,7 @@ void dl_resume_load(const char *checkpoint, const char *copy, const char *contai
         }
         for (int i = 0; i < n; i++)
             cand[i] = saves[i].cp;
+        ret->from_copy = true;
         what = "checkpoint's copy";
         note(ret, "%s: resuming from its copy %s (save %llu%s)",
              missing ? "the checkpoint is missing" : "the checkpoint was unreadable", copy,

@@ -34,6 +34,7 @@
 typedef struct dl_resume {
     dl_checkpoint cp;
     bool fresh_files; /* open the file sink fresh (dl_file_sink_open with NULL) */
+    bool from_copy;   /* CP came from the copy: the checkpoint must be written again */
     int notes;
     char note[DL_RESUME_NOTES][640];
 } dl_resume;

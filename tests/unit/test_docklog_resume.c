@@ -307,6 +307,7 @@ static void test_damaged_checkpoint_resumes_from_copy(void **state)
         assert_int_equal(check.cp.pos.err.offset, before.pos.err.offset);
         assert_int_equal(check.cp.pos.out.truncate_index, before.pos.out.truncate_index);
         assert_true(noted(&check, "resuming from its copy"));
+        assert_true(check.from_copy);
         char aside[8192];
         snprintf(aside, sizeof(aside), "%s.corrupt", e.cp);
         assert_int_equal(access(aside, F_OK) == 0, how != MISSING);
@@ -430,6 +431,27 @@ static void test_first_start_and_intact_checkpoint(void **state)
     free(e.dir);
 }
 
+/* A drained docklog's damaged checkpoint: the copy still says done. */
+static void test_done_survives_in_copy(void **state)
+{
+    (void)state;
+    srandom(6);
+    struct env e;
+    env_init(&e);
+    struct log l;
+    make_log(&l);
+    dl_resume r;
+    int saved_at;
+    run(&e, &l, -1, &r, &saved_at);
+    damage_checkpoint(&e, EMPTY);
+    dl_resume_load(e.cp, e.copy, CONTAINER, &e.fo, &r);
+    assert_true(r.from_copy);
+    assert_int_equal(r.cp.outcome, DL_OUTCOME_DONE);
+    free_log(&l);
+    dv_test_rm_rf(e.dir);
+    free(e.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_damaged_checkpoint_resumes_from_copy),
         cmocka_unit_test(test_damaged_copy),
         cmocka_unit_test(test_first_start_and_intact_checkpoint),
+        cmocka_unit_test(test_done_survives_in_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
