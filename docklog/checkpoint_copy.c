@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -30,13 +31,19 @@ static uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
     return ~crc;
 }
 
+/* The slot's header for TEXT/LEN, into HEAD (DL_COPY_HEADER_LEN + 1 bytes). */
+static void format_header(char *head, uint64_t seq, const char *text, size_t len)
+{
+    snprintf(head, DL_COPY_HEADER_LEN + 1, MAGIC "%016" PRIx64 " %04zx ", seq, len);
+    uint32_t crc = crc32_update(0, head, CRC_COVERED);
+    crc = crc32_update(crc, text, len);
+    snprintf(head + CRC_COVERED, DL_COPY_HEADER_LEN + 1 - CRC_COVERED, "%08" PRIx32 "\n", crc);
+}
+
 size_t dl_copy_format_slot(char *buf, uint64_t seq, const char *text, size_t len)
 {
     char head[DL_COPY_HEADER_LEN + 1];
-    snprintf(head, sizeof(head), MAGIC "%016" PRIx64 " %04zx ", seq, len);
-    uint32_t crc = crc32_update(0, head, CRC_COVERED);
-    crc = crc32_update(crc, text, len);
-    snprintf(head + CRC_COVERED, sizeof(head) - CRC_COVERED, "%08" PRIx32 "\n", crc);
+    format_header(head, seq, text, len);
     memcpy(buf, head, DL_COPY_HEADER_LEN);
     memcpy(buf + DL_COPY_HEADER_LEN, text, len);
     return DL_COPY_HEADER_LEN + len;
@@ -154,14 +161,24 @@ int dl_copy_write(dl_copy *c, const dl_checkpoint *cp, const char *text, size_t 
                                 len);
         text = shorter;
     }
-    char slot[DL_COPY_SLOT_SIZE];
     uint64_t seq = c->seq + 1;
-    size_t n = dl_copy_format_slot(slot, seq, text, len);
+    char head[DL_COPY_HEADER_LEN + 1];
+    format_header(head, seq, text, len);
     /* The slot not written last: the other one keeps the previous save whatever
-     * happens to this write. */
+     * happens to this write. Header and JSON in one call, without copying the JSON
+     * into a slot-sized buffer (docklog's stack stays small). */
     off_t at = (off_t)(seq % 2) * DL_COPY_SLOT_SIZE;
-    for (size_t done = 0; done < n;) {
-        ssize_t w = pwrite(c->fd, slot + done, n - done, at + (off_t)done);
+    size_t total = DL_COPY_HEADER_LEN + len;
+    for (size_t done = 0; done < total;) {
+        struct iovec iov[2];
+        int n = 0;
+        if (done < DL_COPY_HEADER_LEN) {
+            iov[n++] = (struct iovec){head + done, DL_COPY_HEADER_LEN - done};
+            iov[n++] = (struct iovec){(void *)text, len};
+        } else {
+            iov[n++] = (struct iovec){(void *)(text + (done - DL_COPY_HEADER_LEN)), total - done};
+        }
+        ssize_t w = pwritev(c->fd, iov, n, at + (off_t)done);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)

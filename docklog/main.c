@@ -4,6 +4,7 @@
  * tasks/<id>/docklog.log). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
     dl_diag_init(who);
 
     int code = DL_EXIT_TEMPORARY;
+    char *copy_path = NULL;
     dl_signals signals;
     if (dl_signals_open(&signals, &err) < 0) {
         dl_diag("%s", err.msg);
@@ -121,24 +123,30 @@ int main(int argc, char **argv)
         .max_files = config.files.max_files,
         .max_size = config.files.max_file_size_mb * DL_MB,
     };
-    char copy_path[4200];
-    if (!dl_resume_copy_path(copy_path, sizeof(copy_path), config.checkpoint)) {
-        dl_diag("checkpoint path too long: %s", config.checkpoint);
-        code = DL_EXIT_PERMANENT;
+    copy_path = dl_resume_copy_path(config.checkpoint);
+    if (!copy_path) {
+        dl_diag("out of memory");
         goto out_signals;
     }
-    dl_resume resume;
+    /* On the heap, freed at once: its notes would otherwise deepen main's frame,
+     * under every other frame, for the helper's whole life. */
+    dl_resume *resume = malloc(sizeof(*resume));
+    if (!resume) {
+        dl_diag("out of memory");
+        goto out_signals;
+    }
     dl_resume_load(config.checkpoint, copy_path, config.container_id,
-                   config.files.enabled ? &fo : NULL, &resume);
-    for (int i = 0; i < resume.notes; i++)
-        dl_diag("%s", resume.note[i]);
-    dl_checkpoint cp = resume.cp;
-    bool fresh_files = resume.fresh_files;
+                   config.files.enabled ? &fo : NULL, resume);
+    for (int i = 0; i < resume->notes; i++)
+        dl_diag("%s", resume->note[i]);
+    dl_checkpoint cp = resume->cp;
+    bool fresh_files = resume->fresh_files, from_copy = resume->from_copy;
+    free(resume);
     if (cp.outcome == DL_OUTCOME_DONE) {
         dl_diag("already drained (checkpoint says done)");
         code = DL_EXIT_DRAINED;
         /* The agent learns the outcome from the checkpoint only: put it back. */
-        if (resume.from_copy && dl_checkpoint_save(config.checkpoint, &cp, true, &err) < 0) {
+        if (from_copy && dl_checkpoint_save(config.checkpoint, &cp, true, &err) < 0) {
             dl_diag("checkpoint: %s", err.msg);
             code = DL_EXIT_TEMPORARY;
         }
@@ -220,6 +228,7 @@ out_files:
 out_copy:
     dl_copy_close(&copy);
 out_signals:
+    free(copy_path);
     dl_signals_close(&signals);
 out_config:
     dl_config_free(&config);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint_copy.h"
@@ -17,10 +18,15 @@ static void __attribute__((format(printf, 2, 3))) note(dl_resume *r, const char 
     va_end(ap);
 }
 
-bool dl_resume_copy_path(char *buf, size_t size, const char *checkpoint)
+char *dl_resume_copy_path(const char *checkpoint)
 {
-    int n = snprintf(buf, size, "%s.copy", checkpoint);
-    return n > 0 && (size_t)n < size;
+    size_t n = strlen(checkpoint);
+    char *p = malloc(n + sizeof(".copy"));
+    if (p) {
+        memcpy(p, checkpoint, n);
+        memcpy(p + n, ".copy", sizeof(".copy"));
+    }
+    return p;
 }
 
 /* A checkpoint of another container: the task restarted. Keep appending to the same

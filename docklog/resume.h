@@ -43,7 +43,7 @@ typedef struct dl_resume {
 void dl_resume_load(const char *checkpoint, const char *copy, const char *container_id,
                     const dl_file_sink_options *files, dl_resume *ret);
 
-/* The path of CHECKPOINT's copy ("<checkpoint>.copy") into BUF; false if too long. */
-bool dl_resume_copy_path(char *buf, size_t size, const char *checkpoint);
+/* The path of CHECKPOINT's copy, "<checkpoint>.copy" (malloc'd; NULL: out of memory). */
+char *dl_resume_copy_path(const char *checkpoint);
 
 #endif

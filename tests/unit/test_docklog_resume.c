@@ -136,7 +136,9 @@ static void env_init(struct env *e)
     e->dir = dv_test_tmpdir("dl-resume");
     snprintf(e->logs, sizeof(e->logs), "%s/logs", e->dir);
     snprintf(e->cp, sizeof(e->cp), "%s/docklog.checkpoint", e->dir);
-    assert_true(dl_resume_copy_path(e->copy, sizeof(e->copy), e->cp));
+    _cleanup_free_ char *copy = dl_resume_copy_path(e->cp);
+    assert_non_null(copy);
+    snprintf(e->copy, sizeof(e->copy), "%s", copy);
     /* ~5 lines to a file: many rotations, moved partial lines, both streams. */
     e->fo =
         (dl_file_sink_options){.dir = e->logs, .base = "app", .max_files = 100000, .max_size = 160};
