@@ -3,14 +3,14 @@
  * Logs: exactly once; issue 12 item 9).
  *
  * Two fixed slots, A at byte 0 and B at byte DL_COPY_SLOT_SIZE, written in turn in
- * place with pwrite(2) (no temp file, no rename): each save goes to the slot not
+ * place with pwritev(2) (no temp file, no rename): each save goes to the slot not
  * written last, so one slot always holds the save before the one in progress. A slot:
  *
  *   "dlcopy 1 <seq: 16 hex> <len: 4 hex> <crc: 8 hex>\n" then LEN bytes of the
  *   checkpoint's JSON (checkpoint.h), exactly as docklog.checkpoint holds it.
  *
  * CRC-32 (IEEE) covers the header up to the crc field and the JSON: a torn slot (a
- * power loss in the middle of a pwrite), bytes of an older, longer save, zeros or a
+ * power loss in the middle of a write), bytes of an older, longer save, zeros or a
  * bit flip are never taken for a position. The slot with the highest seq that checks
  * is the newest.
  *
@@ -19,7 +19,7 @@
  * docklog.checkpoint and never ahead of the files; after a kill -9 it is the
  * checkpoint or one batch newer, both positions the files hold.
  *
- * Cost: one pwrite of ~700 bytes per batch on an fd kept open (cheaper than the
+ * Cost: one pwritev of ~700 bytes per batch on an fd kept open (cheaper than the
  * checkpoint's own temp + rename), and at each sync point (DL_CHECKPOINT_SYNC_INTERVAL,
  * and at exit) one fdatasync more; never an fsync per batch. Size: at most
  * 2 * DL_COPY_SLOT_SIZE bytes, forever.
