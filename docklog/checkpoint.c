@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -181,12 +182,33 @@ int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err)
     return 0;
 }
 
-int dl_checkpoint_save(const char *path, const dl_checkpoint *cp, bool durable, dv_error *err)
+char *dl_checkpoint_dumps(const dl_checkpoint *cp, size_t *ret_len)
 {
     _cleanup_json_ json_t *json = dl_checkpoint_to_json(cp);
-    if (!json)
+    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (text)
+        *ret_len = strlen(text);
+    return text;
+}
+
+int dl_checkpoint_save_text(const char *path, const char *text, size_t len, bool durable,
+                            dv_error *err)
+{
+    _cleanup_free_ char *line = malloc(len + 1);
+    if (!line)
         return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
+    memcpy(line, text, len);
+    line[len] = '\n';
     /* Without durable: atomic against process death, which is what every batch needs;
      * durability is the sync point's job (see the header). */
-    return dv_atomic_write_json_flags(path, json, 0644, durable ? 0 : DV_ATOMIC_NO_SYNC, err);
+    return dv_atomic_write_flags(path, line, len + 1, 0644, durable ? 0 : DV_ATOMIC_NO_SYNC, err);
+}
+
+int dl_checkpoint_save(const char *path, const dl_checkpoint *cp, bool durable, dv_error *err)
+{
+    size_t len;
+    _cleanup_free_ char *text = dl_checkpoint_dumps(cp, &len);
+    if (!text)
+        return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
+    return dl_checkpoint_save_text(path, text, len, durable, err);
 }

@@ -59,6 +59,10 @@
  *   After a power loss, if a file is shorter than "position" says, docklog falls
  *   back to "synced", which is never ahead of data on disk.
  *
+ * Every save first writes the same JSON into a slot of the checkpoint's copy
+ * (checkpoint_copy.h), from which a start resumes when this file is damaged or
+ * missing (resume.h).
+ *
  * Restart: (1) files are truncated back to their offset (bytes past it are
  * rewritten identically), files with a higher index are removed, a pending
  * "truncate" is re-applied; (2) logs are requested since=dl_position_since()
@@ -68,6 +72,7 @@
 #define DL_CHECKPOINT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -139,6 +144,13 @@ int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err);
 /* DURABLE: fsync the file and its directory (sync points, exit); otherwise only
  * temp + rename (every batch). */
 int dl_checkpoint_save(const char *path, const dl_checkpoint *cp, bool durable, dv_error *err);
+
+/* The checkpoint's JSON as it is saved (compact, sorted keys, no newline; NULL: out
+ * of memory), and the save of that text: deliver.c writes the same bytes to the file
+ * and to its copy (checkpoint_copy.h). */
+char *dl_checkpoint_dumps(const dl_checkpoint *cp, size_t *ret_len);
+int dl_checkpoint_save_text(const char *path, const char *text, size_t len, bool durable,
+                            dv_error *err);
 
 /* JSON conversion (exposed for tests). */
 json_t *dl_checkpoint_to_json(const dl_checkpoint *cp);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "clock.h"
 
 /* The committed checkpoint, saved; then what had to wait for it. */
@@ -12,7 +13,14 @@ static int save(dl_deliver *d, bool durable, dv_error *err)
     int r;
     if (d->files && (r = dl_file_sink_flush(d->files, err)) < 0)
         return r;
-    if ((r = dl_checkpoint_save(d->checkpoint_path, &d->cp, durable, err)) < 0)
+    size_t len;
+    _cleanup_free_ char *text = dl_checkpoint_dumps(&d->cp, &len);
+    if (!text)
+        return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
+    /* The copy first: it is then never behind the checkpoint (checkpoint_copy.h). */
+    if (d->copy && (r = dl_copy_write(d->copy, &d->cp, text, len, durable, err)) < 0)
+        return r;
+    if ((r = dl_checkpoint_save_text(d->checkpoint_path, text, len, durable, err)) < 0)
         return r;
     d->dirty = false;
     if (d->files && (r = dl_file_sink_checkpointed(d->files, err)) < 0)

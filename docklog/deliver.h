@@ -6,7 +6,8 @@
  * every pass, not only after a (re)connect: Docker replays entries around a json-file
  * rotation in the middle of a follow, with the timestamps they had (the replay
  * filter, checkpoint.h). Per batch (up to 20 ms of stream): flush the files,
- * save the checkpoint (rename), then let the file sink do what had to wait for the
+ * write the checkpoint's copy (in place, checkpoint_copy.h), save the checkpoint
+ * (rename), then let the file sink do what had to wait for the
  * checkpoint. Every DL_CHECKPOINT_SYNC_INTERVAL and at the end: fdatasync the files
  * and save the checkpoint durably, recording the position as synced.
  *
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "checkpoint.h"
+#include "checkpoint_copy.h"
 #include "entries.h"
 #include "error.h"
 #include "file_sink.h"
@@ -27,6 +29,7 @@
 
 typedef struct dl_deliver {
     const char *checkpoint_path;
+    dl_copy *copy;            /* the checkpoint's second copy; NULL: none */
     dl_checkpoint cp;         /* cp.pos: the committed position */
     dl_file_sink *files;      /* NULL: disabled */
     dl_journal_sink *journal; /* NULL: disabled */

@@ -302,6 +302,14 @@ static bool stream_matches(const dl_file_sink_options *o, const char *type, cons
     return st.st_size >= p->offset;
 }
 
+bool dl_file_sink_has_files(const dl_file_sink_options *opts)
+{
+    int64_t out = -1, err = -1;
+    scan(opts->dir, opts->base, "stdout", 0, 0, false, &out, NULL);
+    scan(opts->dir, opts->base, "stderr", 0, 0, false, &err, NULL);
+    return out >= 0 || err >= 0;
+}
+
 bool dl_file_sink_matches(const dl_file_sink_options *opts, const dl_position *pos)
 {
     return stream_matches(opts, "stdout", &pos->out) && stream_matches(opts, "stderr", &pos->err);

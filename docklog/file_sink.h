@@ -68,6 +68,9 @@ typedef struct dl_file_sink_options {
  * POS's offset): a checkpoint written before a power loss may be ahead of the data. */
 bool dl_file_sink_matches(const dl_file_sink_options *opts, const dl_position *pos);
 
+/* True if any log file of either stream exists. */
+bool dl_file_sink_has_files(const dl_file_sink_options *opts);
+
 /* Open both streams. START NULL: a fresh start (the next unused index of each
  * stream, so existing files are never overwritten). Otherwise resume at START:
  * re-apply its pending truncation, remove files with a higher index, cut the current

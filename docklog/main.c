@@ -4,9 +4,11 @@
  * tasks/<id>/docklog.log). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
+#include "checkpoint_copy.h"
 #include "clock.h"
 #include "config.h"
 #include "deliver.h"
@@ -16,6 +18,7 @@
 #include "file_sink.h"
 #include "gaps.h"
 #include "journal_sink.h"
+#include "resume.h"
 #include "run.h"
 #include "signals.h"
 #include "timestamp.h"
@@ -50,58 +53,26 @@ static bool journal_wait(void *userdata, unsigned attempt, const dv_error *last)
     return dl_signals_sleep(jr->signals, delay);
 }
 
-/* Where to resume: the checkpoint, unless it belongs to another container (a task
- * restart: keep appending to the same files, stream the new container from its
- * start) or it is ahead of the files (a power loss: fall back to the synced one).
- * With another container the files are still cut back to its checkpoint: bytes past
- * it exist only if the previous docklog was killed before it drained (the agent
- * does that only after its drain deadline), and they may end in half an entry. */
-static int load_checkpoint(const dl_config *c, const dl_file_sink_options *fo, dl_checkpoint *cp,
-                           bool *ret_fresh_files)
+/* docklog.log: where this run resumes, per stream. */
+static void report_resume(const dl_config *c, const dl_checkpoint *cp, bool fresh_files)
 {
-    dv_error err;
-    *ret_fresh_files = false;
-    int r = dl_checkpoint_load(c->checkpoint, cp, &err);
-    if (r == -ENOENT) {
-        dl_checkpoint_init(cp, c->container_id);
-        *ret_fresh_files = true;
-        return 0;
-    }
-    if (r < 0) {
-        /* Atomic writes make this unlikely; keep the evidence and start over in new
-         * files (duplicates are better than losing the container's logs). */
-        char aside[4200];
-        snprintf(aside, sizeof(aside), "%s.corrupt", c->checkpoint);
-        rename(c->checkpoint, aside);
-        dl_diag("unreadable checkpoint moved to %s (%s): starting over in new files", aside,
-                err.msg);
-        dl_checkpoint_init(cp, c->container_id);
-        *ret_fresh_files = true;
-        return 0;
-    }
-    if (strcmp(cp->container_id, c->container_id) != 0) {
-        dl_diag("checkpoint is for container %.12s%s: new container %.12s, continuing its files",
-                cp->container_id,
-                cp->outcome == DL_OUTCOME_DONE ? "" : " (whose logs were not drained)",
-                c->container_id);
-        dl_checkpoint fresh;
-        dl_checkpoint_init(&fresh, c->container_id);
-        fresh.pos.out = cp->pos.out;
-        fresh.pos.err = cp->pos.err;
-        *cp = fresh;
-    }
-    if (c->files.enabled && !dl_file_sink_matches(fo, &cp->pos)) {
-        if (cp->has_synced && dl_file_sink_matches(fo, &cp->synced)) {
-            dl_diag("log files are shorter than the checkpoint (power loss?): resuming from the "
-                    "last synced position");
-            cp->pos = cp->synced;
-        } else {
-            dl_diag("log files do not match the checkpoint: continuing in new files (lines since "
-                    "the last sync may be missing)");
-            *ret_fresh_files = true;
+    for (int st = 0; st < 2; st++) {
+        const char *name = st ? "stderr" : "stdout";
+        const dl_file_pos *f = st ? &cp->pos.err : &cp->pos.out;
+        char at[200] = "";
+        if (c->files.enabled && !fresh_files && f->index >= 0)
+            snprintf(at, sizeof(at), ", files at %s.%s.%lld byte %lld", c->files.base, name,
+                     (long long)f->index, (long long)f->offset);
+        if (cp->pos.ts[st] == DL_TS_NONE) {
+            if (at[0])
+                dl_diag("resuming %s with nothing delivered yet%s", name, at);
+            continue;
         }
+        char ts[DV_TIMESTAMP_MAX];
+        dv_timestamp_format(cp->pos.ts[st], ts);
+        dl_diag("resuming %s after %s (%llu entries with that timestamp already delivered)%s", name,
+                ts, (unsigned long long)cp->pos.count[st], at);
     }
-    return 0;
 }
 
 static void on_gap(void *userdata, int stream, int64_t committed_ts, int64_t first_ts)
@@ -140,6 +111,7 @@ int main(int argc, char **argv)
     dl_diag_init(who);
 
     int code = DL_EXIT_TEMPORARY;
+    char *copy_path = NULL;
     dl_signals signals;
     if (dl_signals_open(&signals, &err) < 0) {
         dl_diag("%s", err.msg);
@@ -151,22 +123,48 @@ int main(int argc, char **argv)
         .max_files = config.files.max_files,
         .max_size = config.files.max_file_size_mb * DL_MB,
     };
-    dl_checkpoint cp;
-    bool fresh_files;
-    load_checkpoint(&config, &fo, &cp, &fresh_files);
+    copy_path = dl_resume_copy_path(config.checkpoint);
+    if (!copy_path) {
+        dl_diag("out of memory");
+        goto out_signals;
+    }
+    /* On the heap, freed at once: its notes would otherwise deepen main's frame,
+     * under every other frame, for the helper's whole life. */
+    dl_resume *resume = malloc(sizeof(*resume));
+    if (!resume) {
+        dl_diag("out of memory");
+        goto out_signals;
+    }
+    dl_resume_load(config.checkpoint, copy_path, config.container_id,
+                   config.files.enabled ? &fo : NULL, resume);
+    for (int i = 0; i < resume->notes; i++)
+        dl_diag("%s", resume->note[i]);
+    dl_checkpoint cp = resume->cp;
+    bool fresh_files = resume->fresh_files, from_copy = resume->from_copy;
+    free(resume);
     if (cp.outcome == DL_OUTCOME_DONE) {
         dl_diag("already drained (checkpoint says done)");
         code = DL_EXIT_DRAINED;
+        /* The agent learns the outcome from the checkpoint only: put it back. */
+        if (from_copy && dl_checkpoint_save(config.checkpoint, &cp, true, &err) < 0) {
+            dl_diag("checkpoint: %s", err.msg);
+            code = DL_EXIT_TEMPORARY;
+        }
         goto out_signals;
     }
     cp.outcome = DL_OUTCOME_RUNNING;
 
+    dl_copy copy = {.fd = -1};
+    if (dl_copy_open(&copy, copy_path, &err) < 0) {
+        dl_diag("checkpoint copy: %s", err.msg);
+        goto out_signals;
+    }
     dl_file_sink files;
     dl_journal_sink journal;
     if (config.files.enabled &&
         dl_file_sink_open(&files, &fo, fresh_files ? NULL : &cp.pos, &err) < 0) {
         dl_diag("file sink: %s", err.msg);
-        goto out_signals;
+        goto out_copy;
     }
     if (config.journald.enabled && dl_journal_sink_open(&journal, &config, &err) < 0) {
         dl_diag("journald sink: %s", err.msg);
@@ -177,6 +175,7 @@ int main(int argc, char **argv)
     dl_deliver deliver;
     dl_deliver_init(&deliver, config.checkpoint, &cp, config.files.enabled ? &files : NULL,
                     config.journald.enabled ? &journal : NULL, &retry);
+    deliver.copy = &copy;
     if (dl_deliver_sync(&deliver, &err) < 0) {
         dl_diag("checkpoint: %s", err.msg);
         goto out_journal;
@@ -192,14 +191,7 @@ int main(int argc, char **argv)
         code = DL_EXIT_PERMANENT;
         goto out_journal;
     }
-    for (int st = 0; st < 2; st++) {
-        if (deliver.cp.pos.ts[st] == DL_TS_NONE)
-            continue;
-        char ts[DV_TIMESTAMP_MAX];
-        dv_timestamp_format(deliver.cp.pos.ts[st], ts);
-        dl_diag("resuming %s after %s (%llu entries with that timestamp already delivered)",
-                st ? "stderr" : "stdout", ts, (unsigned long long)deliver.cp.pos.count[st]);
-    }
+    report_resume(&config, &deliver.cp, fresh_files);
     int result = dl_run(&config, &engine, &deliver, &signals, &err);
     switch (result) {
     case DL_RUN_DRAINED:
@@ -233,7 +225,10 @@ out_journal:
 out_files:
     if (config.files.enabled)
         dl_file_sink_close(&files);
+out_copy:
+    dl_copy_close(&copy);
 out_signals:
+    free(copy_path);
     dl_signals_close(&signals);
 out_config:
     dl_config_free(&config);
