@@ -1,5 +1,7 @@
 #include "log_names.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,18 @@ int64_t dv_log_file_index(const char *name, const char *base, const char *type)
         v = v * 10 + (*p - '0');
     }
     return v;
+}
+
+bool dv_log_file_name(char *buf, size_t size, const char *base, const char *type, int64_t index)
+{
+    int n = snprintf(buf, size, "%s.%s.%lld", base, type, (long long)index);
+    return n >= 0 && (size_t)n < size;
+}
+
+int dv_log_dir_open(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
 }
 
 bool dv_log_file_path(char *buf, size_t size, const char *dir, const char *base, const char *type,

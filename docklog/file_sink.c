@@ -16,25 +16,39 @@
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
-/* dl_file_sink_open() checked that every name fits. */
-static void file_path(char buf[PATH_MAX], const char *dir, const char *base, const char *type,
-                      int64_t index)
+/* Every file is reached through the directory's fd (dv_log_dir_open: the task may
+ * swap the directory for a symlink) and opened with O_NOFOLLOW; paths are only for
+ * messages. dl_file_sink_open() checked that every name fits. */
+static void file_name(char buf[PATH_MAX], const char *base, const char *type, int64_t index)
 {
-    dv_log_file_path(buf, PATH_MAX, dir, base, type, index);
+    dv_log_file_name(buf, PATH_MAX, base, type, index);
 }
 
-/* Highest existing index of TYPE (or -1), and optionally removes files outside
- * [keep_from, keep_to]. */
-static int scan(const char *dir, const char *base, const char *type, int64_t keep_from,
+static int open_dir(const char *dir, dv_error *err)
+{
+    int fd = dv_log_dir_open(dir);
+    if (fd == -ELOOP || fd == -ENOTDIR)
+        return dv_error_set(err, fd,
+                            "log directory %s is not a directory (a symlink?): not writing "
+                            "through it",
+                            dir);
+    if (fd < 0)
+        return dv_error_errno(err, fd, "open log directory %s", dir);
+    return fd;
+}
+
+/* Highest existing index of TYPE in the directory DIR_FD (or -1), and optionally
+ * removes files outside [keep_from, keep_to]. */
+static int scan(int dir_fd, const char *dir, const char *base, const char *type, int64_t keep_from,
                 int64_t keep_to, bool remove, int64_t *ret_max, dv_error *err)
 {
-    DIR *d = opendir(dir);
+    int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
     if (!d) {
-        if (errno == ENOENT) {
-            *ret_max = -1;
-            return 0;
-        }
-        return dv_error_errno(err, -errno, "open directory %s", dir);
+        int e = -errno;
+        if (fd >= 0)
+            close(fd);
+        return dv_error_errno(err, e, "read directory %s", dir);
     }
     int64_t max = -1;
     int r = 0;
@@ -93,11 +107,12 @@ static int flush_stream(dl_file_sink *sink, dl_file_stream *s, dv_error *err)
 
 static int open_file(dl_file_sink *sink, dl_file_stream *s, bool truncate, dv_error *err)
 {
-    char path[PATH_MAX];
-    file_path(path, sink->dir, sink->base, s->name, s->pos.index);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (truncate ? O_TRUNC : 0), 0644);
+    char name[PATH_MAX];
+    file_name(name, sink->base, s->name, s->pos.index);
+    int fd = openat(sink->dir_fd, name,
+                    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (truncate ? O_TRUNC : 0), 0644);
     if (fd < 0)
-        return dv_error_errno(err, -errno, "open %s", path);
+        return dv_error_errno(err, -errno, "open %s/%s", sink->dir, name);
     if (s->fd >= 0)
         close(s->fd);
     s->fd = fd;
@@ -251,12 +266,15 @@ static int apply_truncation(dl_file_sink *sink, dl_file_stream *s, dv_error *err
 {
     if (s->pos.truncate_index < 0 || s->truncate_applied)
         return 0;
-    char path[PATH_MAX];
-    file_path(path, sink->dir, sink->base, s->name, s->pos.truncate_index);
+    char name[PATH_MAX];
+    file_name(name, sink->base, s->name, s->pos.truncate_index);
+    _cleanup_close_ int fd = openat(sink->dir_fd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
-    if (stat(path, &st) == 0 && st.st_size > s->pos.truncate_offset &&
-        truncate(path, s->pos.truncate_offset) < 0)
-        return dv_error_errno(err, -errno, "truncate %s", path);
+    if (fd < 0 && errno != ENOENT)
+        return dv_error_errno(err, -errno, "open %s/%s", sink->dir, name);
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > s->pos.truncate_offset &&
+        ftruncate(fd, s->pos.truncate_offset) < 0)
+        return dv_error_errno(err, -errno, "truncate %s/%s", sink->dir, name);
     s->truncate_applied = true;
     return 0;
 }
@@ -267,9 +285,9 @@ static void remove_expired(dl_file_sink *sink, dl_file_stream *s)
 {
     int64_t keep_from = s->pos.index - sink->max_files + 1;
     for (; s->expire_from < keep_from; s->expire_from++) {
-        char path[PATH_MAX];
-        file_path(path, sink->dir, sink->base, s->name, s->expire_from);
-        unlink(path); /* already gone is fine; a failure only costs disk space */
+        char name[PATH_MAX];
+        file_name(name, sink->base, s->name, s->expire_from);
+        unlinkat(sink->dir_fd, name, 0); /* already gone is fine; a failure costs disk space */
     }
 }
 
@@ -290,29 +308,35 @@ void dl_file_sink_positions(const dl_file_sink *sink, dl_file_pos *ret_out, dl_f
     *ret_err = sink->s[DL_STDERR].pos;
 }
 
-static bool stream_matches(const dl_file_sink_options *o, const char *type, const dl_file_pos *p)
+static bool stream_matches(int dir_fd, const dl_file_sink_options *o, const char *type,
+                           const dl_file_pos *p)
 {
     if (p->index < 0)
         return true;
-    char path[PATH_MAX];
-    file_path(path, o->dir, o->base, type, p->index);
+    char name[PATH_MAX];
+    file_name(name, o->base, type, p->index);
     struct stat st;
-    if (stat(path, &st) < 0)
+    if (dir_fd < 0 || fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return p->offset == 0;
-    return st.st_size >= p->offset;
+    return S_ISREG(st.st_mode) && st.st_size >= p->offset;
 }
 
 bool dl_file_sink_has_files(const dl_file_sink_options *opts)
 {
+    _cleanup_close_ int dir_fd = dv_log_dir_open(opts->dir);
+    if (dir_fd < 0)
+        return false;
     int64_t out = -1, err = -1;
-    scan(opts->dir, opts->base, "stdout", 0, 0, false, &out, NULL);
-    scan(opts->dir, opts->base, "stderr", 0, 0, false, &err, NULL);
+    scan(dir_fd, opts->dir, opts->base, "stdout", 0, 0, false, &out, NULL);
+    scan(dir_fd, opts->dir, opts->base, "stderr", 0, 0, false, &err, NULL);
     return out >= 0 || err >= 0;
 }
 
 bool dl_file_sink_matches(const dl_file_sink_options *opts, const dl_position *pos)
 {
-    return stream_matches(opts, "stdout", &pos->out) && stream_matches(opts, "stderr", &pos->err);
+    _cleanup_close_ int dir_fd = dv_log_dir_open(opts->dir);
+    return stream_matches(dir_fd, opts, "stdout", &pos->out) &&
+           stream_matches(dir_fd, opts, "stderr", &pos->err);
 }
 
 static int open_stream(dl_file_sink *sink, dl_file_stream *s, const dl_file_pos *start,
@@ -322,7 +346,7 @@ static int open_stream(dl_file_sink *sink, dl_file_stream *s, const dl_file_pos 
     int64_t max;
     if (!start || start->index < 0) {
         /* Fresh: never overwrite what is there; start after it. */
-        if ((r = scan(sink->dir, sink->base, s->name, 0, 0, false, &max, err)) < 0)
+        if ((r = scan(sink->dir_fd, sink->dir, sink->base, s->name, 0, 0, false, &max, err)) < 0)
             return r;
         s->pos = DL_FILE_POS_NONE;
         s->pos.index = max + 1;
@@ -346,14 +370,15 @@ static int open_stream(dl_file_sink *sink, dl_file_stream *s, const dl_file_pos 
     s->expire_from = s->pos.index - sink->max_files + 1;
     if (s->expire_from < 0)
         s->expire_from = 0;
-    return scan(sink->dir, sink->base, s->name, s->expire_from, s->pos.index, true, &max, err);
+    return scan(sink->dir_fd, sink->dir, sink->base, s->name, s->expire_from, s->pos.index, true,
+                &max, err);
 }
 
 int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
                       const dl_position *start, dv_error *err)
 {
     memset(sink, 0, sizeof(*sink));
-    sink->s[0].fd = sink->s[1].fd = -1;
+    sink->s[0].fd = sink->s[1].fd = sink->dir_fd = -1;
     char longest[PATH_MAX];
     if (!dv_log_file_path(longest, sizeof(longest), opts->dir, opts->base, "stdout", INT64_MAX))
         return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", opts->dir);
@@ -366,6 +391,8 @@ int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
         return dv_error_set(err, -ENOMEM, "out of memory");
     }
     int r = dv_mkdir_p(sink->dir, 0755, err);
+    if (r >= 0 && (r = open_dir(sink->dir, err)) >= 0)
+        sink->dir_fd = r;
     for (int i = 0; r >= 0 && i < 2; i++) {
         dl_file_stream *s = &sink->s[i];
         s->name = stream_names[i];
@@ -394,6 +421,9 @@ void dl_file_sink_close(dl_file_sink *sink)
         free(s->buf);
         s->buf = NULL;
     }
+    if (sink->dir_fd >= 0)
+        close(sink->dir_fd);
+    sink->dir_fd = -1;
     free(sink->dir);
     free(sink->base);
     sink->dir = sink->base = NULL;

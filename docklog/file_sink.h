@@ -48,7 +48,8 @@ typedef struct dl_file_stream {
 typedef int (*dl_checkpoint_hook)(void *userdata, dv_error *err);
 
 typedef struct dl_file_sink {
-    char *dir;
+    char *dir;  /* for messages: files are reached through dir_fd */
+    int dir_fd; /* the directory, opened once without following a symlink */
     char *base;
     int max_files;
     int64_t max_size;
@@ -74,7 +75,8 @@ bool dl_file_sink_has_files(const dl_file_sink_options *opts);
 /* Open both streams. START NULL: a fresh start (the next unused index of each
  * stream, so existing files are never overwritten). Otherwise resume at START:
  * re-apply its pending truncation, remove files with a higher index, cut the current
- * file back to its offset. The directory is created if missing. Also removes files
+ * file back to its offset. The directory is created if missing and refused if it is a
+ * symlink (the task could point it anywhere on the host). Also removes files
  * older than max_files (the limit may have been lowered). */
 int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
                       const dl_position *start, dv_error *err);

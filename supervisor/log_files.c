@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "docklog_launch.h"
+#include "log_names.h"
 
 struct dv_log_reader {
     char *dir;
@@ -32,10 +33,43 @@ struct dv_log_reader {
     bool ended;
 };
 
-/* dv_log_reader_open() checked that every name fits. */
-static void path_of(const dv_log_reader *r, int64_t index, char buf[PATH_MAX])
+/* Files are reached through the directory, opened without following a symlink,
+ * and never through a symlink of their own (dv_log_dir_open: the task could swap
+ * the directory, and with it the names in it, for anything on the host; what is
+ * read here is served to API clients). dv_log_reader_open() checked that every
+ * name fits. */
+static void name_of(const dv_log_reader *r, int64_t index, char buf[PATH_MAX])
 {
-    dv_log_file_path(buf, PATH_MAX, r->dir, r->base, r->type, index);
+    dv_log_file_name(buf, PATH_MAX, r->base, r->type, index);
+}
+
+/* File INDEX, opened for reading: fd or -errno (-ENOENT: not there). */
+static int open_index(const dv_log_reader *r, int64_t index)
+{
+    _cleanup_close_ int dir_fd = dv_log_dir_open(r->dir);
+    if (dir_fd < 0)
+        return dir_fd;
+    char name[PATH_MAX];
+    name_of(r, index, name);
+    int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int e = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+    if (e < 0) {
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
+/* stat of file INDEX without following a symlink; false if it is not there. */
+static bool stat_index(const dv_log_reader *r, int64_t index, struct stat *st)
+{
+    _cleanup_close_ int dir_fd = dv_log_dir_open(r->dir);
+    char name[PATH_MAX];
+    name_of(r, index, name);
+    return dir_fd >= 0 && fstatat(dir_fd, name, st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /* The smallest existing index > AFTER (AFTER = -1: the oldest), and the largest. */
@@ -44,9 +78,13 @@ static void scan(const dv_log_reader *r, int64_t after, int64_t *ret_next, int64
     *ret_next = -1;
     if (ret_max)
         *ret_max = -1;
-    DIR *d = opendir(r->dir);
-    if (!d)
+    int dir_fd = dv_log_dir_open(r->dir);
+    DIR *d = dir_fd < 0 ? NULL : fdopendir(dir_fd);
+    if (!d) {
+        if (dir_fd >= 0)
+            close(dir_fd);
         return;
+    }
     struct dirent *de;
     while ((de = readdir(d))) {
         int64_t i = dv_log_file_index(de->d_name, r->base, r->type);
@@ -70,11 +108,9 @@ static void close_file(dv_log_reader *r)
 /* Open file INDEX at POS. -ENOENT if it does not exist. */
 static int open_file(dv_log_reader *r, int64_t index, int64_t pos)
 {
-    char path[PATH_MAX];
-    path_of(r, index, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_index(r, index);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = -errno;
@@ -99,13 +135,11 @@ static int find_tail(dv_log_reader *r, int64_t tail, int64_t newest, int64_t *re
     int64_t found = 0;
     bool first = true;
     for (int64_t i = newest; i >= 0; i--) {
-        char path[PATH_MAX];
-        path_of(r, i, path);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open_index(r, i);
         if (fd < 0) {
-            if (errno == ENOENT)
+            if (fd == -ENOENT)
                 break; /* older files were rotated away */
-            return -errno;
+            return fd;
         }
         struct stat st;
         if (fstat(fd, &st) < 0)
@@ -208,11 +242,9 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
         int64_t index = oldest, pos = 0;
         int e = 0;
         if (o->tail == 0) {
-            char path[PATH_MAX];
             struct stat st;
-            path_of(r, newest, path);
             index = newest;
-            pos = stat(path, &st) == 0 ? st.st_size : 0;
+            pos = stat_index(r, newest, &st) ? st.st_size : 0;
         } else if (o->tail > 0) {
             e = find_tail(r, o->tail, newest, &index, &pos);
         }
@@ -312,10 +344,8 @@ ssize_t dv_log_reader_read(dv_log_reader *r, char *buf, size_t size, dv_error *e
         }
         /* At the end of the current file. Replaced (docklog restarted and recreated
          * it)? Reopen by name at the same position: the content is the same. */
-        char path[PATH_MAX];
-        path_of(r, r->index, path);
         struct stat st;
-        bool exists = stat(path, &st) == 0;
+        bool exists = stat_index(r, r->index, &st);
         if (exists && (st.st_dev != r->dev || st.st_ino != r->ino)) {
             if (open_file(r, r->index, r->pos) < 0)
                 break;

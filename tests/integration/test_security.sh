@@ -106,4 +106,34 @@ wait_for 30 at_least 2 refusals "$id" ||
     fail "load through ../: $(task_json "$id" | jq -c '[.events[] | .message]')"
 docker image inspect "$img" >/dev/null 2>&1 && fail "the image was loaded through .."
 ok "load: a tarball reached through a symlink out of local/ (absolute or ..) is refused"
+
+# --- the log directory swapped for a symlink out of the task's dir ---
+# alloc/ is the task's own to write. Inside its container the kernel refuses to
+# rename alloc/logs (it is a mount point there, EBUSY, even through a volume of
+# ../alloc), so the swap is done from the host here, standing in for whatever else
+# writes to alloc/ (tasks of a group share it). docklog must keep writing into the
+# directory it opened (never create files through the symlink when it rotates),
+# and `logs` must not serve what the symlink points at.
+victim="$T_DIR/victim"
+mkdir -p "$victim"
+base="$T_PREFIX-logswap"
+echo SECRET-FROM-THE-HOST >"$victim/$base.stdout.0"
+f=$(spec logswap "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "sh"
+    | .config.args = ["-c", "while [ ! -e /alloc/go ]; do sleep 0.1; done; yes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | head -n 60000; echo done; sleep 300"]
+    | .logs = {max_files: 5, max_file_size: 1}')
+id=$(dv run -detach "$f")
+wait_state "$id" running 60
+cid=$(task_field "$id" .container_id)
+alloc="$T_DIR/data/tasks/$id/alloc"
+mv "$alloc/logs" "$alloc/old"
+ln -s "$victim" "$alloc/logs"
+touch "$alloc/go"
+wait_for 60 sh -c "docker logs $cid 2>&1 | tail -n 1 | grep -qx done" || fail "the task did not write its lines"
+wait_for 60 sh -c "[ -e '$alloc/old/$base.stdout.2' ] || [ -e '$victim/$base.stdout.1' ]" ||
+    fail "docklog did not rotate: $(ls "$alloc/old" "$victim")"
+[ "$(ls "$victim")" = "$base.stdout.0" ] || fail "docklog wrote through the symlink: $(ls -l "$victim")"
+[ "$(cat "$victim/$base.stdout.0")" = SECRET-FROM-THE-HOST ] || fail "the host file was changed"
+out=$(dv logs "$id" 2>&1 || true)
+! matches SECRET <<<"$out" || fail "logs served a host file through the swapped directory"
+ok "a log directory swapped for a symlink: docklog keeps writing inside the task dir, logs serve nothing through it"
 finish

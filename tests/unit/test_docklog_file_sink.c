@@ -485,10 +485,50 @@ static void test_random_crashes_exactly_once(void **state)
     assert_true(hooks > 0);
 }
 
+/* The log directory sits in the task's alloc/, which the task may write to: a
+ * symlink in its place is refused at open, and a swap after the open changes
+ * nothing: rotation and expiry stay in the directory that was opened. */
+static void test_symlinked_directory_never_followed(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-files");
+    char logs[4096], moved[4096], victim[4096];
+    snprintf(logs, sizeof(logs), "%s/logs", dir);
+    snprintf(moved, sizeof(moved), "%s/moved", dir);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    assert_int_equal(mkdir(victim, 0700), 0);
+    assert_int_equal(symlink(victim, logs), 0);
+    dl_file_sink_options o = {.dir = logs, .base = "app", .max_files = 2, .max_size = 10};
+    dl_file_sink s;
+    dv_error err;
+    assert_true(dl_file_sink_open(&s, &o, NULL, &err) < 0);
+    assert_non_null(strstr(err.msg, "symlink"));
+    assert_false(dl_file_sink_has_files(&o));
+    assert_int_equal(count_files(victim), 0);
+
+    assert_int_equal(unlink(logs), 0);
+    assert_int_equal(dl_file_sink_open(&s, &o, NULL, &err), 0);
+    write_s(&s, DL_STDOUT, "first\n");
+    assert_int_equal(rename(logs, moved), 0);
+    assert_int_equal(symlink(victim, logs), 0);
+    for (int i = 0; i < 5; i++)
+        write_s(&s, DL_STDOUT, "rotates\n"); /* each line its own file */
+    assert_int_equal(dl_file_sink_flush(&s, &err), 0);
+    assert_int_equal(dl_file_sink_checkpointed(&s, &err), 0); /* expiry of old files */
+    dl_file_sink_close(&s);
+    assert_int_equal(count_files(victim), 0);
+    /* stdout 0..5, one line each, the newest 2 kept (max_files); stderr 0, empty */
+    assert_int_equal(count_files(moved), 3);
+    assert_true(exists(moved, "stdout", 5) && exists(moved, "stdout", 4));
+    assert_true(exists(moved, "stderr", 0));
+    dv_test_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_streams),
+        cmocka_unit_test(test_symlinked_directory_never_followed),
         cmocka_unit_test(test_rotation_keeps_max_files_and_whole_lines),
         cmocka_unit_test(test_partial_line_moves_to_next_file),
         cmocka_unit_test(test_line_longer_than_limit_is_split_at_limit),
