@@ -433,6 +433,8 @@ static int create_container(dv_job *j)
             j->err.recoverable = true;
             return dv_error_wrap(&j->err, "create container");
         }
+        if (j->err.unreachable) /* no Engine to retry against: the runner waits */
+            return dv_error_wrap(&j->err, "create container");
         if (j->err.recoverable && retries < max_retries) {
             backoff_sleep(DV_NSEC_PER_SEC << retries);
             retries++;

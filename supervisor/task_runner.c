@@ -257,8 +257,11 @@ static void image_done(dv_loop *loop, void *data)
         dv_rt(any)->cancel = NULL;
     dv_task *t = current(j);
     if (t) {
+        if (!j->err.unreachable)
+            dv_runner_engine_reached(j->agent, t);
         if (j->r < 0) {
-            feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
+            if (!dv_runner_engine_wait(j->agent, t, DV_ENGINE_OP_IMAGE, &j->err))
+                feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
         } else {
             _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
@@ -267,6 +270,11 @@ static void image_done(dv_loop *loop, void *data)
         }
     }
     dv_job_free(j);
+}
+
+void dv_runner_fetch_image(dv_agent *a, dv_task *t)
+{
+    op_fetch_image(a, t);
 }
 
 static void op_fetch_image(void *ctx, dv_task *t)
@@ -368,8 +376,11 @@ static void start_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
+    if (!j->err.unreachable)
+        dv_runner_engine_reached(a, t);
     if (j->r < 0) {
-        feed_simple(a, t, DV_TE_START_FAILED, &j->err);
+        if (!dv_runner_engine_wait(a, t, DV_ENGINE_OP_START, &j->err))
+            feed_simple(a, t, DV_TE_START_FAILED, &j->err);
         dv_job_free(j);
         return;
     }
@@ -454,6 +465,11 @@ static void submit_start(dv_agent *a, dv_task *t)
         };
     }
     submit(a, j, start_done);
+}
+
+void dv_runner_submit_start(dv_agent *a, dv_task *t)
+{
+    submit_start(a, t);
 }
 
 static void op_start_container(void *ctx, dv_task *t)
@@ -567,6 +583,10 @@ static void inspect_done(dv_loop *loop, void *data)
     }
     dv_task_rt *rt = dv_rt(t);
     if (j->r < 0) {
+        /* Docker stops its containers when it goes down without live restore: an
+         * exit found after this is the outage's doing (task_outage.c). */
+        if (j->err.unreachable)
+            dv_runner_outage_note(t, dv_realtime_ns());
         retry_inspect_later(j->agent, t, j);
         dv_job_free(j);
         return;
@@ -578,6 +598,7 @@ static void inspect_done(dv_loop *loop, void *data)
     if (!j->lenient)
         rt->inspect_owed_strict = false;
     if (j->running) {
+        rt->outage_since_ns = 0; /* it rode the outage out (live restore) */
         /* After the stop returned, a running container means the stop failed; an
          * events resync or a die event during a stop proves nothing of the kind. */
         if (t->state == DV_TASK_STOPPING && !j->lenient)
@@ -585,7 +606,8 @@ static void inspect_done(dv_loop *loop, void *data)
     } else {
         if (j->container_id && strcmp(rt->oom_container, j->container_id) == 0)
             j->exit.oom_killed = true;
-        dv_task_input in = {.event = DV_TE_EXITED, .exit = &j->exit};
+        dv_task_input in = {
+            .event = DV_TE_EXITED, .exit = &j->exit, .outage = dv_runner_outage_exit(t, &j->exit)};
         dv_runner_feed(j->agent, t, &in);
     }
     dv_job_free(j);
@@ -621,6 +643,7 @@ static void op_cancel(void *ctx, dv_task *t)
     (void)ctx;
     if (dv_rt(t)->cancel)
         dv_cancel_request(dv_rt(t)->cancel);
+    dv_runner_engine_wait_cancel(t);
 }
 
 static void op_arm_timer(void *ctx, dv_task *t, int64_t delay_ns)
