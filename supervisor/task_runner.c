@@ -749,7 +749,11 @@ static void destroy_done(dv_loop *loop, void *data)
         return;
     }
     if (j->r < 0) {
-        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 500, j->err.msg);
+        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters,
+                            j->err.unreachable   ? 503
+                            : j->r == -ETIMEDOUT ? 504
+                                                 : 500,
+                            j->err.msg);
         feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;
