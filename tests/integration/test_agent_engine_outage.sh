@@ -7,7 +7,7 @@
 #     their one attempt is still there: a second outage brings them back again;
 #  2. a task submitted while dockerd is down is accepted and waits in "pulling"
 #     with the reason in its JSON, its status and an event, then starts once
-#     dockerd answers;
+#     dockerd answers; `run` and `stop` end at once saying the task waits;
 #  3. every CLI call answers within a bound: against a stopped daemon (no socket)
 #     at once with "Docker Engine unreachable" (503), against a daemon that
 #     accepts and never answers (SIGSTOP) within 25 s, not after the CLI's or
@@ -43,8 +43,9 @@ timed() {
 
 ids=()
 for i in 1 2 3 4 5; do ids+=("$(dv run -detach "$(sleeper "t$i")")"); done
-for id in "${ids[@]}"; do wait_state "$id" running 60; done
-ok "5 tasks running (restart attempts 1)"
+stopme=$(dv run -detach "$(sleeper stopme)")
+for id in "${ids[@]}" "$stopme"; do wait_state "$id" running 60; done
+ok "5 tasks running (restart attempts 1), and one to stop during the outage"
 
 # all_running_again OUTAGE: every task runs a new container, restarted once per outage
 all_running_again() {
@@ -87,6 +88,16 @@ for c in "stats $id" "exec $id -- true" "signal $id HUP"; do
 done
 code=$(api -o /dev/null -w '%{http_code}' "http://localhost/v1/tasks/$id/stats")
 [ "$code" = 503 ] || fail "stats against a stopped daemon answered $code, not 503"
+# run and stop follow the task: they end with the reason instead of waiting for the Engine
+timed secs "$DOCKVISOR_BIN" run "$(sleeper late2)"
+[ "$RC" = 1 ] && [ "$secs" -le 10 ] || fail "run: rc $RC after ${secs}s: $(cat "$T_DIR/out")"
+matches "waits for the Docker Engine" <"$T_DIR/out" || fail "run: $(cat "$T_DIR/out")"
+late2=$(dv status -json | jq -r --arg n "$T_PREFIX-late2" '.[] | select(.name == $n) | .id')
+[ -n "$late2" ] || fail "run while down: no task"
+timed secs "$DOCKVISOR_BIN" stop "$stopme"
+[ "$RC" = 1 ] && [ "$secs" -le 10 ] || fail "stop: rc $RC after ${secs}s: $(cat "$T_DIR/out")"
+matches "waits for the Docker Engine" <"$T_DIR/out" || fail "stop: $(cat "$T_DIR/out")"
+ok "run and stop end at once: $(tail -n 1 "$T_DIR/out" | head -c 200)"
 for c in "status" "status $id" "node-status"; do
     # shellcheck disable=SC2086
     timed secs "$DOCKVISOR_BIN" $c
@@ -98,9 +109,11 @@ sleep 2
 pdd_start "${PDD_START_ARGS[@]}"
 all_running_again 1
 wait_state "$sid" running 60
+wait_state "$late2" running 60
+wait_state "$stopme" stopped 60
 has_event "$sid" "Engine Reachable" "answers again" || fail "no 'Engine Reachable' event for $sid"
 task_json "$sid" | jq -e '.waiting == null' >/dev/null || fail "$sid still says waiting"
-ok "dockerd back: the 5 tasks run again (not counted), the late task started"
+ok "dockerd back: the 5 tasks run again (not counted), the late tasks started, the stop completed"
 
 # A second outage: with the first one counted, the single attempt would be gone.
 pdd_stop
