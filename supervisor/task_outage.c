@@ -99,6 +99,27 @@ void dv_runner_engine_reached(dv_agent *a, dv_task *t)
                       "the Docker Engine answers again: going on");
 }
 
+void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err)
+{
+    if (!err->unreachable || t->waiting)
+        return;
+    /* The confirm owed retries after the resync once the Engine is back. */
+    dv_task_set_str(&t->waiting,
+                    "Docker Engine unreachable: the stop is confirmed once it answers again");
+    dv_task_event_add(t, &dv_runner_ops, a, "Engine Unreachable",
+                      "Docker Engine unreachable: %s, waiting (the stop is confirmed once it "
+                      "answers again)",
+                      err->msg);
+}
+
+void dv_runner_stop_reached(dv_task *t)
+{
+    if (t->waiting && dv_rt(t)->engine_op == DV_ENGINE_OP_NONE) {
+        free(t->waiting);
+        t->waiting = NULL;
+    }
+}
+
 void dv_runner_engine_wait_cancel(dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);

@@ -500,15 +500,8 @@ static void stop_done(dv_loop *loop, void *data)
         return;
     }
     dv_task *t = current(j);
-    if (t && t->state == DV_TASK_STOPPING && j->r < 0 && j->err.unreachable && !t->waiting) {
-        /* Confirmed by the resync once the Engine is back (retry_inspect_later). */
-        dv_task_set_str(&t->waiting, "Docker Engine unreachable: the stop is confirmed once it "
-                                     "answers again");
-        dv_task_event_add(t, &dv_runner_ops, j->agent, "Engine Unreachable",
-                          "Docker Engine unreachable: %s, waiting (the stop is confirmed once it "
-                          "answers again)",
-                          j->err.msg);
-    }
+    if (t && t->state == DV_TASK_STOPPING && j->r < 0)
+        dv_runner_stop_unreachable(j->agent, t, &j->err);
     if (t && t->state == DV_TASK_STOPPING) {
         if (j->r == 0 && j->signal && j->running)
             dv_timer_arm(dv_rt(t)->timer, t->stop_timeout_ns); /* → KILL_TIMEOUT */
@@ -604,10 +597,7 @@ static void inspect_done(dv_loop *loop, void *data)
     }
     if (rt->inspect_warned)
         dv_log_info("task %s: inspect %.12s works again", short_id(t), j->container_id);
-    if (t->waiting && rt->engine_op == DV_ENGINE_OP_NONE) { /* a stop's wait (stop_done) */
-        free(t->waiting);
-        t->waiting = NULL;
-    }
+    dv_runner_stop_reached(t);
     rt->inspect_retry_ns = 0;
     rt->inspect_warned = false;
     if (!j->lenient)

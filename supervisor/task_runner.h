@@ -172,6 +172,11 @@ int64_t dv_engine_retry_next(int64_t previous_ns);
 bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const dv_error *err);
 /* OP's job got through to the Engine (whatever it answered): T no longer waits. */
 void dv_runner_engine_reached(dv_agent *a, dv_task *t);
+/* A stop of T failed with ERR: when the Engine was unreachable, T's "waiting" and
+ * an event say that the stop is confirmed once the Engine answers again. */
+void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err);
+/* An inspect of T's container worked: a stop's wait is over. */
+void dv_runner_stop_reached(dv_task *t);
 /* The operator's stop, restart or destroy: a wait ends now, and its error goes
  * to the state machine (START_FAILED), which settles what was asked. */
 void dv_runner_engine_wait_cancel(dv_task *t);

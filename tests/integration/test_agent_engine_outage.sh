@@ -76,6 +76,13 @@ dv status "$sid" | matches "^Waiting .*Docker Engine unreachable" ||
     fail "dockvisor status does not say why: $(dv status "$sid")"
 [ -f "$T_DIR/data/state/tasks/$sid.json" ] || fail "the record of the waiting task is not on disk"
 ok "a task submitted while dockerd is down waits: $(task_field "$sid" .waiting | cut -c1-100)..."
+# a waiting task can still be removed: the wait ends at once
+gone=$(dv run -detach "$(sleeper gone)")
+wait_for 20 has_event "$gone" "Engine Unreachable" "waiting" || fail "$gone does not wait"
+timed secs "$DOCKVISOR_BIN" rm -force "$gone"
+[ "$RC" = 0 ] && [ "$secs" -le 10 ] || fail "rm -force of a waiting task: rc $RC after ${secs}s: $(cat "$T_DIR/out")"
+! dv status "$gone" >/dev/null 2>&1 || fail "$gone still there after rm -force"
+ok "a waiting task is removed at once"
 
 # --- 3a: every CLI call answers at once against a stopped daemon ---
 id=${ids[0]}
