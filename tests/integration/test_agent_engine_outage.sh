@@ -12,6 +12,7 @@
 #     at once with "Docker Engine unreachable" (503), against a daemon that
 #     accepts and never answers (SIGSTOP) within 25 s, not after the CLI's or
 #     the Engine client's minutes.
+# shellcheck disable=SC2154 # rc is set inside the EXIT trap, secs by timed (printf -v)
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/private_dockerd.sh"
 T_PREFIX="dvtest-outage-$$"
