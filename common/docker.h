@@ -6,15 +6,18 @@
  * - Every call returns 0 on success or a negative errno-style code and fills
  *   dv_error: err->http_status (0 when no HTTP answer), err->msg (Docker's
  *   "message" when there is one, else curl's error), err->recoverable (timeout,
- *   EOF / connection reset, 5xx: retrying may help, as Nomad's driver decides).
+ *   EOF / connection reset, cannot connect, 5xx: retrying may help), err->unreachable
+ *   (no answer at all: cannot connect, connection lost; the Engine is down or
+ *   restarting, so the failure says nothing about what was asked).
  *   Use dv_docker_is_not_found() / dv_docker_is_conflict() /
  *   dv_docker_is_not_modified() to tell those apart (they look at http_status, so a
  *   missing socket, -ENOENT without an HTTP answer, is not "not found").
  *   Codes: 404 -ENOENT, 409 -EBUSY, 304 -EALREADY, 400 -EINVAL, 401/403 -EACCES,
  *   5xx -EIO (recoverable), other HTTP -EPROTO; deadline or activity timeout
  *   -ETIMEDOUT (recoverable); connection closed/reset/empty reply -ECONNRESET
- *   (recoverable); cannot connect: the socket's errno (-ENOENT, -ECONNREFUSED...,
- *   NOT recoverable, as in Nomad); TLS failures -EACCES; cancelled -ECANCELED; a
+ *   (recoverable, unreachable); cannot connect: the socket's errno (-ENOENT,
+ *   -ECONNREFUSED...; recoverable and unreachable: Nomad fails the task, dockvisor
+ *   waits an Engine restart out); TLS failures -EACCES; cancelled -ECANCELED; a
  *   body that is not the expected JSON -EBADMSG.
  *   Messages read "docker: METHOD PATH: detail", e.g.
  *   "docker: POST /containers/create: 409 Conflict: Conflict. The container name ...".

@@ -57,8 +57,9 @@ void dv_docker_response_clear(dv_docker_response *r);
  * http_status, recoverable) and returns a negative code:
  *   404 -ENOENT, 409 -EBUSY, 304 -EALREADY, 400 -EINVAL, 401/403 -EACCES, 5xx -EIO
  *   (recoverable), other statuses -EPROTO; timeouts -ETIMEDOUT (recoverable);
- *   connection closed / reset / empty reply -ECONNRESET (recoverable); cannot connect:
- *   the socket errno (-ENOENT, -ECONNREFUSED, -EACCES...) or -ECONNREFUSED; TLS
+ *   connection closed / reset / empty reply -ECONNRESET (recoverable, unreachable);
+ *   cannot connect: the socket errno (-ENOENT, -ECONNREFUSED, -EACCES...) or
+ *   -ECONNREFUSED (recoverable, unreachable); TLS
  *   failures -EACCES; cancellation -ECANCELED. */
 int dv_docker_do(dv_docker *dk, const dv_docker_request *req, dv_docker_response *resp,
                  dv_error *err);

@@ -213,6 +213,9 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
     curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
     int code;
     bool recoverable = false;
+    /* No answer at all: the Engine is down or restarting. Callers wait it out
+     * instead of failing what they were doing (DESIGN.md "Engine outages"). */
+    bool unreachable = false;
     switch (cc) {
     case CURLE_OPERATION_TIMEDOUT: {
         char d[64];
@@ -227,10 +230,12 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
         code = -(os_errno > 0 ? (int)os_errno : ECONNREFUSED);
         dv_docker_fail(req, err, code, "cannot connect to %s: %s", dv_docker_endpoint(dk),
                        os_errno > 0 ? strerror((int)os_errno) : detail);
+        recoverable = unreachable = true;
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
         code = dv_docker_fail(req, err, -EHOSTUNREACH, "cannot resolve the host of %s: %s",
                               dv_docker_endpoint(dk), detail);
+        recoverable = unreachable = true;
         break;
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:
@@ -239,7 +244,7 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
         /* The daemon went away mid-call (EOF, reset): Nomad retries these. */
         code = dv_docker_fail(req, err, -ECONNRESET, "connection to %s lost (EOF): %s",
                               dv_docker_endpoint(dk), detail);
-        recoverable = true;
+        recoverable = unreachable = true;
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
         if (strstr(detail, "host name")) {
@@ -270,8 +275,10 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
         code = dv_docker_fail(req, err, -EIO, "%s", detail);
         break;
     }
-    if (err)
+    if (err) {
         err->recoverable = recoverable;
+        err->unreachable = unreachable;
+    }
     return code;
 }
 

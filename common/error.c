@@ -11,6 +11,7 @@ void dv_error_clear(dv_error *err)
     err->code = 0;
     err->http_status = 0;
     err->recoverable = false;
+    err->unreachable = false;
     err->msg[0] = '\0';
 }
 
@@ -27,6 +28,7 @@ int dv_error_set(dv_error *err, int code, const char *fmt, ...)
     err->code = code;
     err->http_status = 0;
     err->recoverable = false;
+    err->unreachable = false;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);

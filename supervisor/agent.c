@@ -75,6 +75,7 @@ static void on_engine_resync(void *userdata)
     a->engine_stream_ok = true;
     a->engine_stream_down = false;
     dv_runner_resync(a);
+    dv_runner_engine_back(a); /* fetches and starts that wait for it go on now */
 }
 
 /* Once per outage (engine_events.h): one line, however long the Engine is away. */
@@ -84,6 +85,8 @@ static void on_engine_broken(void *userdata, const char *why)
     dv_log_warning("%s; reconnecting (task exits are checked once it is back)", why);
     a->engine_stream_ok = false;
     a->engine_stream_down = true;
+    /* Without live restore, the Engine's stop ends the containers too. */
+    dv_runner_engine_lost(a, dv_realtime_ns());
 }
 
 /* ---- signals ---- */

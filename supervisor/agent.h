@@ -57,9 +57,12 @@ typedef struct dv_agent {
     int64_t node_at_ns; /* CLOCK_MONOTONIC */
     dv_api_waiters node_waiters;
     bool node_refreshing;
-    bool node_stalled;      /* the refresh in flight took longer than DV_NODE_ANSWER_WAIT */
-    dv_timer *node_timer;   /* ends the wait for a refresh */
-    dv_docker *node_docker; /* the same Engine with DV_NODE_FINGERPRINT_TIMEOUT */
+    bool node_stalled;    /* the refresh in flight took longer than DV_NODE_ANSWER_WAIT */
+    dv_timer *node_timer; /* ends the wait for a refresh */
+    /* The same Engine with DV_NODE_FINGERPRINT_TIMEOUT (10s): the fingerprint, and
+     * the quick calls of jobs (inspect, stats, kill), so a wedged daemon holds no
+     * worker, and no operator waiting for one, for the 5 minutes of `docker`. */
+    dv_docker *node_docker;
 
     struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
     int log_loss_fd;           /* inotify on the tasks' gaps files (log_loss.h), -1: none */

@@ -249,11 +249,17 @@ static void request_job_done(dv_loop *loop, void *data)
             dv_runner_set_aside(j->agent, bad, j->err.msg);
     } else if (j->r < 0) {
         unsigned status = dv_docker_is_not_found(&j->err) ? 404
+                          : j->err.unreachable            ? 503
                           : j->r == -ETIMEDOUT            ? 504
                           : j->r == -ESHUTDOWN            ? 503
+                          : j->r == -EAGAIN               ? 503
                           : j->err.http_status == 409     ? 409
                                                           : 500;
-        dv_api_respond_error(req, status, NULL, "%s", j->err.msg);
+        const char *why = j->err.unreachable ? "Docker Engine unreachable: "
+                          : j->r == -ETIMEDOUT && j->kind != DV_JOB_EXEC
+                              ? "the Docker Engine did not answer in time: "
+                              : "";
+        dv_api_respond_error(req, status, NULL, "%s%s", why, j->err.msg);
     } else if (j->kind == DV_JOB_SIGNAL) {
         dv_task *t = dv_task_table_get(j->agent->tasks, j->task_id);
         if (t)

@@ -222,9 +222,12 @@ static int call(dv_cli *cli, const char *method, const char *path, const json_t 
         return r;
     /* R2: a question (GET) is answered at once by an agent that works; an operator
      * should not wait minutes behind a hung Docker. Requests that act (exec, rm,
-     * drain) may rightly take long and have their own timeouts. */
-    dv_api_client_set_call_timeout(cli->client,
-                                   strcmp(method, "GET") == 0 ? DV_CLI_QUESTION_TIMEOUT_NS : 0);
+     * drain) may rightly take longer, but never forever. */
+    int64_t timeout = cli->call_timeout_ns;
+    if (timeout <= 0)
+        timeout =
+            strcmp(method, "GET") == 0 ? DV_CLI_QUESTION_TIMEOUT_NS : DV_CLI_ACTION_TIMEOUT_NS;
+    dv_api_client_set_call_timeout(cli->client, timeout);
     return dv_api_call_ok(cli->client, method, path, body, ret_answer, err);
 }
 
@@ -257,7 +260,10 @@ int dv_cli_task_call(dv_cli *cli, const char *method, const char *id, const char
 
 int dv_cli_run_request(const dv_cli_request_cmd *rc, int argc, char **argv)
 {
-    _cleanup_cli_ dv_cli cli = {.cmd = rc->cmd, .usage = rc->usage, .json_help = rc->json_help};
+    _cleanup_cli_ dv_cli cli = {.cmd = rc->cmd,
+                                .usage = rc->usage,
+                                .json_help = rc->json_help,
+                                .call_timeout_ns = rc->timeout_ns};
     int r = dv_cli_start(&cli, NULL, argc, argv, rc->min, rc->max);
     if (r != DV_CLI_PROCEED)
         return r;

@@ -64,10 +64,22 @@ typedef struct dv_cli {
     int dashdash;          /* index in pos where "--" was, or -1 */
     dv_api_client *client; /* connected by the first request */
     dv_flag *flags;        /* the command's flags plus the common ones (for the usage) */
+    /* Bound of the next non-streaming request; 0: by its method (GET
+     * DV_CLI_QUESTION_TIMEOUT_NS, others DV_CLI_ACTION_TIMEOUT_NS). */
+    int64_t call_timeout_ns;
 } dv_cli;
 
-/* How long a GET may take before the CLI gives up (R2). */
-#define DV_CLI_QUESTION_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
+/* How long a GET may take before the CLI gives up (R2): the agent answers
+ * questions from its own state, and those that need the Engine (stats) within its
+ * short Engine deadline (agent.h node_docker, 10s). */
+#define DV_CLI_QUESTION_TIMEOUT_NS (20 * DV_NSEC_PER_SEC)
+/* Any other request that does not stream (run, stop, signal, rm...): the agent
+ * answers most at once and bounds its own Engine calls; this only keeps the CLI
+ * from waiting forever on an agent that never answers. exec waits for its own
+ * timeout plus DV_CLI_EXEC_MARGIN_NS, drain for DV_CLI_DRAIN_TIMEOUT_NS. */
+#define DV_CLI_ACTION_TIMEOUT_NS (5 * 60 * DV_NSEC_PER_SEC)
+#define DV_CLI_EXEC_MARGIN_NS (30 * DV_NSEC_PER_SEC)
+#define DV_CLI_DRAIN_TIMEOUT_NS (60 * 60 * DV_NSEC_PER_SEC)
 
 #define DV_CLI_PROCEED (-1)
 #define DV_CLI_ANY (-1)
@@ -118,6 +130,7 @@ typedef struct dv_cli_request_cmd {
     const char *task_suffix;
     void (*print)(const json_t *answer);
     int (*exit_code)(const json_t *answer);
+    int64_t timeout_ns; /* 0: by the method (dv_cli.call_timeout_ns) */
 } dv_cli_request_cmd;
 int dv_cli_run_request(const dv_cli_request_cmd *rc, int argc, char **argv);
 

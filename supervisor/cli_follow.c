@@ -139,6 +139,8 @@ struct state_follow {
     int exit_code;
     char final_state[32];
     json_t *final_line;
+    char waiting[512]; /* the task waits for the Docker Engine: why */
+    bool live;         /* the first state line is in: what follows is live, not history */
 };
 
 static bool terminal(const char *state)
@@ -177,6 +179,20 @@ static int on_state_event(const json_t *ev, void *userdata)
         return 0;
     show(f, ev, type);
     const char *state = json_string_value(json_object_get(ev, "state"));
+    /* The task waits for an Engine that is down, maybe for long: say so and end
+     * (the agent goes on by itself) rather than leave the operator waiting. */
+    const char *waiting = strcmp(type, "Engine Unreachable") == 0
+                              ? (f->live ? json_string_value(json_object_get(ev, "message")) : NULL)
+                              : json_string_value(json_object_get(ev, "waiting"));
+    if (strcmp(type, "state") == 0)
+        f->live = true; /* the history (run) comes before it: a wait there may be over */
+    if (waiting) {
+        snprintf(f->waiting, sizeof(f->waiting), "%s", waiting);
+        if (state)
+            snprintf(f->final_state, sizeof(f->final_state), "%s", state);
+        f->exit_code = DV_EXIT_ERROR;
+        return 1;
+    }
     if (strcmp(type, "state") != 0 || !state)
         return 0;
     snprintf(f->final_state, sizeof(f->final_state), "%s", state);
@@ -248,7 +264,12 @@ int dv_cli_follow_state(dv_cli *cli, const char *id, bool history, const char *w
         dv_error_wrap(&err, "following task %s", id);
         return dv_cli_fail(cli, &err);
     }
-    if (f.exit_code != DV_EXIT_OK) {
+    if (f.waiting[0]) {
+        dv_cli_error(cli->cmd,
+                     "task %s is %s and waits for the Docker Engine (%s); it goes on by itself "
+                     "once the Engine answers again: see `dockvisor status %s`",
+                     id, f.final_state[0] ? f.final_state : "held up", f.waiting, id);
+    } else if (f.exit_code != DV_EXIT_OK) {
         char what[128];
         became(&f, what, sizeof(what));
         dv_cli_error(cli->cmd, "task %s %s", id, what);

@@ -56,6 +56,7 @@ int dv_cmd_drain(int argc, char **argv)
                                           .json_help = "print the summary as JSON",
                                           .method = "POST",
                                           .path = "/v1/drain",
+                                          .timeout_ns = DV_CLI_DRAIN_TIMEOUT_NS,
                                           .print = print_summary,
                                           .exit_code = drain_exit_code};
     return dv_cli_run_request(&rc, argc, argv);

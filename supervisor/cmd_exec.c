@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_format.h"
 #include "commands.h"
+#include "duration.h"
 
 static void write_all(int fd, const char *s)
 {
@@ -47,6 +48,12 @@ int dv_cmd_exec(int argc, char **argv)
     _cleanup_json_ json_t *body = json_pack("{s:O}", "cmd", cmd);
     if (timeout)
         json_object_set_new(body, "timeout", json_string(timeout));
+    /* The agent bounds the command by its timeout (default 5m); an unparsable one
+     * is the agent's to refuse (400), which it does at once. */
+    int64_t t = 5 * 60 * DV_NSEC_PER_SEC;
+    if (timeout && dv_duration_parse(timeout, &t, NULL) < 0)
+        t = 0;
+    cli.call_timeout_ns = t > 0 ? t + DV_CLI_EXEC_MARGIN_NS : 0;
     _cleanup_json_ json_t *answer = NULL;
     dv_error err;
     if (dv_cli_task_call_quiet(&cli, "POST", cli.pos[0], "/exec", body, &answer, &err) < 0) {

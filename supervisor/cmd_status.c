@@ -76,6 +76,8 @@ static void print_task(const json_t *task)
     dv_cli_field("Name", "%s", str(task, "name") ?: "");
     dv_cli_field("State", "%s (desired %s)", str(task, "state") ?: "-",
                  str(task, "desired") ?: "-");
+    if (str(task, "waiting"))
+        dv_cli_field("Waiting", "%s", str(task, "waiting"));
     dv_cli_field("Container", "%s (%s)", str(task, "container_id") ?: "-",
                  str(task, "container_name") ?: "-");
     dv_cli_field("Image", "%s (%s)", str(task, "image") ?: "-", str(task, "image_id") ?: "-");

@@ -136,6 +136,9 @@ typedef struct dv_task {
     bool die_seen;          /* a die event arrived while starting */
     int64_t stop_timeout_ns;
     char *stop_signal;
+    /* Why the task is not getting on (a fetch or start waits for an unreachable
+     * Engine), shown as "waiting" by the API; NULL when it is not held up. */
+    char *waiting;
     void *runner; /* the runner's per-task data */
 } dv_task;
 
@@ -165,7 +168,11 @@ typedef struct dv_task_input {
     const dv_exit_result *exit; /* EXITED */
     int64_t stop_timeout_ns;    /* STOP: <0 means the spec's kill_timeout */
     const char *stop_signal;    /* STOP: NULL means the spec's kill_signal */
-    bool force;                 /* DESTROY */
+    /* EXITED: the container ended because the Engine went away (a daemon stopped
+     * without live restore stops its containers): the task starts again at once,
+     * not counted against its restart policy. */
+    bool outage;
+    bool force; /* DESTROY */
 } dv_task_input;
 
 /* Feed one event. Returns 0 when it was handled, -EALREADY when it changes

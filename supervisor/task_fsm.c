@@ -305,6 +305,15 @@ static int starting_started(dv_task *t, const dv_task_input *in, const dv_task_o
 static int running_exited(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
     record_exit(t, in, ops, ctx);
+    if (in->outage) {
+        /* The task did not fail, its Engine went away (as for a node reboot in
+         * recovery): the restart block's attempts are not spent on that. */
+        t->restarts.total++;
+        dv_task_event_add(t, ops, ctx, "Restarting",
+                          "the container was stopped by the Docker Engine going down: starting "
+                          "the task again (not counted against its restart policy)");
+        return begin_fetch(t, ops, ctx);
+    }
     bool failed = !t->exit.valid || t->exit.exit_code != 0 || t->exit.oom_killed;
     char what[256];
     dv_exit_result_describe(&t->exit, what, sizeof(what));

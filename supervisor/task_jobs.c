@@ -28,6 +28,7 @@ dv_job *dv_job_new(enum dv_job_kind kind, struct dv_agent *a, const dv_task *t)
     j->kind = kind;
     j->agent = a;
     j->dk = a->docker;
+    j->quick_dk = a->node_docker ? a->node_docker : a->docker;
     if (t) {
         snprintf(j->task_id, sizeof(j->task_id), "%s", t->id);
         snprintf(j->node_id, sizeof(j->node_id), "%s", a->node_id);
@@ -108,7 +109,7 @@ static bool msg_has(const dv_error *err, const char *needle)
 static int check_owned(dv_job *j, const char *id, dv_error *err)
 {
     _cleanup_json_ json_t *ins = NULL;
-    int r = dv_docker_container_inspect(j->dk, id, &ins, err);
+    int r = dv_docker_container_inspect(j->quick_dk, id, &ins, err);
     if (r < 0)
         return r;
     dv_error why;
@@ -440,6 +441,8 @@ static int create_container(dv_job *j)
             j->err.recoverable = true;
             return dv_error_wrap(&j->err, "create container");
         }
+        if (j->err.unreachable) /* no Engine to retry against: the runner waits */
+            return dv_error_wrap(&j->err, "create container");
         if (j->err.recoverable && retries < max_retries) {
             backoff_sleep(DV_NSEC_PER_SEC << retries);
             retries++;
@@ -605,7 +608,7 @@ static void run_stop(dv_job *j)
 static void run_inspect(dv_job *j)
 {
     _cleanup_json_ json_t *ins = NULL;
-    j->r = dv_docker_container_inspect(j->dk, j->container_id, &ins, &j->err);
+    j->r = dv_docker_container_inspect(j->quick_dk, j->container_id, &ins, &j->err);
     if (j->r < 0) {
         if (dv_docker_is_not_found(&j->err)) {
             j->r = 0;
@@ -680,6 +683,11 @@ static void run_exec(dv_job *j)
     /* Not destructive, but a command run in another's container is worse than a
      * signal sent to it. */
     j->r = check_owned(j, j->container_id, &j->err);
+    if (j->r == -ETIMEDOUT) {
+        /* Not the command's timeout (a 504 says that): the Engine did not answer. */
+        dv_error_wrap(&j->err, "the Docker Engine did not answer, nothing was run");
+        j->r = j->err.code = -EAGAIN;
+    }
     if (j->r == 0)
         j->r = dv_docker_exec(j->dk, j->container_id, argv, false, j->exec_timeout_ns, &j->exec,
                               &j->err);
@@ -724,7 +732,7 @@ json_t *dv_stats_from_engine(const json_t *s)
 static void run_stats(dv_job *j)
 {
     _cleanup_json_ json_t *s = NULL;
-    j->r = dv_docker_container_stats(j->dk, j->container_id, &s, &j->err);
+    j->r = dv_docker_container_stats(j->quick_dk, j->container_id, &s, &j->err);
     if (j->r == 0 && !(j->stats = dv_stats_from_engine(s)))
         j->r = dv_error_set(&j->err, -ENOMEM, "out of memory");
 }
@@ -768,7 +776,7 @@ void dv_job_run(void *data)
         break;
     case DV_JOB_SIGNAL:
         if ((j->r = check_owned(j, j->container_id, &j->err)) == 0)
-            j->r = dv_docker_container_kill(j->dk, j->container_id, j->signal, &j->err);
+            j->r = dv_docker_container_kill(j->quick_dk, j->container_id, j->signal, &j->err);
         break;
     case DV_JOB_EXEC:
         run_exec(j);

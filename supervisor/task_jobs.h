@@ -21,7 +21,11 @@
  * task's id (ownership.h). A container that does not is left alone: the job
  * fails with `foreign` set and the error saying what labels it has, and the loop
  * sets the task's record aside (task_runner.h). A container that is gone is
- * handled as the call's own 404 would be. */
+ * handled as the call's own 404 would be.
+ *
+ * Inspects, stats and kills go through the agent's client with the short deadline:
+ * a daemon that accepts and never answers fails them within seconds (-ETIMEDOUT)
+ * instead of holding a worker, and an operator's request, for minutes. */
 #ifndef DV_TASK_JOBS_H
 #define DV_TASK_JOBS_H
 
@@ -57,6 +61,7 @@ typedef struct dv_job {
     enum dv_job_kind kind;
     struct dv_agent *agent; /* for posting notes; workers touch nothing else in it */
     dv_docker *dk;
+    dv_docker *quick_dk; /* short deadline (agent.h node_docker): inspect, stats, kill */
     char task_id[DV_UUID_STRLEN + 1];
     char node_id[DV_UUID_STRLEN + 1]; /* the agent's: which containers are ours */
     char task_name[160];

@@ -65,6 +65,7 @@ void dv_task_free(dv_task *t)
     dv_exit_result_clear(&t->exit);
     dv_event_ring_clear(&t->events);
     free(t->stop_signal);
+    free(t->waiting);
     free(t);
 }
 
@@ -346,6 +347,8 @@ json_t *dv_task_to_api_json(const dv_task *t, dv_spec_redact_fn redact)
     if (redact && t->spec)
         json_object_set_new(j, "spec", redact(t->spec));
     json_object_set_new(j, "restarts", json_integer(t->restarts.total));
+    if (t->waiting)
+        json_object_set_new(j, "waiting", json_string(t->waiting));
     char when[DV_TIMESTAMP_MAX];
     const struct {
         const char *key;

@@ -47,6 +47,8 @@ json_t *dv_runner_state_line(const dv_task *t)
                           t->desired == DV_DESIRED_STOPPED ? "stopped" : "running");
     if (j && dv_task_state_is_terminal(t->state) && t->exit.valid)
         json_object_set_new(j, "exit_code", json_integer(t->exit.exit_code));
+    if (j && t->waiting) /* a follower (run, stop) can stop waiting with the task */
+        json_object_set_new(j, "waiting", json_string(t->waiting));
     return j;
 }
 
@@ -258,8 +260,11 @@ static void image_done(dv_loop *loop, void *data)
         dv_rt(any)->cancel = NULL;
     dv_task *t = current(j);
     if (t) {
+        if (!j->err.unreachable)
+            dv_runner_engine_reached(j->agent, t);
         if (j->r < 0) {
-            feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
+            if (!dv_runner_engine_wait(j->agent, t, DV_ENGINE_OP_IMAGE, &j->err))
+                feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
         } else {
             _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
@@ -270,6 +275,11 @@ static void image_done(dv_loop *loop, void *data)
         }
     }
     dv_job_free(j);
+}
+
+void dv_runner_fetch_image(dv_agent *a, dv_task *t)
+{
+    op_fetch_image(a, t);
 }
 
 static void op_fetch_image(void *ctx, dv_task *t)
@@ -371,8 +381,11 @@ static void start_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
+    if (!j->err.unreachable)
+        dv_runner_engine_reached(a, t);
     if (j->r < 0) {
-        feed_simple(a, t, DV_TE_START_FAILED, &j->err);
+        if (!dv_runner_engine_wait(a, t, DV_ENGINE_OP_START, &j->err))
+            feed_simple(a, t, DV_TE_START_FAILED, &j->err);
         dv_job_free(j);
         return;
     }
@@ -469,6 +482,11 @@ static void submit_start(dv_agent *a, dv_task *t)
     submit(a, j, start_done);
 }
 
+void dv_runner_submit_start(dv_agent *a, dv_task *t)
+{
+    submit_start(a, t);
+}
+
 static void op_start_container(void *ctx, dv_task *t)
 {
     dv_agent *a = ctx;
@@ -495,6 +513,8 @@ static void stop_done(dv_loop *loop, void *data)
         return;
     }
     dv_task *t = current(j);
+    if (t && t->state == DV_TASK_STOPPING && j->r < 0)
+        dv_runner_stop_unreachable(j->agent, t, &j->err);
     if (t && t->state == DV_TASK_STOPPING) {
         if (j->r == 0 && j->signal && j->running)
             dv_timer_arm(dv_rt(t)->timer, t->stop_timeout_ns); /* → KILL_TIMEOUT */
@@ -580,17 +600,23 @@ static void inspect_done(dv_loop *loop, void *data)
     }
     dv_task_rt *rt = dv_rt(t);
     if (j->r < 0) {
+        /* Docker stops its containers when it goes down without live restore: an
+         * exit found after this is the outage's doing (task_outage.c). */
+        if (j->err.unreachable)
+            dv_runner_outage_note(t, dv_realtime_ns());
         retry_inspect_later(j->agent, t, j);
         dv_job_free(j);
         return;
     }
     if (rt->inspect_warned)
         dv_log_info("task %s: inspect %.12s works again", short_id(t), j->container_id);
+    dv_runner_stop_reached(t);
     rt->inspect_retry_ns = 0;
     rt->inspect_warned = false;
     if (!j->lenient)
         rt->inspect_owed_strict = false;
     if (j->running) {
+        rt->outage_since_ns = 0; /* it rode the outage out (live restore) */
         /* After the stop returned, a running container means the stop failed; an
          * events resync or a die event during a stop proves nothing of the kind. */
         if (t->state == DV_TASK_STOPPING && !j->lenient)
@@ -598,7 +624,8 @@ static void inspect_done(dv_loop *loop, void *data)
     } else {
         if (j->container_id && strcmp(rt->oom_container, j->container_id) == 0)
             j->exit.oom_killed = true;
-        dv_task_input in = {.event = DV_TE_EXITED, .exit = &j->exit};
+        dv_task_input in = {
+            .event = DV_TE_EXITED, .exit = &j->exit, .outage = dv_runner_outage_exit(t, &j->exit)};
         dv_runner_feed(j->agent, t, &in);
     }
     dv_job_free(j);
@@ -634,6 +661,7 @@ static void op_cancel(void *ctx, dv_task *t)
     (void)ctx;
     if (dv_rt(t)->cancel)
         dv_cancel_request(dv_rt(t)->cancel);
+    dv_runner_engine_wait_cancel(t);
 }
 
 static void op_arm_timer(void *ctx, dv_task *t, int64_t delay_ns)
@@ -739,7 +767,11 @@ static void destroy_done(dv_loop *loop, void *data)
         return;
     }
     if (j->r < 0) {
-        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 500, j->err.msg);
+        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters,
+                            j->err.unreachable   ? 503
+                            : j->r == -ETIMEDOUT ? 504
+                                                 : 500,
+                            j->err.msg);
         feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;

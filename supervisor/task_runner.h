@@ -24,6 +24,9 @@
 #include "spec_paths.h"
 #include "task.h"
 
+/* What of a task waits for an unreachable Engine (task_outage.c). */
+enum dv_engine_op { DV_ENGINE_OP_NONE, DV_ENGINE_OP_IMAGE, DV_ENGINE_OP_START };
+
 enum dv_logger_state {
     DV_LOGGER_NONE,    /* no helper (not started yet, or logs disabled) */
     DV_LOGGER_RUNNING, /* helper alive, pidfd watched */
@@ -50,6 +53,15 @@ typedef struct dv_task_rt {
     char oom_container[65];
     dv_cancel *cancel; /* of the fetch in flight (points into its job), or NULL */
     char *image_user;  /* the image's Config.User at the last fetch, NULL: not known */
+
+    /* Engine outages (task_outage.c) */
+    dv_timer *engine_timer;      /* the next try of a fetch or start that met no Engine */
+    enum dv_engine_op engine_op; /* what waits for the Engine; NONE when nothing does */
+    int64_t engine_backoff_ns;   /* of that wait: 1s doubling to DV_ENGINE_RETRY_MAX */
+    dv_error engine_err;         /* why: the state machine's, if the wait is called off */
+    /* CLOCK_REALTIME: the Engine went away while this container ran (0: it did not);
+     * an exit found since, from DV_OUTAGE_SLACK before it, is the outage's doing. */
+    int64_t outage_since_ns;
 
     /* docklog helper (task_logger.c) */
     enum dv_logger_state logger;
@@ -139,6 +151,46 @@ json_t *dv_runner_event_line(const dv_task *t, const dv_task_event *ev);
  * progress) for TASK_ID, if the task still exists when the loop sees it. */
 void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, bool transient,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The fetch and start of task_runner.c, for task_outage.c's next try. */
+void dv_runner_fetch_image(dv_agent *a, dv_task *t);
+void dv_runner_submit_start(dv_agent *a, dv_task *t);
+
+/* ---- task_outage.c: the Engine is unreachable (DESIGN.md "Engine outages") ---- */
+#define DV_ENGINE_RETRY_MIN DV_NSEC_PER_SEC
+#define DV_ENGINE_RETRY_MAX (30 * DV_NSEC_PER_SEC)
+/* How long before the agent saw the Engine go an exit still counts as the
+ * outage's: Docker stops its containers (their stop timeout, 10s by default)
+ * after it stopped answering, and its event stream may end later still. */
+#define DV_OUTAGE_SLACK (30 * DV_NSEC_PER_SEC)
+int64_t dv_engine_retry_next(int64_t previous_ns);
+/* OP's job of T failed with ERR. When the Engine was unreachable (err->unreachable)
+ * and T is still wanted running, T stays in its state: its "waiting" says why, a
+ * "Docker Engine unreachable" event marks the start of the wait (once), and OP is
+ * tried again after a backoff, or as soon as the Engine answers again. Returns
+ * false when ERR is the state machine's to judge (an answer of the Engine, or the
+ * operator wants the task down, restarted or destroyed). */
+bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const dv_error *err);
+/* OP's job got through to the Engine (whatever it answered): T no longer waits. */
+void dv_runner_engine_reached(dv_agent *a, dv_task *t);
+/* A stop of T failed with ERR: when the Engine was unreachable, T's "waiting" and
+ * an event say that the stop is confirmed once the Engine answers again. */
+void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err);
+/* An inspect of T's container worked: a stop's wait is over. */
+void dv_runner_stop_reached(dv_task *t);
+/* The operator's stop, restart or destroy: a wait ends now, and its error goes
+ * to the state machine (START_FAILED), which settles what was asked. */
+void dv_runner_engine_wait_cancel(dv_task *t);
+/* The Engine answers again (its event stream is back): every waiting task tries now. */
+void dv_runner_engine_back(dv_agent *a);
+/* The Engine's event stream broke at SINCE_NS: noted for every task whose
+ * container may run. */
+void dv_runner_engine_lost(dv_agent *a, int64_t since_ns);
+/* Note that the Engine went away while T's container ran (an unreachable confirm,
+ * or the event stream lost), at SINCE_NS unless an earlier time is noted. */
+void dv_runner_outage_note(dv_task *t, int64_t since_ns);
+/* Did T's container, whose exit is X, end because of the noted outage? Clears the note. */
+bool dv_runner_outage_exit(dv_task *t, const dv_exit_result *x);
 
 /* ---- task_logger.c ---- */
 /* Take over the helper a START job spawned for the task's new container. */

@@ -244,6 +244,7 @@ static void test_http_errors(void **state)
     assert_true(dv_docker_is_not_found(&err));
     assert_false(dv_docker_is_conflict(&err));
     assert_false(err.recoverable);
+    assert_false(err.unreachable); /* an answer, however unwelcome */
     assert_int_equal(err.http_status, 404);
     assert_string_equal(
         err.msg, "docker: GET /containers/gone/json: 404 Not Found: No such container: gone");
@@ -341,6 +342,7 @@ static void test_eof_and_reset_are_recoverable(void **state)
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(dv_docker_container_inspect(dk, ids[i], &j, &err), -ECONNRESET);
         assert_true(err.recoverable);
+        assert_true(err.unreachable);
         assert_non_null(strstr(err.msg, "lost (EOF)"));
         assert_non_null(strstr(err.msg, dv_fake_endpoint(f)));
     }
@@ -360,7 +362,9 @@ static void test_cannot_connect(void **state)
     assert_int_equal(dv_docker_new(&(dv_docker_config){.endpoint = ep}, &dk, &err), 0);
     assert_int_equal(dv_docker_ping(dk, &err), -ENOENT);
     assert_false(dv_docker_is_not_found(&err)); /* no HTTP answer at all */
-    assert_false(err.recoverable);
+    /* An Engine that is down is waited out, not a reason to fail a task. */
+    assert_true(err.recoverable);
+    assert_true(err.unreachable);
     char want[700];
     snprintf(want, sizeof(want),
              "docker: GET /_ping: cannot connect to %s: No such file or directory", ep);

@@ -217,6 +217,34 @@ static void test_failure_restarts_then_fails(void **state)
     dv_task_free(t);
 }
 
+/* Docker stopping its containers as it goes down (no live restore) is not the
+ * task's failure: it starts again at once, and its attempts are all still there. */
+static void test_outage_exit_is_not_counted(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    dv_task *t = new_task();
+    t->restart_policy = (dv_restart_policy){
+        .attempts = 1, .interval_ns = 600 * SEC, .delay_ns = 2 * SEC, .mode = DV_RESTART_MODE_FAIL};
+    run_to_running(t, &r);
+    for (int i = 0; i < 3; i++) {
+        dv_exit_result x = {.valid = true, .exit_code = 137, .signal = 9};
+        dv_task_input in = {.event = DV_TE_EXITED, .exit = &x, .outage = true};
+        assert_int_equal(dv_task_handle(t, &in, &ops, &r), 0);
+        assert_int_equal(t->state, DV_TASK_PULLING); /* no delay: the Engine is back */
+        assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
+        assert_int_equal(feed(t, &r, DV_TE_STARTED), 0);
+    }
+    assert_true(has_event(t, "Restarting", "not counted against its restart policy"));
+    assert_int_equal(t->restarts.count, 0);
+    assert_int_equal(t->restarts.total, 3);
+    /* the one attempt is still there for a real failure */
+    assert_int_equal(feed_exit(t, &r, 1, false), 0);
+    assert_int_equal(t->state, DV_TASK_RESTARTING);
+    assert_true(has_event(t, "Restarting", "attempt 1 of 1"));
+    dv_task_free(t);
+}
+
 static void test_stop_with_engine_stop(void **state)
 {
     (void)state;
@@ -589,6 +617,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_exit_completes),
         cmocka_unit_test(test_failure_restarts_then_fails),
+        cmocka_unit_test(test_outage_exit_is_not_counted),
         cmocka_unit_test(test_stop_with_engine_stop),
         cmocka_unit_test(test_stop_with_signal_then_timeout),
         cmocka_unit_test(test_kill_signal_from_spec),
