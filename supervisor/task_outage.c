@@ -40,6 +40,11 @@ static void on_engine_timer(dv_loop *loop, void *userdata)
     rt->engine_op = DV_ENGINE_OP_NONE;
     if (op == DV_ENGINE_OP_NONE)
         return;
+    if (op == DV_ENGINE_OP_DESTROY) { /* nothing calls a destroy off */
+        if (t->state == DV_TASK_DESTROYING)
+            dv_runner_destroy_step(a, t);
+        return;
+    }
     if (called_off(t)) {
         dv_error err = rt->engine_err;
         free(t->waiting);
@@ -60,7 +65,7 @@ bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const 
     dv_task_rt *rt = dv_rt(t);
     if (!err->unreachable)
         return false;
-    if (called_off(t)) {
+    if (op != DV_ENGINE_OP_DESTROY && called_off(t)) {
         free(t->waiting);
         t->waiting = NULL;
         rt->engine_backoff_ns = 0;
@@ -77,10 +82,15 @@ bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const 
     snprintf(why, sizeof(why), "Docker Engine unreachable: %s; trying again in %s", err->msg, d);
     if (dv_task_set_str(&t->waiting, why) < 0)
         return false;
+    static const char *const what[] = {
+        [DV_ENGINE_OP_IMAGE] = "fetching the image",
+        [DV_ENGINE_OP_START] = "starting",
+        [DV_ENGINE_OP_DESTROY] = "destroying",
+    };
     if (first)
         dv_task_event_add(t, &dv_runner_ops, a, "Engine Unreachable",
                           "Docker Engine unreachable: %s, waiting (%s again once it answers)",
-                          err->msg, op == DV_ENGINE_OP_IMAGE ? "fetching the image" : "starting");
+                          err->msg, what[op]);
     else
         dv_log_debug("task %.8s: %s", t->id, why);
     dv_timer_arm(rt->engine_timer, rt->engine_backoff_ns);
@@ -103,6 +113,7 @@ void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err)
 {
     if (!err->unreachable || t->waiting)
         return;
+    dv_rt(t)->stop_owed = true;
     /* The confirm owed retries after the resync once the Engine is back. */
     dv_task_set_str(&t->waiting,
                     "Docker Engine unreachable: the stop is confirmed once it answers again");

@@ -513,8 +513,13 @@ static void stop_done(dv_loop *loop, void *data)
         return;
     }
     dv_task *t = current(j);
-    if (t && t->state == DV_TASK_STOPPING && j->r < 0)
+    if (t && t->state == DV_TASK_STOPPING && j->r < 0 && j->err.unreachable) {
+        dv_task_rt *rt = dv_rt(t);
+        free(rt->stop_owed_signal);
+        rt->stop_owed_signal = j->signal ? strdup(j->signal) : NULL;
+        rt->stop_owed_timeout_ns = (int64_t)j->stop_timeout_s * DV_NSEC_PER_SEC;
         dv_runner_stop_unreachable(j->agent, t, &j->err);
+    }
     if (t && t->state == DV_TASK_STOPPING) {
         if (j->r == 0 && j->signal && j->running)
             dv_timer_arm(dv_rt(t)->timer, t->stop_timeout_ns); /* → KILL_TIMEOUT */
@@ -550,6 +555,7 @@ static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const c
      * STOP_DONE confirms it, and a strict look now, while the container may
      * rightly still run out its kill_timeout, would call this stop failed. */
     dv_rt(t)->inspect_owed_strict = false;
+    dv_rt(t)->stop_owed = false;
     submit_stop(ctx, t, timeout_ns, signal);
 }
 
@@ -617,11 +623,21 @@ static void inspect_done(dv_loop *loop, void *data)
         rt->inspect_owed_strict = false;
     if (j->running) {
         rt->outage_since_ns = 0; /* it rode the outage out (live restore) */
-        /* After the stop returned, a running container means the stop failed; an
-         * events resync or a die event during a stop proves nothing of the kind. */
-        if (t->state == DV_TASK_STOPPING && !j->lenient)
+        if (t->state == DV_TASK_STOPPING && rt->stop_owed) {
+            /* The stop never reached the Engine: give it now. */
+            rt->stop_owed = false;
+            dv_task_event_add(t, &dv_runner_ops, j->agent, "Killing",
+                              "the Docker Engine answers again and the container still runs: "
+                              "stopping it now");
+            dv_rt(t)->inspect_owed_strict = false;
+            submit_stop(j->agent, t, rt->stop_owed_timeout_ns, rt->stop_owed_signal);
+        } else if (t->state == DV_TASK_STOPPING && !j->lenient) {
+            /* After the stop returned, a running container means the stop failed; an
+             * events resync or a die event during a stop proves nothing of the kind. */
             feed_simple(j->agent, t, DV_TE_STOP_FAILED, NULL);
+        }
     } else {
+        rt->stop_owed = false; /* it ended: nothing left to stop */
         if (j->container_id && strcmp(rt->oom_container, j->container_id) == 0)
             j->exit.oom_killed = true;
         dv_task_input in = {
@@ -766,12 +782,18 @@ static void destroy_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
+    if (j->r < 0 && dv_runner_engine_wait(a, t, DV_ENGINE_OP_DESTROY, &j->err)) {
+        /* The task stays destroying and the destroy goes on once the Engine
+         * answers; whoever asked hears why it is not done yet. */
+        char why[DV_ERROR_MSG_MAX + 64];
+        snprintf(why, sizeof(why), "%s; the task is destroyed once the Docker Engine answers",
+                 j->err.msg);
+        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 503, why);
+        dv_job_free(j);
+        return;
+    }
     if (j->r < 0) {
-        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters,
-                            j->err.unreachable   ? 503
-                            : j->r == -ETIMEDOUT ? 504
-                                                 : 500,
-                            j->err.msg);
+        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, j->r == -ETIMEDOUT ? 504 : 500, j->err.msg);
         feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;

@@ -25,7 +25,12 @@
 #include "task.h"
 
 /* What of a task waits for an unreachable Engine (task_outage.c). */
-enum dv_engine_op { DV_ENGINE_OP_NONE, DV_ENGINE_OP_IMAGE, DV_ENGINE_OP_START };
+enum dv_engine_op {
+    DV_ENGINE_OP_NONE,
+    DV_ENGINE_OP_IMAGE,
+    DV_ENGINE_OP_START,
+    DV_ENGINE_OP_DESTROY, /* the destroy's Engine steps (stop, remove): tried again */
+};
 
 enum dv_logger_state {
     DV_LOGGER_NONE,    /* no helper (not started yet, or logs disabled) */
@@ -62,6 +67,11 @@ typedef struct dv_task_rt {
     /* CLOCK_REALTIME: the Engine went away while this container ran (0: it did not);
      * an exit found since, from DV_OUTAGE_SLACK before it, is the outage's doing. */
     int64_t outage_since_ns;
+    /* A stop that met no Engine: once it answers, a container found still running
+     * (live restore kept it) is stopped again rather than the stop called failed. */
+    bool stop_owed;
+    int64_t stop_owed_timeout_ns;
+    char *stop_owed_signal; /* NULL: the Engine's stop */
 
     /* docklog helper (task_logger.c) */
     enum dv_logger_state logger;

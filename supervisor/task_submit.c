@@ -76,6 +76,7 @@ void dv_runner_free_rt(dv_task *t)
     dv_timer_free(rt->retry_timer);
     dv_timer_free(rt->logger_timer);
     dv_timer_free(rt->engine_timer);
+    free(rt->stop_owed_signal);
     dv_api_waiters_fail(&rt->destroy_waiters, 503, "the agent is shutting down");
     dv_task_spec_free(rt->spec);
     dv_task_paths_clear(&rt->paths);

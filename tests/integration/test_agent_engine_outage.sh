@@ -8,7 +8,12 @@
 #  2. a task submitted while dockerd is down is accepted and waits in "pulling"
 #     with the reason in its JSON, its status and an event, then starts once
 #     dockerd answers; `run` and `stop` end at once saying the task waits;
-#  3. every CLI call answers within a bound: against a stopped daemon (no socket)
+#  3. a running task removed while dockerd is down: `rm` says why it is not done
+#     yet, the task stays destroying, and is gone (container too) once dockerd is
+#     back;
+#  4. with live restore, a stop while dockerd is down: the container survives the
+#     outage and is stopped once dockerd is back, not reported "still running";
+#  5. every CLI call answers within a bound: against a stopped daemon (no socket)
 #     at once with "Docker Engine unreachable" (503), against a daemon that
 #     accepts and never answers (SIGSTOP) within 25 s, not after the CLI's or
 #     the Engine client's minutes.
@@ -45,8 +50,11 @@ timed() {
 ids=()
 for i in 1 2 3 4 5; do ids+=("$(dv run -detach "$(sleeper "t$i")")"); done
 stopme=$(dv run -detach "$(sleeper stopme)")
-for id in "${ids[@]}" "$stopme"; do wait_state "$id" running 60; done
-ok "5 tasks running (restart attempts 1), and one to stop during the outage"
+rmme=$(dv run -detach "$(sleeper rmme)")
+rmme_cid=
+for id in "${ids[@]}" "$stopme" "$rmme"; do wait_state "$id" running 60; done
+rmme_cid=$(task_field "$rmme" .container_id)
+ok "5 tasks running (restart attempts 1), one to stop and one to remove during the outage"
 
 # all_running_again OUTAGE: every task runs a new container, restarted once per outage
 all_running_again() {
@@ -84,8 +92,15 @@ timed secs "$DOCKVISOR_BIN" rm -force "$gone"
 [ "$RC" = 0 ] && [ "$secs" -le 10 ] || fail "rm -force of a waiting task: rc $RC after ${secs}s: $(cat "$T_DIR/out")"
 ! dv status "$gone" >/dev/null 2>&1 || fail "$gone still there after rm -force"
 ok "a waiting task is removed at once"
+# a running task removed while down: not done yet, and said so; done once back
+timed secs "$DOCKVISOR_BIN" rm -force "$rmme"
+[ "$RC" = 1 ] && [ "$secs" -le 10 ] || fail "rm -force while down: rc $RC after ${secs}s: $(cat "$T_DIR/out")"
+matches "destroyed once the Docker Engine answers" <"$T_DIR/out" || fail "rm while down: $(cat "$T_DIR/out")"
+task_json "$rmme" | jq -e '.state == "destroying" and (.waiting | test("Docker Engine unreachable"))' >/dev/null ||
+    fail "task removed while down: $(task_json "$rmme" | jq -c '{state, waiting}')"
+ok "rm of a running task while down: $(head -c 160 "$T_DIR/out")"
 
-# --- 3a: every CLI call answers at once against a stopped daemon ---
+# --- 5a: every CLI call answers at once against a stopped daemon ---
 id=${ids[0]}
 for c in "stats $id" "exec $id -- true" "signal $id HUP"; do
     # shellcheck disable=SC2086
@@ -121,7 +136,11 @@ wait_state "$late2" running 60
 wait_state "$stopme" stopped 60
 has_event "$sid" "Engine Reachable" "answers again" || fail "no 'Engine Reachable' event for $sid"
 task_json "$sid" | jq -e '.waiting == null' >/dev/null || fail "$sid still says waiting"
-ok "dockerd back: the 5 tasks run again (not counted), the late tasks started, the stop completed"
+wait_for 60 sh -c "! '$DOCKVISOR_BIN' status $rmme >/dev/null 2>&1" ||
+    fail "the task removed while down is still there: $(task_json "$rmme" | jq -c '{state, waiting}')"
+[ -z "$(pdd_docker ps -aq --filter "id=$rmme_cid")" ] || fail "the removed task's container is left"
+[ ! -e "$T_DIR/data/state/tasks/$rmme.json" ] || fail "the removed task's record is left"
+ok "dockerd back: the 5 tasks run again (not counted), the late tasks started, the stop and the rm completed"
 
 # A second outage: with the first one counted, the single attempt would be gone.
 pdd_stop
@@ -130,7 +149,25 @@ pdd_start "${PDD_START_ARGS[@]}"
 all_running_again 2
 ok "a second outage: all 5 run again, none failed"
 
-# --- 3b: a daemon that accepts and never answers ---
+# --- 4: live restore: a stop given while dockerd is down is carried out once it is back ---
+pdd_stop
+pdd_start --live-restore
+for id in "${ids[@]}"; do wait_state "$id" running 90; done
+lr=$(dv run -detach "$(sleeper live)")
+wait_state "$lr" running 60
+lr_cid=$(task_field "$lr" .container_id)
+pdd_stop
+timed secs "$DOCKVISOR_BIN" stop "$lr"
+[ "$RC" = 1 ] && [ "$secs" -le 10 ] || fail "stop while down (live restore): rc $RC after ${secs}s: $(cat "$T_DIR/out")"
+pdd_start --live-restore
+wait_state "$lr" stopped 60
+[ "$(pdd_docker inspect -f '{{.State.Running}}' "$lr_cid")" = false ] || fail "the container still runs after the stop"
+! has_event "$lr" Killing "still running after the stop" || fail "the stop was reported failed"
+has_event "$lr" Killing "answers again and the container still runs: stopping it now" ||
+    fail "no event for the stop given once back: $(task_json "$lr" | jq -c '[.events[] | .type + ": " + .message]')"
+ok "live restore: a stop while dockerd was down is given once it is back, the task stopped"
+
+# --- 5: a daemon that accepts and never answers ---
 kill -STOP "$PDD_PID"
 id=${ids[1]}
 for c in "stats $id" "exec $id -- true" "signal $id HUP" "status $id" "status" "node-status"; do
