@@ -329,4 +329,73 @@ static inline json_t *it_journal(const it_task *t, size_t min, int seconds)
     return arr;
 }
 
+/* kill -9 the helper PID KILLS times, at random moments (MIN_US plus up to SPREAD_US
+ * apart), each time calling AFTER_KILL (optional: what to do to its files while it
+ * is down) and starting it again, as the agent would. Returns the last helper's
+ * pid, or -1 with *RET_WHY set when one ended before its kill. *RET_MID_STREAM
+ * (optional) counts the kills that landed while the container still ran. */
+static inline pid_t it_kill9_rounds(const it_task *t, pid_t pid, int kills, unsigned min_us,
+                                    unsigned spread_us, void (*after_kill)(const it_task *t, int k),
+                                    int *ret_mid_stream, const char **ret_why)
+{
+    static char why[128];
+    int mid = 0;
+    for (int k = 0; k < kills; k++) {
+        usleep(min_us + (useconds_t)(random() % spread_us));
+        char *out = NULL;
+        dv_test_sh(&out, "docker inspect -f '{{.State.Running}}' %s", t->id);
+        mid += out && strncmp(out, "true", 4) == 0;
+        free(out);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        if (!WIFSIGNALED(status)) {
+            snprintf(why, sizeof(why), "docklog ended before kill %d (status 0x%x)", k + 1, status);
+            *ret_why = why;
+            return -1;
+        }
+        if (after_kill)
+            after_kill(t, k);
+        pid = it_docklog_spawn(t);
+    }
+    if (ret_mid_stream)
+        *ret_mid_stream = mid;
+    return pid;
+}
+
+/* journald after helpers were killed: every numbered line 1..LINES of the task is
+ * there at least once, and no more than MAX_DUPS repeat (the batches in flight at
+ * the kills). NULL when so, else why; prints the counts. */
+static inline const char *it_check_journal_numbered(const it_task *t, long lines, size_t max_dups)
+{
+    static char why[160];
+    json_t *j = it_journal(t, (size_t)lines, 60);
+    unsigned char *seen = calloc((size_t)lines + 1, 1);
+    size_t dups = 0, missing = 0, foreign = 0;
+    for (size_t i = 0; seen && i < json_array_size(j); i++) {
+        const char *msg = json_string_value(json_array_get(json_array_get(j, i), 0));
+        long n = msg ? strtol(msg, NULL, 10) : 0;
+        if (n < 1 || n > lines)
+            foreign++;
+        else
+            dups += seen[n]++ > 0;
+    }
+    for (long n = 1; seen && n <= lines; n++)
+        missing += !seen[n];
+    fprintf(stderr, "journald: %zu entries, %zu duplicates (bound %zu), %zu missing\n",
+            json_array_size(j), dups, max_dups, missing);
+    json_decref(j);
+    const char *r = NULL;
+    if (!seen)
+        r = "out of memory";
+    else if (foreign || missing || dups > max_dups) {
+        snprintf(why, sizeof(why),
+                 "journald: %zu missing, %zu duplicates (bound %zu), %zu not numbered", missing,
+                 dups, max_dups, foreign);
+        r = why;
+    }
+    free(seen);
+    return r;
+}
+
 #endif

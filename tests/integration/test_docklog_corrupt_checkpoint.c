@@ -53,6 +53,12 @@ static void damage(const it_task *t, enum damage how)
     }
 }
 
+static void damage_after_kill(const it_task *t, int k)
+{
+    damage(t, (enum damage)k);
+    fprintf(stderr, "kill %d: checkpoint %s\n", k + 1, damage_names[k]);
+}
+
 static int count_in_diag(const it_task *t, const char *what)
 {
     _cleanup_free_ char *out = NULL;
@@ -68,24 +74,13 @@ static void test_corrupt_checkpoint_five_ways(void **state)
     it_task_start(&t, "corrupt", NULL, "lines 40000 4000 100");
     it_write_config(&t, false, 10, 1, true);
     srandom((unsigned)getpid());
-    pid_t pid = it_docklog_spawn(&t);
+    const char *why = NULL;
     int mid_stream = 0;
-    for (int k = 0; k < DAMAGES; k++) {
-        usleep(300000 + (useconds_t)(random() % 1000000));
-        char *out = NULL;
-        dv_test_sh(&out, "docker inspect -f '{{.State.Running}}' %s", t.id);
-        mid_stream += strncmp(out, "true", 4) == 0;
-        free(out);
-        kill(pid, SIGKILL);
-        int status;
-        waitpid(pid, &status, 0);
-        if (!WIFSIGNALED(status)) {
-            it_print_diag(&t);
-            fail_msg("docklog ended before kill %d (status 0x%x)", k + 1, status);
-        }
-        damage(&t, (enum damage)k);
-        fprintf(stderr, "kill %d: checkpoint %s\n", k + 1, damage_names[k]);
-        pid = it_docklog_spawn(&t);
+    pid_t pid = it_kill9_rounds(&t, it_docklog_spawn(&t), DAMAGES, 300000, 1000000,
+                                damage_after_kill, &mid_stream, &why);
+    if (pid < 0) {
+        it_print_diag(&t);
+        fail_msg("%s", why);
     }
     assert_true(mid_stream >= DAMAGES / 2);
     int status = it_docklog_wait(pid, 180);
@@ -98,7 +93,7 @@ static void test_corrupt_checkpoint_five_ways(void **state)
     int files_out = 0, files_err = 0;
     _cleanup_free_ char *out = it_read_stream(&t, "stdout", &files_out, NULL);
     _cleanup_free_ char *err = it_read_stream(&t, "stderr", &files_err, NULL);
-    const char *why = it_check_numbered(out, 1, 2, LINES - 1, "stdout", "\n");
+    why = it_check_numbered(out, 1, 2, LINES - 1, "stdout", "\n");
     if (!why)
         why = it_check_numbered(err, 2, 2, LINES, "stderr", "\n");
     if (why) {
@@ -117,23 +112,9 @@ static void test_corrupt_checkpoint_five_ways(void **state)
     assert_int_equal(access(aside, F_OK), 0);
 
     /* journald: every line; duplicates only from the batch in flight at each kill. */
-    _cleanup_json_ json_t *j = it_journal(&t, LINES, 60);
-    unsigned char *seen = calloc(LINES + 1, 1);
-    size_t dups = 0;
-    for (size_t i = 0; i < json_array_size(j); i++) {
-        const char *msg = json_string_value(json_array_get(json_array_get(j, i), 0));
-        long n = msg ? strtol(msg, NULL, 10) : 0;
-        assert_true(n >= 1 && n <= LINES);
-        dups += seen[n]++ > 0;
-    }
-    size_t missing = 0;
-    for (long n = 1; n <= LINES; n++)
-        missing += !seen[n];
-    free(seen);
-    fprintf(stderr, "journald: %zu entries, %zu duplicates (bound %d), %zu missing\n",
-            json_array_size(j), dups, DAMAGES * MAX_BATCH_ENTRIES, missing);
-    assert_int_equal(missing, 0);
-    assert_true(dups <= (size_t)DAMAGES * MAX_BATCH_ENTRIES);
+    why = it_check_journal_numbered(&t, LINES, (size_t)DAMAGES * MAX_BATCH_ENTRIES);
+    if (why)
+        fail_msg("after %d damaged checkpoints: %s", DAMAGES, why);
     it_task_cleanup(&t);
 }
 

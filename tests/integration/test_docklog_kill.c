@@ -26,22 +26,13 @@ static void test_kill9_ten_times(void **state)
     it_task_start(&t, "kill", NULL, "lines 100000 8000");
     it_write_config(&t, false, 10, 10, true);
     srandom((unsigned)getpid());
-    pid_t pid = it_docklog_spawn(&t);
+    const char *why = NULL;
     int killed_mid_stream = 0;
-    for (int k = 0; k < KILLS; k++) {
-        usleep(200000 + (useconds_t)(random() % 1000000));
-        char *out = NULL;
-        dv_test_sh(&out, "docker inspect -f '{{.State.Running}}' %s", t.id);
-        killed_mid_stream += strncmp(out, "true", 4) == 0;
-        free(out);
-        kill(pid, SIGKILL);
-        int status;
-        waitpid(pid, &status, 0);
-        if (!WIFSIGNALED(status)) {
-            it_print_diag(&t);
-            fail_msg("docklog ended before kill %d (status 0x%x)", k + 1, status);
-        }
-        pid = it_docklog_spawn(&t);
+    pid_t pid = it_kill9_rounds(&t, it_docklog_spawn(&t), KILLS, 200000, 1000000, NULL,
+                                &killed_mid_stream, &why);
+    if (pid < 0) {
+        it_print_diag(&t);
+        fail_msg("%s", why);
     }
     assert_true(killed_mid_stream >= KILLS / 2);
     int status = it_docklog_wait(pid, 180);
@@ -53,7 +44,7 @@ static void test_kill9_ten_times(void **state)
     /* Files: exactly once, in order. */
     _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
     _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
-    const char *why = it_check_numbered(out, 1, 2, LINES - 1, "stdout", "\n");
+    why = it_check_numbered(out, 1, 2, LINES - 1, "stdout", "\n");
     if (!why)
         why = it_check_numbered(err, 2, 2, LINES, "stderr", "\n");
     if (why) {
@@ -62,23 +53,9 @@ static void test_kill9_ten_times(void **state)
     }
 
     /* journald: at least once; duplicates bounded by the batches in flight. */
-    _cleanup_json_ json_t *j = it_journal(&t, LINES, 60);
-    unsigned char *seen = calloc(LINES + 1, 1);
-    size_t dups = 0;
-    for (size_t i = 0; i < json_array_size(j); i++) {
-        const char *msg = json_string_value(json_array_get(json_array_get(j, i), 0));
-        long n = msg ? strtol(msg, NULL, 10) : 0;
-        assert_true(n >= 1 && n <= LINES);
-        dups += seen[n]++ > 0;
-    }
-    size_t missing = 0;
-    for (long n = 1; n <= LINES; n++)
-        missing += !seen[n];
-    free(seen);
-    fprintf(stderr, "journald: %zu entries, %zu duplicates, %zu missing after %d kills\n",
-            json_array_size(j), dups, missing, KILLS);
-    assert_int_equal(missing, 0);
-    assert_true(dups <= (size_t)KILLS * MAX_BATCH_ENTRIES);
+    why = it_check_journal_numbered(&t, LINES, (size_t)KILLS * MAX_BATCH_ENTRIES);
+    if (why)
+        fail_msg("after %d kills: %s", KILLS, why);
     it_task_cleanup(&t);
 }
 
