@@ -77,20 +77,23 @@ wait_state "$id" running 60
 check_owner "$id" 4321 4322
 ok "no spec user: the image's USER app owns the dirs"
 
+# refused NAME IMAGE USER PATTERN: the task fails before anything runs, an event
+# matching PATTERN names the field, and no container of it is left
+refused() {
+    local id
+    id=$(dv run -detach "$(spec "$1" "$2" '.user = "'"$3"'" | .config.command = "sh" | .config.args = ["-c", "sleep 300"]')")
+    wait_state "$id" failed 60
+    task_json "$id" | jq -e --arg p "$4" '[.events[] | select(.message | test($p))] | length > 0' >/dev/null ||
+        fail "no clear refusal: $(task_json "$id" | jq -c '[.events[] | .message]')"
+    [ -z "$(docker ps -aq --filter "label=io.dockvisor.task_id=$id")" ] || fail "a container of the refused task is left"
+}
+
 # --- a name the image does not know: the task fails before anything runs ---
-id=$(dv run -detach "$(spec missing "$img" '.user = "nosuch" | .config.command = "sh" | .config.args = ["-c", "sleep 300"]')")
-wait_state "$id" failed 60
-task_json "$id" | jq -e '[.events[] | select(.message | test("user: no user \"nosuch\" in the image.s /etc/passwd"))] | length > 0' >/dev/null ||
-    fail "no clear refusal: $(task_json "$id" | jq -c '[.events[] | .message]')"
-[ -z "$(docker ps -aq --filter "label=io.dockvisor.task_id=$id")" ] || fail "a container of the refused task is left"
+refused missing "$img" nosuch 'user: no user "nosuch" in the image.s /etc/passwd'
 ok "user nosuch: the task failed naming the field, no container left"
 
 # --- the busybox image has no /etc/passwd at all ---
-id=$(dv run -detach "$(spec nopasswd "$DV_TEST_IMAGE_BUSYBOX" '.user = "app" | .config.command = "sh" | .config.args = ["-c", "sleep 300"]')")
-wait_state "$id" failed 60
-task_json "$id" | jq -e '[.events[] | select(.message | test("user: .app. is a name, and the image has no /etc/passwd"))] | length > 0' >/dev/null ||
-    fail "no clear refusal: $(task_json "$id" | jq -c '[.events[] | .message]')"
-[ -z "$(docker ps -aq --filter "label=io.dockvisor.task_id=$id")" ] || fail "a container of the refused task is left"
+refused nopasswd "$DV_TEST_IMAGE_BUSYBOX" app 'user: .app. is a name, and the image has no /etc/passwd'
 ok "a name in an image without /etc/passwd: refused, naming the field"
 
 # --- nothing under the data dir is world-writable ---

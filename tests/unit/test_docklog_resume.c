@@ -144,6 +144,13 @@ static void env_init(struct env *e)
         (dl_file_sink_options){.dir = e->logs, .base = "app", .max_files = 100000, .max_size = 160};
 }
 
+static void env_free(struct env *e)
+{
+    dv_test_rm_rf(e->dir);
+    free(e->dir);
+    e->dir = NULL;
+}
+
 /* One docklog run: resume, deliver the whole log from its start (as Docker answers
  * since=, the filter drops what was delivered), batch ends at random. KILL_AT >= 0:
  * killed after that many entries of the log were handled, the last batch not yet
@@ -324,8 +331,7 @@ static void test_damaged_checkpoint_resumes_from_copy(void **state)
         assert_int_equal(again, N - committed(&l, &before.pos));
         assert_files_exact(&e, &l);
         free_log(&l);
-        dv_test_rm_rf(e.dir);
-        free(e.dir);
+        env_free(&e);
     }
 }
 
@@ -398,8 +404,7 @@ static void test_damaged_copy(void **state)
             assert_files_exact(&e, &l);
         }
         free_log(&l);
-        dv_test_rm_rf(e.dir);
-        free(e.dir);
+        env_free(&e);
     }
 }
 
@@ -429,8 +434,7 @@ static void test_first_start_and_intact_checkpoint(void **state)
     assert_int_equal(run(&e, &l, -1, &r, &ignored), N - committed(&l, &before.pos));
     assert_files_exact(&e, &l);
     free_log(&l);
-    dv_test_rm_rf(e.dir);
-    free(e.dir);
+    env_free(&e);
 }
 
 /* A drained docklog's damaged checkpoint: the copy still says done. */
@@ -450,8 +454,7 @@ static void test_done_survives_in_copy(void **state)
     assert_true(r.from_copy);
     assert_int_equal(r.cp.outcome, DL_OUTCOME_DONE);
     free_log(&l);
-    dv_test_rm_rf(e.dir);
-    free(e.dir);
+    env_free(&e);
 }
 
 int main(void)
