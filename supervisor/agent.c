@@ -43,15 +43,15 @@ static const char usage[] = "dockvisor agent [-config FILE]";
 void dv_agent_notify_status(dv_agent *a)
 {
     size_t c[DV_TASK_STATE_COUNT];
-    dv_task_table_count(a->tasks, c);
+    dv_task_table_count(a->run.tasks, c);
     char status[256];
     snprintf(status, sizeof(status),
              "%zu tasks: %zu running, %zu starting, %zu restarting, %zu "
              "failed, %zu exited, %zu stopped",
-             dv_task_table_size(a->tasks), c[DV_TASK_RUNNING],
+             dv_task_table_size(a->run.tasks), c[DV_TASK_RUNNING],
              c[DV_TASK_PENDING] + c[DV_TASK_PULLING] + c[DV_TASK_STARTING], c[DV_TASK_RESTARTING],
              c[DV_TASK_FAILED], c[DV_TASK_EXITED], c[DV_TASK_STOPPED]);
-    dv_drain_check(a); /* called whenever a task changed or went away */
+    dv_drain_check(&a->drains); /* called whenever a task changed or went away */
     if (strcmp(status, a->status_line) == 0)
         return;
     snprintf(a->status_line, sizeof(a->status_line), "%s", status);
@@ -63,19 +63,19 @@ void dv_agent_notify_status(dv_agent *a)
 static void on_engine_event(void *userdata, const json_t *event)
 {
     dv_agent *a = userdata;
-    a->engine_stream_ok = true;
-    dv_runner_engine_event(a, event);
+    a->run.engine_stream_ok = true;
+    dv_runner_engine_event(&a->run, event);
 }
 
 static void on_engine_resync(void *userdata)
 {
     dv_agent *a = userdata;
-    if (a->engine_stream_down)
+    if (a->run.engine_stream_down)
         dv_log_info("Engine event stream connected again");
-    a->engine_stream_ok = true;
-    a->engine_stream_down = false;
-    dv_runner_resync(a);
-    dv_runner_engine_back(a); /* fetches and starts that wait for it go on now */
+    a->run.engine_stream_ok = true;
+    a->run.engine_stream_down = false;
+    dv_runner_resync(&a->run);
+    dv_runner_engine_back(&a->run); /* fetches and starts that wait for it go on now */
 }
 
 /* Once per outage (engine_events.h): one line, however long the Engine is away. */
@@ -83,10 +83,10 @@ static void on_engine_broken(void *userdata, const char *why)
 {
     dv_agent *a = userdata;
     dv_log_warning("%s; reconnecting (task exits are checked once it is back)", why);
-    a->engine_stream_ok = false;
-    a->engine_stream_down = true;
+    a->run.engine_stream_ok = false;
+    a->run.engine_stream_down = true;
     /* Without live restore, the Engine's stop ends the containers too. */
-    dv_runner_engine_lost(a, dv_realtime_ns());
+    dv_runner_engine_lost(&a->run, dv_realtime_ns());
 }
 
 /* ---- signals ---- */
@@ -121,12 +121,12 @@ static void reload(dv_agent *a)
     KEEP(docker.tls.ca);
 #undef KEEP
     dv_error perr;
-    if (dv_ports_set_range(a->ports, n.port_min, n.port_max, &perr) < 0)
+    if (dv_ports_set_range(a->run.ports, n.port_min, n.port_max, &perr) < 0)
         dv_log_error("reload: %s", perr.msg);
     dv_agent_config_clear(&a->config);
     a->config = n;
-    dv_image_gc_reconfigure(a);
-    dv_dangling_reconfigure(a);
+    dv_image_gc_reconfigure(&a->run);
+    dv_dangling_reconfigure(&a->run);
     dv_log_info("configuration reloaded from %s", a->config_path ? a->config_path : "defaults");
 }
 
@@ -219,41 +219,46 @@ static int setup(dv_agent *a, dv_error *err)
         return dv_error_wrap(err, "API socket");
     if ((r = lock_data_dir(a, err)) < 0)
         return r;
-    if ((r = dv_state_store_open(a->config.data_dir, &a->store, err)) < 0 ||
-        (r = dv_state_store_node_id(a->store, a->node_id, err)) < 0)
+    a->run.config = &a->config;
+    a->run.lanes = &a->lanes;
+    a->drains.run = &a->run;
+    dv_agent_observe(a);
+    if ((r = dv_state_store_open(a->config.data_dir, &a->run.store, err)) < 0 ||
+        (r = dv_state_store_node_id(a->run.store, a->run.node_id, err)) < 0)
         return dv_error_wrap(err, "state in %s", a->config.data_dir);
-    if ((r = dv_boot_id(a->boot_id, err)) < 0)
+    if ((r = dv_boot_id(a->run.boot_id, err)) < 0)
         return r;
     dv_docker_config dc = {.endpoint = a->config.docker.endpoint,
                            .tls_cert = a->config.docker.tls.cert,
                            .tls_key = a->config.docker.tls.key,
                            .tls_ca = a->config.docker.tls.ca};
-    if ((r = dv_docker_new(&dc, &a->docker, err)) < 0)
+    if ((r = dv_docker_new(&dc, &a->run.docker, err)) < 0)
         return dv_error_wrap(err, "Docker client");
     dc.timeout_ns = DV_NODE_FINGERPRINT_TIMEOUT;
-    if ((r = dv_docker_new(&dc, &a->node_docker, err)) < 0)
+    if ((r = dv_docker_new(&dc, &a->run.quick_docker, err)) < 0)
         return dv_error_wrap(err, "Docker client");
-    if ((r = dv_loop_new(&a->loop, err)) < 0 || (r = dv_lanes_init(&a->lanes, a->loop, err)) < 0 ||
-        (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address, &a->ports,
-                          err)) < 0)
+    if ((r = dv_loop_new(&a->run.loop, err)) < 0 ||
+        (r = dv_lanes_init(&a->lanes, a->run.loop, err)) < 0 ||
+        (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address,
+                          &a->run.ports, err)) < 0)
         return r;
     a->hub = dv_event_hub_new();
-    a->tasks = dv_task_table_new();
-    if (!a->hub || !a->tasks)
+    a->run.tasks = dv_task_table_new();
+    if (!a->hub || !a->run.tasks)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    if ((r = dv_image_gc_new(a, &a->image_gc, err)) < 0 ||
-        (r = dv_dangling_new(a, &a->dangling, err)) < 0)
+    if ((r = dv_image_gc_new(&a->run, &a->run.image_gc, err)) < 0 ||
+        (r = dv_dangling_new(&a->run, &a->run.dangling, err)) < 0)
         return r;
     dv_error derr;
     /* From what the Engine client resolved, not from the config alone: TLS may come
      * from DOCKER_TLS_VERIFY + DOCKER_CERT_PATH or an https:// endpoint too. */
     bool docklog_tls =
-        dv_docklog_needs_tls(dv_docker_endpoint(a->docker), dv_docker_tls(a->docker));
-    if (dv_docklog_find_binary(docklog_tls, &a->docklog_bin, &derr) < 0) {
-        snprintf(a->docklog_missing, sizeof(a->docklog_missing), "%s", derr.msg);
+        dv_docklog_needs_tls(dv_docker_endpoint(a->run.docker), dv_docker_tls(a->run.docker));
+    if (dv_docklog_find_binary(docklog_tls, &a->run.docklog_bin, &derr) < 0) {
+        snprintf(a->run.docklog_missing, sizeof(a->run.docklog_missing), "%s", derr.msg);
         dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
     }
-    dv_host_cpu(&a->ncpus, &a->cpu_total_mhz);
+    dv_host_cpu(&a->run.ncpus, &a->run.cpu_total_mhz);
     srand48((long)(dv_monotonic_ns() ^ getpid()));
 
     sigset_t mask;
@@ -264,27 +269,28 @@ static int setup(dv_agent *a, dv_error *err)
     a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (a->signal_fd < 0)
         return dv_error_errno(err, errno, "signalfd");
-    if ((r = dv_loop_watch_fd(a->loop, a->signal_fd, EPOLLIN, on_signal, a, &a->signal_watch,
+    if ((r = dv_loop_watch_fd(a->run.loop, a->signal_fd, EPOLLIN, on_signal, a, &a->signal_watch,
                               err)) < 0)
         return r;
 
     /* Before anything serves: every task is back where its record says, its
      * ports re-claimed, before the events stream resyncs and the API accepts
      * new tasks. */
-    if ((r = dv_watchdog_start(a->loop, &a->watchdog, err)) < 0 ||
-        (r = dv_recovery_run(a, err)) < 0)
+    if ((r = dv_watchdog_start(a->run.loop, &a->run.watchdog, err)) < 0 ||
+        (r = dv_recovery_run(&a->run, err)) < 0)
         return dv_error_wrap(err, "recovery");
-    if ((r = dv_log_loss_start(a, err)) < 0)
+    if ((r = dv_log_loss_start(&a->run, err)) < 0)
         return r;
 
     dv_engine_events_cb cb = {.event = on_engine_event,
                               .resync = on_engine_resync,
                               .broken = on_engine_broken,
                               .userdata = a};
-    if ((r = dv_engine_events_start(a->docker, a->loop, a->node_id, &cb, &a->events, err)) < 0)
+    if ((r = dv_engine_events_start(a->run.docker, a->run.loop, a->run.node_id, &cb, &a->events,
+                                    err)) < 0)
         return r;
-    if ((r = dv_api_server_start(a->config.socket, a->loop, dv_agent_api_handle, a, &a->api, err)) <
-        0)
+    if ((r = dv_api_server_start(a->config.socket, a->run.loop, dv_agent_api_handle, a, &a->api,
+                                 err)) < 0)
         return dv_error_wrap(err, "API socket");
     return 0;
 }
@@ -301,8 +307,8 @@ static bool teardown(dv_agent *a)
         return false;
     }
     a->events = NULL;
-    for (size_t i = 0; a->tasks && i < dv_task_table_size(a->tasks); i++) {
-        dv_task_rt *rt = dv_rt(dv_task_table_at(a->tasks, i));
+    for (size_t i = 0; a->run.tasks && i < dv_task_table_size(a->run.tasks); i++) {
+        dv_task_rt *rt = dv_rt(dv_task_table_at(a->run.tasks, i));
         if (rt && rt->cancel)
             dv_cancel_request(rt->cancel);
     }
@@ -310,33 +316,33 @@ static bool teardown(dv_agent *a)
         dv_log_warning("some Engine calls are still running; exiting without waiting for them");
         return false;
     }
-    if (a->loop)
-        dv_loop_close(a->loop);
+    if (a->run.loop)
+        dv_loop_close(a->run.loop);
     /* (the stopped server answered them 503 already; the first answer wins) */
     dv_api_waiters_fail(&a->node_waiters, 503, "the agent is shutting down");
-    dv_drain_free(a);
-    dv_task_table_free(a->tasks, dv_runner_free_rt);
-    if (a->loop)
-        dv_logger_free_orphans(a);
+    dv_drain_free(&a->drains);
+    dv_agent_destroy_waits_free(a);
+    dv_task_table_free(a->run.tasks, dv_runner_free_rt);
+    if (a->run.loop)
+        dv_logger_free_orphans(&a->run);
     dv_lanes_free(&a->lanes);
-    dv_image_gc_free(a->image_gc); /* after the workers: a removal's result may be queued */
-    dv_dangling_free(a->dangling);
+    dv_image_gc_free(a->run.image_gc); /* after the workers: a removal's result may be queued */
+    dv_dangling_free(a->run.dangling);
     dv_event_hub_free(a->hub);
-    dv_watchdog_free(a->watchdog);
-    json_decref(a->quarantined);
-    dv_ports_free(a->ports);
+    dv_watchdog_free(a->run.watchdog);
+    dv_ports_free(a->run.ports);
     if (a->signal_watch)
-        dv_loop_unwatch(a->loop, a->signal_watch);
+        dv_loop_unwatch(a->run.loop, a->signal_watch);
     dv_closep(&a->signal_fd);
     dv_closep(&a->lock_fd);
     dv_timer_free(a->node_timer);
-    dv_log_loss_stop(a);
-    dv_loop_free(a->loop);
-    dv_docker_free(a->docker);
-    dv_docker_free(a->node_docker);
-    dv_state_store_free(a->store);
+    dv_log_loss_stop(&a->run);
+    dv_loop_free(a->run.loop);
+    dv_docker_free(a->run.docker);
+    dv_docker_free(a->run.quick_docker);
+    dv_state_store_free(a->run.store);
     json_decref(a->node);
-    free(a->docklog_bin);
+    free(a->run.docklog_bin);
     dv_agent_config_clear(&a->config);
     return true;
 }
@@ -373,7 +379,7 @@ int dv_cmd_agent(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_nofile_limit();
 
-    dv_agent a = {.signal_fd = -1, .lock_fd = -1, .log_loss_fd = -1};
+    dv_agent a = {.run = {.log_loss_fd = -1}, .signal_fd = -1, .lock_fd = -1};
     a.config_path = config_path ? strdup(config_path) : NULL;
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
@@ -394,11 +400,12 @@ int dv_cmd_agent(int argc, char **argv)
         free(a.config_path);
         return DV_EXIT_ERROR;
     }
-    dv_log_info("dockvisor agent %s: node %s, socket %s, data %s, Docker %s", DV_VERSION, a.node_id,
-                a.config.socket, a.config.data_dir, dv_docker_endpoint(a.docker));
+    dv_log_info("dockvisor agent %s: node %s, socket %s, data %s, Docker %s", DV_VERSION,
+                a.run.node_id, a.config.socket, a.config.data_dir,
+                dv_docker_endpoint(a.run.docker));
     dv_agent_notify_status(&a);
     sd_notify(0, "READY=1");
-    r = dv_loop_run(a.loop, &err);
+    r = dv_loop_run(a.run.loop, &err);
     if (r < 0)
         dv_log_error("event loop: %s", err.msg);
     sd_notify(0, "STOPPING=1");

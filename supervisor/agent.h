@@ -1,11 +1,11 @@
-/* The agent process (`dockvisor agent -config FILE`), shared by its modules:
- * agent.c (startup, signals, reload, shutdown), task_runner.c (the task ops),
- * task_jobs.c (worker side), task_logger.c (docklog helpers), agent_api*.c
- * (HTTP routes).
+/* The agent process (`dockvisor agent -config FILE`): the task runtime
+ * (runtime.h) it embeds, and what only the agent has: the config file, signals,
+ * the API server and its /v1/events hub, the node fingerprint, drains, systemd.
+ * agent.c (startup, signals, reload, shutdown), agent_observers.c (what the
+ * runtime's observers tell the API and systemd), agent_api*.c (HTTP routes).
  *
  * Threads: the loop thread owns everything in dv_agent except what is marked
- * otherwise; workers only see the copies their job carries, the Engine client
- * (thread-safe), and the loop (to post). */
+ * otherwise. */
 #ifndef DV_AGENT_H
 #define DV_AGENT_H
 
@@ -17,37 +17,27 @@
 #include "agent_config.h"
 #include "api_server.h"
 #include "docker.h"
+#include "drain.h"
 #include "engine_events.h"
 #include "event_hub.h"
 #include "lanes.h"
 #include "loop.h"
-#include "ports.h"
-#include "proc.h"
-#include "state_store.h"
-#include "task_table.h"
-#include "uuid.h"
+#include "runtime.h"
+
+struct dv_destroy_wait;
 
 typedef struct dv_agent {
+    /* The tasks and what runs them. The agent owns what it points to: its config
+     * is .config below, its lanes .lanes; the rest is made in setup() and freed in
+     * teardown(). */
+    dv_runtime run;
     char *config_path;
     dv_agent_config config;
-    char node_id[DV_UUID_STRLEN + 1];
-    char boot_id[DV_BOOT_ID_STRLEN + 1];
-    int ncpus;
-    int64_t cpu_total_mhz;
-    char *docklog_bin; /* NULL: not found (tasks then run without log collection) */
-    char docklog_missing[256];
-
-    dv_loop *loop;
     dv_lanes lanes;
-    dv_docker *docker;
-    dv_state_store *store;
-    dv_ports *ports;
+
     dv_event_hub *hub;
     dv_api_server *api;
     dv_engine_events *events;
-    dv_task_table *tasks;
-    struct dv_image_gc *image_gc; /* image_gc.h */
-    struct dv_dangling *dangling; /* dangling.h */
     int signal_fd;
     int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */
     dv_loop_watch *signal_watch;
@@ -59,24 +49,13 @@ typedef struct dv_agent {
     bool node_refreshing;
     bool node_stalled;    /* the refresh in flight took longer than DV_NODE_ANSWER_WAIT */
     dv_timer *node_timer; /* ends the wait for a refresh */
-    /* The same Engine with DV_NODE_FINGERPRINT_TIMEOUT (10s): the fingerprint, and
-     * the quick calls of jobs (inspect, stats, kill), so a wedged daemon holds no
-     * worker, and no operator waiting for one, for the 5 minutes of `docker`. */
-    dv_docker *node_docker;
 
-    struct dv_orphan *orphans; /* docklog helpers of stale starts, reaped when they end */
-    int log_loss_fd;           /* inotify on the tasks' gaps files (log_loss.h), -1: none */
-    dv_loop_watch *log_loss_watch;
+    /* DELETE requests answered when their task is gone (agent_observers.c) */
+    struct dv_destroy_wait *destroy_waits;
+    size_t n_destroy_waits;
+    dv_drains drains; /* drains waiting for their tasks to be down */
 
-    /* restart tolerance (recovery.c, drain.c, watchdog.c) */
-    /* records set aside, at start or since: [{"task_id","moved_to","reason"}] */
-    json_t *quarantined;
-    struct dv_drain *drains;      /* drains waiting for their tasks to be down */
-    struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
-
-    bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */
-    bool engine_stream_down; /* an outage was reported (its end is logged) */
-    char status_line[256];   /* last STATUS= sent */
+    char status_line[256]; /* last STATUS= sent */
     int64_t started_ns;
     bool shutting_down;
 } dv_agent;
@@ -84,6 +63,21 @@ typedef struct dv_agent {
 /* ---- agent.c ---- */
 /* Refresh STATUS= for systemd after the task counts changed. */
 void dv_agent_notify_status(dv_agent *a);
+
+/* ---- agent_observers.c ---- */
+/* Point the runtime's observers at the agent: /v1/events lines, DELETE waiters,
+ * STATUS=, drains. */
+void dv_agent_observe(dv_agent *a);
+/* A DELETE waits for the destroy of TASK_ID: REQ is answered when the task is
+ * gone (200), set aside (409), or its destroy fails (503 while the Engine is
+ * unreachable, else 500 or 504). */
+void dv_agent_wait_destroy(dv_agent *a, const char *task_id, dv_api_request *req);
+/* Shutdown: every waiting DELETE gets 503. */
+void dv_agent_destroy_waits_free(dv_agent *a);
+/* The "state" line of T on /v1/events (also sent first to a new follower). */
+json_t *dv_agent_state_line(const dv_task *t);
+/* Event EV of T as published on /v1/events. */
+json_t *dv_agent_event_line(const dv_task *t, const dv_task_event *ev);
 
 /* ---- agent_api.c ---- */
 void dv_agent_api_handle(void *agent, dv_api_request *req);

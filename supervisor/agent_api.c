@@ -40,7 +40,7 @@ dv_task *dv_api_find_task(dv_agent *a, dv_api_request *req, const char *id)
     }
     dv_task *t = NULL;
     size_t matches = 0;
-    int r = dv_task_table_lookup(a->tasks, id, &t, &matches);
+    int r = dv_task_table_lookup(a->run.tasks, id, &t, &matches);
     if (r == -EEXIST) {
         dv_api_respond_error(req, 400, NULL, "id prefix \"%s\" matches %zu tasks: give more of it",
                              id, matches);
@@ -105,8 +105,8 @@ static json_t *redact(const json_t *spec)
 static void tasks_list(dv_agent *a, dv_api_request *req)
 {
     json_t *list = json_array();
-    for (size_t i = 0; list && i < dv_task_table_size(a->tasks); i++)
-        json_array_append_new(list, dv_task_to_api_json(dv_task_table_at(a->tasks, i), redact));
+    for (size_t i = 0; list && i < dv_task_table_size(a->run.tasks); i++)
+        json_array_append_new(list, dv_task_to_api_json(dv_task_table_at(a->run.tasks, i), redact));
     dv_api_respond_json(req, 200, list);
 }
 
@@ -121,7 +121,7 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
     unsigned status = 400;
     dv_spec_error err;
     dv_spec_error_clear(&err);
-    if (dv_runner_create(a, spec, &t, &status, &err) < 0) {
+    if (dv_runner_create(&a->run, spec, &t, &status, &err) < 0) {
         dv_log_info("refused a task spec: %s", err.err.msg);
         dv_api_respond_error(req, status, err.field, "%s", err.err.msg);
         return;
@@ -130,10 +130,10 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
      * an acknowledged task survives any crash, and one that cannot be recorded
      * (the data dir's filesystem full) is refused with nothing started. */
     dv_error e;
-    if (dv_runner_save(a, t, &e) < 0) {
+    if (dv_runner_save(&a->run, t, &e) < 0) {
         unsigned code = e.code == -ENOSPC || e.code == -EDQUOT ? 507 : 503;
         dv_log_warning("refused task %s: its record cannot be written: %s", t->name, e.msg);
-        dv_runner_abandon(a, t);
+        dv_runner_abandon(&a->run, t);
         dv_api_respond_error(req, code, NULL,
                              "the agent cannot record the task (nothing was started): %s", e.msg);
         return;
@@ -141,7 +141,7 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
     dv_task_event_add(t, &dv_runner_ops, a, "Received", "task %s received", t->name);
     dv_runner_ops.changed(a, t);
     dv_task_input in = {.event = DV_TE_START, .stop_timeout_ns = -1};
-    dv_runner_feed(a, t, &in);
+    dv_runner_feed(&a->run, t, &in);
     dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
 }
 
@@ -149,7 +149,7 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
  * it), 409 when it cannot in its state. */
 static void feed_and_answer(dv_agent *a, dv_api_request *req, dv_task *t, const dv_task_input *in)
 {
-    int r = dv_runner_feed(a, t, in);
+    int r = dv_runner_feed(&a->run, t, in);
     if (r == -EBUSY)
         dv_api_respond_error(req, 409, NULL, "task %s is being destroyed", t->id);
     else if (r < 0 && r != -EALREADY)
@@ -198,7 +198,7 @@ static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
     dv_task_input in = {
         .event = DV_TE_DESTROY, .force = dv_api_flag(req, "force"), .stop_timeout_ns = -1};
     enum dv_task_state state = t->state;
-    int r = dv_runner_feed(a, t, &in);
+    int r = dv_runner_feed(&a->run, t, &in);
     if (r == -EBUSY) {
         dv_api_respond_error(req, 409, NULL, "task %s is %s: stop it first, or use force", t->id,
                              dv_task_state_name(state));
@@ -209,7 +209,7 @@ static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
                              dv_task_state_name(state));
         return;
     }
-    dv_runner_wait_destroy(t, req); /* answered when it is gone */
+    dv_agent_wait_destroy(a, t->id, req); /* answered when it is gone */
 }
 
 /* ---- jobs answering a request: signal, exec, stats ---- */
@@ -241,12 +241,12 @@ static void request_job_done(dv_loop *loop, void *data)
     (void)loop;
     dv_job *j = data;
     dv_api_request *req = j->req;
-    dv_task *bad = dv_runner_named_foreign(j->agent, j, j->container_id);
+    dv_task *bad = dv_runner_named_foreign(j->run, j, j->container_id);
     if (j->foreign) {
         /* Nothing was sent to it; the task is set aside (task_runner.h). */
         dv_api_respond_error(req, 409, NULL, "%s: the task's record is set aside", j->err.msg);
         if (bad)
-            dv_runner_set_aside(j->agent, bad, j->err.msg);
+            dv_runner_set_aside(j->run, bad, j->err.msg);
     } else if (j->r < 0) {
         unsigned status = dv_docker_is_not_found(&j->err) ? 404
                           : j->err.unreachable            ? 503
@@ -261,9 +261,9 @@ static void request_job_done(dv_loop *loop, void *data)
                               : "";
         dv_api_respond_error(req, status, NULL, "%s%s", why, j->err.msg);
     } else if (j->kind == DV_JOB_SIGNAL) {
-        dv_task *t = dv_task_table_get(j->agent->tasks, j->task_id);
+        dv_task *t = dv_task_table_get(j->run->tasks, j->task_id);
         if (t)
-            dv_task_event_add(t, &dv_runner_ops, j->agent, "Signaling", "sent %s", j->signal);
+            dv_task_event_add(t, &dv_runner_ops, j->run, "Signaling", "sent %s", j->signal);
         dv_api_respond_json(req, 200,
                             json_pack("{s:s,s:s}", "id", j->task_id, "signal", j->signal));
     } else if (j->kind == DV_JOB_EXEC) {
@@ -339,7 +339,7 @@ static void task_signal(dv_agent *a, dv_api_request *req, dv_task *t)
     }
     if (!require_running(req, t))
         return;
-    dv_job *j = dv_job_new(DV_JOB_SIGNAL, a, t);
+    dv_job *j = dv_job_new(DV_JOB_SIGNAL, &a->run, t);
     if (!j || !(j->container_id = strdup(t->container_id)) || !(j->signal = strdup(name))) {
         dv_job_free(j);
         dv_api_respond_error(req, 500, NULL, "out of memory");
@@ -379,7 +379,7 @@ static void task_exec(dv_agent *a, dv_api_request *req, dv_task *t)
     }
     if (!require_running(req, t))
         return;
-    dv_job *j = dv_job_new(DV_JOB_EXEC, a, t);
+    dv_job *j = dv_job_new(DV_JOB_EXEC, &a->run, t);
     if (!j || !(j->container_id = strdup(t->container_id))) {
         dv_job_free(j);
         dv_api_respond_error(req, 500, NULL, "out of memory");
@@ -394,7 +394,7 @@ static void task_stats(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     if (!require_running(req, t))
         return;
-    dv_job *j = dv_job_new(DV_JOB_STATS, a, t);
+    dv_job *j = dv_job_new(DV_JOB_STATS, &a->run, t);
     if (!j || !(j->container_id = strdup(t->container_id))) {
         dv_job_free(j);
         dv_api_respond_error(req, 500, NULL, "out of memory");
@@ -415,7 +415,7 @@ static void validate(dv_agent *a, dv_api_request *req)
     dv_spec_error err;
     dv_spec_error_clear(&err);
     json_t *body = NULL;
-    if (dv_translate_preview(spec, &a->config, a->node_id, &body, &err) < 0) {
+    if (dv_translate_preview(spec, &a->config, a->run.node_id, &body, &err) < 0) {
         dv_api_respond_error(req, 400, err.field, "%s", err.err.msg);
         return;
     }
@@ -502,7 +502,7 @@ void dv_agent_api_handle(void *agent, dv_api_request *req)
     } else if (n == 2 && strcmp(seg[1], "metrics") == 0) {
         method_is(req, "GET") ? dv_api_metrics(a, req) : not_allowed(req);
     } else if (n == 2 && strcmp(seg[1], "drain") == 0) {
-        method_is(req, "POST") ? dv_drain_request(a, req) : not_allowed(req);
+        method_is(req, "POST") ? dv_drain_request(&a->drains, req) : not_allowed(req);
     } else if (n == 2 && strcmp(seg[1], "validate") == 0) {
         method_is(req, "POST") ? validate(a, req) : not_allowed(req);
     } else {

@@ -33,8 +33,8 @@ void dv_api_events(dv_agent *a, dv_api_request *req)
         if (dv_api_flag(req, "history"))
             for (size_t i = 0; i < t->events.len; i++)
                 json_array_append_new(first,
-                                      dv_runner_event_line(t, dv_event_ring_get(&t->events, i)));
-        json_array_append_new(first, dv_runner_state_line(t));
+                                      dv_agent_event_line(t, dv_event_ring_get(&t->events, i)));
+        json_array_append_new(first, dv_agent_state_line(t));
     }
     const dv_api_stream_ops *ops;
     void *obj;
@@ -145,9 +145,9 @@ void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
                              "(docker.disable_log_collection)");
         return;
     }
-    if (!a->docklog_bin) {
+    if (!a->run.docklog_bin) {
         dv_api_respond_error(req, 404, NULL, "logs are not collected on this agent: %s",
-                             a->docklog_missing);
+                             a->run.docklog_missing);
         return;
     }
     /* The helper gave up on this container (a driver Docker cannot read back, the
@@ -181,13 +181,13 @@ struct node_job {
 static void node_work(void *data)
 {
     struct node_job *j = data;
-    j->result = dv_node_fingerprint(j->agent->node_docker);
+    j->result = dv_node_fingerprint(j->agent->run.quick_docker);
 }
 
 static json_t *node_answer(dv_agent *a)
 {
     size_t counts[DV_TASK_STATE_COUNT];
-    dv_task_table_count(a->tasks, counts);
+    dv_task_table_count(a->run.tasks, counts);
     json_t *states = json_object();
     for (int s = 0; s < DV_TASK_STATE_COUNT; s++)
         if (counts[s])
@@ -206,7 +206,7 @@ static json_t *node_answer(dv_agent *a)
             snprintf(msg, sizeof(msg), "Docker did not answer within %s", d);
         }
         unknown = json_pack("{s:b,s:s,s:s}", "healthy", 0, "error", msg, "endpoint",
-                            dv_docker_endpoint(a->docker));
+                            dv_docker_endpoint(a->run.docker));
         docker = unknown;
     }
     bool docker_ok = json_is_true(json_object_get(docker, "healthy"));
@@ -221,17 +221,18 @@ static json_t *node_answer(dv_agent *a)
     return json_pack(
         "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:b,s:o,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:"
         "o}",
-        "node_id", a->node_id, "agent_version", DV_VERSION, "started_ns", (json_int_t)a->started_ns,
-        "data_dir", a->config.data_dir, "data_dir_free_bytes", free_bytes, "healthy", docker_ok,
-        "engine_events", a->engine_stream_ok, "docker", docker, "policy", "allow_privileged",
-        a->config.docker.allow_privileged, "allow_host_network",
-        a->config.docker.allow_host_network, "allow_unconfined", a->config.docker.allow_unconfined,
-        "allow_devices", dv_json_strv(&a->config.docker.allow_devices), "volumes_enabled",
+        "node_id", a->run.node_id, "agent_version", DV_VERSION, "started_ns",
+        (json_int_t)a->started_ns, "data_dir", a->config.data_dir, "data_dir_free_bytes",
+        free_bytes, "healthy", docker_ok, "engine_events", a->run.engine_stream_ok, "docker",
+        docker, "policy", "allow_privileged", a->config.docker.allow_privileged,
+        "allow_host_network", a->config.docker.allow_host_network, "allow_unconfined",
+        a->config.docker.allow_unconfined, "allow_devices",
+        dv_json_strv(&a->config.docker.allow_devices), "volumes_enabled",
         a->config.docker.volumes.enabled, "pids_limit", (json_int_t)a->config.docker.pids_limit,
         "bind_address", a->config.bind_address, "port_range", range, "tasks", "total",
-        (json_int_t)dv_task_table_size(a->tasks), "running", (json_int_t)counts[DV_TASK_RUNNING],
-        "states", states, "quarantined",
-        a->quarantined ? json_incref(a->quarantined) : json_array());
+        (json_int_t)dv_task_table_size(a->run.tasks), "running",
+        (json_int_t)counts[DV_TASK_RUNNING], "states", states, "quarantined",
+        json_deep_copy(dv_state_store_quarantined(a->run.store)));
 }
 
 static void answer_node(dv_api_request *req, void *ctx)
@@ -293,7 +294,7 @@ void dv_api_node(dv_agent *a, dv_api_request *req)
     }
     if (!a->node_refreshing) {
         if (!a->node_timer)
-            a->node_timer = dv_timer_new(a->loop, node_wait_over, a);
+            a->node_timer = dv_timer_new(a->run.loop, node_wait_over, a);
         struct node_job *j = calloc(1, sizeof(*j));
         if (j)
             j->agent = a;
@@ -320,14 +321,14 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
 {
     _cleanup_buf_ dv_buf b = DV_BUF_INIT;
     size_t counts[DV_TASK_STATE_COUNT];
-    dv_task_table_count(a->tasks, counts);
+    dv_task_table_count(a->run.tasks, counts);
     dv_buf_appends(&b, "# HELP dockvisor_tasks Tasks by state.\n# TYPE dockvisor_tasks gauge\n");
     for (int s = 0; s < DV_TASK_STATE_COUNT; s++)
         dv_buf_printf(&b, "dockvisor_tasks{state=\"%s\"} %zu\n",
                       dv_task_state_name((enum dv_task_state)s), counts[s]);
     size_t restarts = 0;
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++)
-        restarts += (size_t)dv_task_table_at(a->tasks, i)->restarts.total;
+    for (size_t i = 0; i < dv_task_table_size(a->run.tasks); i++)
+        restarts += (size_t)dv_task_table_at(a->run.tasks, i)->restarts.total;
     dv_buf_printf(&b,
                   "# HELP dockvisor_task_restarts_total Restarts by the restart policy.\n"
                   "# TYPE dockvisor_task_restarts_total counter\n"
@@ -347,13 +348,13 @@ void dv_api_metrics(dv_agent *a, dv_api_request *req)
                   "# HELP dockvisor_engine_events_connected The Engine event stream is up.\n"
                   "# TYPE dockvisor_engine_events_connected gauge\n"
                   "dockvisor_engine_events_connected %d\n",
-                  restarts, (unsigned long long)dv_loop_wakeups(a->loop), dv_lanes_busy(&a->lanes),
-                  dv_event_hub_subscribers(a->hub), dv_ports_held(a->ports),
-                  a->engine_stream_ok ? 1 : 0);
+                  restarts, (unsigned long long)dv_loop_wakeups(a->run.loop),
+                  dv_lanes_busy(&a->lanes), dv_event_hub_subscribers(a->hub),
+                  dv_ports_held(a->run.ports), a->run.engine_stream_ok ? 1 : 0);
     dv_lanes_metrics(&a->lanes, &b);
-    dv_image_gc_metrics(a->image_gc, &b);
-    dv_dangling_metrics(a->dangling, &b);
-    dv_log_loss_metrics(a, &b);
+    dv_image_gc_metrics(a->run.image_gc, &b);
+    dv_dangling_metrics(a->run.dangling, &b);
+    dv_log_loss_metrics(&a->run, &b);
     struct statvfs vfs;
     if (statvfs(a->config.data_dir, &vfs) == 0)
         dv_buf_printf(&b,

@@ -7,17 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "runtime.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
 #include "log.h"
 #include "labels.h"
 #include "reaper.h"
-#include "recovery.h"
 
 struct dv_dangling {
-    dv_agent *agent;
+    dv_runtime *run;
     dv_timer *timer;
     bool busy;            /* a list or remove job is out */
     bool armed_enabled;   /* the setting the timer was armed under */
@@ -93,7 +92,7 @@ static void scan_run(void *data)
 
 static void arm(dv_dangling *d)
 {
-    const dv_agent_config *c = &d->agent->config;
+    const dv_agent_config *c = d->run->config;
     d->armed_enabled = c->docker.gc.dangling_containers.enabled;
     d->armed_period = c->docker.gc.dangling_containers.period_ns;
     if (d->armed_enabled)
@@ -104,18 +103,19 @@ static void arm(dv_dangling *d)
 
 static bool claimed(const char *container_id, const char *task_id, void *userdata)
 {
-    dv_agent *a = userdata;
-    if (task_id && *task_id && dv_task_table_get(a->tasks, task_id))
+    dv_runtime *run = userdata;
+    if (task_id && *task_id && dv_task_table_get(run->tasks, task_id))
         return true;
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-        const dv_task *t = dv_task_table_at(a->tasks, i);
+    for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+        const dv_task *t = dv_task_table_at(run->tasks, i);
         if (t->container_id && strcmp(t->container_id, container_id) == 0)
             return true;
     }
     /* A record the agent did not load (yet) still claims its container, and so
      * does one recovery set aside (the operator decides about it). */
     return task_id && dv_uuid_is_valid(task_id) &&
-           (dv_state_store_has_task(a->store, task_id) || dv_recovery_is_quarantined(a, task_id));
+           (dv_state_store_has_task(run->store, task_id) ||
+            dv_state_store_is_quarantined(run->store, task_id));
 }
 
 static int submit(dv_dangling *d, struct scan_job *j);
@@ -145,8 +145,8 @@ static void removed_done(dv_dangling *d, struct scan_job *j)
 
 static void listed_done(dv_dangling *d, struct scan_job *j)
 {
-    dv_agent *a = d->agent;
-    const dv_agent_config *c = &a->config;
+    dv_runtime *run = d->run;
+    const dv_agent_config *c = run->config;
     if (j->r < 0) {
         if (!d->list_failing)
             dv_log_warning("dangling containers: cannot list containers: %s (trying again every "
@@ -161,7 +161,7 @@ static void listed_done(dv_dangling *d, struct scan_job *j)
     _cleanup_json_ json_t *victims = NULL;
     dv_error err;
     if (!candidates ||
-        dv_reaper_select(candidates, a->node_id, claimed, a, dv_realtime_ns(),
+        dv_reaper_select(candidates, run->node_id, claimed, run, dv_realtime_ns(),
                          c->docker.gc.dangling_containers.creation_grace_ns, &victims, &err) < 0) {
         dv_log_error("dangling containers: %s", candidates ? err.msg : "out of memory");
         return;
@@ -186,7 +186,7 @@ static void listed_done(dv_dangling *d, struct scan_job *j)
     if (!rm)
         return;
     rm->d = d;
-    rm->dk = a->docker;
+    rm->dk = run->docker;
     rm->remove = true;
     rm->victims = TAKE_PTR(victims);
     submit(d, rm);
@@ -215,7 +215,7 @@ static void scan_discard(void *data)
 static int submit(dv_dangling *d, struct scan_job *j)
 {
     int r =
-        dv_lanes_submit(&d->agent->lanes, DV_LANE_BACKGROUND, scan_run, scan_done, scan_discard, j);
+        dv_lanes_submit(d->run->lanes, DV_LANE_BACKGROUND, scan_run, scan_done, scan_discard, j);
     if (r < 0) {
         scan_job_free(j);
         return r;
@@ -228,7 +228,7 @@ static void on_timer(dv_loop *loop, void *userdata)
 {
     (void)loop;
     dv_dangling *d = userdata;
-    if (d->busy || !d->agent->config.docker.gc.dangling_containers.enabled)
+    if (d->busy || !d->run->config->docker.gc.dangling_containers.enabled)
         return;
     struct scan_job *j = calloc(1, sizeof(*j));
     if (!j) {
@@ -236,19 +236,19 @@ static void on_timer(dv_loop *loop, void *userdata)
         return;
     }
     j->d = d;
-    j->dk = d->agent->docker;
-    snprintf(j->node_id, sizeof(j->node_id), "%s", d->agent->node_id);
+    j->dk = d->run->docker;
+    snprintf(j->node_id, sizeof(j->node_id), "%s", d->run->node_id);
     if (submit(d, j) < 0)
         arm(d); /* shutting down, or out of memory: next period */
 }
 
-void dv_dangling_reconfigure(dv_agent *a)
+void dv_dangling_reconfigure(dv_runtime *run)
 {
-    dv_dangling *d = a->dangling;
+    dv_dangling *d = run->dangling;
     if (!d)
         return;
-    bool enabled = a->config.docker.gc.dangling_containers.enabled;
-    int64_t period = a->config.docker.gc.dangling_containers.period_ns;
+    bool enabled = run->config->docker.gc.dangling_containers.enabled;
+    int64_t period = run->config->docker.gc.dangling_containers.period_ns;
     if (enabled == d->armed_enabled && period == d->armed_period)
         return;
     if (enabled != d->armed_enabled)
@@ -281,13 +281,13 @@ void dv_dangling_metrics(const dv_dangling *d, dv_buf *b)
                   (unsigned long long)d->failures);
 }
 
-int dv_dangling_new(dv_agent *a, dv_dangling **ret, dv_error *err)
+int dv_dangling_new(dv_runtime *run, dv_dangling **ret, dv_error *err)
 {
     dv_dangling *d = calloc(1, sizeof(*d));
     if (!d)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    d->agent = a;
-    if (!(d->timer = dv_timer_new(a->loop, on_timer, d))) {
+    d->run = run;
+    if (!(d->timer = dv_timer_new(run->loop, on_timer, d))) {
         free(d);
         return dv_error_set(err, -ENOMEM, "out of memory");
     }

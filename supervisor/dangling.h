@@ -24,17 +24,17 @@
 
 #include "buf.h"
 #include "error.h"
+#include "runtime.h"
 
-struct dv_agent;
 typedef struct dv_dangling dv_dangling;
 
 /* Needs the agent's loop, workers and Docker client; arms the first scan. */
-int dv_dangling_new(struct dv_agent *a, dv_dangling **ret, dv_error *err);
+int dv_dangling_new(dv_runtime *run, dv_dangling **ret, dv_error *err);
 /* After the workers are shut down. */
 void dv_dangling_free(dv_dangling *d);
 
 /* SIGHUP: arm, re-arm (new period) or disarm the scan timer. */
-void dv_dangling_reconfigure(struct dv_agent *a);
+void dv_dangling_reconfigure(dv_runtime *run);
 
 /* Prometheus lines for /v1/metrics. */
 void dv_dangling_metrics(const dv_dangling *d, dv_buf *b);

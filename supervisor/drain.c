@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "log.h"
 #include "task_runner.h"
+#include "task_table.h"
 
 struct dv_drain {
     dv_api_request *req;
@@ -25,20 +26,20 @@ bool dv_drain_settled(const dv_task *t)
     return !t || dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RUNNING;
 }
 
-static bool complete(const dv_agent *a, const struct dv_drain *d)
+static bool complete(const dv_runtime *run, const struct dv_drain *d)
 {
     size_t i;
     json_t *e;
     json_array_foreach(d->tasks, i, e)
     {
         if (!dv_drain_settled(
-                dv_task_table_get(a->tasks, json_string_value(json_object_get(e, "id")))))
+                dv_task_table_get(run->tasks, json_string_value(json_object_get(e, "id")))))
             return false;
     }
     return true;
 }
 
-static json_t *summary(const dv_agent *a, const struct dv_drain *d)
+static json_t *summary(const dv_runtime *run, const struct dv_drain *d)
 {
     json_t *stopped = json_array(), *already = json_array(), *failed = json_array(),
            *gone = json_array();
@@ -48,7 +49,7 @@ static json_t *summary(const dv_agent *a, const struct dv_drain *d)
     {
         const char *id = json_string_value(json_object_get(e, "id"));
         const char *was = json_string_value(json_object_get(e, "was"));
-        dv_task *t = dv_task_table_get(a->tasks, id);
+        dv_task *t = dv_task_table_get(run->tasks, id);
         enum dv_task_state before = DV_TASK_PENDING;
         dv_task_state_from_name(was, &before);
         if (!t)
@@ -69,9 +70,9 @@ static json_t *summary(const dv_agent *a, const struct dv_drain *d)
                      "destroyed", gone, "took_ns", (json_int_t)(dv_monotonic_ns() - d->started_ns));
 }
 
-static void answer(dv_agent *a, struct dv_drain *d)
+static void answer(dv_drains *ds, struct dv_drain *d)
 {
-    json_t *s = summary(a, d);
+    json_t *s = summary(ds->run, d);
     dv_log_info("drain done: %zu tasks, %zu stopped, %zu were down already, %zu not stopped",
                 json_array_size(d->tasks), json_array_size(json_object_get(s, "stopped")),
                 json_array_size(json_object_get(s, "already_down")),
@@ -82,22 +83,23 @@ static void answer(dv_agent *a, struct dv_drain *d)
     free(d);
 }
 
-void dv_drain_check(dv_agent *a)
+void dv_drain_check(dv_drains *ds)
 {
-    struct dv_drain **p = &a->drains;
+    struct dv_drain **p = &ds->pending;
     while (*p) {
         struct dv_drain *d = *p;
-        if (complete(a, d)) {
+        if (complete(ds->run, d)) {
             *p = d->next;
-            answer(a, d);
+            answer(ds, d);
         } else {
             p = &d->next;
         }
     }
 }
 
-void dv_drain_request(dv_agent *a, dv_api_request *req)
+void dv_drain_request(dv_drains *ds, dv_api_request *req)
 {
+    dv_runtime *run = ds->run;
     struct dv_drain *d = calloc(1, sizeof(*d));
     if (!d || !(d->tasks = json_array())) {
         free(d);
@@ -105,12 +107,12 @@ void dv_drain_request(dv_agent *a, dv_api_request *req)
         return;
     }
     d->started_ns = dv_monotonic_ns();
-    size_t n = dv_task_table_size(a->tasks);
+    size_t n = dv_task_table_size(run->tasks);
     dv_log_info("drain: stopping %zu tasks", n);
     /* Ids first: a stop can end a task's life in the table only later (on the
      * loop), but collect them before feeding anything all the same. */
     for (size_t i = 0; i < n; i++) {
-        dv_task *t = dv_task_table_at(a->tasks, i);
+        dv_task *t = dv_task_table_at(run->tasks, i);
         json_array_append_new(
             d->tasks, json_pack("{s:s,s:s}", "id", t->id, "was", dv_task_state_name(t->state)));
     }
@@ -118,25 +120,25 @@ void dv_drain_request(dv_agent *a, dv_api_request *req)
     json_t *e;
     json_array_foreach(d->tasks, i, e)
     {
-        dv_task *t = dv_task_table_get(a->tasks, json_string_value(json_object_get(e, "id")));
+        dv_task *t = dv_task_table_get(run->tasks, json_string_value(json_object_get(e, "id")));
         if (!t)
             continue;
         /* kill_signal / kill_timeout of the spec; a finished task just gets
          * desired = stopped, so no restart of any kind brings it back. */
         dv_task_input in = {.event = DV_TE_STOP, .stop_timeout_ns = -1};
-        dv_runner_feed(a, t, &in);
+        dv_runner_feed(run, t, &in);
     }
     d->req = dv_api_request_ref(req);
-    d->next = a->drains;
-    a->drains = d;
-    dv_drain_check(a);
+    d->next = ds->pending;
+    ds->pending = d;
+    dv_drain_check(ds);
 }
 
-void dv_drain_free(dv_agent *a)
+void dv_drain_free(dv_drains *ds)
 {
-    while (a->drains) {
-        struct dv_drain *d = a->drains;
-        a->drains = d->next;
+    while (ds->pending) {
+        struct dv_drain *d = ds->pending;
+        ds->pending = d->next;
         if (!dv_api_request_answered(d->req))
             dv_api_respond_error(d->req, 503, NULL, "the agent is shutting down");
         dv_api_request_unref(d->req);

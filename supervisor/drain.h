@@ -16,19 +16,26 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
 #include "api_server.h"
+#include "runtime.h"
 
-void dv_drain_request(dv_agent *a, dv_api_request *req);
+/* The drains waiting for their tasks, a client of the runtime RUN. */
+struct dv_drain;
+typedef struct dv_drains {
+    dv_runtime *run;
+    struct dv_drain *pending;
+} dv_drains;
+
+void dv_drain_request(dv_drains *ds, dv_api_request *req);
 
 /* Whether a task a drain fed a stop needs no more waiting for: gone, finished,
  * or running again (its stop failed, or an operator restarted it). NULL = gone. */
 bool dv_drain_settled(const dv_task *t);
 
 /* A task changed state or went away: answer the drains that are complete. */
-void dv_drain_check(dv_agent *a);
+void dv_drain_check(dv_drains *ds);
 
 /* Agent shutdown: drains still waiting are answered 503. */
-void dv_drain_free(dv_agent *a);
+void dv_drain_free(dv_drains *ds);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "runtime.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
@@ -26,7 +26,7 @@ struct waiter {
 };
 
 struct dv_image_gc {
-    dv_agent *agent;
+    dv_runtime *run;
     dv_image_refs *refs;
     dv_timer *timer;
     bool removing; /* a removal job is out */
@@ -67,7 +67,7 @@ static void save(dv_image_gc *gc)
     dv_error err;
     if (!j)
         dv_log_error("image gc: cannot serialize the image table: out of memory");
-    else if (dv_state_store_save_images(gc->agent->store, j, &err) < 0)
+    else if (dv_state_store_save_images(gc->run->store, j, &err) < 0)
         dv_log_error("image gc: saving the image table: %s", err.msg);
 }
 
@@ -175,15 +175,15 @@ static void rm_run(void *data)
 
 static void settle_waiters(dv_image_gc *gc, bool gone)
 {
-    dv_agent *a = gc->agent;
+    dv_runtime *run = gc->run;
     struct waiter *w = gc->waiters;
     size_t n = gc->n_waiters;
     gc->waiters = NULL;
     gc->n_waiters = 0;
     for (size_t i = 0; i < n; i++) {
-        dv_task *t = dv_task_table_get(a->tasks, w[i].task_id);
+        dv_task *t = dv_task_table_get(run->tasks, w[i].task_id);
         if (t && t->gen == w[i].gen && t->state == DV_TASK_PULLING)
-            w[i].ready(a, t, gone);
+            w[i].ready(run, t, gone);
     }
     free(w);
 }
@@ -236,7 +236,7 @@ static void rm_discard(void *data)
  * lost it somehow (a record restored by hand, a bug). Returns how many. */
 static size_t claim_from_tasks(dv_image_gc *gc, const char *image_id)
 {
-    dv_task_table *tasks = gc->agent->tasks;
+    dv_task_table *tasks = gc->run->tasks;
     size_t n = 0;
     for (size_t i = 0; i < dv_task_table_size(tasks); i++) {
         dv_task *t = dv_task_table_at(tasks, i);
@@ -253,7 +253,7 @@ static int submit_removal(dv_image_gc *gc, const char *image_id)
     if (!j)
         return -ENOMEM;
     j->gc = gc;
-    j->dk = gc->agent->docker;
+    j->dk = gc->run->docker;
     size_t n = 0;
     const char *const *names = dv_image_refs_names(gc->refs, image_id, &n);
     j->image_id = strdup(image_id);
@@ -267,7 +267,7 @@ static int submit_removal(dv_image_gc *gc, const char *image_id)
             rm_job_free(j);
             return -ENOMEM;
         }
-    int r = dv_lanes_submit(&gc->agent->lanes, DV_LANE_BACKGROUND, rm_run, rm_done, rm_discard, j);
+    int r = dv_lanes_submit(gc->run->lanes, DV_LANE_BACKGROUND, rm_run, rm_done, rm_discard, j);
     if (r < 0) {
         rm_job_free(j);
         return r;
@@ -307,18 +307,18 @@ static void on_timer(dv_loop *loop, void *userdata)
 
 /* ---- the runner's calls ---- */
 
-void dv_image_gc_image_ready(dv_agent *a, dv_task *t, const char *prev_image_id,
+void dv_image_gc_image_ready(dv_runtime *run, dv_task *t, const char *prev_image_id,
                              dv_image_ready_fn ready)
 {
-    dv_image_gc *gc = a->image_gc;
+    dv_image_gc *gc = run->image_gc;
     bool wait = false;
     if (gc && t->image_id) {
         bool changed = false;
         if (prev_image_id && strcmp(prev_image_id, t->image_id) != 0 &&
             dv_image_refs_holds(gc->refs, prev_image_id, t->id)) {
             if (dv_image_refs_release(gc->refs, prev_image_id, t->id, dv_realtime_ns(),
-                                      a->config.docker.gc.image_delay_ns) == 0 &&
-                !a->config.docker.gc.image)
+                                      run->config->docker.gc.image_delay_ns) == 0 &&
+                !run->config->docker.gc.image)
                 dv_image_refs_forget(gc->refs, prev_image_id);
             changed = true;
         }
@@ -346,15 +346,15 @@ void dv_image_gc_image_ready(dv_agent *a, dv_task *t, const char *prev_image_id,
         }
     }
     if (!wait)
-        ready(a, t, false);
+        ready(run, t, false);
 }
 
-void dv_image_gc_task_destroyed(dv_agent *a, const dv_task *t)
+void dv_image_gc_task_destroyed(dv_runtime *run, const dv_task *t)
 {
-    dv_image_gc *gc = a->image_gc;
+    dv_image_gc *gc = run->image_gc;
     if (!gc || !t->image_id || !dv_image_refs_holds(gc->refs, t->image_id, t->id))
         return;
-    const dv_agent_config *c = &a->config;
+    const dv_agent_config *c = run->config;
     int left = dv_image_refs_release(gc->refs, t->image_id, t->id, dv_realtime_ns(),
                                      c->docker.gc.image_delay_ns);
     if (left == 0 && !c->docker.gc.image) {
@@ -376,21 +376,21 @@ static bool task_holds(const char *image_id, const char *task_id, void *userdata
     return t && t->image_id && strcmp(t->image_id, image_id) == 0;
 }
 
-int dv_image_gc_rebuild(dv_agent *a, dv_error *err)
+int dv_image_gc_rebuild(dv_runtime *run, dv_error *err)
 {
-    dv_image_gc *gc = a->image_gc;
+    dv_image_gc *gc = run->image_gc;
     if (!gc)
         return 0;
     int r;
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-        dv_task *t = dv_task_table_at(a->tasks, i);
+    for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+        dv_task *t = dv_task_table_at(run->tasks, i);
         if (t->image_id &&
             (r = dv_image_refs_acquire(gc->refs, t->image_id, t->image, t->id, err)) < 0)
             return dv_error_wrap(err, "image gc: task %.8s", t->id);
     }
-    size_t released = dv_image_refs_retain(gc->refs, task_holds, a->tasks, dv_realtime_ns(),
-                                           a->config.docker.gc.image_delay_ns);
-    if (!a->config.docker.gc.image)
+    size_t released = dv_image_refs_retain(gc->refs, task_holds, run->tasks, dv_realtime_ns(),
+                                           run->config->docker.gc.image_delay_ns);
+    if (!run->config->docker.gc.image)
         dv_image_refs_forget_unused(gc->refs);
     size_t images = 0, pending = 0;
     dv_image_refs_stats(gc->refs, &images, &pending);
@@ -404,10 +404,10 @@ int dv_image_gc_rebuild(dv_agent *a, dv_error *err)
 
 /* ---- configuration ---- */
 
-void dv_image_gc_reconfigure(dv_agent *a)
+void dv_image_gc_reconfigure(dv_runtime *run)
 {
-    dv_image_gc *gc = a->image_gc;
-    if (!gc || a->config.docker.gc.image)
+    dv_image_gc *gc = run->image_gc;
+    if (!gc || run->config->docker.gc.image)
         return;
     /* A removal in flight still finishes: it was decided under the old setting. */
     size_t n = dv_image_refs_forget_unused(gc->refs);
@@ -452,18 +452,18 @@ void dv_image_gc_metrics(const dv_image_gc *gc, dv_buf *b)
 
 /* ---- life ---- */
 
-static dv_image_refs *load_table(dv_agent *a)
+static dv_image_refs *load_table(dv_runtime *run)
 {
     _cleanup_json_ json_t *j = NULL;
     dv_image_refs *refs = NULL;
     dv_error err;
-    if (dv_state_store_load_images(a->store, &j, &err) == 0 &&
+    if (dv_state_store_load_images(run->store, &j, &err) == 0 &&
         (!j || dv_image_refs_from_json(j, &refs, &err) == 0))
         return refs ? refs : dv_image_refs_new();
     /* Losing the table leaks images at worst; refusing to start would be worse.
      * The file is kept for the operator; recovery re-derives the users. */
     _cleanup_free_ char *path = NULL, *bad = NULL;
-    if (asprintf(&path, "%s/state/images.json", a->config.data_dir) >= 0 &&
+    if (asprintf(&path, "%s/state/images.json", run->config->data_dir) >= 0 &&
         asprintf(&bad, "%s.bad", path) >= 0 && rename(path, bad) == 0)
         dv_log_error("image gc: %s (set aside as %s; starting with an empty image table)", err.msg,
                      bad);
@@ -472,19 +472,19 @@ static dv_image_refs *load_table(dv_agent *a)
     return dv_image_refs_new();
 }
 
-int dv_image_gc_new(dv_agent *a, dv_image_gc **ret, dv_error *err)
+int dv_image_gc_new(dv_runtime *run, dv_image_gc **ret, dv_error *err)
 {
     dv_image_gc *gc = calloc(1, sizeof(*gc));
     if (!gc)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    gc->agent = a;
-    gc->refs = load_table(a);
-    gc->timer = dv_timer_new(a->loop, on_timer, gc);
+    gc->run = run;
+    gc->refs = load_table(run);
+    gc->timer = dv_timer_new(run->loop, on_timer, gc);
     if (!gc->refs || !gc->timer) {
         dv_image_gc_free(gc);
         return dv_error_set(err, -ENOMEM, "out of memory");
     }
-    size_t cancelled = a->config.docker.gc.image ? 0 : dv_image_refs_forget_unused(gc->refs);
+    size_t cancelled = run->config->docker.gc.image ? 0 : dv_image_refs_forget_unused(gc->refs);
     if (cancelled) {
         dv_log_info("image gc: gc.image is off: %zu pending image removals cancelled", cancelled);
         save(gc);

@@ -29,15 +29,15 @@
 #include "buf.h"
 #include "docker.h"
 #include "error.h"
+#include "runtime.h"
 #include "task.h"
 
-struct dv_agent;
 typedef struct dv_image_gc dv_image_gc;
 
 /* Load state/images.json (absent: empty table; unreadable: logged, set aside as
  * images.json.bad, empty table), and arm the timer. Needs the agent's store,
  * loop and workers. */
-int dv_image_gc_new(struct dv_agent *a, dv_image_gc **ret, dv_error *err);
+int dv_image_gc_new(dv_runtime *run, dv_image_gc **ret, dv_error *err);
 /* After the workers are shut down (a removal result may still be queued). */
 void dv_image_gc_free(dv_image_gc *gc);
 
@@ -47,24 +47,24 @@ void dv_image_gc_free(dv_image_gc *gc);
  * very image is being removed right now, once the removal is settled (and only
  * if T is still in the same pulling step: same gen), with REFETCH true when the
  * image is gone by then, so the image step must run again. */
-typedef void (*dv_image_ready_fn)(struct dv_agent *a, dv_task *t, bool refetch);
-void dv_image_gc_image_ready(struct dv_agent *a, dv_task *t, const char *prev_image_id,
+typedef void (*dv_image_ready_fn)(dv_runtime *run, dv_task *t, bool refetch);
+void dv_image_gc_image_ready(dv_runtime *run, dv_task *t, const char *prev_image_id,
                              dv_image_ready_fn ready);
 
 /* T is destroyed (its container removed or deliberately kept): it no longer
  * holds t->image_id. */
-void dv_image_gc_task_destroyed(struct dv_agent *a, const dv_task *t);
+void dv_image_gc_task_destroyed(dv_runtime *run, const dv_task *t);
 
 /* Recovery, after the task records are loaded into the task table: every task
  * with an image_id holds it, and nothing else does (references of tasks whose
  * record is gone are released, so their images become due after image_delay;
  * removals that were pending stay due at their persisted time). Saves the
  * table and re-arms the timer. */
-int dv_image_gc_rebuild(struct dv_agent *a, dv_error *err);
+int dv_image_gc_rebuild(dv_runtime *run, dv_error *err);
 
 /* SIGHUP: gc.image turned off cancels pending removals; a new image_delay
  * applies to images released from now on. */
-void dv_image_gc_reconfigure(struct dv_agent *a);
+void dv_image_gc_reconfigure(dv_runtime *run);
 
 /* Prometheus lines for /v1/metrics. */
 void dv_image_gc_metrics(const dv_image_gc *gc, dv_buf *b);

@@ -17,7 +17,7 @@
 #include "task_runner.h"
 #include "timestamp.h"
 
-void dv_log_loss_check(dv_agent *a, dv_task *t)
+void dv_log_loss_check(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     struct stat st;
@@ -44,7 +44,7 @@ void dv_log_loss_check(dv_agent *a, dv_task *t)
             char after[DV_TIMESTAMP_MAX], before[DV_TIMESTAMP_MAX];
             dv_timestamp_format(gap.after_ns, after);
             dv_timestamp_format(gap.before_ns, before);
-            dv_task_event_add(t, &dv_runner_ops, a, "Logs lost",
+            dv_task_event_add(t, &dv_runner_ops, run, "Logs lost",
                               "%s entries stamped between %s and %s may be lost: Docker rotated "
                               "its log file past them before docklog read them (container "
                               "%.12s)",
@@ -62,7 +62,7 @@ void dv_log_loss_check(dv_agent *a, dv_task *t)
     }
     rt->gaps_seen_size = (int64_t)whole;
     if (changed)
-        dv_runner_ops.changed(a, t);
+        dv_runner_ops.changed(run, t);
 }
 
 /* Which task a watch descriptor is for: the table is small and gaps are rare. */
@@ -70,31 +70,31 @@ static void on_inotify(dv_loop *loop, int fd, uint32_t revents, void *userdata)
 {
     (void)loop;
     (void)revents;
-    dv_agent *a = userdata;
+    dv_runtime *run = userdata;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     ssize_t n;
     while ((n = read(fd, buf, sizeof(buf))) > 0) {
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
             p += sizeof(*ev) + ev->len;
-            for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-                dv_task *t = dv_task_table_at(a->tasks, i);
+            for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+                dv_task *t = dv_task_table_at(run->tasks, i);
                 dv_task_rt *rt = dv_rt(t);
                 if (!rt || rt->gaps_wd != ev->wd || ev->wd < 0)
                     continue;
                 if (ev->mask & IN_IGNORED)
                     rt->gaps_wd = -1; /* the file went with the task's directory */
                 else
-                    dv_log_loss_check(a, t);
+                    dv_log_loss_check(run, t);
             }
         }
     }
 }
 
-void dv_log_loss_watch(dv_agent *a, dv_task *t)
+void dv_log_loss_watch(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
-    if (a->log_loss_fd < 0 || !rt || !rt->docklog_gaps_path)
+    if (run->log_loss_fd < 0 || !rt || !rt->docklog_gaps_path)
         return;
     /* The file exists from the helper's start, so it can be watched before docklog
      * has anything to report; docklog appends to it (O_APPEND). */
@@ -102,34 +102,34 @@ void dv_log_loss_watch(dv_agent *a, dv_task *t)
         open(rt->docklog_gaps_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0)
         close(fd);
-    int wd = inotify_add_watch(a->log_loss_fd, rt->docklog_gaps_path, IN_MODIFY);
+    int wd = inotify_add_watch(run->log_loss_fd, rt->docklog_gaps_path, IN_MODIFY);
     if (wd < 0)
         dv_log_warning("task %.8s: cannot watch %s (%s): lost log entries are reported when "
                        "its helper ends",
                        t->id, rt->docklog_gaps_path, strerror(errno));
     rt->gaps_wd = wd;
-    dv_log_loss_check(a, t); /* what was written while the agent was away */
+    dv_log_loss_check(run, t); /* what was written while the agent was away */
 }
 
-int dv_log_loss_start(dv_agent *a, dv_error *err)
+int dv_log_loss_start(dv_runtime *run, dv_error *err)
 {
-    a->log_loss_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (a->log_loss_fd < 0) {
+    run->log_loss_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (run->log_loss_fd < 0) {
         dv_log_warning("no inotify instance for log gap records (%s): they are reported when "
                        "a helper ends",
                        strerror(errno));
         return 0;
     }
-    return dv_loop_watch_fd(a->loop, a->log_loss_fd, EPOLLIN, on_inotify, a, &a->log_loss_watch,
-                            err);
+    return dv_loop_watch_fd(run->loop, run->log_loss_fd, EPOLLIN, on_inotify, run,
+                            &run->log_loss_watch, err);
 }
 
-void dv_log_loss_stop(dv_agent *a)
+void dv_log_loss_stop(dv_runtime *run)
 {
-    if (a->log_loss_watch)
-        dv_loop_unwatch(a->loop, a->log_loss_watch);
-    a->log_loss_watch = NULL;
-    dv_closep(&a->log_loss_fd);
+    if (run->log_loss_watch)
+        dv_loop_unwatch(run->loop, run->log_loss_watch);
+    run->log_loss_watch = NULL;
+    dv_closep(&run->log_loss_fd);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -145,13 +145,13 @@ static void label(dv_buf *b, const char *v)
     }
 }
 
-void dv_log_loss_metrics(dv_agent *a, dv_buf *b)
+void dv_log_loss_metrics(dv_runtime *run, dv_buf *b)
 {
     dv_buf_appends(b, "# HELP dockvisor_log_gaps_total Gaps in a task's logs: entries Docker "
                       "rotated away before docklog read them (each is a \"Logs lost\" event).\n"
                       "# TYPE dockvisor_log_gaps_total counter\n");
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-        const dv_task *t = dv_task_table_at(a->tasks, i);
+    for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+        const dv_task *t = dv_task_table_at(run->tasks, i);
         for (int st = 0; st < 2; st++) {
             if (!t->log_gaps[st])
                 continue;

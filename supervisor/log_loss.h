@@ -12,21 +12,21 @@
 #ifndef DV_LOG_LOSS_H
 #define DV_LOG_LOSS_H
 
-#include "agent.h"
+#include "runtime.h"
 #include "buf.h"
 #include "error.h"
 
-int dv_log_loss_start(dv_agent *a, dv_error *err);
-void dv_log_loss_stop(dv_agent *a);
+int dv_log_loss_start(dv_runtime *run, dv_error *err);
+void dv_log_loss_stop(dv_runtime *run);
 
 /* Watch T's gaps file (created empty if missing) and read what it holds: at every
  * helper start and adoption. */
-void dv_log_loss_watch(dv_agent *a, dv_task *t);
+void dv_log_loss_watch(dv_runtime *run, dv_task *t);
 
 /* Turn T's new records into events now. */
-void dv_log_loss_check(dv_agent *a, dv_task *t);
+void dv_log_loss_check(dv_runtime *run, dv_task *t);
 
 /* dockvisor_log_gaps_total, one series per task and stream with a gap. */
-void dv_log_loss_metrics(dv_agent *a, dv_buf *b);
+void dv_log_loss_metrics(dv_runtime *run, dv_buf *b);
 
 #endif

@@ -32,7 +32,7 @@
 #define HELPER_GRACE (3 * DV_NSEC_PER_SEC)
 
 typedef struct recovery {
-    dv_agent *a;
+    dv_runtime *run;
     json_t *quarantined_ids; /* task id → true */
     dv_task **tasks;         /* in the table, in creation order */
     size_t ntasks;
@@ -53,29 +53,13 @@ static const char *sid(const char *id)
 
 /* ---- quarantine ---- */
 
-static void note(dv_agent *a, const char *task_id, const char *moved_to, const char *reason)
+/* WHY is the reason as the state store listed it (without what a parser quoted). */
+static void note_quarantine(recovery *rc, const char *task_id, const char *moved_to,
+                            const char *why)
 {
-    /* A JSON parser error quotes the text "near" the fault, which in a record may
-     * be a piece of registry credentials: never logged nor served. */
-    char why[512];
-    snprintf(why, sizeof(why), "%s", reason);
-    char *near = strstr(why, " near ");
-    if (near)
-        *near = '\0';
     dv_log_error("task record %s set aside as %s: %s (its container and files are left alone; "
                  "see GET /v1/node)",
                  task_id, moved_to, why);
-    if (!a->quarantined)
-        a->quarantined = json_array();
-    json_array_append_new(a->quarantined,
-                          json_pack("{s:s,s:s,s:s,s:I}", "task_id", task_id, "moved_to", moved_to,
-                                    "reason", why, "time_ns", (json_int_t)dv_realtime_ns()));
-}
-
-static void note_quarantine(recovery *rc, const char *task_id, const char *moved_to,
-                            const char *reason)
-{
-    note(rc->a, task_id, moved_to, reason);
     json_object_set_new(rc->quarantined_ids, task_id, json_true());
 }
 
@@ -84,57 +68,35 @@ static void on_bad_record(const char *task_id, const char *moved_to, const char 
     note_quarantine(ud, task_id, moved_to, why);
 }
 
-static void quarantine_loaded(recovery *rc, const char *task_id, const char *why)
+static void quarantine_loaded(recovery *rc, const char *task_id, const char *reason)
 {
     _cleanup_free_ char *to = NULL;
+    char why[DV_QUARANTINE_REASON_MAX];
     dv_error err;
-    if (dv_state_store_quarantine_task(rc->a->store, task_id, &to, &err) < 0) {
-        dv_log_error("task record %s cannot be used (%s) nor set aside: %s", task_id, why, err.msg);
+    if (dv_state_store_quarantine_task(rc->run->store, task_id, reason, why, &to, &err) < 0) {
+        dv_log_error("task record %s cannot be used nor set aside: %s", task_id, err.msg);
         json_object_set_new(rc->quarantined_ids, task_id, json_true());
         return;
     }
     note_quarantine(rc, task_id, to, why);
 }
 
-int dv_recovery_quarantine(dv_agent *a, const char *task_id, const char *why, dv_error *err)
-{
-    _cleanup_free_ char *to = NULL;
-    int r = dv_state_store_quarantine_task(a->store, task_id, &to, err);
-    if (r < 0)
-        return r;
-    note(a, task_id, to, why);
-    return 0;
-}
-
-bool dv_recovery_is_quarantined(const dv_agent *a, const char *task_id)
-{
-    size_t i;
-    json_t *q;
-    json_array_foreach(a->quarantined, i, q)
-    {
-        const char *id = json_string_value(json_object_get(q, "task_id"));
-        if (id && task_id && strcmp(id, task_id) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ---- 1. records → task table ---- */
 
 static int by_creation(const void *x, const void *y)
 {
-    const dv_task *a = *(dv_task *const *)x, *b = *(dv_task *const *)y;
-    if (a->created_ns != b->created_ns)
-        return a->created_ns < b->created_ns ? -1 : 1;
-    return strcmp(a->id, b->id);
+    const dv_task *t = *(dv_task *const *)x, *u = *(dv_task *const *)y;
+    if (t->created_ns != u->created_ns)
+        return t->created_ns < u->created_ns ? -1 : 1;
+    return strcmp(t->id, u->id);
 }
 
 static int load(recovery *rc, dv_error *err)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     _cleanup_json_ json_t *records = NULL;
-    int r = dv_state_store_load_tasks(a->store, DV_TASK_RECORD_VERSION, on_bad_record, rc, &records,
-                                      err);
+    int r = dv_state_store_load_tasks(run->store, DV_TASK_RECORD_VERSION, on_bad_record, rc,
+                                      &records, err);
     if (r < 0)
         return dv_error_wrap(err, "load task records");
     rc->tasks = calloc(json_object_size(records) + 1, sizeof(*rc->tasks));
@@ -155,7 +117,7 @@ static int load(recovery *rc, dv_error *err)
             quarantine_loaded(rc, id, "the record's id is not its file name");
             continue;
         }
-        if (dv_runner_attach(a, t, &e) < 0) {
+        if (dv_runner_attach(run, t, &e) < 0) {
             dv_task_free(t);
             quarantine_loaded(rc, id, e.msg);
             continue;
@@ -164,7 +126,7 @@ static int load(recovery *rc, dv_error *err)
     }
     qsort(rc->tasks, rc->ntasks, sizeof(*rc->tasks), by_creation);
     for (size_t i = 0; i < rc->ntasks; i++)
-        if (dv_task_table_add(a->tasks, rc->tasks[i]) < 0) {
+        if (dv_task_table_add(run->tasks, rc->tasks[i]) < 0) {
             for (size_t k = i; k < rc->ntasks; k++) {
                 dv_runner_free_rt(rc->tasks[k]);
                 dv_task_free(rc->tasks[k]);
@@ -184,8 +146,8 @@ static void reclaim_ports(recovery *rc)
         for (size_t p = 0; p < t->nports; p++) {
             dv_error e;
             /* No host probe: the task's own container is what binds it. */
-            if (dv_ports_reserve(rc->a->ports, t->id, t->ports[p].host_port, false, &e) < 0)
-                dv_task_event_add(t, &dv_runner_ops, rc->a, "Driver", "port %s (%d): %s",
+            if (dv_ports_reserve(rc->run->ports, t->id, t->ports[p].host_port, false, &e) < 0)
+                dv_task_event_add(t, &dv_runner_ops, rc->run, "Driver", "port %s (%d): %s",
                                   t->ports[p].label, t->ports[p].host_port, e.msg);
         }
     }
@@ -195,7 +157,7 @@ static void reclaim_ports(recovery *rc)
 static void rebuild_image_refs(recovery *rc)
 {
     dv_error e;
-    if (dv_image_gc_rebuild(rc->a, &e) < 0)
+    if (dv_image_gc_rebuild(rc->run, &e) < 0)
         dv_log_warning("recovery: image references: %s", e.msg);
 }
 
@@ -203,19 +165,19 @@ static void rebuild_image_refs(recovery *rc)
 
 static void list_containers(recovery *rc)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     char label[128];
-    snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, a->node_id);
+    snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, run->node_id);
     _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "label", label);
     int64_t backoff = ENGINE_FIRST_BACKOFF;
     dv_error e;
     for (int attempt = 1;; attempt++) {
-        if (dv_docker_container_list(a->docker, true, filters, &rc->containers, &e) == 0)
+        if (dv_docker_container_list(run->docker, true, filters, &rc->containers, &e) == 0)
             return;
         if (attempt == ENGINE_ATTEMPTS)
             break;
         sd_notifyf(0, "STATUS=recovering: waiting for Docker (%s)", e.msg);
-        dv_watchdog_kick(a->watchdog);
+        dv_watchdog_kick(run->watchdog);
         struct timespec ts = {.tv_sec = (time_t)(backoff / DV_NSEC_PER_SEC),
                               .tv_nsec = (long)(backoff % DV_NSEC_PER_SEC)};
         nanosleep(&ts, NULL);
@@ -234,7 +196,7 @@ static const char *label_of(const json_t *c, const char *key)
 
 static dv_task *task_of(recovery *rc, const char *task_id)
 {
-    return task_id ? dv_task_table_get(rc->a->tasks, task_id) : NULL;
+    return task_id ? dv_task_table_get(rc->run->tasks, task_id) : NULL;
 }
 
 static bool tracked(const char *container_id, const char *task_id, void *userdata)
@@ -268,13 +230,14 @@ static bool owns_its_container(recovery *rc, const dv_task *t, dv_error *why)
 {
     const json_t *c = find_container(rc, t->container_id);
     if (c)
-        return dv_owner_check_labels(json_object_get(c, "Labels"), rc->a->node_id, t->id, why) == 0;
+        return dv_owner_check_labels(json_object_get(c, "Labels"), rc->run->node_id, t->id, why) ==
+               0;
     _cleanup_json_ json_t *ins = NULL;
     dv_error e;
-    dv_watchdog_kick(rc->a->watchdog);
-    if (dv_docker_container_inspect(rc->a->docker, t->container_id, &ins, &e) < 0)
+    dv_watchdog_kick(rc->run->watchdog);
+    if (dv_docker_container_inspect(rc->run->docker, t->container_id, &ins, &e) < 0)
         return true;
-    return dv_owner_check_inspect(ins, rc->a->node_id, t->id, why) == 0;
+    return dv_owner_check_inspect(ins, rc->run->node_id, t->id, why) == 0;
 }
 
 /* A record whose container id names a container that is not its task's (a hand
@@ -298,7 +261,7 @@ static void set_aside_foreign(recovery *rc)
         snprintf(reason, sizeof(reason), "container %.12s is not this agent's (%s)",
                  t->container_id, why.msg);
         quarantine_loaded(rc, t->id, reason);
-        dv_task_table_remove(rc->a->tasks, t, dv_runner_free_rt);
+        dv_task_table_remove(rc->run->tasks, t, dv_runner_free_rt);
         memmove(&rc->tasks[i], &rc->tasks[i + 1], (rc->ntasks - i - 1) * sizeof(*rc->tasks));
         rc->ntasks--;
     }
@@ -306,16 +269,16 @@ static void set_aside_foreign(recovery *rc)
 
 static void remove_orphan_containers(recovery *rc)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     _cleanup_json_ json_t *orphans = NULL;
     dv_error e;
-    if (dv_reaper_select(rc->containers, a->node_id, tracked, rc, dv_realtime_ns(), 0, &orphans,
+    if (dv_reaper_select(rc->containers, run->node_id, tracked, rc, dv_realtime_ns(), 0, &orphans,
                          &e) < 0) {
         dv_log_warning("recovery: %s", e.msg);
         return;
     }
-    const bool enabled = a->config.docker.gc.dangling_containers.enabled;
-    const bool dry = a->config.docker.gc.dangling_containers.dry_run;
+    const bool enabled = run->config->docker.gc.dangling_containers.enabled;
+    const bool dry = run->config->docker.gc.dangling_containers.dry_run;
     size_t i;
     json_t *o;
     json_array_foreach(orphans, i, o)
@@ -324,7 +287,7 @@ static void remove_orphan_containers(recovery *rc)
         const char *task = json_string_value(json_object_get(o, "task_id"));
         const char *state = json_string_value(json_object_get(find_container(rc, id), "State"));
         /* gc.container false: a destroy keeps the stopped container on purpose. */
-        if (!a->config.docker.gc.container && state &&
+        if (!run->config->docker.gc.container && state &&
             (strcmp(state, "exited") == 0 || strcmp(state, "dead") == 0))
             continue;
         if (!enabled || dry) {
@@ -333,8 +296,8 @@ static void remove_orphan_containers(recovery *rc)
                                    : " (dangling container GC disabled: kept)");
             continue;
         }
-        dv_watchdog_kick(a->watchdog);
-        if (dv_docker_container_remove(a->docker, id, true, true, &e) < 0 &&
+        dv_watchdog_kick(run->watchdog);
+        if (dv_docker_container_remove(run->docker, id, true, true, &e) < 0 &&
             !dv_docker_is_not_found(&e)) {
             dv_log_warning("recovery: remove container %.12s (task %s, no record): %s", id, task,
                            e.msg);
@@ -357,9 +320,9 @@ static void remove_orphan_containers(recovery *rc)
  * writes the same files. */
 static void stop_stray_helpers(recovery *rc)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     dv_error e;
-    if (dv_scan_helpers(a->config.data_dir, &rc->helpers, &rc->nhelpers, &e) < 0) {
+    if (dv_scan_helpers(run->config->data_dir, &rc->helpers, &rc->nhelpers, &e) < 0) {
         dv_log_warning("recovery: cannot look for docklog helpers: %s", e.msg);
         return;
     }
@@ -376,7 +339,7 @@ static void stop_stray_helpers(recovery *rc)
                     (int)h->pid, sid(h->task_id));
         stray[n++] = *h;
     }
-    rc->helpers_stopped = dv_stop_helpers(stray, n, a->boot_id, HELPER_GRACE);
+    rc->helpers_stopped = dv_stop_helpers(stray, n, run->boot_id, HELPER_GRACE);
     free(stray);
 }
 
@@ -397,10 +360,10 @@ static bool has_container(recovery *rc, const char *task_id)
  * between leaves one no record claims (and no container uses). */
 static void remove_stray_dirs(recovery *rc)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     _cleanup_json_ json_t *ids = NULL;
     dv_error e;
-    if (dv_scan_task_dirs(a->config.data_dir, &ids, &e) < 0) {
+    if (dv_scan_task_dirs(run->config->data_dir, &ids, &e) < 0) {
         dv_log_warning("recovery: %s", e.msg);
         return;
     }
@@ -412,7 +375,7 @@ static void remove_stray_dirs(recovery *rc)
         if (task_of(rc, id) || json_object_get(rc->quarantined_ids, id) || has_container(rc, id))
             continue;
         _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s/tasks/%s", a->config.data_dir, id) < 0)
+        if (asprintf(&path, "%s/tasks/%s", run->config->data_dir, id) < 0)
             return;
         if (dv_remove_tree(path, &e) < 0) {
             dv_log_warning("recovery: %s", e.msg);
@@ -444,10 +407,10 @@ static enum dv_recovery_seen observe(recovery *rc, const dv_task *t)
 
 /* The record says which boot it was written in; older records only say it for
  * their helper. */
-static bool rebooted(const dv_agent *a, const dv_task *t)
+static bool rebooted(const dv_runtime *run, const dv_task *t)
 {
     const char *then = t->boot_id[0] ? t->boot_id : t->docklog.boot_id;
-    return then[0] && strcmp(then, a->boot_id) != 0;
+    return then[0] && strcmp(then, run->boot_id) != 0;
 }
 
 /* Containers of T the record does not name. The one an interrupted start
@@ -470,8 +433,8 @@ static void remove_extras(recovery *rc, dv_task *t, enum dv_recovery_action acti
             continue;
         }
         dv_error e;
-        dv_watchdog_kick(rc->a->watchdog);
-        if (dv_docker_container_remove(rc->a->docker, cid, true, true, &e) < 0 &&
+        dv_watchdog_kick(rc->run->watchdog);
+        if (dv_docker_container_remove(rc->run->docker, cid, true, true, &e) < 0 &&
             !dv_docker_is_not_found(&e)) {
             dv_log_warning("recovery: task %s: remove container %.12s: %s", sid(t->id), cid, e.msg);
             i++;
@@ -488,8 +451,8 @@ static void exit_of(recovery *rc, const dv_task *t, dv_exit_result *ret)
 {
     _cleanup_json_ json_t *ins = NULL;
     dv_error e;
-    dv_watchdog_kick(rc->a->watchdog);
-    if (dv_docker_container_inspect(rc->a->docker, t->container_id, &ins, &e) < 0 ||
+    dv_watchdog_kick(rc->run->watchdog);
+    if (dv_docker_container_inspect(rc->run->docker, t->container_id, &ins, &e) < 0 ||
         dv_exit_result_from_inspect(ins, ret, &e) < 0) {
         *ret = (dv_exit_result){.valid = false};
         ret->error = strdup(dv_docker_is_not_found(&e) ? "the container was removed"
@@ -497,10 +460,10 @@ static void exit_of(recovery *rc, const dv_task *t, dv_exit_result *ret)
     }
 }
 
-static void feed(dv_agent *a, dv_task *t, enum dv_task_fsm_event ev, const dv_exit_result *x)
+static void feed(dv_runtime *run, dv_task *t, enum dv_task_fsm_event ev, const dv_exit_result *x)
 {
     dv_task_input in = {.event = ev, .exit = x, .stop_timeout_ns = -1, .force = true};
-    dv_runner_feed(a, t, &in);
+    dv_runner_feed(run, t, &in);
 }
 
 static dv_exit_result lost_exit(void)
@@ -527,25 +490,25 @@ static void rearm(recovery *rc, dv_task *t)
     char d[32];
     dv_duration_format(delay, d, sizeof(d));
     dv_log_info("recovery: task %s restarts in %s", sid(t->id), d);
-    dv_runner_ops.arm_timer(rc->a, t, delay);
+    dv_runner_ops.arm_timer(rc->run, t, delay);
 }
 
 static void apply(recovery *rc, dv_task *t, enum dv_recovery_action action, dv_exit_result *x)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     const char *was = dv_task_state_name(t->state);
     switch (action) {
     case DV_RECOVER_NOTHING:
     case DV_RECOVER_ADOPT:
         break;
     case DV_RECOVER_EXITED:
-        feed(a, t, DV_TE_EXITED, x);
+        feed(run, t, DV_TE_EXITED, x);
         break;
     case DV_RECOVER_LOST:
-        dv_task_event_add(t, &dv_runner_ops, a, "Container Lost",
+        dv_task_event_add(t, &dv_runner_ops, run, "Container Lost",
                           "container %.12s is gone: it was removed while the agent was down",
                           t->container_id ? t->container_id : "?");
-        feed(a, t, DV_TE_EXITED, x);
+        feed(run, t, DV_TE_EXITED, x);
         break;
     case DV_RECOVER_REBOOTED: {
         char what[256];
@@ -554,45 +517,45 @@ static void apply(recovery *rc, dv_task *t, enum dv_recovery_action action, dv_e
             t->exit = *x;
             *x = (dv_exit_result){0};
             dv_exit_result_describe(&t->exit, what, sizeof(what));
-            dv_task_event_add(t, &dv_runner_ops, a, "Terminated", "%s", what);
+            dv_task_event_add(t, &dv_runner_ops, run, "Terminated", "%s", what);
         }
-        dv_task_event_add(t, &dv_runner_ops, a, "Restarting",
+        dv_task_event_add(t, &dv_runner_ops, run, "Restarting",
                           "the node rebooted: starting the task again (not counted against its "
                           "restart policy)");
         reset_state(t, DV_TASK_PENDING);
-        feed(a, t, DV_TE_START, NULL);
+        feed(run, t, DV_TE_START, NULL);
         break;
     }
     case DV_RECOVER_START:
         if (t->state != DV_TASK_PENDING)
-            dv_task_event_add(t, &dv_runner_ops, a, "Restarting",
+            dv_task_event_add(t, &dv_runner_ops, run, "Restarting",
                               "the agent restarted while the task was %s: starting it again", was);
         reset_state(t, DV_TASK_PENDING);
-        feed(a, t, DV_TE_START, NULL);
+        feed(run, t, DV_TE_START, NULL);
         break;
     case DV_RECOVER_SETTLE_STOPPED:
         reset_state(t, DV_TASK_PENDING);
-        feed(a, t, DV_TE_STOP, NULL);
+        feed(run, t, DV_TE_STOP, NULL);
         break;
     case DV_RECOVER_STOP:
         /* From running, as the operator's stop (or restart) did the first time. */
         reset_state(t, DV_TASK_RUNNING);
-        feed(a, t, t->desired == DV_DESIRED_STOPPED ? DV_TE_STOP : DV_TE_RESTART, NULL);
+        feed(run, t, t->desired == DV_DESIRED_STOPPED ? DV_TE_STOP : DV_TE_RESTART, NULL);
         break;
     case DV_RECOVER_STOPPED:
         reset_state(t, DV_TASK_STOPPING);
         t->restart_requested = t->desired == DV_DESIRED_RUNNING; /* an operator restart */
-        feed(a, t, DV_TE_EXITED, x);
+        feed(run, t, DV_TE_EXITED, x);
         break;
     case DV_RECOVER_REARM:
         rearm(rc, t);
         break;
     case DV_RECOVER_DESTROY:
         if (t->state == DV_TASK_DESTROYING) {
-            dv_runner_ops.destroy(a, t); /* stop (timeout 0), helper drained, remove, forget */
+            dv_runner_ops.destroy(run, t); /* stop (timeout 0), helper drained, remove, forget */
         } else {
             reset_state(t, DV_TASK_PENDING);
-            feed(a, t, DV_TE_DESTROY, NULL);
+            feed(run, t, DV_TE_DESTROY, NULL);
         }
         break;
     case DV_RECOVER_ACTION_COUNT:
@@ -602,19 +565,19 @@ static void apply(recovery *rc, dv_task *t, enum dv_recovery_action action, dv_e
     if (dv_task_state_is_terminal(t->state) && t->exit.valid && t->exit.finished_ns > 0 &&
         (action == DV_RECOVER_EXITED || action == DV_RECOVER_STOPPED)) {
         t->finished_ns = t->exit.finished_ns;
-        dv_runner_ops.changed(a, t);
+        dv_runner_ops.changed(run, t);
     }
 }
 
 static void recover_task(recovery *rc, dv_task *t)
 {
-    dv_agent *a = rc->a;
+    dv_runtime *run = rc->run;
     dv_recovery_input in = {
         .state = t->state,
         .desired = t->desired,
         .destroy_requested = t->destroy_requested,
         .seen = observe(rc, t),
-        .rebooted = rebooted(a, t),
+        .rebooted = rebooted(run, t),
     };
     enum dv_recovery_action action = dv_recovery_decide(&in);
     rc->actions[action]++;
@@ -635,7 +598,7 @@ static void recover_task(recovery *rc, dv_task *t)
      * a destroy for its drain) depends on it. */
     bool container_exists =
         in.seen == DV_SEEN_RUNNING || in.seen == DV_SEEN_EXITED || in.seen == DV_SEEN_UNKNOWN;
-    switch (dv_logger_recover(a, t, container_exists)) {
+    switch (dv_logger_recover(run, t, container_exists)) {
     case DV_LOGGER_ADOPTED:
         rc->helpers_adopted++;
         break;
@@ -647,7 +610,7 @@ static void recover_task(recovery *rc, dv_task *t)
     }
     apply(rc, t, action, &x);
     dv_exit_result_clear(&x);
-    dv_watchdog_kick(a->watchdog);
+    dv_watchdog_kick(run->watchdog);
 }
 
 /* ---- the whole ---- */
@@ -668,13 +631,13 @@ static void summary(recovery *rc, int64_t started)
                 n[DV_RECOVER_DESTROY], n[DV_RECOVER_REARM], n[DV_RECOVER_NOTHING],
                 rc->helpers_adopted, rc->helpers_relaunched, rc->helpers_stopped,
                 rc->orphans_removed, rc->extras_removed, rc->dirs_removed,
-                json_array_size(rc->a->quarantined));
+                json_array_size(dv_state_store_quarantined(rc->run->store)));
 }
 
-int dv_recovery_run(dv_agent *a, dv_error *err)
+int dv_recovery_run(dv_runtime *run, dv_error *err)
 {
     int64_t started = dv_monotonic_ns();
-    recovery rc = {.a = a, .quarantined_ids = json_object()};
+    recovery rc = {.run = run, .quarantined_ids = json_object()};
     if (!rc.quarantined_ids)
         return dv_error_set(err, -ENOMEM, "out of memory");
     sd_notify(0, "STATUS=recovering: loading task records");

@@ -46,19 +46,9 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
+#include "runtime.h"
 #include "error.h"
 
-int dv_recovery_run(dv_agent *a, dv_error *err);
-
-/* Set TASK_ID's record aside while the agent runs, as a start does with one it
- * cannot use: moved to state/quarantine/, WHY logged and listed under
- * "quarantined" in GET /v1/node. The caller takes the task out of the table and
- * touches nothing of it. */
-int dv_recovery_quarantine(dv_agent *a, const char *task_id, const char *why, dv_error *err);
-
-/* Was TASK_ID's record set aside (at start or since)? Its container and files must be left
- * alone (e.g. by the dangling container reaper). */
-bool dv_recovery_is_quarantined(const dv_agent *a, const char *task_id);
+int dv_recovery_run(dv_runtime *run, dv_error *err);
 
 #endif

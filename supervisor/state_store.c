@@ -16,6 +16,9 @@ struct dv_state_store {
     char *state_dir;
     char *tasks_dir;
     char *quarantine_dir;
+    /* Records set aside since the store was opened, by a load or by
+     * dv_state_store_quarantine_task: [{"task_id","moved_to","reason","time_ns"}]. */
+    json_t *quarantined;
 };
 
 static void closedirp(DIR **d)
@@ -31,13 +34,15 @@ void dv_state_store_free(dv_state_store *store)
     free(store->state_dir);
     free(store->tasks_dir);
     free(store->quarantine_dir);
+    json_decref(store->quarantined);
     free(store);
 }
 
 int dv_state_store_open(const char *data_dir, dv_state_store **ret, dv_error *err)
 {
     dv_state_store *s = calloc(1, sizeof(*s));
-    if (!s || asprintf(&s->state_dir, "%s/state", data_dir) < 0 ||
+    if (!s || !(s->quarantined = json_array()) ||
+        asprintf(&s->state_dir, "%s/state", data_dir) < 0 ||
         asprintf(&s->tasks_dir, "%s/state/tasks", data_dir) < 0 ||
         asprintf(&s->quarantine_dir, "%s/state/quarantine", data_dir) < 0) {
         dv_state_store_free(s);
@@ -150,8 +155,26 @@ bool dv_state_store_has_task(const dv_state_store *store, const char *task_id)
     return access(path, F_OK) == 0 || errno != ENOENT;
 }
 
+/* A JSON parser's error quotes the text "near" the fault, which in a record may be
+ * a piece of registry credentials: what is kept (and so logged and served) ends
+ * before it. */
+static void note_quarantined(dv_state_store *store, const char *task_id, const char *moved_to,
+                             const char *reason, char *why, size_t why_size)
+{
+    snprintf(why, why_size, "%s", reason);
+    char *near = strstr(why, " near ");
+    if (near)
+        *near = '\0';
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_array_append_new(store->quarantined,
+                          json_pack("{s:s,s:s,s:s,s:I}", "task_id", task_id, "moved_to", moved_to,
+                                    "reason", why, "time_ns",
+                                    (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec));
+}
+
 static void quarantine(dv_state_store *store, const char *file, const char *task_id,
-                       const char *why, dv_state_bad_record_fn bad, void *userdata)
+                       const char *reason, dv_state_bad_record_fn bad, void *userdata)
 {
     _cleanup_free_ char *from = NULL, *to = NULL;
     if (dv_mkdir_p(store->quarantine_dir, 0700, NULL) < 0 ||
@@ -161,6 +184,8 @@ static void quarantine(dv_state_store *store, const char *file, const char *task
     if (rename(from, to) < 0)
         return;
     dv_fsync_parent(from, NULL);
+    char why[DV_QUARANTINE_REASON_MAX];
+    note_quarantined(store, task_id, to, reason, why, sizeof(why));
     if (bad)
         bad(task_id, to, why, userdata);
 }
@@ -226,7 +251,8 @@ int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_r
     return 0;
 }
 
-int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, char **ret_moved_to,
+int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, const char *reason,
+                                   char ret_why[DV_QUARANTINE_REASON_MAX], char **ret_moved_to,
                                    dv_error *err)
 {
     _cleanup_free_ char *from = NULL, *to = NULL;
@@ -241,9 +267,28 @@ int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, c
         return dv_error_errno(err, -errno, "move %s to %s", from, to);
     dv_fsync_parent(from, NULL);
     dv_fsync_parent(to, NULL);
+    char why[DV_QUARANTINE_REASON_MAX];
+    note_quarantined(store, task_id, to, reason, ret_why ? ret_why : why, DV_QUARANTINE_REASON_MAX);
     if (ret_moved_to)
         *ret_moved_to = TAKE_PTR(to);
     return 0;
+}
+
+const json_t *dv_state_store_quarantined(const dv_state_store *store)
+{
+    return store->quarantined;
+}
+
+bool dv_state_store_is_quarantined(const dv_state_store *store, const char *task_id)
+{
+    size_t i;
+    json_t *q;
+    json_array_foreach(store->quarantined, i, q)
+    {
+        if (strcmp(json_string_value(json_object_get(q, "task_id")), task_id) == 0)
+            return true;
+    }
+    return false;
 }
 
 int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err)

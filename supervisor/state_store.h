@@ -39,7 +39,8 @@ int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_er
  * be checked (an I/O error) counts as present: callers use this to spare things. */
 bool dv_state_store_has_task(const dv_state_store *store, const char *task_id);
 
-/* Called for each record that cannot be used: it has been moved to MOVED_TO. */
+/* Called for each record that cannot be used: it has been moved to MOVED_TO; WHY
+ * is the reason as listed by dv_state_store_quarantined(). */
 typedef void (*dv_state_bad_record_fn)(const char *task_id, const char *moved_to, const char *why,
                                        void *userdata);
 
@@ -52,11 +53,24 @@ typedef void (*dv_state_bad_record_fn)(const char *task_id, const char *moved_to
 int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_record_fn bad,
                               void *userdata, json_t **ret, dv_error *err);
 
+/* Reasons are cut to this, and before any " near " (a JSON parser's quote of
+ * the record, which may hold registry credentials). */
+#define DV_QUARANTINE_REASON_MAX 512
+
 /* Move the record of TASK_ID to state/quarantine/ like the load does: for a record
- * that loaded but cannot be used (malformed fields, a spec this agent refuses).
- * *RET_MOVED_TO (optional, heap) names where it went. */
-int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, char **ret_moved_to,
+ * that loaded but cannot be used (malformed fields, a spec this agent refuses, a
+ * container that is not the task's). REASON is listed with it; RET_WHY (optional)
+ * gets the reason as listed, *RET_MOVED_TO (optional, heap) where it went. */
+int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, const char *reason,
+                                   char ret_why[DV_QUARANTINE_REASON_MAX], char **ret_moved_to,
                                    dv_error *err);
+
+/* Every record set aside since the store was opened (by the load or the call
+ * above), oldest first: [{"task_id","moved_to","reason","time_ns"}]. Borrowed. */
+const json_t *dv_state_store_quarantined(const dv_state_store *store);
+/* Was TASK_ID's record set aside since the store was opened? (Its container is
+ * then left alone: the dangling-container reaper asks.) */
+bool dv_state_store_is_quarantined(const dv_state_store *store, const char *task_id);
 
 /* state/images.json; *ret is NULL when the file does not exist yet. */
 int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err);

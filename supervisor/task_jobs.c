@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "runtime.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
@@ -20,18 +20,18 @@
 #include "task_dirs.h"
 #include "task_runner.h"
 
-dv_job *dv_job_new(enum dv_job_kind kind, struct dv_agent *a, const dv_task *t)
+dv_job *dv_job_new(enum dv_job_kind kind, dv_runtime *run, const dv_task *t)
 {
     dv_job *j = calloc(1, sizeof(*j));
     if (!j)
         return NULL;
     j->kind = kind;
-    j->agent = a;
-    j->dk = a->docker;
-    j->quick_dk = a->node_docker ? a->node_docker : a->docker;
+    j->run = run;
+    j->dk = run->docker;
+    j->quick_dk = run->quick_docker ? run->quick_docker : run->docker;
     if (t) {
         snprintf(j->task_id, sizeof(j->task_id), "%s", t->id);
-        snprintf(j->node_id, sizeof(j->node_id), "%s", a->node_id);
+        snprintf(j->node_id, sizeof(j->node_id), "%s", run->node_id);
         snprintf(j->task_name, sizeof(j->task_name), "%s", t->name);
         j->gen = t->gen;
     }
@@ -231,7 +231,7 @@ static int on_pull_line(const json_t *line, void *userdata)
     if (now - c->last_post_ns >= 500 * DV_NSEC_PER_MSEC) {
         char msg[256];
         dv_pull_progress_summary(c->progress, c->ref, msg, sizeof(msg));
-        dv_runner_post_note(c->job->agent, c->job->task_id, "progress", true, "%s", msg);
+        dv_runner_post_note(c->job->run, c->job->task_id, "progress", true, "%s", msg);
         c->last_post_ns = now;
     }
     return dv_cancel_requested(&c->job->cancel);
@@ -265,8 +265,8 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
         return r;
     }
     if (creds.warning[0])
-        dv_runner_post_note(j->agent, j->task_id, "Driver", false, "%s", creds.warning);
-    dv_runner_post_note(j->agent, j->task_id, "Driver", false, "Downloading image %s%s", name->ref,
+        dv_runner_post_note(j->run, j->task_id, "Driver", false, "%s", creds.warning);
+    dv_runner_post_note(j->run, j->task_id, "Driver", false, "Downloading image %s%s", name->ref,
                         creds.found ? " (with registry credentials)" : "");
     struct pull_ctx ctx = {.job = j, .progress = dv_pull_progress_new(), .ref = name->ref};
     dv_pull_options opts = {
@@ -283,7 +283,7 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
     if (ctx.progress && r >= 0) {
         char msg[256];
         dv_pull_progress_summary(ctx.progress, name->ref, msg, sizeof(msg));
-        dv_runner_post_note(j->agent, j->task_id, "progress", true, "%s", msg);
+        dv_runner_post_note(j->run, j->task_id, "progress", true, "%s", msg);
     }
     dv_pull_progress_free(ctx.progress);
     if (r < 0) {
@@ -332,7 +332,7 @@ static void run_image(dv_job *j)
             j->r = dv_error_set(&j->err, -errno, "open %s: %s", j->local_dir, strerror(errno));
             goto out;
         }
-        dv_runner_post_note(j->agent, j->task_id, "Driver", false, "Loading image from %s",
+        dv_runner_post_note(j->run, j->task_id, "Driver", false, "Loading image from %s",
                             spec->config.load);
         if ((j->r = dv_docker_image_load(j->dk, dir, spec->config.load, &j->err)) < 0) {
             dv_error_wrap(&j->err, "load image from local/%s", spec->config.load);
@@ -396,7 +396,7 @@ static int find_and_settle_conflict(dv_job *j, bool *ret_reused)
             *ret_reused = true;
             return 0;
         }
-        dv_runner_post_note(j->agent, j->task_id, "Driver", false,
+        dv_runner_post_note(j->run, j->task_id, "Driver", false,
                             "removing the dead container %.12s that holds the name %s", id,
                             j->container_name);
         if ((r = dv_docker_container_remove(j->dk, id, true, true, &j->err)) < 0 &&
@@ -544,7 +544,7 @@ static void run_start(dv_job *j)
         if (r == 0)
             r = dv_docker_container_remove(j->dk, j->old_container_id, true, true, &e);
         if (r < 0 && !dv_docker_is_not_found(&e))
-            dv_runner_post_note(j->agent, j->task_id, "Driver", false,
+            dv_runner_post_note(j->run, j->task_id, "Driver", false,
                                 "could not remove the previous container %.12s: %s",
                                 j->old_container_id, e.msg);
     }
@@ -576,7 +576,7 @@ remove:;
     dv_error e;
     if (dv_docker_container_remove(j->dk, j->container_id, true, true, &e) < 0 &&
         !dv_docker_is_not_found(&e))
-        dv_runner_post_note(j->agent, j->task_id, "Driver", false,
+        dv_runner_post_note(j->run, j->task_id, "Driver", false,
                             "could not remove container %.12s: %s", j->container_id, e.msg);
     free(j->container_id);
     j->container_id = NULL;
@@ -648,7 +648,7 @@ static void run_destroy(dv_job *j)
         if (r < 0) /* gone already: nothing to stop or remove */
             goto files;
         if (dv_docker_container_stop(j->dk, j->container_id, 0, &e) < 0 && !gone_or_stopped(&e))
-            dv_runner_post_note(j->agent, j->task_id, "Driver", false, "stop during destroy: %s",
+            dv_runner_post_note(j->run, j->task_id, "Driver", false, "stop during destroy: %s",
                                 e.msg);
         if (j->remove_container &&
             (j->r = dv_docker_container_remove(j->dk, j->container_id, true, true, &j->err)) < 0) {

@@ -39,6 +39,7 @@
 #include "error.h"
 #include "lanes.h"
 #include "registry_auth.h"
+#include "runtime.h"
 #include "spec_paths.h"
 #include "task.h"
 
@@ -54,12 +55,11 @@ enum dv_job_kind {
     DV_JOB_REMOVE,
 };
 
-struct dv_agent;
 struct dv_api_request;
 
 typedef struct dv_job {
     enum dv_job_kind kind;
-    struct dv_agent *agent; /* for posting notes; workers touch nothing else in it */
+    dv_runtime *run; /* for posting notes; workers touch nothing else in it */
     dv_docker *dk;
     dv_docker *quick_dk; /* short deadline (agent.h node_docker): inspect, stats, kill */
     char task_id[DV_UUID_STRLEN + 1];
@@ -123,7 +123,7 @@ typedef struct dv_job {
     json_t *stats;       /* out */
 } dv_job;
 
-dv_job *dv_job_new(enum dv_job_kind kind, struct dv_agent *a, const dv_task *t);
+dv_job *dv_job_new(enum dv_job_kind kind, dv_runtime *run, const dv_task *t);
 /* Copy S into the job (freed with it); NULL stays NULL. */
 const char *dv_job_keep(dv_job *job, const char *s);
 void dv_job_free(dv_job *job);

@@ -24,7 +24,7 @@
 #define STABLE_RUN (10 * 60 * DV_NSEC_PER_SEC)
 
 struct dv_orphan {
-    dv_agent *agent;
+    dv_runtime *run;
     dv_docklog_proc proc;
     char *checkpoint_path;
     dv_loop_watch *watch;
@@ -43,69 +43,70 @@ static void forget_identity(dv_task *t)
 
 /* A helper the loop cannot watch would never be reaped nor its end noticed: stop it
  * (as dv_docklog_spawn does with one it cannot identify) rather than lose it. */
-static void abandon(dv_agent *a, dv_task *t, const char *why)
+static void abandon(dv_runtime *run, dv_task *t, const char *why)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_docklog_kill(&rt->proc);
     rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
     rt->logger = DV_LOGGER_NONE;
     forget_identity(t);
-    dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+    dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                       "docklog helper stopped: the agent cannot watch it (%s); logs are not "
                       "collected",
                       why);
 }
 
-static int watch(dv_agent *a, dv_task *t)
+static int watch(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_error err;
-    if (!rt->logger_timer && !(rt->logger_timer = dv_timer_new(a->loop, on_logger_timer, t))) {
-        abandon(a, t, "out of memory");
+    if (!rt->logger_timer && !(rt->logger_timer = dv_timer_new(run->loop, on_logger_timer, t))) {
+        abandon(run, t, "out of memory");
         return -1;
     }
-    if (dv_loop_watch_fd(a->loop, rt->proc.pidfd, EPOLLIN, on_proc, t, &rt->proc_watch, &err) < 0) {
-        abandon(a, t, err.msg);
+    if (dv_loop_watch_fd(run->loop, rt->proc.pidfd, EPOLLIN, on_proc, t, &rt->proc_watch, &err) <
+        0) {
+        abandon(run, t, err.msg);
         return -1;
     }
     rt->logger = DV_LOGGER_RUNNING;
     rt->logger_started_ns = dv_monotonic_ns();
     rt->logger_term_sent = false;
-    dv_log_loss_watch(a, t);
+    dv_log_loss_watch(run, t);
     t->docklog.pid = rt->proc.pid;
     t->docklog.starttime = rt->proc.starttime;
     snprintf(t->docklog.boot_id, sizeof(t->docklog.boot_id), "%s", rt->proc.boot_id);
     return 0;
 }
 
-void dv_logger_adopt_child(dv_agent *a, dv_task *t, dv_docklog_proc *proc)
+void dv_logger_adopt_child(dv_runtime *run, dv_task *t, dv_docklog_proc *proc)
 {
     dv_task_rt *rt = dv_rt(t);
     rt->proc = *proc;
     proc->pidfd = -1; /* ours now */
     proc->pid = 0;
-    watch(a, t);
+    watch(run, t);
 }
 
-static void spawn(dv_agent *a, dv_task *t)
+static void spawn(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_error err;
-    if (dv_docklog_spawn(a->docklog_bin, rt->docklog_config_path, rt->docklog_diag_path, &rt->proc,
-                         &err) < 0) {
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver", "docklog helper did not start: %s",
+    if (dv_docklog_spawn(run->docklog_bin, rt->docklog_config_path, rt->docklog_diag_path,
+                         &rt->proc, &err) < 0) {
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "docklog helper did not start: %s",
                           err.msg);
         rt->logger = DV_LOGGER_NONE;
         if (rt->start_after_logs || rt->destroy_after_logs)
-            dv_runner_logs_done(a, t);
+            dv_runner_logs_done(run, t);
         return;
     }
-    if (watch(a, t) < 0) {
+    if (watch(run, t) < 0) {
         if (rt->start_after_logs || rt->destroy_after_logs)
-            dv_runner_logs_done(a, t);
+            dv_runner_logs_done(run, t);
         return;
     }
-    dv_runner_ops.changed(a, t); /* persist the new identity */
+    dv_runner_ops.changed(run, t); /* persist the new identity */
 }
 
 bool dv_logger_idle(const dv_task *t)
@@ -113,14 +114,14 @@ bool dv_logger_idle(const dv_task *t)
     return dv_rt(t)->logger == DV_LOGGER_NONE;
 }
 
-static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int collect_r,
+static void ended(dv_runtime *run, dv_task *t, const dv_docklog_result *res, int collect_r,
                   const dv_error *err)
 {
     dv_task_rt *rt = dv_rt(t);
     forget_identity(t);
     rt->logger = DV_LOGGER_NONE;
     dv_timer_disarm(rt->logger_timer);
-    dv_log_loss_check(a, t); /* what it found before it ended */
+    dv_log_loss_check(run, t); /* what it found before it ended */
     enum dv_docklog_verdict v = collect_r < 0 ? DV_DOCKLOG_RESPAWN : dv_docklog_classify(res);
     if (rt->logger_term_sent && v == DV_DOCKLOG_RESPAWN)
         v = DV_DOCKLOG_DRAINED; /* we asked it to stop: it was given its chance */
@@ -129,7 +130,7 @@ static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int col
         rt->logger_attempt = 0;
         break;
     case DV_DOCKLOG_PERMANENT:
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver", "log collection failed: %s",
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "log collection failed: %s",
                           res->message[0] ? res->message : "docklog gave up");
         break;
     case DV_DOCKLOG_RESPAWN: {
@@ -139,14 +140,14 @@ static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int col
         char d[32];
         dv_duration_format(delay, d, sizeof(d));
         if (collect_r < 0)
-            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+            dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper ended (%s); restarting it in %s", err->msg, d);
         else if (res->end == DV_DOCKLOG_END_SIGNALED)
-            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+            dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper killed by signal %d; restarting it in %s",
                               res->status, d);
         else
-            dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+            dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper exited with %d; restarting it in %s", res->status, d);
         rt->logger = DV_LOGGER_WAITING;
         /* Someone waits for the rest of the logs: no backoff. */
@@ -154,9 +155,9 @@ static void ended(dv_agent *a, dv_task *t, const dv_docklog_result *res, int col
         break;
     }
     }
-    dv_runner_ops.changed(a, t);
+    dv_runner_ops.changed(run, t);
     if (rt->logger == DV_LOGGER_NONE && (rt->start_after_logs || rt->destroy_after_logs))
-        dv_runner_logs_done(a, t);
+        dv_runner_logs_done(run, t);
 }
 
 static void on_proc(dv_loop *loop, int fd, uint32_t revents, void *userdata)
@@ -175,7 +176,7 @@ static void on_proc(dv_loop *loop, int fd, uint32_t revents, void *userdata)
     rt->proc_watch = NULL;
     dv_docklog_proc_close(&rt->proc);
     rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
-    ended(rt->agent, t, &res, r, &err);
+    ended(rt->run, t, &res, r, &err);
 }
 
 static void on_logger_timer(dv_loop *loop, void *userdata)
@@ -183,9 +184,9 @@ static void on_logger_timer(dv_loop *loop, void *userdata)
     (void)loop;
     dv_task *t = userdata;
     dv_task_rt *rt = dv_rt(t);
-    dv_agent *a = rt->agent;
+    dv_runtime *run = rt->run;
     if (rt->logger == DV_LOGGER_WAITING) {
-        spawn(a, t);
+        spawn(run, t);
         if (rt->logger == DV_LOGGER_RUNNING && (rt->start_after_logs || rt->destroy_after_logs))
             dv_timer_arm(rt->logger_timer, DRAIN_DEADLINE);
         return;
@@ -194,7 +195,7 @@ static void on_logger_timer(dv_loop *loop, void *userdata)
         return;
     dv_error err;
     if (!rt->logger_term_sent) {
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "docklog helper still busy after the container ended: asking it to "
                           "finish");
         rt->logger_term_sent = true;
@@ -206,7 +207,7 @@ static void on_logger_timer(dv_loop *loop, void *userdata)
     }
 }
 
-void dv_logger_finish(dv_agent *a, dv_task *t)
+void dv_logger_finish(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     if (rt->logger == DV_LOGGER_WAITING) {
@@ -214,7 +215,7 @@ void dv_logger_finish(dv_agent *a, dv_task *t)
     } else if (rt->logger == DV_LOGGER_RUNNING && !dv_timer_armed(rt->logger_timer)) {
         dv_timer_arm(rt->logger_timer, DRAIN_DEADLINE);
     } else if (rt->logger == DV_LOGGER_NONE) {
-        dv_runner_logs_done(a, t);
+        dv_runner_logs_done(run, t);
     }
 }
 
@@ -222,7 +223,7 @@ void dv_logger_detach(dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     if (rt->proc_watch)
-        dv_loop_unwatch(rt->agent->loop, rt->proc_watch);
+        dv_loop_unwatch(rt->run->loop, rt->proc_watch);
     rt->proc_watch = NULL;
     dv_timer_disarm(rt->logger_timer);
     if (rt->proc.pidfd >= 0)
@@ -240,7 +241,7 @@ static void on_orphan(dv_loop *loop, int fd, uint32_t revents, void *userdata)
         return;
     dv_loop_unwatch(loop, o->watch);
     dv_docklog_proc_close(&o->proc);
-    for (struct dv_orphan **p = &o->agent->orphans; *p; p = &(*p)->next)
+    for (struct dv_orphan **p = &o->run->orphans; *p; p = &(*p)->next)
         if (*p == o) {
             *p = o->next;
             break;
@@ -249,7 +250,7 @@ static void on_orphan(dv_loop *loop, int fd, uint32_t revents, void *userdata)
     free(o);
 }
 
-void dv_logger_reap_orphan(dv_agent *a, dv_docklog_proc *proc, const char *checkpoint_path)
+void dv_logger_reap_orphan(dv_runtime *run, dv_docklog_proc *proc, const char *checkpoint_path)
 {
     if (proc->pidfd < 0)
         return;
@@ -260,25 +261,25 @@ void dv_logger_reap_orphan(dv_agent *a, dv_docklog_proc *proc, const char *check
         dv_docklog_proc_close(proc);
         return;
     }
-    o->agent = a;
+    o->run = run;
     o->proc = *proc;
     proc->pidfd = -1;
-    if (dv_loop_watch_fd(a->loop, o->proc.pidfd, EPOLLIN, on_orphan, o, &o->watch, &err) < 0) {
+    if (dv_loop_watch_fd(run->loop, o->proc.pidfd, EPOLLIN, on_orphan, o, &o->watch, &err) < 0) {
         dv_docklog_proc_close(&o->proc);
         free(o->checkpoint_path);
         free(o);
         return;
     }
-    o->next = a->orphans;
-    a->orphans = o;
+    o->next = run->orphans;
+    run->orphans = o;
 }
 
-void dv_logger_free_orphans(dv_agent *a)
+void dv_logger_free_orphans(dv_runtime *run)
 {
-    while (a->orphans) {
-        struct dv_orphan *o = a->orphans;
-        a->orphans = o->next;
-        dv_loop_unwatch(a->loop, o->watch);
+    while (run->orphans) {
+        struct dv_orphan *o = run->orphans;
+        run->orphans = o->next;
+        dv_loop_unwatch(run->loop, o->watch);
         dv_docklog_proc_close(&o->proc);
         free(o->checkpoint_path);
         free(o);
@@ -309,7 +310,7 @@ json_t *dv_logger_checkpoint(const dv_task *t)
     return file_for_container(dv_rt(t)->docklog_checkpoint_path, t->container_id, false);
 }
 
-enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool container_exists)
+enum dv_logger_recovery dv_logger_recover(dv_runtime *run, dv_task *t, bool container_exists)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_error err;
@@ -317,14 +318,14 @@ enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool containe
     if (was > 0) {
         dv_docklog_proc p;
         if (dv_docklog_adopt(was, t->docklog.starttime, t->docklog.boot_id, &p, &err) == 0) {
-            dv_logger_adopt_child(a, t, &p);
+            dv_logger_adopt_child(run, t, &p);
             return rt->logger == DV_LOGGER_RUNNING ? DV_LOGGER_ADOPTED : DV_LOGGER_LOST;
         }
         /* Gone while the agent was down (it drained, or was killed): the record
          * must stop naming it, whatever recovery does with the task next; a task
          * it leaves as it is would otherwise keep the dead pid on disk. */
         forget_identity(t);
-        dv_runner_ops.changed(a, t);
+        dv_runner_ops.changed(run, t);
     }
     /* Gone (or never recorded): its checkpoint says how far it got with this container. */
     _cleanup_json_ json_t *cp = dv_logger_checkpoint(t);
@@ -334,7 +335,7 @@ enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool containe
     if (outcome && strcmp(outcome, "failed") == 0) {
         if (was > 0) {
             const char *why = json_string_value(json_object_get(cp, "error"));
-            dv_task_event_add(t, &dv_runner_ops, a, "Driver", "log collection failed: %s",
+            dv_task_event_add(t, &dv_runner_ops, run, "Driver", "log collection failed: %s",
                               why && *why ? why : "docklog gave up");
         }
         return was > 0 ? DV_LOGGER_FINISHED : DV_LOGGER_NOTHING;
@@ -344,16 +345,16 @@ enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool containe
      * that is still there and whose logs were being collected (its config). */
     _cleanup_json_ json_t *conf =
         file_for_container(rt->docklog_config_path, t->container_id, true);
-    if (!container_exists || !conf || !a->docklog_bin)
+    if (!container_exists || !conf || !run->docklog_bin)
         return was > 0 ? DV_LOGGER_LOST : DV_LOGGER_NOTHING;
     if (was > 0)
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "docklog helper %d ended while the agent was down: relaunching it from "
                           "its checkpoint",
                           (int)was);
     else
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "no docklog helper was running: launching one from its checkpoint");
-    spawn(a, t);
+    spawn(run, t);
     return rt->logger == DV_LOGGER_RUNNING ? DV_LOGGER_RELAUNCHED : DV_LOGGER_LOST;
 }

@@ -19,10 +19,10 @@ int64_t dv_engine_retry_next(int64_t previous_ns)
     return previous_ns >= DV_ENGINE_RETRY_MAX / 2 ? DV_ENGINE_RETRY_MAX : previous_ns * 2;
 }
 
-static void feed_failed(dv_agent *a, dv_task *t, const dv_error *err)
+static void feed_failed(dv_runtime *run, dv_task *t, const dv_error *err)
 {
     dv_task_input in = {.event = DV_TE_START_FAILED, .error = err, .stop_timeout_ns = -1};
-    dv_runner_feed(a, t, &in);
+    dv_runner_feed(run, t, &in);
 }
 
 static bool called_off(const dv_task *t)
@@ -35,14 +35,14 @@ static void on_engine_timer(dv_loop *loop, void *userdata)
     (void)loop;
     dv_task *t = userdata;
     dv_task_rt *rt = dv_rt(t);
-    dv_agent *a = rt->agent;
+    dv_runtime *run = rt->run;
     enum dv_engine_op op = rt->engine_op;
     rt->engine_op = DV_ENGINE_OP_NONE;
     if (op == DV_ENGINE_OP_NONE)
         return;
     if (op == DV_ENGINE_OP_DESTROY) { /* nothing calls a destroy off */
         if (t->state == DV_TASK_DESTROYING)
-            dv_runner_destroy_step(a, t);
+            dv_runner_destroy_step(run, t);
         return;
     }
     if (called_off(t)) {
@@ -50,17 +50,17 @@ static void on_engine_timer(dv_loop *loop, void *userdata)
         free(t->waiting);
         t->waiting = NULL;
         rt->engine_backoff_ns = 0;
-        feed_failed(a, t, &err);
+        feed_failed(run, t, &err);
         return;
     }
     /* Same state, same gen: the result of the new try is as current as the first. */
     if (op == DV_ENGINE_OP_IMAGE && t->state == DV_TASK_PULLING)
-        dv_runner_fetch_image(a, t);
+        dv_runner_fetch_image(run, t);
     else if (op == DV_ENGINE_OP_START && t->state == DV_TASK_STARTING)
-        dv_runner_submit_start(a, t);
+        dv_runner_submit_start(run, t);
 }
 
-bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const dv_error *err)
+bool dv_runner_engine_wait(dv_runtime *run, dv_task *t, enum dv_engine_op op, const dv_error *err)
 {
     dv_task_rt *rt = dv_rt(t);
     if (!err->unreachable)
@@ -71,7 +71,7 @@ bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const 
         rt->engine_backoff_ns = 0;
         return false;
     }
-    if (!rt->engine_timer && !(rt->engine_timer = dv_timer_new(a->loop, on_engine_timer, t)))
+    if (!rt->engine_timer && !(rt->engine_timer = dv_timer_new(run->loop, on_engine_timer, t)))
         return false; /* out of memory: failing the start is all that is left */
     bool first = t->waiting == NULL;
     rt->engine_op = op;
@@ -88,7 +88,7 @@ bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const 
         [DV_ENGINE_OP_DESTROY] = "destroying",
     };
     if (first)
-        dv_task_event_add(t, &dv_runner_ops, a, "Engine Unreachable",
+        dv_task_event_add(t, &dv_runner_ops, run, "Engine Unreachable",
                           "Docker Engine unreachable: %s, waiting (%s again once it answers)",
                           err->msg, what[op]);
     else
@@ -97,7 +97,7 @@ bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const 
     return true;
 }
 
-void dv_runner_engine_reached(dv_agent *a, dv_task *t)
+void dv_runner_engine_reached(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     rt->engine_backoff_ns = 0;
@@ -105,11 +105,11 @@ void dv_runner_engine_reached(dv_agent *a, dv_task *t)
         return;
     free(t->waiting);
     t->waiting = NULL;
-    dv_task_event_add(t, &dv_runner_ops, a, "Engine Reachable",
+    dv_task_event_add(t, &dv_runner_ops, run, "Engine Reachable",
                       "the Docker Engine answers again: going on");
 }
 
-void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err)
+void dv_runner_stop_unreachable(dv_runtime *run, dv_task *t, const dv_error *err)
 {
     if (!err->unreachable || t->waiting)
         return;
@@ -117,7 +117,7 @@ void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err)
     /* The confirm owed retries after the resync once the Engine is back. */
     dv_task_set_str(&t->waiting,
                     "Docker Engine unreachable: the stop is confirmed once it answers again");
-    dv_task_event_add(t, &dv_runner_ops, a, "Engine Unreachable",
+    dv_task_event_add(t, &dv_runner_ops, run, "Engine Unreachable",
                       "Docker Engine unreachable: %s, waiting (the stop is confirmed once it "
                       "answers again)",
                       err->msg);
@@ -139,10 +139,10 @@ void dv_runner_engine_wait_cancel(dv_task *t)
         dv_timer_arm(rt->engine_timer, 0);
 }
 
-void dv_runner_engine_back(dv_agent *a)
+void dv_runner_engine_back(dv_runtime *run)
 {
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-        dv_task *t = dv_task_table_at(a->tasks, i);
+    for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+        dv_task *t = dv_task_table_at(run->tasks, i);
         dv_task_rt *rt = dv_rt(t);
         if (rt && rt->engine_op != DV_ENGINE_OP_NONE && rt->engine_timer) {
             rt->engine_backoff_ns = 0;
@@ -151,10 +151,10 @@ void dv_runner_engine_back(dv_agent *a)
     }
 }
 
-void dv_runner_engine_lost(dv_agent *a, int64_t since_ns)
+void dv_runner_engine_lost(dv_runtime *run, int64_t since_ns)
 {
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-        dv_task *t = dv_task_table_at(a->tasks, i);
+    for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+        dv_task *t = dv_task_table_at(run->tasks, i);
         if (dv_task_state_is_active(t->state) && t->container_id)
             dv_runner_outage_note(t, since_ns);
     }

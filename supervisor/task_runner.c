@@ -15,7 +15,6 @@
 #include "log.h"
 #include "policy.h"
 #include "labels.h"
-#include "recovery.h"
 #include "spec_ports.h"
 #include "task_dirs.h"
 #include "task_jobs.h"
@@ -28,57 +27,41 @@ static const char *short_id(const dv_task *t)
     return buf;
 }
 
-/* ---- publishing and persistence ---- */
+/* ---- observers and persistence ---- */
 
-json_t *dv_runner_event_line(const dv_task *t, const dv_task_event *ev)
-{
-    json_t *j = dv_task_event_to_json(ev);
-    if (j)
-        json_object_update_new(j, json_pack("{s:s,s:s,s:s}", "task_id", t->id, "task_name", t->name,
-                                            "state", dv_task_state_name(t->state)));
-    return j;
-}
-
-json_t *dv_runner_state_line(const dv_task *t)
-{
-    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time_ns", (json_int_t)dv_realtime_ns(),
-                          "type", "state", "task_id", t->id, "task_name", t->name, "state",
-                          dv_task_state_name(t->state), "desired",
-                          t->desired == DV_DESIRED_STOPPED ? "stopped" : "running");
-    if (j && dv_task_state_is_terminal(t->state) && t->exit.valid)
-        json_object_set_new(j, "exit_code", json_integer(t->exit.exit_code));
-    if (j && t->waiting) /* a follower (run, stop) can stop waiting with the task */
-        json_object_set_new(j, "waiting", json_string(t->waiting));
-    return j;
-}
-
-void dv_runner_publish_state(dv_agent *a, dv_task *t, bool force)
+static void notify_state(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
-    if (rt && !force && rt->published_once && rt->last_published == t->state)
+    if (rt->notified_once && rt->last_notified == t->state)
         return;
-    if (rt) {
-        rt->last_published = t->state;
-        rt->published_once = true;
-    }
-    _cleanup_json_ json_t *line = dv_runner_state_line(t);
-    if (line)
-        dv_event_hub_publish(a->hub, t->id, line);
+    rt->last_notified = t->state;
+    rt->notified_once = true;
+    if (run->observers.task_state)
+        run->observers.task_state(run->observers.ctx, t);
 }
 
-int dv_runner_save(dv_agent *a, dv_task *t, dv_error *err)
+void dv_runner_forget(dv_runtime *run, dv_task *t, enum dv_task_gone_why why, const char *detail)
 {
-    memcpy(t->boot_id, a->boot_id, sizeof(t->boot_id)); /* recovery tells a reboot by it */
+    dv_task_table_detach(run->tasks, t);
+    if (run->observers.task_gone)
+        run->observers.task_gone(run->observers.ctx, t, why, detail);
+    dv_runner_free_rt(t);
+    dv_task_free(t);
+}
+
+int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err)
+{
+    memcpy(t->boot_id, run->boot_id, sizeof(t->boot_id)); /* recovery tells a reboot by it */
     _cleanup_json_ json_t *rec = dv_task_to_json(t);
     if (!rec)
         return dv_error_set(err, -ENOMEM, "cannot serialize the record of task %s", t->id);
-    return dv_state_store_save_task(a->store, t->id, rec, err);
+    return dv_state_store_save_task(run->store, t->id, rec, err);
 }
 
-static void save(dv_agent *a, dv_task *t)
+static void save(dv_runtime *run, dv_task *t)
 {
     dv_error err;
-    if (dv_runner_save(a, t, &err) < 0)
+    if (dv_runner_save(run, t, &err) < 0)
         dv_log_error("task %s: saving its record: %s", short_id(t), err.msg);
 }
 
@@ -95,9 +78,9 @@ static void free_job_done(dv_loop *loop, void *data)
     dv_job_free(data);
 }
 
-static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
+static void submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
 {
-    int r = dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, done, free_job, j);
+    int r = dv_lanes_submit(run->lanes, dv_job_lane(j), dv_job_run, done, free_job, j);
     if (r == 0)
         return;
     /* The result says why, later, never from inside the state machine call that
@@ -109,57 +92,60 @@ static void submit(dv_agent *a, dv_job *j, dv_work_done_fn done)
         j->r = dv_error_set(&j->err, r, "out of memory");
     else
         j->r = dv_error_set(&j->err, -ESHUTDOWN, "the agent is shutting down");
-    if (dv_loop_post(a->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
+    if (dv_loop_post(run->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
         dv_job_free(j);
 }
 
 /* A job that failed before it could be submitted still answers through the loop:
  * the state machine must never be re-entered from inside one of its own ops. */
-static void fail_later(dv_agent *a, dv_job *j, dv_work_done_fn done, int code, const char *msg)
+static void fail_later(dv_runtime *run, dv_job *j, dv_work_done_fn done, int code, const char *msg)
 {
     j->r = dv_error_set(&j->err, code, "%s", msg);
-    if (dv_loop_post(a->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
+    if (dv_loop_post(run->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
         dv_job_free(j);
 }
 
 /* The task a result belongs to, or NULL if the task is gone or moved on. */
 static dv_task *current(dv_job *j)
 {
-    dv_task *t = dv_task_table_get(j->agent->tasks, j->task_id);
+    dv_task *t = dv_task_table_get(j->run->tasks, j->task_id);
     return t && t->gen == j->gen ? t : NULL;
 }
 
 /* ---- a container that is not the task's ---- */
 
-void dv_runner_set_aside(dv_agent *a, dv_task *t, const char *why)
+void dv_runner_set_aside(dv_runtime *run, dv_task *t, const char *why)
 {
-    dv_task_event_add(t, &dv_runner_ops, a, "Set Aside",
+    dv_task_event_add(t, &dv_runner_ops, run, "Set Aside",
                       "%s: the task's record is set aside and nothing of the task is touched "
                       "any more (see GET /v1/node)",
                       why);
     dv_error err;
-    if (dv_recovery_quarantine(a, t->id, why, &err) < 0)
+    _cleanup_free_ char *to = NULL;
+    char listed[DV_QUARANTINE_REASON_MAX];
+    if (dv_state_store_quarantine_task(run->store, t->id, why, listed, &to, &err) < 0)
         dv_log_error("task %s: %s; its record stays in place, it cannot be set aside: %s", t->id,
                      why, err.msg);
-    dv_ports_release_task(a->ports, t->id);
-    dv_image_gc_task_destroyed(a, t);
-    dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 409, why);
-    dv_event_hub_close_task(a->hub, t->id);
+    else
+        dv_log_error("task record %s set aside as %s: %s (its container and files are left "
+                     "alone; see GET /v1/node)",
+                     t->id, to, listed);
+    dv_ports_release_task(run->ports, t->id);
+    dv_image_gc_task_destroyed(run, t);
     /* Frees the runtime: timers disarmed, the helper left running (as for a
      * record set aside at start). */
-    dv_task_table_remove(a->tasks, t, dv_runner_free_rt);
-    dv_agent_notify_status(a);
+    dv_runner_forget(run, t, DV_TASK_GONE_SET_ASIDE, why);
 }
 
-dv_task *dv_runner_named_foreign(dv_agent *a, const dv_job *j, const char *container_id)
+dv_task *dv_runner_named_foreign(dv_runtime *run, const dv_job *j, const char *container_id)
 {
     if (!j->foreign || !container_id)
         return NULL;
-    dv_task *t = dv_task_table_get(a->tasks, j->task_id);
+    dv_task *t = dv_task_table_get(run->tasks, j->task_id);
     return t && t->container_id && strcmp(t->container_id, container_id) == 0 ? t : NULL;
 }
 
-int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
+int dv_runner_feed(dv_runtime *run, dv_task *t, const dv_task_input *in)
 {
     enum dv_task_state before = t->state;
     bool last = in->event == DV_TE_DESTROYED;
@@ -169,11 +155,11 @@ int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
      * timeout, the spec's kill_timeout, a drain, recovery), as Nomad's client does:
      * before the state machine, so its events show the time actually waited. */
     dv_task_input capped = *in;
-    int64_t max = a->config.max_kill_timeout_ns;
+    int64_t max = run->config->max_kill_timeout_ns;
     if (max > 0 &&
         (capped.stop_timeout_ns > max || (capped.stop_timeout_ns < 0 && t->kill_timeout_ns > max)))
         capped.stop_timeout_ns = max;
-    int r = dv_task_handle(t, &capped, &dv_runner_ops, a);
+    int r = dv_task_handle(t, &capped, &dv_runner_ops, run);
     if (r == -EINVAL)
         dv_log_debug("task %s: %s ignored in state %s", id, dv_task_fsm_event_name(in->event),
                      dv_task_state_name(before));
@@ -183,14 +169,14 @@ int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in)
     return r;
 }
 
-static void feed_simple(dv_agent *a, dv_task *t, enum dv_task_fsm_event e, const dv_error *err)
+static void feed_simple(dv_runtime *run, dv_task *t, enum dv_task_fsm_event e, const dv_error *err)
 {
     dv_task_input in = {.event = e, .error = err, .stop_timeout_ns = -1};
-    dv_runner_feed(a, t, &in);
+    dv_runner_feed(run, t, &in);
 }
 
 struct note {
-    dv_agent *agent;
+    dv_runtime *run;
     char task_id[DV_UUID_STRLEN + 1];
     char type[32];
     bool transient;
@@ -201,28 +187,25 @@ static void run_note(dv_loop *loop, void *data)
 {
     (void)loop;
     struct note *n = data;
-    dv_task *t = dv_task_table_get(n->agent->tasks, n->task_id);
+    dv_task *t = dv_task_table_get(n->run->tasks, n->task_id);
     if (t && n->transient) {
-        _cleanup_json_ json_t *line =
-            json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time_ns", (json_int_t)dv_realtime_ns(), "type",
-                      n->type, "task_id", t->id, "task_name", t->name, "state",
-                      dv_task_state_name(t->state), "message", n->msg);
-        if (line)
-            dv_event_hub_publish(n->agent->hub, t->id, line);
+        dv_task_event ev = {.time_ns = dv_realtime_ns(), .type = n->type, .message = n->msg};
+        if (n->run->observers.task_event)
+            n->run->observers.task_event(n->run->observers.ctx, t, &ev, true);
     } else if (t) {
-        dv_task_event_add(t, &dv_runner_ops, n->agent, n->type, "%s", n->msg);
-        save(n->agent, t);
+        dv_task_event_add(t, &dv_runner_ops, n->run, n->type, "%s", n->msg);
+        save(n->run, t);
     }
     free(n);
 }
 
-void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, bool transient,
+void dv_runner_post_note(dv_runtime *run, const char *task_id, const char *type, bool transient,
                          const char *fmt, ...)
 {
     struct note *n = calloc(1, sizeof(*n));
     if (!n)
         return;
-    n->agent = a;
+    n->run = run;
     snprintf(n->task_id, sizeof(n->task_id), "%s", task_id);
     snprintf(n->type, sizeof(n->type), "%s", type);
     n->transient = transient;
@@ -230,7 +213,7 @@ void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, boo
     va_start(ap, fmt);
     vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
     va_end(ap);
-    if (dv_loop_post(a->loop, run_note, free, n) < 0)
+    if (dv_loop_post(run->loop, run_note, free, n) < 0)
         free(n);
 }
 
@@ -239,15 +222,15 @@ void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, boo
 static void op_fetch_image(void *ctx, dv_task *t);
 
 /* The image GC lets a task go on once its image is safe from removal. */
-static void image_settled(dv_agent *a, dv_task *t, bool refetch)
+static void image_settled(dv_runtime *run, dv_task *t, bool refetch)
 {
     if (refetch && !t->destroy_requested) {
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "image %s was removed by the image GC just now: fetching it again",
                           t->image);
-        op_fetch_image(a, t);
+        op_fetch_image(run, t);
     } else {
-        feed_simple(a, t, DV_TE_IMAGE_READY, NULL);
+        feed_simple(run, t, DV_TE_IMAGE_READY, NULL);
     }
 }
 
@@ -255,58 +238,60 @@ static void image_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
-    dv_task *any = dv_task_table_get(j->agent->tasks, j->task_id);
+    dv_task *any = dv_task_table_get(j->run->tasks, j->task_id);
     if (any && dv_rt(any)->cancel == &j->cancel)
         dv_rt(any)->cancel = NULL;
     dv_task *t = current(j);
     if (t) {
         if (!j->err.unreachable)
-            dv_runner_engine_reached(j->agent, t);
+            dv_runner_engine_reached(j->run, t);
         if (j->r < 0) {
-            if (!dv_runner_engine_wait(j->agent, t, DV_ENGINE_OP_IMAGE, &j->err))
-                feed_simple(j->agent, t, DV_TE_START_FAILED, &j->err);
+            if (!dv_runner_engine_wait(j->run, t, DV_ENGINE_OP_IMAGE, &j->err))
+                feed_simple(j->run, t, DV_TE_START_FAILED, &j->err);
         } else {
             _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
             dv_task_set_str(&t->image_id, j->image_id);
             free(dv_rt(t)->image_user);
             dv_rt(t)->image_user = TAKE_PTR(j->image_user);
-            dv_image_gc_image_ready(j->agent, t, prev_image_id, image_settled);
+            dv_image_gc_image_ready(j->run, t, prev_image_id, image_settled);
         }
     }
     dv_job_free(j);
 }
 
-void dv_runner_fetch_image(dv_agent *a, dv_task *t)
+void dv_runner_fetch_image(dv_runtime *run, dv_task *t)
 {
-    op_fetch_image(a, t);
+    op_fetch_image(run, t);
 }
 
 static void op_fetch_image(void *ctx, dv_task *t)
 {
-    dv_agent *a = ctx;
+    dv_runtime *run = ctx;
     dv_task_rt *rt = dv_rt(t);
-    dv_job *j = dv_job_new(DV_JOB_IMAGE, a, t);
+    dv_job *j = dv_job_new(DV_JOB_IMAGE, run, t);
     if (!j) {
         dv_log_error("task %s: out of memory", short_id(t));
         return;
     }
     if (!(j->spec_json = json_deep_copy(t->spec)) ||
         !(j->local_dir = strdup(rt->paths.local_dir))) {
-        fail_later(a, j, image_done, -ENOMEM, "out of memory");
+        fail_later(run, j, image_done, -ENOMEM, "out of memory");
         return;
     }
-    j->auth_config = a->config.docker.auth.config ? strdup(a->config.docker.auth.config) : NULL;
-    j->auth_helper = a->config.docker.auth.helper ? strdup(a->config.docker.auth.helper) : NULL;
+    j->auth_config =
+        run->config->docker.auth.config ? strdup(run->config->docker.auth.config) : NULL;
+    j->auth_helper =
+        run->config->docker.auth.helper ? strdup(run->config->docker.auth.helper) : NULL;
     j->auth = (dv_auth_sources){.config_path = j->auth_config, .helper = j->auth_helper};
-    j->activity_timeout_ns = a->config.docker.pull_activity_timeout_ns;
+    j->activity_timeout_ns = run->config->docker.pull_activity_timeout_ns;
     rt->cancel = &j->cancel;
-    submit(a, j, image_done);
+    submit(run, j, image_done);
 }
 
 /* ---- START ---- */
 
-static int translate(dv_agent *a, dv_task *t, json_t **ret, dv_spec_error *err)
+static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *err)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_port_alloc *allocs = calloc(t->nports ? t->nports : 1, sizeof(*allocs));
@@ -331,23 +316,23 @@ static int translate(dv_agent *a, dv_task *t, json_t **ret, dv_spec_error *err)
      * changed since (a task that put local/link -> / there and exited would get the
      * host's root bound on its restart). */
     _cleanup_(dv_strv_free) dv_strv devices = {0};
-    if ((r = dv_policy_check_host_paths(rt->spec, &a->config, &rt->paths, err)) < 0 ||
-        (r = dv_policy_check_devices(rt->spec, &a->config, &devices, err)) < 0) {
+    if ((r = dv_policy_check_host_paths(rt->spec, run->config, &rt->paths, err)) < 0 ||
+        (r = dv_policy_check_devices(rt->spec, run->config, &devices, err)) < 0) {
         free(allocs);
         return r;
     }
     dv_translate_ctx tc = {
         .task_id = t->id,
-        .node_id = a->node_id,
+        .node_id = run->node_id,
         .paths = &rt->paths,
         .ports = allocs,
         .n_ports = t->nports,
         .image = t->image_id,
-        .ncpus = a->ncpus,
-        .cpu_total_mhz = a->cpu_total_mhz,
+        .ncpus = run->ncpus,
+        .cpu_total_mhz = run->cpu_total_mhz,
         .device_paths = &devices,
     };
-    r = dv_translate(rt->spec, &a->config, &tc, ret, err);
+    r = dv_translate(rt->spec, run->config, &tc, ret, err);
     free(allocs);
     return r;
 }
@@ -356,10 +341,10 @@ static void start_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
-    dv_agent *a = j->agent;
-    dv_task *bad = dv_runner_named_foreign(a, j, j->old_container_id);
+    dv_runtime *run = j->run;
+    dv_task *bad = dv_runner_named_foreign(run, j, j->old_container_id);
     if (bad) {
-        dv_runner_set_aside(a, bad, j->err.msg);
+        dv_runner_set_aside(run, bad, j->err.msg);
         dv_job_free(j);
         return;
     }
@@ -367,25 +352,25 @@ static void start_done(dv_loop *loop, void *data)
     if (!t) {
         /* Nobody wants this container any more: do not leave it behind. */
         if (j->r == 0 && j->container_id) {
-            dv_job *rm = dv_job_new(DV_JOB_REMOVE, a, NULL);
+            dv_job *rm = dv_job_new(DV_JOB_REMOVE, run, NULL);
             if (rm) { /* its own check needs the task id the container carries */
                 snprintf(rm->task_id, sizeof(rm->task_id), "%s", j->task_id);
                 snprintf(rm->node_id, sizeof(rm->node_id), "%s", j->node_id);
             }
             if (rm && (rm->container_id = strdup(j->container_id)))
-                submit(a, rm, free_job_done);
+                submit(run, rm, free_job_done);
             else
                 dv_job_free(rm);
         }
-        dv_logger_reap_orphan(a, &j->proc, j->docklog.checkpoint_path);
+        dv_logger_reap_orphan(run, &j->proc, j->docklog.checkpoint_path);
         dv_job_free(j);
         return;
     }
     if (!j->err.unreachable)
-        dv_runner_engine_reached(a, t);
+        dv_runner_engine_reached(run, t);
     if (j->r < 0) {
-        if (!dv_runner_engine_wait(a, t, DV_ENGINE_OP_START, &j->err))
-            feed_simple(a, t, DV_TE_START_FAILED, &j->err);
+        if (!dv_runner_engine_wait(run, t, DV_ENGINE_OP_START, &j->err))
+            feed_simple(run, t, DV_TE_START_FAILED, &j->err);
         dv_job_free(j);
         return;
     }
@@ -394,38 +379,38 @@ static void start_done(dv_loop *loop, void *data)
     dv_task_set_str(&t->network_name, j->network_name);
     t->auto_advertise = j->auto_advertise;
     if (j->reused)
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver",
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "reusing the running container %.12s that already had the name %s",
                           j->container_id, t->container_name);
     if (j->docklog_started)
-        dv_logger_adopt_child(a, t, &j->proc);
+        dv_logger_adopt_child(run, t, &j->proc);
     else if (j->docklog_error[0])
-        dv_task_event_add(t, &dv_runner_ops, a, "Driver", "%s", j->docklog_error);
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "%s", j->docklog_error);
     bool exited = !j->running;
     dv_exit_result ex = j->exit;
     j->exit = (dv_exit_result){0};
-    feed_simple(a, t, DV_TE_STARTED, NULL);
+    feed_simple(run, t, DV_TE_STARTED, NULL);
     /* It may be done already (echo hello): the exit is known from the inspect. */
     if (exited && t->state == DV_TASK_RUNNING) {
         dv_task_input in = {.event = DV_TE_EXITED, .exit = &ex};
-        dv_runner_feed(a, t, &in);
+        dv_runner_feed(run, t, &in);
     }
     dv_exit_result_clear(&ex);
     dv_job_free(j);
 }
 
-static void submit_start(dv_agent *a, dv_task *t)
+static void submit_start(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
-    dv_job *j = dv_job_new(DV_JOB_START, a, t);
+    dv_job *j = dv_job_new(DV_JOB_START, run, t);
     if (!j) {
         dv_log_error("task %s: out of memory", short_id(t));
         return;
     }
-    if (translate(a, t, &j->body, &serr) < 0) {
-        fail_later(a, j, start_done, serr.err.code ? serr.err.code : -EINVAL, serr.err.msg);
+    if (translate(run, t, &j->body, &serr) < 0) {
+        fail_later(run, j, start_done, serr.err.code ? serr.err.code : -EINVAL, serr.err.msg);
         return;
     }
     j->container_name = strdup(t->container_name);
@@ -433,28 +418,28 @@ static void submit_start(dv_agent *a, dv_task *t)
     j->user_from_spec = rt->spec->user != NULL;
     const char *user = rt->spec->user ? rt->spec->user : rt->image_user;
     if (user && !(j->user = strdup(user))) {
-        fail_later(a, j, start_done, -ENOMEM, "out of memory");
+        fail_later(run, j, start_done, -ENOMEM, "out of memory");
         return;
     }
     if (dv_task_paths_copy(&rt->paths, &j->dirs) < 0) {
-        fail_later(a, j, start_done, -ENOMEM, "out of memory");
+        fail_later(run, j, start_done, -ENOMEM, "out of memory");
         return;
     }
     j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
     const dv_task_spec *s = rt->spec;
     bool files = s->logs.file, journald = s->logs.journald;
-    j->logs_enabled = !s->logs.disabled && !a->config.docker.disable_log_collection &&
-                      (files || journald) && a->docklog_bin;
-    if (!a->docklog_bin && !s->logs.disabled && !a->config.docker.disable_log_collection)
+    j->logs_enabled = !s->logs.disabled && !run->config->docker.disable_log_collection &&
+                      (files || journald) && run->docklog_bin;
+    if (!run->docklog_bin && !s->logs.disabled && !run->config->docker.disable_log_collection)
         snprintf(j->docklog_error, sizeof(j->docklog_error), "logs are not collected: %s",
-                 a->docklog_missing);
+                 run->docklog_missing);
     if (j->logs_enabled) {
-        j->docklog_bin = strdup(a->docklog_bin);
+        j->docklog_bin = strdup(run->docklog_bin);
         j->docklog_config_path = strdup(rt->docklog_config_path);
         j->docklog_diag_path = strdup(rt->docklog_diag_path);
         /* The helper reaches the Engine as the agent's client does, whatever its
          * TLS came from; docklog takes the three files together or none. */
-        dv_docker *dk = a->docker;
+        dv_docker *dk = run->docker;
         char endpoint[1024];
         bool tls_files = dv_docker_tls_cert(dk) && dv_docker_tls_key(dk) && dv_docker_tls_ca(dk);
         j->docklog = (dv_docklog_config){
@@ -479,25 +464,25 @@ static void submit_start(dv_agent *a, dv_task *t)
             .gaps_path = dv_job_keep(j, rt->docklog_gaps_path),
         };
     }
-    submit(a, j, start_done);
+    submit(run, j, start_done);
 }
 
-void dv_runner_submit_start(dv_agent *a, dv_task *t)
+void dv_runner_submit_start(dv_runtime *run, dv_task *t)
 {
-    submit_start(a, t);
+    submit_start(run, t);
 }
 
 static void op_start_container(void *ctx, dv_task *t)
 {
-    dv_agent *a = ctx;
+    dv_runtime *run = ctx;
     /* The previous container's helper must finish first: files are shared and the
      * old container may only go once it is drained. */
     if (!dv_logger_idle(t)) {
         dv_rt(t)->start_after_logs = true;
-        dv_logger_finish(a, t);
+        dv_logger_finish(run, t);
         return;
     }
-    submit_start(a, t);
+    submit_start(run, t);
 }
 
 /* ---- STOP / confirm ---- */
@@ -506,9 +491,9 @@ static void stop_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
-    dv_task *bad = dv_runner_named_foreign(j->agent, j, j->container_id);
+    dv_task *bad = dv_runner_named_foreign(j->run, j, j->container_id);
     if (bad) {
-        dv_runner_set_aside(j->agent, bad, j->err.msg);
+        dv_runner_set_aside(j->run, bad, j->err.msg);
         dv_job_free(j);
         return;
     }
@@ -518,22 +503,22 @@ static void stop_done(dv_loop *loop, void *data)
         free(rt->stop_owed_signal);
         rt->stop_owed_signal = j->signal ? strdup(j->signal) : NULL;
         rt->stop_owed_timeout_ns = (int64_t)j->stop_timeout_s * DV_NSEC_PER_SEC;
-        dv_runner_stop_unreachable(j->agent, t, &j->err);
+        dv_runner_stop_unreachable(j->run, t, &j->err);
     }
     if (t && t->state == DV_TASK_STOPPING) {
         if (j->r == 0 && j->signal && j->running)
             dv_timer_arm(dv_rt(t)->timer, t->stop_timeout_ns); /* → KILL_TIMEOUT */
         else
-            feed_simple(j->agent, t, DV_TE_STOP_DONE, j->r < 0 ? &j->err : NULL);
+            feed_simple(j->run, t, DV_TE_STOP_DONE, j->r < 0 ? &j->err : NULL);
     } else if (t && t->state == DV_TASK_DESTROYING) {
-        dv_runner_destroy_step(j->agent, t);
+        dv_runner_destroy_step(j->run, t);
     }
     dv_job_free(j);
 }
 
-static void submit_stop(dv_agent *a, dv_task *t, int64_t timeout_ns, const char *signal)
+static void submit_stop(dv_runtime *run, dv_task *t, int64_t timeout_ns, const char *signal)
 {
-    dv_job *j = dv_job_new(DV_JOB_STOP, a, t);
+    dv_job *j = dv_job_new(DV_JOB_STOP, run, t);
     if (!j)
         return;
     j->container_id = t->container_id ? strdup(t->container_id) : NULL;
@@ -542,11 +527,11 @@ static void submit_stop(dv_agent *a, dv_task *t, int64_t timeout_ns, const char 
     j->stop_timeout_s = (int)((timeout_ns + DV_NSEC_PER_SEC - 1) / DV_NSEC_PER_SEC);
     if (!j->container_id) { /* nothing to stop */
         j->r = 0;
-        if (dv_loop_post(a->loop, stop_done, free_job, j) < 0)
+        if (dv_loop_post(run->loop, stop_done, free_job, j) < 0)
             dv_job_free(j);
         return;
     }
-    submit(a, j, stop_done);
+    submit(run, j, stop_done);
 }
 
 static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const char *signal)
@@ -563,13 +548,13 @@ static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const c
  * logged once per streak. While the Engine's event stream is down nothing is
  * retried per task: the resync when the stream is back inspects every task, and
  * an outage must not become a warning and a failing call per task every 2s. */
-static void retry_inspect_later(dv_agent *a, dv_task *t, const dv_job *j)
+static void retry_inspect_later(dv_runtime *run, dv_task *t, const dv_job *j)
 {
     dv_task_rt *rt = dv_rt(t);
     bool first = rt->inspect_retry_ns == 0;
     /* A confirm after a stop must still be able to tell that the stop failed. */
     rt->inspect_owed_strict = rt->inspect_owed_strict || !j->lenient;
-    if (!a->engine_stream_ok) {
+    if (!run->engine_stream_ok) {
         dv_log_debug("task %s: inspect %.12s: %s (checked again when the Engine is back)",
                      short_id(t), j->container_id, j->err.msg);
         return;
@@ -610,7 +595,7 @@ static void inspect_done(dv_loop *loop, void *data)
          * exit found after this is the outage's doing (task_outage.c). */
         if (j->err.unreachable)
             dv_runner_outage_note(t, dv_realtime_ns());
-        retry_inspect_later(j->agent, t, j);
+        retry_inspect_later(j->run, t, j);
         dv_job_free(j);
         return;
     }
@@ -626,15 +611,15 @@ static void inspect_done(dv_loop *loop, void *data)
         if (t->state == DV_TASK_STOPPING && rt->stop_owed) {
             /* The stop never reached the Engine: give it now. */
             rt->stop_owed = false;
-            dv_task_event_add(t, &dv_runner_ops, j->agent, "Killing",
+            dv_task_event_add(t, &dv_runner_ops, j->run, "Killing",
                               "the Docker Engine answers again and the container still runs: "
                               "stopping it now");
             dv_rt(t)->inspect_owed_strict = false;
-            submit_stop(j->agent, t, rt->stop_owed_timeout_ns, rt->stop_owed_signal);
+            submit_stop(j->run, t, rt->stop_owed_timeout_ns, rt->stop_owed_signal);
         } else if (t->state == DV_TASK_STOPPING && !j->lenient) {
             /* After the stop returned, a running container means the stop failed; an
              * events resync or a die event during a stop proves nothing of the kind. */
-            feed_simple(j->agent, t, DV_TE_STOP_FAILED, NULL);
+            feed_simple(j->run, t, DV_TE_STOP_FAILED, NULL);
         }
     } else {
         rt->stop_owed = false; /* it ended: nothing left to stop */
@@ -642,14 +627,14 @@ static void inspect_done(dv_loop *loop, void *data)
             j->exit.oom_killed = true;
         dv_task_input in = {
             .event = DV_TE_EXITED, .exit = &j->exit, .outage = dv_runner_outage_exit(t, &j->exit)};
-        dv_runner_feed(j->agent, t, &in);
+        dv_runner_feed(j->run, t, &in);
     }
     dv_job_free(j);
 }
 
-static void confirm(dv_agent *a, dv_task *t, bool lenient)
+static void confirm(dv_runtime *run, dv_task *t, bool lenient)
 {
-    dv_job *j = dv_job_new(DV_JOB_INSPECT, a, t);
+    dv_job *j = dv_job_new(DV_JOB_INSPECT, run, t);
     if (!j)
         return;
     j->lenient = lenient;
@@ -657,12 +642,12 @@ static void confirm(dv_agent *a, dv_task *t, bool lenient)
         j->r = 0;
         j->running = false;
         j->exit.error = strdup("the task has no container");
-        if (dv_loop_post(a->loop, inspect_done, free_job, j) < 0)
+        if (dv_loop_post(run->loop, inspect_done, free_job, j) < 0)
             dv_job_free(j);
         return;
     }
     j->container_id = strdup(t->container_id);
-    submit(a, j, inspect_done);
+    submit(run, j, inspect_done);
 }
 
 static void op_confirm_exit(void *ctx, dv_task *t)
@@ -696,33 +681,29 @@ static void op_disarm_timer(void *ctx, dv_task *t)
 
 static void op_destroy(void *ctx, dv_task *t)
 {
-    dv_agent *a = ctx;
+    dv_runtime *run = ctx;
     /* Stop first (timeout 0, as Nomad's destroy), so the helper can drain. */
-    submit_stop(a, t, 0, NULL);
+    submit_stop(run, t, 0, NULL);
 }
 
 static void op_forget(void *ctx, dv_task *t)
 {
-    dv_agent *a = ctx;
-    dv_task_table_remove(a->tasks, t, dv_runner_free_rt);
-    dv_agent_notify_status(a);
+    dv_runner_forget(ctx, t, DV_TASK_GONE_DESTROYED, NULL);
 }
 
 static void op_event(void *ctx, dv_task *t, const dv_task_event *ev)
 {
-    dv_agent *a = ctx;
+    dv_runtime *run = ctx;
     dv_log_info("task %s (%s): %s: %s", short_id(t), t->name, ev->type, ev->message);
-    _cleanup_json_ json_t *line = dv_runner_event_line(t, ev);
-    if (line)
-        dv_event_hub_publish(a->hub, t->id, line);
+    if (run->observers.task_event)
+        run->observers.task_event(run->observers.ctx, t, ev, false);
 }
 
 static void op_changed(void *ctx, dv_task *t)
 {
-    dv_agent *a = ctx;
-    save(a, t);
-    dv_runner_publish_state(a, t, false);
-    dv_agent_notify_status(a);
+    dv_runtime *run = ctx;
+    save(run, t);
+    notify_state(run, t);
 }
 
 static int64_t op_now(void *ctx)
@@ -755,25 +736,14 @@ const dv_task_ops dv_runner_ops = {
 
 /* ---- destroy steps: stop → helper drained → remove → forget ---- */
 
-static void answer_destroyed(dv_api_request *req, void *ctx)
-{
-    dv_api_respond_json(req, 200, json_pack("{s:s}", "id", ((dv_task *)ctx)->id));
-}
-
-void dv_runner_wait_destroy(dv_task *t, struct dv_api_request *req)
-{
-    if (dv_api_waiters_add(&dv_rt(t)->destroy_waiters, req) < 0)
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-}
-
 static void destroy_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
-    dv_agent *a = j->agent;
-    dv_task *bad = dv_runner_named_foreign(a, j, j->container_id);
+    dv_runtime *run = j->run;
+    dv_task *bad = dv_runner_named_foreign(run, j, j->container_id);
     if (bad) {
-        dv_runner_set_aside(a, bad, j->err.msg);
+        dv_runner_set_aside(run, bad, j->err.msg);
         dv_job_free(j);
         return;
     }
@@ -782,87 +752,78 @@ static void destroy_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
-    if (j->r < 0 && dv_runner_engine_wait(a, t, DV_ENGINE_OP_DESTROY, &j->err)) {
+    if (j->r < 0 && dv_runner_engine_wait(run, t, DV_ENGINE_OP_DESTROY, &j->err)) {
         /* The task stays destroying and the destroy goes on once the Engine
          * answers; whoever asked hears why it is not done yet. */
-        char why[DV_ERROR_MSG_MAX + 64];
-        snprintf(why, sizeof(why), "%s; the task is destroyed once the Docker Engine answers",
-                 j->err.msg);
-        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, 503, why);
+        if (run->observers.destroy_failed)
+            run->observers.destroy_failed(run->observers.ctx, t, &j->err);
         dv_job_free(j);
         return;
     }
     if (j->r < 0) {
-        dv_api_waiters_fail(&dv_rt(t)->destroy_waiters, j->r == -ETIMEDOUT ? 504 : 500, j->err.msg);
-        feed_simple(a, t, DV_TE_DESTROY_FAILED, &j->err);
+        if (run->observers.destroy_failed)
+            run->observers.destroy_failed(run->observers.ctx, t, &j->err);
+        feed_simple(run, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;
     }
-    dv_ports_release_task(a->ports, t->id);
-    dv_image_gc_task_destroyed(a, t);
+    dv_ports_release_task(run->ports, t->id);
+    dv_image_gc_task_destroyed(run, t);
     dv_error err;
-    if (dv_state_store_remove_task(a->store, t->id, &err) < 0)
+    if (dv_state_store_remove_task(run->store, t->id, &err) < 0)
         dv_log_error("task %s: removing its record: %s", short_id(t), err.msg);
     if (j->container_id && !j->remove_container)
-        dv_task_event_add(t, &dv_runner_ops, a, "Destroyed",
+        dv_task_event_add(t, &dv_runner_ops, run, "Destroyed",
                           "the task is gone; its container %.12s is kept (gc.container is false)",
                           j->container_id);
     else
-        dv_task_event_add(t, &dv_runner_ops, a, "Destroyed", "the task is gone");
-    _cleanup_json_ json_t *line = dv_runner_state_line(t);
-    if (line) {
-        json_object_set_new(line, "state", json_string("destroyed"));
-        dv_event_hub_publish(a->hub, t->id, line);
-    }
-    /* The last line for a follower of this task alone: its stream ends here. */
-    dv_event_hub_close_task(a->hub, t->id);
-    dv_api_waiters_answer(&dv_rt(t)->destroy_waiters, answer_destroyed, t);
-    feed_simple(a, t, DV_TE_DESTROYED, NULL); /* frees t */
+        dv_task_event_add(t, &dv_runner_ops, run, "Destroyed", "the task is gone");
+    feed_simple(run, t, DV_TE_DESTROYED, NULL); /* forgets and frees t */
     dv_job_free(j);
 }
 
-void dv_runner_destroy_step(dv_agent *a, dv_task *t)
+void dv_runner_destroy_step(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     if (!dv_logger_idle(t)) {
         rt->destroy_after_logs = true;
-        dv_logger_finish(a, t);
+        dv_logger_finish(run, t);
         return;
     }
-    dv_job *j = dv_job_new(DV_JOB_DESTROY, a, t);
+    dv_job *j = dv_job_new(DV_JOB_DESTROY, run, t);
     if (!j)
         return;
     j->container_id = t->container_id ? strdup(t->container_id) : NULL;
-    j->remove_container = a->config.docker.gc.container;
+    j->remove_container = run->config->docker.gc.container;
     j->task_root = strdup(rt->paths.task_root);
-    submit(a, j, destroy_done);
+    submit(run, j, destroy_done);
 }
 
-void dv_runner_logs_done(dv_agent *a, dv_task *t)
+void dv_runner_logs_done(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     if (rt->start_after_logs) {
         rt->start_after_logs = false;
         if (t->state == DV_TASK_STARTING)
-            submit_start(a, t);
+            submit_start(run, t);
     }
     if (rt->destroy_after_logs) {
         rt->destroy_after_logs = false;
         if (t->state == DV_TASK_DESTROYING)
-            dv_runner_destroy_step(a, t);
+            dv_runner_destroy_step(run, t);
     }
 }
 
 /* ---- Engine events ---- */
 
-void dv_runner_engine_event(dv_agent *a, const json_t *event)
+void dv_runner_engine_event(dv_runtime *run, const json_t *event)
 {
     const char *action = json_string_value(json_object_get(event, "Action"));
     json_t *actor = json_object_get(event, "Actor");
     const char *cid = json_string_value(json_object_get(actor, "ID"));
     const char *task_id =
         json_string_value(json_object_get(json_object_get(actor, "Attributes"), DV_LABEL_TASK_ID));
-    dv_task *t = task_id ? dv_task_table_get(a->tasks, task_id) : NULL;
+    dv_task *t = task_id ? dv_task_table_get(run->tasks, task_id) : NULL;
     if (!action || !cid || !t)
         return;
     bool ours = t->container_id && strcmp(t->container_id, cid) == 0;
@@ -870,7 +831,7 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
         if (t->state == DV_TASK_STARTING)
             t->die_seen = true; /* STARTED looks again */
         else if (ours && dv_task_state_is_active(t->state))
-            confirm(a, t, true);
+            confirm(run, t, true);
     } else if (strcmp(action, "oom") == 0 && ours) {
         /* Docker may report the OOM kill after the exit (and inspect may never say
          * so): remember it for the exit still to be recorded, or mend the one
@@ -880,26 +841,26 @@ void dv_runner_engine_event(dv_agent *a, const json_t *event)
         bool exit_recorded = dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RESTARTING;
         if (exit_recorded && t->exit.valid && !t->exit.oom_killed) {
             t->exit.oom_killed = true;
-            dv_task_event_add(t, &dv_runner_ops, a, "OOM Killed",
+            dv_task_event_add(t, &dv_runner_ops, run, "OOM Killed",
                               "the container ran out of memory (Docker said so after its exit)");
-            dv_runner_ops.changed(a, t);
+            dv_runner_ops.changed(run, t);
         } else {
-            dv_task_event_add(t, &dv_runner_ops, a, "OOM", "the container ran out of memory");
+            dv_task_event_add(t, &dv_runner_ops, run, "OOM", "the container ran out of memory");
         }
     }
 }
 
-void dv_runner_recheck(dv_agent *a, dv_task *t)
+void dv_runner_recheck(dv_runtime *run, dv_task *t)
 {
     /* Strict only for the confirm a stop that has returned still owes. */
-    confirm(a, t, !(dv_rt(t)->inspect_owed_strict && t->state == DV_TASK_STOPPING));
+    confirm(run, t, !(dv_rt(t)->inspect_owed_strict && t->state == DV_TASK_STOPPING));
 }
 
-void dv_runner_resync(dv_agent *a)
+void dv_runner_resync(dv_runtime *run)
 {
-    for (size_t i = 0; i < dv_task_table_size(a->tasks); i++) {
-        dv_task *t = dv_task_table_at(a->tasks, i);
+    for (size_t i = 0; i < dv_task_table_size(run->tasks); i++) {
+        dv_task *t = dv_task_table_at(run->tasks, i);
         if (dv_task_state_is_active(t->state) && t->container_id)
-            dv_runner_recheck(a, t);
+            dv_runner_recheck(run, t);
     }
 }

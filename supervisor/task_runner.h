@@ -7,8 +7,8 @@
  * (a container created for a task that no longer wants it is removed).
  *
  * Per task the runner keeps a dv_task_rt: the parsed spec, its directories,
- * its timer, the docklog helper, and requests waiting for the task (a DELETE
- * answered when the destroy is done). */
+ * its timers and the docklog helper. What the outside hears of a task goes
+ * through the runtime's observers (runtime.h), never from here to a client. */
 #ifndef DV_TASK_RUNNER_H
 #define DV_TASK_RUNNER_H
 
@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "agent.h"
+#include "runtime.h"
 #include "docklog_launch.h"
 #include "duration.h"
 #include "spec.h"
@@ -39,7 +39,7 @@ enum dv_logger_state {
 };
 
 typedef struct dv_task_rt {
-    dv_agent *agent;
+    dv_runtime *run;
     dv_task_spec *spec; /* parsed from task->spec; immutable */
     dv_task_paths paths;
     char *docklog_config_path;
@@ -85,10 +85,9 @@ typedef struct dv_task_rt {
     bool start_after_logs;
     bool destroy_after_logs;
 
-    /* destroy (task_runner.c) */
-    dv_api_waiters destroy_waiters;    /* DELETE requests answered when the task is gone */
-    enum dv_task_state last_published; /* last "state" line sent on /v1/events */
-    bool published_once;
+    /* the state the observers last heard of (task_state) */
+    enum dv_task_state last_notified;
+    bool notified_once;
 } dv_task_rt;
 
 static inline dv_task_rt *dv_rt(const dv_task *t)
@@ -101,28 +100,28 @@ extern const dv_task_ops dv_runner_ops;
 /* Build a task from a submitted spec: parse, police, allocate ports, paths,
  * record it (not started yet). On a refusal *ret_status says 400 or 409 and
  * ERR names the field. */
-int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
+int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
                      dv_spec_error *err);
 /* Write T's record durably (temp, fsync, rename, fsync the directory). */
-int dv_runner_save(dv_agent *a, dv_task *t, dv_error *err);
+int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err);
 /* Undo dv_runner_create() for a task whose record could not be written: nothing of
  * it was started; its ports, directories and table entry go. Frees T. */
-void dv_runner_abandon(dv_agent *a, dv_task *t);
+void dv_runner_abandon(dv_runtime *run, dv_task *t);
 
 /* Attach runtime data to a task loaded from a record (recovery) or created. */
-int dv_runner_attach(dv_agent *a, dv_task *t, dv_error *err);
+int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err);
 void dv_runner_free_rt(dv_task *t);
 
 /* Feed an event to the task's state machine and log what it refused. */
-int dv_runner_feed(dv_agent *a, dv_task *t, const dv_task_input *in);
+int dv_runner_feed(dv_runtime *run, dv_task *t, const dv_task_input *in);
 
 /* A die / oom / destroy event of the Engine for one of our containers. */
-void dv_runner_engine_event(dv_agent *a, const json_t *event);
+void dv_runner_engine_event(dv_runtime *run, const json_t *event);
 /* Inspect every task whose container may be running (after an events reconnect). */
-void dv_runner_resync(dv_agent *a);
+void dv_runner_resync(dv_runtime *run);
 /* Inspect T's container again (a failed confirm, or a resync): strict when a
  * confirm after a stop is owed, else only looking for an exit. */
-void dv_runner_recheck(dv_agent *a, dv_task *t);
+void dv_runner_recheck(dv_runtime *run, dv_task *t);
 /* Backoff of a failing confirm inspect: 2s, doubling, at most 60s. */
 #define DV_INSPECT_RETRY_MIN (2 * DV_NSEC_PER_SEC)
 #define DV_INSPECT_RETRY_MAX (60 * DV_NSEC_PER_SEC)
@@ -132,39 +131,31 @@ int64_t dv_inspect_retry_next(int64_t previous_ns);
  * says whose labels it has): a hand-edited record or a bug, while the agent runs.
  * The outcome is the one a restarted agent gives such a record, so an operator
  * meets one rule: a "Set Aside" event, the record moved to state/quarantine/
- * (dv_recovery_quarantine: logged, listed in GET /v1/node), the task out of the
- * table (its event streams end; a waiting DELETE is answered 409 with WHY; later
- * calls get 404), its ports and image reference given up, and nothing of it
- * touched: neither that container nor the task's own, its helper, its directory.
- * Frees T. */
-void dv_runner_set_aside(dv_agent *a, dv_task *t, const char *why);
+ * (dv_state_store_quarantine_task: logged, listed in GET /v1/node), the task out
+ * of the table (observers hear task_gone SET_ASIDE with WHY), its ports and image reference given
+ * up, and nothing of it touched: neither that container nor the task's own, its helper, its
+ * directory. Frees T. */
+void dv_runner_set_aside(dv_runtime *run, dv_task *t, const char *why);
 /* The task whose record still names CONTAINER_ID, when job J found that
  * container not to be the task's (j->foreign); else NULL. A stale job counts
  * too: what matters is that the record still names that container. */
 struct dv_job;
-dv_task *dv_runner_named_foreign(dv_agent *a, const struct dv_job *j, const char *container_id);
+dv_task *dv_runner_named_foreign(dv_runtime *run, const struct dv_job *j, const char *container_id);
 
 /* Destroy, after the stop: once the helper drained, remove container and directories. */
-void dv_runner_destroy_step(dv_agent *a, dv_task *t);
+void dv_runner_destroy_step(dv_runtime *run, dv_task *t);
 
-/* A DELETE waits for the destroy: REQ is answered when the task is gone. */
-void dv_runner_wait_destroy(dv_task *t, struct dv_api_request *req);
-
-/* Publish the task's current state on /v1/events (if it changed). */
-void dv_runner_publish_state(dv_agent *a, dv_task *t, bool force);
-/* The "state" line for T (also sent first to a new subscriber). */
-json_t *dv_runner_state_line(const dv_task *t);
-/* Event EV of task T as published on /v1/events. */
-json_t *dv_runner_event_line(const dv_task *t, const dv_task_event *ev);
+/* Take T out of the table, tell the observers (task_gone: WHY, DETAIL) and free it. */
+void dv_runner_forget(dv_runtime *run, dv_task *t, enum dv_task_gone_why why, const char *detail);
 
 /* From any thread: record a task event (TRANSIENT: only stream it, e.g. pull
  * progress) for TASK_ID, if the task still exists when the loop sees it. */
-void dv_runner_post_note(dv_agent *a, const char *task_id, const char *type, bool transient,
+void dv_runner_post_note(dv_runtime *run, const char *task_id, const char *type, bool transient,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The fetch and start of task_runner.c, for task_outage.c's next try. */
-void dv_runner_fetch_image(dv_agent *a, dv_task *t);
-void dv_runner_submit_start(dv_agent *a, dv_task *t);
+void dv_runner_fetch_image(dv_runtime *run, dv_task *t);
+void dv_runner_submit_start(dv_runtime *run, dv_task *t);
 
 /* ---- task_outage.c: the Engine is unreachable (DESIGN.md "Engine outages") ---- */
 #define DV_ENGINE_RETRY_MIN DV_NSEC_PER_SEC
@@ -180,22 +171,22 @@ int64_t dv_engine_retry_next(int64_t previous_ns);
  * tried again after a backoff, or as soon as the Engine answers again. Returns
  * false when ERR is the state machine's to judge (an answer of the Engine, or the
  * operator wants the task down, restarted or destroyed). */
-bool dv_runner_engine_wait(dv_agent *a, dv_task *t, enum dv_engine_op op, const dv_error *err);
+bool dv_runner_engine_wait(dv_runtime *run, dv_task *t, enum dv_engine_op op, const dv_error *err);
 /* OP's job got through to the Engine (whatever it answered): T no longer waits. */
-void dv_runner_engine_reached(dv_agent *a, dv_task *t);
+void dv_runner_engine_reached(dv_runtime *run, dv_task *t);
 /* A stop of T failed with ERR: when the Engine was unreachable, T's "waiting" and
  * an event say that the stop is confirmed once the Engine answers again. */
-void dv_runner_stop_unreachable(dv_agent *a, dv_task *t, const dv_error *err);
+void dv_runner_stop_unreachable(dv_runtime *run, dv_task *t, const dv_error *err);
 /* An inspect of T's container worked: a stop's wait is over. */
 void dv_runner_stop_reached(dv_task *t);
 /* The operator's stop, restart or destroy: a wait ends now, and its error goes
  * to the state machine (START_FAILED), which settles what was asked. */
 void dv_runner_engine_wait_cancel(dv_task *t);
 /* The Engine answers again (its event stream is back): every waiting task tries now. */
-void dv_runner_engine_back(dv_agent *a);
+void dv_runner_engine_back(dv_runtime *run);
 /* The Engine's event stream broke at SINCE_NS: noted for every task whose
  * container may run. */
-void dv_runner_engine_lost(dv_agent *a, int64_t since_ns);
+void dv_runner_engine_lost(dv_runtime *run, int64_t since_ns);
 /* Note that the Engine went away while T's container ran (an unreachable confirm,
  * or the event stream lost), at SINCE_NS unless an earlier time is noted. */
 void dv_runner_outage_note(dv_task *t, int64_t since_ns);
@@ -204,11 +195,11 @@ bool dv_runner_outage_exit(dv_task *t, const dv_exit_result *x);
 
 /* ---- task_logger.c ---- */
 /* Take over the helper a START job spawned for the task's new container. */
-void dv_logger_adopt_child(dv_agent *a, dv_task *t, dv_docklog_proc *proc);
+void dv_logger_adopt_child(dv_runtime *run, dv_task *t, dv_docklog_proc *proc);
 /* A helper nobody wants (its start result was stale): reap it when it exits. */
-void dv_logger_reap_orphan(dv_agent *a, dv_docklog_proc *proc, const char *checkpoint_path);
+void dv_logger_reap_orphan(dv_runtime *run, dv_docklog_proc *proc, const char *checkpoint_path);
 /* Agent shutdown: stop watching orphans (they are no longer ours to reap). */
-void dv_logger_free_orphans(dv_agent *a);
+void dv_logger_free_orphans(dv_runtime *run);
 /* The helper has nothing left to do for the current container (or there is none). */
 bool dv_logger_idle(const dv_task *t);
 /* The helper's checkpoint (docklog/checkpoint.h) if it is for T's current
@@ -217,7 +208,7 @@ json_t *dv_logger_checkpoint(const dv_task *t);
 /* Make sure the helper finishes soon (the container is gone or going): it is given
  * a drain deadline, then SIGTERM, then SIGKILL. Calls back through
  * dv_runner_logs_done() once idle. */
-void dv_logger_finish(dv_agent *a, dv_task *t);
+void dv_logger_finish(dv_runtime *run, dv_task *t);
 /* Agent shutdown: stop watching, leave the helper running for the next agent. */
 void dv_logger_detach(dv_task *t);
 /* Agent start (recovery): take the record's helper back if it still runs (same pid,
@@ -232,8 +223,8 @@ enum dv_logger_recovery {
     DV_LOGGER_FINISHED,   /* the helper had ended for good: drained, or failed (event) */
     DV_LOGGER_LOST,       /* gone and not replaceable (container gone, no config, spawn failed) */
 };
-enum dv_logger_recovery dv_logger_recover(dv_agent *a, dv_task *t, bool container_exists);
+enum dv_logger_recovery dv_logger_recover(dv_runtime *run, dv_task *t, bool container_exists);
 /* Called by task_logger.c when the helper is idle and actions wait for it. */
-void dv_runner_logs_done(dv_agent *a, dv_task *t);
+void dv_runner_logs_done(dv_runtime *run, dv_task *t);
 
 #endif

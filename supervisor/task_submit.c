@@ -19,19 +19,20 @@
 static void on_timer_cb(dv_loop *loop, void *userdata);
 static void on_retry_cb(dv_loop *loop, void *userdata);
 
-static int attach(dv_agent *a, dv_task *t, dv_task_spec *spec, dv_task_paths *paths, dv_error *err)
+static int attach(dv_runtime *run, dv_task *t, dv_task_spec *spec, dv_task_paths *paths,
+                  dv_error *err)
 {
     dv_task_rt *rt = calloc(1, sizeof(*rt));
     if (!rt)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    rt->agent = a;
+    rt->run = run;
     rt->spec = spec;
     rt->paths = *paths;
     *paths = (dv_task_paths){0};
     rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
     rt->gaps_wd = -1;
-    rt->timer = dv_timer_new(a->loop, on_timer_cb, t);
-    rt->retry_timer = dv_timer_new(a->loop, on_retry_cb, t);
+    rt->timer = dv_timer_new(run->loop, on_timer_cb, t);
+    rt->retry_timer = dv_timer_new(run->loop, on_retry_cb, t);
     if (!rt->timer || !rt->retry_timer ||
         asprintf(&rt->docklog_config_path, "%s/docklog.json", rt->paths.task_root) < 0 ||
         asprintf(&rt->docklog_checkpoint_path, "%s/docklog.checkpoint", rt->paths.task_root) < 0 ||
@@ -45,7 +46,7 @@ static int attach(dv_agent *a, dv_task *t, dv_task_spec *spec, dv_task_paths *pa
     return 0;
 }
 
-int dv_runner_attach(dv_agent *a, dv_task *t, dv_error *err)
+int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
 {
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
@@ -53,12 +54,12 @@ int dv_runner_attach(dv_agent *a, dv_task *t, dv_error *err)
     dv_task_paths paths = {0};
     int r = dv_spec_parse(t->spec, &spec, &serr);
     if (r == 0)
-        r = dv_task_paths_build(a->config.data_dir, t->id, t->name, &paths, &serr);
+        r = dv_task_paths_build(run->config->data_dir, t->id, t->name, &paths, &serr);
     if (r < 0) {
         dv_task_spec_free(spec);
         return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
     }
-    r = attach(a, t, spec, &paths, err);
+    r = attach(run, t, spec, &paths, err);
     if (r < 0) {
         dv_task_spec_free(spec);
         dv_task_paths_clear(&paths);
@@ -77,7 +78,6 @@ void dv_runner_free_rt(dv_task *t)
     dv_timer_free(rt->logger_timer);
     dv_timer_free(rt->engine_timer);
     free(rt->stop_owed_signal);
-    dv_api_waiters_fail(&rt->destroy_waiters, 503, "the agent is shutting down");
     dv_task_spec_free(rt->spec);
     dv_task_paths_clear(&rt->paths);
     free(rt->docklog_config_path);
@@ -93,7 +93,7 @@ static void on_timer_cb(dv_loop *loop, void *userdata)
 {
     (void)loop;
     dv_task *t = userdata;
-    dv_agent *a = dv_rt(t)->agent;
+    dv_runtime *run = dv_rt(t)->run;
     dv_task_input in = {.stop_timeout_ns = -1};
     if (t->state == DV_TASK_RESTARTING)
         in.event = DV_TE_RESTART_DUE;
@@ -101,7 +101,7 @@ static void on_timer_cb(dv_loop *loop, void *userdata)
         in.event = DV_TE_KILL_TIMEOUT;
     else
         return;
-    dv_runner_feed(a, t, &in);
+    dv_runner_feed(run, t, &in);
 }
 
 static void on_retry_cb(dv_loop *loop, void *userdata)
@@ -109,10 +109,10 @@ static void on_retry_cb(dv_loop *loop, void *userdata)
     (void)loop;
     dv_task *t = userdata;
     if (dv_task_state_is_active(t->state))
-        dv_runner_recheck(dv_rt(t)->agent, t);
+        dv_runner_recheck(dv_rt(t)->run, t);
 }
 
-static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigned *ret_status,
+static int take_ports(dv_runtime *run, dv_task *t, const dv_task_spec *spec, unsigned *ret_status,
                       dv_spec_error *err)
 {
     _cleanup_free_ dv_port_request *reqs = NULL;
@@ -133,7 +133,7 @@ static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigne
     for (size_t i = 0; i < n; i++)
         claims[i] = (dv_port_claim){.label = reqs[i].label, .static_port = reqs[i].static_port};
     dv_error perr;
-    r = dv_ports_assign(a->ports, t->id, claims, n, &perr);
+    r = dv_ports_assign(run->ports, t->id, claims, n, &perr);
     if (r < 0) {
         *ret_status = r == -EADDRNOTAVAIL ? 503 : 409;
         char field[DV_SPEC_FIELD_MAX] = "network.ports";
@@ -154,7 +154,7 @@ static int take_ports(dv_agent *a, dv_task *t, const dv_task_spec *spec, unsigne
     return 0;
 }
 
-int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
+int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
                      dv_spec_error *err)
 {
     *ret_status = 400;
@@ -174,9 +174,9 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
         dv_spec_fail_from(err, NULL, &e);
         goto fail;
     }
-    if ((r = dv_task_paths_build(a->config.data_dir, id, spec->name, &paths, err)) < 0 ||
-        (r = dv_policy_check(spec, &a->config, &paths, err)) < 0 ||
-        (r = dv_policy_check_devices(spec, &a->config, NULL, err)) < 0)
+    if ((r = dv_task_paths_build(run->config->data_dir, id, spec->name, &paths, err)) < 0 ||
+        (r = dv_policy_check(spec, run->config, &paths, err)) < 0 ||
+        (r = dv_policy_check_devices(spec, run->config, NULL, err)) < 0)
         goto fail;
     t = dv_task_new(id, spec->name);
     if (!t || !(t->spec = json_deep_copy(spec_json))) {
@@ -190,9 +190,9 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
     t->restart_policy = spec->restart;
     dv_task_set_str(&t->image, spec->config.image);
     t->created_ns = dv_realtime_ns();
-    if ((r = take_ports(a, t, spec, ret_status, err)) < 0)
+    if ((r = take_ports(run, t, spec, ret_status, err)) < 0)
         goto fail;
-    if ((r = attach(a, t, spec, &paths, &e)) < 0) {
+    if ((r = attach(run, t, spec, &paths, &e)) < 0) {
         *ret_status = 500;
         dv_spec_fail_from(err, NULL, &e);
         goto fail;
@@ -207,18 +207,18 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
         allocs[i] = (dv_port_alloc){t->ports[i].label, t->ports[i].host_port,
                                     t->ports[i].container_port, true};
     dv_translate_ctx tc = {.task_id = t->id,
-                           .node_id = a->node_id,
+                           .node_id = run->node_id,
                            .paths = &rt->paths,
                            .ports = allocs,
                            .n_ports = t->nports,
-                           .ncpus = a->ncpus,
-                           .cpu_total_mhz = a->cpu_total_mhz};
-    r = allocs ? dv_translate(rt->spec, &a->config, &tc, &body, err)
+                           .ncpus = run->ncpus,
+                           .cpu_total_mhz = run->cpu_total_mhz};
+    r = allocs ? dv_translate(rt->spec, run->config, &tc, &body, err)
                : dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
     free(allocs);
     if (r < 0)
         goto fail_ports;
-    if ((r = dv_task_dirs_make(&rt->paths, &e)) < 0 || (r = dv_task_table_add(a->tasks, t)) < 0) {
+    if ((r = dv_task_dirs_make(&rt->paths, &e)) < 0 || (r = dv_task_table_add(run->tasks, t)) < 0) {
         *ret_status = r == -ENOSPC || r == -EDQUOT ? 507 : 500;
         dv_spec_fail_from(err, NULL, &e);
         goto fail_ports;
@@ -226,24 +226,24 @@ int dv_runner_create(dv_agent *a, const json_t *spec_json, dv_task **ret, unsign
     *ret = t;
     return 0;
 fail_ports:
-    dv_ports_release_task(a->ports, t->id);
+    dv_ports_release_task(run->ports, t->id);
     dv_runner_free_rt(t);
     dv_task_free(t);
     return r;
 fail:
     if (t)
-        dv_ports_release_task(a->ports, t->id);
+        dv_ports_release_task(run->ports, t->id);
     dv_task_free(t);
     dv_task_paths_clear(&paths);
     dv_task_spec_free(spec);
     return r;
 }
 
-void dv_runner_abandon(dv_agent *a, dv_task *t)
+void dv_runner_abandon(dv_runtime *run, dv_task *t)
 {
     dv_error err;
-    dv_ports_release_task(a->ports, t->id);
+    dv_ports_release_task(run->ports, t->id);
     if (dv_rt(t) && dv_remove_tree(dv_rt(t)->paths.task_root, &err) < 0)
         dv_log_warning("task %.8s: removing its directory: %s", t->id, err.msg);
-    dv_task_table_remove(a->tasks, t, dv_runner_free_rt);
+    dv_task_table_remove(run->tasks, t, dv_runner_free_rt);
 }

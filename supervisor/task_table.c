@@ -45,14 +45,19 @@ int dv_task_table_add(dv_task_table *table, dv_task *t)
     return 0;
 }
 
-void dv_task_table_remove(dv_task_table *table, dv_task *t, void (*free_rt)(dv_task *t))
+void dv_task_table_detach(dv_task_table *table, dv_task *t)
 {
     for (size_t i = 0; i < table->n; i++)
         if (table->v[i] == t) {
             memmove(&table->v[i], &table->v[i + 1], (table->n - i - 1) * sizeof(*table->v));
             table->n--;
-            break;
+            return;
         }
+}
+
+void dv_task_table_remove(dv_task_table *table, dv_task *t, void (*free_rt)(dv_task *t))
+{
+    dv_task_table_detach(table, t);
     if (free_rt)
         free_rt(t);
     dv_task_free(t);

@@ -16,6 +16,8 @@ dv_task_table *dv_task_table_new(void);
 void dv_task_table_free(dv_task_table *table, void (*free_rt)(dv_task *t));
 
 int dv_task_table_add(dv_task_table *table, dv_task *t);
+/* Take T out of the table; it is the caller's to free. */
+void dv_task_table_detach(dv_task_table *table, dv_task *t);
 /* Remove T and free it (FREE_RT as above, may be NULL). */
 void dv_task_table_remove(dv_task_table *table, dv_task *t, void (*free_rt)(dv_task *t));
 

@@ -1,4 +1,4 @@
-/* The image GC inside an agent (real loop, workers, state dir; the fake Engine
+/* The image GC on a task runtime (real loop, workers, state dir; the fake Engine
  * holds a removal in flight on demand, which a real daemon cannot do): a task
  * whose image is being removed waits for the outcome and fetches again if the
  * image is gone; the table is persisted on every change and reloaded; the
@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "agent.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
 #include "fake_engine.h"
 #include "image_gc.h"
+#include "test_runtime.h"
 #include "test_support.h"
 
 #define IMG_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -33,8 +33,7 @@
 
 struct env {
     dv_fake *fake;
-    dv_agent a;
-    char *dir;
+    dv_test_runtime *tr;
     /* what the ready callback saw */
     int ready_calls;
     bool last_refetch;
@@ -46,15 +45,15 @@ struct env {
 
 static struct env *E; /* the ready callback's way back (one test at a time) */
 
-static void on_ready(dv_agent *a, dv_task *t, bool refetch)
+static void on_ready(dv_runtime *run, dv_task *t, bool refetch)
 {
-    (void)a;
+    (void)run;
     E->ready_calls++;
     E->last_refetch = refetch;
     snprintf(E->last_task, sizeof(E->last_task), "%s", t->id);
     E->removal_seen_done = dv_fake_find(E->fake, "GET", "/images/" IMG_A "/json") != NULL;
     if (E->quit_on_ready)
-        dv_loop_quit(E->a.loop);
+        dv_loop_quit(E->tr->run.loop);
 }
 
 static int setup(void **state)
@@ -62,18 +61,9 @@ static int setup(void **state)
     struct env *e = calloc(1, sizeof(*e));
     E = e;
     e->fake = dv_fake_start(NULL, NULL);
-    e->dir = dv_test_tmpdir("dvtest-imagegc");
-    dv_agent *a = &e->a;
-    if (dv_agent_config_defaults(&a->config, NULL) < 0)
+    if (!(e->tr = dv_test_runtime_new(e->fake)))
         return -1;
-    free(a->config.data_dir);
-    a->config.data_dir = strdup(e->dir);
-    a->config.docker.gc.image_delay_ns = 0;
-    dv_docker_config c = {.endpoint = dv_fake_endpoint(e->fake)};
-    if (dv_state_store_open(e->dir, &a->store, NULL) < 0 ||
-        dv_docker_new(&c, &a->docker, NULL) < 0 || dv_loop_new(&a->loop, NULL) < 0 ||
-        dv_lanes_init(&a->lanes, a->loop, NULL) < 0 || !(a->tasks = dv_task_table_new()))
-        return -1;
+    e->tr->config.docker.gc.image_delay_ns = 0;
     *state = e;
     return 0;
 }
@@ -81,19 +71,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    dv_agent *a = &e->a;
-    dv_lanes_shutdown(&a->lanes, 5 * DV_NSEC_PER_SEC);
-    dv_loop_close(a->loop);
-    dv_image_gc_free(a->image_gc);
-    dv_lanes_free(&a->lanes);
-    dv_task_table_free(a->tasks, NULL);
-    dv_loop_free(a->loop);
-    dv_docker_free(a->docker);
-    dv_state_store_free(a->store);
-    dv_agent_config_clear(&a->config);
+    dv_runtime *run = &e->tr->run;
+    /* after the workers: a removal's result may be queued */
+    dv_lanes_shutdown(run->lanes, 5 * DV_NSEC_PER_SEC);
+    dv_loop_close(run->loop);
+    dv_image_gc_free(run->image_gc);
+    dv_test_runtime_free(e->tr, NULL);
     dv_fake_stop(e->fake);
-    dv_test_rm_rf(e->dir);
-    free(e->dir);
     free(e);
     return 0;
 }
@@ -106,7 +90,7 @@ static dv_task *add_task(struct env *e, const char *id, const char *image_id, co
     dv_task_set_str(&t->image, image);
     t->state = DV_TASK_PULLING;
     t->gen = 7;
-    assert_int_equal(dv_task_table_add(e->a.tasks, t), 0);
+    assert_int_equal(dv_task_table_add(e->tr->run.tasks, t), 0);
     return t;
 }
 
@@ -114,7 +98,7 @@ static dv_task *add_task(struct env *e, const char *id, const char *image_id, co
 static json_t *table(struct env *e)
 {
     json_t *j = NULL;
-    assert_int_equal(dv_state_store_load_images(e->a.store, &j, NULL), 0);
+    assert_int_equal(dv_state_store_load_images(e->tr->run.store, &j, NULL), 0);
     assert_non_null(j);
     return j;
 }
@@ -134,23 +118,23 @@ static void on_late(dv_loop *loop, void *userdata)
 {
     (void)loop;
     struct env *e = userdata;
-    dv_task *t = dv_task_table_get(e->a.tasks, e->late_task);
+    dv_task *t = dv_task_table_get(e->tr->run.tasks, e->late_task);
     int before = e->ready_calls;
     dv_task_set_str(&t->image_id, IMG_A); /* as the runner's image step does */
     dv_task_set_str(&t->image, "app:1");
-    dv_image_gc_image_ready(&e->a, t, NULL, on_ready);
+    dv_image_gc_image_ready(&e->tr->run, t, NULL, on_ready);
     /* the image is being removed: the task must wait for the outcome */
     assert_int_equal(e->ready_calls, before);
 }
 
 static void run_loop(struct env *e, int64_t late_ns)
 {
-    dv_timer *late = dv_timer_new(e->a.loop, on_late, e);
-    dv_timer *safety = dv_timer_new(e->a.loop, on_safety, e);
+    dv_timer *late = dv_timer_new(e->tr->run.loop, on_late, e);
+    dv_timer *safety = dv_timer_new(e->tr->run.loop, on_safety, e);
     dv_timer_arm(late, late_ns);
     dv_timer_arm(safety, 10 * DV_NSEC_PER_SEC);
     e->quit_on_ready = true;
-    assert_int_equal(dv_loop_run(e->a.loop, NULL), 0);
+    assert_int_equal(dv_loop_run(e->tr->run.loop, NULL), 0);
     dv_timer_free(late);
     dv_timer_free(safety);
 }
@@ -168,14 +152,14 @@ static void in_flight(struct env *e, int delete_status, const char *delete_body)
     dv_fake_add(e->fake, &del);
     dv_fake_reply(e->fake, "GET", "/images/" IMG_A "/json", 0, 404,
                   "{\"message\":\"No such image\"}");
-    assert_int_equal(dv_image_gc_new(&e->a, &e->a.image_gc, NULL), 0);
+    assert_int_equal(dv_image_gc_new(&e->tr->run, &e->tr->run.image_gc, NULL), 0);
     dv_task *t1 = add_task(e, T1, IMG_A, "app:1");
     add_task(e, T2, NULL, NULL); /* still pulling: no image id yet */
-    dv_image_gc_image_ready(&e->a, t1, NULL, on_ready);
+    dv_image_gc_image_ready(&e->tr->run, t1, NULL, on_ready);
     assert_int_equal(e->ready_calls, 1); /* nothing in flight: at once */
     assert_false(e->last_refetch);
-    dv_image_gc_task_destroyed(&e->a, t1); /* image_delay 0: due now */
-    dv_task_table_remove(e->a.tasks, t1, NULL);
+    dv_image_gc_task_destroyed(&e->tr->run, t1); /* image_delay 0: due now */
+    dv_task_table_remove(e->tr->run.tasks, t1, NULL);
     e->late_task = T2;
     run_loop(e, 50 * DV_NSEC_PER_MSEC);
     assert_int_equal(e->ready_calls, 2);
@@ -206,21 +190,21 @@ static void test_waits_for_refused_removal_then_goes_on(void **state)
 static void test_persisted_and_rebuilt(void **state)
 {
     struct env *e = *state;
-    dv_agent *a = &e->a;
-    a->config.docker.gc.image_delay_ns = 3600 * DV_NSEC_PER_SEC;
+    dv_runtime *run = &e->tr->run;
+    e->tr->config.docker.gc.image_delay_ns = 3600 * DV_NSEC_PER_SEC;
     /* before the restart: C was used by T9 (its record is gone now), D was pending */
     _cleanup_json_ json_t *old =
         json_pack("{s:i,s:{s:{s:s,s:[s],s:I},s:{s:s,s:[],s:I},s:{s:s,s:[s],s:I}}}", "version", 1,
                   "images", IMG_C, "name", "c:1", "tasks", T9, "remove_at_ns", (json_int_t)0, IMG_D,
                   "name", "d:1", "tasks", "remove_at_ns", (json_int_t)4000000000000000000, IMG_A,
                   "name", "a:1", "tasks", T1, "remove_at_ns", (json_int_t)0);
-    assert_int_equal(dv_state_store_save_images(a->store, old, NULL), 0);
-    assert_int_equal(dv_image_gc_new(a, &a->image_gc, NULL), 0);
+    assert_int_equal(dv_state_store_save_images(run->store, old, NULL), 0);
+    assert_int_equal(dv_image_gc_new(run, &run->image_gc, NULL), 0);
     add_task(e, T1, IMG_A, "a:1");
     add_task(e, T2, IMG_A, "a:2");
     add_task(e, T3, IMG_B, "b:1");
     int64_t before = dv_realtime_ns();
-    assert_int_equal(dv_image_gc_rebuild(a, NULL), 0);
+    assert_int_equal(dv_image_gc_rebuild(run, NULL), 0);
 
     _cleanup_json_ json_t *t = table(e);
     assert_int_equal(json_array_size(json_object_get(entry(t, IMG_A), "tasks")), 2);
@@ -233,20 +217,20 @@ static void test_persisted_and_rebuilt(void **state)
     assert_int_equal(json_integer_value(json_object_get(entry(t, IMG_D), "remove_at_ns")),
                      4000000000000000000);
     /* a second rebuild (recovery run twice) changes nothing */
-    assert_int_equal(dv_image_gc_rebuild(a, NULL), 0);
+    assert_int_equal(dv_image_gc_rebuild(run, NULL), 0);
     _cleanup_json_ json_t *again = table(e);
     assert_true(json_equal(t, again));
 
     /* gc.image turned off: the pending removals go, the used images stay */
-    a->config.docker.gc.image = false;
-    dv_image_gc_reconfigure(a);
+    e->tr->config.docker.gc.image = false;
+    dv_image_gc_reconfigure(run);
     _cleanup_json_ json_t *off = table(e);
     assert_null(entry(off, IMG_C));
     assert_null(entry(off, IMG_D));
     assert_non_null(entry(off, IMG_A));
     assert_non_null(entry(off, IMG_B));
     /* and a last user leaving drops the image from the table at once */
-    dv_image_gc_task_destroyed(a, dv_task_table_get(a->tasks, T3));
+    dv_image_gc_task_destroyed(run, dv_task_table_get(run->tasks, T3));
     _cleanup_json_ json_t *gone = table(e);
     assert_null(entry(gone, IMG_B));
 }
@@ -254,17 +238,17 @@ static void test_persisted_and_rebuilt(void **state)
 static void test_never_removes_an_image_a_task_uses(void **state)
 {
     struct env *e = *state;
-    dv_agent *a = &e->a;
+    dv_runtime *run = &e->tr->run;
     /* due long ago, but a task in the table uses it (the table lost track) */
     _cleanup_json_ json_t *old =
         json_pack("{s:i,s:{s:{s:s,s:[],s:I}}}", "version", 1, "images", IMG_A, "name", "a:1",
                   "tasks", "remove_at_ns", (json_int_t)1);
-    assert_int_equal(dv_state_store_save_images(a->store, old, NULL), 0);
+    assert_int_equal(dv_state_store_save_images(run->store, old, NULL), 0);
     add_task(e, T1, IMG_A, "a:1");
-    assert_int_equal(dv_image_gc_new(a, &a->image_gc, NULL), 0);
-    dv_timer *safety = dv_timer_new(a->loop, on_safety, e);
+    assert_int_equal(dv_image_gc_new(run, &run->image_gc, NULL), 0);
+    dv_timer *safety = dv_timer_new(run->loop, on_safety, e);
     dv_timer_arm(safety, 300 * DV_NSEC_PER_MSEC);
-    assert_int_equal(dv_loop_run(a->loop, NULL), 0);
+    assert_int_equal(dv_loop_run(run->loop, NULL), 0);
     dv_timer_free(safety);
     assert_null(dv_fake_find(e->fake, "DELETE", "/images"));
     assert_null(dv_fake_find(e->fake, "GET", "/images"));
@@ -278,16 +262,16 @@ static void test_unreadable_table_is_set_aside(void **state)
 {
     struct env *e = *state;
     _cleanup_free_ char *path = NULL, *bad = NULL;
-    assert_true(asprintf(&path, "%s/state/images.json", e->dir) > 0);
+    assert_true(asprintf(&path, "%s/state/images.json", e->tr->dir) > 0);
     assert_true(asprintf(&bad, "%s.bad", path) > 0);
     dv_test_write_file(path, "{\"version\": 1, \"images\": ");
-    assert_int_equal(dv_image_gc_new(&e->a, &e->a.image_gc, NULL), 0);
+    assert_int_equal(dv_image_gc_new(&e->tr->run, &e->tr->run.image_gc, NULL), 0);
     _cleanup_free_ char *kept = NULL;
     assert_int_equal(dv_test_sh(&kept, "cat '%s'", bad), 0);
     assert_string_equal(kept, "{\"version\": 1, \"images\": ");
     /* the agent goes on with an empty table, and saves it on the first change */
     dv_task *t = add_task(e, T1, IMG_A, "a:1");
-    dv_image_gc_image_ready(&e->a, t, NULL, on_ready);
+    dv_image_gc_image_ready(&e->tr->run, t, NULL, on_ready);
     _cleanup_json_ json_t *j = table(e);
     assert_non_null(entry(j, IMG_A));
 }

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "agent.h"
 #include "cleanup.h"
 #include "fake_engine.h"
+#include "runtime.h"
 #include "task_jobs.h"
 #include "task_runner.h"
 
@@ -32,7 +32,7 @@
 
 struct env {
     dv_fake *fake;
-    dv_agent agent;
+    dv_runtime run;
 };
 
 static int setup(void **state)
@@ -40,7 +40,8 @@ static int setup(void **state)
     struct env *e = calloc(1, sizeof(*e));
     e->fake = dv_fake_start(NULL, NULL);
     dv_docker_config c = {.endpoint = dv_fake_endpoint(e->fake)};
-    if (dv_docker_new(&c, &e->agent.docker, NULL) < 0 || dv_loop_new(&e->agent.loop, NULL) < 0)
+    if (dv_docker_new(&c, &e->run.docker, NULL) < 0 ||
+        dv_docker_new(&c, &e->run.quick_docker, NULL) < 0 || dv_loop_new(&e->run.loop, NULL) < 0)
         return -1;
     *state = e;
     return 0;
@@ -49,8 +50,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    dv_loop_free(e->agent.loop); /* discards the notes the jobs posted */
-    dv_docker_free(e->agent.docker);
+    dv_loop_free(e->run.loop); /* discards the notes the jobs posted */
+    dv_docker_free(e->run.docker);
+    dv_docker_free(e->run.quick_docker);
     dv_fake_stop(e->fake);
     free(e);
     return 0;
@@ -59,7 +61,7 @@ static int teardown(void **state)
 /* A job of task TASK on node NODE. */
 static dv_job *task_job(struct env *e, enum dv_job_kind kind)
 {
-    dv_job *j = dv_job_new(kind, &e->agent, NULL);
+    dv_job *j = dv_job_new(kind, &e->run, NULL);
     snprintf(j->task_id, sizeof(j->task_id), "%s", TASK);
     snprintf(j->node_id, sizeof(j->node_id), "%s", NODE);
     return j;
@@ -246,7 +248,7 @@ static void test_stop_and_inspect_edges(void **state)
         dv_job_free(j);
     }
     assert_non_null(strstr(dv_fake_find(f, "POST", "/containers/" CID "/stop")->query, "t=5"));
-    dv_job *j = dv_job_new(DV_JOB_INSPECT, &e->agent, NULL);
+    dv_job *j = dv_job_new(DV_JOB_INSPECT, &e->run, NULL);
     j->container_id = strdup(CID);
     dv_job_run(j);
     assert_int_equal(j->r, 0);

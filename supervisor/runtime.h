@@ -1,0 +1,93 @@
+/* The task runtime: what the runner and everything it drives share (the task
+ * ops of task_runner.c, the jobs of task_jobs.c, the docklog supervisor of
+ * task_logger.c, recovery, the image GC, the dangling-container reaper, lost-log
+ * events). The agent (agent.h) embeds one and fills it at startup; tests build
+ * one by hand on a fake Engine.
+ *
+ * The runtime knows nothing of HTTP nor of systemd: whoever serves tasks to the
+ * outside (the API's /v1/events and DELETE waiters, the agent's sd_notify STATUS
+ * and drains) hears of them through the observer table.
+ *
+ * Threads: the loop thread owns everything here; workers only see the copies
+ * their job carries, the Engine clients (thread-safe), and the loop (to post). */
+#ifndef DV_RUNTIME_H
+#define DV_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent_config.h"
+#include "docker.h"
+#include "lanes.h"
+#include "loop.h"
+#include "ports.h"
+#include "proc.h"
+#include "state_store.h"
+#include "task.h"
+#include "task_table.h"
+#include "uuid.h"
+
+struct dv_image_gc;
+struct dv_dangling;
+struct dv_orphan;
+struct dv_watchdog;
+
+/* How a task left the table. */
+enum dv_task_gone_why {
+    DV_TASK_GONE_DESTROYED, /* destroyed as asked */
+    DV_TASK_GONE_SET_ASIDE, /* its record was set aside (dv_runner_set_aside) */
+};
+
+/* Called on the loop thread; any of them may be NULL. */
+typedef struct dv_runtime_observers {
+    void *ctx;
+    /* T recorded EV; TRANSIENT: it is only for whoever follows T live (pull
+     * progress), not in T's history. */
+    void (*task_event)(void *ctx, const dv_task *t, const dv_task_event *ev, bool transient);
+    /* T's state, desired state or "waiting" may have changed (FORCE: say it even
+     * when it did not: a restart that went back to where it was). */
+    void (*task_state)(void *ctx, const dv_task *t);
+    /* T leaves the table now (WHY; DETAIL: for SET_ASIDE, the reason); T is still
+     * whole during the call. */
+    void (*task_gone)(void *ctx, const dv_task *t, enum dv_task_gone_why why, const char *detail);
+    /* T's destroy could not be carried out by the Engine (ERR): T stays, destroying
+     * when ERR->unreachable (it goes on once the Engine answers), else failed. */
+    void (*destroy_failed)(void *ctx, const dv_task *t, const dv_error *err);
+} dv_runtime_observers;
+
+typedef struct dv_runtime {
+    /* The agent's configuration: the same object for the agent's life, its
+     * contents replaced by a reload (agent_config.h says what may change). */
+    const dv_agent_config *config;
+    char node_id[DV_UUID_STRLEN + 1];
+    char boot_id[DV_BOOT_ID_STRLEN + 1];
+    int ncpus;
+    int64_t cpu_total_mhz;
+    char *docklog_bin;         /* NULL: not found (tasks then run without log collection) */
+    char docklog_missing[256]; /* why, when docklog_bin is NULL */
+
+    dv_loop *loop;
+    dv_lanes *lanes;
+    dv_docker *docker;
+    /* The same Engine with a 10s deadline (DV_NODE_FINGERPRINT_TIMEOUT): the node
+     * fingerprint and the quick calls of jobs (inspect, stats, kill), so a wedged
+     * daemon holds no worker, and no operator waiting for one, for the 5 minutes
+     * of `docker`. */
+    dv_docker *quick_docker;
+    dv_state_store *store;
+    dv_ports *ports;
+    dv_task_table *tasks;
+    struct dv_image_gc *image_gc; /* image_gc.h */
+    struct dv_dangling *dangling; /* dangling.h */
+    struct dv_orphan *orphans;    /* docklog helpers of stale starts, reaped when they end */
+    struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
+    int log_loss_fd;              /* inotify on the tasks' gaps files (log_loss.h), -1: none */
+    dv_loop_watch *log_loss_watch;
+
+    bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */
+    bool engine_stream_down; /* an outage was reported (its end is logged) */
+
+    dv_runtime_observers observers;
+} dv_runtime;
+
+#endif
