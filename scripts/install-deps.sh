@@ -9,6 +9,7 @@ packages=(
     libcurl4-openssl-dev libjansson-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev
     docker.io docker-registry busybox-static apache2-utils
     systemd curl jq openssl iproute2 procps psmisc util-linux
+    python3 # tests/lint/layering.py
 )
 
 missing=()

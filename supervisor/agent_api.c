@@ -240,7 +240,7 @@ static void request_job_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
-    dv_api_request *req = j->req;
+    dv_api_request *req = j->client;
     dv_task *bad = dv_runner_named_foreign(j->run, j, j->container_id);
     if (j->foreign) {
         /* Nothing was sent to it; the task is set aside (task_runner.h). */
@@ -280,23 +280,23 @@ static void request_job_done(dv_loop *loop, void *data)
         dv_api_respond_json(req, 200, s);
     }
     dv_api_request_unref(req);
-    j->req = NULL;
+    j->client = NULL;
     dv_job_free(j);
 }
 
 static void discard_request_job(void *data)
 {
     dv_job *j = data;
-    if (j->req) {
-        dv_api_respond_error(j->req, 503, NULL, "the agent is shutting down");
-        dv_api_request_unref(j->req);
+    if (j->client) {
+        dv_api_respond_error(j->client, 503, NULL, "the agent is shutting down");
+        dv_api_request_unref(j->client);
     }
     dv_job_free(j);
 }
 
 static void submit_request_job(dv_agent *a, dv_api_request *req, dv_job *j)
 {
-    j->req = dv_api_request_ref(req);
+    j->client = dv_api_request_ref(req);
     int r = dv_lanes_submit(&a->lanes, dv_job_lane(j), dv_job_run, request_job_done,
                             discard_request_job, j);
     if (r == -EAGAIN) {
@@ -305,8 +305,8 @@ static void submit_request_job(dv_agent *a, dv_api_request *req, dv_job *j)
         dv_api_respond_error(req, 429, NULL,
                              "too many %s requests in flight on this agent; try again later",
                              j->kind == DV_JOB_EXEC ? "exec" : "stats and signal");
-        dv_api_request_unref(j->req);
-        j->req = NULL;
+        dv_api_request_unref(j->client);
+        j->client = NULL;
         dv_job_free(j);
     } else if (r < 0) {
         discard_request_job(j);

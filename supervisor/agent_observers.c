@@ -114,8 +114,7 @@ static void on_task_state(void *ctx, const dv_task *t)
     dv_agent_notify_status(a);
 }
 
-static void on_task_gone(void *ctx, const dv_task *t, enum dv_task_gone_why why,
-                         const char *detail)
+static void on_task_gone(void *ctx, const dv_task *t, enum dv_task_gone_why why, const char *detail)
 {
     dv_agent *a = ctx;
     dv_api_waiters waiters = take_waiters(a, t->id);

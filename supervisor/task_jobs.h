@@ -55,18 +55,18 @@ enum dv_job_kind {
     DV_JOB_REMOVE,
 };
 
-struct dv_api_request;
-
 typedef struct dv_job {
     enum dv_job_kind kind;
     dv_runtime *run; /* for posting notes; workers touch nothing else in it */
     dv_docker *dk;
-    dv_docker *quick_dk; /* short deadline (agent.h node_docker): inspect, stats, kill */
+    dv_docker *quick_dk; /* short deadline (runtime.h quick_docker): inspect, stats, kill */
     char task_id[DV_UUID_STRLEN + 1];
     char node_id[DV_UUID_STRLEN + 1]; /* the agent's: which containers are ours */
     char task_name[160];
     uint64_t gen;
-    struct dv_api_request *req; /* SIGNAL, EXEC, STATS: answered in done */
+    /* SIGNAL, EXEC, STATS: the request the caller answers in its done function;
+     * opaque here, the job never touches it. */
+    void *client;
 
     /* result */
     int r;

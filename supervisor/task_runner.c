@@ -7,20 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic_file.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
 #include "image_gc.h"
 #include "log.h"
-#include "policy.h"
 #include "labels.h"
-#include "spec_ports.h"
-#include "task_dirs.h"
 #include "task_jobs.h"
-#include "translate.h"
 
-static const char *short_id(const dv_task *t)
+const char *dv_runner_short_id(const dv_task *t)
 {
     static __thread char buf[9];
     snprintf(buf, sizeof(buf), "%s", t->id);
@@ -62,7 +57,7 @@ static void save(dv_runtime *run, dv_task *t)
 {
     dv_error err;
     if (dv_runner_save(run, t, &err) < 0)
-        dv_log_error("task %s: saving its record: %s", short_id(t), err.msg);
+        dv_log_error("task %s: saving its record: %s", dv_runner_short_id(t), err.msg);
 }
 
 /* ---- job plumbing ---- */
@@ -72,13 +67,13 @@ static void free_job(void *data)
     dv_job_free(data);
 }
 
-static void free_job_done(dv_loop *loop, void *data)
+void dv_runner_free_job_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job_free(data);
 }
 
-static void submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
+void dv_runner_submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
 {
     int r = dv_lanes_submit(run->lanes, dv_job_lane(j), dv_job_run, done, free_job, j);
     if (r == 0)
@@ -98,7 +93,8 @@ static void submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
 
 /* A job that failed before it could be submitted still answers through the loop:
  * the state machine must never be re-entered from inside one of its own ops. */
-static void fail_later(dv_runtime *run, dv_job *j, dv_work_done_fn done, int code, const char *msg)
+void dv_runner_fail_later(dv_runtime *run, dv_job *j, dv_work_done_fn done, int code,
+                          const char *msg)
 {
     j->r = dv_error_set(&j->err, code, "%s", msg);
     if (dv_loop_post(run->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
@@ -106,7 +102,7 @@ static void fail_later(dv_runtime *run, dv_job *j, dv_work_done_fn done, int cod
 }
 
 /* The task a result belongs to, or NULL if the task is gone or moved on. */
-static dv_task *current(dv_job *j)
+dv_task *dv_runner_current(const dv_job *j)
 {
     dv_task *t = dv_task_table_get(j->run->tasks, j->task_id);
     return t && t->gen == j->gen ? t : NULL;
@@ -169,7 +165,8 @@ int dv_runner_feed(dv_runtime *run, dv_task *t, const dv_task_input *in)
     return r;
 }
 
-static void feed_simple(dv_runtime *run, dv_task *t, enum dv_task_fsm_event e, const dv_error *err)
+void dv_runner_feed_simple(dv_runtime *run, dv_task *t, enum dv_task_fsm_event e,
+                           const dv_error *err)
 {
     dv_task_input in = {.event = e, .error = err, .stop_timeout_ns = -1};
     dv_runner_feed(run, t, &in);
@@ -230,7 +227,7 @@ static void image_settled(dv_runtime *run, dv_task *t, bool refetch)
                           t->image);
         op_fetch_image(run, t);
     } else {
-        feed_simple(run, t, DV_TE_IMAGE_READY, NULL);
+        dv_runner_feed_simple(run, t, DV_TE_IMAGE_READY, NULL);
     }
 }
 
@@ -241,13 +238,13 @@ static void image_done(dv_loop *loop, void *data)
     dv_task *any = dv_task_table_get(j->run->tasks, j->task_id);
     if (any && dv_rt(any)->cancel == &j->cancel)
         dv_rt(any)->cancel = NULL;
-    dv_task *t = current(j);
+    dv_task *t = dv_runner_current(j);
     if (t) {
         if (!j->err.unreachable)
             dv_runner_engine_reached(j->run, t);
         if (j->r < 0) {
             if (!dv_runner_engine_wait(j->run, t, DV_ENGINE_OP_IMAGE, &j->err))
-                feed_simple(j->run, t, DV_TE_START_FAILED, &j->err);
+                dv_runner_feed_simple(j->run, t, DV_TE_START_FAILED, &j->err);
         } else {
             _cleanup_free_ char *prev_image_id = TAKE_PTR(t->image_id);
             dv_task_set_str(&t->image, j->image_ref);
@@ -271,12 +268,12 @@ static void op_fetch_image(void *ctx, dv_task *t)
     dv_task_rt *rt = dv_rt(t);
     dv_job *j = dv_job_new(DV_JOB_IMAGE, run, t);
     if (!j) {
-        dv_log_error("task %s: out of memory", short_id(t));
+        dv_log_error("task %s: out of memory", dv_runner_short_id(t));
         return;
     }
     if (!(j->spec_json = json_deep_copy(t->spec)) ||
         !(j->local_dir = strdup(rt->paths.local_dir))) {
-        fail_later(run, j, image_done, -ENOMEM, "out of memory");
+        dv_runner_fail_later(run, j, image_done, -ENOMEM, "out of memory");
         return;
     }
     j->auth_config =
@@ -286,203 +283,7 @@ static void op_fetch_image(void *ctx, dv_task *t)
     j->auth = (dv_auth_sources){.config_path = j->auth_config, .helper = j->auth_helper};
     j->activity_timeout_ns = run->config->docker.pull_activity_timeout_ns;
     rt->cancel = &j->cancel;
-    submit(run, j, image_done);
-}
-
-/* ---- START ---- */
-
-static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *err)
-{
-    dv_task_rt *rt = dv_rt(t);
-    dv_port_alloc *allocs = calloc(t->nports ? t->nports : 1, sizeof(*allocs));
-    _cleanup_free_ dv_port_request *reqs = NULL;
-    size_t nreqs = 0;
-    if (!allocs)
-        return dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
-    int r = dv_spec_port_requests(rt->spec, &reqs, &nreqs, err);
-    if (r < 0) {
-        free(allocs);
-        return r;
-    }
-    for (size_t i = 0; i < t->nports; i++) {
-        allocs[i] = (dv_port_alloc){.label = t->ports[i].label,
-                                    .host_port = t->ports[i].host_port,
-                                    .container_port = t->ports[i].container_port};
-        for (size_t k = 0; k < nreqs; k++)
-            if (strcmp(reqs[k].label, t->ports[i].label) == 0)
-                allocs[i].publish = reqs[k].publish;
-    }
-    /* At every create, not only at submit: the task's own directories may have
-     * changed since (a task that put local/link -> / there and exited would get the
-     * host's root bound on its restart). */
-    _cleanup_(dv_strv_free) dv_strv devices = {0};
-    if ((r = dv_policy_check_host_paths(rt->spec, run->config, &rt->paths, err)) < 0 ||
-        (r = dv_policy_check_devices(rt->spec, run->config, &devices, err)) < 0) {
-        free(allocs);
-        return r;
-    }
-    dv_translate_ctx tc = {
-        .task_id = t->id,
-        .node_id = run->node_id,
-        .paths = &rt->paths,
-        .ports = allocs,
-        .n_ports = t->nports,
-        .image = t->image_id,
-        .ncpus = run->ncpus,
-        .cpu_total_mhz = run->cpu_total_mhz,
-        .device_paths = &devices,
-    };
-    r = dv_translate(rt->spec, run->config, &tc, ret, err);
-    free(allocs);
-    return r;
-}
-
-static void start_done(dv_loop *loop, void *data)
-{
-    (void)loop;
-    dv_job *j = data;
-    dv_runtime *run = j->run;
-    dv_task *bad = dv_runner_named_foreign(run, j, j->old_container_id);
-    if (bad) {
-        dv_runner_set_aside(run, bad, j->err.msg);
-        dv_job_free(j);
-        return;
-    }
-    dv_task *t = current(j);
-    if (!t) {
-        /* Nobody wants this container any more: do not leave it behind. */
-        if (j->r == 0 && j->container_id) {
-            dv_job *rm = dv_job_new(DV_JOB_REMOVE, run, NULL);
-            if (rm) { /* its own check needs the task id the container carries */
-                snprintf(rm->task_id, sizeof(rm->task_id), "%s", j->task_id);
-                snprintf(rm->node_id, sizeof(rm->node_id), "%s", j->node_id);
-            }
-            if (rm && (rm->container_id = strdup(j->container_id)))
-                submit(run, rm, free_job_done);
-            else
-                dv_job_free(rm);
-        }
-        dv_logger_reap_orphan(run, &j->proc, j->docklog.checkpoint_path);
-        dv_job_free(j);
-        return;
-    }
-    if (!j->err.unreachable)
-        dv_runner_engine_reached(run, t);
-    if (j->r < 0) {
-        if (!dv_runner_engine_wait(run, t, DV_ENGINE_OP_START, &j->err))
-            feed_simple(run, t, DV_TE_START_FAILED, &j->err);
-        dv_job_free(j);
-        return;
-    }
-    dv_task_set_str(&t->container_id, j->container_id);
-    dv_task_set_str(&t->ip, j->ip);
-    dv_task_set_str(&t->network_name, j->network_name);
-    t->auto_advertise = j->auto_advertise;
-    if (j->reused)
-        dv_task_event_add(t, &dv_runner_ops, run, "Driver",
-                          "reusing the running container %.12s that already had the name %s",
-                          j->container_id, t->container_name);
-    if (j->docklog_started)
-        dv_logger_adopt_child(run, t, &j->proc);
-    else if (j->docklog_error[0])
-        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "%s", j->docklog_error);
-    bool exited = !j->running;
-    dv_exit_result ex = j->exit;
-    j->exit = (dv_exit_result){0};
-    feed_simple(run, t, DV_TE_STARTED, NULL);
-    /* It may be done already (echo hello): the exit is known from the inspect. */
-    if (exited && t->state == DV_TASK_RUNNING) {
-        dv_task_input in = {.event = DV_TE_EXITED, .exit = &ex};
-        dv_runner_feed(run, t, &in);
-    }
-    dv_exit_result_clear(&ex);
-    dv_job_free(j);
-}
-
-static void submit_start(dv_runtime *run, dv_task *t)
-{
-    dv_task_rt *rt = dv_rt(t);
-    dv_spec_error serr;
-    dv_spec_error_clear(&serr);
-    dv_job *j = dv_job_new(DV_JOB_START, run, t);
-    if (!j) {
-        dv_log_error("task %s: out of memory", short_id(t));
-        return;
-    }
-    if (translate(run, t, &j->body, &serr) < 0) {
-        fail_later(run, j, start_done, serr.err.code ? serr.err.code : -EINVAL, serr.err.msg);
-        return;
-    }
-    j->container_name = strdup(t->container_name);
-    j->old_container_id = t->container_id ? strdup(t->container_id) : NULL;
-    j->user_from_spec = rt->spec->user != NULL;
-    const char *user = rt->spec->user ? rt->spec->user : rt->image_user;
-    if (user && !(j->user = strdup(user))) {
-        fail_later(run, j, start_done, -ENOMEM, "out of memory");
-        return;
-    }
-    if (dv_task_paths_copy(&rt->paths, &j->dirs) < 0) {
-        fail_later(run, j, start_done, -ENOMEM, "out of memory");
-        return;
-    }
-    j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
-    const dv_task_spec *s = rt->spec;
-    bool files = s->logs.file, journald = s->logs.journald;
-    j->logs_enabled = !s->logs.disabled && !run->config->docker.disable_log_collection &&
-                      (files || journald) && run->docklog_bin;
-    if (!run->docklog_bin && !s->logs.disabled && !run->config->docker.disable_log_collection)
-        snprintf(j->docklog_error, sizeof(j->docklog_error), "logs are not collected: %s",
-                 run->docklog_missing);
-    if (j->logs_enabled) {
-        j->docklog_bin = strdup(run->docklog_bin);
-        j->docklog_config_path = strdup(rt->docklog_config_path);
-        j->docklog_diag_path = strdup(rt->docklog_diag_path);
-        /* The helper reaches the Engine as the agent's client does, whatever its
-         * TLS came from; docklog takes the three files together or none. */
-        dv_docker *dk = run->docker;
-        char endpoint[1024];
-        bool tls_files = dv_docker_tls_cert(dk) && dv_docker_tls_key(dk) && dv_docker_tls_ca(dk);
-        j->docklog = (dv_docklog_config){
-            .endpoint =
-                dv_job_keep(j, dv_docklog_endpoint(dv_docker_endpoint(dk), dv_docker_tls(dk),
-                                                   endpoint, sizeof(endpoint))),
-            .tls_cert = tls_files ? dv_job_keep(j, dv_docker_tls_cert(dk)) : NULL,
-            .tls_key = tls_files ? dv_job_keep(j, dv_docker_tls_key(dk)) : NULL,
-            .tls_ca = tls_files ? dv_job_keep(j, dv_docker_tls_ca(dk)) : NULL,
-            .container_name = dv_job_keep(j, t->container_name),
-            .tty = s->config.tty,
-            .task_name = dv_job_keep(j, t->name),
-            .task_id = dv_job_keep(j, t->id),
-            .image = dv_job_keep(j, t->image),
-            .files_enabled = files,
-            .files_dir = dv_job_keep(j, rt->paths.logs_dir),
-            .files_base = dv_job_keep(j, t->name),
-            .max_files = (int)s->logs.max_files,
-            .max_file_size_mb = (int)s->logs.max_file_size,
-            .journald_enabled = journald,
-            .checkpoint_path = dv_job_keep(j, rt->docklog_checkpoint_path),
-            .gaps_path = dv_job_keep(j, rt->docklog_gaps_path),
-        };
-    }
-    submit(run, j, start_done);
-}
-
-void dv_runner_submit_start(dv_runtime *run, dv_task *t)
-{
-    submit_start(run, t);
-}
-
-static void op_start_container(void *ctx, dv_task *t)
-{
-    dv_runtime *run = ctx;
-    /* The previous container's helper must finish first: files are shared and the
-     * old container may only go once it is drained. */
-    if (!dv_logger_idle(t)) {
-        dv_rt(t)->start_after_logs = true;
-        dv_logger_finish(run, t);
-        return;
-    }
-    submit_start(run, t);
+    dv_runner_submit(run, j, image_done);
 }
 
 /* ---- STOP / confirm ---- */
@@ -497,7 +298,7 @@ static void stop_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
-    dv_task *t = current(j);
+    dv_task *t = dv_runner_current(j);
     if (t && t->state == DV_TASK_STOPPING && j->r < 0 && j->err.unreachable) {
         dv_task_rt *rt = dv_rt(t);
         free(rt->stop_owed_signal);
@@ -509,7 +310,7 @@ static void stop_done(dv_loop *loop, void *data)
         if (j->r == 0 && j->signal && j->running)
             dv_timer_arm(dv_rt(t)->timer, t->stop_timeout_ns); /* → KILL_TIMEOUT */
         else
-            feed_simple(j->run, t, DV_TE_STOP_DONE, j->r < 0 ? &j->err : NULL);
+            dv_runner_feed_simple(j->run, t, DV_TE_STOP_DONE, j->r < 0 ? &j->err : NULL);
     } else if (t && t->state == DV_TASK_DESTROYING) {
         dv_runner_destroy_step(j->run, t);
     }
@@ -531,7 +332,7 @@ static void submit_stop(dv_runtime *run, dv_task *t, int64_t timeout_ns, const c
             dv_job_free(j);
         return;
     }
-    submit(run, j, stop_done);
+    dv_runner_submit(run, j, stop_done);
 }
 
 static void op_stop_container(void *ctx, dv_task *t, int64_t timeout_ns, const char *signal)
@@ -556,7 +357,7 @@ static void retry_inspect_later(dv_runtime *run, dv_task *t, const dv_job *j)
     rt->inspect_owed_strict = rt->inspect_owed_strict || !j->lenient;
     if (!run->engine_stream_ok) {
         dv_log_debug("task %s: inspect %.12s: %s (checked again when the Engine is back)",
-                     short_id(t), j->container_id, j->err.msg);
+                     dv_runner_short_id(t), j->container_id, j->err.msg);
         return;
     }
     rt->inspect_retry_ns = dv_inspect_retry_next(rt->inspect_retry_ns);
@@ -565,11 +366,11 @@ static void retry_inspect_later(dv_runtime *run, dv_task *t, const dv_job *j)
     rt->inspect_warned = rt->inspect_warned || first;
     if (first)
         dv_log_warning("task %s: inspect %.12s: %s (retrying in %s, backing off to %ds)",
-                       short_id(t), j->container_id, j->err.msg, d,
+                       dv_runner_short_id(t), j->container_id, j->err.msg, d,
                        (int)(DV_INSPECT_RETRY_MAX / DV_NSEC_PER_SEC));
     else
-        dv_log_debug("task %s: inspect %.12s: %s (retrying in %s)", short_id(t), j->container_id,
-                     j->err.msg, d);
+        dv_log_debug("task %s: inspect %.12s: %s (retrying in %s)", dv_runner_short_id(t),
+                     j->container_id, j->err.msg, d);
     dv_timer_arm(rt->retry_timer, rt->inspect_retry_ns);
 }
 
@@ -584,7 +385,7 @@ static void inspect_done(dv_loop *loop, void *data)
 {
     (void)loop;
     dv_job *j = data;
-    dv_task *t = current(j);
+    dv_task *t = dv_runner_current(j);
     if (!t) {
         dv_job_free(j);
         return;
@@ -600,7 +401,7 @@ static void inspect_done(dv_loop *loop, void *data)
         return;
     }
     if (rt->inspect_warned)
-        dv_log_info("task %s: inspect %.12s works again", short_id(t), j->container_id);
+        dv_log_info("task %s: inspect %.12s works again", dv_runner_short_id(t), j->container_id);
     dv_runner_stop_reached(t);
     rt->inspect_retry_ns = 0;
     rt->inspect_warned = false;
@@ -619,7 +420,7 @@ static void inspect_done(dv_loop *loop, void *data)
         } else if (t->state == DV_TASK_STOPPING && !j->lenient) {
             /* After the stop returned, a running container means the stop failed; an
              * events resync or a die event during a stop proves nothing of the kind. */
-            feed_simple(j->run, t, DV_TE_STOP_FAILED, NULL);
+            dv_runner_feed_simple(j->run, t, DV_TE_STOP_FAILED, NULL);
         }
     } else {
         rt->stop_owed = false; /* it ended: nothing left to stop */
@@ -647,7 +448,7 @@ static void confirm(dv_runtime *run, dv_task *t, bool lenient)
         return;
     }
     j->container_id = strdup(t->container_id);
-    submit(run, j, inspect_done);
+    dv_runner_submit(run, j, inspect_done);
 }
 
 static void op_confirm_exit(void *ctx, dv_task *t)
@@ -694,7 +495,7 @@ static void op_forget(void *ctx, dv_task *t)
 static void op_event(void *ctx, dv_task *t, const dv_task_event *ev)
 {
     dv_runtime *run = ctx;
-    dv_log_info("task %s (%s): %s: %s", short_id(t), t->name, ev->type, ev->message);
+    dv_log_info("task %s (%s): %s: %s", dv_runner_short_id(t), t->name, ev->type, ev->message);
     if (run->observers.task_event)
         run->observers.task_event(run->observers.ctx, t, ev, false);
 }
@@ -720,7 +521,7 @@ static double op_jitter(void *ctx)
 
 const dv_task_ops dv_runner_ops = {
     .fetch_image = op_fetch_image,
-    .start_container = op_start_container,
+    .start_container = dv_runner_start_container,
     .stop_container = op_stop_container,
     .confirm_exit = op_confirm_exit,
     .cancel = op_cancel,
@@ -747,7 +548,7 @@ static void destroy_done(dv_loop *loop, void *data)
         dv_job_free(j);
         return;
     }
-    dv_task *t = current(j);
+    dv_task *t = dv_runner_current(j);
     if (!t || t->state != DV_TASK_DESTROYING) {
         dv_job_free(j);
         return;
@@ -763,7 +564,7 @@ static void destroy_done(dv_loop *loop, void *data)
     if (j->r < 0) {
         if (run->observers.destroy_failed)
             run->observers.destroy_failed(run->observers.ctx, t, &j->err);
-        feed_simple(run, t, DV_TE_DESTROY_FAILED, &j->err);
+        dv_runner_feed_simple(run, t, DV_TE_DESTROY_FAILED, &j->err);
         dv_job_free(j);
         return;
     }
@@ -771,14 +572,14 @@ static void destroy_done(dv_loop *loop, void *data)
     dv_image_gc_task_destroyed(run, t);
     dv_error err;
     if (dv_state_store_remove_task(run->store, t->id, &err) < 0)
-        dv_log_error("task %s: removing its record: %s", short_id(t), err.msg);
+        dv_log_error("task %s: removing its record: %s", dv_runner_short_id(t), err.msg);
     if (j->container_id && !j->remove_container)
         dv_task_event_add(t, &dv_runner_ops, run, "Destroyed",
                           "the task is gone; its container %.12s is kept (gc.container is false)",
                           j->container_id);
     else
         dv_task_event_add(t, &dv_runner_ops, run, "Destroyed", "the task is gone");
-    feed_simple(run, t, DV_TE_DESTROYED, NULL); /* forgets and frees t */
+    dv_runner_feed_simple(run, t, DV_TE_DESTROYED, NULL); /* forgets and frees t */
     dv_job_free(j);
 }
 
@@ -796,7 +597,7 @@ void dv_runner_destroy_step(dv_runtime *run, dv_task *t)
     j->container_id = t->container_id ? strdup(t->container_id) : NULL;
     j->remove_container = run->config->docker.gc.container;
     j->task_root = strdup(rt->paths.task_root);
-    submit(run, j, destroy_done);
+    dv_runner_submit(run, j, destroy_done);
 }
 
 void dv_runner_logs_done(dv_runtime *run, dv_task *t)
@@ -805,7 +606,7 @@ void dv_runner_logs_done(dv_runtime *run, dv_task *t)
     if (rt->start_after_logs) {
         rt->start_after_logs = false;
         if (t->state == DV_TASK_STARTING)
-            submit_start(run, t);
+            dv_runner_submit_start(run, t);
     }
     if (rt->destroy_after_logs) {
         rt->destroy_after_logs = false;

@@ -153,8 +153,31 @@ void dv_runner_forget(dv_runtime *run, dv_task *t, enum dv_task_gone_why why, co
 void dv_runner_post_note(dv_runtime *run, const char *task_id, const char *type, bool transient,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* The fetch and start of task_runner.c, for task_outage.c's next try. */
+/* The fetch of task_runner.c, for task_outage.c's next try. */
 void dv_runner_fetch_image(dv_runtime *run, dv_task *t);
+
+/* ---- job plumbing shared by the runner's files (task_runner.c) ---- */
+/* Run J on its lane; DONE gets the result on the loop, also when J could not be
+ * submitted (then J says why). */
+void dv_runner_submit(dv_runtime *run, struct dv_job *j, dv_work_done_fn done);
+/* J failed before it could be submitted: DONE still gets it through the loop, as
+ * the state machine must never be re-entered from inside one of its own ops. */
+void dv_runner_fail_later(dv_runtime *run, struct dv_job *j, dv_work_done_fn done, int code,
+                          const char *msg);
+/* A DONE for jobs whose result nobody reads. */
+void dv_runner_free_job_done(dv_loop *loop, void *data);
+/* The task a result belongs to, or NULL if the task is gone or moved on. */
+dv_task *dv_runner_current(const struct dv_job *j);
+void dv_runner_feed_simple(dv_runtime *run, dv_task *t, enum dv_task_fsm_event e,
+                           const dv_error *err);
+/* T's id cut to 8 characters, for log lines (a per-thread buffer). */
+const char *dv_runner_short_id(const dv_task *t);
+
+/* ---- task_start.c ---- */
+/* The state machine's start_container op: once the previous container's helper
+ * is done with it, translate the spec and submit the START job. */
+void dv_runner_start_container(void *ctx, dv_task *t);
+/* Submit the START job now (task_outage.c's next try, the helper done). */
 void dv_runner_submit_start(dv_runtime *run, dv_task *t);
 
 /* ---- task_outage.c: the Engine is unreachable (DESIGN.md "Engine outages") ---- */

@@ -31,8 +31,8 @@ dv_test_runtime *dv_test_runtime_new(dv_fake *fake)
         dv_docker_new(&c, &run->docker, &err) < 0 ||
         dv_docker_new(&c, &run->quick_docker, &err) < 0 || dv_loop_new(&run->loop, &err) < 0 ||
         dv_lanes_init(&tr->lanes, run->loop, &err) < 0 ||
-        dv_ports_new(tr->config.port_min, tr->config.port_max, tr->config.bind_address,
-                     &run->ports, &err) < 0 ||
+        dv_ports_new(tr->config.port_min, tr->config.port_max, tr->config.bind_address, &run->ports,
+                     &err) < 0 ||
         !(run->tasks = dv_task_table_new()))
         goto fail;
     return tr;
