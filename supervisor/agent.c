@@ -30,6 +30,7 @@
 #include "drain.h"
 #include "duration.h"
 #include "image_gc.h"
+#include "labels.h"
 #include "log.h"
 #include "log_loss.h"
 #include "node.h"
@@ -286,8 +287,9 @@ static int setup(dv_agent *a, dv_error *err)
                               .resync = on_engine_resync,
                               .broken = on_engine_broken,
                               .userdata = a};
-    if ((r = dv_engine_events_start(a->run.docker, a->run.loop, a->run.node_id, &cb, &a->events,
-                                    err)) < 0)
+    char label[128];
+    snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, a->run.node_id);
+    if ((r = dv_engine_events_start(a->run.docker, a->run.loop, label, &cb, &a->events, err)) < 0)
         return r;
     if ((r = dv_api_server_start(a->config.socket, a->run.loop, dv_agent_api_handle, a, &a->api,
                                  err)) < 0)

@@ -1,4 +1,4 @@
-/* The task's user resolved in an image (supervisor/passwd.h): the Engine's archive
+/* The task's user resolved in an image (supervisor/runner/passwd.h): the Engine's archive
  * answer (common/tar_read.h) and the passwd/group text in it, both written by
  * whoever built the image. Input: a mode byte (bit 0: the rest after the name is
  * a tar stream, else the text itself), then the name looked up, up to 32 bytes

@@ -1,41 +1,50 @@
 #!/usr/bin/env python3
-"""The supervisor's layering, checked on its #include lines (issue 13):
+"""The supervisor's layering (docs/DESIGN.md, "Source layout"; issue 13), checked
+on its #include lines. A module is a .c and its .h; module X depends on Y when
+X.c or X.h includes Y.h.
 
-1. No circle of more than two files: a module is a .c and its .h; module X
-   depends on Y when X.c or X.h includes Y.h. Every strongly connected set of
-   modules has at most two members.
-2. The runtime side never reaches up: the modules listed in RUNTIME include
-   neither agent.h nor the API server's headers.
+1. No circle of more than two files: every strongly connected set of modules
+   has at most two members.
+2. Each folder includes only the folders below it (ALLOWED). The runtime side
+   (runner/, recovery/, images/, gc/) never includes the agent (agent.h) nor the
+   API (api/); images/ and gc/ are clients of the runtime and see only
+   runner/runtime.h of runner/. spec/ and task/ are the pure model.
 
 Prints every violation and exits 1 if there is one."""
 import os
 import re
 import sys
 
-RUNTIME = [
-    "runtime", "task_runner", "task_jobs", "task_logger", "task_submit", "task_outage",
-    "recovery", "recovery_plan", "recovery_scan", "image_gc", "image_refs", "dangling",
-    "reaper", "log_loss", "docklog_launch",
-]
-UPWARD = {"agent", "api_server", "api_gate", "agent_api", "event_hub", "drain"}
+ALLOWED = {
+    "task": {"task"},
+    "spec": {"spec", "task"},
+    "base": {"base"},
+    "runner": {"runner", "base", "spec", "task", "images"},
+    "images": {"images", "base", "spec", "task", "runner/runtime"},
+    "gc": {"gc", "base", "spec", "task", "runner/runtime"},
+    "recovery": {"recovery", "runner", "base", "spec", "task", "images", "gc"},
+    "api": {"api", ".", "runner", "recovery", "images", "gc", "base", "spec", "task"},
+    "cli": {"cli", "spec", "task", "base"},
+    ".": None,  # the agent and main: anything
+}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"', re.M)
 
 
-def modules(root):
-    deps = {}
+def scan(root):
+    """module name -> (folder, set of included module names)"""
+    mods = {}
     for dirpath, _, files in os.walk(root):
-        for f in files:
+        folder = os.path.relpath(dirpath, root)
+        for f in sorted(files):
             if not f.endswith((".c", ".h")):
                 continue
             name = f[:-2]
             with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
-                text = fh.read()
-            deps.setdefault(name, set()).update(
-                os.path.basename(m) for m in INCLUDE.findall(text) if os.path.basename(m) != name)
-    for d in deps.values():
-        d.intersection_update(deps.keys())
-    return deps
+                incs = {os.path.basename(m) for m in INCLUDE.findall(fh.read())}
+            entry = mods.setdefault(name, (folder, set()))
+            entry[1].update(incs - {name})
+    return {m: (folder, incs & mods.keys()) for m, (folder, incs) in mods.items()}
 
 
 def sccs(graph):
@@ -48,7 +57,7 @@ def sccs(graph):
         counter[0] += 1
         stack.append(v)
         on.add(v)
-        for w in graph[v]:
+        for w in sorted(graph[v]):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -72,19 +81,31 @@ def sccs(graph):
 
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "supervisor"
-    graph = modules(root)
+    mods = scan(root)
+    graph = {m: incs for m, (_, incs) in mods.items()}
     bad = 0
     for comp in sccs(graph):
         if len(comp) > 2:
             bad += 1
             print(f"include circle of {len(comp)} files: {' '.join(comp)}")
-    for m in RUNTIME:
-        for up in sorted(graph.get(m, set()) & UPWARD):
+    for m, (folder, incs) in sorted(mods.items()):
+        if folder not in ALLOWED:
             bad += 1
-            print(f"{m} includes {up}.h: the runtime side must not reach the agent or the API")
+            print(f"{folder}/{m}: folder {folder} has no layer in tests/lint/layering.py")
+            continue
+        allowed = ALLOWED[folder]
+        if allowed is None:
+            continue
+        for inc in sorted(incs):
+            to = mods[inc][0]
+            if to not in allowed and f"{to}/{inc}" not in allowed:
+                bad += 1
+                print(f"{folder}/{m} includes {to}/{inc}.h: {folder}/ may include only "
+                      f"{', '.join(sorted(allowed))}")
     if bad:
         return 1
-    print(f"layering: {len(graph)} modules, no circle of more than two files, runtime side clean")
+    print(f"layering: {len(mods)} modules in {len(ALLOWED)} layers, no include circle of "
+          "more than two files")
     return 0
 
 

@@ -20,6 +20,7 @@
 #include "loop.h"
 
 #define NODE "0b9c3c8e-6f0a-4b8e-9d51-3a0f2b7c9e11"
+#define NODE_LABEL "io.dockvisor.node_id=" NODE
 
 struct seen {
     int events, resyncs, broken;
@@ -65,7 +66,8 @@ static void harness_start(struct harness *h, dv_fake *fake)
     assert_int_equal(dv_loop_new(&h->loop, NULL), 0);
     h->s.loop = h->loop;
     dv_engine_events_cb cb = {on_event, on_resync, on_broken, &h->s};
-    assert_int_equal(dv_engine_events_start(h->dk, h->loop, NODE, &cb, &h->ev_thread, NULL), 0);
+    assert_int_equal(dv_engine_events_start(h->dk, h->loop, NODE_LABEL, &cb, &h->ev_thread, NULL),
+                     0);
 }
 
 /* After the events thread was stopped. */
@@ -87,7 +89,7 @@ static int count_events_requests(dv_fake *fake)
 static void test_filter(void **state)
 {
     (void)state;
-    _cleanup_json_ json_t *f = dv_engine_events_filters(NODE);
+    _cleanup_json_ json_t *f = dv_engine_events_filters(NODE_LABEL);
     _cleanup_free_ char *s = json_dumps(f, JSON_SORT_KEYS | JSON_COMPACT);
     assert_string_equal(s, "{\"event\":[\"die\",\"oom\",\"destroy\"],\"label\":[\"io.dockvisor."
                            "node_id=" NODE "\"],\"type\":[\"container\"]}");

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 
 #include "cleanup.h"
-#include "drain.h"
 #include "duration.h"
 #include "task.h"
 
@@ -574,15 +573,15 @@ static void test_stop_failed_keeps_it_wanted(void **state)
 static void test_drain_waits_only_while_a_stop_can_end(void **state)
 {
     (void)state;
-    assert_true(dv_drain_settled(NULL)); /* destroyed meanwhile */
+    assert_true(dv_task_drain_settled(NULL)); /* destroyed meanwhile */
 
     struct rec r = {0};
     dv_task *t = new_task();
     run_to_running(t, &r);
     assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
-    assert_false(dv_drain_settled(t));
+    assert_false(dv_task_drain_settled(t));
     assert_int_equal(feed(t, &r, DV_TE_STOP_FAILED), 0);
-    assert_true(dv_drain_settled(t));
+    assert_true(dv_task_drain_settled(t));
     dv_task_free(t);
 
     /* still starting: the stop comes after the start, so wait for it */
@@ -591,11 +590,11 @@ static void test_drain_waits_only_while_a_stop_can_end(void **state)
     assert_int_equal(feed(t, &r, DV_TE_START), 0);
     assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
     assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
-    assert_false(dv_drain_settled(t));
+    assert_false(dv_task_drain_settled(t));
     assert_int_equal(feed(t, &r, DV_TE_STARTED), 0);
-    assert_false(dv_drain_settled(t));
+    assert_false(dv_task_drain_settled(t));
     assert_int_equal(feed_exit(t, &r, 137, false), 0);
-    assert_true(dv_drain_settled(t));
+    assert_true(dv_task_drain_settled(t));
     dv_task_free(t);
 
     /* restarted by an operator during the drain's stop: done once it runs again */
@@ -605,10 +604,10 @@ static void test_drain_waits_only_while_a_stop_can_end(void **state)
     assert_int_equal(feed(t, &r, DV_TE_STOP), 0);
     assert_int_equal(feed(t, &r, DV_TE_RESTART), 0);
     assert_int_equal(feed_exit(t, &r, 137, false), 0);
-    assert_false(dv_drain_settled(t));
+    assert_false(dv_task_drain_settled(t));
     assert_int_equal(feed(t, &r, DV_TE_IMAGE_READY), 0);
     assert_int_equal(feed(t, &r, DV_TE_STARTED), 0);
-    assert_true(dv_drain_settled(t));
+    assert_true(dv_task_drain_settled(t));
     dv_task_free(t);
 }
 

@@ -1,7 +1,7 @@
 /* The Engine's /events stream, held by one thread for the whole agent.
  *
- * Only container events of containers labelled with this agent's node id
- * (io.dockvisor.node_id) and of the kinds the agent acts on (die, oom,
+ * Only container events of containers carrying LABEL ("key=value": the agent
+ * gives io.dockvisor.node_id=<its node id>) and of the kinds the agent acts on (die, oom,
  * destroy) are asked for, so other workloads on the host cost nothing. Each
  * event is posted to the loop. There is no per-container wait connection: an
  * exit is noticed from its die event and then confirmed by an inspect.
@@ -39,7 +39,7 @@ typedef struct dv_engine_events_cb {
     void *userdata;
 } dv_engine_events_cb;
 
-int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *node_id,
+int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *label,
                            const dv_engine_events_cb *cb, dv_engine_events **ret, dv_error *err);
 /* Cancel the stream and join the thread, waiting at most TIMEOUT_NS. Returns 0, or
  * -EBUSY when the thread is still inside an Engine call: then nothing it uses (EV,
@@ -48,6 +48,6 @@ int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *node_id,
 int dv_engine_events_stop(dv_engine_events *ev, int64_t timeout_ns);
 
 /* The filter sent to /events (exposed for tests). */
-json_t *dv_engine_events_filters(const char *node_id);
+json_t *dv_engine_events_filters(const char *label);
 
 #endif

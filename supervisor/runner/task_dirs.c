@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,4 +127,22 @@ int dv_task_dirs_own(const dv_task_paths *p, uid_t uid, gid_t gid, dv_error *err
             return r;
     }
     return set_dir(p->logs_dir, 0750, 0, gid, true, err);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+    return r < 0 && errno != ENOENT ? errno : 0;
+}
+
+int dv_remove_tree(const char *path, dv_error *err)
+{
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    int r = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    if (r != 0)
+        return dv_error_errno(err, -(r > 0 ? r : errno ? errno : EIO), "remove %s", path);
+    return 0;
 }

@@ -46,4 +46,7 @@ int dv_task_owner_resolve(dv_docker *dk, const char *id, const char *user, const
  * not in the root-owned directories that hold them). */
 int dv_task_dirs_own(const dv_task_paths *p, uid_t uid, gid_t gid, dv_error *err);
 
+/* rm -rf PATH without crossing mount points; a missing PATH is not an error. */
+int dv_remove_tree(const char *path, dv_error *err);
+
 #endif

@@ -16,23 +16,13 @@ struct dv_drain {
     struct dv_drain *next;
 };
 
-bool dv_drain_settled(const dv_task *t)
-{
-    /* Every listed task was fed a stop, which leaves RUNNING at once (a task still
-     * starting stops from STARTED without being published as running). So running
-     * now means the stop failed (the task is wanted running again, so that a
-     * restarted agent does not stop it behind the operator's back) or an operator
-     * restarted it since: waiting would never end. */
-    return !t || dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RUNNING;
-}
-
 static bool complete(const dv_runtime *run, const struct dv_drain *d)
 {
     size_t i;
     json_t *e;
     json_array_foreach(d->tasks, i, e)
     {
-        if (!dv_drain_settled(
+        if (!dv_task_drain_settled(
                 dv_task_table_get(run->tasks, json_string_value(json_object_get(e, "id")))))
             return false;
     }

@@ -11,7 +11,6 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
-#include "labels.h"
 #include "timestamp.h"
 
 struct dv_engine_events {
@@ -41,10 +40,8 @@ struct msg {
     char why[DV_ERROR_MSG_MAX];
 };
 
-json_t *dv_engine_events_filters(const char *node_id)
+json_t *dv_engine_events_filters(const char *label)
 {
-    char label[128];
-    snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, node_id);
     return json_pack("{s:[s],s:[s],s:[s,s,s]}", "type", "container", "label", label, "event", "die",
                      "oom", "destroy");
 }
@@ -175,7 +172,7 @@ static void *events_main(void *arg)
     return NULL;
 }
 
-int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *node_id,
+int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *label,
                            const dv_engine_events_cb *cb, dv_engine_events **ret, dv_error *err)
 {
     dv_engine_events *ev = calloc(1, sizeof(*ev));
@@ -184,7 +181,7 @@ int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *node_id,
     ev->dk = dk;
     ev->loop = loop;
     ev->cb = *cb;
-    ev->filters = dv_engine_events_filters(node_id);
+    ev->filters = dv_engine_events_filters(label);
     pthread_mutex_init(&ev->lock, NULL);
     pthread_cond_init(&ev->wake, NULL);
     int r = ev->filters ? pthread_create(&ev->thread, NULL, events_main, ev) : ENOMEM;

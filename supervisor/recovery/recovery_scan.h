@@ -39,7 +39,4 @@ size_t dv_stop_helpers(const dv_found_helper *helpers, size_t n, const char *boo
  * of strings (empty when DATA/tasks does not exist). */
 int dv_scan_task_dirs(const char *data_dir, json_t **ret, dv_error *err);
 
-/* rm -rf PATH without crossing mount points; a missing PATH is not an error. */
-int dv_remove_tree(const char *path, dv_error *err);
-
 #endif

@@ -12,7 +12,6 @@
 #include "policy.h"
 #include "spec_ports.h"
 #include "task_dirs.h"
-#include "recovery_scan.h"
 #include "task_runner.h"
 #include "translate.h"
 

@@ -137,7 +137,8 @@ static void submit_start(dv_runtime *run, dv_task *t)
         return;
     }
     if (translate(run, t, &j->body, &serr) < 0) {
-        dv_runner_fail_later(run, j, start_done, serr.err.code ? serr.err.code : -EINVAL, serr.err.msg);
+        dv_runner_fail_later(run, j, start_done, serr.err.code ? serr.err.code : -EINVAL,
+                             serr.err.msg);
         return;
     }
     j->container_name = strdup(t->container_name);
@@ -211,4 +212,3 @@ void dv_runner_start_container(void *ctx, dv_task *t)
     }
     submit_start(run, t);
 }
-

@@ -22,6 +22,7 @@
 #include "reaper.h"
 #include "recovery_plan.h"
 #include "recovery_scan.h"
+#include "task_dirs.h"
 #include "task_runner.h"
 #include "watchdog.h"
 

@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -198,23 +197,5 @@ int dv_scan_task_dirs(const char *data_dir, json_t **ret, dv_error *err)
         if (dv_uuid_is_valid(de->d_name) && json_array_append_new(ids, json_string(de->d_name)) < 0)
             return dv_error_set(err, -ENOMEM, "out of memory");
     *ret = TAKE_PTR(ids);
-    return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    int r = flag == FTW_DP ? rmdir(path) : unlink(path);
-    return r < 0 && errno != ENOENT ? errno : 0;
-}
-
-int dv_remove_tree(const char *path, dv_error *err)
-{
-    if (access(path, F_OK) < 0 && errno == ENOENT)
-        return 0;
-    int r = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    if (r != 0)
-        return dv_error_errno(err, -(r > 0 ? r : errno ? errno : EIO), "remove %s", path);
     return 0;
 }

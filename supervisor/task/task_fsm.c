@@ -590,3 +590,13 @@ int dv_task_handle(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, 
         return -EINVAL;
     return fn(t, in, ops, ctx);
 }
+
+bool dv_task_drain_settled(const dv_task *t)
+{
+    /* Every listed task was fed a stop, which leaves RUNNING at once (a task still
+     * starting stops from STARTED without being published as running). So running
+     * now means the stop failed (the task is wanted running again, so that a
+     * restarted agent does not stop it behind the operator's back) or an operator
+     * restarted it since: waiting would never end. */
+    return !t || dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RUNNING;
+}

@@ -192,6 +192,9 @@ const char *dv_task_state_name(enum dv_task_state s);
 int dv_task_state_from_name(const char *name, enum dv_task_state *ret);
 const char *dv_task_fsm_event_name(enum dv_task_fsm_event e);
 bool dv_task_state_is_terminal(enum dv_task_state s); /* exited, failed, stopped */
+/* Whether a task a drain fed a stop needs no more waiting for: gone, finished,
+ * or running again (its stop failed, or an operator restarted it). NULL = gone. */
+bool dv_task_drain_settled(const dv_task *t);
 /* The container may be running (running, stopping). */
 bool dv_task_state_is_active(enum dv_task_state s);
 
