@@ -13,7 +13,7 @@
 #include "duration.h"
 #include "log.h"
 #include "labels.h"
-#include "reaper.h"
+#include "dangling_select.h"
 
 struct dv_dangling {
     dv_runtime *run;
@@ -160,9 +160,9 @@ static void listed_done(dv_dangling *d, struct scan_job *j)
     _cleanup_json_ json_t *candidates = dv_dangling_candidates(j->list, !c->docker.gc.container);
     _cleanup_json_ json_t *victims = NULL;
     dv_error err;
-    if (!candidates ||
-        dv_reaper_select(candidates, run->node_id, claimed, run, dv_realtime_ns(),
-                         c->docker.gc.dangling_containers.creation_grace_ns, &victims, &err) < 0) {
+    if (!candidates || dv_dangling_select(candidates, run->node_id, claimed, run, dv_realtime_ns(),
+                                          c->docker.gc.dangling_containers.creation_grace_ns,
+                                          &victims, &err) < 0) {
         dv_log_error("dangling containers: %s", candidates ? err.msg : "out of memory");
         return;
     }

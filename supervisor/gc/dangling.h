@@ -4,7 +4,7 @@
  * Contract (loop thread only):
  * - Every `period` (the first time one period after start-up, so after
  *   recovery), a worker lists the containers carrying this agent's node id
- *   label; the loop picks, with reaper.h, those no task claims (neither a task
+ *   label; the loop picks, with dangling_select.h, those no task claims (neither a task
  *   in the table by task id or container id, nor a record on disk by task id)
  *   and older than creation_grace; a worker removes them with force, or, in
  *   dry_run, they are only logged. Each removal is logged. The next scan is

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "ownership.h"
 #include "labels.h"
-#include "reaper.h"
+#include "dangling_select.h"
 #include "recovery_plan.h"
 #include "recovery_scan.h"
 #include "task_dirs.h"
@@ -273,8 +273,8 @@ static void remove_orphan_containers(recovery *rc)
     dv_runtime *run = rc->run;
     _cleanup_json_ json_t *orphans = NULL;
     dv_error e;
-    if (dv_reaper_select(rc->containers, run->node_id, tracked, rc, dv_realtime_ns(), 0, &orphans,
-                         &e) < 0) {
+    if (dv_dangling_select(rc->containers, run->node_id, tracked, rc, dv_realtime_ns(), 0, &orphans,
+                           &e) < 0) {
         dv_log_warning("recovery: %s", e.msg);
         return;
     }

@@ -1,6 +1,6 @@
 /* The task runtime: what the runner and everything it drives share (the task
  * ops of task_runner.c, the jobs of task_jobs.c, the docklog supervisor of
- * task_logger.c, recovery, the image GC, the dangling-container reaper, lost-log
+ * docklog_helpers.c, recovery, the image GC, the dangling-container reaper, lost-log
  * events). The agent (agent.h) embeds one and fills it at startup; tests build
  * one by hand on a fake Engine.
  *

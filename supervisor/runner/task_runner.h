@@ -73,7 +73,7 @@ typedef struct dv_task_rt {
     int64_t stop_owed_timeout_ns;
     char *stop_owed_signal; /* NULL: the Engine's stop */
 
-    /* docklog helper (task_logger.c) */
+    /* docklog helper (docklog_helpers.c) */
     enum dv_logger_state logger;
     dv_docklog_proc proc;
     dv_loop_watch *proc_watch;
@@ -216,7 +216,7 @@ void dv_runner_outage_note(dv_task *t, int64_t since_ns);
 /* Did T's container, whose exit is X, end because of the noted outage? Clears the note. */
 bool dv_runner_outage_exit(dv_task *t, const dv_exit_result *x);
 
-/* ---- task_logger.c ---- */
+/* ---- docklog_helpers.c ---- */
 /* Take over the helper a START job spawned for the task's new container. */
 void dv_logger_adopt_child(dv_runtime *run, dv_task *t, dv_docklog_proc *proc);
 /* A helper nobody wants (its start result was stale): reap it when it exits. */
@@ -247,7 +247,7 @@ enum dv_logger_recovery {
     DV_LOGGER_LOST,       /* gone and not replaceable (container gone, no config, spawn failed) */
 };
 enum dv_logger_recovery dv_logger_recover(dv_runtime *run, dv_task *t, bool container_exists);
-/* Called by task_logger.c when the helper is idle and actions wait for it. */
+/* Called by docklog_helpers.c when the helper is idle and actions wait for it. */
 void dv_runner_logs_done(dv_runtime *run, dv_task *t);
 
 #endif

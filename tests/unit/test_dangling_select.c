@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "labels.h"
-#include "reaper.h"
+#include "dangling_select.h"
 
 #define NOW_S 1700001000
 #define SEC INT64_C(1000000000)
@@ -43,8 +43,8 @@ static void test_select(void **state)
     json_array_append_new(list, container("other-node", "node-b", NOW_S - 600));
     json_array_append_new(list, container("unlabelled", NULL, NOW_S - 600));
     _cleanup_json_ json_t *out = NULL;
-    assert_int_equal(dv_reaper_select(list, "node-a", tracked, NULL, (int64_t)NOW_S * SEC,
-                                      300 * SEC, &out, NULL),
+    assert_int_equal(dv_dangling_select(list, "node-a", tracked, NULL, (int64_t)NOW_S * SEC,
+                                        300 * SEC, &out, NULL),
                      0);
     assert_int_equal(json_array_size(out), 1);
     json_t *victim = json_array_get(out, 0);
@@ -59,7 +59,7 @@ static void test_rejects_non_array(void **state)
     _cleanup_json_ json_t *obj = json_object();
     json_t *out = NULL;
     dv_error err;
-    assert_int_equal(dv_reaper_select(obj, "n", tracked, NULL, 0, 0, &out, &err), -EINVAL);
+    assert_int_equal(dv_dangling_select(obj, "n", tracked, NULL, 0, 0, &out, &err), -EINVAL);
     assert_null(out);
 }
 

@@ -1,4 +1,4 @@
-#include "reaper.h"
+#include "dangling_select.h"
 
 #include <errno.h>
 #include <string.h>
@@ -6,9 +6,9 @@
 #include "cleanup.h"
 #include "labels.h"
 
-int dv_reaper_select(const json_t *containers, const char *node_id, dv_reaper_tracked_fn tracked,
-                     void *userdata, int64_t now_ns, int64_t creation_grace_ns, json_t **ret,
-                     dv_error *err)
+int dv_dangling_select(const json_t *containers, const char *node_id,
+                       dv_dangling_tracked_fn tracked, void *userdata, int64_t now_ns,
+                       int64_t creation_grace_ns, json_t **ret, dv_error *err)
 {
     if (!json_is_array(containers))
         return dv_error_set(err, -EINVAL, "container list is not an array");

@@ -8,8 +8,8 @@
  * never touched. Pure: the caller lists containers
  * (GET /containers/json?all=1&filters={"label":["io.dockvisor.node_id=<id>"]}),
  * this decides, the caller removes (or only reports, in dry_run). */
-#ifndef DV_REAPER_H
-#define DV_REAPER_H
+#ifndef DV_DANGLING_SELECT_H
+#define DV_DANGLING_SELECT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,13 +19,14 @@
 #include "error.h"
 
 /* Is the container ID (full id) claimed by a task record? */
-typedef bool (*dv_reaper_tracked_fn)(const char *container_id, const char *task_id, void *userdata);
+typedef bool (*dv_dangling_tracked_fn)(const char *container_id, const char *task_id,
+                                       void *userdata);
 
 /* CONTAINERS: the array from the Engine's container list (fields Id, Created
  * (unix seconds), Labels). *RET gets a new array of {"id","name","task_id"}
  * objects to remove. */
-int dv_reaper_select(const json_t *containers, const char *node_id, dv_reaper_tracked_fn tracked,
-                     void *userdata, int64_t now_ns, int64_t creation_grace_ns, json_t **ret,
-                     dv_error *err);
+int dv_dangling_select(const json_t *containers, const char *node_id,
+                       dv_dangling_tracked_fn tracked, void *userdata, int64_t now_ns,
+                       int64_t creation_grace_ns, json_t **ret, dv_error *err);
 
 #endif
