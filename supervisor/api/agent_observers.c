@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "cleanup.h"
 #include "clock.h"
 
@@ -149,6 +151,12 @@ static void on_destroy_failed(void *ctx, const dv_task *t, const dv_error *err)
     }
 }
 
+static void on_busy(void *ctx, const char *what)
+{
+    (void)ctx;
+    sd_notifyf(0, "STATUS=%s", what);
+}
+
 void dv_agent_observe(dv_agent *a)
 {
     a->run.observers = (dv_runtime_observers){
@@ -157,5 +165,6 @@ void dv_agent_observe(dv_agent *a)
         .task_state = on_task_state,
         .task_gone = on_task_gone,
         .destroy_failed = on_destroy_failed,
+        .busy = on_busy,
     };
 }

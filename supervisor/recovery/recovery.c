@@ -10,8 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
@@ -177,7 +175,7 @@ static void list_containers(recovery *rc)
             return;
         if (attempt == ENGINE_ATTEMPTS)
             break;
-        sd_notifyf(0, "STATUS=recovering: waiting for Docker (%s)", e.msg);
+        dv_runtime_busy(run, "recovering: waiting for Docker (%s)", e.msg);
         dv_watchdog_kick(run->watchdog);
         struct timespec ts = {.tv_sec = (time_t)(backoff / DV_NSEC_PER_SEC),
                               .tv_nsec = (long)(backoff % DV_NSEC_PER_SEC)};
@@ -641,11 +639,11 @@ int dv_recovery_run(dv_runtime *run, dv_error *err)
     recovery rc = {.run = run, .quarantined_ids = json_object()};
     if (!rc.quarantined_ids)
         return dv_error_set(err, -ENOMEM, "out of memory");
-    sd_notify(0, "STATUS=recovering: loading task records");
+    dv_runtime_busy(run, "recovering: loading task records");
     int r = load(&rc, err);
     if (r < 0)
         goto out;
-    sd_notifyf(0, "STATUS=recovering %zu tasks", rc.ntasks);
+    dv_runtime_busy(run, "recovering %zu tasks", rc.ntasks);
     list_containers(&rc);
     /* Before ports and images are claimed for the tasks: a record set aside
      * claims nothing, as one that did not load. */

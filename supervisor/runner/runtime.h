@@ -53,6 +53,8 @@ typedef struct dv_runtime_observers {
     /* T's destroy could not be carried out by the Engine (ERR): T stays, destroying
      * when ERR->unreachable (it goes on once the Engine answers), else failed. */
     void (*destroy_failed)(void *ctx, const dv_task *t, const dv_error *err);
+    /* The runtime is busy with something long before it serves (recovery): WHAT. */
+    void (*busy)(void *ctx, const char *what);
 } dv_runtime_observers;
 
 typedef struct dv_runtime {
@@ -89,5 +91,8 @@ typedef struct dv_runtime {
 
     dv_runtime_observers observers;
 } dv_runtime;
+
+/* Tell the busy observer, if any, what the runtime is busy with (printf FMT). */
+void dv_runtime_busy(dv_runtime *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
