@@ -20,7 +20,7 @@
 #include "journal_sink.h"
 #include "resume.h"
 #include "run.h"
-#include "signals.h"
+#include "stop_signals.h"
 #include "timestamp.h"
 #include "tls.h"
 
