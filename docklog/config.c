@@ -110,9 +110,9 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
     if ((r = check_keys(json, "", top, err)) < 0)
         return r;
     json_t *v = json_object_get(json, "version");
-    if (!json_is_integer(v) || json_integer_value(v) != DL_CONFIG_VERSION)
+    if (!json_is_integer(v) || json_integer_value(v) != DV_DOCKLOG_CONFIG_VERSION)
         return dv_error_set(err, -EINVAL, "version: must be %d (this docklog's format)",
-                            DL_CONFIG_VERSION);
+                            DV_DOCKLOG_CONFIG_VERSION);
     if ((r = get_string(json, "", "endpoint", true, &c->endpoint, err)) < 0 ||
         (r = get_string(json, "", "checkpoint", true, &c->checkpoint, err)) < 0 ||
         (r = get_string(json, "", "gaps", false, &c->gaps, err)) < 0)
@@ -127,9 +127,9 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
                                                        : DL_SOURCE_FILE;
 
     json_t *a = json_object_get(json, "addresses");
-    if (a && (!json_is_array(a) || json_array_size(a) > DL_ADDRESSES_MAX))
+    if (a && (!json_is_array(a) || json_array_size(a) > DV_DOCKLOG_ADDRESSES_MAX))
         return dv_error_set(err, -EINVAL, "addresses: must be an array of at most %d strings",
-                            DL_ADDRESSES_MAX);
+                            DV_DOCKLOG_ADDRESSES_MAX);
     for (size_t i = 0; a && i < json_array_size(a); i++) {
         const char *text = json_string_value(json_array_get(a, i));
         if (!text)

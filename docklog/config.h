@@ -1,5 +1,6 @@
 /* docklog's config file (`docklog CONFIG.json`), written by the agent at
- * tasks/<id>/docklog.json (supervisor/docklog_launch.c). Format version 1:
+ * tasks/<id>/docklog.json (supervisor/docklog_launch.c). Format version 1
+ * (DV_DOCKLOG_CONFIG_VERSION, common/docklog_protocol.h):
  *
  * {
  *   "version": 1,
@@ -35,17 +36,17 @@
 
 #include <jansson.h>
 
+#include "docklog_protocol.h"
 #include "error.h"
 #include "transport.h"
 
-#define DL_CONFIG_VERSION 1
 #define DL_JOURNALD_SOCKET_DEFAULT "/run/systemd/journal/socket"
 /* Docker's CONTAINER_ID field: the short id. */
 #define DL_SHORT_ID_LEN 12
 
 typedef struct dl_config {
     char *endpoint;
-    char *addresses[DL_ADDRESSES_MAX];
+    char *addresses[DV_DOCKLOG_ADDRESSES_MAX];
     size_t n_addresses;
     char *tls_cert; /* NULL when no tls block */
     char *tls_key;

@@ -24,7 +24,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "docklog_launch.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 #include "test_support.h"
 #include "transport.h"
 
@@ -131,13 +131,28 @@ static void test_config_written_is_config_read(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* Helpers started by the previous agent version outlive its upgrade: what they exit
+ * with and write must mean the same to this one. A change here breaks them. */
+static void test_protocol_wire_values(void **state)
+{
+    (void)state;
+    assert_int_equal(DV_DOCKLOG_EXIT_DRAINED, 0);
+    assert_int_equal(DV_DOCKLOG_EXIT_PERMANENT, 100);
+    assert_int_equal(DV_DOCKLOG_EXIT_TEMPORARY, 111);
+    assert_int_equal(DV_DOCKLOG_CONFIG_VERSION, 1);
+    assert_int_equal(DV_DOCKLOG_CHECKPOINT_VERSION, 1);
+    assert_int_equal(DV_DOCKLOG_ADDRESSES_MAX, 8);
+    assert_string_equal(DV_DOCKLOG_OUTCOME_RUNNING_NAME, "running");
+    assert_string_equal(DV_DOCKLOG_OUTCOME_DONE_NAME, "done");
+    assert_string_equal(DV_DOCKLOG_OUTCOME_FAILED_NAME, "failed");
+    assert_string_equal(dl_outcome_name(DL_OUTCOME_RUNNING), "running");
+    assert_string_equal(dl_outcome_name(DL_OUTCOME_DONE), "done");
+    assert_string_equal(dl_outcome_name(DL_OUTCOME_FAILED), "failed");
+}
+
 static void test_classify_and_backoff(void **state)
 {
     (void)state;
-    assert_int_equal(DV_DOCKLOG_EXIT_DRAINED, DL_EXIT_DRAINED);
-    assert_int_equal(DV_DOCKLOG_EXIT_PERMANENT, DL_EXIT_PERMANENT);
-    assert_int_equal(DV_DOCKLOG_EXIT_TEMPORARY, DL_EXIT_TEMPORARY);
-    assert_int_equal(DV_DOCKLOG_ADDRESSES_MAX, DL_ADDRESSES_MAX);
     struct {
         enum dv_docklog_end end;
         int status;
@@ -471,6 +486,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_written_is_config_read),
+        cmocka_unit_test(test_protocol_wire_values),
         cmocka_unit_test(test_classify_and_backoff),
         cmocka_unit_test(test_outcome_agrees_with_docklog),
         cmocka_unit_test(test_spawn_collect),
