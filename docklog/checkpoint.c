@@ -9,7 +9,7 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
-#include "json_file.h"
+#include "json_strict.h"
 #include "timestamp.h"
 
 static const char *const outcome_names[] = {
@@ -177,7 +177,7 @@ int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *er
 int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err)
 {
     _cleanup_json_ json_t *json = NULL;
-    int r = dv_json_read_file(path, 0, &json, err);
+    int r = dv_json_read_strict(path, &json, err);
     if (r < 0)
         return r;
     r = dl_checkpoint_from_json(json, ret, err);

@@ -5,22 +5,15 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "json_file.h"
+#include "json_strict.h"
 
 /* Strict reading of one object: every key must be known, so a typo in what the
  * agent writes fails loudly instead of silently using a default. */
 static int check_keys(const json_t *obj, const char *where, const char *const *known, dv_error *err)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        bool ok = false;
-        for (const char *const *k = known; *k; k++)
-            ok = ok || strcmp(*k, key) == 0;
-        if (!ok)
-            return dv_error_set(err, -EINVAL, "%s%s%s: unknown key", where, *where ? "." : "", key);
-    }
+    const char *key = dv_json_unknown_key(obj, known);
+    if (key)
+        return dv_error_set(err, -EINVAL, "%s%s%s: unknown key", where, *where ? "." : "", key);
     return 0;
 }
 
@@ -209,7 +202,7 @@ int dl_config_parse(const json_t *json, dl_config *ret, dv_error *err)
 int dl_config_load(const char *path, dl_config *ret, dv_error *err)
 {
     _cleanup_json_ json_t *json = NULL;
-    int r = dv_json_read_file(path, 0, &json, err);
+    int r = dv_json_read_strict(path, &json, err);
     if (r < 0)
         return r;
     r = dl_config_parse(json, ret, err);

@@ -27,8 +27,9 @@
  *                                                   through the API (jsonfile.h)
  * }
  *
- * Unknown keys, wrong types and missing required keys are errors naming the key
- * (a config the agent wrote wrongly is a permanent failure: exit 100). */
+ * Unknown keys, wrong types and missing required keys are errors naming the key,
+ * and the text is read strictly (common/json_strict.h: a key given twice is an
+ * error too); a config the agent wrote wrongly is a permanent failure: exit 100. */
 #ifndef DL_CONFIG_H
 #define DL_CONFIG_H
 

@@ -24,7 +24,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "endpoint.h"
-#include "json_file.h"
+#include "json_strict.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -339,7 +339,7 @@ int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome
                             char *ret_message, size_t message_size, dv_error *err)
 {
     _cleanup_json_ json_t *j = NULL;
-    int r = dv_json_read_file(checkpoint_path, 0, &j, err);
+    int r = dv_json_read_strict(checkpoint_path, &j, err);
     if (r == -ENOENT) {
         *ret_outcome = DV_DOCKLOG_OUTCOME_NONE;
         if (message_size)

@@ -143,7 +143,8 @@ typedef struct dv_docklog_result {
 } dv_docklog_result;
 
 /* Read the terminal outcome from docklog's checkpoint. A missing checkpoint is
- * OUTCOME_NONE (not an error); an unreadable or foreign one is an error. */
+ * OUTCOME_NONE (not an error); an unreadable or foreign one is an error, and so is
+ * one docklog itself would refuse as text (common/json_strict.h: a key twice). */
 int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome *ret_outcome,
                             char *ret_message, size_t message_size, dv_error *err);
 

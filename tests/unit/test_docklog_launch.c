@@ -214,6 +214,17 @@ static void test_outcome_agrees_with_docklog(void **state)
     assert_string_equal(msg, cp.error);
     dv_test_write_file(path, "{\"not\": \"a checkpoint\"}");
     assert_int_equal(dv_docklog_read_outcome(path, &o, msg, sizeof(msg), &err), -EINVAL);
+    /* A key twice: docklog refuses it (and resumes from the checkpoint's copy), so the
+     * agent must not read a "done" into it (it used to: the last one won). */
+    cp.outcome = DL_OUTCOME_RUNNING;
+    size_t len;
+    _cleanup_free_ char *text = dl_checkpoint_dumps(&cp, &len);
+    assert_non_null(text);
+    char doubled[4096];
+    snprintf(doubled, sizeof(doubled), "%.*s,\"outcome\":\"done\"}", (int)len - 1, text);
+    dv_test_write_file(path, doubled);
+    assert_int_equal(dv_docklog_read_outcome(path, &o, msg, sizeof(msg), &err), -EINVAL);
+    assert_int_equal(dl_checkpoint_load(path, &cp, &err), -EINVAL);
     dv_test_rm_rf(dir);
 }
 
