@@ -1,5 +1,7 @@
-/* Reading a JSON file (configs, checkpoints) in one call, with the errors every
- * reader would otherwise word itself. */
+/* Reading a JSON file in one call, with the errors every reader would otherwise word
+ * itself. Lenient unless FLAGS say otherwise: for what another program wrote, such as
+ * docklog's config and checkpoint, use the strict reader (json_strict.h), which
+ * refuses what docklog refuses. */
 #ifndef DV_JSON_FILE_H
 #define DV_JSON_FILE_H
 

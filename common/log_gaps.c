@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cleanup.h"
+#include "json_strict.h"
 #include "timestamp.h"
 
 const char *dv_log_gap_stream_name(int stream)
@@ -30,10 +31,9 @@ size_t dv_log_gap_format(const dv_log_gap *gap, char buf[DV_LOG_GAP_LINE_MAX])
 
 int dv_log_gap_parse(const char *line, size_t len, dv_log_gap *ret, dv_error *err)
 {
-    json_error_t jerr;
-    _cleanup_json_ json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j)
-        return dv_error_set(err, -EINVAL, "log gap record: %s", jerr.text);
+    _cleanup_json_ json_t *j = NULL;
+    if (dv_json_parse_strict(line, len, &j, err) < 0)
+        return dv_error_wrap(err, "log gap record");
     const char *stream = json_string_value(json_object_get(j, "stream"));
     const char *cid = json_string_value(json_object_get(j, "container_id"));
     json_t *after = json_object_get(j, "after_ns"), *before = json_object_get(j, "before_ns"),

@@ -9,10 +9,14 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
-#include "json_file.h"
+#include "json_strict.h"
 #include "timestamp.h"
 
-static const char *const outcome_names[] = {"running", "done", "failed"};
+static const char *const outcome_names[] = {
+    [DL_OUTCOME_RUNNING] = DV_DOCKLOG_OUTCOME_RUNNING_NAME,
+    [DL_OUTCOME_DONE] = DV_DOCKLOG_OUTCOME_DONE_NAME,
+    [DL_OUTCOME_FAILED] = DV_DOCKLOG_OUTCOME_FAILED_NAME,
+};
 
 const char *dl_outcome_name(enum dl_outcome o)
 {
@@ -78,9 +82,9 @@ static json_t *position_json(const dl_position *p)
 
 json_t *dl_checkpoint_to_json(const dl_checkpoint *cp)
 {
-    json_t *o =
-        json_pack("{sissssso}", "version", DL_CHECKPOINT_VERSION, "container_id", cp->container_id,
-                  "outcome", dl_outcome_name(cp->outcome), "position", position_json(&cp->pos));
+    json_t *o = json_pack("{sissssso}", "version", DV_DOCKLOG_CHECKPOINT_VERSION, "container_id",
+                          cp->container_id, "outcome", dl_outcome_name(cp->outcome), "position",
+                          position_json(&cp->pos));
     if (!o)
         return NULL;
     if (cp->outcome == DL_OUTCOME_FAILED)
@@ -138,9 +142,9 @@ int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *er
     dl_checkpoint cp;
     dl_checkpoint_init(&cp, "");
     json_t *v = json_object_get(json, "version");
-    if (!json_is_integer(v) || json_integer_value(v) != DL_CHECKPOINT_VERSION)
+    if (!json_is_integer(v) || json_integer_value(v) != DV_DOCKLOG_CHECKPOINT_VERSION)
         return dv_error_set(err, -EINVAL, "checkpoint: unsupported version (this docklog reads %d)",
-                            DL_CHECKPOINT_VERSION);
+                            DV_DOCKLOG_CHECKPOINT_VERSION);
     json_t *id = json_object_get(json, "container_id");
     json_t *outcome = json_object_get(json, "outcome");
     if (!json_is_string(id) || !json_is_string(outcome))
@@ -173,7 +177,7 @@ int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *er
 int dl_checkpoint_load(const char *path, dl_checkpoint *ret, dv_error *err)
 {
     _cleanup_json_ json_t *json = NULL;
-    int r = dv_json_read_file(path, 0, &json, err);
+    int r = dv_json_read_strict(path, &json, err);
     if (r < 0)
         return r;
     r = dl_checkpoint_from_json(json, ret, err);

@@ -2,7 +2,8 @@
  * docklog neither loses nor duplicates a line in the files (DESIGN.md, Logs:
  * exactly once), and the terminal outcome the agent reads after its own restart.
  *
- * File tasks/<id>/docklog.checkpoint, JSON, format version 1:
+ * File tasks/<id>/docklog.checkpoint, JSON, format version 1 (DV_DOCKLOG_CHECKPOINT_VERSION;
+ * the outcome names and exit codes: common/docklog_protocol.h):
  * {
  *   "version": 1,
  *   "container_id": "<id>",            the container the position belongs to
@@ -78,10 +79,10 @@
 #include <jansson.h>
 
 #include "clock.h"
+#include "docklog_protocol.h"
 #include "duration.h"
 #include "error.h"
 
-#define DL_CHECKPOINT_VERSION 1
 #define DL_CHECKPOINT_SYNC_INTERVAL (5 * DV_NSEC_PER_SEC)
 /* A stream's ts when nothing of it has been delivered yet. */
 #define DL_TS_NONE INT64_MIN
@@ -116,6 +117,7 @@ typedef struct dl_position {
     dl_file_pos err; /* stderr file */
 } dl_position;
 
+/* The checkpoint's "outcome" (DV_DOCKLOG_OUTCOME_*_NAME). */
 enum dl_outcome { DL_OUTCOME_RUNNING, DL_OUTCOME_DONE, DL_OUTCOME_FAILED };
 
 typedef struct dl_checkpoint {

@@ -12,6 +12,7 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
+#include "json_strict.h"
 
 #define MAGIC "dlcopy 1 "
 /* The CRC covers "dlcopy 1 <seq> <len> " (the header before the crc field). */
@@ -78,10 +79,9 @@ int dl_copy_parse_slot(const char *slot, size_t len, dl_copy_save *ret, dv_error
     const char *text = slot + DL_COPY_HEADER_LEN;
     if (crc32_update(crc32_update(0, slot, CRC_COVERED), text, jlen) != crc)
         return dv_error_set(err, -EINVAL, "checksum mismatch (torn or damaged)");
-    json_error_t jerr;
-    _cleanup_json_ json_t *json = json_loadb(text, jlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json)
-        return dv_error_set(err, -EINVAL, "JSON: %s", jerr.text);
+    _cleanup_json_ json_t *json = NULL;
+    if (dv_json_parse_strict(text, jlen, &json, err) < 0)
+        return dv_error_wrap(err, "JSON");
     dl_copy_save s = {.seq = seq};
     int r = dl_checkpoint_from_json(json, &s.cp, err);
     if (r < 0)

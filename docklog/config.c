@@ -5,22 +5,15 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "json_file.h"
+#include "json_strict.h"
 
 /* Strict reading of one object: every key must be known, so a typo in what the
  * agent writes fails loudly instead of silently using a default. */
 static int check_keys(const json_t *obj, const char *where, const char *const *known, dv_error *err)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        bool ok = false;
-        for (const char *const *k = known; *k; k++)
-            ok = ok || strcmp(*k, key) == 0;
-        if (!ok)
-            return dv_error_set(err, -EINVAL, "%s%s%s: unknown key", where, *where ? "." : "", key);
-    }
+    const char *key = dv_json_unknown_key(obj, known);
+    if (key)
+        return dv_error_set(err, -EINVAL, "%s%s%s: unknown key", where, *where ? "." : "", key);
     return 0;
 }
 
@@ -110,9 +103,9 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
     if ((r = check_keys(json, "", top, err)) < 0)
         return r;
     json_t *v = json_object_get(json, "version");
-    if (!json_is_integer(v) || json_integer_value(v) != DL_CONFIG_VERSION)
+    if (!json_is_integer(v) || json_integer_value(v) != DV_DOCKLOG_CONFIG_VERSION)
         return dv_error_set(err, -EINVAL, "version: must be %d (this docklog's format)",
-                            DL_CONFIG_VERSION);
+                            DV_DOCKLOG_CONFIG_VERSION);
     if ((r = get_string(json, "", "endpoint", true, &c->endpoint, err)) < 0 ||
         (r = get_string(json, "", "checkpoint", true, &c->checkpoint, err)) < 0 ||
         (r = get_string(json, "", "gaps", false, &c->gaps, err)) < 0)
@@ -127,9 +120,9 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
                                                        : DL_SOURCE_FILE;
 
     json_t *a = json_object_get(json, "addresses");
-    if (a && (!json_is_array(a) || json_array_size(a) > DL_ADDRESSES_MAX))
+    if (a && (!json_is_array(a) || json_array_size(a) > DV_DOCKLOG_ADDRESSES_MAX))
         return dv_error_set(err, -EINVAL, "addresses: must be an array of at most %d strings",
-                            DL_ADDRESSES_MAX);
+                            DV_DOCKLOG_ADDRESSES_MAX);
     for (size_t i = 0; a && i < json_array_size(a); i++) {
         const char *text = json_string_value(json_array_get(a, i));
         if (!text)
@@ -209,7 +202,7 @@ int dl_config_parse(const json_t *json, dl_config *ret, dv_error *err)
 int dl_config_load(const char *path, dl_config *ret, dv_error *err)
 {
     _cleanup_json_ json_t *json = NULL;
-    int r = dv_json_read_file(path, 0, &json, err);
+    int r = dv_json_read_strict(path, &json, err);
     if (r < 0)
         return r;
     r = dl_config_parse(json, ret, err);

@@ -1,5 +1,6 @@
 /* docklog's config file (`docklog CONFIG.json`), written by the agent at
- * tasks/<id>/docklog.json (supervisor/docklog_launch.c). Format version 1:
+ * tasks/<id>/docklog.json (supervisor/docklog_launch.c). Format version 1
+ * (DV_DOCKLOG_CONFIG_VERSION, common/docklog_protocol.h):
  *
  * {
  *   "version": 1,
@@ -26,8 +27,9 @@
  *                                                   through the API (jsonfile.h)
  * }
  *
- * Unknown keys, wrong types and missing required keys are errors naming the key
- * (a config the agent wrote wrongly is a permanent failure: exit 100). */
+ * Unknown keys, wrong types and missing required keys are errors naming the key,
+ * and the text is read strictly (common/json_strict.h: a key given twice is an
+ * error too); a config the agent wrote wrongly is a permanent failure: exit 100. */
 #ifndef DL_CONFIG_H
 #define DL_CONFIG_H
 
@@ -35,17 +37,17 @@
 
 #include <jansson.h>
 
+#include "docklog_protocol.h"
 #include "error.h"
 #include "transport.h"
 
-#define DL_CONFIG_VERSION 1
 #define DL_JOURNALD_SOCKET_DEFAULT "/run/systemd/journal/socket"
 /* Docker's CONTAINER_ID field: the short id. */
 #define DL_SHORT_ID_LEN 12
 
 typedef struct dl_config {
     char *endpoint;
-    char *addresses[DL_ADDRESSES_MAX];
+    char *addresses[DV_DOCKLOG_ADDRESSES_MAX];
     size_t n_addresses;
     char *tls_cert; /* NULL when no tls block */
     char *tls_key;

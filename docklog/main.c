@@ -1,6 +1,6 @@
 /* docklog CONFIG.json: stream one container's logs into rotated files and journald,
  * exactly once into the files across restarts (DESIGN.md, Logs: exactly once).
- * Exit codes: docklog/exit_codes.h. Diagnostics: stderr (the agent appends them to
+ * Exit codes: common/docklog_protocol.h. Diagnostics: stderr (the agent appends them to
  * tasks/<id>/docklog.log). */
 #include <errno.h>
 #include <stdio.h>
@@ -14,13 +14,13 @@
 #include "deliver.h"
 #include "diag.h"
 #include "engine.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 #include "file_sink.h"
 #include "gaps.h"
 #include "journal_sink.h"
 #include "resume.h"
 #include "run.h"
-#include "signals.h"
+#include "stop_signals.h"
 #include "timestamp.h"
 #include "tls.h"
 
@@ -98,19 +98,19 @@ int main(int argc, char **argv)
     }
     if (argc != 2) {
         fprintf(stderr, "usage: docklog CONFIG.json\n");
-        return DL_EXIT_PERMANENT;
+        return DV_DOCKLOG_EXIT_PERMANENT;
     }
     dl_config config;
     dv_error err;
     if (dl_config_load(argv[1], &config, &err) < 0) {
         fprintf(stderr, "docklog: %s\n", err.msg);
-        return DL_EXIT_PERMANENT;
+        return DV_DOCKLOG_EXIT_PERMANENT;
     }
     char who[160];
     snprintf(who, sizeof(who), "%s/%.12s", config.task_name, config.container_id);
     dl_diag_init(who);
 
-    int code = DL_EXIT_TEMPORARY;
+    int code = DV_DOCKLOG_EXIT_TEMPORARY;
     char *copy_path = NULL;
     dl_signals signals;
     if (dl_signals_open(&signals, &err) < 0) {
@@ -144,11 +144,11 @@ int main(int argc, char **argv)
     free(resume);
     if (cp.outcome == DL_OUTCOME_DONE) {
         dl_diag("already drained (checkpoint says done)");
-        code = DL_EXIT_DRAINED;
+        code = DV_DOCKLOG_EXIT_DRAINED;
         /* The agent learns the outcome from the checkpoint only: put it back. */
         if (from_copy && dl_checkpoint_save(config.checkpoint, &cp, true, &err) < 0) {
             dl_diag("checkpoint: %s", err.msg);
-            code = DL_EXIT_TEMPORARY;
+            code = DV_DOCKLOG_EXIT_TEMPORARY;
         }
         goto out_signals;
     }
@@ -188,34 +188,36 @@ int main(int argc, char **argv)
     if (dl_engine_init(&engine, &config, signals.fd, &err) < 0) {
         dl_diag("%s", err.msg);
         finish(&deliver, DL_OUTCOME_FAILED, err.msg);
-        code = DL_EXIT_PERMANENT;
+        code = DV_DOCKLOG_EXIT_PERMANENT;
         goto out_journal;
     }
     report_resume(&config, &deliver.cp, fresh_files);
     int result = dl_run(&config, &engine, &deliver, &signals, &err);
     switch (result) {
     case DL_RUN_DRAINED:
-        code = finish(&deliver, DL_OUTCOME_DONE, NULL) < 0 ? DL_EXIT_TEMPORARY : DL_EXIT_DRAINED;
+        code = finish(&deliver, DL_OUTCOME_DONE, NULL) < 0 ? DV_DOCKLOG_EXIT_TEMPORARY
+                                                           : DV_DOCKLOG_EXIT_DRAINED;
         dl_diag("container exited and its logs are drained: %llu entries, %llu bytes delivered "
                 "by this run",
                 (unsigned long long)deliver.entries, (unsigned long long)deliver.bytes);
         break;
     case DL_RUN_STOPPED:
         dl_signals_stop_requested(&signals); /* the wait that saw it did not read it */
-        code = dl_deliver_sync(&deliver, &err) < 0 ? DL_EXIT_TEMPORARY : DL_EXIT_DRAINED;
+        code = dl_deliver_sync(&deliver, &err) < 0 ? DV_DOCKLOG_EXIT_TEMPORARY
+                                                   : DV_DOCKLOG_EXIT_DRAINED;
         dl_diag("stopped by signal %d: checkpoint written (%llu entries delivered by this run)",
                 signals.signo, (unsigned long long)deliver.entries);
         break;
     case DL_RUN_PERMANENT:
         dl_diag("giving up: %s", err.msg);
         finish(&deliver, DL_OUTCOME_FAILED, err.msg);
-        code = DL_EXIT_PERMANENT;
+        code = DV_DOCKLOG_EXIT_PERMANENT;
         break;
     default:
-        dl_diag("failing (exit %d, to be respawned): %s", DL_EXIT_TEMPORARY, err.msg);
+        dl_diag("failing (exit %d, to be respawned): %s", DV_DOCKLOG_EXIT_TEMPORARY, err.msg);
         dv_error ignored;
         dl_deliver_sync(&deliver, &ignored);
-        code = DL_EXIT_TEMPORARY;
+        code = DV_DOCKLOG_EXIT_TEMPORARY;
         break;
     }
     dl_engine_free(&engine);

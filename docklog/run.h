@@ -29,7 +29,7 @@
 #include "deliver.h"
 #include "engine.h"
 #include "error.h"
-#include "signals.h"
+#include "stop_signals.h"
 
 enum dl_run_result {
     DL_RUN_DRAINED,

@@ -56,9 +56,9 @@ int dl_endpoint_parse(const char *url, bool tls_configured, const char *const *a
             *ret = ep;
         return r;
     }
-    if (n > DL_ADDRESSES_MAX)
+    if (n > DV_DOCKLOG_ADDRESSES_MAX)
         return dv_error_set(err, -EINVAL, "endpoint \"%s\": more than %d addresses", url,
-                            DL_ADDRESSES_MAX);
+                            DV_DOCKLOG_ADDRESSES_MAX);
     uint16_t port = (uint16_t)atoi(ep.url.port);
     if (n == 0) {
         if (!numeric(ep.url.host, port, &ep.addrs[0]))

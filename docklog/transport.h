@@ -20,11 +20,10 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "docklog_protocol.h"
 #include "endpoint.h"
 #include "error.h"
 #include "tls.h"
-
-#define DL_ADDRESSES_MAX 8
 
 typedef struct dl_addr {
     struct sockaddr_storage sa;
@@ -33,7 +32,7 @@ typedef struct dl_addr {
 
 typedef struct dl_endpoint {
     dv_endpoint url;
-    dl_addr addrs[DL_ADDRESSES_MAX]; /* tcp: where to connect, in order */
+    dl_addr addrs[DV_DOCKLOG_ADDRESSES_MAX]; /* tcp: where to connect, in order */
     size_t n_addrs;
 } dl_endpoint;
 

@@ -102,7 +102,7 @@ static bool collection_failed(const dv_task *t, const char *type, char *why, siz
     _cleanup_json_ json_t *cp = dv_logger_checkpoint(t);
     const char *outcome = json_string_value(json_object_get(cp, "outcome"));
     const char *error = json_string_value(json_object_get(cp, "error"));
-    if (!outcome || strcmp(outcome, "failed") != 0)
+    if (!outcome || strcmp(outcome, DV_DOCKLOG_OUTCOME_FAILED_NAME) != 0)
         return false;
     /* A stream with something delivered has a "ts" in the checkpoint (docklog/
      * checkpoint.h): then its files are worth reading. */

@@ -330,9 +330,9 @@ enum dv_logger_recovery dv_logger_recover(dv_runtime *run, dv_task *t, bool cont
     /* Gone (or never recorded): its checkpoint says how far it got with this container. */
     _cleanup_json_ json_t *cp = dv_logger_checkpoint(t);
     const char *outcome = json_string_value(json_object_get(cp, "outcome"));
-    if (outcome && strcmp(outcome, "done") == 0)
+    if (outcome && strcmp(outcome, DV_DOCKLOG_OUTCOME_DONE_NAME) == 0)
         return was > 0 ? DV_LOGGER_FINISHED : DV_LOGGER_NOTHING;
-    if (outcome && strcmp(outcome, "failed") == 0) {
+    if (outcome && strcmp(outcome, DV_DOCKLOG_OUTCOME_FAILED_NAME) == 0) {
         if (was > 0) {
             const char *why = json_string_value(json_object_get(cp, "error"));
             dv_task_event_add(t, &dv_runner_ops, run, "Driver", "log collection failed: %s",

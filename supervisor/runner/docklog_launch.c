@@ -24,7 +24,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "endpoint.h"
-#include "json_file.h"
+#include "json_strict.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -119,12 +119,12 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
     if ((r = resolve_endpoint(c->endpoint, tls, &addresses, err)) < 0)
         return r;
 
-    _cleanup_json_ json_t *j =
-        json_pack("{si ss s{ss ss sb ss} s{ss ss} s{sb} s{sb} ss}", "version", 1, "endpoint",
-                  c->endpoint, "container", "id", c->container_id, "name", c->container_name, "tty",
-                  c->tty, "image", c->image, "task", "id", c->task_id, "name", c->task_name,
-                  "files", "enabled", c->files_enabled, "journald", "enabled", c->journald_enabled,
-                  "checkpoint", c->checkpoint_path);
+    _cleanup_json_ json_t *j = json_pack(
+        "{si ss s{ss ss sb ss} s{ss ss} s{sb} s{sb} ss}", "version", DV_DOCKLOG_CONFIG_VERSION,
+        "endpoint", c->endpoint, "container", "id", c->container_id, "name", c->container_name,
+        "tty", c->tty, "image", c->image, "task", "id", c->task_id, "name", c->task_name, "files",
+        "enabled", c->files_enabled, "journald", "enabled", c->journald_enabled, "checkpoint",
+        c->checkpoint_path);
     if (!j)
         return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
     if (addresses)
@@ -339,7 +339,7 @@ int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome
                             char *ret_message, size_t message_size, dv_error *err)
 {
     _cleanup_json_ json_t *j = NULL;
-    int r = dv_json_read_file(checkpoint_path, 0, &j, err);
+    int r = dv_json_read_strict(checkpoint_path, &j, err);
     if (r == -ENOENT) {
         *ret_outcome = DV_DOCKLOG_OUTCOME_NONE;
         if (message_size)
@@ -350,13 +350,14 @@ int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome
         return r;
     json_t *version = json_object_get(j, "version");
     const char *outcome = json_string_value(json_object_get(j, "outcome"));
-    if (!j || !json_is_integer(version) || json_integer_value(version) != 1 || !outcome)
-        return dv_error_set(err, -EINVAL, "%s: not a docklog checkpoint (version 1)",
-                            checkpoint_path);
+    if (!j || !json_is_integer(version) ||
+        json_integer_value(version) != DV_DOCKLOG_CHECKPOINT_VERSION || !outcome)
+        return dv_error_set(err, -EINVAL, "%s: not a docklog checkpoint (version %d)",
+                            checkpoint_path, DV_DOCKLOG_CHECKPOINT_VERSION);
     enum dv_docklog_outcome o = DV_DOCKLOG_OUTCOME_NONE;
-    if (strcmp(outcome, "done") == 0)
+    if (strcmp(outcome, DV_DOCKLOG_OUTCOME_DONE_NAME) == 0)
         o = DV_DOCKLOG_OUTCOME_DONE;
-    else if (strcmp(outcome, "failed") == 0)
+    else if (strcmp(outcome, DV_DOCKLOG_OUTCOME_FAILED_NAME) == 0)
         o = DV_DOCKLOG_OUTCOME_FAILED;
     const char *msg = json_string_value(json_object_get(j, "error"));
     *ret_outcome = o;

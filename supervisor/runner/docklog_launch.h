@@ -29,13 +29,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "docklog_protocol.h" /* exit codes, versions, outcome names */
 #include "error.h"
 #include "proc.h"
-
-/* docklog's exit codes (STYLE.md 8; docklog/exit_codes.h has the same numbers). */
-#define DV_DOCKLOG_EXIT_DRAINED 0
-#define DV_DOCKLOG_EXIT_PERMANENT 100
-#define DV_DOCKLOG_EXIT_TEMPORARY 111
 
 /* Environment variable naming the docklog binary (tests, packaging). */
 #define DV_DOCKLOG_ENV "DOCKVISOR_DOCKLOG"
@@ -43,7 +39,7 @@
  * once larger than this, so they stay bounded at about twice this size. */
 #define DV_DOCKLOG_DIAG_MAX (1024 * 1024)
 
-/* The docklog config, version 1 (docklog/config.h documents the JSON format and
+/* The docklog config, DV_DOCKLOG_CONFIG_VERSION (docklog/config.h documents the JSON format and
  * owns its parsing; this struct is its writer's view). Strings are borrowed. */
 typedef struct dv_docklog_config {
     const char *endpoint; /* unix:///path, tcp://host:port, http://host:port, https://... */
@@ -66,9 +62,6 @@ typedef struct dv_docklog_config {
     const char *checkpoint_path;     /* tasks/<id>/docklog.checkpoint */
     const char *gaps_path;           /* tasks/<id>/docklog.gaps (common/log_gaps.h); optional */
 } dv_docklog_config;
-
-/* At most this many resolved addresses go into the config (docklog's limit). */
-#define DV_DOCKLOG_ADDRESSES_MAX 8
 
 /* Validate and write PATH atomically (0600: it may name TLS key paths). A tcp://,
  * http:// or https:// endpoint's host is resolved here (getaddrinfo) into the
@@ -150,7 +143,8 @@ typedef struct dv_docklog_result {
 } dv_docklog_result;
 
 /* Read the terminal outcome from docklog's checkpoint. A missing checkpoint is
- * OUTCOME_NONE (not an error); an unreadable or foreign one is an error. */
+ * OUTCOME_NONE (not an error); an unreadable or foreign one is an error, and so is
+ * one docklog itself would refuse as text (common/json_strict.h: a key twice). */
 int dv_docklog_read_outcome(const char *checkpoint_path, enum dv_docklog_outcome *ret_outcome,
                             char *ret_message, size_t message_size, dv_error *err);
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "docklog_itest.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 
 #define LINES 40000
 #define SIZE 100
@@ -84,7 +84,7 @@ static void test_corrupt_checkpoint_five_ways(void **state)
     }
     assert_true(mid_stream >= DAMAGES / 2);
     int status = it_docklog_wait(pid, 180);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DL_EXIT_DRAINED) {
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DV_DOCKLOG_EXIT_DRAINED) {
         it_print_diag(&t);
         fail_msg("final docklog: status 0x%x", status);
     }

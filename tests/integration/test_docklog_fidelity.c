@@ -10,7 +10,7 @@
 
 #include "checkpoint.h"
 #include "docklog_itest.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 #include "log_gaps.h"
 
 #define BURST 30000
@@ -68,7 +68,7 @@ static void test_burst_default_cap(void **state)
                             "(i=1; while [ $i -le 30000 ]; do echo \"$i err\" >&2; i=$((i+1)); "
                             "done) & wait; sleep 3'");
         it_write_config(&t, false, 10, 10, false);
-        expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DL_EXIT_DRAINED);
+        expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DV_DOCKLOG_EXIT_DRAINED);
         _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
         _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
         if (file) {
@@ -111,7 +111,7 @@ static void test_journald_driver_each_line_once(void **state)
                         dv_test_env("DV_TEST_IMAGE_BUSYBOX", "dockvisor-test/busybox:1"),
                         "sh -c 'echo one-out; echo one-err >&2; sleep 6'");
     it_write_config(&t, false, 3, 1, true);
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_DRAINED);
     _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
     _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
     assert_string_equal(out, "one-out\n");
@@ -140,7 +140,7 @@ static void test_unreadable_driver_is_permanent(void **state)
                   "--log-opt cache-disabled=true",
                   "lines 4 0 -- sleep 5");
     it_write_config(&t, false, 3, 1, false);
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DL_EXIT_PERMANENT);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_PERMANENT);
     dl_checkpoint cp;
     dv_error err;
     assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
@@ -165,7 +165,7 @@ static void test_loss_is_reported(void **state)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     usleep(2000000); /* 40,000 lines: far more than 2 x 100k keep */
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DV_DOCKLOG_EXIT_DRAINED);
 
     _cleanup_free_ char *diag = NULL;
     assert_int_equal(dv_read_file(t.diag, &diag, NULL, NULL), 0);

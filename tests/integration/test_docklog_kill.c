@@ -10,7 +10,7 @@
 
 #include "checkpoint.h"
 #include "docklog_itest.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 
 #define LINES 100000
 #define KILLS 10
@@ -36,7 +36,7 @@ static void test_kill9_ten_times(void **state)
     }
     assert_true(killed_mid_stream >= KILLS / 2);
     int status = it_docklog_wait(pid, 180);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DL_EXIT_DRAINED) {
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DV_DOCKLOG_EXIT_DRAINED) {
         it_print_diag(&t);
         fail_msg("final docklog: status 0x%x", status);
     }
@@ -84,7 +84,7 @@ static void test_kill9_while_rotating_long_lines(void **state)
         pid = it_docklog_spawn(&t);
     }
     int status = it_docklog_wait(pid, 120);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DL_EXIT_DRAINED) {
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DV_DOCKLOG_EXIT_DRAINED) {
         it_print_diag(&t);
         fail_msg("final docklog: status 0x%x", status);
     }

@@ -9,14 +9,14 @@
 #include <cmocka.h>
 
 #include "docklog_itest.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 
 #define MIB (1024 * 1024)
 
 static void run_to_drain(it_task *t)
 {
     int status = it_docklog_wait(it_docklog_spawn(t), 180);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DL_EXIT_DRAINED) {
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DV_DOCKLOG_EXIT_DRAINED) {
         it_print_diag(t);
         fail_msg("docklog: status 0x%x", status);
     }

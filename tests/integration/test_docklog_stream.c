@@ -14,7 +14,7 @@
 
 #include "checkpoint.h"
 #include "docklog_itest.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 
 static void expect_exit(it_task *t, int status, int code)
 {
@@ -58,7 +58,7 @@ static void test_five_lines_exited_before_start(void **state)
     it_task_start(&t, "five", NULL, "lines 5");
     it_wait_exited(&t, 30);
     it_write_config(&t, false, 3, 1, true);
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_DRAINED);
     expect_lines(&t, "stdout", 1, 2, 5, "stdout", "\n");
     expect_lines(&t, "stderr", 2, 2, 4, "stderr", "\n");
     dl_checkpoint cp;
@@ -88,7 +88,7 @@ static void test_five_lines_exited_before_start(void **state)
     assert_int_equal(next[0], 7);
     assert_int_equal(next[1], 6);
     /* A second run finds the checkpoint done and exits at once without output. */
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 30), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 30), DV_DOCKLOG_EXIT_DRAINED);
     expect_lines(&t, "stdout", 1, 2, 5, "stdout", "\n");
     it_task_cleanup(&t);
 }
@@ -100,7 +100,7 @@ static void test_100k_lines_exactly_once(void **state)
     it_task_start(&t, "100k", NULL, "lines 100000");
     it_write_config(&t, false, 10, 10, true);
     /* Started while the container runs: it follows, then drains and exits. */
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DV_DOCKLOG_EXIT_DRAINED);
     expect_lines(&t, "stdout", 1, 2, 99999, "stdout", "\n");
     expect_lines(&t, "stderr", 2, 2, 100000, "stderr", "\n");
     _cleanup_json_ json_t *j = it_journal(&t, 100000, 30);
@@ -114,7 +114,7 @@ static void test_tty_100k_lines_exactly_once(void **state)
     it_task t;
     it_task_start(&t, "tty", "-t", "lines 100000");
     it_write_config(&t, true, 10, 10, false);
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DV_DOCKLOG_EXIT_DRAINED);
     /* A TTY has one stream: every line on stdout, in order, with the terminal's CRLF. */
     expect_lines(&t, "stdout", 1, 1, 100000, "", "\r\n");
     _cleanup_free_ char *errs = it_read_stream(&t, "stderr", NULL, NULL);
@@ -132,7 +132,7 @@ static void test_tty_unterminated_last_line(void **state)
                         "sh -c 'echo first; printf \"last, no newline\"'");
     it_wait_exited(&t, 30);
     it_write_config(&t, true, 3, 1, true);
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_DRAINED);
     _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
     assert_string_equal(out, "first\r\nlast, no newline");
     _cleanup_json_ json_t *j = it_journal(&t, 2, 20);
@@ -140,7 +140,7 @@ static void test_tty_unterminated_last_line(void **state)
     assert_string_equal(json_string_value(json_array_get(json_array_get(j, 1), 0)),
                         "last, no newline");
     /* Resumed from the done checkpoint: nothing again. */
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 30), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 30), DV_DOCKLOG_EXIT_DRAINED);
     _cleanup_free_ char *again = it_read_stream(&t, "stdout", NULL, NULL);
     assert_string_equal(again, out);
     it_task_cleanup(&t);
@@ -152,7 +152,7 @@ static void test_log_driver_none_is_permanent(void **state)
     it_task t;
     it_task_start(&t, "none", "--log-driver none", "lines 5 -- sleep 30");
     it_write_config(&t, false, 3, 1, true);
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DL_EXIT_PERMANENT);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_PERMANENT);
     dl_checkpoint cp;
     dv_error err;
     assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
@@ -179,7 +179,7 @@ static void test_container_removed_while_streaming(void **state)
     if (it_source_is_file()) {
         /* The files docklog holds open outlive their names: everything the container
          * wrote before it was killed is read, and that is all of its log. */
-        expect_exit(&t, it_docklog_wait(pid, 60), DL_EXIT_DRAINED);
+        expect_exit(&t, it_docklog_wait(pid, 60), DV_DOCKLOG_EXIT_DRAINED);
         assert_true(expect_prefix(&t, "stdout", 1, 2, "stdout") > 100);
         assert_true(expect_prefix(&t, "stderr", 2, 2, "stderr") > 100);
         assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
@@ -189,7 +189,7 @@ static void test_container_removed_while_streaming(void **state)
     }
     /* Through the API, what was read is in the files once; the rest is gone with the
      * container: a permanent failure that says so, not a respawn loop nor "drained". */
-    expect_exit(&t, it_docklog_wait(pid, 60), DL_EXIT_PERMANENT);
+    expect_exit(&t, it_docklog_wait(pid, 60), DV_DOCKLOG_EXIT_PERMANENT);
     assert_true(expect_prefix(&t, "stdout", 1, 2, "stdout") > 100);
     assert_true(expect_prefix(&t, "stderr", 2, 2, "stderr") > 100);
     assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
@@ -239,7 +239,7 @@ static void test_sigterm_checkpoints_and_resumes(void **state)
     /* signalfd, log files, journald socket, the daemon connection at least */
     assert_true(expect_cloexec(pid) >= 5);
     kill(pid, SIGTERM);
-    expect_exit(&t, it_docklog_wait(pid, 30), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(pid, 30), DV_DOCKLOG_EXIT_DRAINED);
     dl_checkpoint cp;
     dv_error err;
     assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
@@ -249,7 +249,7 @@ static void test_sigterm_checkpoints_and_resumes(void **state)
     assert_int_equal(dv_read_file(t.diag, &diag, NULL, NULL), 0);
     assert_non_null(strstr(diag, "stopped by signal 15"));
 
-    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DL_EXIT_DRAINED);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DV_DOCKLOG_EXIT_DRAINED);
     expect_lines(&t, "stdout", 1, 2, 29999, "stdout", "\n");
     expect_lines(&t, "stderr", 2, 2, 30000, "stderr", "\n");
     it_task_cleanup(&t);

@@ -188,6 +188,40 @@ static void test_checkpoint_rejects_garbage(void **state)
     }
 }
 
+/* Both files are read as strictly as the checkpoint's copy always was: a key given
+ * twice is refused, not read as its last value (common/json_strict.h). */
+static void test_files_refuse_a_key_twice(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-strict");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/docklog.json", dir);
+    dv_error err;
+    dl_config c;
+    dv_test_write_file(path, GOOD);
+    assert_int_equal(dl_config_load(path, &c, &err), 0);
+    dl_config_free(&c);
+    char text[2048];
+    snprintf(text, sizeof(text), "%.*s,\"checkpoint\":\"/elsewhere\"}", (int)strlen(GOOD) - 1,
+             GOOD);
+    dv_test_write_file(path, text);
+    assert_int_equal(dl_config_load(path, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, path));
+
+    snprintf(path, sizeof(path), "%s/docklog.checkpoint", dir);
+    dl_checkpoint cp;
+    dl_checkpoint_init(&cp, "abc");
+    assert_int_equal(dl_checkpoint_save(path, &cp, false, &err), 0);
+    assert_int_equal(dl_checkpoint_load(path, &cp, &err), 0);
+    size_t len;
+    _cleanup_free_ char *saved = dl_checkpoint_dumps(&cp, &len);
+    assert_non_null(saved);
+    snprintf(text, sizeof(text), "%.*s,\"outcome\":\"done\"}", (int)len - 1, saved);
+    dv_test_write_file(path, text);
+    assert_int_equal(dl_checkpoint_load(path, &cp, &err), -EINVAL);
+    dv_test_rm_rf(dir);
+}
+
 static void test_position_advance_and_since(void **state)
 {
     (void)state;
@@ -223,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_config_needs_a_sink),
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_checkpoint_rejects_garbage),
+        cmocka_unit_test(test_files_refuse_a_key_twice),
         cmocka_unit_test(test_position_advance_and_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

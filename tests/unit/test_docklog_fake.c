@@ -24,7 +24,7 @@
 #include "buf.h"
 #include "checkpoint.h"
 #include "cleanup.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 #include "fake_engine.h"
 #include "test_support.h"
 
@@ -195,7 +195,7 @@ static void test_stream_cut_reconnects_exactly(void **state)
     add_logs(f, &s2, 0, 5, DV_FAKE_END_OK);
 
     write_config(&e, dv_fake_endpoint(f), NULL);
-    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "one\ntwo\nthree\n");
     expect_file(&e, "stderr", "err one\nerr two\n");
     /* The first request asked from the start, the next from the older stream time. */
@@ -238,7 +238,7 @@ static void test_stream_ends_while_running(void **state)
     frame(&s2, 2, "2024-01-01T00:00:02.000000000Z last\n");
     add_logs(f, &s2, 0, 7, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
-    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "one\nsame time\nthird at that time\n");
     expect_file(&e, "stderr", "last\n");
     size_t logs = 0;
@@ -282,7 +282,7 @@ static void test_replays_and_ignored_since_deliver_once(void **state)
         frame(&all, 2, err[i]);
     add_logs(f, &all, 0, 0, DV_FAKE_END_OK); /* since= ignored: everything again */
     write_config(&e, dv_fake_endpoint(f), NULL);
-    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "o1\no2\no3\no4\n");
     expect_file(&e, "stderr", "e1\ne2\n");
     _cleanup_free_ char *diag = slurp(e.diag);
@@ -305,7 +305,7 @@ static void test_gap_is_reported(void **state)
     frame(&s2, 1, "2024-01-01T00:00:09Z after the gap\n"); /* 00:00:01 rotated away */
     add_logs(f, &s2, 0, 0, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
-    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     _cleanup_free_ char *diag = slurp(e.diag);
     const char *lost = strstr(diag, "log entries lost");
     assert_non_null(lost);
@@ -346,7 +346,7 @@ static void test_new_container_appends(void **state)
     frame(&s, 2, "2024-01-01T00:00:01.000000000Z new err\n");
     add_logs(f, &s, 0, 0, DV_FAKE_END_OK);
     write_config(&e, dv_fake_endpoint(f), NULL);
-    expect_code(&e, run(&e, false), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "old out\nnew out\n");
     expect_file(&e, "stderr", "old err\nnew err\n");
     const dv_fake_request *r = dv_fake_find(f, "GET", "/containers/" CID "/logs");
@@ -368,10 +368,10 @@ static void test_errors(void **state)
         int want;
         const char *message;
     } cases[] = {
-        {"unreadable driver", 200, 501, 0, DL_EXIT_PERMANENT,
+        {"unreadable driver", 200, 501, 0, DV_DOCKLOG_EXIT_PERMANENT,
          "configured logging driver does not support reading"},
-        {"container gone", 404, 200, 0, DL_EXIT_PERMANENT, "no longer exists"},
-        {"daemon errors are retried", 200, 200, 2, DL_EXIT_DRAINED, NULL},
+        {"container gone", 404, 200, 0, DV_DOCKLOG_EXIT_PERMANENT, "no longer exists"},
+        {"daemon errors are retried", 200, 200, 2, DV_DOCKLOG_EXIT_DRAINED, NULL},
     };
     for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {
         struct env e;
@@ -448,7 +448,7 @@ static void test_tls(void **state)
     struct env e;
     env_init(&e);
     write_config(&e, endpoint, certs);
-    expect_code(&e, run(&e, true), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, true), DV_DOCKLOG_EXIT_DRAINED);
     snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
     _cleanup_free_ char *out = slurp(path);
     assert_string_equal(out, "over tls\n");
@@ -461,7 +461,7 @@ static void test_tls(void **state)
     snprintf(named, sizeof(named), "tcp://docker.test:%s", port);
     env_init(&e);
     write_config_addresses(&e, named, "[\"127.0.0.1\"]", certs);
-    expect_code(&e, run(&e, true), DL_EXIT_DRAINED);
+    expect_code(&e, run(&e, true), DV_DOCKLOG_EXIT_DRAINED);
     snprintf(path, sizeof(path), "%s/t.stdout.0", e.logs);
     _cleanup_free_ char *out2 = slurp(path);
     assert_string_equal(out2, "over tls\n");
@@ -470,7 +470,7 @@ static void test_tls(void **state)
     snprintf(named, sizeof(named), "tcp://other.test:%s", port);
     env_init(&e);
     write_config_addresses(&e, named, "[\"127.0.0.1\"]", certs);
-    expect_code(&e, run(&e, true), DL_EXIT_PERMANENT);
+    expect_code(&e, run(&e, true), DV_DOCKLOG_EXIT_PERMANENT);
     dl_checkpoint cp;
     dv_error err;
     assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
@@ -480,7 +480,7 @@ static void test_tls(void **state)
     /* A name without addresses: docklog resolves nothing, and says so (exit 100). */
     env_init(&e);
     write_config(&e, named, certs);
-    expect_code(&e, run(&e, true), DL_EXIT_PERMANENT);
+    expect_code(&e, run(&e, true), DV_DOCKLOG_EXIT_PERMANENT);
     assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
     if (!strstr(cp.error, "\"other.test\" is not a numeric address"))
         fail_msg("unclear: %s", cp.error);
@@ -489,7 +489,7 @@ static void test_tls(void **state)
     /* The plain docklog refuses a TLS endpoint, permanently and clearly. */
     env_init(&e);
     write_config(&e, endpoint, certs);
-    expect_code(&e, run(&e, false), DL_EXIT_PERMANENT);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_PERMANENT);
     assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
     assert_non_null(strstr(cp.error, "docklog-tls"));
     env_free(&e);
@@ -499,7 +499,7 @@ static void test_tls(void **state)
     setenv("DL_TEST_CA", "ca2.pem", 1);
     write_config(&e, endpoint, certs);
     unsetenv("DL_TEST_CA");
-    expect_code(&e, run(&e, true), DL_EXIT_PERMANENT);
+    expect_code(&e, run(&e, true), DV_DOCKLOG_EXIT_PERMANENT);
     assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
     if (!strstr(cp.error, "certificate"))
         fail_msg("unclear TLS failure: %s", cp.error);

@@ -24,7 +24,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "docklog_launch.h"
-#include "exit_codes.h"
+#include "docklog_protocol.h"
 #include "test_support.h"
 #include "transport.h"
 
@@ -131,13 +131,28 @@ static void test_config_written_is_config_read(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* Helpers started by the previous agent version outlive its upgrade: what they exit
+ * with and write must mean the same to this one. A change here breaks them. */
+static void test_protocol_wire_values(void **state)
+{
+    (void)state;
+    assert_int_equal(DV_DOCKLOG_EXIT_DRAINED, 0);
+    assert_int_equal(DV_DOCKLOG_EXIT_PERMANENT, 100);
+    assert_int_equal(DV_DOCKLOG_EXIT_TEMPORARY, 111);
+    assert_int_equal(DV_DOCKLOG_CONFIG_VERSION, 1);
+    assert_int_equal(DV_DOCKLOG_CHECKPOINT_VERSION, 1);
+    assert_int_equal(DV_DOCKLOG_ADDRESSES_MAX, 8);
+    assert_string_equal(DV_DOCKLOG_OUTCOME_RUNNING_NAME, "running");
+    assert_string_equal(DV_DOCKLOG_OUTCOME_DONE_NAME, "done");
+    assert_string_equal(DV_DOCKLOG_OUTCOME_FAILED_NAME, "failed");
+    assert_string_equal(dl_outcome_name(DL_OUTCOME_RUNNING), "running");
+    assert_string_equal(dl_outcome_name(DL_OUTCOME_DONE), "done");
+    assert_string_equal(dl_outcome_name(DL_OUTCOME_FAILED), "failed");
+}
+
 static void test_classify_and_backoff(void **state)
 {
     (void)state;
-    assert_int_equal(DV_DOCKLOG_EXIT_DRAINED, DL_EXIT_DRAINED);
-    assert_int_equal(DV_DOCKLOG_EXIT_PERMANENT, DL_EXIT_PERMANENT);
-    assert_int_equal(DV_DOCKLOG_EXIT_TEMPORARY, DL_EXIT_TEMPORARY);
-    assert_int_equal(DV_DOCKLOG_ADDRESSES_MAX, DL_ADDRESSES_MAX);
     struct {
         enum dv_docklog_end end;
         int status;
@@ -199,6 +214,17 @@ static void test_outcome_agrees_with_docklog(void **state)
     assert_string_equal(msg, cp.error);
     dv_test_write_file(path, "{\"not\": \"a checkpoint\"}");
     assert_int_equal(dv_docklog_read_outcome(path, &o, msg, sizeof(msg), &err), -EINVAL);
+    /* A key twice: docklog refuses it (and resumes from the checkpoint's copy), so the
+     * agent must not read a "done" into it (it used to: the last one won). */
+    cp.outcome = DL_OUTCOME_RUNNING;
+    size_t len;
+    _cleanup_free_ char *text = dl_checkpoint_dumps(&cp, &len);
+    assert_non_null(text);
+    char doubled[4096];
+    snprintf(doubled, sizeof(doubled), "%.*s,\"outcome\":\"done\"}", (int)len - 1, text);
+    dv_test_write_file(path, doubled);
+    assert_int_equal(dv_docklog_read_outcome(path, &o, msg, sizeof(msg), &err), -EINVAL);
+    assert_int_equal(dl_checkpoint_load(path, &cp, &err), -EINVAL);
     dv_test_rm_rf(dir);
 }
 
@@ -471,6 +497,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_written_is_config_read),
+        cmocka_unit_test(test_protocol_wire_values),
         cmocka_unit_test(test_classify_and_backoff),
         cmocka_unit_test(test_outcome_agrees_with_docklog),
         cmocka_unit_test(test_spawn_collect),

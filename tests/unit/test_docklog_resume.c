@@ -250,7 +250,7 @@ static bool noted(const dl_resume *r, const char *what)
     return false;
 }
 
-enum damage { GARBAGE, TRUNCATED, EMPTY, WRONG_TYPES, MISSING, DAMAGES };
+enum damage { GARBAGE, TRUNCATED, EMPTY, WRONG_TYPES, DUPLICATE_KEY, MISSING, DAMAGES };
 
 static void damage_checkpoint(const struct env *e, enum damage how)
 {
@@ -273,6 +273,19 @@ static void damage_checkpoint(const struct env *e, enum damage how)
                                   "\"running\",\"position\":{\"stdout\":{\"index\":\"3\","
                                   "\"offset\":-1},\"stderr\":[]}}");
         break;
+    case DUPLICATE_KEY: {
+        /* A second "outcome" saying done. The copy's slots always refused a key
+         * given twice, but the checkpoint itself was read leniently (the last one
+         * wins): docklog then took the container as drained and stopped collecting,
+         * and the agent took its logs as complete. */
+        char *end = strrchr(text, '}');
+        assert_non_null(end);
+        *end = '\0';
+        char doubled[8192];
+        snprintf(doubled, sizeof(doubled), "%s,\"outcome\":\"done\"}\n", text);
+        dv_test_write_file(e->cp, doubled);
+        break;
+    }
     case MISSING:
         assert_int_equal(unlink(e->cp), 0);
         break;

@@ -1,4 +1,4 @@
-#include "signals.h"
+#include "stop_signals.h"
 
 #include <errno.h>
 #include <poll.h>

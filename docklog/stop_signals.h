@@ -2,8 +2,8 @@
  * blocked and read from the fd, which every wait in docklog also polls, so a stop
  * request interrupts a wait at once and is acted on between batches, never in the
  * middle of one. SIGPIPE and SIGHUP are ignored (docklog has its own session). */
-#ifndef DL_SIGNALS_H
-#define DL_SIGNALS_H
+#ifndef DL_STOP_SIGNALS_H
+#define DL_STOP_SIGNALS_H
 
 #include <stdbool.h>
 #include <stdint.h>
