@@ -13,7 +13,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
-#include "json_file.h"
+#include "json_strict.h"
 #include "log.h"
 #include "log_loss.h"
 #include "task_runner.h"
@@ -290,11 +290,12 @@ void dv_logger_free_orphans(dv_runtime *run)
 
 /* The helper's config (NESTED: {"container":{"id"}}) or checkpoint ({"container_id"})
  * at PATH if it belongs to CONTAINER_ID, else NULL: one left from a previous
- * container says nothing about the current one. */
+ * container says nothing about the current one. Read as docklog reads them
+ * (json_strict.h), so recovery trusts exactly what the helper would. */
 static json_t *file_for_container(const char *path, const char *container_id, bool nested)
 {
     json_t *j = NULL;
-    if (!container_id || dv_json_read_file(path, 0, &j, NULL) < 0)
+    if (!container_id || dv_json_read_strict(path, &j, NULL) < 0)
         return NULL;
     json_t *holder = nested ? json_object_get(j, "container") : j;
     const char *id = json_string_value(json_object_get(holder, nested ? "id" : "container_id"));
