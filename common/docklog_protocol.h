@@ -2,7 +2,7 @@
  * writes (tasks/<id>/docklog.json, format in docklog/config.h), the checkpoint docklog
  * writes and the agent reads to learn its outcome (tasks/<id>/docklog.checkpoint,
  * docklog/checkpoint.h), and docklog's exit code (STYLE.md 8). One definition, for
- * both sides (docklog/, supervisor/docklog_launch.h).
+ * both sides (docklog/, supervisor/runner/docklog_launch.h).
  *
  * These are wire values. A docklog started by an agent of the previous version keeps
  * running across an agent upgrade, and the new agent must still understand its exit

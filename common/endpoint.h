@@ -7,7 +7,7 @@
  *
  * HOST is a name, an IPv4 address or a bracketed IPv6 address. Shared by docklog
  * (which connects to numeric addresses only) and the agent (which resolves the host
- * name for it when it writes docklog's config: supervisor/docklog_launch.h). */
+ * name for it when it writes docklog's config: supervisor/runner/docklog_launch.h). */
 #ifndef DV_ENDPOINT_H
 #define DV_ENDPOINT_H
 

@@ -1,7 +1,7 @@
 /* The names of a task's log files, as Nomad names them: DIR/<base>.<type>.<N>
  * (type "stdout" or "stderr", N = 0, 1, ... growing forever as files rotate).
  * docklog writes them (docklog/file_sink.h), the agent reads them
- * (supervisor/log_files.h): one definition, so both always agree. Pure. */
+ * (supervisor/api/log_files.h): one definition, so both always agree. Pure. */
 #ifndef DV_LOG_NAMES_H
 #define DV_LOG_NAMES_H
 

@@ -1,5 +1,5 @@
 /* docklog's config file (`docklog CONFIG.json`), written by the agent at
- * tasks/<id>/docklog.json (supervisor/docklog_launch.c). Format version 1
+ * tasks/<id>/docklog.json (supervisor/runner/docklog_launch.c). Format version 1
  * (DV_DOCKLOG_CONFIG_VERSION, common/docklog_protocol.h):
  *
  * {
