@@ -29,8 +29,7 @@
 
 void *dv_xmalloc(size_t size) __attribute__((malloc, returns_nonnull, alloc_size(1)));
 /* Zeroed; aborts also when N * SIZE overflows. */
-void *dv_xcalloc(size_t n, size_t size)
-    __attribute__((malloc, returns_nonnull, alloc_size(1, 2)));
+void *dv_xcalloc(size_t n, size_t size) __attribute__((malloc, returns_nonnull, alloc_size(1, 2)));
 /* Like realloc(3); on failure P is not freed, but the process ends anyway. */
 void *dv_xrealloc(void *p, size_t size) __attribute__((returns_nonnull, alloc_size(2)));
 /* Grow an array of N elements of SIZE, aborting when N * SIZE overflows. */

@@ -14,6 +14,7 @@
 #include "signals.h"
 #include "spec_json.h"
 #include "spec_parse.h"
+#include "xalloc.h"
 
 #define KILL_TIMEOUT_DEFAULT (5 * DV_NSEC_PER_SEC)
 /* Nomad's RestartPolicyMinInterval. */
@@ -204,9 +205,7 @@ int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *er
     if (!spec_json || !json_is_object(spec_json))
         return dv_spec_fail(err, "", -EINVAL, "the task spec must be a JSON object, got %s",
                             spec_json ? dv_sj_type_name(spec_json) : "nothing");
-    __attribute__((cleanup(spec_freep))) dv_task_spec *spec = calloc(1, sizeof(*spec));
-    if (!spec)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    __attribute__((cleanup(spec_freep))) dv_task_spec *spec = dv_xcalloc(1, sizeof(*spec));
     const json_t *config = NULL, *network = NULL;
     int r;
     if ((r = dv_sj_check_keys(spec_json, "", top_keys, err)) < 0 ||
