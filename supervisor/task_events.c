@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 static void event_free(dv_task_event *ev)
 {
@@ -19,13 +20,8 @@ static void event_free(dv_task_event *ev)
 const dv_task_event *dv_event_ring_push(dv_event_ring *ring, int64_t time_ns, const char *type,
                                         const char *message)
 {
-    char *t = strdup(type ? type : "");
-    char *m = strdup(message ? message : "");
-    if (!t || !m) {
-        free(t);
-        free(m);
-        return NULL;
-    }
+    char *t = dv_xstrdup(type ? type : "");
+    char *m = dv_xstrdup(message ? message : "");
     dv_task_event *slot;
     if (ring->len == DV_TASK_EVENTS_KEEP) {
         slot = &ring->items[ring->start];
@@ -89,10 +85,7 @@ int dv_event_ring_from_json(const json_t *array, dv_event_ring *ring, dv_error *
             dv_event_ring_clear(&tmp);
             return dv_error_set(err, -EINVAL, "events[%zu]: needs time_ns, type, message", i);
         }
-        if (!dv_event_ring_push(&tmp, t, type, msg)) {
-            dv_event_ring_clear(&tmp);
-            return dv_error_set(err, -ENOMEM, "out of memory");
-        }
+        dv_event_ring_push(&tmp, t, type, msg);
     }
     dv_event_ring_clear(ring);
     *ring = tmp;
