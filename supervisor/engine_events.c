@@ -13,6 +13,7 @@
 #include "duration.h"
 #include "labels.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 struct dv_engine_events {
     dv_docker *dk;
@@ -81,9 +82,7 @@ static void discard_msg(void *data)
 
 static void post(dv_engine_events *ev, enum msg_kind kind, const json_t *event, const char *why)
 {
-    struct msg *m = calloc(1, sizeof(*m));
-    if (!m)
-        return;
+    struct msg *m = dv_xcalloc(1, sizeof(*m));
     m->cb = ev->cb;
     m->kind = kind;
     m->event = event ? json_deep_copy(event) : NULL;
@@ -178,9 +177,7 @@ static void *events_main(void *arg)
 int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *node_id,
                            const dv_engine_events_cb *cb, dv_engine_events **ret, dv_error *err)
 {
-    dv_engine_events *ev = calloc(1, sizeof(*ev));
-    if (!ev)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_engine_events *ev = dv_xcalloc(1, sizeof(*ev));
     ev->dk = dk;
     ev->loop = loop;
     ev->cb = *cb;
