@@ -70,8 +70,8 @@ const char *dv_api_client_socket(const dv_api_client *c)
 char *dv_api_escape(const char *text)
 {
     char *e = curl_easy_escape(NULL, text, 0);
-    if (!e)
-        return NULL;
+    if (!e) /* libcurl fails it only when it cannot allocate */
+        dv_oom("curl_easy_escape");
     char *copy = dv_xstrdup(e);
     curl_free(e);
     return copy;

@@ -60,8 +60,6 @@ json_t *dv_task_event_to_json(const dv_task_event *ev)
 json_t *dv_event_ring_to_json(const dv_event_ring *ring)
 {
     json_t *a = json_array();
-    if (!a)
-        return NULL;
     for (size_t i = 0; i < ring->len; i++)
         if (json_array_append_new(a, dv_task_event_to_json(dv_event_ring_get(ring, i))) < 0) {
             json_decref(a);
