@@ -234,7 +234,7 @@ void dv_image_refs_stats(const dv_image_refs *refs, size_t *ret_images, size_t *
 static json_t *strv_to_json(char *const *v, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         json_array_append_new(a, json_string(v[i]));
     return a;
 }
@@ -242,7 +242,7 @@ static json_t *strv_to_json(char *const *v, size_t n)
 json_t *dv_image_refs_to_json(const dv_image_refs *refs)
 {
     json_t *images = json_object();
-    for (size_t i = 0; images && i < refs->n_images; i++) {
+    for (size_t i = 0; i < refs->n_images; i++) {
         const image_entry *e = &refs->images[i];
         json_object_set_new(images, e->id,
                             json_pack("{s:s,s:o,s:o,s:I}", "name", e->n_names ? e->names[0] : e->id,

@@ -193,7 +193,7 @@ static int check_cap_add(const dv_strv *add, const dv_agent_config *config, dv_s
     for (size_t i = 0; i < add->n; i++)
         if (!dv_strv_contains(&config->docker.allow_caps, add->v[i]) &&
             dv_buf_printf(&missing, "%s%s", missing.len ? ", " : "", add->v[i]) < 0)
-            return dv_spec_fail(err, "config.cap_add", -ENOMEM, "out of memory");
+            dv_oom("capability list"); /* dv_buf reports exhaustion; the policy is abort */
     if (missing.len)
         return dv_spec_fail(err, "config.cap_add", -EPERM,
                             "capabilities not allowed on this agent (docker.allow_caps): %s",

@@ -149,7 +149,7 @@ static int exit_from_json(const json_t *j, dv_exit_result *ret, dv_error *err)
 static json_t *ports_to_json(const dv_task *t)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < t->nports; i++) {
+    for (size_t i = 0; i < t->nports; i++) {
         const dv_port_mapping *p = &t->ports[i];
         json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:b}", "label", p->label, "host_port",
                                            p->host_port, "container_port", p->container_port,
@@ -246,7 +246,7 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
                             DV_TASK_RECORD_VERSION);
     dv_task *t = dv_task_new(id, name);
     if (!t)
-        return dv_error_set(err, -EINVAL, "task record: bad id \"%s\" or out of memory", id);
+        return dv_error_set(err, -EINVAL, "task record: bad id \"%s\"", id);
     int r = -EINVAL;
     if (dv_task_state_from_name(state, &t->state) < 0) {
         dv_error_set(err, -EINVAL, "task record: unknown state \"%s\"", state);

@@ -65,7 +65,7 @@ static json_t *interpolated(const char *in, const dv_kv *env)
 static json_t *interpolated_strv(const dv_strv *s, const dv_kv *env)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < s->n; i++) {
+    for (size_t i = 0; i < s->n; i++) {
         _cleanup_free_ char *v = dv_translate_interpolate(s->v[i], env);
         if (json_array_append_new(a, json_string(v)) < 0) {
             json_decref(a);
@@ -190,7 +190,7 @@ static void build_labels(const dv_task_spec *spec, const dv_agent_config *config
 static json_t *env_array(const dv_kv *env)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < env->n; i++) {
+    for (size_t i = 0; i < env->n; i++) {
         _cleanup_free_ char *s = dv_xasprintf("%s=%s", env->v[i].key, env->v[i].value);
         if (json_array_append_new(a, json_string(s)) < 0) {
             json_decref(a);

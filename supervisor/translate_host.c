@@ -49,7 +49,7 @@ static void push(jb *b, json_t *array, json_t *value)
 json_t *dv_json_strv(const dv_strv *s)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++)
         if (json_array_append_new(a, json_string(s->v[i])) < 0) {
             json_decref(a);
             return NULL;
@@ -60,7 +60,7 @@ json_t *dv_json_strv(const dv_strv *s)
 json_t *dv_json_kv(const dv_kv *kv)
 {
     json_t *o = json_object();
-    for (size_t i = 0; o && i < kv->n; i++)
+    for (size_t i = 0; i < kv->n; i++)
         if (json_object_set_new(o, kv->v[i].key, json_string(kv->v[i].value)) < 0) {
             json_decref(o);
             return NULL;
@@ -285,7 +285,7 @@ static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *conf
     }
     /* Option values are interpolated: tag = "${NOMAD_TASK_NAME}" is common. */
     json_t *values = json_object();
-    for (size_t i = 0; values && i < opts->n; i++) {
+    for (size_t i = 0; i < opts->n; i++) {
         _cleanup_free_ char *v = dv_translate_interpolate(opts->v[i].value, env);
         put(b, values, opts->v[i].key, json_string(v));
     }
