@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "xalloc.h"
 
 static const struct dv_command commands[] = {
     {"agent", "run the agent daemon (-config FILE)", dv_cmd_agent},
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before any json_t exists: Jansson's constructors then never fail for lack of memory
+     * (common/xalloc.h). */
+    dv_xalloc_jansson();
     int n = dv_cli_global_options(argc, argv);
     if (n < 0) {
         usage(stderr);

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "xalloc.h"
 
 /* A connection waiting in the gate for the end of its headers. */
 struct gconn {
@@ -84,10 +85,7 @@ static struct uid_count *uid_get(dv_api_gate *g, uid_t uid, bool create)
             return &g->uids[i];
     if (!create)
         return NULL;
-    struct uid_count *v = realloc(g->uids, (g->n_uids + 1) * sizeof(*v));
-    if (!v)
-        return NULL;
-    g->uids = v;
+    g->uids = dv_xreallocarray(g->uids, g->n_uids + 1, sizeof(*g->uids));
     g->uids[g->n_uids] = (struct uid_count){.uid = uid};
     return &g->uids[g->n_uids++];
 }
@@ -271,13 +269,11 @@ static void accept_one(dv_api_gate *g, int fd, const struct sockaddr_un *sa, soc
     uid_t uid = cred.uid;
     pthread_mutex_lock(&g->lock);
     struct uid_count *u = uid_get(g, uid, true);
-    bool refused =
-        !u || (uid != 0 && (u->pending >= g->lim.pending_per_uid ||
-                            g->pending_nonroot >= g->lim.max_pending - g->lim.pending_root));
+    bool refused = uid != 0 && (u->pending >= g->lim.pending_per_uid ||
+                                g->pending_nonroot >= g->lim.max_pending - g->lim.pending_root);
     if (refused)
         g->stats.refused_busy++;
-    if (u)
-        uid_maybe_drop(g, u);
+    uid_maybe_drop(g, u);
     bool full = g->pending_total >= g->lim.max_pending;
     pthread_mutex_unlock(&g->lock);
     char msg[96];
@@ -289,11 +285,7 @@ static void accept_one(dv_api_gate *g, int fd, const struct sockaddr_un *sa, soc
     if (full && g->head) /* only root gets here: its connection beats the oldest idle one */
         evict_oldest(g);
 
-    struct gconn *c = calloc(1, sizeof(*c));
-    if (!c) {
-        refuse(fd, 503, "Service Unavailable", "out of memory");
-        return;
-    }
+    struct gconn *c = dv_xcalloc(1, sizeof(*c));
     c->fd = fd;
     c->uid = uid;
     c->sa = *sa;
@@ -312,13 +304,10 @@ static void accept_one(dv_api_gate *g, int fd, const struct sockaddr_un *sa, soc
         g->head = c;
     g->tail = c;
     pthread_mutex_lock(&g->lock);
-    struct uid_count *u2 = uid_get(g, uid, true);
-    if (u2) {
-        u2->pending++;
-        g->pending_total++;
-        if (uid != 0)
-            g->pending_nonroot++;
-    }
+    uid_get(g, uid, true)->pending++;
+    g->pending_total++;
+    if (uid != 0)
+        g->pending_nonroot++;
     pthread_mutex_unlock(&g->lock);
     /* Edge-triggered: bytes already there when it was added are reported by
      * epoll_ctl's own readiness check, on the next wait. */
@@ -402,21 +391,17 @@ int dv_api_gate_start(int listen_fd, const dv_api_gate_limits *limits,
                       dv_api_gate_handoff_fn handoff, void *ctx, dv_api_gate **ret, dv_error *err)
 {
     _cleanup_close_ int lfd = listen_fd;
-    dv_api_gate *g = calloc(1, sizeof(*g));
-    if (!g)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_api_gate *g = dv_xcalloc(1, sizeof(*g));
     pthread_mutex_init(&g->lock, NULL);
     g->lim = *limits;
     g->handoff = handoff;
     g->ctx = ctx;
     g->listen_fd = g->epoll_fd = g->stop_fd = -1;
-    g->peek = malloc(g->lim.max_header);
+    g->peek = dv_xmalloc(g->lim.max_header);
     g->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int r = 0;
-    if (!g->peek)
-        r = dv_error_set(err, -ENOMEM, "out of memory");
-    else if (g->epoll_fd < 0 || g->stop_fd < 0)
+    if (g->epoll_fd < 0 || g->stop_fd < 0)
         r = dv_error_errno(err, errno, "epoll/eventfd");
     /* accept_some() takes what is queued, then must find the queue empty, not wait. */
     int fl = fcntl(lfd, F_GETFL);

@@ -26,6 +26,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "log.h"
+#include "xalloc.h"
 
 struct dv_api_server {
     atomic_int refs; /* the server itself + every live request */
@@ -160,7 +161,7 @@ static void answer(dv_api_request *req, unsigned status, const char *content_typ
     }
     req->answered = true;
     req->status = status;
-    req->content_type = strdup(content_type);
+    req->content_type = dv_xstrdup(content_type);
     req->text = text;
     req->text_len = len;
     req->stream_ops = ops;
@@ -174,20 +175,18 @@ void dv_api_respond_json(dv_api_request *req, unsigned status, json_t *body)
 {
     if (!body)
         body = json_object();
+    /* NULL only for a body that is not an object or array: memory aborts (xalloc.h). */
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text) {
-        text = strdup("{\"error\":\"out of memory\"}");
+        text = dv_xstrdup("{\"error\":\"the answer could not be encoded\"}");
         status = 500;
     }
-    size_t len = text ? strlen(text) : 0;
+    size_t len = strlen(text);
     /* NDJSON-friendly: one object per line, so `curl | jq` and people both cope. */
-    char *nl = text ? realloc(text, len + 2) : NULL;
-    if (nl) {
-        nl[len++] = '\n';
-        nl[len] = '\0';
-        text = nl;
-    }
+    text = dv_xrealloc(text, len + 2);
+    text[len++] = '\n';
+    text[len] = '\0';
     answer(req, status, "application/json", text, len, NULL, NULL);
 }
 
@@ -208,8 +207,8 @@ void dv_api_respond_error(dv_api_request *req, unsigned status, const char *fiel
 void dv_api_respond_text(dv_api_request *req, unsigned status, const char *content_type,
                          const char *text)
 {
-    char *copy = strdup(text ? text : "");
-    answer(req, copy ? status : 500, content_type, copy, copy ? strlen(copy) : 0, NULL, NULL);
+    char *copy = dv_xstrdup(text ? text : "");
+    answer(req, status, content_type, copy, strlen(copy), NULL, NULL);
 }
 
 void dv_api_respond_stream(dv_api_request *req, unsigned status, const char *content_type,
@@ -282,9 +281,7 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, dv_api_request 
 {
     struct MHD_Response *resp;
     if (req->stream_ops) {
-        struct stream_ctx *c = calloc(1, sizeof(*c));
-        if (!c)
-            return MHD_NO;
+        struct stream_ctx *c = dv_xcalloc(1, sizeof(*c));
         c->server = req->server;
         atomic_fetch_add(&c->server->refs, 1);
         c->ops = req->stream_ops;
@@ -376,9 +373,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     dv_api_server *s = cls;
     struct upload *up = *req_cls;
     if (!up) {
-        up = calloc(1, sizeof(*up));
-        if (!up)
-            return MHD_NO;
+        up = dv_xcalloc(1, sizeof(*up));
         up->started_ns = dv_monotonic_ns();
         *req_cls = up;
         pthread_mutex_lock(&s->lock);
@@ -413,26 +408,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
     }
 
-    dv_api_request *req = calloc(1, sizeof(*req));
-    if (!req) {
-        json_decref(body);
-        return MHD_NO;
-    }
+    dv_api_request *req = dv_xcalloc(1, sizeof(*req));
     atomic_init(&req->refs, 1);
     atomic_fetch_add(&s->refs, 1);
     req->server = s;
     req->body = body;
-    req->method = strdup(method);
-    req->path = strdup(url);
+    req->method = dv_xstrdup(method);
+    req->path = dv_xstrdup(url);
     req->query = json_object();
     pthread_cond_init(&req->answered_cond, NULL);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     req->client_fd = ci ? ci->connect_fd : -1;
-    if (!req->method || !req->path || !req->query) {
-        dv_api_request_unref(req);
-        return MHD_NO;
-    }
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, req->query);
 
     pthread_mutex_lock(&s->lock);
@@ -500,9 +487,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         socklen_t len = sizeof(cred);
         if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
             return; /* its place stays taken: cannot happen on a live Unix socket */
-        uid_t *uid = malloc(sizeof(*uid));
-        if (!uid)
-            return;
+        uid_t *uid = dv_xmalloc(sizeof(*uid));
         *uid = cred.uid;
         *socket_ctx = uid;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_ctx) {
@@ -557,9 +542,7 @@ static int listen_unix(const char *path, int *ret_fd, dv_error *err)
         return dv_error_set(err, -ENAMETOOLONG, "socket path %s is too long", path);
     strcpy(sa.sun_path, path);
 
-    _cleanup_free_ char *dir = strdup(path);
-    if (!dir)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *dir = dv_xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
@@ -571,9 +554,7 @@ static int listen_unix(const char *path, int *ret_fd, dv_error *err)
     /* Probe, unlink and bind under a lock: two agents starting at the same moment
      * on one socket path must not both find it free, the second then unlinking the
      * first's socket. The lock file stays (it is empty); the lock goes with the fd. */
-    _cleanup_free_ char *lock_path = NULL;
-    if (asprintf(&lock_path, "%s.lock", path) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *lock_path = dv_xasprintf("%s.lock", path);
     _cleanup_close_ int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lock < 0)
         return dv_error_errno(err, errno, "open %s", lock_path);
@@ -626,9 +607,7 @@ static int listen_unix(const char *path, int *ret_fd, dv_error *err)
 int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_fn handler,
                         void *userdata, dv_api_server **ret, dv_error *err)
 {
-    dv_api_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_api_server *s = dv_xcalloc(1, sizeof(*s));
     atomic_init(&s->refs, 1);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
@@ -636,10 +615,11 @@ int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_f
     s->handler = handler;
     s->userdata = userdata;
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    s->socket_path = strdup(socket_path);
-    if (s->stop_fd < 0 || !s->socket_path) {
+    s->socket_path = dv_xstrdup(socket_path);
+    if (s->stop_fd < 0) {
+        int r = dv_error_errno(err, errno, "eventfd");
         server_unref(s);
-        return dv_error_set(err, -ENOMEM, "out of memory or eventfd failed");
+        return r;
     }
     int fd = -1;
     int r = listen_unix(socket_path, &fd, err);
@@ -729,10 +709,7 @@ void dv_api_server_stop(dv_api_server *s)
 
 int dv_api_waiters_add(dv_api_waiters *w, dv_api_request *req)
 {
-    dv_api_request **v = realloc(w->v, (w->n + 1) * sizeof(*v));
-    if (!v)
-        return -ENOMEM;
-    w->v = v;
+    w->v = dv_xreallocarray(w->v, w->n + 1, sizeof(*w->v));
     w->v[w->n++] = dv_api_request_ref(req);
     return 0;
 }

@@ -87,7 +87,7 @@ typedef struct dv_api_waiters {
     dv_api_request **v;
     size_t n;
 } dv_api_waiters;
-/* Keep a reference to REQ until it is answered. -ENOMEM: REQ is not kept. */
+/* Keep a reference to REQ until it is answered. Always 0 (the int is kept for its callers). */
 int dv_api_waiters_add(dv_api_waiters *w, dv_api_request *req);
 /* ANSWER_ONE each (it answers exactly once), then let them go. */
 void dv_api_waiters_answer(dv_api_waiters *w, void (*answer_one)(dv_api_request *req, void *ctx),

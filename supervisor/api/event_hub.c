@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "xalloc.h"
 
 struct sub {
     atomic_int refs; /* the hub's list + the stream */
@@ -108,7 +109,7 @@ static void append_line(struct sub *s, const json_t *event)
 
 dv_event_hub *dv_event_hub_new(void)
 {
-    return calloc(1, sizeof(dv_event_hub));
+    return dv_xcalloc(1, sizeof(dv_event_hub));
 }
 
 void dv_event_hub_free(dv_event_hub *hub)
@@ -172,14 +173,13 @@ void dv_event_hub_close_task(dv_event_hub *hub, const char *task_id)
 int dv_event_hub_subscribe(dv_event_hub *hub, const char *task_id, const json_t *history,
                            const dv_api_stream_ops **ret_ops, void **ret_obj, dv_error *err)
 {
-    struct sub *s = calloc(1, sizeof(*s));
-    if (!s)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    struct sub *s = dv_xcalloc(1, sizeof(*s));
     atomic_init(&s->refs, 2);
     pthread_mutex_init(&s->lock, NULL);
+    s->task_id = task_id ? dv_xstrdup(task_id) : NULL;
     s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->efd < 0 || (task_id && !(s->task_id = strdup(task_id)))) {
-        int r = dv_error_errno(err, s->efd < 0 ? errno : ENOMEM, "event subscriber");
+    if (s->efd < 0) {
+        int r = dv_error_errno(err, errno, "event subscriber");
         atomic_store(&s->refs, 1);
         sub_unref(s);
         return r;

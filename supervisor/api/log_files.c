@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "docklog_launch.h"
 #include "log_names.h"
+#include "xalloc.h"
 
 struct dv_log_reader {
     char *dir;
@@ -208,22 +209,16 @@ int dv_log_reader_open(const dv_log_reader_options *o, dv_log_reader **ret, dv_e
     char longest[PATH_MAX];
     if (!dv_log_file_path(longest, sizeof(longest), o->dir, o->base, o->type, INT64_MAX))
         return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", o->dir);
-    dv_log_reader *r = calloc(1, sizeof(*r));
-    if (!r)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_log_reader *r = dv_xcalloc(1, sizeof(*r));
     r->fd = -1;
     r->inotify_fd = -1;
     r->timer_fd = -1;
     r->index = -1;
     r->follow = o->follow;
-    r->dir = strdup(o->dir);
-    r->base = strdup(o->base);
-    r->type = strdup(o->type);
-    r->checkpoint = o->checkpoint_path ? strdup(o->checkpoint_path) : NULL;
-    if (!r->dir || !r->base || !r->type || (o->checkpoint_path && !r->checkpoint)) {
-        dv_log_reader_free(r);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    r->dir = dv_xstrdup(o->dir);
+    r->base = dv_xstrdup(o->base);
+    r->type = dv_xstrdup(o->type);
+    r->checkpoint = o->checkpoint_path ? dv_xstrdup(o->checkpoint_path) : NULL;
     if (r->follow) {
         /* Without inotify (no instance left, the directory not there yet) the
          * follower still works: on a timer. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -60,11 +61,9 @@ static json_t *runtimes(const json_t *info)
     json_t *a = json_array();
     json_t *rt = json_object_get(info, "Runtimes");
     size_t n = json_object_size(rt);
-    if (!a || n == 0)
+    if (n == 0)
         return a;
-    const char **names = calloc(n, sizeof(*names));
-    if (!names)
-        return a;
+    const char **names = dv_xcalloc(n, sizeof(*names));
     size_t k = 0;
     const char *key;
     json_t *v;

@@ -9,9 +9,9 @@
 
 #include "docker.h"
 
-/* Blocking: run it on a worker. Always returns an object (NULL only on
- * -ENOMEM): {"healthy": true, "docker_version", "api_version", "bridge_ip",
- * "runtimes": [..], "default_runtime", "os", "kernel_version"} or
+/* Blocking: run it on a worker. Always returns an object (NULL only when the
+ * Engine's answer holds a string Jansson refuses, not UTF-8): {"healthy": true, "docker_version",
+ * "api_version", "bridge_ip", "runtimes": [..], "default_runtime", "os", "kernel_version"} or
  * {"healthy": false, "error": "..."}. */
 json_t *dv_node_fingerprint(dv_docker *dk);
 

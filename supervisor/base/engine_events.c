@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 struct dv_engine_events {
     dv_docker *dk;
@@ -78,9 +79,7 @@ static void discard_msg(void *data)
 
 static void post(dv_engine_events *ev, enum msg_kind kind, const json_t *event, const char *why)
 {
-    struct msg *m = calloc(1, sizeof(*m));
-    if (!m)
-        return;
+    struct msg *m = dv_xcalloc(1, sizeof(*m));
     m->cb = ev->cb;
     m->kind = kind;
     m->event = event ? json_deep_copy(event) : NULL;
@@ -175,9 +174,7 @@ static void *events_main(void *arg)
 int dv_engine_events_start(dv_docker *dk, dv_loop *loop, const char *label,
                            const dv_engine_events_cb *cb, dv_engine_events **ret, dv_error *err)
 {
-    dv_engine_events *ev = calloc(1, sizeof(*ev));
-    if (!ev)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_engine_events *ev = dv_xcalloc(1, sizeof(*ev));
     ev->dk = dk;
     ev->loop = loop;
     ev->cb = *cb;

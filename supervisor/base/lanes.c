@@ -1,5 +1,6 @@
 #include "lanes.h"
 
+#include <assert.h>
 #include <errno.h>
 
 #include "clock.h"
@@ -22,13 +23,12 @@ static const struct {
 
 int dv_lanes_init(dv_lanes *lanes, dv_loop *loop, dv_error *err)
 {
+    (void)err;
     for (int i = 0; i < DV_LANE_COUNT; i++) {
         dv_workers_options o = {.max_threads = lanes_def[i].threads,
                                 .max_queued = lanes_def[i].queued,
                                 .idle_timeout_ns = DV_WORKERS_IDLE_TIMEOUT};
-        int r = dv_workers_new_with(loop, &o, &lanes->lane[i], err);
-        if (r < 0)
-            return r;
+        lanes->lane[i] = dv_workers_new_with(loop, &o);
     }
     return 0;
 }
@@ -41,7 +41,8 @@ const char *dv_lane_name(enum dv_lane lane)
 int dv_lanes_submit(dv_lanes *lanes, enum dv_lane lane, dv_work_fn work, dv_work_done_fn done,
                     dv_work_discard_fn discard, void *data)
 {
-    if (lane >= DV_LANE_COUNT || !lanes->lane[lane])
+    assert(lane < DV_LANE_COUNT);
+    if (!lanes->lane[lane])
         return -ESHUTDOWN;
     return dv_workers_submit(lanes->lane[lane], work, done, discard, data);
 }

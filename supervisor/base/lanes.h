@@ -28,6 +28,7 @@ typedef struct dv_lanes {
     dv_workers *lane[DV_LANE_COUNT];
 } dv_lanes;
 
+/* Always 0 (ERR is kept for the agent). */
 int dv_lanes_init(dv_lanes *lanes, dv_loop *loop, dv_error *err);
 const char *dv_lane_name(enum dv_lane lane);
 /* dv_workers_submit on LANE. */

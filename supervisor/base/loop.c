@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "xalloc.h"
 
 struct dv_loop_watch {
     dv_loop_io_fn fn;
@@ -161,9 +162,7 @@ static void run_timers(dv_loop *loop, int fd, uint32_t revents, void *userdata)
 
 int dv_loop_new(dv_loop **ret, dv_error *err)
 {
-    dv_loop *loop = calloc(1, sizeof(*loop));
-    if (!loop)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_loop *loop = dv_xcalloc(1, sizeof(*loop));
     loop->epfd = loop->wakefd = loop->timerfd = -1;
     pthread_mutex_init(&loop->lock, NULL);
     int r;
@@ -240,9 +239,7 @@ void dv_loop_free(dv_loop *loop)
 int dv_loop_watch_fd(dv_loop *loop, int fd, uint32_t events, dv_loop_io_fn fn, void *userdata,
                      dv_loop_watch **ret, dv_error *err)
 {
-    dv_loop_watch *w = calloc(1, sizeof(*w));
-    if (!w)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_loop_watch *w = dv_xcalloc(1, sizeof(*w));
     w->fn = fn;
     w->userdata = userdata;
     w->fd = fd;
@@ -282,9 +279,7 @@ void dv_loop_unwatch(dv_loop *loop, dv_loop_watch *watch)
 
 dv_timer *dv_timer_new(dv_loop *loop, dv_timer_fn fn, void *userdata)
 {
-    dv_timer *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
+    dv_timer *t = dv_xcalloc(1, sizeof(*t));
     t->loop = loop;
     t->fn = fn;
     t->userdata = userdata;
@@ -335,9 +330,7 @@ void dv_timer_free(dv_timer *timer)
 
 int dv_loop_post(dv_loop *loop, dv_loop_msg_fn run, dv_loop_discard_fn discard, void *data)
 {
-    struct msg *m = calloc(1, sizeof(*m));
-    if (!m)
-        return -ENOMEM;
+    struct msg *m = dv_xcalloc(1, sizeof(*m));
     m->run = run;
     m->discard = discard;
     m->data = data;

@@ -44,7 +44,7 @@ int dv_loop_watch_fd(dv_loop *loop, int fd, uint32_t events, dv_loop_io_fn fn, v
                      dv_loop_watch **ret, dv_error *err);
 void dv_loop_unwatch(dv_loop *loop, dv_loop_watch *watch);
 
-/* A timer starts disarmed. Arming an armed timer moves its deadline. */
+/* A timer starts disarmed. Arming an armed timer moves its deadline. Never NULL. */
 dv_timer *dv_timer_new(dv_loop *loop, dv_timer_fn fn, void *userdata);
 void dv_timer_arm(dv_timer *timer, int64_t delay_ns);
 void dv_timer_disarm(dv_timer *timer);
@@ -52,7 +52,7 @@ bool dv_timer_armed(const dv_timer *timer);
 void dv_timer_free(dv_timer *timer);
 
 /* From any thread. Returns 0, -ESHUTDOWN once the loop no longer accepts
- * messages (DATA is then still the caller's), or -ENOMEM. */
+ * messages (DATA is then still the caller's). */
 int dv_loop_post(dv_loop *loop, dv_loop_msg_fn run, dv_loop_discard_fn discard, void *data);
 
 /* Run until dv_loop_quit(). Returns 0, or a negative code if epoll itself failed. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 struct holder {
     int port;
@@ -103,14 +104,8 @@ bool dv_port_probe_bind(const char *bind_address, int port, void *userdata)
 
 int dv_ports_new(int min, int max, const char *bind_address, dv_ports **ret, dv_error *err)
 {
-    dv_ports *p = calloc(1, sizeof(*p));
-    if (!p)
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    p->bind_address = strdup(bind_address ? bind_address : "0.0.0.0");
-    if (!p->bind_address) {
-        free(p);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    dv_ports *p = dv_xcalloc(1, sizeof(*p));
+    p->bind_address = dv_xstrdup(bind_address ? bind_address : "0.0.0.0");
     p->probe = dv_port_probe_bind;
     int r = dv_ports_set_range(p, min, max, err);
     if (r < 0) {
@@ -172,22 +167,15 @@ size_t dv_ports_held(const dv_ports *p)
     return p->n;
 }
 
-static int add(dv_ports *p, const char *task_id, int port)
+static void add(dv_ports *p, const char *task_id, int port)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
-        struct holder *h = realloc(p->holders, cap * sizeof(*h));
-        if (!h)
-            return -ENOMEM;
-        p->holders = h;
+        p->holders = dv_xreallocarray(p->holders, cap, sizeof(*p->holders));
         p->cap = cap;
     }
-    char *id = strdup(task_id);
-    if (!id)
-        return -ENOMEM;
-    p->holders[p->n++] = (struct holder){port, id};
+    p->holders[p->n++] = (struct holder){port, dv_xstrdup(task_id)};
     set_used(p, port, true);
-    return 0;
 }
 
 static void drop(dv_ports *p, int port)
@@ -214,8 +202,7 @@ int dv_ports_reserve(dv_ports *p, const char *task_id, int port, bool check_host
     if (check_host && !p->probe(p->bind_address, port, p->probe_userdata))
         return dv_error_set(err, -EADDRINUSE, "port %d is already in use on %s", port,
                             p->bind_address);
-    if (add(p, task_id, port) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    add(p, task_id, port);
     return 0;
 }
 
@@ -227,8 +214,7 @@ static int allocate_dynamic(dv_ports *p, const char *task_id, int *ret, dv_error
         p->cursor = port == p->max ? p->min : port + 1;
         if (is_used(p, port) || !p->probe(p->bind_address, port, p->probe_userdata))
             continue;
-        if (add(p, task_id, port) < 0)
-            return dv_error_set(err, -ENOMEM, "out of memory");
+        add(p, task_id, port);
         *ret = port;
         return 0;
     }

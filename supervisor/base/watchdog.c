@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "clock.h"
+#include "xalloc.h"
 
 struct dv_watchdog {
     dv_timer *timer;
@@ -39,14 +40,9 @@ int dv_watchdog_start(dv_loop *loop, dv_watchdog **ret, dv_error *err)
         *ret = NULL;
         return 0;
     }
-    dv_watchdog *w = calloc(1, sizeof(*w));
-    if (!w)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_watchdog *w = dv_xcalloc(1, sizeof(*w));
     w->interval_ns = (int64_t)usec * 1000;
-    if (!(w->timer = dv_timer_new(loop, on_timer, w))) {
-        free(w);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    w->timer = dv_timer_new(loop, on_timer, w);
     send_keepalive(w);
     dv_timer_arm(w->timer, w->interval_ns / 2);
     *ret = w;

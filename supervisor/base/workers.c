@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "duration.h"
+#include "xalloc.h"
 
 struct job {
     dv_work_fn work;
@@ -118,20 +119,13 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int dv_workers_new_with(dv_loop *loop, const dv_workers_options *options, dv_workers **ret,
-                        dv_error *err)
+dv_workers *dv_workers_new_with(dv_loop *loop, const dv_workers_options *options)
 {
-    dv_workers *w = calloc(1, sizeof(*w));
-    if (!w)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_workers *w = dv_xcalloc(1, sizeof(*w));
     w->o = *options;
     if (w->o.max_threads < 1)
         w->o.max_threads = 1;
-    w->slots = calloc((size_t)w->o.max_threads, sizeof(*w->slots));
-    if (!w->slots) {
-        free(w);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    w->slots = dv_xcalloc((size_t)w->o.max_threads, sizeof(*w->slots));
     for (int i = 0; i < w->o.max_threads; i++)
         w->slots[i].w = w;
     w->loop = loop;
@@ -142,15 +136,14 @@ int dv_workers_new_with(dv_loop *loop, const dv_workers_options *options, dv_wor
     pthread_cond_init(&w->more, &ca);
     pthread_cond_init(&w->settled, &ca);
     pthread_condattr_destroy(&ca);
-    *ret = w;
-    return 0;
+    return w;
 }
 
-int dv_workers_new(dv_loop *loop, int max_threads, dv_workers **ret, dv_error *err)
+dv_workers *dv_workers_new(dv_loop *loop, int max_threads)
 {
     dv_workers_options o = {
         .max_threads = max_threads, .max_queued = -1, .idle_timeout_ns = DV_WORKERS_IDLE_TIMEOUT};
-    return dv_workers_new_with(loop, &o, ret, err);
+    return dv_workers_new_with(loop, &o);
 }
 
 /* Caller holds the lock. Takes queued job J out of the queue. */
@@ -189,9 +182,7 @@ static void grow(dv_workers *w)
 int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
                       dv_work_discard_fn discard, void *data)
 {
-    struct job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return -ENOMEM;
+    struct job *j = dv_xcalloc(1, sizeof(*j));
     j->work = work;
     j->done = done;
     j->discard = discard;

@@ -39,13 +39,12 @@ typedef struct dv_workers_options {
 #define DV_WORKERS_IDLE_TIMEOUT (60 * INT64_C(1000000000))
 
 /* MAX_THREADS, unbounded queue, DV_WORKERS_IDLE_TIMEOUT. */
-int dv_workers_new(dv_loop *loop, int max_threads, dv_workers **ret, dv_error *err);
-int dv_workers_new_with(dv_loop *loop, const dv_workers_options *options, dv_workers **ret,
-                        dv_error *err);
+dv_workers *dv_workers_new(dv_loop *loop, int max_threads);
+dv_workers *dv_workers_new_with(dv_loop *loop, const dv_workers_options *options);
 
 /* Queue a job. Returns 0, -ESHUTDOWN after dv_workers_shutdown() (DATA stays the
  * caller's), -EAGAIN when the lane is full or no thread runs and none can be
- * created (DATA stays the caller's), or -ENOMEM. */
+ * created (DATA stays the caller's). */
 int dv_workers_submit(dv_workers *w, dv_work_fn work, dv_work_done_fn done,
                       dv_work_discard_fn discard, void *data);
 

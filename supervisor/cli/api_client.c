@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "xalloc.h"
 
 struct dv_api_client {
     char *socket;
@@ -42,11 +43,8 @@ int dv_api_client_new(const char *address, dv_api_client **ret, dv_error *err)
                             address, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return dv_error_set(err, -EIO, "cannot initialize libcurl");
-    dv_api_client *c = calloc(1, sizeof(*c));
-    if (!c || !(c->socket = strdup(path))) {
-        free(c);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    dv_api_client *c = dv_xcalloc(1, sizeof(*c));
+    c->socket = dv_xstrdup(path);
     *ret = c;
     return 0;
 }
@@ -72,9 +70,9 @@ const char *dv_api_client_socket(const dv_api_client *c)
 char *dv_api_escape(const char *text)
 {
     char *e = curl_easy_escape(NULL, text, 0);
-    if (!e)
-        return NULL;
-    char *copy = strdup(e);
+    if (!e) /* libcurl fails it only when it cannot allocate */
+        dv_oom("curl_easy_escape");
+    char *copy = dv_xstrdup(e);
     curl_free(e);
     return copy;
 }
@@ -208,13 +206,8 @@ static int perform(dv_api_client *c, const char *method, const char *path, const
         return dv_error_set(err, -ENOMEM, "out of memory");
     x->curl = curl;
     x->quiet_since = dv_monotonic_ns();
-    _cleanup_free_ char *url = NULL;
     _cleanup_free_ char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    if (asprintf(&url, "http://localhost%s", path) < 0) {
-        url = NULL;
-        curl_easy_cleanup(curl);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    _cleanup_free_ char *url = dv_xasprintf("http://localhost%s", path);
     struct curl_slist *headers = NULL;
     if (payload)
         headers = curl_slist_append(headers, "Content-Type: application/json");

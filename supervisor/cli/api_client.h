@@ -59,7 +59,7 @@ int dv_api_stream_idle(dv_api_client *c, const char *method, const char *path, c
                        dv_api_data_fn on_data, dv_api_idle_fn on_idle, void *userdata,
                        dv_error *err);
 
-/* URL-escape TEXT for a path segment or query value (heap; NULL on -ENOMEM). */
+/* URL-escape TEXT for a path segment or query value (heap). */
 char *dv_api_escape(const char *text);
 
 #endif

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "cli_format.h"
 #include "commands.h"
 #include "duration.h"
+#include "xalloc.h"
 
 void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags)
 {
@@ -23,9 +25,8 @@ void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags)
 
 int dv_cli_parse(const char *usage, const dv_flag *flags, int argc, char **argv, dv_cli_args *ret)
 {
-    dv_cli_args a = {.pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *)), .dashdash = -1};
-    if (!a.pos)
-        return -ENOMEM;
+    dv_cli_args a = {.pos = dv_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(char *)),
+                     .dashdash = -1};
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
         if (a.dashdash >= 0 || arg[0] != '-' || arg[1] == '\0') {
@@ -129,11 +130,7 @@ int dv_cli_start(dv_cli *cli, const dv_flag *flags, int argc, char **argv, int m
     while (flags && flags[n].name)
         n++;
     cli->dashdash = -1;
-    cli->flags = calloc(n + 3, sizeof(*cli->flags));
-    if (!cli->flags) {
-        dv_cli_error(cli->cmd, "out of memory");
-        return DV_EXIT_ERROR;
-    }
+    cli->flags = dv_xcalloc(n + 3, sizeof(*cli->flags));
     if (n)
         memcpy(cli->flags, flags, n * sizeof(*flags));
     if (cli->json_help)
@@ -144,10 +141,6 @@ int dv_cli_start(dv_cli *cli, const dv_flag *flags, int argc, char **argv, int m
     int r = dv_cli_parse(cli->usage, cli->flags, argc, argv, &a);
     if (r == -ECANCELED)
         return DV_EXIT_OK;
-    if (r == -ENOMEM) {
-        dv_cli_error(cli->cmd, "out of memory");
-        return DV_EXIT_ERROR;
-    }
     if (r < 0)
         return DV_EXIT_USAGE;
     cli->pos = a.pos;
@@ -206,17 +199,13 @@ int dv_cli_fail(const dv_cli *cli, const dv_error *err)
 char *dv_cli_task_path(const char *id, const char *suffix)
 {
     _cleanup_free_ char *esc = dv_api_escape(id);
-    char *path = NULL;
-    if (!esc || asprintf(&path, "/v1/tasks/%s%s", esc, suffix ? suffix : "") < 0)
-        return NULL;
-    return path;
+    return dv_xasprintf("/v1/tasks/%s%s", esc, suffix ? suffix : "");
 }
 
 static int call(dv_cli *cli, const char *method, const char *path, const json_t *body,
                 json_t **ret_answer, dv_error *err)
 {
-    if (!path)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    assert(path);
     int r = connect_client(cli, err);
     if (r < 0)
         return r;

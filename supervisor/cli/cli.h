@@ -102,7 +102,7 @@ dv_api_client *dv_cli_client(dv_cli *cli);
  * for people (cli_format.h), as it is with -json. Returns DV_EXIT_ERROR. */
 int dv_cli_fail(const dv_cli *cli, const dv_error *err);
 
-/* "/v1/tasks/<ID escaped><SUFFIX>" (SUFFIX "/stop", "?force=1" or NULL); heap, NULL on ENOMEM. */
+/* "/v1/tasks/<ID escaped><SUFFIX>" (SUFFIX "/stop", "?force=1" or NULL); heap. */
 char *dv_cli_task_path(const char *id, const char *suffix);
 
 /* METHOD PATH with an optional JSON BODY. A transport error or an answer >= 400

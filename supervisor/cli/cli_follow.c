@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "cli_format.h"
 #include "commands.h"
+#include "xalloc.h"
 
 struct dv_cli_lines {
     dv_buf buf;
@@ -19,11 +20,9 @@ struct dv_cli_lines {
 
 dv_cli_lines *dv_cli_lines_new(dv_cli_line_fn fn, void *userdata)
 {
-    dv_cli_lines *l = calloc(1, sizeof(*l));
-    if (l) {
-        l->fn = fn;
-        l->userdata = userdata;
-    }
+    dv_cli_lines *l = dv_xcalloc(1, sizeof(*l));
+    l->fn = fn;
+    l->userdata = userdata;
     return l;
 }
 
@@ -84,11 +83,8 @@ int dv_cli_follow_events(dv_api_client *c, const char *query, dv_cli_event_fn fn
 {
     struct follow f = {.fn = fn, .userdata = userdata};
     f.lines = dv_cli_lines_new(follow_line, &f);
-    _cleanup_free_ char *path = NULL;
-    if (!f.lines || asprintf(&path, "/v1/events%s%s", query ? "?" : "", query ? query : "") < 0) {
-        dv_cli_lines_free(f.lines);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    _cleanup_free_ char *path =
+        dv_xasprintf("/v1/events%s%s", query ? "?" : "", query ? query : "");
     int r = dv_api_stream(c, "GET", path, NULL, follow_data, &f, err);
     dv_cli_lines_free(f.lines);
     if (r < 0)
@@ -253,9 +249,7 @@ int dv_cli_follow_state(dv_cli *cli, const char *id, bool history, const char *w
         .json = cli->json, .tty = isatty(STDERR_FILENO), .want = want, .exit_code = DV_EXIT_ERROR};
     dv_error err;
     _cleanup_free_ char *esc = dv_api_escape(id);
-    _cleanup_free_ char *query = NULL;
-    if (!esc || asprintf(&query, "task=%s&history=%d", esc, history ? 1 : 0) < 0)
-        return DV_EXIT_ERROR;
+    _cleanup_free_ char *query = dv_xasprintf("task=%s&history=%d", esc, history ? 1 : 0);
     int r = dv_cli_follow_events(c, query, on_state_event, &f, &err);
     if (f.progress_shown)
         fputc('\n', stderr);

@@ -1,5 +1,6 @@
 #include "cli_format.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "signals.h"
+#include "xalloc.h"
 
 void dv_cli_print_json(const json_t *j)
 {
@@ -49,9 +51,7 @@ struct dv_table {
 
 dv_table *dv_table_new(size_t ncols, const char *const *headers)
 {
-    dv_table *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
+    dv_table *t = dv_xcalloc(1, sizeof(*t));
     t->ncols = ncols;
     dv_table_add(t, headers);
     return t;
@@ -59,25 +59,20 @@ dv_table *dv_table_new(size_t ncols, const char *const *headers)
 
 void dv_table_add(dv_table *t, const char *const *cells)
 {
-    if (!t)
-        return;
+    assert(t);
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
-        char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
-        if (!c)
-            return;
-        t->cells = c;
+        t->cells = dv_xreallocarray(t->cells, cap * t->ncols, sizeof(*t->cells));
         t->cap = cap;
     }
     for (size_t i = 0; i < t->ncols; i++)
-        t->cells[t->nrows * t->ncols + i] = strdup(cells[i] && *cells[i] ? cells[i] : "-");
+        t->cells[t->nrows * t->ncols + i] = dv_xstrdup(cells[i] && *cells[i] ? cells[i] : "-");
     t->nrows++;
 }
 
 void dv_table_print(dv_table *t, FILE *out)
 {
-    if (!t)
-        return;
+    assert(t);
     size_t width[32] = {0};
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < t->ncols && c < 32; c++) {

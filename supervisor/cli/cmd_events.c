@@ -13,6 +13,7 @@
 #include "cli_follow.h"
 #include "cli_format.h"
 #include "commands.h"
+#include "xalloc.h"
 
 struct events_print {
     bool json;
@@ -47,9 +48,7 @@ int dv_cmd_events(int argc, char **argv)
     if (r != DV_CLI_PROCEED)
         return r;
     _cleanup_free_ char *esc = task ? dv_api_escape(task) : NULL;
-    _cleanup_free_ char *query = NULL;
-    if (task && (!esc || asprintf(&query, "task=%s&history=1", esc) < 0))
-        return DV_EXIT_ERROR;
+    _cleanup_free_ char *query = task ? dv_xasprintf("task=%s&history=1", esc) : NULL;
     dv_api_client *c = dv_cli_client(&cli);
     if (!c)
         return DV_EXIT_ERROR;

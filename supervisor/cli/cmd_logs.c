@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
+#include "xalloc.h"
 
 struct logs {
     dv_cli *cli;
@@ -101,16 +102,13 @@ static int on_idle(void *userdata)
 /* One GET of the logs; prints what lies beyond l->skip. */
 static int read_logs(struct logs *l, bool follow, const char *tail, dv_error *err)
 {
-    _cleanup_free_ char *suffix = NULL;
-    if (asprintf(&suffix, "/logs?type=%s%s%s%s", l->stream, follow ? "&follow=1" : "",
-                 tail ? "&tail=" : "", tail ? tail : "") < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *suffix =
+        dv_xasprintf("/logs?type=%s%s%s%s", l->stream, follow ? "&follow=1" : "",
+                     tail ? "&tail=" : "", tail ? tail : "");
     _cleanup_free_ char *path = dv_cli_task_path(l->cli->pos[0], suffix);
     dv_api_client *c = dv_cli_client(l->cli);
     if (!c)
         return -ENOTCONN; /* printed */
-    if (!path)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     l->total = 0;
     l->idle_calls = 0;
     return dv_api_stream_idle(c, "GET", path, NULL, on_data, follow ? on_idle : NULL, l, err);

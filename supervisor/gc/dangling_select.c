@@ -13,8 +13,6 @@ int dv_dangling_select(const json_t *containers, const char *node_id,
     if (!json_is_array(containers))
         return dv_error_set(err, -EINVAL, "container list is not an array");
     _cleanup_json_ json_t *out = json_array();
-    if (!out)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     size_t i;
     json_t *c;
     json_array_foreach(containers, i, c)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 /* A node has tens of images, not thousands: flat arrays keep this simple. */
 typedef struct image_entry {
@@ -24,7 +25,7 @@ struct dv_image_refs {
 
 dv_image_refs *dv_image_refs_new(void)
 {
-    return calloc(1, sizeof(dv_image_refs));
+    return dv_xcalloc(1, sizeof(dv_image_refs));
 }
 
 static void strv_free(char **v, size_t n)
@@ -67,51 +68,39 @@ static bool strv_has(char *const *v, size_t n, const char *s)
     return false;
 }
 
-/* Append a copy of S unless it is there already. -ENOMEM. */
-static int strv_add(char ***v, size_t *n, const char *s)
+/* Append a copy of S unless it is there already. */
+static void strv_add(char ***v, size_t *n, const char *s)
 {
     if (strv_has(*v, *n, s))
-        return 0;
-    char **grown = realloc(*v, (*n + 1) * sizeof(*grown));
-    if (!grown)
-        return -ENOMEM;
-    *v = grown;
-    if (!(grown[*n] = strdup(s)))
-        return -ENOMEM;
-    (*n)++;
-    return 0;
+        return;
+    *v = dv_xreallocarray(*v, *n + 1, sizeof(**v));
+    (*v)[(*n)++] = dv_xstrdup(s);
 }
 
-static int add_name(image_entry *e, const char *name)
+static void add_name(image_entry *e, const char *name)
 {
-    if (!name || !*name || strcmp(name, e->id) == 0)
-        return 0;
-    return strv_add(&e->names, &e->n_names, name);
+    if (name && *name && strcmp(name, e->id) != 0)
+        strv_add(&e->names, &e->n_names, name);
 }
 
 static image_entry *add_entry(dv_image_refs *refs, const char *image_id)
 {
-    image_entry *grown = realloc(refs->images, (refs->n_images + 1) * sizeof(*grown));
-    if (!grown)
-        return NULL;
-    refs->images = grown;
-    image_entry *e = &refs->images[refs->n_images];
-    *e = (image_entry){.id = strdup(image_id)};
-    if (!e->id)
-        return NULL;
-    refs->n_images++;
+    refs->images = dv_xreallocarray(refs->images, refs->n_images + 1, sizeof(*refs->images));
+    image_entry *e = &refs->images[refs->n_images++];
+    *e = (image_entry){.id = dv_xstrdup(image_id)};
     return e;
 }
 
 int dv_image_refs_acquire(dv_image_refs *refs, const char *image_id, const char *name,
                           const char *task_id, dv_error *err)
 {
+    (void)err;
     image_entry *e = find(refs, image_id);
-    if (!e && !(e = add_entry(refs, image_id)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    if (!e)
+        e = add_entry(refs, image_id);
     e->remove_at_ns = 0;
-    if (add_name(e, name) < 0 || strv_add(&e->tasks, &e->n_tasks, task_id) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    add_name(e, name);
+    strv_add(&e->tasks, &e->n_tasks, task_id);
     return 0;
 }
 
@@ -245,7 +234,7 @@ void dv_image_refs_stats(const dv_image_refs *refs, size_t *ret_images, size_t *
 static json_t *strv_to_json(char *const *v, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         json_array_append_new(a, json_string(v[i]));
     return a;
 }
@@ -253,7 +242,7 @@ static json_t *strv_to_json(char *const *v, size_t n)
 json_t *dv_image_refs_to_json(const dv_image_refs *refs)
 {
     json_t *images = json_object();
-    for (size_t i = 0; images && i < refs->n_images; i++) {
+    for (size_t i = 0; i < refs->n_images; i++) {
         const image_entry *e = &refs->images[i];
         json_object_set_new(images, e->id,
                             json_pack("{s:s,s:o,s:o,s:I}", "name", e->n_names ? e->names[0] : e->id,
@@ -275,23 +264,20 @@ static int entry_from_json(dv_image_refs *refs, const char *id, json_t *entry, d
         !json_is_array(tasks) || (names && !json_is_array(names)))
         return dv_error_set(err, -EINVAL, "image table: image %s: malformed entry", id);
     image_entry *e = add_entry(refs, id);
-    if (!e || add_name(e, name) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    add_name(e, name);
     size_t i;
     json_t *v;
     json_array_foreach(names, i, v)
     {
         if (!json_is_string(v))
             return dv_error_set(err, -EINVAL, "image table: image %s: bad name list", id);
-        if (add_name(e, json_string_value(v)) < 0)
-            return dv_error_set(err, -ENOMEM, "out of memory");
+        add_name(e, json_string_value(v));
     }
     json_array_foreach(tasks, i, v)
     {
         if (!json_is_string(v))
             return dv_error_set(err, -EINVAL, "image table: image %s: bad task list", id);
-        if (strv_add(&e->tasks, &e->n_tasks, json_string_value(v)) < 0)
-            return dv_error_set(err, -ENOMEM, "out of memory");
+        strv_add(&e->tasks, &e->n_tasks, json_string_value(v));
     }
     e->remove_at_ns = e->n_tasks ? 0 : (at > 0 ? at : 1);
     return 0;
@@ -310,8 +296,6 @@ int dv_image_refs_from_json(const json_t *json, dv_image_refs **ret, dv_error *e
     if (version != 1)
         return dv_error_set(err, -EINVAL, "image table: unknown version %d", version);
     dv_image_refs *refs = dv_image_refs_new();
-    if (!refs)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     const char *id;
     json_t *entry;
     json_object_foreach(images, id, entry)

@@ -28,7 +28,8 @@ dv_image_refs *dv_image_refs_new(void);
 void dv_image_refs_free(dv_image_refs *refs);
 
 /* TASK_ID now uses IMAGE_ID (the sha256 id) under the reference NAME (may be
- * NULL). Cancels a pending removal. Idempotent per (image, task). */
+ * NULL). Cancels a pending removal. Idempotent per (image, task). Always 0 (ERR is
+ * kept for the callers). */
 int dv_image_refs_acquire(dv_image_refs *refs, const char *image_id, const char *name,
                           const char *task_id, dv_error *err);
 

@@ -11,6 +11,7 @@
 #include "base64.h"
 #include "cleanup.h"
 #include "image_name.h"
+#include "xalloc.h"
 
 static void free_secret(char *s)
 {
@@ -35,12 +36,13 @@ void dv_registry_creds_clear(dv_registry_creds *c)
 
 static char *dup_or_null(const char *s)
 {
-    return s && *s ? strdup(s) : NULL;
+    return s && *s ? dv_xstrdup(s) : NULL;
 }
 
 /* Fill C (cleared) from the given strings; NULL or "" = absent. */
-static int creds_set(dv_registry_creds *c, enum dv_auth_source source, const char *username,
-                     const char *password, const char *email, const char *server, const char *token)
+static void creds_set(dv_registry_creds *c, enum dv_auth_source source, const char *username,
+                      const char *password, const char *email, const char *server,
+                      const char *token)
 {
     dv_registry_creds n = {.found = true, .source = source};
     n.username = dup_or_null(username);
@@ -48,17 +50,10 @@ static int creds_set(dv_registry_creds *c, enum dv_auth_source source, const cha
     n.email = dup_or_null(email);
     n.server_address = dup_or_null(server);
     n.identity_token = dup_or_null(token);
-    if ((username && *username && !n.username) || (password && *password && !n.password) ||
-        (email && *email && !n.email) || (server && *server && !n.server_address) ||
-        (token && *token && !n.identity_token)) {
-        dv_registry_creds_clear(&n);
-        return -ENOMEM;
-    }
     n.auth =
         (dv_registry_auth){n.username, n.password, n.email, n.server_address, n.identity_token};
     dv_registry_creds_clear(c);
     *c = n;
-    return 0;
 }
 
 /* Registry host of a config.json key or server: without scheme and path. */
@@ -135,10 +130,8 @@ static int lookup_auths(const json_t *auths, const char *server, dv_registry_cre
             free_secret(decoded);
             continue; /* an empty entry: the credentials are in a store */
         }
-        int r = creds_set(ret, DV_AUTH_CONFIG_FILE, user, pass, email, server, token);
+        creds_set(ret, DV_AUTH_CONFIG_FILE, user, pass, email, server, token);
         free_secret(decoded);
-        if (r < 0)
-            return dv_spec_fail(err, "docker.auth.config", r, "out of memory");
         return 0;
     }
     return 0;
@@ -207,9 +200,7 @@ int dv_registry_auth_resolve(const dv_task_spec *spec, const char *server,
     if (c->auth.set) {
         /* Docker Hub when the task names no server, as the docs say. */
         const char *addr = c->auth.server_address ? c->auth.server_address : server;
-        if (creds_set(ret, DV_AUTH_TASK, c->auth.username, c->auth.password, c->auth.email, addr,
-                      NULL) < 0)
-            return dv_spec_fail(err, "config.auth", -ENOMEM, "out of memory");
+        creds_set(ret, DV_AUTH_TASK, c->auth.username, c->auth.password, c->auth.email, addr, NULL);
         return 0;
     }
     int64_t timeout = sources && sources->helper_timeout_ns ? sources->helper_timeout_ns

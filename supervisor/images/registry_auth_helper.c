@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "registry_auth.h"
+#include "xalloc.h"
 
 extern char **environ;
 
@@ -241,17 +242,12 @@ int dv_cred_helper_get(const char *helper, const char *server, int64_t timeout_n
         return 0;
     dv_registry_creds n = {.found = true, .source = DV_AUTH_HELPER};
     bool token = user && strcmp(user, "<token>") == 0;
-    n.username = token || !user ? NULL : strdup(user);
+    n.username = token || !user ? NULL : dv_xstrdup(user);
     if (token)
-        n.identity_token = secret ? strdup(secret) : NULL;
+        n.identity_token = secret ? dv_xstrdup(secret) : NULL;
     else
-        n.password = secret ? strdup(secret) : NULL;
-    n.server_address = strdup(server);
-    if ((!token && user && !n.username) || (secret && !n.password && !n.identity_token) ||
-        !n.server_address) {
-        dv_registry_creds_clear(&n);
-        return dv_spec_fail(err, field, -ENOMEM, "out of memory");
-    }
+        n.password = secret ? dv_xstrdup(secret) : NULL;
+    n.server_address = dv_xstrdup(server);
     n.auth = (dv_registry_auth){n.username, n.password, NULL, n.server_address, n.identity_token};
     dv_registry_creds_clear(ret);
     *ret = n;

@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "proc.h"
 #include "spec_paths.h"
+#include "xalloc.h"
 
 static void closedirp(DIR **d)
 {
@@ -72,17 +73,12 @@ static bool is_our_helper(const char *cmd, size_t len, const char *prefix, char 
 static char *tasks_prefix(const char *data_dir)
 {
     _cleanup_free_ char *clean = dv_path_clean(data_dir);
-    char *prefix = NULL;
-    if (!clean || asprintf(&prefix, "%s/tasks/", strcmp(clean, "/") == 0 ? "" : clean) < 0)
-        return NULL;
-    return prefix;
+    return dv_xasprintf("%s/tasks/", strcmp(clean, "/") == 0 ? "" : clean);
 }
 
 int dv_scan_helpers(const char *data_dir, dv_found_helper **ret, size_t *ret_n, dv_error *err)
 {
     _cleanup_free_ char *prefix = tasks_prefix(data_dir);
-    if (!prefix)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     _cleanup_(closedirp) DIR *proc = opendir("/proc");
     if (!proc)
         return dv_error_errno(err, -errno, "open /proc");
@@ -106,12 +102,7 @@ int dv_scan_helpers(const char *data_dir, dv_found_helper **ret, size_t *ret_n, 
             continue; /* ended meanwhile */
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            dv_found_helper *v = realloc(found, ncap * sizeof(*v));
-            if (!v) {
-                free(found);
-                return dv_error_set(err, -ENOMEM, "out of memory");
-            }
-            found = v;
+            found = dv_xreallocarray(found, ncap, sizeof(*found));
             cap = ncap;
         }
         found[n] = (dv_found_helper){.pid = pid, .starttime = start};
@@ -150,9 +141,7 @@ size_t dv_stop_helpers(const dv_found_helper *h, size_t n, const char *boot_id, 
 {
     if (n == 0)
         return 0;
-    struct pollfd *fds = calloc(n, sizeof(*fds));
-    if (!fds)
-        return 0;
+    struct pollfd *fds = dv_xcalloc(n, sizeof(*fds));
     size_t stopped = 0;
     for (size_t i = 0; i < n; i++) {
         dv_docklog_proc p;
@@ -183,8 +172,6 @@ int dv_scan_task_dirs(const char *data_dir, json_t **ret, dv_error *err)
 {
     _cleanup_free_ char *prefix = tasks_prefix(data_dir);
     _cleanup_json_ json_t *ids = json_array();
-    if (!prefix || !ids)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     _cleanup_(closedirp) DIR *dir = opendir(prefix);
     if (!dir) {
         if (errno != ENOENT)
@@ -194,8 +181,8 @@ int dv_scan_task_dirs(const char *data_dir, json_t **ret, dv_error *err)
     }
     struct dirent *de;
     while ((de = readdir(dir)))
-        if (dv_uuid_is_valid(de->d_name) && json_array_append_new(ids, json_string(de->d_name)) < 0)
-            return dv_error_set(err, -ENOMEM, "out of memory");
+        if (dv_uuid_is_valid(de->d_name))
+            json_array_append_new(ids, json_string(de->d_name));
     *ret = TAKE_PTR(ids);
     return 0;
 }

@@ -25,7 +25,7 @@
  * and set those modes on directories that exist already. */
 int dv_task_dirs_make(const dv_task_paths *p, dv_error *err);
 
-/* A copy of P's strings into RET (untouched on failure; -ENOMEM). */
+/* A copy of P's strings into RET. Always 0 (the int is kept for its caller). */
 int dv_task_paths_copy(const dv_task_paths *p, dv_task_paths *ret);
 
 /* The uid and gid that container ID (created, not started) runs as: USER is the

@@ -12,6 +12,7 @@
 #include "policy_caps.h"
 #include "spec.h"
 #include "spec_json.h"
+#include "xalloc.h"
 
 #define MINUTE (60 * DV_NSEC_PER_SEC)
 
@@ -74,19 +75,18 @@ int dv_agent_config_defaults(dv_agent_config *ret, dv_spec_error *err)
     c.docker.gc.dangling_containers.period_ns = 5 * MINUTE;
     c.docker.gc.dangling_containers.creation_grace_ns = 5 * MINUTE;
     c.docker.infra_image_pull_timeout_ns = 5 * MINUTE;
-    bool ok = (c.data_dir = strdup(DV_AGENT_DEFAULT_DATA_DIR)) &&
-              (c.socket = strdup(DV_AGENT_DEFAULT_SOCKET)) &&
-              (c.bind_address = strdup(DV_AGENT_DEFAULT_BIND_ADDRESS)) &&
-              (c.docker.logging.type = strdup("json-file")) &&
-              (c.docker.infra_image = strdup(DV_INFRA_IMAGE_DEFAULT)) &&
-              dv_kv_set(&c.docker.logging.config, "max-file", "2") == 0 &&
-              dv_kv_set(&c.docker.logging.config, "max-size", "2m") == 0 &&
-              dv_strv_push(&c.docker.allow_runtimes, "runc") == 0 &&
-              dv_strv_push(&c.docker.allow_runtimes, "nvidia") == 0;
-    for (size_t i = 0; ok && i < dv_caps_allow_default_n; i++)
-        ok = dv_strv_push(&c.docker.allow_caps, dv_caps_allow_default[i]) == 0;
-    if (!ok)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    (void)err;
+    c.data_dir = dv_xstrdup(DV_AGENT_DEFAULT_DATA_DIR);
+    c.socket = dv_xstrdup(DV_AGENT_DEFAULT_SOCKET);
+    c.bind_address = dv_xstrdup(DV_AGENT_DEFAULT_BIND_ADDRESS);
+    c.docker.logging.type = dv_xstrdup("json-file");
+    c.docker.infra_image = dv_xstrdup(DV_INFRA_IMAGE_DEFAULT);
+    dv_kv_set(&c.docker.logging.config, "max-file", "2");
+    dv_kv_set(&c.docker.logging.config, "max-size", "2m");
+    dv_strv_push(&c.docker.allow_runtimes, "runc");
+    dv_strv_push(&c.docker.allow_runtimes, "nvidia");
+    for (size_t i = 0; i < dv_caps_allow_default_n; i++)
+        dv_strv_push(&c.docker.allow_caps, dv_caps_allow_default[i]);
     *ret = c;
     memset(&c, 0, sizeof(c));
     return 0;
@@ -124,17 +124,13 @@ static int parse_caps(const json_t *docker, dv_agent_config *c, dv_spec_error *e
         const char *s = raw.v[i];
         while (*s == ' ')
             s++;
-        _cleanup_free_ char *trimmed = strdup(s);
-        if (!trimmed) {
-            r = dv_spec_fail(err, field, -ENOMEM, "out of memory");
-            break;
-        }
+        _cleanup_free_ char *trimmed = dv_xstrdup(s);
         for (size_t n = strlen(trimmed); n && trimmed[n - 1] == ' ';)
             trimmed[--n] = '\0';
         if (!dv_cap_normalize(trimmed, norm))
             r = dv_spec_fail(err, field, -EINVAL, "unknown capability \"%s\"", raw.v[i]);
-        else if (!dv_strv_contains(&caps, norm) && dv_strv_push(&caps, norm) < 0)
-            r = dv_spec_fail(err, field, -ENOMEM, "out of memory");
+        else if (!dv_strv_contains(&caps, norm))
+            dv_strv_push(&caps, norm);
     }
     dv_strv_free(&raw);
     if (r < 0) {

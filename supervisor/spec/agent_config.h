@@ -134,7 +134,7 @@ typedef struct dv_agent_config {
     } docker;
 } dv_agent_config;
 
-/* Fill RET with every default (what an empty file {} gives). -ENOMEM. */
+/* Fill RET with every default (what an empty file {} gives). Always 0. */
 int dv_agent_config_defaults(dv_agent_config *ret, dv_spec_error *err);
 
 /* Parse a JSON object over the defaults. RET untouched on failure; free with

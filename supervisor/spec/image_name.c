@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 #define FIELD "config.image"
 
@@ -97,9 +98,7 @@ int dv_image_name_parse(const char *image, dv_image_name *ret, dv_spec_error *er
     const char *s = image;
     if (strncmp(s, "https://", 8) == 0)
         s += 8;
-    _cleanup_free_ char *rest = strdup(s);
-    if (!rest)
-        return dv_spec_fail(err, FIELD, -ENOMEM, "out of memory");
+    _cleanup_free_ char *rest = dv_xstrdup(s);
     __attribute__((cleanup(image_name_clearp))) dv_image_name n = {0};
 
     char *at = strchr(rest, '@');
@@ -107,8 +106,7 @@ int dv_image_name_parse(const char *image, dv_image_name *ret, dv_spec_error *er
         *at = '\0';
         if (!valid_digest(at + 1))
             return dv_spec_fail(err, FIELD, -EINVAL, "invalid digest in image \"%s\"", image);
-        if (!(n.digest = strdup(at + 1)))
-            return dv_spec_fail(err, FIELD, -ENOMEM, "out of memory");
+        n.digest = dv_xstrdup(at + 1);
     }
     char *slash = strrchr(rest, '/');
     char *colon = strrchr(slash ? slash : rest, ':');
@@ -117,8 +115,7 @@ int dv_image_name_parse(const char *image, dv_image_name *ret, dv_spec_error *er
         if (!valid_tag(colon + 1))
             return dv_spec_fail(err, FIELD, -EINVAL, "invalid tag \"%s\" in image \"%s\"",
                                 colon + 1, image);
-        if (!(n.tag = strdup(colon + 1)))
-            return dv_spec_fail(err, FIELD, -ENOMEM, "out of memory");
+        n.tag = dv_xstrdup(colon + 1);
     }
 
     const char *path = rest;
@@ -128,13 +125,11 @@ int dv_image_name_parse(const char *image, dv_image_name *ret, dv_spec_error *er
          (first - rest == 9 && strncmp(rest, "localhost", 9) == 0))) {
         if (!valid_registry(rest, (size_t)(first - rest)))
             return dv_spec_fail(err, FIELD, -EINVAL, "invalid registry in image \"%s\"", image);
-        n.registry = strndup(rest, (size_t)(first - rest));
+        n.registry = dv_xstrndup(rest, (size_t)(first - rest));
         path = first + 1;
     } else {
-        n.registry = strdup(DV_DOCKER_HUB_REGISTRY);
+        n.registry = dv_xstrdup(DV_DOCKER_HUB_REGISTRY);
     }
-    if (!n.registry)
-        return dv_spec_fail(err, FIELD, -ENOMEM, "out of memory");
 
     for (const char *c = path;;) {
         const char *end = strchr(c, '/');
@@ -152,27 +147,12 @@ int dv_image_name_parse(const char *image, dv_image_name *ret, dv_spec_error *er
         c = end + 1;
     }
     bool hub = strcmp(n.registry, DV_DOCKER_HUB_REGISTRY) == 0;
-    if (hub && !strchr(path, '/')) {
-        if (asprintf(&n.repository, "library/%s", path) < 0)
-            n.repository = NULL;
-    } else {
-        n.repository = strdup(path);
-    }
-    if (!n.repository)
-        return dv_spec_fail(err, FIELD, -ENOMEM, "out of memory");
+    n.repository = hub && !strchr(path, '/') ? dv_xasprintf("library/%s", path) : dv_xstrdup(path);
 
     /* The reference keeps the user's spelling (minus https://) so the local
      * image store finds what `docker pull` of the same string stored. */
-    int r;
     size_t name_len = strcspn(s, "@");
-    if (n.tag || n.digest)
-        r = asprintf(&n.ref, "%s", s);
-    else
-        r = asprintf(&n.ref, "%.*s:latest", (int)name_len, s);
-    if (r < 0) {
-        n.ref = NULL;
-        return dv_spec_fail(err, FIELD, -ENOMEM, "out of memory");
-    }
+    n.ref = n.tag || n.digest ? dv_xstrdup(s) : dv_xasprintf("%.*s:latest", (int)name_len, s);
     *ret = n;
     memset(&n, 0, sizeof(n));
     return 0;

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "policy_caps.h"
 #include "spec_json.h"
+#include "xalloc.h"
 
 /* Used when the task's directories are not known yet (validation before an
  * id exists): no real path is ever inside it. */
@@ -133,8 +134,6 @@ static int check_confinement(const dv_task_spec *spec, const dv_agent_config *co
         _cleanup_free_ char *clean = realpath(host, NULL);
         if (!clean)
             clean = dv_path_clean(host);
-        if (!clean)
-            return dv_spec_fail(err, f, -ENOMEM, "out of memory");
         if (!dv_policy_device_allowed(config, clean))
             return dv_policy_device_refused(config, f, host, clean, err);
     }
@@ -180,8 +179,8 @@ static int normalized(const dv_strv *list, dv_strv *ret)
         char norm[DV_CAP_NAME_MAX];
         if (!dv_cap_normalize(list->v[i], norm))
             return -EINVAL; /* dv_spec_parse refused it already */
-        if (!dv_strv_contains(ret, norm) && dv_strv_push(ret, norm) < 0)
-            return -ENOMEM;
+        if (!dv_strv_contains(ret, norm))
+            dv_strv_push(ret, norm);
     }
     return 0;
 }
@@ -194,7 +193,7 @@ static int check_cap_add(const dv_strv *add, const dv_agent_config *config, dv_s
     for (size_t i = 0; i < add->n; i++)
         if (!dv_strv_contains(&config->docker.allow_caps, add->v[i]) &&
             dv_buf_printf(&missing, "%s%s", missing.len ? ", " : "", add->v[i]) < 0)
-            return dv_spec_fail(err, "config.cap_add", -ENOMEM, "out of memory");
+            dv_oom("capability list"); /* dv_buf reports exhaustion; the policy is abort */
     if (missing.len)
         return dv_spec_fail(err, "config.cap_add", -EPERM,
                             "capabilities not allowed on this agent (docker.allow_caps): %s",
@@ -218,45 +217,41 @@ int dv_policy_caps(const dv_task_spec *spec, const dv_agent_config *config, dv_s
     char name[DV_CAP_NAME_MAX];
     if (dv_strv_contains(&config->docker.allow_caps, "all")) {
         /* Nothing to enforce: pass the task's wishes through as written. */
-        for (size_t i = 0; r >= 0 && i < add.n; i++) {
+        for (size_t i = 0; i < add.n; i++) {
             upper(add.v[i], name);
-            r = dv_strv_push(&out_add, name);
+            dv_strv_push(&out_add, name);
         }
-        for (size_t i = 0; r >= 0 && i < drop.n; i++) {
+        for (size_t i = 0; i < drop.n; i++) {
             upper(drop.v[i], name);
-            r = dv_strv_push(&out_drop, name);
+            dv_strv_push(&out_drop, name);
         }
     } else {
         /* Nomad: (defaults - drop + add) ∩ allowed, then the delta to Docker's defaults. */
         bool drop_all = dv_strv_contains(&drop, "all");
-        for (size_t i = 0; r >= 0 && !drop_all && i < dv_caps_docker_default_n; i++)
+        for (size_t i = 0; !drop_all && i < dv_caps_docker_default_n; i++)
             if (!dv_strv_contains(&drop, dv_caps_docker_default[i]))
-                r = dv_strv_push(&result, dv_caps_docker_default[i]);
-        for (size_t i = 0; r >= 0 && i < add.n; i++)
+                dv_strv_push(&result, dv_caps_docker_default[i]);
+        for (size_t i = 0; i < add.n; i++)
             if (!dv_strv_contains(&result, add.v[i]))
-                r = dv_strv_push(&result, add.v[i]);
-        for (size_t i = 0; r >= 0 && i < add.n; i++) {
+                dv_strv_push(&result, add.v[i]);
+        for (size_t i = 0; i < add.n; i++) {
             bool is_default = false;
             for (size_t j = 0; j < dv_caps_docker_default_n; j++)
                 is_default = is_default || strcmp(add.v[i], dv_caps_docker_default[j]) == 0;
             if (!is_default) {
                 upper(add.v[i], name);
-                r = dv_strv_push(&out_add, name);
+                dv_strv_push(&out_add, name);
             }
         }
-        for (size_t i = 0; r >= 0 && i < dv_caps_docker_default_n; i++) {
+        for (size_t i = 0; i < dv_caps_docker_default_n; i++) {
             const char *cap = dv_caps_docker_default[i];
             bool kept =
                 dv_strv_contains(&result, cap) && dv_strv_contains(&config->docker.allow_caps, cap);
             if (!kept) {
                 upper(cap, name);
-                r = dv_strv_push(&out_drop, name);
+                dv_strv_push(&out_drop, name);
             }
         }
-    }
-    if (r < 0) {
-        r = dv_spec_fail(err, "config.cap_add", -ENOMEM, "out of memory");
-        goto out;
     }
     *ret_add = out_add;
     *ret_drop = out_drop;
@@ -271,29 +266,18 @@ out:
     return r;
 }
 
-int dv_policy_resolve_source(const dv_task_paths *paths, const char *source, char **ret,
-                             dv_spec_error *err)
+char *dv_policy_resolve_source(const dv_task_paths *paths, const char *source)
 {
-    _cleanup_free_ char *joined = NULL;
-    if (source[0] == '/')
-        joined = strdup(source);
-    else if (asprintf(&joined, "%s/%s", paths->task_dir, source) < 0)
-        joined = NULL;
-    char *clean = joined ? dv_path_clean(joined) : NULL;
-    if (!clean)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
-    *ret = clean;
-    return 0;
+    _cleanup_free_ char *joined =
+        source[0] == '/' ? dv_xstrdup(source) : dv_xasprintf("%s/%s", paths->task_dir, source);
+    return dv_path_clean(joined);
 }
 
 /* With volumes disabled, a host path must stay inside the allocation dir. */
 static int check_host_path(const dv_task_paths *paths, const char *source, const char *field,
                            const char *what, dv_spec_error *err)
 {
-    _cleanup_free_ char *resolved = NULL;
-    int r = dv_policy_resolve_source(paths, source, &resolved, err);
-    if (r < 0)
-        return r;
+    _cleanup_free_ char *resolved = dv_policy_resolve_source(paths, source);
     if (dv_path_is_inside(resolved, paths->task_root))
         return 0;
     if (source[0] != '/')
@@ -318,9 +302,7 @@ static int check_volumes(const dv_task_spec *spec, const dv_task_paths *paths, d
     for (size_t i = 0; i < c->volumes.n; i++) {
         char field[DV_SPEC_FIELD_MAX];
         dv_sj_index(field, "config.volumes", i);
-        _cleanup_free_ char *source = strndup(c->volumes.v[i], strcspn(c->volumes.v[i], ":"));
-        if (!source)
-            return dv_spec_fail(err, field, -ENOMEM, "out of memory");
+        _cleanup_free_ char *source = dv_xstrndup(c->volumes.v[i], strcspn(c->volumes.v[i], ":"));
         int r = check_host_path(paths, source, field, "host path", err);
         if (r < 0)
             return r;

@@ -76,7 +76,6 @@ int dv_policy_check_devices(const dv_task_spec *spec, const dv_agent_config *con
 
 /* Resolve a volume / bind source as the host path Docker will mount:
  * absolute as is, relative against paths->task_dir; cleaned. Heap string. */
-int dv_policy_resolve_source(const dv_task_paths *paths, const char *source, char **ret,
-                             dv_spec_error *err);
+char *dv_policy_resolve_source(const dv_task_paths *paths, const char *source);
 
 #endif

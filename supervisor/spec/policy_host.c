@@ -9,25 +9,20 @@
 #include "cleanup.h"
 #include "policy.h"
 #include "spec_json.h"
+#include "xalloc.h"
 
 /* realpath() of the longest existing prefix of PATH (absolute, clean), with
  * the rest appended. */
 static int resolve_on_disk(const char *path, char **ret)
 {
-    _cleanup_free_ char *prefix = strdup(path);
-    if (!prefix)
-        return -ENOMEM;
+    _cleanup_free_ char *prefix = dv_xstrdup(path);
     size_t len = strlen(prefix);
     for (;;) {
         char *real = realpath(prefix, NULL);
         if (real) {
             const char *rest = path + len; /* "" or "/x/y" */
-            char *joined = NULL;
-            int r = asprintf(&joined, "%s%s", strcmp(real, "/") == 0 && *rest ? "" : real, rest);
+            *ret = dv_xasprintf("%s%s", strcmp(real, "/") == 0 && *rest ? "" : real, rest);
             free(real);
-            if (r < 0)
-                return -ENOMEM;
-            *ret = joined;
             return 0;
         }
         if (errno != ENOENT && errno != ENOTDIR)
@@ -35,10 +30,7 @@ static int resolve_on_disk(const char *path, char **ret)
         char *slash = strrchr(prefix, '/');
         if (!slash || slash == prefix) {
             /* nothing below / exists: the path is its own resolution */
-            char *copy = strdup(path);
-            if (!copy)
-                return -ENOMEM;
-            *ret = copy;
+            *ret = dv_xstrdup(path);
             return 0;
         }
         *slash = '\0';
@@ -49,10 +41,8 @@ static int resolve_on_disk(const char *path, char **ret)
 static int check_one(const char *root, const dv_task_paths *paths, const char *source,
                      const char *field, dv_spec_error *err)
 {
-    _cleanup_free_ char *lexical = NULL, *real = NULL;
-    int r = dv_policy_resolve_source(paths, source, &lexical, err);
-    if (r < 0)
-        return r;
+    _cleanup_free_ char *lexical = dv_policy_resolve_source(paths, source), *real = NULL;
+    int r;
     if ((r = resolve_on_disk(lexical, &real)) < 0)
         return dv_spec_fail(err, field, r, "resolving \"%s\": %s", source, strerror(-r));
     if (!dv_path_is_inside(real, root))
@@ -78,9 +68,7 @@ int dv_policy_check_host_paths(const dv_task_spec *spec, const dv_agent_config *
     for (size_t i = 0; local && i < c->volumes.n; i++) {
         char field[DV_SPEC_FIELD_MAX];
         dv_sj_index(field, "config.volumes", i);
-        _cleanup_free_ char *source = strndup(c->volumes.v[i], strcspn(c->volumes.v[i], ":"));
-        if (!source)
-            return dv_spec_fail(err, field, -ENOMEM, "out of memory");
+        _cleanup_free_ char *source = dv_xstrndup(c->volumes.v[i], strcspn(c->volumes.v[i], ":"));
         if ((r = check_one(root, paths, source, field, err)) < 0)
             return r;
     }
@@ -115,8 +103,8 @@ int dv_policy_check_devices(const dv_task_spec *spec, const dv_agent_config *con
                              strcmp(host, real) ? ")" : "");
         else if (!dv_policy_device_allowed(config, real))
             r = dv_policy_device_refused(config, field, host, real, err);
-        else if (dv_strv_push(&canonical, real) < 0)
-            r = dv_spec_fail(err, field, -ENOMEM, "out of memory");
+        else
+            dv_strv_push(&canonical, real);
     }
     if (r == 0 && ret) {
         dv_strv_free(ret);

@@ -197,7 +197,7 @@ void dv_task_spec_free(dv_task_spec *spec);
 /* A deep copy of SPEC_JSON with every secret replaced by "<redacted>":
  * config.auth.password, and logging.config values whose key names a secret
  * (token, password, secret, key, credential). Works on invalid specs too (it
- * only looks for those paths). NULL on -ENOMEM. Use it for anything shown
+ * only looks for those paths). NULL only for a NULL SPEC_JSON. Use it for anything shown
  * (status, events, logs, API answers). */
 json_t *dv_spec_redact(const json_t *spec_json);
 

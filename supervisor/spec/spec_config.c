@@ -13,6 +13,7 @@
 #include "policy_caps.h"
 #include "spec_json.h"
 #include "spec_parse.h"
+#include "xalloc.h"
 
 #define IMAGE_PULL_TIMEOUT_DEFAULT (5 * 60 * DV_NSEC_PER_SEC)
 
@@ -138,9 +139,7 @@ static int parse_port_map(const json_t *config, dv_task_config *cfg, dv_spec_err
     size_t n = json_object_size(pm);
     if (n == 0)
         return 0;
-    dv_port_map_entry *entries = calloc(n, sizeof(*entries));
-    if (!entries)
-        return dv_spec_fail(err, "config.port_map", -ENOMEM, "out of memory");
+    dv_port_map_entry *entries = dv_xcalloc(n, sizeof(*entries));
     size_t i = 0;
     const char *label;
     const json_t *v;
@@ -153,14 +152,13 @@ static int parse_port_map(const json_t *config, dv_task_config *cfg, dv_spec_err
             dv_sj_join(field, "config.port_map", label);
             r = dv_spec_fail(err, field, -EINVAL, "expected an integer, got null");
         }
-        if (r >= 0 && !(entries[i].label = strdup(label)))
-            r = dv_spec_fail(err, "config.port_map", -ENOMEM, "out of memory");
         if (r < 0) {
             for (size_t j = 0; j < i; j++)
                 free(entries[j].label);
             free(entries);
             return r;
         }
+        entries[i].label = dv_xstrdup(label);
         entries[i++].container_port = (int)port;
     }
     cfg->port_map = entries;

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "duration.h"
+#include "xalloc.h"
 
 void dv_sj_join(char out[DV_SPEC_FIELD_MAX], const char *path, const char *key)
 {
@@ -139,10 +140,7 @@ static int copy_string(const json_t *v, const char *field, char **ret, dv_spec_e
     const char *s = json_string_value(v);
     if (strlen(s) != len)
         return dv_spec_fail(err, field, -EINVAL, "contains a NUL character");
-    char *copy = strdup(s);
-    if (!copy)
-        return dv_spec_fail(err, field, -ENOMEM, "out of memory");
-    *ret = copy;
+    *ret = dv_xstrdup(s);
     return 0;
 }
 
@@ -246,12 +244,11 @@ int dv_sj_strv(const json_t *obj, const char *path, const char *key, dv_strv *re
         }
         _cleanup_free_ char *s = NULL;
         int r = copy_string(item, ifield, &s, err);
-        if (r >= 0 && dv_strv_push(&list, s) < 0)
-            r = dv_spec_fail(err, ifield, -ENOMEM, "out of memory");
         if (r < 0) {
             dv_strv_free(&list);
             return r;
         }
+        dv_strv_push(&list, s);
     }
     dv_strv_free(ret);
     *ret = list;
@@ -294,12 +291,11 @@ int dv_sj_kv(const json_t *obj, const char *path, const char *key, dv_kv *ret, d
         }
         if (r >= 0 && !*k)
             r = dv_spec_fail(err, field, -EINVAL, "empty key");
-        if (r >= 0 && dv_kv_set(&map, k, text) < 0)
-            r = dv_spec_fail(err, ifield, -ENOMEM, "out of memory");
         if (r < 0) {
             dv_kv_free(&map);
             return r;
         }
+        dv_kv_set(&map, k, text);
     }
     dv_kv_free(ret);
     *ret = map;

@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "spec_json.h"
 #include "spec_parse.h"
+#include "xalloc.h"
 
 /* Docker's ulimit names (moby: pkg/ulimit). */
 static const char *const ulimit_names[] = {
@@ -36,9 +37,7 @@ static bool in_list(const char *value, const char *const *list)
 
 static int check_volume(const char *volume, const char *field, dv_spec_error *err)
 {
-    _cleanup_free_ char *copy = strdup(volume);
-    if (!copy)
-        return dv_spec_fail(err, field, -ENOMEM, "out of memory");
+    _cleanup_free_ char *copy = dv_xstrdup(volume);
     char *parts[4] = {0};
     size_t n = 0;
     for (char *save = NULL, *tok = strtok_r(copy, ":", &save); tok;
@@ -202,10 +201,7 @@ static int parse_mounts(const json_t *config, dv_task_config *cfg, dv_spec_error
             return dv_spec_fail(err, path, -EINVAL, "expected an array of objects, got %s",
                                 dv_sj_type_name(v));
         size_t n = single ? 1 : json_array_size(v);
-        dv_mount *grown = realloc(cfg->mounts, (cfg->n_mounts + n + 1) * sizeof(*grown));
-        if (!grown)
-            return dv_spec_fail(err, path, -ENOMEM, "out of memory");
-        cfg->mounts = grown;
+        cfg->mounts = dv_xreallocarray(cfg->mounts, cfg->n_mounts + n + 1, sizeof(*cfg->mounts));
         for (size_t i = 0; i < n; i++) {
             char ipath[DV_SPEC_FIELD_MAX];
             if (single)
@@ -247,9 +243,7 @@ static int parse_devices(const json_t *config, dv_task_config *cfg, dv_spec_erro
     size_t n = json_array_size(v);
     if (n == 0)
         return 0;
-    cfg->devices = calloc(n, sizeof(*cfg->devices));
-    if (!cfg->devices)
-        return dv_spec_fail(err, "config.devices", -ENOMEM, "out of memory");
+    cfg->devices = dv_xcalloc(n, sizeof(*cfg->devices));
     for (size_t i = 0; i < n; i++) {
         char path[DV_SPEC_FIELD_MAX], field[DV_SPEC_FIELD_MAX];
         dv_sj_index(path, "config.devices", i);
@@ -274,8 +268,7 @@ static int parse_devices(const json_t *config, dv_task_config *cfg, dv_spec_erro
         dv_sj_join(field, path, "container_path");
         if (!dev->container_path || !*dev->container_path) {
             free(dev->container_path);
-            if (!(dev->container_path = strdup(dev->host_path)))
-                return dv_spec_fail(err, field, -ENOMEM, "out of memory");
+            dev->container_path = dv_xstrdup(dev->host_path);
         } else if (dev->container_path[0] != '/') {
             return dv_spec_fail(err, field, -EINVAL, "\"%s\" is not an absolute path",
                                 dev->container_path);
@@ -283,8 +276,7 @@ static int parse_devices(const json_t *config, dv_task_config *cfg, dv_spec_erro
         dv_sj_join(field, path, "cgroup_permissions");
         if (!dev->cgroup_permissions || !*dev->cgroup_permissions) {
             free(dev->cgroup_permissions);
-            if (!(dev->cgroup_permissions = strdup("rwm")))
-                return dv_spec_fail(err, field, -ENOMEM, "out of memory");
+            dev->cgroup_permissions = dv_xstrdup("rwm");
         } else if (check_permissions(dev->cgroup_permissions) < 0) {
             return dv_spec_fail(err, field, -EINVAL,
                                 "invalid cgroup permissions \"%s\" (letters of \"rwm\", each once)",
@@ -335,11 +327,7 @@ static int parse_ulimits(const json_t *config, dv_task_config *cfg, dv_spec_erro
     int r = dv_sj_kv(config, "config", "ulimit", &raw, err);
     if (r < 0 || raw.n == 0)
         return r;
-    cfg->ulimits = calloc(raw.n, sizeof(*cfg->ulimits));
-    if (!cfg->ulimits) {
-        dv_kv_free(&raw);
-        return dv_spec_fail(err, "config.ulimit", -ENOMEM, "out of memory");
-    }
+    cfg->ulimits = dv_xcalloc(raw.n, sizeof(*cfg->ulimits));
     for (size_t i = 0; i < raw.n && r >= 0; i++) {
         const char *name = raw.v[i].key, *spec = raw.v[i].value;
         char field[DV_SPEC_FIELD_MAX];
@@ -381,8 +369,8 @@ static int parse_ulimits(const json_t *config, dv_task_config *cfg, dv_spec_erro
             r = dv_spec_fail(err, field, -EINVAL,
                              "invalid ulimit \"%s\": soft limit %s is above the hard limit %s",
                              spec, soft, hard);
-        } else if (!(u->name = strdup(name)))
-            r = dv_spec_fail(err, field, -ENOMEM, "out of memory");
+        } else
+            u->name = dv_xstrdup(name);
         cfg->n_ulimits = i + 1;
     }
     dv_kv_free(&raw);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 void dv_task_paths_clear(dv_task_paths *paths)
 {
@@ -37,26 +38,14 @@ int dv_task_paths_build(const char *data_dir, const char *task_id, const char *t
         return dv_spec_fail(err, "name", -EINVAL, "invalid task name \"%s\"",
                             task_name ? task_name : "");
     _cleanup_free_ char *clean = dv_path_clean(data_dir);
-    if (!clean)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
     const char *base = strcmp(clean, "/") == 0 ? "" : clean;
     dv_task_paths p = {0};
-    if (asprintf(&p.task_root, "%s/tasks/%s", base, task_id) < 0)
-        p.task_root = NULL;
-    if (p.task_root && asprintf(&p.alloc_dir, "%s/alloc", p.task_root) < 0)
-        p.alloc_dir = NULL;
-    if (p.alloc_dir && asprintf(&p.logs_dir, "%s/logs", p.alloc_dir) < 0)
-        p.logs_dir = NULL;
-    if (p.logs_dir && asprintf(&p.task_dir, "%s/%s", p.task_root, task_name) < 0)
-        p.task_dir = NULL;
-    if (p.task_dir && asprintf(&p.local_dir, "%s/local", p.task_dir) < 0)
-        p.local_dir = NULL;
-    if (p.local_dir && asprintf(&p.secrets_dir, "%s/secrets", p.task_dir) < 0)
-        p.secrets_dir = NULL;
-    if (!p.secrets_dir) {
-        dv_task_paths_clear(&p);
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
-    }
+    p.task_root = dv_xasprintf("%s/tasks/%s", base, task_id);
+    p.alloc_dir = dv_xasprintf("%s/alloc", p.task_root);
+    p.logs_dir = dv_xasprintf("%s/logs", p.alloc_dir);
+    p.task_dir = dv_xasprintf("%s/%s", p.task_root, task_name);
+    p.local_dir = dv_xasprintf("%s/local", p.task_dir);
+    p.secrets_dir = dv_xasprintf("%s/secrets", p.task_dir);
     *ret = p;
     return 0;
 }
@@ -64,9 +53,7 @@ int dv_task_paths_build(const char *data_dir, const char *task_id, const char *t
 char *dv_path_clean(const char *path)
 {
     size_t n = strlen(path);
-    char *out = malloc(n + 2);
-    if (!out)
-        return NULL;
+    char *out = dv_xmalloc(n + 2);
     size_t len = 0;
     const char *p = path;
     bool absolute = *p == '/';

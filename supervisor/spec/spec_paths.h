@@ -32,7 +32,7 @@ int dv_task_paths_build(const char *data_dir, const char *task_id, const char *t
 void dv_task_paths_clear(dv_task_paths *paths);
 
 /* Lexically clean an absolute PATH (collapse "//", ".", ".."; ".." at the root
- * stays at the root), as Go's filepath.Clean. Heap result or NULL (-ENOMEM). */
+ * stays at the root), as Go's filepath.Clean. Heap result. */
 char *dv_path_clean(const char *path);
 
 /* Is PATH (clean, absolute) DIR itself or below it? Component-wise, so

@@ -8,6 +8,7 @@
 
 #include "spec_json.h"
 #include "spec_parse.h"
+#include "xalloc.h"
 
 static bool valid_label(const char *label)
 {
@@ -42,8 +43,7 @@ int dv_spec_parse_network(const json_t *network, dv_task_spec *spec, dv_spec_err
     static const char *const keys[] = {"mode", "ports", NULL};
     static const char *const port_keys[] = {"static", "to", NULL};
     int r;
-    if (!(spec->network.mode = strdup("bridge")))
-        return dv_spec_fail(err, "network", -ENOMEM, "out of memory");
+    spec->network.mode = dv_xstrdup("bridge");
     if (!network)
         return 0;
     if ((r = dv_sj_check_keys(network, "network", keys, err)) < 0 ||
@@ -59,9 +59,7 @@ int dv_spec_parse_network(const json_t *network, dv_task_spec *spec, dv_spec_err
     size_t n = json_object_size(ports);
     if (n == 0)
         return 0;
-    spec->network.ports = calloc(n, sizeof(*spec->network.ports));
-    if (!spec->network.ports)
-        return dv_spec_fail(err, "network.ports", -ENOMEM, "out of memory");
+    spec->network.ports = dv_xcalloc(n, sizeof(*spec->network.ports));
     const char *label;
     const json_t *p;
     json_object_foreach((json_t *)ports, label, p)
@@ -81,8 +79,7 @@ int dv_spec_parse_network(const json_t *network, dv_task_spec *spec, dv_spec_err
             (r = dv_sj_int(p, path, "static", 0, 65535, &static_port, err)) < 0 ||
             (r = dv_sj_int(p, path, "to", 0, 65535, &to, err)) < 0)
             return r;
-        if (!(np->label = strdup(label)))
-            return dv_spec_fail(err, path, -ENOMEM, "out of memory");
+        np->label = dv_xstrdup(label);
         np->static_port = (int)static_port;
         np->to = (int)to;
         spec->network.n_ports++;
@@ -228,14 +225,13 @@ int dv_spec_check_ports(const dv_task_spec *spec, dv_spec_error *err)
 int dv_spec_port_requests(const dv_task_spec *spec, dv_port_request **ret_reqs, size_t *ret_n,
                           dv_spec_error *err)
 {
+    (void)err;
     size_t n = spec->network.n_ports;
     const char *mode = dv_spec_network_mode(spec);
     /* Only a network namespace of the container's own can have ports published into it. */
     bool can_publish = strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0 &&
                        strncmp(mode, "container:", 10) != 0;
-    dv_port_request *reqs = NULL;
-    if (n && !(reqs = calloc(n, sizeof(*reqs))))
-        return dv_spec_fail(err, "network.ports", -ENOMEM, "out of memory");
+    dv_port_request *reqs = n ? dv_xcalloc(n, sizeof(*reqs)) : NULL;
     for (size_t i = 0; i < n; i++) {
         const dv_network_port *p = &spec->network.ports[i];
         dv_port_request *q = &reqs[i];
@@ -260,9 +256,7 @@ int dv_spec_port_requests(const dv_task_spec *spec, dv_port_request **ret_reqs, 
 int dv_ports_placeholder(const dv_port_request *reqs, size_t n, int port_min, int port_max,
                          dv_port_alloc **ret, dv_spec_error *err)
 {
-    dv_port_alloc *allocs = NULL;
-    if (n && !(allocs = calloc(n, sizeof(*allocs))))
-        return dv_spec_fail(err, "network.ports", -ENOMEM, "out of memory");
+    dv_port_alloc *allocs = n ? dv_xcalloc(n, sizeof(*allocs)) : NULL;
     int next = port_min;
     for (size_t i = 0; i < n; i++) {
         allocs[i].label = reqs[i].label;

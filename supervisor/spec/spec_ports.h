@@ -39,7 +39,7 @@ typedef struct dv_port_request {
 } dv_port_request;
 
 /* One request per network.ports label, in spec order. *ret_reqs is heap (free()),
- * NULL when there are none. */
+ * NULL when there are none. Always 0 (ERR is kept for the callers). */
 int dv_spec_port_requests(const dv_task_spec *spec, dv_port_request **ret_reqs, size_t *ret_n,
                           dv_spec_error *err);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "xalloc.h"
+
 void dv_spec_error_clear(dv_spec_error *err)
 {
     if (!err)
@@ -48,19 +50,11 @@ void dv_strv_free(dv_strv *s)
     s->n = 0;
 }
 
-int dv_strv_push(dv_strv *s, const char *value)
+void dv_strv_push(dv_strv *s, const char *value)
 {
-    char *copy = strdup(value);
-    if (!copy)
-        return -ENOMEM;
-    char **v = realloc(s->v, (s->n + 1) * sizeof(*v));
-    if (!v) {
-        free(copy);
-        return -ENOMEM;
-    }
-    v[s->n++] = copy;
-    s->v = v;
-    return 0;
+    char *copy = dv_xstrdup(value);
+    s->v = dv_xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+    s->v[s->n++] = copy;
 }
 
 bool dv_strv_contains(const dv_strv *s, const char *value)
@@ -92,27 +86,17 @@ void dv_kv_free(dv_kv *kv)
     kv->n = 0;
 }
 
-int dv_kv_set(dv_kv *kv, const char *key, const char *value)
+void dv_kv_set(dv_kv *kv, const char *key, const char *value)
 {
-    char *v = strdup(value);
-    if (!v)
-        return -ENOMEM;
+    char *v = dv_xstrdup(value);
     for (size_t i = 0; i < kv->n; i++)
         if (strcmp(kv->v[i].key, key) == 0) {
             free(kv->v[i].value);
             kv->v[i].value = v;
-            return 0;
+            return;
         }
-    char *k = strdup(key);
-    dv_kv_pair *pairs = k ? realloc(kv->v, (kv->n + 1) * sizeof(*pairs)) : NULL;
-    if (!pairs) {
-        free(k);
-        free(v);
-        return -ENOMEM;
-    }
-    pairs[kv->n++] = (dv_kv_pair){k, v};
-    kv->v = pairs;
-    return 0;
+    kv->v = dv_xreallocarray(kv->v, kv->n + 1, sizeof(*kv->v));
+    kv->v[kv->n++] = (dv_kv_pair){dv_xstrdup(key), v};
 }
 
 const char *dv_kv_get(const dv_kv *kv, const char *key)

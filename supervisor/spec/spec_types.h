@@ -41,7 +41,7 @@ typedef struct dv_strv {
 } dv_strv;
 
 void dv_strv_free(dv_strv *s);
-int dv_strv_push(dv_strv *s, const char *value); /* copies; -ENOMEM */
+void dv_strv_push(dv_strv *s, const char *value); /* copies */
 bool dv_strv_contains(const dv_strv *s, const char *value);
 bool dv_strv_contains_case(const dv_strv *s, const char *value); /* ASCII case-insensitive */
 
@@ -58,8 +58,8 @@ typedef struct dv_kv {
 } dv_kv;
 
 void dv_kv_free(dv_kv *kv);
-/* Insert or replace KEY (copies both). -ENOMEM. */
-int dv_kv_set(dv_kv *kv, const char *key, const char *value);
+/* Insert or replace KEY (copies both). */
+void dv_kv_set(dv_kv *kv, const char *key, const char *value);
 /* The value of KEY or NULL. */
 const char *dv_kv_get(const dv_kv *kv, const char *key);
 

@@ -17,6 +17,7 @@
 #include "spec_json.h"
 #include "spec_parse.h"
 #include "translate_host.h"
+#include "xalloc.h"
 
 #define NOMAD_LABEL_PREFIX "com.hashicorp.nomad."
 
@@ -41,30 +42,32 @@ char *dv_translate_interpolate(const char *in, const dv_kv *env)
             break;
         }
         r = dv_buf_append(&out, p, (size_t)(start - p));
-        _cleanup_free_ char *name = strndup(start + 2, (size_t)(end - start - 2));
-        const char *value = name ? dv_kv_get(env, name) : NULL;
+        _cleanup_free_ char *name = dv_xstrndup(start + 2, (size_t)(end - start - 2));
+        const char *value = dv_kv_get(env, name);
         if (r >= 0)
             r = value ? dv_buf_appends(&out, value)
                       : dv_buf_append(&out, start, (size_t)(end - start + 1));
         p = end + 1;
     }
-    if (r < 0)
-        return NULL;
-    return dv_buf_steal(&out);
+    /* dv_buf (common/) reports exhaustion rather than aborting; the policy here is abort. */
+    char *s = r < 0 ? NULL : dv_buf_steal(&out);
+    if (!s)
+        dv_oom("interpolate");
+    return s;
 }
 
 static json_t *interpolated(const char *in, const dv_kv *env)
 {
     _cleanup_free_ char *v = dv_translate_interpolate(in, env);
-    return v ? json_string(v) : NULL;
+    return json_string(v);
 }
 
 static json_t *interpolated_strv(const dv_strv *s, const dv_kv *env)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < s->n; i++) {
+    for (size_t i = 0; i < s->n; i++) {
         _cleanup_free_ char *v = dv_translate_interpolate(s->v[i], env);
-        if (!v || json_array_append_new(a, json_string(v)) < 0) {
+        if (json_array_append_new(a, json_string(v)) < 0) {
             json_decref(a);
             return NULL;
         }
@@ -82,92 +85,83 @@ static const char *advertise_ip(const dv_agent_config *config, const dv_translat
     return bind;
 }
 
-static int set_port_env(dv_kv *env, const char *label, const char *ip, int host_port,
-                        int container_port)
+static void set_port_env(dv_kv *env, const char *label, const char *ip, int host_port,
+                         int container_port)
 {
     char key[96], value[128];
     bool v6 = strchr(ip, ':') != NULL;
-    int r = 0;
     snprintf(key, sizeof(key), "NOMAD_PORT_%s", label);
     snprintf(value, sizeof(value), "%d", container_port);
-    r = r < 0 ? r : dv_kv_set(env, key, value);
+    dv_kv_set(env, key, value);
     snprintf(key, sizeof(key), "NOMAD_HOST_PORT_%s", label);
     snprintf(value, sizeof(value), "%d", host_port);
-    r = r < 0 ? r : dv_kv_set(env, key, value);
+    dv_kv_set(env, key, value);
     snprintf(key, sizeof(key), "NOMAD_IP_%s", label);
-    r = r < 0 ? r : dv_kv_set(env, key, ip);
+    dv_kv_set(env, key, ip);
     snprintf(key, sizeof(key), "NOMAD_HOST_IP_%s", label);
-    r = r < 0 ? r : dv_kv_set(env, key, ip);
+    dv_kv_set(env, key, ip);
     snprintf(value, sizeof(value), v6 ? "[%s]:%d" : "%s:%d", ip, host_port);
     snprintf(key, sizeof(key), "NOMAD_ADDR_%s", label);
-    r = r < 0 ? r : dv_kv_set(env, key, value);
+    dv_kv_set(env, key, value);
     snprintf(key, sizeof(key), "NOMAD_HOST_ADDR_%s", label);
-    r = r < 0 ? r : dv_kv_set(env, key, value);
-    return r;
+    dv_kv_set(env, key, value);
 }
 
 /* The spec's env, then the runtime variables of DESIGN.md, which win. Values
  * are interpolated (a user value may say "${NOMAD_PORT_http}"). */
-static int build_env(const dv_task_spec *spec, const dv_agent_config *config,
-                     const dv_translate_ctx *ctx, dv_kv *ret)
+static void build_env(const dv_task_spec *spec, const dv_agent_config *config,
+                      const dv_translate_ctx *ctx, dv_kv *ret)
 {
     dv_kv runtime = {0}, env = {0};
     char num[32];
-    int r = 0;
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_TASK_NAME", spec->name);
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_ALLOC_ID", ctx->task_id);
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_ALLOC_DIR", "/alloc");
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_TASK_DIR", "/local");
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_SECRETS_DIR", "/secrets");
+    dv_kv_set(&runtime, "NOMAD_TASK_NAME", spec->name);
+    dv_kv_set(&runtime, "NOMAD_ALLOC_ID", ctx->task_id);
+    dv_kv_set(&runtime, "NOMAD_ALLOC_DIR", "/alloc");
+    dv_kv_set(&runtime, "NOMAD_TASK_DIR", "/local");
+    dv_kv_set(&runtime, "NOMAD_SECRETS_DIR", "/secrets");
     snprintf(num, sizeof(num), "%" PRId64, spec->resources.cpu);
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_CPU_LIMIT", num);
+    dv_kv_set(&runtime, "NOMAD_CPU_LIMIT", num);
     snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory);
-    r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_MEMORY_LIMIT", num);
+    dv_kv_set(&runtime, "NOMAD_MEMORY_LIMIT", num);
     /* Nomad's taskenv: resources.memory_max as given, only when it is set;
      * config.memory_hard_limit is the driver's business and not reflected. */
     if (spec->resources.memory_max > 0) {
         snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory_max);
-        r = r < 0 ? r : dv_kv_set(&runtime, "NOMAD_MEMORY_MAX_LIMIT", num);
+        dv_kv_set(&runtime, "NOMAD_MEMORY_MAX_LIMIT", num);
     }
     const char *ip = advertise_ip(config, ctx);
-    for (size_t i = 0; r >= 0 && i < ctx->n_ports; i++) {
+    for (size_t i = 0; i < ctx->n_ports; i++) {
         const dv_port_alloc *a = &ctx->ports[i];
-        r = set_port_env(&runtime, a->label, ip, a->host_port,
-                         a->container_port ? a->container_port : a->host_port);
+        set_port_env(&runtime, a->label, ip, a->host_port,
+                     a->container_port ? a->container_port : a->host_port);
     }
-    for (size_t i = 0; r >= 0 && i < spec->env.n; i++) {
+    for (size_t i = 0; i < spec->env.n; i++) {
         if (dv_kv_get(&runtime, spec->env.v[i].key))
             continue;
         _cleanup_free_ char *v = dv_translate_interpolate(spec->env.v[i].value, &runtime);
-        r = v ? dv_kv_set(&env, spec->env.v[i].key, v) : -ENOMEM;
+        dv_kv_set(&env, spec->env.v[i].key, v);
     }
-    for (size_t i = 0; r >= 0 && i < runtime.n; i++)
-        r = dv_kv_set(&env, runtime.v[i].key, runtime.v[i].value);
+    for (size_t i = 0; i < runtime.n; i++)
+        dv_kv_set(&env, runtime.v[i].key, runtime.v[i].value);
     dv_kv_free(&runtime);
-    if (r < 0) {
-        dv_kv_free(&env);
-        return r;
-    }
     *ret = env;
-    return 0;
 }
 
-static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
-                        const dv_translate_ctx *ctx, const dv_kv *env, dv_kv *ret)
+static void build_labels(const dv_task_spec *spec, const dv_agent_config *config,
+                         const dv_translate_ctx *ctx, const dv_kv *env, dv_kv *ret)
 {
     dv_kv labels = {0};
-    int r = 0;
-    for (size_t i = 0; r >= 0 && i < spec->config.labels.n; i++) {
+    for (size_t i = 0; i < spec->config.labels.n; i++) {
         _cleanup_free_ char *v = dv_translate_interpolate(spec->config.labels.v[i].value, env);
-        r = v ? dv_kv_set(&labels, spec->config.labels.v[i].key, v) : -ENOMEM;
+        dv_kv_set(&labels, spec->config.labels.v[i].key, v);
     }
     /* Ours after the user's: the reaper and recovery depend on them. */
-    r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_TASK_ID, ctx->task_id);
-    r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_TASK_NAME, spec->name);
-    r = r < 0 ? r : dv_kv_set(&labels, DV_LABEL_NODE_ID, ctx->node_id);
+    dv_kv_set(&labels, DV_LABEL_TASK_ID, ctx->task_id);
+    dv_kv_set(&labels, DV_LABEL_TASK_NAME, spec->name);
+    dv_kv_set(&labels, DV_LABEL_NODE_ID, ctx->node_id);
     /* Nomad's "main mandatory label", on every container: tooling written
      * for Nomad finds its containers by it. */
-    r = r < 0 ? r : dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
+    dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
     if (config->docker.extra_labels.n) {
         /* Every name a glob matches. In a single-task world job, group and
          * task all carry the task's name. */
@@ -179,7 +173,7 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
             {"namespace", "default"},        {"node_name", ctx->node_name ? ctx->node_name : ""},
             {"node_id", ctx->node_id},
         };
-        for (size_t i = 0; r >= 0 && i < DV_ARRAY_SIZE(extra); i++) {
+        for (size_t i = 0; i < DV_ARRAY_SIZE(extra); i++) {
             bool on = false;
             for (size_t g = 0; g < config->docker.extra_labels.n && !on; g++)
                 on = dv_extra_label_glob(config->docker.extra_labels.v[g], extra[i].name);
@@ -187,25 +181,18 @@ static int build_labels(const dv_task_spec *spec, const dv_agent_config *config,
                 continue;
             char key[64];
             snprintf(key, sizeof(key), NOMAD_LABEL_PREFIX "%s", extra[i].name);
-            r = dv_kv_set(&labels, key, extra[i].value);
+            dv_kv_set(&labels, key, extra[i].value);
         }
     }
-    if (r < 0) {
-        dv_kv_free(&labels);
-        return r;
-    }
     *ret = labels;
-    return 0;
 }
 
 static json_t *env_array(const dv_kv *env)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < env->n; i++) {
-        _cleanup_free_ char *s = NULL;
-        if (asprintf(&s, "%s=%s", env->v[i].key, env->v[i].value) < 0)
-            s = NULL;
-        if (!s || json_array_append_new(a, json_string(s)) < 0) {
+    for (size_t i = 0; i < env->n; i++) {
+        _cleanup_free_ char *s = dv_xasprintf("%s=%s", env->v[i].key, env->v[i].value);
+        if (json_array_append_new(a, json_string(s)) < 0) {
             json_decref(a);
             return NULL;
         }
@@ -213,9 +200,11 @@ static json_t *env_array(const dv_kv *env)
     return a;
 }
 
+/* VALUE is NULL only when Jansson refused a string (NULL or not UTF-8): memory aborts
+ * (common/xalloc.h). */
 static int put(json_t *obj, const char *key, json_t *value)
 {
-    return value && json_object_set_new(obj, key, value) == 0 ? 0 : -ENOMEM;
+    return value && json_object_set_new(obj, key, value) == 0 ? 0 : -EINVAL;
 }
 
 static int command(const dv_task_spec *spec, const dv_kv *env, json_t *body)
@@ -229,9 +218,9 @@ static int command(const dv_task_spec *spec, const dv_kv *env, json_t *body)
     if (c->command && *c->command) {
         _cleanup_free_ char *cmd = dv_translate_interpolate(c->command, env);
         json_t *args = interpolated_strv(&c->args, env);
-        if (!cmd || !args || json_array_insert_new(args, 0, json_string(cmd)) < 0) {
+        if (!args || json_array_insert_new(args, 0, json_string(cmd)) < 0) {
             json_decref(args);
-            return -ENOMEM;
+            return -EINVAL;
         }
         return put(body, "Cmd", args);
     }
@@ -317,26 +306,20 @@ int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
     _cleanup_json_ json_t *body = json_object();
     json_t *host = NULL;
     dv_kv env = {0}, labels = {0};
-    if (!body)
-        r = -ENOMEM;
-    if (r >= 0)
-        r = build_env(spec, config, ctx, &env);
-    if (r >= 0)
-        r = build_labels(spec, config, ctx, &env, &labels);
-    if (r >= 0)
-        r = config_part(spec, &env, &labels, ctx->image ? ctx->image : image.ref, body);
+    build_env(spec, config, ctx, &env);
+    build_labels(spec, config, ctx, &env, &labels);
+    r = config_part(spec, &env, &labels, ctx->image ? ctx->image : image.ref, body);
     dv_kv_free(&labels);
     dv_image_name_clear(&image);
     if (r < 0) {
         dv_kv_free(&env);
-        return dv_spec_fail(err, "", r, "out of memory");
+        return dv_spec_fail(err, "", r, "a value of the create body is not valid UTF-8");
     }
     r = dv_translate_host_config(spec, config, ctx, &env, body, &host, err);
     dv_kv_free(&env);
     if (r < 0)
         return r;
-    if (put(body, "HostConfig", host) < 0)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    json_object_set_new(body, "HostConfig", host);
     *ret = TAKE_PTR(body);
     return 0;
 }

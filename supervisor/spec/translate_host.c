@@ -2,6 +2,7 @@
  * ports, logging, capabilities and the pass-through options. */
 #include "translate_host.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "policy.h"
 #include "spec_json.h"
 #include "spec_parse.h"
+#include "xalloc.h"
 
 #define MB (INT64_C(1024) * 1024)
 #define CFS_PERIOD_DEFAULT 100000
@@ -19,16 +21,17 @@
 /* Docker's minimum CPU shares. */
 #define CPU_SHARES_MIN 2
 
-/* Accumulates allocation failures so building a large object stays readable:
- * check .oom once at the end. */
+/* Accumulates values Jansson refused (a NULL or non-UTF-8 string; memory aborts,
+ * common/xalloc.h) so building a large object stays readable: check .failed once at the
+ * end. */
 typedef struct jb {
-    bool oom;
+    bool failed;
 } jb;
 
 static void put(jb *b, json_t *obj, const char *key, json_t *value)
 {
     if (!value || json_object_set_new(obj, key, value) < 0)
-        b->oom = true;
+        b->failed = true;
 }
 
 static void put_str(jb *b, json_t *obj, const char *key, const char *value)
@@ -40,13 +43,13 @@ static void put_str(jb *b, json_t *obj, const char *key, const char *value)
 static void push(jb *b, json_t *array, json_t *value)
 {
     if (!value || json_array_append_new(array, value) < 0)
-        b->oom = true;
+        b->failed = true;
 }
 
 json_t *dv_json_strv(const dv_strv *s)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++)
         if (json_array_append_new(a, json_string(s->v[i])) < 0) {
             json_decref(a);
             return NULL;
@@ -57,7 +60,7 @@ json_t *dv_json_strv(const dv_strv *s)
 json_t *dv_json_kv(const dv_kv *kv)
 {
     json_t *o = json_object();
-    for (size_t i = 0; o && i < kv->n; i++)
+    for (size_t i = 0; i < kv->n; i++)
         if (json_object_set_new(o, kv->v[i].key, json_string(kv->v[i].value)) < 0) {
             json_decref(o);
             return NULL;
@@ -120,30 +123,25 @@ static void resources(jb *b, const dv_task_spec *spec, const dv_agent_config *co
 static json_t *bind_string(const char *source, const char *target, const char *options,
                            const char *selinux)
 {
-    char *s = NULL;
-    int r;
+    char *s;
     if (selinux && options)
-        r = asprintf(&s, "%s:%s:%s,%s", source, target, options, selinux);
+        s = dv_xasprintf("%s:%s:%s,%s", source, target, options, selinux);
     else if (selinux || options)
-        r = asprintf(&s, "%s:%s:%s", source, target, selinux ? selinux : options);
+        s = dv_xasprintf("%s:%s:%s", source, target, selinux ? selinux : options);
     else
-        r = asprintf(&s, "%s:%s", source, target);
-    if (r < 0)
-        return NULL;
+        s = dv_xasprintf("%s:%s", source, target);
     json_t *j = json_string(s);
     free(s);
     return j;
 }
 
-static int binds(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
-                 const dv_translate_ctx *ctx, json_t *host, dv_spec_error *err)
+static void binds(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
+                  const dv_translate_ctx *ctx, json_t *host)
 {
     const dv_task_paths *p = ctx->paths;
     const char *selinux = config->docker.volumes.selinuxlabel;
     json_t *list = json_array();
     put(b, host, "Binds", list);
-    if (!list)
-        return 0;
     push(b, list, bind_string(p->alloc_dir, "/alloc", NULL, selinux));
     push(b, list, bind_string(p->local_dir, "/local", NULL, selinux));
     push(b, list, bind_string(p->secrets_dir, "/secrets", NULL, selinux));
@@ -158,47 +156,34 @@ static int binds(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
         const char *target = v + slen + 1;
         size_t tlen = strcspn(target, ":");
         const char *options = target[tlen] ? target + tlen + 1 : NULL;
-        _cleanup_free_ char *source = strndup(v, slen);
-        _cleanup_free_ char *tgt = strndup(target, tlen);
-        _cleanup_free_ char *resolved = NULL;
-        if (!source || !tgt)
-            return dv_spec_fail(err, "config.volumes", -ENOMEM, "out of memory");
-        if (local) {
-            /* As Nomad: without a driver every source is a host path, relative
-             * ones inside the task dir. */
-            int r = dv_policy_resolve_source(p, source, &resolved, err);
-            if (r < 0)
-                return r;
-        }
+        _cleanup_free_ char *source = dv_xstrndup(v, slen);
+        _cleanup_free_ char *tgt = dv_xstrndup(target, tlen);
+        /* As Nomad: without a driver every source is a host path, relative ones inside the
+         * task dir. */
+        _cleanup_free_ char *resolved = local ? dv_policy_resolve_source(p, source) : NULL;
         push(b, list, bind_string(resolved ? resolved : source, tgt, options, selinux));
     }
-    return 0;
 }
 
-static int mounts(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, json_t *host,
-                  dv_spec_error *err)
+static void mounts(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, json_t *host)
 {
     const dv_task_config *c = &spec->config;
     if (!c->n_mounts)
-        return 0;
+        return;
     json_t *list = json_array();
     put(b, host, "Mounts", list);
-    for (size_t i = 0; list && i < c->n_mounts; i++) {
+    for (size_t i = 0; i < c->n_mounts; i++) {
         const dv_mount *m = &c->mounts[i];
         json_t *o = json_object();
         push(b, list, o);
-        if (!o)
-            break;
         static const char *const types[] = {"volume", "bind", "tmpfs"};
+        assert((size_t)m->type < DV_ARRAY_SIZE(types));
         put(b, o, "Type", json_string(types[m->type]));
         put(b, o, "Target", json_string(m->target));
         if (m->readonly) /* false is Docker's default, omitted as the Engine does */
             put(b, o, "ReadOnly", json_true());
         if (m->type == DV_MOUNT_BIND) {
-            _cleanup_free_ char *resolved = NULL;
-            int r = dv_policy_resolve_source(ctx->paths, m->source, &resolved, err);
-            if (r < 0)
-                return r;
+            _cleanup_free_ char *resolved = dv_policy_resolve_source(ctx->paths, m->source);
             put(b, o, "Source", json_string(resolved));
             if (m->bind_propagation)
                 put(b, o, "BindOptions", json_pack("{ss}", "Propagation", m->bind_propagation));
@@ -208,8 +193,6 @@ static int mounts(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, 
                 continue;
             json_t *vo = json_object();
             put(b, o, "VolumeOptions", vo);
-            if (!vo)
-                break;
             if (m->volume_no_copy)
                 put(b, vo, "NoCopy", json_true());
             if (m->volume_labels.n)
@@ -222,13 +205,12 @@ static int mounts(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, 
         } else {
             json_t *to = json_object();
             put(b, o, "TmpfsOptions", to);
-            if (to && m->tmpfs_size)
+            if (m->tmpfs_size)
                 put(b, to, "SizeBytes", json_integer(m->tmpfs_size));
-            if (to && m->tmpfs_mode)
+            if (m->tmpfs_mode)
                 put(b, to, "Mode", json_integer(m->tmpfs_mode));
         }
     }
-    return 0;
 }
 
 static const dv_network_port *declared(const dv_task_spec *spec, const char *label)
@@ -267,8 +249,6 @@ static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
             exposed = json_object();
             put(b, host, "PortBindings", bindings);
             put(b, body, "ExposedPorts", exposed);
-            if (!bindings || !exposed)
-                return 0;
         }
         int container_port = a->container_port ? a->container_port : a->host_port;
         char host_port[8];
@@ -283,8 +263,7 @@ static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
                 put(b, bindings, key, list);
                 put(b, exposed, key, json_object());
             }
-            if (list)
-                push(b, list, json_pack("{ssss}", "HostIp", ip, "HostPort", host_port));
+            push(b, list, json_pack("{ssss}", "HostIp", ip, "HostPort", host_port));
         }
     }
     return 0;
@@ -306,9 +285,9 @@ static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *conf
     }
     /* Option values are interpolated: tag = "${NOMAD_TASK_NAME}" is common. */
     json_t *values = json_object();
-    for (size_t i = 0; values && i < opts->n; i++) {
+    for (size_t i = 0; i < opts->n; i++) {
         _cleanup_free_ char *v = dv_translate_interpolate(opts->v[i].value, env);
-        put(b, values, opts->v[i].key, v ? json_string(v) : NULL);
+        put(b, values, opts->v[i].key, json_string(v));
     }
     put(b, host, "LogConfig", json_pack("{ss*so}", "Type", type, "Config", values));
 }
@@ -375,14 +354,12 @@ int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *co
                              json_t **ret, dv_spec_error *err)
 {
     _cleanup_json_ json_t *host = json_object();
-    if (!host)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
     jb b = {false};
     int r;
     resources(&b, spec, config, ctx, host);
-    if ((r = binds(&b, spec, config, ctx, host, err)) < 0 ||
-        (r = mounts(&b, spec, ctx, host, err)) < 0 ||
-        (r = ports(&b, spec, config, ctx, body, host, err)) < 0)
+    binds(&b, spec, config, ctx, host);
+    mounts(&b, spec, ctx, host);
+    if ((r = ports(&b, spec, config, ctx, body, host, err)) < 0)
         return r;
     logging(&b, spec, config, env, host);
     passthrough(&b, spec, ctx, host);
@@ -396,8 +373,8 @@ int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *co
         put(&b, host, "CapDrop", dv_json_strv(&drop));
     dv_strv_free(&add);
     dv_strv_free(&drop);
-    if (b.oom)
-        return dv_spec_fail(err, "", -ENOMEM, "out of memory");
+    if (b.failed)
+        return dv_spec_fail(err, "", -EINVAL, "a value of the create body is not valid UTF-8");
     *ret = TAKE_PTR(host);
     return 0;
 }

@@ -13,11 +13,10 @@ int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *co
                              json_t **ret, dv_spec_error *err);
 
 /* Nomad's ${VAR} interpolation of IN against ENV; a reference to anything
- * else (${attr.x}, ${meta.y}, unknown names) stays as written. Heap string,
- * NULL on -ENOMEM. */
+ * else (${attr.x}, ${meta.y}, unknown names) stays as written. Heap string. */
 char *dv_translate_interpolate(const char *in, const dv_kv *env);
 
-/* JSON arrays/objects of our value types; NULL on -ENOMEM. */
+/* JSON arrays/objects of our value types; NULL when a string is not valid UTF-8. */
 json_t *dv_json_strv(const dv_strv *s);
 json_t *dv_json_kv(const dv_kv *kv);
 

@@ -31,6 +31,8 @@
  * while the agent was away is an ordinary exit: the restart block decides. */
 #include "recovery_plan.h"
 
+#include <assert.h>
+
 static bool container_gone(enum dv_recovery_seen s)
 {
     return s == DV_SEEN_EXITED || s == DV_SEEN_MISSING || s == DV_SEEN_NONE;
@@ -62,7 +64,10 @@ enum dv_recovery_action dv_recovery_decide(const dv_recovery_input *in)
     case DV_TASK_EXITED:
     case DV_TASK_FAILED:
     case DV_TASK_STOPPED:
+        return DV_RECOVER_NOTHING;
     default:
+        /* a record's state is parsed by name (dv_task_state_from_name): always in range */
+        assert(!"task state out of range");
         return DV_RECOVER_NOTHING;
     }
 }
@@ -88,7 +93,8 @@ const char *dv_recovery_action_name(enum dv_recovery_action a)
         [DV_RECOVER_REARM] = "rearm",
         [DV_RECOVER_DESTROY] = "destroy",
     };
-    return a < DV_RECOVER_ACTION_COUNT ? names[a] : "?";
+    assert(a < DV_RECOVER_ACTION_COUNT);
+    return names[a];
 }
 
 const char *dv_recovery_seen_name(enum dv_recovery_seen s)
@@ -97,5 +103,6 @@ const char *dv_recovery_seen_name(enum dv_recovery_seen s)
         [DV_SEEN_NONE] = "none",       [DV_SEEN_RUNNING] = "running", [DV_SEEN_EXITED] = "exited",
         [DV_SEEN_MISSING] = "missing", [DV_SEEN_UNKNOWN] = "unknown",
     };
-    return s < DV_SEEN_COUNT ? names[s] : "?";
+    assert(s < DV_SEEN_COUNT);
+    return names[s];
 }

@@ -220,6 +220,8 @@ int dv_task_from_json(const json_t *record, dv_task **ret, dv_error *err);
 typedef json_t *(*dv_spec_redact_fn)(const json_t *spec);
 json_t *dv_task_to_api_json(const dv_task *t, dv_spec_redact_fn redact);
 
+/* Replace *FIELD with a copy of VALUE (NULL clears it). Always 0: the int is kept for the
+ * callers that still test it. */
 int dv_task_set_str(char **field, const char *value);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 static void event_free(dv_task_event *ev)
 {
@@ -19,13 +20,8 @@ static void event_free(dv_task_event *ev)
 const dv_task_event *dv_event_ring_push(dv_event_ring *ring, int64_t time_ns, const char *type,
                                         const char *message)
 {
-    char *t = strdup(type ? type : "");
-    char *m = strdup(message ? message : "");
-    if (!t || !m) {
-        free(t);
-        free(m);
-        return NULL;
-    }
+    char *t = dv_xstrdup(type ? type : "");
+    char *m = dv_xstrdup(message ? message : "");
     dv_task_event *slot;
     if (ring->len == DV_TASK_EVENTS_KEEP) {
         slot = &ring->items[ring->start];
@@ -64,8 +60,6 @@ json_t *dv_task_event_to_json(const dv_task_event *ev)
 json_t *dv_event_ring_to_json(const dv_event_ring *ring)
 {
     json_t *a = json_array();
-    if (!a)
-        return NULL;
     for (size_t i = 0; i < ring->len; i++)
         if (json_array_append_new(a, dv_task_event_to_json(dv_event_ring_get(ring, i))) < 0) {
             json_decref(a);
@@ -89,10 +83,7 @@ int dv_event_ring_from_json(const json_t *array, dv_event_ring *ring, dv_error *
             dv_event_ring_clear(&tmp);
             return dv_error_set(err, -EINVAL, "events[%zu]: needs time_ns, type, message", i);
         }
-        if (!dv_event_ring_push(&tmp, t, type, msg)) {
-            dv_event_ring_clear(&tmp);
-            return dv_error_set(err, -ENOMEM, "out of memory");
-        }
+        dv_event_ring_push(&tmp, t, type, msg);
     }
     dv_event_ring_clear(ring);
     *ring = tmp;

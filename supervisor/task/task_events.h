@@ -32,7 +32,7 @@ typedef struct dv_event_ring {
     size_t len;
 } dv_event_ring;
 
-/* Append (dropping the oldest when full). Returns the stored event, or NULL on ENOMEM. */
+/* Append (dropping the oldest when full). Returns the stored event. */
 const dv_task_event *dv_event_ring_push(dv_event_ring *ring, int64_t time_ns, const char *type,
                                         const char *message);
 /* I-th event, oldest first (I < len). */

@@ -1,4 +1,5 @@
 /* The task lifecycle: one function per transition, the table at the bottom. */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ static const char *const event_names[DV_TE_COUNT] = {
 
 const char *dv_task_state_name(enum dv_task_state s)
 {
-    return s < DV_TASK_STATE_COUNT ? state_names[s] : "?";
+    assert(s < DV_TASK_STATE_COUNT);
+    return state_names[s];
 }
 
 int dv_task_state_from_name(const char *name, enum dv_task_state *ret)
@@ -52,7 +54,8 @@ int dv_task_state_from_name(const char *name, enum dv_task_state *ret)
 
 const char *dv_task_fsm_event_name(enum dv_task_fsm_event e)
 {
-    return e < DV_TE_COUNT ? event_names[e] : "?";
+    assert(e < DV_TE_COUNT);
+    return event_names[e];
 }
 
 bool dv_task_state_is_terminal(enum dv_task_state s)
@@ -583,8 +586,7 @@ static const transition_fn table[DV_TASK_STATE_COUNT][DV_TE_COUNT] = {
 
 int dv_task_handle(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
-    if (t->state >= DV_TASK_STATE_COUNT || in->event >= DV_TE_COUNT)
-        return -EINVAL;
+    assert(t->state < DV_TASK_STATE_COUNT && in->event < DV_TE_COUNT);
     transition_fn fn = table[t->state][in->event];
     if (!fn)
         return -EINVAL;

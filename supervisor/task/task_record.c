@@ -9,12 +9,11 @@
 #include "cleanup.h"
 #include "task.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 int dv_task_set_str(char **field, const char *value)
 {
-    char *copy = NULL;
-    if (value && !(copy = strdup(value)))
-        return -ENOMEM;
+    char *copy = value ? dv_xstrdup(value) : NULL;
     free(*field);
     *field = copy;
     return 0;
@@ -24,16 +23,10 @@ dv_task *dv_task_new(const char *id, const char *name)
 {
     if (!dv_uuid_is_valid(id) || !name)
         return NULL;
-    dv_task *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
+    dv_task *t = dv_xcalloc(1, sizeof(*t));
     snprintf(t->id, sizeof(t->id), "%s", id);
-    t->name = strdup(name);
-    if (!t->name || asprintf(&t->container_name, "%s-%s", name, id) < 0) {
-        t->container_name = NULL;
-        dv_task_free(t);
-        return NULL;
-    }
+    t->name = dv_xstrdup(name);
+    t->container_name = dv_xasprintf("%s-%s", name, id);
     dv_restart_policy_default(&t->restart_policy);
     t->kill_timeout_ns = INT64_C(5) * 1000000000; /* Nomad's default kill_timeout */
     return t;
@@ -96,8 +89,8 @@ int dv_exit_result_from_inspect(const json_t *inspect, dv_exit_result *ret, dv_e
         r.signal = r.exit_code - 128;
     r.finished_ns = parse_docker_time(json_string_value(json_object_get(state, "FinishedAt")));
     const char *e = json_string_value(json_object_get(state, "Error"));
-    if (e && *e && !(r.error = strdup(e)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    if (e && *e)
+        r.error = dv_xstrdup(e);
     *ret = r;
     return 0;
 }
@@ -147,8 +140,8 @@ static int exit_from_json(const json_t *j, dv_exit_result *ret, dv_error *err)
     r.valid = valid;
     r.oom_killed = oom;
     r.finished_ns = finished;
-    if (e && !(r.error = strdup(e)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    if (e)
+        r.error = dv_xstrdup(e);
     *ret = r;
     return 0;
 }
@@ -156,7 +149,7 @@ static int exit_from_json(const json_t *j, dv_exit_result *ret, dv_error *err)
 static json_t *ports_to_json(const dv_task *t)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < t->nports; i++) {
+    for (size_t i = 0; i < t->nports; i++) {
         const dv_port_mapping *p = &t->ports[i];
         json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:b}", "label", p->label, "host_port",
                                            p->host_port, "container_port", p->container_port,
@@ -172,21 +165,19 @@ static int ports_from_json(const json_t *a, dv_task *t, dv_error *err)
     if (!json_is_array(a))
         return dv_error_set(err, -EINVAL, "ports: not an array");
     size_t n = json_array_size(a);
-    dv_port_mapping *ports = calloc(n ? n : 1, sizeof(*ports));
-    if (!ports)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_port_mapping *ports = dv_xcalloc(n ? n : 1, sizeof(*ports));
     for (size_t i = 0; i < n; i++) {
         const char *label;
         int st = 0;
         if (json_unpack(json_array_get(a, i), "{s:s,s:i,s:i,s?b}", "label", &label, "host_port",
                         &ports[i].host_port, "container_port", &ports[i].container_port, "static",
-                        &st) < 0 ||
-            !(ports[i].label = strdup(label))) {
-            for (size_t k = 0; k <= i && k < n; k++)
+                        &st) < 0) {
+            for (size_t k = 0; k < i; k++)
                 free(ports[k].label);
             free(ports);
             return dv_error_set(err, -EINVAL, "ports[%zu]: malformed", i);
         }
+        ports[i].label = dv_xstrdup(label);
         ports[i].is_static = st;
     }
     ports_free(t);
@@ -238,10 +229,9 @@ json_t *dv_task_to_json(const dv_task *t)
     return j;
 }
 
-static int opt_str(const json_t *o, const char *key, char **field)
+static void opt_str(const json_t *o, const char *key, char **field)
 {
-    const char *v = json_string_value(json_object_get(o, key));
-    return dv_task_set_str(field, v);
+    dv_task_set_str(field, json_string_value(json_object_get(o, key)));
 }
 
 int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
@@ -256,7 +246,7 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
                             DV_TASK_RECORD_VERSION);
     dv_task *t = dv_task_new(id, name);
     if (!t)
-        return dv_error_set(err, -EINVAL, "task record: bad id \"%s\" or out of memory", id);
+        return dv_error_set(err, -EINVAL, "task record: bad id \"%s\"", id);
     int r = -EINVAL;
     if (dv_task_state_from_name(state, &t->state) < 0) {
         dv_error_set(err, -EINVAL, "task record: unknown state \"%s\"", state);
@@ -283,11 +273,9 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
         }
         opt_str(lc, "kill_signal", &t->kill_signal);
     }
-    if (opt_str(rec, "image", &t->image) < 0 || opt_str(rec, "image_id", &t->image_id) < 0 ||
-        opt_str(rec, "container_id", &t->container_id) < 0) {
-        r = dv_error_set(err, -ENOMEM, "out of memory");
-        goto fail;
-    }
+    opt_str(rec, "image", &t->image);
+    opt_str(rec, "image_id", &t->image_id);
+    opt_str(rec, "container_id", &t->container_id);
     if ((r = ports_from_json(json_object_get(rec, "ports"), t, err)) < 0)
         goto fail;
     json_t *net = json_object_get(rec, "network");

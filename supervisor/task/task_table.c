@@ -1,4 +1,5 @@
 #include "task_table.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@ struct dv_task_table {
 
 dv_task_table *dv_task_table_new(void)
 {
-    return calloc(1, sizeof(dv_task_table));
+    return dv_xcalloc(1, sizeof(dv_task_table));
 }
 
 void dv_task_table_free(dv_task_table *table, void (*free_rt)(dv_task *t))
@@ -35,10 +36,7 @@ int dv_task_table_add(dv_task_table *table, dv_task *t)
         return -EEXIST;
     if (table->n == table->cap) {
         size_t cap = table->cap ? table->cap * 2 : 16;
-        dv_task **v = realloc(table->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        table->v = v;
+        table->v = dv_xreallocarray(table->v, cap, sizeof(*table->v));
         table->cap = cap;
     }
     table->v[table->n++] = t;

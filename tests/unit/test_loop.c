@@ -326,8 +326,7 @@ static void test_workers_post_results_to_the_loop(void **state)
     (void)state;
     dv_loop *loop;
     assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    dv_workers *w;
-    assert_int_equal(dv_workers_new(loop, 4, &w, NULL), 0);
+    dv_workers *w = dv_workers_new(loop, 4);
     jobs_done = 0;
     done_on_loop = true;
     loop_tid = pthread_self();
@@ -355,8 +354,7 @@ static void test_shutdown_times_out_on_a_stuck_job(void **state)
     (void)state;
     dv_loop *loop;
     assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    dv_workers *w;
-    assert_int_equal(dv_workers_new(loop, 1, &w, NULL), 0);
+    dv_workers *w = dv_workers_new(loop, 1);
     discarded = 0;
     assert_int_equal(dv_workers_submit(w, slow, NULL, discard_count, NULL), 0);
     usleep(50 * 1000); /* let it start */
@@ -398,9 +396,8 @@ static void test_bounded_queue_and_idle_exit(void **state)
     (void)state;
     dv_loop *loop;
     assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    dv_workers *w;
     dv_workers_options o = {.max_threads = 2, .max_queued = 1, .idle_timeout_ns = 100 * MS};
-    assert_int_equal(dv_workers_new_with(loop, &o, &w, NULL), 0);
+    dv_workers *w = dv_workers_new_with(loop, &o);
     atomic_store(&release_jobs, 0);
     atomic_store(&ran, 0);
     for (int i = 0; i < 3; i++)
@@ -446,9 +443,8 @@ static void test_no_thread_no_job(void **state)
     (void)state;
     dv_loop *loop;
     assert_int_equal(dv_loop_new(&loop, NULL), 0);
-    dv_workers *w;
     dv_workers_options o = {.max_threads = 2, .max_queued = -1, .idle_timeout_ns = 50 * MS};
-    assert_int_equal(dv_workers_new_with(loop, &o, &w, NULL), 0);
+    dv_workers *w = dv_workers_new_with(loop, &o);
     atomic_store(&release_jobs, 0);
     atomic_store(&ran, 0);
     atomic_store(&refuse_threads, 1);
