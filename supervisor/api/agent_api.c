@@ -138,8 +138,8 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
                              "the agent cannot record the task (nothing was started): %s", e.msg);
         return;
     }
-    dv_task_event_add(t, &dv_runner_ops, a, "Received", "task %s received", t->name);
-    dv_runner_ops.changed(a, t);
+    dv_task_event_add(t, &dv_runner_ops, &a->run, "Received", "task %s received", t->name);
+    dv_runner_ops.changed(&a->run, t);
     dv_task_input in = {.event = DV_TE_START, .stop_timeout_ns = -1};
     dv_runner_feed(&a->run, t, &in);
     dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
