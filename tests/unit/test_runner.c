@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -131,11 +132,446 @@ static void test_start_with_a_pull(void **state)
     assert_string_equal(rec_str(rec, "image_id"), IMG);
 }
 
+/* ---- stops ---- */
+
+/* The query of the I-th recorded request. */
+static const char *query_at(dv_renv *e, long i)
+{
+    assert_true(i >= 0);
+    return dv_fake_request_at(e->fake, (size_t)i)->query;
+}
+
+/* Stop task ID (container CID) as the API does, with TIMEOUT_NS (-1: the spec's)
+ * and SIGNAL (NULL: the spec's); the confirm finds it exited. Returns the index
+ * of the first request the stop sent. */
+static size_t stop_task(dv_renv *e, const char *id, const char *cid, int64_t timeout_ns,
+                        const char *signal)
+{
+    dv_renv_inspect_exited(e, cid, id, 143, false);
+    size_t before = dv_fake_request_count(e->fake);
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, timeout_ns, signal, false), 0);
+    if (!dv_renv_wait_state(e, id, DV_TASK_STOPPED, 3000))
+        fail_msg("not stopped: %s; Engine saw %s", dv_task_state_name(dv_renv_task(e, id)->state),
+                 dv_renv_calls(e));
+    return before;
+}
+
+/* The operator's restart of a stopped task: a new container CID, running. */
+static void restart_task(dv_renv *e, const char *id, const char *cid)
+{
+    dv_renv_container(e, cid, id);
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_RESTART, -1, NULL, false), 0);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_RUNNING, 3000));
+}
+
+static void test_stop_with_kill_signal_then_kill_timeout(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(",\"kill_signal\":\"SIGUSR1\",\"kill_timeout\":\"300ms\""), CID, id);
+    size_t from = stop_task(e, id, CID, -1, NULL);
+    /* the spec's signal first; the Engine's stop (at once) only after kill_timeout */
+    long kill = dv_renv_request_index(e, "POST", "/containers/" CID "/kill", from);
+    long stop = dv_renv_request_index(e, "POST", "/containers/" CID "/stop", from);
+    assert_true(kill >= 0 && stop > kill);
+    assert_string_equal(query_at(e, kill), "signal=SIGUSR1");
+    assert_string_equal(query_at(e, stop), "t=0");
+    int64_t signalled =
+        dv_renv_heard_time(e, "event", id, "Killing", "sending SIGUSR1, stopping after 300ms");
+    int64_t escalated = dv_renv_heard_time(e, "event", id, "Killing", "still running 300ms");
+    assert_true(signalled > 0 && escalated > 0);
+    assert_true(escalated - signalled >= 300 * MS);
+    assert_true(escalated - signalled < 2000 * MS);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Killed", NULL), 1);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "stopped");
+    assert_string_equal(rec_str(rec, "desired"), "stopped");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "exit"), "exit_code")),
+                     143);
+}
+
+static bool kill_sent(dv_renv *e, const void *arg)
+{
+    (void)arg;
+    return dv_fake_find(e->fake, "POST", "/containers/" CID "/kill") != NULL;
+}
+
+/* A container that ends on the signal: its die event ends the stop, no Engine stop. */
+static void test_stop_with_kill_signal_that_ends_it(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(",\"kill_signal\":\"SIGINT\",\"kill_timeout\":\"5s\""), CID, id);
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, -1, NULL, false), 0);
+    assert_true(dv_renv_wait(e, kill_sent, NULL, 3000));
+    assert_string_equal(dv_fake_find(e->fake, "POST", "/containers/" CID "/kill")->query,
+                        "signal=SIGINT");
+    dv_renv_inspect_exited(e, CID, id, 130, false);
+    dv_renv_sleep(e, 20); /* the kill's result is in: the kill_timeout runs */
+    dv_renv_engine_event(e, "die", CID, id);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_STOPPED, 2000));
+    assert_null(dv_fake_find(e->fake, "POST", "/containers/" CID "/stop"));
+    assert_int_equal(dv_renv_task(e, id)->exit.exit_code, 130);
+    assert_int_equal(dv_renv_task(e, id)->exit.signal, 2);
+}
+
+/* An API stop's own timeout and signal win over the spec's; max_kill_timeout
+ * caps both. */
+static void test_stop_timeouts_and_max_kill_timeout(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(",\"kill_timeout\":\"7s\""), CID, id);
+    size_t from = stop_task(e, id, CID, 3 * DV_NSEC_PER_SEC, NULL);
+    assert_string_equal(
+        query_at(e, dv_renv_request_index(e, "POST", "/containers/" CID "/stop", from)), "t=3");
+    assert_int_equal(dv_renv_heard(e, "event", id, "Killing", "timeout 3s"), 1);
+    assert_int_equal(dv_renv_request_index(e, "POST", "/containers/" CID "/kill", 0), -1);
+
+    restart_task(e, id, CID);
+    from = stop_task(e, id, CID, -1, NULL); /* the spec's */
+    assert_string_equal(
+        query_at(e, dv_renv_request_index(e, "POST", "/containers/" CID "/stop", from)), "t=7");
+
+    e->tr->config.max_kill_timeout_ns = 2 * DV_NSEC_PER_SEC;
+    restart_task(e, id, CID);
+    from = stop_task(e, id, CID, -1, NULL);
+    assert_string_equal(
+        query_at(e, dv_renv_request_index(e, "POST", "/containers/" CID "/stop", from)), "t=2");
+    restart_task(e, id, CID);
+    from = stop_task(e, id, CID, 10 * DV_NSEC_PER_SEC, NULL);
+    assert_string_equal(
+        query_at(e, dv_renv_request_index(e, "POST", "/containers/" CID "/stop", from)), "t=2");
+    assert_int_equal(dv_renv_heard(e, "event", id, "Killing", "timeout 2s"), 2);
+    /* an API stop's signal, capped the same way */
+    restart_task(e, id, CID);
+    e->tr->config.max_kill_timeout_ns = 200 * MS;
+    from = stop_task(e, id, CID, 10 * DV_NSEC_PER_SEC, "SIGHUP");
+    long kill = dv_renv_request_index(e, "POST", "/containers/" CID "/kill", from);
+    assert_string_equal(query_at(e, kill), "signal=SIGHUP");
+    assert_string_equal(
+        query_at(e, dv_renv_request_index(e, "POST", "/containers/" CID "/stop", (size_t)kill)),
+        "t=0");
+    int64_t signalled =
+        dv_renv_heard_time(e, "event", id, "Killing", "sending SIGHUP, stopping after 200ms");
+    int64_t escalated = dv_renv_heard_time(e, "event", id, "Killing", "still running 200ms");
+    assert_true(signalled > 0 && escalated - signalled >= 200 * MS);
+    assert_true(escalated - signalled < 2000 * MS); /* not the 10s asked for */
+}
+
+/* ---- the restart policy ---- */
+
+/* The monotonic times of task ID's notes of KIND (state, event) named NAME, in
+ * order (at most N). */
+static size_t note_times(dv_renv *e, const char *kind, const char *id, const char *name,
+                         int64_t *ret, size_t n)
+{
+    size_t k = 0, i;
+    json_t *note;
+    const char *key = strcmp(kind, "state") == 0 ? "state" : "type";
+    json_array_foreach(e->heard, i, note)
+    {
+        if (k < n && strcmp(rec_str(note, "kind"), kind) == 0 &&
+            strcmp(rec_str(note, "task"), id) == 0 && strcmp(rec_str(note, key), name) == 0)
+            ret[k++] = json_integer_value(json_object_get(note, "t_ns"));
+    }
+    return k;
+}
+
+static void test_restart_mode_fail(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e,
+             SPEC(",\"restart\":{\"attempts\":2,\"interval\":\"5s\",\"delay\":\"100ms\","
+                  "\"mode\":\"fail\"}"),
+             CID, id);
+    /* It exits with 3; every container after it exits at once too. */
+    dv_renv_inspect_exited(e, CID, id, 3, false);
+    dv_fake_replace(e->fake, "POST", "/containers/create", 201, "{\"Id\":\"" CID "\"}");
+    dv_renv_engine_event(e, "die", CID, id);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 3000));
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 3);
+    /* each restart removes the container before */
+    assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID), 2);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Restarting", "exit code 3: restarting in"), 2);
+    assert_int_equal(
+        dv_renv_heard(e, "event", id, "Not Restarting",
+                      "exceeded allowed attempts 2 in interval 5s and mode is \"fail\""),
+        1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Terminated", "exit code 3"), 3);
+    /* the delay is honoured: from the verdict (its event comes before the timer is
+     * armed) to the next fetch at least 100ms (at most 125ms + scheduling) */
+    int64_t waits[4], pulls[4];
+    assert_int_equal(note_times(e, "event", id, "Restarting", waits, 4), 2);
+    assert_int_equal(note_times(e, "state", id, "pulling", pulls, 4), 3);
+    for (int i = 0; i < 2; i++) {
+        assert_true(pulls[i + 1] - waits[i] >= 100 * MS);
+        assert_true(pulls[i + 1] - waits[i] < 1000 * MS);
+    }
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "failed");
+    json_t *tracker = json_object_get(rec, "restart_tracker");
+    assert_int_equal(json_integer_value(json_object_get(tracker, "total")), 2);
+    assert_int_equal(json_integer_value(json_object_get(tracker, "count")), 3); /* failures */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "exit"), "exit_code")),
+                     3);
+}
+
+static bool heard_delay_verdict(dv_renv *e, const void *id)
+{
+    return dv_renv_heard(e, "event", id, "Restarting", "mode is \"delay\"") > 0;
+}
+
+static bool created_thrice(dv_renv *e, const void *arg)
+{
+    (void)arg;
+    return dv_fake_count(e->fake, "POST", "/containers/create") >= 3;
+}
+
+/* Attempts spent in mode delay: no failure, the rest of the interval is waited out. */
+static void test_restart_mode_delay(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e,
+             SPEC(",\"restart\":{\"attempts\":1,\"interval\":\"5s\",\"delay\":\"100ms\","
+                  "\"mode\":\"delay\"}"),
+             CID, id);
+    /* The spec's interval is at least 5s; the state machine takes the task's. */
+    dv_renv_task(e, id)->restart_policy.interval_ns = 600 * MS;
+    dv_renv_inspect_exited(e, CID, id, 1, false);
+    dv_fake_replace(e->fake, "POST", "/containers/create", 201, "{\"Id\":\"" CID "\"}");
+    dv_renv_engine_event(e, "die", CID, id);
+    assert_true(dv_renv_wait(e, heard_delay_verdict, id, 3000));
+    assert_int_equal(dv_renv_task(e, id)->state, DV_TASK_RESTARTING);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 2);
+    assert_true(dv_renv_wait(e, created_thrice, NULL, 3000));
+    int64_t waits[4], pulls[4];
+    assert_true(note_times(e, "event", id, "Restarting", waits, 4) >= 2);
+    assert_true(note_times(e, "state", id, "pulling", pulls, 4) >= 3);
+    /* the first restart after the delay; the next one only once the 600ms window
+     * that began with the first exit is over */
+    assert_true(pulls[1] - waits[0] >= 100 * MS);
+    assert_true(pulls[2] - waits[0] >= 550 * MS);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Not Restarting", NULL), 0);
+}
+
+/* A batch-like task: exit 0 completes it, whatever attempts are left. */
+static void test_exit_zero_completes(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e,
+             SPEC(",\"restart\":{\"attempts\":3,\"interval\":\"5s\",\"delay\":\"100ms\","
+                  "\"mode\":\"fail\"}"),
+             CID, id);
+    dv_renv_inspect_exited(e, CID, id, 0, false);
+    dv_renv_engine_event(e, "die", CID, id);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_EXITED, 2000));
+    dv_renv_sleep(e, 150); /* no restart comes */
+    assert_int_equal(dv_renv_task(e, id)->state, DV_TASK_EXITED);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Completed", NULL), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Terminated", "exited successfully"), 1);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "exited");
+    assert_true(json_is_true(json_object_get(json_object_get(rec, "exit"), "valid")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "exit"), "exit_code")),
+                     0);
+}
+
+/* ---- OOM ---- */
+
+#define NO_RESTART ",\"restart\":{\"attempts\":0,\"interval\":\"5s\",\"delay\":\"0s\"}"
+
+/* Docker's "oom" event before the exit: the exit is an OOM kill even though
+ * inspect does not say so (cgroup v2 races). */
+static void test_oom_event_before_the_exit(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(NO_RESTART), CID, id);
+    dv_renv_engine_event(e, "oom", CID, id);
+    assert_int_equal(dv_renv_heard(e, "event", id, "OOM", "ran out of memory"), 1);
+    dv_renv_inspect_exited(e, CID, id, 137, false);
+    dv_renv_engine_event(e, "die", CID, id);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 2000));
+    assert_true(dv_renv_task(e, id)->exit.oom_killed);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Terminated", "ran out of memory"), 1);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_true(json_is_true(json_object_get(json_object_get(rec, "exit"), "oom_killed")));
+}
+
+/* ... and after it: the recorded exit is mended ("OOM Killed"), the record too. */
+static void test_oom_event_after_the_exit(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(NO_RESTART), CID, id);
+    dv_renv_inspect_exited(e, CID, id, 137, false);
+    dv_renv_engine_event(e, "die", CID, id);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 2000));
+    assert_false(dv_renv_task(e, id)->exit.oom_killed);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Terminated", "ran out of memory"), 0);
+    dv_renv_engine_event(e, "oom", CID, id);
+    assert_true(dv_renv_task(e, id)->exit.oom_killed);
+    assert_int_equal(dv_renv_heard(e, "event", id, "OOM Killed", "after its exit"), 1);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_true(json_is_true(json_object_get(json_object_get(rec, "exit"), "oom_killed")));
+    /* Docker's own OOMKilled is taken as it is */
+    char id2[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(NO_RESTART), CID, id2);
+    dv_renv_inspect_exited(e, CID, id2, 137, true);
+    dv_renv_engine_event(e, "die", CID, id2);
+    assert_true(dv_renv_wait_state(e, id2, DV_TASK_FAILED, 2000));
+    assert_true(dv_renv_task(e, id2)->exit.oom_killed);
+}
+
+/* ---- failed pulls, no Engine ---- */
+
+static void test_pull_refused_by_the_registry(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    dv_task *t = dv_renv_create(e, SPEC(""), id); /* default policy: 2 attempts */
+    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
+                  "{\"message\":\"No such image: app:1\"}");
+    dv_fake_reply(e->fake, "POST", "/images/create", 0, 404,
+                  "{\"message\":\"pull access denied for app, repository does not exist or may "
+                  "require 'docker login'\"}");
+    dv_renv_start(e, t);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 3000));
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/images/create"), 1); /* final: no retry */
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 0);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Driver Failure", "failed to pull `app:1`"), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Driver Failure", "pull access denied"), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Not Restarting", "unrecoverable"), 1);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "failed");
+}
+
+/* A registry's 500 may pass: the restart policy decides. */
+static void test_pull_500_is_restarted_then_fails(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    dv_task *t = dv_renv_create(
+        e, SPEC(",\"restart\":{\"attempts\":1,\"interval\":\"5s\",\"delay\":\"50ms\"}"), id);
+    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
+                  "{\"message\":\"No such image: app:1\"}");
+    dv_fake_reply(e->fake, "POST", "/images/create", 0, 500,
+                  "{\"message\":\"Get \\\"https://registry-1.docker.io/v2/\\\": net/http: TLS "
+                  "handshake timeout\"}");
+    dv_renv_start(e, t);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 3000));
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/images/create"), 2);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Driver Failure", "failed to pull `app:1`"), 2);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Restarting", "start failed"), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Not Restarting", "exceeded allowed attempts"),
+                     1);
+}
+
+static bool waiting(dv_renv *e, const void *id)
+{
+    dv_task *t = dv_renv_task(e, id);
+    return t && t->waiting;
+}
+
+/* No Engine at all (the connection dropped without an answer): the task waits
+ * in its state rather than failing, and goes on once the Engine is back. */
+static void test_unreachable_engine_makes_the_task_wait(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    dv_task *t = dv_renv_create(e, SPEC(NO_RESTART), id);
+    dv_fake_rule drop = {.method = "GET", .path = "/images/app:1/json", .drop = true};
+    dv_fake_add(e->fake, &drop);
+    dv_renv_start(e, t);
+    assert_true(dv_renv_wait(e, waiting, id, 3000));
+    t = dv_renv_task(e, id);
+    assert_int_equal(t->state, DV_TASK_PULLING);
+    assert_non_null(strstr(t->waiting, "Docker Engine unreachable"));
+    assert_int_equal(dv_renv_heard(e, "event", id, "Engine Unreachable", NULL), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Driver Failure", NULL), 0);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "pulling");
+    /* back: the wait ends at once, not after its backoff */
+    dv_renv_happy(e, CID, id);
+    dv_runner_engine_back(e->run);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_RUNNING, 900));
+    assert_null(dv_renv_task(e, id)->waiting);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Engine Reachable", NULL), 1);
+}
+
+/* ---- destroy ---- */
+
+static void test_destroy(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(""), CID, id);
+    /* running: only with force */
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, false), -EBUSY);
+    stop_task(e, id, CID, -1, NULL);
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/tasks/%s", e->tr->dir, id);
+    assert_int_equal(access(dir, F_OK), 0);
+    size_t from = dv_fake_request_count(e->fake);
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, false), 0);
+    assert_true(dv_renv_wait(e, dv_renv_gone, id, 3000));
+    long stop = dv_renv_request_index(e, "POST", "/containers/" CID "/stop", from);
+    long del = dv_renv_request_index(e, "DELETE", "/containers/" CID, from);
+    assert_true(stop >= 0 && del > stop);
+    assert_string_equal(query_at(e, stop), "t=0");
+    assert_string_equal(query_at(e, del), "force=1&v=1");
+    assert_int_equal(dv_renv_heard(e, "gone", id, "destroyed", NULL), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Destroyed", "the task is gone"), 1);
+    assert_int_equal(dv_renv_heard(e, "destroy_failed", id, NULL, NULL), 0);
+    json_t *rec = dv_renv_record(e, id);
+    assert_null(rec);
+    assert_int_equal(access(dir, F_OK), -1);
+}
+
+static void test_destroy_refused_by_the_engine(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(""), CID, id);
+    stop_task(e, id, CID, -1, NULL);
+    dv_fake_replace(e->fake, "DELETE", "/containers/" CID, 500,
+                    "{\"message\":\"driver \\\"overlay2\\\" failed to remove root filesystem\"}");
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, false), 0);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 3000));
+    assert_int_equal(dv_renv_heard(e, "destroy_failed", id, "answered", "failed to remove root"),
+                     1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Destroy Failed", "failed to remove root"), 1);
+    assert_int_equal(dv_renv_heard(e, "gone", id, NULL, NULL), 0);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_non_null(rec);
+    assert_string_equal(rec_str(rec, "state"), "failed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_start_with_the_image_present, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_with_a_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_kill_signal_then_kill_timeout, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_kill_signal_that_ends_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_timeouts_and_max_kill_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mode_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mode_delay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_zero_completes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom_event_before_the_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom_event_after_the_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_refused_by_the_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_500_is_restarted_then_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_engine_makes_the_task_wait, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_refused_by_the_engine, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
