@@ -76,6 +76,8 @@ void dv_fake_reply(dv_fake *f, const char *method, const char *path, int times, 
  * answer changes as a test goes on (a container that runs, then has exited). */
 void dv_fake_replace(dv_fake *f, const char *method, const char *path, int status,
                      const char *body);
+/* The same with a whole rule (its times are kept: 0 is forever). */
+void dv_fake_replace_rule(dv_fake *f, const dv_fake_rule *rule);
 size_t dv_fake_request_count(dv_fake *f);
 /* How many recorded requests of METHOD (NULL: any) have a path starting with PATH. */
 size_t dv_fake_count(dv_fake *f, const char *method, const char *path);

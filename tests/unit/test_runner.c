@@ -472,6 +472,12 @@ static void test_pull_500_is_restarted_then_fails(void **state)
                      1);
 }
 
+static bool pull_started(dv_renv *e, const void *arg)
+{
+    (void)arg;
+    return dv_fake_find(e->fake, "POST", "/images/create") != NULL;
+}
+
 static bool waiting(dv_renv *e, const void *id)
 {
     dv_task *t = dv_renv_task(e, id);
@@ -552,6 +558,56 @@ static void test_destroy_refused_by_the_engine(void **state)
     assert_string_equal(rec_str(rec, "state"), "failed");
 }
 
+/* No Engine during a destroy: whoever waits hears why (destroy_failed, the
+ * Engine unreachable), the task stays destroying and waits; once the Engine is
+ * back the destroy is carried out. */
+static void test_destroy_waits_for_the_engine(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(""), CID, id);
+    stop_task(e, id, CID, -1, NULL);
+    dv_fake_rule drop = {.method = "DELETE", .path = "/containers/" CID, .drop = true};
+    dv_fake_replace_rule(e->fake, &drop);
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, false), 0);
+    assert_true(dv_renv_wait(e, waiting, id, 3000));
+    dv_task *t = dv_renv_task(e, id);
+    assert_int_equal(t->state, DV_TASK_DESTROYING);
+    assert_int_equal(dv_renv_heard(e, "destroy_failed", id, "unreachable", NULL), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Destroy Failed", NULL), 0);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "destroying");
+    dv_fake_replace(e->fake, "DELETE", "/containers/" CID, 204, NULL);
+    dv_runner_engine_back(e->run);
+    assert_true(dv_renv_wait(e, dv_renv_gone, id, 900)); /* at once, not after the backoff */
+    assert_int_equal(dv_renv_heard(e, "gone", id, "destroyed", NULL), 1);
+    json_t *gone = dv_renv_record(e, id);
+    assert_null(gone);
+}
+
+/* A stop while the image is still being fetched: the fetch is called off (its
+ * pull cancelled), nothing is created, the task is stopped and stays so. */
+static void test_stop_while_pulling(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    dv_task *t = dv_renv_create(e, SPEC(""), id);
+    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
+                  "{\"message\":\"No such image: app:1\"}");
+    /* the registry is slow: the pull is under way and has nothing to say yet */
+    dv_fake_rule pull = {.method = "POST", .path = "/images/create", .hang = true};
+    dv_fake_add(e->fake, &pull);
+    dv_renv_start(e, t);
+    assert_true(dv_renv_wait(e, pull_started, NULL, 3000));
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, -1, NULL, false), 0);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_STOPPED, 2000));
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 0);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Stopped", NULL), 1);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "stopped");
+    assert_string_equal(rec_str(rec, "desired"), "stopped");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +628,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_refused_by_the_engine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_waits_for_the_engine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_while_pulling, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
