@@ -56,12 +56,15 @@ static const char *str(const json_t *o, const char *key)
 }
 
 /* A record as an agent that went away left it: task of SPEC in STATE (DESIRED),
- * naming container CID (NULL: none); the task is then out of the table (the
- * agent is gone), its record and directory stay. */
-static void left_record(dv_renv *e, const char *spec, enum dv_task_state state,
-                        enum dv_task_desired desired, const char *cid, char id[DV_UUID_STRLEN + 1])
+ * naming container CID (NULL: none), a restart due at RESTART_DUE_NS (0: none);
+ * the task is then out of the table (the agent is gone), its record and
+ * directory stay. */
+static void left_record_due(dv_renv *e, const char *spec, enum dv_task_state state,
+                            enum dv_task_desired desired, const char *cid, int64_t restart_due_ns,
+                            char id[DV_UUID_STRLEN + 1])
 {
     dv_task *t = dv_renv_create(e, spec, id);
+    t->restart_due_ns = restart_due_ns;
     t->state = state;
     t->desired = desired;
     dv_task_set_str(&t->image_id, DV_RENV_IMAGE);
@@ -72,6 +75,12 @@ static void left_record(dv_renv *e, const char *spec, enum dv_task_state state,
     assert_int_equal(dv_runner_save(e->run, t, &err), 0);
     dv_ports_release_task(e->run->ports, t->id);
     dv_task_table_remove(e->run->tasks, t, dv_runner_free_rt);
+}
+
+static void left_record(dv_renv *e, const char *spec, enum dv_task_state state,
+                        enum dv_task_desired desired, const char *cid, char id[DV_UUID_STRLEN + 1])
+{
+    left_record_due(e, spec, state, desired, cid, 0, id);
 }
 
 /* The Engine's container list: {"Id","Names","State","Labels"} of CONTAINERS. */
@@ -298,6 +307,48 @@ static void test_foreign_container_sets_the_record_aside(void **state)
     assert_int_equal(acted_on(e, CID_B), 0);
 }
 
+/* A restart that was pending is re-armed for what is left of its persisted
+ * delay; an interrupted destroy is finished (container, directory, record); a
+ * task stopped before anything ran is settled stopped. */
+static void test_pending_restart_destroy_and_stop(void **state)
+{
+    dv_renv *e = *state;
+    char r[DV_UUID_STRLEN + 1], x[DV_UUID_STRLEN + 1], p[DV_UUID_STRLEN + 1];
+    int64_t due = dv_realtime_ns() + 300 * MS;
+    left_record_due(e, SPEC(",\"restart\":{\"attempts\":2,\"interval\":\"1m\",\"delay\":\"10s\"}"),
+                    DV_TASK_RESTARTING, DV_DESIRED_RUNNING, CID_B, due, r);
+    left_record(e, SPEC(""), DV_TASK_DESTROYING, DV_DESIRED_STOPPED, CID_D, x);
+    left_record(e, SPEC(""), DV_TASK_PENDING, DV_DESIRED_STOPPED, NULL, p);
+    engine_lists(e, json_pack("[o,o]", listed(CID_B, r, "exited"), listed(CID_D, x, "exited")));
+    dv_renv_inspect_exited(e, CID_B, r, 1, false);
+    dv_fake_reply(e->fake, "DELETE", "/containers/" CID_B, 0, 204, NULL);
+    dv_renv_container_ops(e, CID_D); /* stop, delete */
+    dv_renv_inspect_exited(e, CID_D, x, 0, false);
+    dv_renv_image(e, "app:1", DV_RENV_IMAGE);
+    dv_renv_container(e, CID_C, r);
+    char xdir[1024];
+    snprintf(xdir, sizeof(xdir), "%s/tasks/%s", e->tr->dir, x);
+    assert_int_equal(access(xdir, F_OK), 0);
+    recover(e);
+
+    /* P: stopped, nothing asked of the Engine */
+    assert_int_equal(dv_renv_task(e, p)->state, DV_TASK_STOPPED);
+    _cleanup_json_ json_t *rp = dv_renv_record(e, p);
+    assert_string_equal(str(rp, "state"), "stopped");
+    /* X: gone, container removed, record and directory too */
+    assert_true(dv_renv_wait(e, dv_renv_gone, x, 3000));
+    assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID_D), 1);
+    assert_int_equal(dv_renv_heard(e, "gone", x, "destroyed", NULL), 1);
+    json_t *rx = dv_renv_record(e, x);
+    assert_null(rx);
+    assert_int_equal(access(xdir, F_OK), -1);
+    /* R: waits out the rest of its delay (300ms, not the spec's 10s), then starts */
+    assert_int_equal(dv_renv_task(e, r)->state, DV_TASK_RESTARTING);
+    assert_true(dv_renv_wait(e, running_again, r, 3000));
+    assert_true(dv_realtime_ns() >= due);
+    assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID_B), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupted_stop_is_given_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_container_sets_the_record_aside, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pending_restart_destroy_and_stop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
