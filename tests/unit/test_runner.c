@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "duration.h"
 #include "labels.h"
 #include "runner_env.h"
@@ -608,6 +609,88 @@ static void test_stop_while_pulling(void **state)
     assert_string_equal(rec_str(rec, "desired"), "stopped");
 }
 
+/* ---- a stop during an Engine outage ---- */
+
+/* What the agent does when the Engine's event stream breaks and comes back
+ * (agent.c: on_engine_broken, on_engine_resync). */
+static void engine_broken(dv_renv *e)
+{
+    e->run->engine_stream_ok = false;
+    e->run->engine_stream_down = true;
+    dv_runner_engine_lost(e->run, dv_realtime_ns());
+}
+
+static void engine_back(dv_renv *e)
+{
+    e->run->engine_stream_ok = true;
+    e->run->engine_stream_down = false;
+    dv_runner_resync(e->run);
+    dv_runner_engine_back(e->run);
+}
+
+static void engine_drops(dv_renv *e, const char *method, const char *path)
+{
+    dv_fake_rule drop = {.method = method, .path = path, .drop = true};
+    dv_fake_replace_rule(e->fake, &drop);
+}
+
+static bool stop_waits(dv_renv *e, const void *id)
+{
+    dv_task *t = dv_renv_task(e, id);
+    /* the stop met no Engine, and neither did the confirm after it */
+    return t && t->waiting && dv_fake_count(e->fake, "GET", "/containers/" CID "/json") >= 3;
+}
+
+static size_t kills_before;
+static bool killed_again(dv_renv *e, const void *arg)
+{
+    (void)arg;
+    return dv_fake_count(e->fake, "POST", "/containers/" CID "/kill") > kills_before;
+}
+
+/* A stop that never reached the Engine: the task stays stopping and says why;
+ * when the Engine is back and the container rode the outage out (live restore),
+ * the stop is given then, with the signal and timeout it was asked with. */
+static void test_stop_during_an_outage_is_given_once_the_engine_is_back(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    e->run->engine_stream_ok = true;
+    run_task(e, SPEC(",\"kill_signal\":\"SIGUSR1\",\"kill_timeout\":\"200ms\""), CID, id);
+    size_t inspects = dv_fake_count(e->fake, "GET", "/containers/" CID "/json");
+    engine_broken(e);
+    engine_drops(e, "GET", "/containers/" CID "/json");
+    engine_drops(e, "POST", "/containers/" CID "/kill");
+    engine_drops(e, "POST", "/containers/" CID "/stop");
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, -1, NULL, false), 0);
+    assert_true(dv_renv_wait(e, stop_waits, id, 3000));
+    dv_renv_sleep(e, 50); /* nothing more is tried while the Engine is away */
+    assert_int_equal(dv_fake_count(e->fake, "GET", "/containers/" CID "/json"), inspects + 2);
+    dv_task *t = dv_renv_task(e, id);
+    assert_int_equal(t->state, DV_TASK_STOPPING);
+    assert_non_null(strstr(t->waiting, "the stop is confirmed once it answers again"));
+    assert_int_equal(dv_renv_heard(e, "event", id, "Engine Unreachable", "the stop is confirmed"),
+                     1);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/" CID "/kill"), 0);
+
+    /* back, and the container still runs */
+    dv_renv_inspect_running(e, CID, id);
+    dv_renv_container_ops(e, CID);
+    kills_before = 0;
+    engine_back(e);
+    assert_true(dv_renv_wait(e, killed_again, NULL, 2000));
+    assert_string_equal(dv_fake_find(e->fake, "POST", "/containers/" CID "/kill")->query,
+                        "signal=SIGUSR1");
+    assert_int_equal(dv_renv_heard(e, "event", id, "Killing", "the container still runs"), 1);
+    dv_renv_inspect_exited(e, CID, id, 143, false);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_STOPPED, 2000));
+    /* after the kill, the kill_timeout, then the Engine's stop */
+    assert_string_equal(dv_fake_find(e->fake, "POST", "/containers/" CID "/stop")->query, "t=0");
+    assert_null(dv_renv_task(e, id)->waiting);
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(rec_str(rec, "state"), "stopped");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +713,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_refused_by_the_engine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_waits_for_the_engine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_pulling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_during_an_outage_is_given_once_the_engine_is_back,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
