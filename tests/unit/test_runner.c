@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -23,6 +24,7 @@
 #include "runner_env.h"
 
 #define CID "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
+#define CID2 "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2"
 #define IMG DV_RENV_IMAGE
 #define SPEC(extra) "{\"name\":\"web\",\"config\":{\"image\":\"app:1\"}" extra "}"
 #define MS DV_NSEC_PER_MSEC
@@ -691,6 +693,87 @@ static void test_stop_during_an_outage_is_given_once_the_engine_is_back(void **s
     assert_string_equal(rec_str(rec, "state"), "stopped");
 }
 
+static bool running_with_a_restart(dv_renv *e, const void *id)
+{
+    dv_task *t = dv_renv_task(e, id);
+    return t && t->state == DV_TASK_RUNNING && t->restarts.total == 1 && t->container_id &&
+           strcmp(t->container_id, CID2) == 0;
+}
+
+/* The Engine went away and took the container with it (no live restore): the
+ * exit found once it is back is the outage's, and the task starts again without
+ * spending its restart policy (it has no attempts at all). */
+static void test_exit_during_an_outage_does_not_spend_attempts(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    e->run->engine_stream_ok = true;
+    run_task(e, SPEC(NO_RESTART), CID, id);
+    engine_broken(e);
+    /* it ended just now (dv_renv_inspect_exited's FinishedAt is long past) */
+    char now[64], body[1024];
+    time_t secs = time(NULL);
+    struct tm tm;
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&secs, &tm));
+    snprintf(body, sizeof(body),
+             "{\"Id\":\"" CID "\",\"State\":{\"Running\":false,\"ExitCode\":143,"
+             "\"FinishedAt\":\"%s\"},\"Config\":{\"Labels\":{\"" DV_LABEL_NODE_ID
+             "\":\"" DV_RENV_NODE "\",\"" DV_LABEL_TASK_ID "\":\"%s\"}}}",
+             now, id);
+    dv_fake_replace(e->fake, "GET", "/containers/" CID "/json", 200, body);
+    dv_renv_container(e, CID2, id); /* the new container, running */
+    engine_back(e);
+    assert_true(dv_renv_wait(e, running_with_a_restart, id, 2000));
+    assert_int_equal(dv_renv_heard(e, "event", id, "Restarting", "Docker Engine going down"), 1);
+    dv_task *t = dv_renv_task(e, id);
+    assert_int_equal(t->restarts.count, 0);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Not Restarting", NULL), 0);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 2);
+}
+
+/* A stop finds that the container the record names is not the task's (its
+ * labels say another task): nothing is sent to it, the record is set aside, the
+ * task leaves the table and the observers hear why. */
+static void test_foreign_container_found_by_a_stop(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    run_task(e, SPEC(""), CID, id);
+    dv_renv_inspect_running(e, CID, "079a6c4f-aaaa-4bbb-8ccc-dddddddddddd");
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, -1, NULL, false), 0);
+    assert_true(dv_renv_wait(e, dv_renv_gone, id, 2000));
+    assert_int_equal(dv_renv_heard(e, "gone", id, "set aside", "is not this agent's"), 1);
+    assert_int_equal(dv_renv_heard(e, "event", id, "Set Aside", NULL), 1);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/" CID "/stop"), 0);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/" CID "/kill"), 0);
+    assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID), 0);
+    assert_true(dv_state_store_is_quarantined(e->run->store, id));
+    json_t *rec = dv_renv_record(e, id);
+    assert_null(rec);
+}
+
+/* A forced destroy while the image is being pulled: the pull is called off and
+ * the task goes, with nothing created. */
+static void test_forced_destroy_while_pulling(void **state)
+{
+    dv_renv *e = *state;
+    char id[DV_UUID_STRLEN + 1];
+    dv_task *t = dv_renv_create(e, SPEC(""), id);
+    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
+                  "{\"message\":\"No such image: app:1\"}");
+    dv_fake_rule pull = {.method = "POST", .path = "/images/create", .hang = true};
+    dv_fake_add(e->fake, &pull);
+    dv_renv_start(e, t);
+    assert_true(dv_renv_wait(e, pull_started, NULL, 3000));
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, false), -EBUSY);
+    assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, true), 0);
+    assert_true(dv_renv_wait(e, dv_renv_gone, id, 2000));
+    assert_int_equal(dv_renv_heard(e, "gone", id, "destroyed", NULL), 1);
+    assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 0);
+    json_t *rec = dv_renv_record(e, id);
+    assert_null(rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +798,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_while_pulling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_during_an_outage_is_given_once_the_engine_is_back,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_during_an_outage_does_not_spend_attempts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_container_found_by_a_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forced_destroy_while_pulling, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
