@@ -1,9 +1,11 @@
 /* The task runner on a runtime over the fake Engine (runner_env.h), with the
  * real loop, workers, timers and state store: submit and start (image found or
  * pulled), stops with kill_signal, kill_timeout and max_kill_timeout, the
- * restart policy, OOM kills, failed pulls, an unreachable Engine, destroy. Each
- * case checks what the Engine was asked, what the observers heard and what the
- * task's record on disk says. */
+ * restart policy, OOM kills, failed pulls, destroy, Engine outages (a start, a
+ * stop, a destroy that meet no Engine; an exit the outage caused), a foreign
+ * container. Each case checks what the Engine was asked, what the observers
+ * heard and what the task's record on disk says. Cases that found bugs in the
+ * runner are skipped, with the bug named where they skip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
