@@ -204,23 +204,23 @@ static void test_drain_of_nothing(void **state)
     assert_int_equal(json_integer_value(json_object_get(d->answer, "tasks")), 0);
 }
 
-/* dv_drain_settled: what a drain waits for. */
+/* dv_task_drain_settled: what a drain waits for. */
 static void test_settled(void **state)
 {
     (void)state;
-    assert_true(dv_drain_settled(NULL));
+    assert_true(dv_task_drain_settled(NULL));
     dv_task t = {.state = DV_TASK_STOPPING};
-    assert_false(dv_drain_settled(&t));
+    assert_false(dv_task_drain_settled(&t));
     t.state = DV_TASK_PULLING;
-    assert_false(dv_drain_settled(&t));
+    assert_false(dv_task_drain_settled(&t));
     t.state = DV_TASK_DESTROYING;
-    assert_false(dv_drain_settled(&t));
+    assert_false(dv_task_drain_settled(&t));
     t.state = DV_TASK_RUNNING; /* its stop failed, or it was restarted since */
-    assert_true(dv_drain_settled(&t));
+    assert_true(dv_task_drain_settled(&t));
     t.state = DV_TASK_STOPPED;
-    assert_true(dv_drain_settled(&t));
+    assert_true(dv_task_drain_settled(&t));
     t.state = DV_TASK_FAILED;
-    assert_true(dv_drain_settled(&t));
+    assert_true(dv_task_drain_settled(&t));
 }
 
 int main(void)
