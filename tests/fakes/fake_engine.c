@@ -444,6 +444,36 @@ void dv_fake_reply(dv_fake *f, const char *method, const char *path, int times, 
     dv_fake_add(f, &r);
 }
 
+void dv_fake_replace_rule(dv_fake *f, const dv_fake_rule *in)
+{
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->n_rules; i++) {
+        rule *r = f->rules[i];
+        if (r->r.method && in->method && strcmp(r->r.method, in->method) == 0 &&
+            strcmp(r->r.path, in->path) == 0)
+            r->left = 0;
+    }
+    pthread_mutex_unlock(&f->lock);
+    dv_fake_add(f, in);
+}
+
+void dv_fake_replace(dv_fake *f, const char *method, const char *path, int status, const char *body)
+{
+    dv_fake_rule r = {.method = method, .path = path, .status = status, .body = body};
+    dv_fake_replace_rule(f, &r);
+}
+
+size_t dv_fake_count(dv_fake *f, const char *method, const char *path)
+{
+    pthread_mutex_lock(&f->lock);
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_reqs; i++)
+        n += (!method || strcmp(f->reqs[i]->method, method) == 0) &&
+             strncmp(f->reqs[i]->path, path, strlen(path)) == 0;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
 size_t dv_fake_request_count(dv_fake *f)
 {
     pthread_mutex_lock(&f->lock);

@@ -71,7 +71,16 @@ void dv_fake_add(dv_fake *f, const dv_fake_rule *rule);
 /* Shorthand: METHOD PATH answered TIMES times with STATUS and BODY. */
 void dv_fake_reply(dv_fake *f, const char *method, const char *path, int times, int status,
                    const char *body);
+/* From now on METHOD PATH is answered with STATUS and BODY, forever: every
+ * earlier rule for exactly that METHOD and PATH is spent first. For an Engine whose
+ * answer changes as a test goes on (a container that runs, then has exited). */
+void dv_fake_replace(dv_fake *f, const char *method, const char *path, int status,
+                     const char *body);
+/* The same with a whole rule (its times are kept: 0 is forever). */
+void dv_fake_replace_rule(dv_fake *f, const dv_fake_rule *rule);
 size_t dv_fake_request_count(dv_fake *f);
+/* How many recorded requests of METHOD (NULL: any) have a path starting with PATH. */
+size_t dv_fake_count(dv_fake *f, const char *method, const char *path);
 /* The I-th recorded request (stable until dv_fake_stop), NULL if none. */
 const dv_fake_request *dv_fake_request_at(dv_fake *f, size_t i);
 /* The last recorded request whose path (without version) starts with PATH. */

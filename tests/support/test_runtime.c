@@ -18,7 +18,9 @@ dv_test_runtime *dv_test_runtime_new(dv_fake *fake)
     run->lanes = &tr->lanes;
     run->log_loss_fd = -1;
     snprintf(run->node_id, sizeof(run->node_id), "%s", "00000000-0000-4000-8000-00000000a9e7");
-    snprintf(run->boot_id, sizeof(run->boot_id), "%s", "test-boot");
+    /* Shaped as a kernel boot id: a record's boot id of another length is ignored
+     * when it is read back (so recovery could never see a reboot). */
+    snprintf(run->boot_id, sizeof(run->boot_id), "%s", "b0070000-0000-4000-8000-000000000001");
     run->ncpus = 2;
     run->cpu_total_mhz = 4000;
     if (dv_agent_config_defaults(&tr->config, NULL) < 0)
