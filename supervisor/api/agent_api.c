@@ -140,7 +140,7 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
     }
     dv_task_event_add(t, &dv_runner_ops, &a->run, "Received", "task %s received", t->name);
     dv_runner_ops.changed(&a->run, t);
-    dv_task_input in = {.event = DV_TE_START, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = DV_TE_START};
     dv_runner_feed(&a->run, t, &in);
     dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
 }
@@ -162,7 +162,7 @@ static void feed_and_answer(dv_agent *a, dv_api_request *req, dv_task *t, const 
 static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
 {
     const json_t *body = dv_api_request_body(req);
-    dv_task_input in = {.event = DV_TE_STOP, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = DV_TE_STOP};
     const char *timeout = json_string_value(json_object_get(body, "timeout"));
     const char *signal = json_string_value(json_object_get(body, "signal"));
     dv_error err;
@@ -170,7 +170,8 @@ static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
         dv_api_respond_error(req, 400, "timeout", "timeout: %s", err.msg);
         return;
     }
-    if (in.stop_timeout_ns < -1) {
+    in.stop_timeout_set = timeout != NULL;
+    if (in.stop_timeout_ns < 0) {
         dv_api_respond_error(req, 400, "timeout", "timeout: must not be negative");
         return;
     }
@@ -189,14 +190,13 @@ static void task_stop(dv_agent *a, dv_api_request *req, dv_task *t)
 
 static void task_restart(dv_agent *a, dv_api_request *req, dv_task *t)
 {
-    dv_task_input in = {.event = DV_TE_RESTART, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = DV_TE_RESTART};
     feed_and_answer(a, req, t, &in);
 }
 
 static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
 {
-    dv_task_input in = {
-        .event = DV_TE_DESTROY, .force = dv_api_flag(req, "force"), .stop_timeout_ns = -1};
+    dv_task_input in = {.event = DV_TE_DESTROY, .force = dv_api_flag(req, "force")};
     enum dv_task_state state = t->state;
     int r = dv_runner_feed(&a->run, t, &in);
     if (r == -EBUSY) {

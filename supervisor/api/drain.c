@@ -115,7 +115,7 @@ void dv_drain_request(dv_drains *ds, dv_api_request *req)
             continue;
         /* kill_signal / kill_timeout of the spec; a finished task just gets
          * desired = stopped, so no restart of any kind brings it back. */
-        dv_task_input in = {.event = DV_TE_STOP, .stop_timeout_ns = -1};
+        dv_task_input in = {.event = DV_TE_STOP};
         dv_runner_feed(run, t, &in);
     }
     d->req = dv_api_request_ref(req);

@@ -21,7 +21,7 @@ int64_t dv_engine_retry_next(int64_t previous_ns)
 
 static void feed_failed(dv_runtime *run, dv_task *t, const dv_error *err)
 {
-    dv_task_input in = {.event = DV_TE_START_FAILED, .error = err, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = DV_TE_START_FAILED, .error = err};
     dv_runner_feed(run, t, &in);
 }
 

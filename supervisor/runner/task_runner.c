@@ -148,13 +148,10 @@ int dv_runner_feed(dv_runtime *run, dv_task *t, const dv_task_input *in)
     char id[9];
     snprintf(id, sizeof(id), "%s", t->id);
     /* max_kill_timeout caps every stop, whatever asked for it (an API stop's
-     * timeout, the spec's kill_timeout, a drain, recovery), as Nomad's client does:
-     * before the state machine, so its events show the time actually waited. */
+     * timeout, the spec's kill_timeout, a restart, a drain, recovery), as Nomad's
+     * client does: in the state machine, so its events show the time waited. */
     dv_task_input capped = *in;
-    int64_t max = run->config->max_kill_timeout_ns;
-    if (max > 0 &&
-        (capped.stop_timeout_ns > max || (capped.stop_timeout_ns < 0 && t->kill_timeout_ns > max)))
-        capped.stop_timeout_ns = max;
+    capped.max_stop_timeout_ns = run->config->max_kill_timeout_ns;
     int r = dv_task_handle(t, &capped, &dv_runner_ops, run);
     if (r == -EINVAL)
         dv_log_debug("task %s: %s ignored in state %s", id, dv_task_fsm_event_name(in->event),
@@ -168,7 +165,7 @@ int dv_runner_feed(dv_runtime *run, dv_task *t, const dv_task_input *in)
 void dv_runner_feed_simple(dv_runtime *run, dv_task *t, enum dv_task_fsm_event e,
                            const dv_error *err)
 {
-    dv_task_input in = {.event = e, .error = err, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = e, .error = err};
     dv_runner_feed(run, t, &in);
 }
 
@@ -633,13 +630,15 @@ void dv_runner_engine_event(dv_runtime *run, const json_t *event)
             t->die_seen = true; /* STARTED looks again */
         else if (ours && dv_task_state_is_active(t->state))
             confirm(run, t, true);
-    } else if (strcmp(action, "oom") == 0 && ours) {
+    } else if (strcmp(action, "oom") == 0 && (ours || t->state == DV_TASK_STARTING)) {
         /* Docker may report the OOM kill after the exit (and inspect may never say
          * so): remember it for the exit still to be recorded, or mend the one
          * recorded already. The restart decision is not revisited: an OOM kill's
-         * exit code 137 already counted as a failure. */
+         * exit code 137 already counted as a failure. While starting, the task does
+         * not name its new container yet (the event carries the task's label, so the
+         * container is the task's): kept for the start's result and the confirms. */
         snprintf(dv_rt(t)->oom_container, sizeof(dv_rt(t)->oom_container), "%s", cid);
-        bool exit_recorded = dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RESTARTING;
+        bool exit_recorded = ours && t->state != DV_TASK_RUNNING && t->state != DV_TASK_STOPPING;
         if (exit_recorded && t->exit.valid && !t->exit.oom_killed) {
             t->exit.oom_killed = true;
             dv_task_event_add(t, &dv_runner_ops, run, "OOM Killed",

@@ -116,6 +116,8 @@ static void start_done(dv_loop *loop, void *data)
     bool exited = !j->running;
     dv_exit_result ex = j->exit;
     j->exit = (dv_exit_result){0};
+    if (exited && strcmp(dv_rt(t)->oom_container, j->container_id) == 0)
+        ex.oom_killed = true; /* Docker said so while the start was under way */
     dv_runner_feed_simple(run, t, DV_TE_STARTED, NULL);
     /* It may be done already (echo hello): the exit is known from the inspect. */
     if (exited && t->state == DV_TASK_RUNNING) {

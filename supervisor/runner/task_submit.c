@@ -93,7 +93,7 @@ static void on_timer_cb(dv_loop *loop, void *userdata)
     (void)loop;
     dv_task *t = userdata;
     dv_runtime *run = dv_rt(t)->run;
-    dv_task_input in = {.stop_timeout_ns = -1};
+    dv_task_input in = {0};
     if (t->state == DV_TASK_RESTARTING)
         in.event = DV_TE_RESTART_DUE;
     else if (t->state == DV_TASK_STOPPING)

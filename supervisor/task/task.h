@@ -134,8 +134,11 @@ typedef struct dv_task {
     /* Runtime only, never persisted. */
     bool restart_requested; /* operator restart: start again once the container is down */
     bool die_seen;          /* a die event arrived while starting */
+    /* The stop in progress, or asked for while pulling or starting (STOP_PENDING:
+     * then it is begun the way it was asked once the container has started). */
     int64_t stop_timeout_ns;
     char *stop_signal;
+    bool stop_pending;
     /* Why the task is not getting on (a fetch or start waits for an unreachable
      * Engine), shown as "waiting" by the API; NULL when it is not held up. */
     char *waiting;
@@ -166,8 +169,15 @@ typedef struct dv_task_input {
     enum dv_task_fsm_event event;
     const dv_error *error;      /* START_FAILED, STOP_DONE */
     const dv_exit_result *exit; /* EXITED */
-    int64_t stop_timeout_ns;    /* STOP: <0 means the spec's kill_timeout */
-    const char *stop_signal;    /* STOP: NULL means the spec's kill_signal */
+    /* STOP: the operator's own timeout when STOP_TIMEOUT_SET (0 is a timeout), else
+     * the task's kill_timeout; the operator's signal, NULL: the task's kill_signal. A
+     * zero-initialised input asks for the task's own. */
+    bool stop_timeout_set;
+    int64_t stop_timeout_ns;
+    const char *stop_signal;
+    /* Any stop this input begins waits at most this long (the agent's
+     * max_kill_timeout, as Nomad's client caps every kill); 0: no cap. */
+    int64_t max_stop_timeout_ns;
     /* EXITED: the container ended because the Engine went away (a daemon stopped
      * without live restore stops its containers): the task starts again at once,
      * not counted against its restart policy. */

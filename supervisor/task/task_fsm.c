@@ -102,6 +102,7 @@ static int begin_fetch(dv_task *t, const dv_task_ops *ops, void *ctx)
     enter(t, DV_TASK_PULLING);
     t->restart_requested = false;
     t->die_seen = false;
+    t->stop_pending = false;
     ops->fetch_image(ctx, t);
     ops->changed(ctx, t);
     return 0;
@@ -117,14 +118,25 @@ static int begin_destroy(dv_task *t, const dv_task_ops *ops, void *ctx)
     return 0;
 }
 
-static int begin_stop(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
+/* The stop IN asks for, in t->stop_timeout_ns and t->stop_signal: its own timeout
+ * and signal (an operator's stop) or the task's kill_timeout and kill_signal, the
+ * timeout capped by IN's max_stop_timeout_ns. */
+static void take_stop(dv_task *t, const dv_task_input *in)
 {
-    int64_t timeout = in && in->stop_timeout_ns >= 0 ? in->stop_timeout_ns : t->kill_timeout_ns;
-    const char *signal = in && in->stop_signal ? in->stop_signal : t->kill_signal;
-    if (signal && !*signal)
-        signal = NULL;
+    int64_t timeout = in->stop_timeout_set ? in->stop_timeout_ns : t->kill_timeout_ns;
+    if (in->max_stop_timeout_ns > 0 && timeout > in->max_stop_timeout_ns)
+        timeout = in->max_stop_timeout_ns;
+    const char *signal = in->stop_signal ? in->stop_signal : t->kill_signal;
     t->stop_timeout_ns = timeout;
-    dv_task_set_str(&t->stop_signal, signal);
+    dv_task_set_str(&t->stop_signal, signal && *signal ? signal : NULL);
+}
+
+/* Stop with what t->stop_timeout_ns and t->stop_signal say (take_stop). */
+static int begin_stop(dv_task *t, const dv_task_ops *ops, void *ctx)
+{
+    int64_t timeout = t->stop_timeout_ns;
+    const char *signal = t->stop_signal;
+    t->stop_pending = false;
     enter(t, DV_TASK_STOPPING);
     char d[32];
     dv_duration_format(timeout, d, sizeof(d));
@@ -258,9 +270,10 @@ static int pulling_image_ready(dv_task *t, const dv_task_input *in, const dv_tas
  * cancelled (a pull), and decide when its result arrives. */
 static int busy_stop(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
-    (void)in;
     if (t->desired == DV_DESIRED_STOPPED)
         return -EALREADY;
+    take_stop(t, in); /* begun so once the container has started */
+    t->stop_pending = true;
     t->desired = DV_DESIRED_STOPPED;
     t->restart_requested = false;
     ops->cancel(ctx, t);
@@ -273,6 +286,7 @@ static int busy_restart(dv_task *t, const dv_task_input *in, const dv_task_ops *
     (void)in;
     t->desired = DV_DESIRED_RUNNING;
     t->restart_requested = true;
+    t->stop_pending = false; /* the restart's stop is the task's own */
     ops->cancel(ctx, t);
     ops->changed(ctx, t);
     return 0;
@@ -290,15 +304,18 @@ static int busy_destroy(dv_task *t, const dv_task_input *in, const dv_task_ops *
 
 static int starting_started(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
-    (void)in;
     enter(t, DV_TASK_RUNNING);
     t->started_ns = ops->now(ctx);
     t->finished_ns = 0;
     dv_task_event_add(t, ops, ctx, "Started", "container %.12s started", t->container_id);
     if (t->destroy_requested)
         return begin_destroy(t, ops, ctx);
-    if (t->desired == DV_DESIRED_STOPPED || t->restart_requested)
-        return begin_stop(t, NULL, ops, ctx);
+    if (t->desired == DV_DESIRED_STOPPED || t->restart_requested) {
+        /* an operator's stop taken while starting keeps its own timeout and signal */
+        if (!(t->desired == DV_DESIRED_STOPPED && t->stop_pending))
+            take_stop(t, in);
+        return begin_stop(t, ops, ctx);
+    }
     ops->changed(ctx, t);
     if (t->die_seen) /* it died before we knew its id: look now */
         ops->confirm_exit(ctx, t);
@@ -326,15 +343,16 @@ static int running_exited(dv_task *t, const dv_task_input *in, const dv_task_ops
 static int running_stop(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
     t->desired = DV_DESIRED_STOPPED;
-    return begin_stop(t, in, ops, ctx);
+    take_stop(t, in);
+    return begin_stop(t, ops, ctx);
 }
 
 static int running_restart(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)
 {
-    (void)in;
     t->restart_requested = true;
     dv_task_event_add(t, ops, ctx, "Restart Signaled", "restart requested by the operator");
-    return begin_stop(t, NULL, ops, ctx);
+    take_stop(t, in);
+    return begin_stop(t, ops, ctx);
 }
 
 static int stopping_exited(dv_task *t, const dv_task_input *in, const dv_task_ops *ops, void *ctx)

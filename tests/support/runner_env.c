@@ -213,7 +213,7 @@ dv_task *dv_renv_create(dv_renv *e, const char *spec, char ret_id[DV_UUID_STRLEN
 
 void dv_renv_start(dv_renv *e, dv_task *t)
 {
-    dv_task_input in = {.event = DV_TE_START, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = DV_TE_START};
     assert_int_equal(dv_runner_feed(e->run, t, &in), 0);
 }
 
@@ -228,6 +228,7 @@ int dv_renv_feed(dv_renv *e, const char *id, enum dv_task_fsm_event ev, int64_t 
     dv_task *t = dv_renv_task(e, id);
     assert_non_null(t);
     dv_task_input in = {.event = ev,
+                        .stop_timeout_set = stop_timeout_ns >= 0,
                         .stop_timeout_ns = stop_timeout_ns,
                         .stop_signal = stop_signal,
                         .force = force};

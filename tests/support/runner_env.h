@@ -67,6 +67,7 @@ dv_task *dv_renv_create(dv_renv *e, const char *spec, char ret_id[DV_UUID_STRLEN
 /* Feed T the start (the rest of POST /v1/tasks). */
 void dv_renv_start(dv_renv *e, dv_task *t);
 dv_task *dv_renv_task(dv_renv *e, const char *id);
+/* STOP_TIMEOUT_NS < 0: the task's own kill_timeout. */
 int dv_renv_feed(dv_renv *e, const char *id, enum dv_task_fsm_event ev, int64_t stop_timeout_ns,
                  const char *stop_signal, bool force);
 /* An Engine event (die, oom, destroy) for container CID of task ID. */

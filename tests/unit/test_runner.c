@@ -4,8 +4,9 @@
  * restart policy, OOM kills, failed pulls, destroy, Engine outages (a start, a
  * stop, a destroy that meet no Engine; an exit the outage caused), a foreign
  * container. Each case checks what the Engine was asked, what the observers
- * heard and what the task's record on disk says. Cases that found bugs in the
- * runner are skipped, with the bug named where they skip. */
+ * heard and what the task's record on disk says. Three cases found bugs, since
+ * fixed: a restart's stop not capped by max_kill_timeout, an API stop's own
+ * timeout dropped while starting, an "oom" event lost while starting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -291,13 +292,6 @@ static void test_restart_is_capped_by_max_kill_timeout(void **state)
     assert_true(dv_renv_wait(e, running_in_cid2, id, 3000));
     assert_int_equal(dv_renv_heard(e, "event", id, "Restart Signaled", NULL), 1);
     const char *q = dv_fake_find(e->fake, "POST", "/containers/" CID "/stop")->query;
-    /* BUG (task_fsm.c, running_restart): the restart's stop is begin_stop(t, NULL),
-     * which takes t->kill_timeout_ns; the max_kill_timeout cap dv_runner_feed puts
-     * into the input (task_runner.c) never reaches it. Stopped with t=7, not t=2:
-     * a restart (and recovery's redone restart, and a stop taken while starting)
-     * is not capped. */
-    if (strcmp(q, "t=2") != 0)
-        skip();
     assert_string_equal(q, "t=2");
 }
 
@@ -320,13 +314,6 @@ static void test_stop_while_starting_keeps_its_timeout_and_signal(void **state)
     assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, 2 * DV_NSEC_PER_SEC, NULL, false), 0);
     assert_true(dv_renv_wait_state(e, id, DV_TASK_STOPPED, 3000));
     const char *q = dv_fake_find(e->fake, "POST", "/containers/" CID "/stop")->query;
-    /* BUG (task_fsm.c, busy_stop and starting_started): a stop taken while
-     * pulling or starting only records desired = stopped; once started, the task
-     * is stopped with begin_stop(NULL), the spec's kill_timeout and kill_signal,
-     * so the API stop's own timeout (and signal) is dropped: t=7 here, not t=2,
-     * although the API answered 202. */
-    if (strcmp(q, "t=2") != 0)
-        skip();
     assert_string_equal(q, "t=2");
 }
 
@@ -517,13 +504,7 @@ static void test_oom_event_while_starting(void **state)
     dv_renv_engine_event(e, "oom", CID, id);
     dv_renv_engine_event(e, "die", CID, id);
     assert_true(dv_renv_wait_state(e, id, DV_TASK_FAILED, 3000));
-    /* BUG (task_runner.c, dv_runner_engine_event): an "oom" event is only taken
-     * for the container the task already names (`ours`); while STARTING the task
-     * names no container yet (or its previous one, on a restart), so the event is
-     * dropped, unlike "die" (die_seen), and the exit is recorded as a plain
-     * "exit code 137" instead of an OOM kill. */
-    if (!dv_renv_task(e, id)->exit.oom_killed)
-        skip();
+    assert_true(dv_renv_task(e, id)->exit.oom_killed);
     assert_int_equal(dv_renv_heard(e, "event", id, "Terminated", "ran out of memory"), 1);
 }
 

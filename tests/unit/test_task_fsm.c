@@ -127,7 +127,7 @@ static const dv_task_ops ops = {
 
 static int feed(dv_task *t, struct rec *r, enum dv_task_fsm_event e)
 {
-    dv_task_input in = {.event = e, .stop_timeout_ns = -1};
+    dv_task_input in = {.event = e};
     return dv_task_handle(t, &in, &ops, r);
 }
 
@@ -273,8 +273,10 @@ static void test_stop_with_signal_then_timeout(void **state)
     struct rec r = {0};
     dv_task *t = new_task();
     run_to_running(t, &r);
-    dv_task_input stop = {
-        .event = DV_TE_STOP, .stop_timeout_ns = 2 * SEC, .stop_signal = "SIGUSR1"};
+    dv_task_input stop = {.event = DV_TE_STOP,
+                          .stop_timeout_set = true,
+                          .stop_timeout_ns = 2 * SEC,
+                          .stop_signal = "SIGUSR1"};
     assert_int_equal(dv_task_handle(t, &stop, &ops, &r), 0);
     assert_int_equal(feed(t, &r, DV_TE_KILL_TIMEOUT), 0);
     assert_int_equal(feed_exit(t, &r, 137, false), 0);
@@ -543,7 +545,7 @@ static void test_restart_during_stop(void **state)
     assert_int_equal(feed_exit(t, &r, 137, false), 0);
     assert_int_equal(t->state, DV_TASK_STOPPED);
 
-    dv_task_input d = {.event = DV_TE_DESTROY, .stop_timeout_ns = -1};
+    dv_task_input d = {.event = DV_TE_DESTROY};
     assert_int_equal(dv_task_handle(t, &d, &ops, &r), 0);
     assert_int_equal(t->state, DV_TASK_DESTROYING);
     assert_int_equal(feed(t, &r, DV_TE_RESTART), -EBUSY);
