@@ -17,6 +17,7 @@
 #include "log.h"
 #include "log_loss.h"
 #include "task_runner.h"
+#include "xalloc.h"
 
 #define DRAIN_DEADLINE (10 * DV_NSEC_PER_SEC)
 #define KILL_GRACE (5 * DV_NSEC_PER_SEC)
@@ -60,10 +61,8 @@ static int watch(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_error err;
-    if (!rt->logger_timer && !(rt->logger_timer = dv_timer_new(run->loop, on_logger_timer, t))) {
-        abandon(run, t, "out of memory");
-        return -1;
-    }
+    if (!rt->logger_timer)
+        rt->logger_timer = dv_timer_new(run->loop, on_logger_timer, t);
     if (dv_loop_watch_fd(run->loop, rt->proc.pidfd, EPOLLIN, on_proc, t, &rt->proc_watch, &err) <
         0) {
         abandon(run, t, err.msg);
@@ -254,13 +253,9 @@ void dv_logger_reap_orphan(dv_runtime *run, dv_docklog_proc *proc, const char *c
 {
     if (proc->pidfd < 0)
         return;
-    struct dv_orphan *o = calloc(1, sizeof(*o));
+    struct dv_orphan *o = dv_xcalloc(1, sizeof(*o));
     dv_error err;
-    if (!o || !(o->checkpoint_path = strdup(checkpoint_path ? checkpoint_path : "/"))) {
-        free(o);
-        dv_docklog_proc_close(proc);
-        return;
-    }
+    o->checkpoint_path = dv_xstrdup(checkpoint_path ? checkpoint_path : "/");
     o->run = run;
     o->proc = *proc;
     proc->pidfd = -1;

@@ -25,6 +25,7 @@
 #include "duration.h"
 #include "endpoint.h"
 #include "json_strict.h"
+#include "xalloc.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -83,8 +84,6 @@ static int resolve_endpoint(const char *endpoint, bool tls, json_t **ret, dv_err
             json_array_append_new(addrs, json_string(text));
     }
     freeaddrinfo(list);
-    if (!addrs)
-        return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
     if (json_array_size(addrs) == 0)
         return dv_error_set(err, -EHOSTUNREACH, "docklog config: %s has no IPv4/IPv6 address",
                             ep.host);
@@ -125,8 +124,8 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
         "tty", c->tty, "image", c->image, "task", "id", c->task_id, "name", c->task_name, "files",
         "enabled", c->files_enabled, "journald", "enabled", c->journald_enabled, "checkpoint",
         c->checkpoint_path);
-    if (!j)
-        return dv_error_set(err, -ENOMEM, "docklog config: out of memory");
+    if (!j) /* a value missing, or not valid UTF-8 */
+        return dv_error_set(err, -EINVAL, "docklog config: a value is missing or not UTF-8");
     if (addresses)
         json_object_set(j, "addresses", addresses);
     if (tls)
@@ -157,18 +156,15 @@ int dv_docklog_find_binary(bool tls, char **ret_path, dv_error *err)
     const char *env = getenv(tls ? DV_DOCKLOG_ENV "_TLS" : DV_DOCKLOG_ENV);
     char *path = NULL;
     if (env && *env) {
-        path = strdup(env);
+        path = dv_xstrdup(env);
     } else {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n < 0)
             return dv_error_errno(err, -errno, "readlink /proc/self/exe");
         self[n] = '\0';
-        if (asprintf(&path, "%s/%s", dirname(self), name) < 0)
-            path = NULL;
+        path = dv_xasprintf("%s/%s", dirname(self), name);
     }
-    if (!path)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     if (access(path, X_OK) < 0) {
         int r = dv_error_errno(err, -errno, "%s binary %s (set %s%s to override)", name, path,
                                DV_DOCKLOG_ENV, tls ? "_TLS" : "");

@@ -19,12 +19,11 @@
 #include "spec.h"
 #include "task_dirs.h"
 #include "task_runner.h"
+#include "xalloc.h"
 
 dv_job *dv_job_new(enum dv_job_kind kind, dv_runtime *run, const dv_task *t)
 {
-    dv_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return NULL;
+    dv_job *j = dv_xcalloc(1, sizeof(*j));
     j->kind = kind;
     j->run = run;
     j->dk = run->docker;
@@ -43,9 +42,8 @@ const char *dv_job_keep(dv_job *j, const char *s)
 {
     if (!s || j->npool == DV_ARRAY_SIZE(j->pool))
         return NULL;
-    char *copy = strdup(s);
-    if (copy)
-        j->pool[j->npool++] = copy;
+    char *copy = dv_xstrdup(s);
+    j->pool[j->npool++] = copy;
     return copy;
 }
 
@@ -53,7 +51,7 @@ void dv_job_free(dv_job *j)
 {
     if (!j)
         return;
-    json_decref(j->spec_json);
+    dv_task_spec_free(j->spec);
     free(j->local_dir);
     free(j->auth_config);
     free(j->auth_helper);
@@ -136,7 +134,7 @@ struct dv_pull_progress {
 
 dv_pull_progress *dv_pull_progress_new(void)
 {
-    return calloc(1, sizeof(dv_pull_progress));
+    return dv_xcalloc(1, sizeof(dv_pull_progress));
 }
 
 void dv_pull_progress_free(dv_pull_progress *p)
@@ -165,10 +163,7 @@ void dv_pull_progress_feed(dv_pull_progress *p, const json_t *line)
     if (!l) {
         if (p->n == p->cap) {
             size_t cap = p->cap ? p->cap * 2 : 8;
-            struct layer *v = realloc(p->layers, cap * sizeof(*v));
-            if (!v)
-                return;
-            p->layers = v;
+            p->layers = dv_xreallocarray(p->layers, cap, sizeof(*p->layers));
             p->cap = cap;
         }
         l = &p->layers[p->n++];
@@ -249,9 +244,9 @@ static int inspect_image_id(dv_job *j, const char *ref, dv_error *err)
     const char *user = json_string_value(json_object_get(json_object_get(img, "Config"), "User"));
     free(j->image_id);
     free(j->image_user);
-    j->image_id = strdup(id);
-    j->image_user = strdup(user ? user : "");
-    return j->image_id && j->image_user ? 0 : dv_error_set(err, -ENOMEM, "out of memory");
+    j->image_id = dv_xstrdup(id);
+    j->image_user = dv_xstrdup(user ? user : "");
+    return 0;
 }
 
 static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
@@ -274,13 +269,13 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
         .auth = creds.found ? &creds.auth : NULL,
         .timeout_ns = spec->config.image_pull_timeout_ns,
         .activity_timeout_ns = j->activity_timeout_ns,
-        .progress = ctx.progress ? on_pull_line : NULL,
+        .progress = on_pull_line,
         .userdata = &ctx,
         .cancel = &j->cancel,
     };
     r = dv_docker_image_pull(j->dk, &opts, &j->err);
     dv_registry_creds_clear(&creds);
-    if (ctx.progress && r >= 0) {
+    if (r >= 0) {
         char msg[256];
         dv_pull_progress_summary(ctx.progress, name->ref, msg, sizeof(msg));
         dv_runner_post_note(j->run, j->task_id, "progress", true, "%s", msg);
@@ -297,32 +292,21 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
 
 static void run_image(dv_job *j)
 {
-    dv_spec_error serr;
-    dv_spec_error_clear(&serr);
-    dv_task_spec *spec = NULL;
-    if ((j->r = dv_spec_parse(j->spec_json, &spec, &serr)) < 0) {
-        dv_error_set(&j->err, j->r, "%s", serr.err.msg);
-        return;
-    }
-    dv_image_name name = {0};
-    if ((j->r = dv_image_name_parse(spec->config.image, &name, &serr)) < 0) {
-        dv_error_set(&j->err, j->r, "%s", serr.err.msg);
-        dv_task_spec_free(spec);
-        return;
-    }
-    j->image_ref = strdup(name.ref);
+    const dv_task_spec *spec = j->spec;
+    const dv_image_name *name = &spec->config.image_name;
+    j->image_ref = dv_xstrdup(name->ref);
     dv_error ierr;
-    int r = inspect_image_id(j, name.ref, &ierr);
+    int r = inspect_image_id(j, name->ref, &ierr);
     bool present = r == 0;
     if (r < 0 && !dv_docker_is_not_found(&ierr)) {
         j->err = ierr;
-        dv_error_wrap(&j->err, "inspect image %s", name.ref);
+        dv_error_wrap(&j->err, "inspect image %s", name->ref);
         j->r = r;
-        goto out;
+        return;
     }
-    if (!dv_image_needs_pull(&name, spec->config.force_pull, present)) {
+    if (!dv_image_needs_pull(name, spec->config.force_pull, present)) {
         j->r = 0;
-        goto out;
+        return;
     }
     if (spec->config.load) {
         /* Opened beneath local/ by the kernel: the task owns that directory and may
@@ -330,25 +314,22 @@ static void run_image(dv_job *j)
         _cleanup_close_ int dir = open(j->local_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0) {
             j->r = dv_error_set(&j->err, -errno, "open %s: %s", j->local_dir, strerror(errno));
-            goto out;
+            return;
         }
         dv_runner_post_note(j->run, j->task_id, "Driver", false, "Loading image from %s",
                             spec->config.load);
         if ((j->r = dv_docker_image_load(j->dk, dir, spec->config.load, &j->err)) < 0) {
             dv_error_wrap(&j->err, "load image from local/%s", spec->config.load);
-            goto out;
+            return;
         }
-        if ((j->r = inspect_image_id(j, name.ref, &j->err)) < 0)
-            dv_error_wrap(&j->err, "image %s is not in %s", name.ref, spec->config.load);
-        goto out;
+        if ((j->r = inspect_image_id(j, name->ref, &j->err)) < 0)
+            dv_error_wrap(&j->err, "image %s is not in %s", name->ref, spec->config.load);
+        return;
     }
-    if ((j->r = pull(j, spec, &name)) < 0)
-        goto out;
-    if ((j->r = inspect_image_id(j, name.ref, &j->err)) < 0)
-        dv_error_wrap(&j->err, "inspect pulled image %s", name.ref);
-out:
-    dv_image_name_clear(&name);
-    dv_task_spec_free(spec);
+    if ((j->r = pull(j, spec, name)) < 0)
+        return;
+    if ((j->r = inspect_image_id(j, name->ref, &j->err)) < 0)
+        dv_error_wrap(&j->err, "inspect pulled image %s", name->ref);
 }
 
 /* ---- START ---- */
@@ -392,7 +373,7 @@ static int find_and_settle_conflict(dv_job *j, bool *ret_reused)
                                 j->container_name, id, why.msg);
         if (json_is_true(json_object_get(json_object_get(ins, "State"), "Running"))) {
             free(j->container_id);
-            j->container_id = strdup(id);
+            j->container_id = dv_xstrdup(id);
             *ret_reused = true;
             return 0;
         }
@@ -483,8 +464,8 @@ static void detect_ip(dv_job *j, const json_t *inspect)
             ip = json_string_value(json_object_get(n, "GlobalIPv6Address"));
             auto_adv = true;
         }
-        j->ip = ip && *ip ? strdup(ip) : NULL;
-        j->network_name = strdup(name);
+        j->ip = ip && *ip ? dv_xstrdup(ip) : NULL;
+        j->network_name = dv_xstrdup(name);
         j->auto_advertise = auto_adv;
         return;
     }
@@ -614,7 +595,7 @@ static void run_inspect(dv_job *j)
             j->r = 0;
             j->running = false;
             j->exit = (dv_exit_result){.valid = false};
-            j->exit.error = strdup("the container was removed outside dockvisor");
+            j->exit.error = dv_xstrdup("the container was removed outside dockvisor");
         }
         return;
     }
@@ -673,11 +654,7 @@ files:
 static void run_exec(dv_job *j)
 {
     size_t n = json_array_size(j->cmd);
-    const char **argv = calloc(n + 1, sizeof(*argv));
-    if (!argv) {
-        j->r = dv_error_set(&j->err, -ENOMEM, "out of memory");
-        return;
-    }
+    const char **argv = dv_xcalloc(n + 1, sizeof(*argv));
     for (size_t i = 0; i < n; i++)
         argv[i] = json_string_value(json_array_get(j->cmd, i));
     /* Not destructive, but a command run in another's container is worse than a
@@ -733,8 +710,8 @@ static void run_stats(dv_job *j)
 {
     _cleanup_json_ json_t *s = NULL;
     j->r = dv_docker_container_stats(j->quick_dk, j->container_id, &s, &j->err);
-    if (j->r == 0 && !(j->stats = dv_stats_from_engine(s)))
-        j->r = dv_error_set(&j->err, -ENOMEM, "out of memory");
+    if (j->r == 0)
+        j->stats = dv_stats_from_engine(s);
 }
 
 enum dv_lane dv_job_lane(const dv_job *j)

@@ -76,7 +76,7 @@ typedef struct dv_job {
     bool foreign;
 
     /* IMAGE */
-    json_t *spec_json; /* deep copy, parsed on the worker */
+    dv_task_spec *spec; /* IMAGE: the task's parsed spec (a reference: it is immutable) */
     char *local_dir;
     dv_auth_sources auth;
     char *auth_config, *auth_helper;

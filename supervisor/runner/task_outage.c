@@ -11,6 +11,7 @@
 #include "duration.h"
 #include "log.h"
 #include "task_runner.h"
+#include "xalloc.h"
 
 int64_t dv_engine_retry_next(int64_t previous_ns)
 {
@@ -71,8 +72,8 @@ bool dv_runner_engine_wait(dv_runtime *run, dv_task *t, enum dv_engine_op op, co
         rt->engine_backoff_ns = 0;
         return false;
     }
-    if (!rt->engine_timer && !(rt->engine_timer = dv_timer_new(run->loop, on_engine_timer, t)))
-        return false; /* out of memory: failing the start is all that is left */
+    if (!rt->engine_timer)
+        rt->engine_timer = dv_timer_new(run->loop, on_engine_timer, t);
     bool first = t->waiting == NULL;
     rt->engine_op = op;
     rt->engine_err = *err;

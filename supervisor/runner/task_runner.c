@@ -14,6 +14,7 @@
 #include "log.h"
 #include "labels.h"
 #include "task_jobs.h"
+#include "xalloc.h"
 
 const char *dv_runner_short_id(const dv_task *t)
 {
@@ -48,8 +49,8 @@ int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err)
 {
     memcpy(t->boot_id, run->boot_id, sizeof(t->boot_id)); /* recovery tells a reboot by it */
     _cleanup_json_ json_t *rec = dv_task_to_json(t);
-    if (!rec)
-        return dv_error_set(err, -ENOMEM, "cannot serialize the record of task %s", t->id);
+    if (!rec) /* a string from outside (an Engine answer) that is not UTF-8 */
+        return dv_error_set(err, -EINVAL, "cannot serialize the record of task %s", t->id);
     return dv_state_store_save_task(run->store, t->id, rec, err);
 }
 
@@ -83,8 +84,6 @@ void dv_runner_submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
     if (r == -EAGAIN)
         j->r = dv_error_set(&j->err, r,
                             "no worker thread could be started (the agent's thread limit?)");
-    else if (r == -ENOMEM)
-        j->r = dv_error_set(&j->err, r, "out of memory");
     else
         j->r = dv_error_set(&j->err, -ESHUTDOWN, "the agent is shutting down");
     if (dv_loop_post(run->loop, (dv_loop_msg_fn)done, free_job, j) < 0)
@@ -196,9 +195,7 @@ static void run_note(dv_loop *loop, void *data)
 void dv_runner_post_note(dv_runtime *run, const char *task_id, const char *type, bool transient,
                          const char *fmt, ...)
 {
-    struct note *n = calloc(1, sizeof(*n));
-    if (!n)
-        return;
+    struct note *n = dv_xcalloc(1, sizeof(*n));
     n->run = run;
     snprintf(n->task_id, sizeof(n->task_id), "%s", task_id);
     snprintf(n->type, sizeof(n->type), "%s", type);
@@ -264,19 +261,12 @@ static void op_fetch_image(void *ctx, dv_task *t)
     dv_runtime *run = ctx;
     dv_task_rt *rt = dv_rt(t);
     dv_job *j = dv_job_new(DV_JOB_IMAGE, run, t);
-    if (!j) {
-        dv_log_error("task %s: out of memory", dv_runner_short_id(t));
-        return;
-    }
-    if (!(j->spec_json = json_deep_copy(t->spec)) ||
-        !(j->local_dir = strdup(rt->paths.local_dir))) {
-        dv_runner_fail_later(run, j, image_done, -ENOMEM, "out of memory");
-        return;
-    }
+    j->spec = dv_task_spec_ref(rt->spec);
+    j->local_dir = dv_xstrdup(rt->paths.local_dir);
     j->auth_config =
-        run->config->docker.auth.config ? strdup(run->config->docker.auth.config) : NULL;
+        run->config->docker.auth.config ? dv_xstrdup(run->config->docker.auth.config) : NULL;
     j->auth_helper =
-        run->config->docker.auth.helper ? strdup(run->config->docker.auth.helper) : NULL;
+        run->config->docker.auth.helper ? dv_xstrdup(run->config->docker.auth.helper) : NULL;
     j->auth = (dv_auth_sources){.config_path = j->auth_config, .helper = j->auth_helper};
     j->activity_timeout_ns = run->config->docker.pull_activity_timeout_ns;
     rt->cancel = &j->cancel;
@@ -299,7 +289,7 @@ static void stop_done(dv_loop *loop, void *data)
     if (t && t->state == DV_TASK_STOPPING && j->r < 0 && j->err.unreachable) {
         dv_task_rt *rt = dv_rt(t);
         free(rt->stop_owed_signal);
-        rt->stop_owed_signal = j->signal ? strdup(j->signal) : NULL;
+        rt->stop_owed_signal = j->signal ? dv_xstrdup(j->signal) : NULL;
         rt->stop_owed_timeout_ns = (int64_t)j->stop_timeout_s * DV_NSEC_PER_SEC;
         dv_runner_stop_unreachable(j->run, t, &j->err);
     }
@@ -317,10 +307,8 @@ static void stop_done(dv_loop *loop, void *data)
 static void submit_stop(dv_runtime *run, dv_task *t, int64_t timeout_ns, const char *signal)
 {
     dv_job *j = dv_job_new(DV_JOB_STOP, run, t);
-    if (!j)
-        return;
-    j->container_id = t->container_id ? strdup(t->container_id) : NULL;
-    j->signal = signal ? strdup(signal) : NULL;
+    j->container_id = t->container_id ? dv_xstrdup(t->container_id) : NULL;
+    j->signal = signal ? dv_xstrdup(signal) : NULL;
     /* The Engine takes whole seconds: round up, so a 500ms kill_timeout is not 0. */
     j->stop_timeout_s = (int)((timeout_ns + DV_NSEC_PER_SEC - 1) / DV_NSEC_PER_SEC);
     if (!j->container_id) { /* nothing to stop */
@@ -433,18 +421,16 @@ static void inspect_done(dv_loop *loop, void *data)
 static void confirm(dv_runtime *run, dv_task *t, bool lenient)
 {
     dv_job *j = dv_job_new(DV_JOB_INSPECT, run, t);
-    if (!j)
-        return;
     j->lenient = lenient;
     if (!t->container_id) {
         j->r = 0;
         j->running = false;
-        j->exit.error = strdup("the task has no container");
+        j->exit.error = dv_xstrdup("the task has no container");
         if (dv_loop_post(run->loop, inspect_done, free_job, j) < 0)
             dv_job_free(j);
         return;
     }
-    j->container_id = strdup(t->container_id);
+    j->container_id = dv_xstrdup(t->container_id);
     dv_runner_submit(run, j, inspect_done);
 }
 
@@ -589,11 +575,9 @@ void dv_runner_destroy_step(dv_runtime *run, dv_task *t)
         return;
     }
     dv_job *j = dv_job_new(DV_JOB_DESTROY, run, t);
-    if (!j)
-        return;
-    j->container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->container_id = t->container_id ? dv_xstrdup(t->container_id) : NULL;
     j->remove_container = run->config->docker.gc.container;
-    j->task_root = strdup(rt->paths.task_root);
+    j->task_root = dv_xstrdup(rt->paths.task_root);
     dv_runner_submit(run, j, destroy_done);
 }
 

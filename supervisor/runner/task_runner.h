@@ -23,6 +23,7 @@
 #include "spec.h"
 #include "spec_paths.h"
 #include "task.h"
+#include "translate.h"
 
 /* What of a task waits for an unreachable Engine (task_outage.c). */
 enum dv_engine_op {
@@ -174,6 +175,12 @@ void dv_runner_feed_simple(dv_runtime *run, dv_task *t, enum dv_task_fsm_event e
 const char *dv_runner_short_id(const dv_task *t);
 
 /* ---- task_start.c ---- */
+/* The translation context of T for the state it is in (its id, the node, its
+ * paths, its ports published as its spec asks, this host's CPU): the submit's
+ * dry run and every start build it here, so they cannot disagree. *RET_ALLOCS
+ * (the ports TC points to) is the caller's to free. */
+int dv_runner_translate_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx *ret,
+                            dv_port_alloc **ret_allocs, dv_spec_error *err);
 /* The state machine's start_container op: once the previous container's helper
  * is done with it, translate the spec and submit the START job. */
 void dv_runner_start_container(void *ctx, dv_task *t);

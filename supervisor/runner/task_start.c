@@ -15,22 +15,20 @@
 #include "task_dirs.h"
 #include "task_jobs.h"
 #include "translate.h"
+#include "xalloc.h"
 
 /* ---- START ---- */
 
-static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *err)
+int dv_runner_translate_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx *ret,
+                            dv_port_alloc **ret_allocs, dv_spec_error *err)
 {
-    dv_task_rt *rt = dv_rt(t);
-    dv_port_alloc *allocs = calloc(t->nports ? t->nports : 1, sizeof(*allocs));
+    const dv_task_rt *rt = dv_rt(t);
     _cleanup_free_ dv_port_request *reqs = NULL;
     size_t nreqs = 0;
-    if (!allocs)
-        return dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
     int r = dv_spec_port_requests(rt->spec, &reqs, &nreqs, err);
-    if (r < 0) {
-        free(allocs);
+    if (r < 0)
         return r;
-    }
+    dv_port_alloc *allocs = dv_xcalloc(t->nports ? t->nports : 1, sizeof(*allocs));
     for (size_t i = 0; i < t->nports; i++) {
         allocs[i] = (dv_port_alloc){.label = t->ports[i].label,
                                     .host_port = t->ports[i].host_port,
@@ -39,29 +37,39 @@ static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *e
             if (strcmp(reqs[k].label, t->ports[i].label) == 0)
                 allocs[i].publish = reqs[k].publish;
     }
-    /* At every create, not only at submit: the task's own directories may have
-     * changed since (a task that put local/link -> / there and exited would get the
-     * host's root bound on its restart). */
-    _cleanup_(dv_strv_free) dv_strv devices = {0};
-    if ((r = dv_policy_check_host_paths(rt->spec, run->config, &rt->paths, err)) < 0 ||
-        (r = dv_policy_check_devices(rt->spec, run->config, &devices, err)) < 0) {
-        free(allocs);
-        return r;
-    }
-    dv_translate_ctx tc = {
+    *ret = (dv_translate_ctx){
         .task_id = t->id,
         .node_id = run->node_id,
         .paths = &rt->paths,
         .ports = allocs,
         .n_ports = t->nports,
-        .image = t->image_id,
         .ncpus = run->ncpus,
         .cpu_total_mhz = run->cpu_total_mhz,
-        .device_paths = &devices,
     };
-    r = dv_translate(rt->spec, run->config, &tc, ret, err);
-    free(allocs);
-    return r;
+    *ret_allocs = allocs;
+    return 0;
+}
+
+static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *err)
+{
+    dv_task_rt *rt = dv_rt(t);
+    /* At every create, not only at submit: a reload may have narrowed the policy,
+     * and the task's own directories may have changed since (a task that put
+     * local/link -> / there and exited would get the host's root bound on its
+     * restart). */
+    _cleanup_(dv_strv_free) dv_strv devices = {0};
+    int r;
+    if ((r = dv_policy_check(rt->spec, run->config, &rt->paths, err)) < 0 ||
+        (r = dv_policy_check_host_paths(rt->spec, run->config, &rt->paths, err)) < 0 ||
+        (r = dv_policy_check_devices(rt->spec, run->config, &devices, err)) < 0)
+        return r;
+    dv_translate_ctx tc;
+    _cleanup_free_ dv_port_alloc *allocs = NULL;
+    if ((r = dv_runner_translate_ctx(run, t, &tc, &allocs, err)) < 0)
+        return r;
+    tc.image = t->image_id; /* exactly what was pulled */
+    tc.device_paths = &devices;
+    return dv_translate(rt->spec, run->config, &tc, ret, err);
 }
 
 static void start_done(dv_loop *loop, void *data)
@@ -80,14 +88,11 @@ static void start_done(dv_loop *loop, void *data)
         /* Nobody wants this container any more: do not leave it behind. */
         if (j->r == 0 && j->container_id) {
             dv_job *rm = dv_job_new(DV_JOB_REMOVE, run, NULL);
-            if (rm) { /* its own check needs the task id the container carries */
-                snprintf(rm->task_id, sizeof(rm->task_id), "%s", j->task_id);
-                snprintf(rm->node_id, sizeof(rm->node_id), "%s", j->node_id);
-            }
-            if (rm && (rm->container_id = strdup(j->container_id)))
-                dv_runner_submit(run, rm, dv_runner_free_job_done);
-            else
-                dv_job_free(rm);
+            /* its own check needs the task id the container carries */
+            snprintf(rm->task_id, sizeof(rm->task_id), "%s", j->task_id);
+            snprintf(rm->node_id, sizeof(rm->node_id), "%s", j->node_id);
+            rm->container_id = dv_xstrdup(j->container_id);
+            dv_runner_submit(run, rm, dv_runner_free_job_done);
         }
         dv_logger_reap_orphan(run, &j->proc, j->docklog.checkpoint_path);
         dv_job_free(j);
@@ -134,27 +139,17 @@ static void submit_start(dv_runtime *run, dv_task *t)
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
     dv_job *j = dv_job_new(DV_JOB_START, run, t);
-    if (!j) {
-        dv_log_error("task %s: out of memory", dv_runner_short_id(t));
-        return;
-    }
     if (translate(run, t, &j->body, &serr) < 0) {
         dv_runner_fail_later(run, j, start_done, serr.err.code ? serr.err.code : -EINVAL,
                              serr.err.msg);
         return;
     }
-    j->container_name = strdup(t->container_name);
-    j->old_container_id = t->container_id ? strdup(t->container_id) : NULL;
+    j->container_name = dv_xstrdup(t->container_name);
+    j->old_container_id = t->container_id ? dv_xstrdup(t->container_id) : NULL;
     j->user_from_spec = rt->spec->user != NULL;
     const char *user = rt->spec->user ? rt->spec->user : rt->image_user;
-    if (user && !(j->user = strdup(user))) {
-        dv_runner_fail_later(run, j, start_done, -ENOMEM, "out of memory");
-        return;
-    }
-    if (dv_task_paths_copy(&rt->paths, &j->dirs) < 0) {
-        dv_runner_fail_later(run, j, start_done, -ENOMEM, "out of memory");
-        return;
-    }
+    j->user = user ? dv_xstrdup(user) : NULL;
+    dv_task_paths_copy(&rt->paths, &j->dirs);
     j->advertise_ipv6 = rt->spec->config.advertise_ipv6_address;
     const dv_task_spec *s = rt->spec;
     bool files = s->logs.file, journald = s->logs.journald;
@@ -164,9 +159,9 @@ static void submit_start(dv_runtime *run, dv_task *t)
         snprintf(j->docklog_error, sizeof(j->docklog_error), "logs are not collected: %s",
                  run->docklog_missing);
     if (j->logs_enabled) {
-        j->docklog_bin = strdup(run->docklog_bin);
-        j->docklog_config_path = strdup(rt->docklog_config_path);
-        j->docklog_diag_path = strdup(rt->docklog_diag_path);
+        j->docklog_bin = dv_xstrdup(run->docklog_bin);
+        j->docklog_config_path = dv_xstrdup(rt->docklog_config_path);
+        j->docklog_diag_path = dv_xstrdup(rt->docklog_diag_path);
         /* The helper reaches the Engine as the agent's client does, whatever its
          * TLS came from; docklog takes the three files together or none. */
         dv_docker *dk = run->docker;

@@ -14,16 +14,15 @@
 #include "task_dirs.h"
 #include "task_runner.h"
 #include "translate.h"
+#include "xalloc.h"
 
 static void on_timer_cb(dv_loop *loop, void *userdata);
 static void on_retry_cb(dv_loop *loop, void *userdata);
 
-static int attach(dv_runtime *run, dv_task *t, dv_task_spec *spec, dv_task_paths *paths,
-                  dv_error *err)
+/* T's runtime data; SPEC and PATHS become T's. */
+static void attach(dv_runtime *run, dv_task *t, dv_task_spec *spec, dv_task_paths *paths)
 {
-    dv_task_rt *rt = calloc(1, sizeof(*rt));
-    if (!rt)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_task_rt *rt = dv_xcalloc(1, sizeof(*rt));
     rt->run = run;
     rt->spec = spec;
     rt->paths = *paths;
@@ -32,17 +31,11 @@ static int attach(dv_runtime *run, dv_task *t, dv_task_spec *spec, dv_task_paths
     rt->gaps_wd = -1;
     rt->timer = dv_timer_new(run->loop, on_timer_cb, t);
     rt->retry_timer = dv_timer_new(run->loop, on_retry_cb, t);
-    if (!rt->timer || !rt->retry_timer ||
-        asprintf(&rt->docklog_config_path, "%s/docklog.json", rt->paths.task_root) < 0 ||
-        asprintf(&rt->docklog_checkpoint_path, "%s/docklog.checkpoint", rt->paths.task_root) < 0 ||
-        asprintf(&rt->docklog_diag_path, "%s/docklog.log", rt->paths.task_root) < 0 ||
-        asprintf(&rt->docklog_gaps_path, "%s/docklog.gaps", rt->paths.task_root) < 0) {
-        t->runner = rt;
-        dv_runner_free_rt(t);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    rt->docklog_config_path = dv_xasprintf("%s/docklog.json", rt->paths.task_root);
+    rt->docklog_checkpoint_path = dv_xasprintf("%s/docklog.checkpoint", rt->paths.task_root);
+    rt->docklog_diag_path = dv_xasprintf("%s/docklog.log", rt->paths.task_root);
+    rt->docklog_gaps_path = dv_xasprintf("%s/docklog.gaps", rt->paths.task_root);
     t->runner = rt;
-    return 0;
 }
 
 int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
@@ -58,12 +51,8 @@ int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
         dv_task_spec_free(spec);
         return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
     }
-    r = attach(run, t, spec, &paths, err);
-    if (r < 0) {
-        dv_task_spec_free(spec);
-        dv_task_paths_clear(&paths);
-    }
-    return r;
+    attach(run, t, spec, &paths);
+    return 0;
 }
 
 void dv_runner_free_rt(dv_task *t)
@@ -123,12 +112,8 @@ static int take_ports(dv_runtime *run, dv_task *t, const dv_task_spec *spec, uns
     }
     if (n == 0)
         return 0;
-    _cleanup_free_ dv_port_claim *claims = calloc(n, sizeof(*claims));
-    t->ports = calloc(n, sizeof(*t->ports));
-    if (!claims || !t->ports) {
-        *ret_status = 500;
-        return dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
-    }
+    _cleanup_free_ dv_port_claim *claims = dv_xcalloc(n, sizeof(*claims));
+    t->ports = dv_xcalloc(n, sizeof(*t->ports));
     for (size_t i = 0; i < n; i++)
         claims[i] = (dv_port_claim){.label = reqs[i].label, .static_port = reqs[i].static_port};
     dv_error perr;
@@ -143,7 +128,7 @@ static int take_ports(dv_runtime *run, dv_task *t, const dv_task_spec *spec, uns
     }
     for (size_t i = 0; i < n; i++) {
         t->ports[i] = (dv_port_mapping){
-            .label = strdup(reqs[i].label),
+            .label = dv_xstrdup(reqs[i].label),
             .host_port = claims[i].value,
             .container_port = reqs[i].container_port ? reqs[i].container_port : claims[i].value,
             .is_static = reqs[i].static_port > 0,
@@ -178,11 +163,7 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, un
         (r = dv_policy_check_devices(spec, run->config, NULL, err)) < 0)
         goto fail;
     t = dv_task_new(id, spec->name);
-    if (!t || !(t->spec = json_deep_copy(spec_json))) {
-        *ret_status = 500;
-        r = dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
-        goto fail;
-    }
+    t->spec = json_deep_copy(spec_json);
     t->kill_timeout_ns = spec->kill_timeout_ns;
     if (spec->kill_signal[0])
         dv_task_set_str(&t->kill_signal, spec->kill_signal);
@@ -191,29 +172,17 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, un
     t->created_ns = dv_realtime_ns();
     if ((r = take_ports(run, t, spec, ret_status, err)) < 0)
         goto fail;
-    if ((r = attach(run, t, spec, &paths, &e)) < 0) {
-        *ret_status = 500;
-        dv_spec_fail_from(err, NULL, &e);
-        goto fail;
-    }
+    attach(run, t, spec, &paths);
     spec = NULL; /* the task's now */
 
     /* A dry run of the translation, so what cannot be built is a 400 now, not a
      * failed task later. */
     dv_task_rt *rt = dv_rt(t);
-    dv_port_alloc *allocs = calloc(t->nports ? t->nports : 1, sizeof(*allocs));
-    for (size_t i = 0; allocs && i < t->nports; i++)
-        allocs[i] = (dv_port_alloc){t->ports[i].label, t->ports[i].host_port,
-                                    t->ports[i].container_port, true};
-    dv_translate_ctx tc = {.task_id = t->id,
-                           .node_id = run->node_id,
-                           .paths = &rt->paths,
-                           .ports = allocs,
-                           .n_ports = t->nports,
-                           .ncpus = run->ncpus,
-                           .cpu_total_mhz = run->cpu_total_mhz};
-    r = allocs ? dv_translate(rt->spec, run->config, &tc, &body, err)
-               : dv_spec_fail(err, NULL, -ENOMEM, "out of memory");
+    dv_translate_ctx tc;
+    dv_port_alloc *allocs = NULL;
+    r = dv_runner_translate_ctx(run, t, &tc, &allocs, err);
+    if (r == 0)
+        r = dv_translate(rt->spec, run->config, &tc, &body, err);
     free(allocs);
     if (r < 0)
         goto fail_ports;

@@ -1,6 +1,7 @@
 /* Policy: what the agent config allows a task spec to do. Checked on
  * POST /v1/tasks before anything is created (400 with the field), and again
- * by dv_translate() so a body that breaks the policy is never built.
+ * before every container create (a reload may have narrowed it), so a body
+ * that breaks the policy in force is never sent.
  *
  * Refusals (each one line naming the field):
  * - config.privileged without docker.allow_privileged;

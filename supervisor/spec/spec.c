@@ -187,9 +187,15 @@ static void spec_free_fields(dv_task_spec *spec)
     dv_spec_network_clear(spec);
 }
 
+dv_task_spec *dv_task_spec_ref(dv_task_spec *spec)
+{
+    __atomic_add_fetch(&spec->refs, 1, __ATOMIC_RELAXED);
+    return spec;
+}
+
 void dv_task_spec_free(dv_task_spec *spec)
 {
-    if (!spec)
+    if (!spec || __atomic_sub_fetch(&spec->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     spec_free_fields(spec);
     free(spec);
@@ -206,6 +212,7 @@ int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *er
         return dv_spec_fail(err, "", -EINVAL, "the task spec must be a JSON object, got %s",
                             spec_json ? dv_sj_type_name(spec_json) : "nothing");
     __attribute__((cleanup(spec_freep))) dv_task_spec *spec = dv_xcalloc(1, sizeof(*spec));
+    spec->refs = 1;
     const json_t *config = NULL, *network = NULL;
     int r;
     if ((r = dv_sj_check_keys(spec_json, "", top_keys, err)) < 0 ||

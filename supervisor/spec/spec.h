@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "image_name.h"
 #include "restart_policy.h"
 #include "spec_types.h"
 
@@ -77,6 +78,7 @@ typedef struct dv_port_map_entry {
 /* The task's config block: every option of the Nomad docker driver. */
 typedef struct dv_task_config {
     char *image;                   /* required, as written (may carry https://; see image_name.h) */
+    dv_image_name image_name;      /* IMAGE parsed, once: what is pulled, inspected, named */
     int64_t image_pull_timeout_ns; /* default 5m */
     dv_strv args;
     struct {
@@ -188,10 +190,15 @@ typedef struct dv_task_spec {
         bool journald;         /* default true */
         bool disabled;         /* default false */
     } logs;
+    int refs; /* dv_task_spec_ref() */
 } dv_task_spec;
 
 /* Parse and validate SPEC_JSON (an object). */
 int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *err);
+/* A parsed spec is immutable and shared: the runner's copy and the jobs on the
+ * workers that need it hold references (the count is atomic). dv_task_spec_free()
+ * drops one; the last frees it. */
+dv_task_spec *dv_task_spec_ref(dv_task_spec *spec);
 void dv_task_spec_free(dv_task_spec *spec);
 
 /* A deep copy of SPEC_JSON with every secret replaced by "<redacted>":

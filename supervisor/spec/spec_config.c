@@ -291,11 +291,9 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
 {
     if (!cfg->image || !*cfg->image)
         return dv_spec_fail(err, "config.image", -EINVAL, "image name required");
-    dv_image_name name;
-    int r = dv_image_name_parse(cfg->image, &name, err);
+    int r = dv_image_name_parse(cfg->image, &cfg->image_name, err);
     if (r < 0)
         return r;
-    dv_image_name_clear(&name);
 
     if (cfg->command && !*cfg->command) {
         /* Nomad: `if driverConfig.Command != ""`, so "" is no command */
@@ -451,6 +449,7 @@ int dv_spec_parse_config(const json_t *config, dv_task_config *cfg, dv_spec_erro
 void dv_task_config_clear(dv_task_config *cfg)
 {
     free(cfg->image);
+    dv_image_name_clear(&cfg->image_name);
     dv_strv_free(&cfg->args);
     free(cfg->auth.username);
     free(cfg->auth.password);

@@ -295,22 +295,19 @@ int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
                  const dv_translate_ctx *ctx, json_t **ret, dv_spec_error *err)
 {
     int r;
-    if ((r = check_ctx(ctx, err)) < 0 || (r = dv_policy_check(spec, config, ctx->paths, err)) < 0)
+    if ((r = check_ctx(ctx, err)) < 0)
         return r;
     char name[DV_CONTAINER_NAME_MAX];
     if (dv_container_name(spec->name, ctx->task_id, name, sizeof(name)) < 0)
         return dv_spec_fail(err, "name", -ENAMETOOLONG, "container name too long");
-    dv_image_name image = {0};
-    if (!ctx->image && (r = dv_image_name_parse(spec->config.image, &image, err)) < 0)
-        return r;
     _cleanup_json_ json_t *body = json_object();
     json_t *host = NULL;
     dv_kv env = {0}, labels = {0};
     build_env(spec, config, ctx, &env);
     build_labels(spec, config, ctx, &env, &labels);
-    r = config_part(spec, &env, &labels, ctx->image ? ctx->image : image.ref, body);
+    r = config_part(spec, &env, &labels, ctx->image ? ctx->image : spec->config.image_name.ref,
+                    body);
     dv_kv_free(&labels);
-    dv_image_name_clear(&image);
     if (r < 0) {
         dv_kv_free(&env);
         return dv_spec_fail(err, "", r, "a value of the create body is not valid UTF-8");

@@ -77,7 +77,8 @@ typedef struct dv_translate_ctx {
     const dv_strv *device_paths;
 } dv_translate_ctx;
 
-/* Build the create body. *ret is a new object. Errors name the field. */
+/* Build the create body. *ret is a new object. Errors name the field. SPEC must
+ * have passed dv_policy_check() against CONFIG (the caller's, once per submit). */
 int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
                  const dv_translate_ctx *ctx, json_t **ret, dv_spec_error *err);
 

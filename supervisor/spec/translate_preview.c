@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cleanup.h"
+#include "policy.h"
 #include "spec.h"
 #include "spec_ports.h"
 #include "translate.h"
@@ -19,6 +20,7 @@ int dv_translate_preview(const json_t *spec_json, const dv_agent_config *config,
     size_t n = 0;
     if ((r = dv_task_paths_build(config->data_dir, DV_PREVIEW_TASK_ID, spec->name, &paths, err)) <
             0 ||
+        (r = dv_policy_check(spec, config, &paths, err)) < 0 ||
         (r = dv_spec_port_requests(spec, &reqs, &n, err)) < 0 ||
         (r = dv_ports_placeholder(reqs, n, config->port_min, config->port_max, &allocs, err)) < 0)
         goto out;

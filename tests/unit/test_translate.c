@@ -15,6 +15,7 @@
 #include "labels.h"
 #include "spec.h"
 #include "spec_ports.h"
+#include "policy.h"
 #include "translate.h"
 
 #define ID "6f1c3e9a-8d2b-4c5e-9f00-123456789abc"
@@ -64,7 +65,10 @@ static tr translate_with(const char *agent, const char *spec_text, const char *c
                             .ncpus = 4,
                             .cpu_total_mhz = 8000};
     dv_spec_error_clear(&t.err);
-    t.r = dv_translate(spec, &config, &ctx, &t.body, &t.err);
+    /* as every caller does: the policy first (once per submit), then the translation */
+    t.r = dv_policy_check(spec, &config, &paths, &t.err);
+    if (t.r == 0)
+        t.r = dv_translate(spec, &config, &ctx, &t.body, &t.err);
     free(allocs);
     free(reqs);
     dv_task_paths_clear(&paths);
@@ -375,7 +379,7 @@ static void test_binds_and_volumes(void **state)
                      CFG(",\"volumes\":[\"myvol:/v\"],\"volume_driver\":\"pxd\"}}"));
     assert_json(at(b, "HostConfig", "Binds", "#4", NULL), "\"myvol:/v\"");
     assert_json(at(b, "HostConfig", "VolumeDriver", NULL), "\"pxd\"");
-    /* refused by policy inside translation too */
+    /* refused by the policy check that precedes every translation */
     tr t = translate_with("{}", CFG(",\"volumes\":[\"/etc:/e\"]}}"), NULL, NULL);
     assert_int_equal(t.r, -EPERM);
     assert_null(t.body);
