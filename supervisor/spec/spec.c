@@ -12,11 +12,11 @@
 #include "cleanup.h"
 #include "duration.h"
 #include "signals.h"
+#include "task.h"
 #include "spec_json.h"
 #include "spec_parse.h"
 #include "xalloc.h"
 
-#define KILL_TIMEOUT_DEFAULT (5 * DV_NSEC_PER_SEC)
 /* Nomad's RestartPolicyMinInterval. */
 #define RESTART_MIN_INTERVAL (5 * DV_NSEC_PER_SEC)
 
@@ -143,7 +143,7 @@ static int parse_logs(const json_t *spec_json, dv_task_spec *spec, dv_spec_error
 
 static int parse_kill(const json_t *spec_json, dv_task_spec *spec, dv_spec_error *err)
 {
-    spec->kill_timeout_ns = KILL_TIMEOUT_DEFAULT;
+    spec->kill_timeout_ns = DV_KILL_TIMEOUT_DEFAULT;
     _cleanup_free_ char *sig = NULL;
     int r;
     if ((r = dv_sj_duration(spec_json, "", "kill_timeout", 0, &spec->kill_timeout_ns, err)) < 0 ||
@@ -158,18 +158,22 @@ static int parse_kill(const json_t *spec_json, dv_task_spec *spec, dv_spec_error
     return 0;
 }
 
-/* Memory limits across config and resources (translate.h has the rule). */
+int64_t dv_spec_memory_hard_mb(const dv_task_spec *spec)
+{
+    int64_t max = spec->resources.memory_max, hard_limit = spec->config.memory_hard_limit;
+    if (max == -1)
+        return -1;
+    return hard_limit > max ? hard_limit : max;
+}
+
+/* Memory limits across config and resources (dv_spec_memory_hard_mb has the rule). */
 static int check_memory(const dv_task_spec *spec, dv_spec_error *err)
 {
-    int64_t soft = spec->resources.memory, max = spec->resources.memory_max;
+    int64_t soft = spec->resources.memory, hard = dv_spec_memory_hard_mb(spec);
     int64_t hard_limit = spec->config.memory_hard_limit;
-    if (max == -1) {
-        if (hard_limit > 0)
-            return dv_spec_fail(err, "config.memory_hard_limit", -EINVAL,
-                                "conflicts with resources.memory_max = -1 (no hard limit)");
-        return 0;
-    }
-    int64_t hard = hard_limit > max ? hard_limit : max;
+    if (hard == -1 && hard_limit > 0)
+        return dv_spec_fail(err, "config.memory_hard_limit", -EINVAL,
+                            "conflicts with resources.memory_max = -1 (no hard limit)");
     if (hard > 0 && soft > hard)
         return dv_spec_fail(
             err, "resources.memory", -EINVAL,

@@ -193,6 +193,12 @@ typedef struct dv_task_spec {
     int refs; /* dv_task_spec_ref() */
 } dv_task_spec;
 
+/* The memory hard limit of SPEC in MB, one rule for validation and translation:
+ * the larger of resources.memory_max and config.memory_hard_limit; 0 when neither
+ * is set (resources.memory is then the limit); -1 for memory_max = -1 (no limit:
+ * resources.memory is only a reservation). */
+int64_t dv_spec_memory_hard_mb(const dv_task_spec *spec);
+
 /* Parse and validate SPEC_JSON (an object). */
 int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *err);
 /* A parsed spec is immutable and shared: the runner's copy and the jobs on the

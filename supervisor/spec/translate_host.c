@@ -70,16 +70,13 @@ json_t *dv_json_kv(const dv_kv *kv)
 
 void dv_translate_memory(const dv_task_spec *spec, int64_t *ret_memory, int64_t *ret_reservation)
 {
-    int64_t soft = spec->resources.memory * MB;
-    int64_t max = spec->resources.memory_max, hard = spec->config.memory_hard_limit;
-    if (max == -1) {
+    int64_t soft = spec->resources.memory * MB, hard = dv_spec_memory_hard_mb(spec);
+    if (hard == -1) {
         *ret_memory = 0;
         *ret_reservation = soft;
         return;
     }
-    if (max > hard)
-        hard = max;
-    if (hard <= 0) {
+    if (hard == 0) {
         *ret_memory = soft;
         *ret_reservation = 0;
         return;

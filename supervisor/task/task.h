@@ -33,6 +33,8 @@
 #include "uuid.h"
 
 #define DV_TASK_RECORD_VERSION 1
+/* Nomad's default kill_timeout: for a spec that gives none, and a record without one. */
+#define DV_KILL_TIMEOUT_DEFAULT (INT64_C(5) * 1000000000)
 
 enum dv_task_state {
     DV_TASK_PENDING,    /* accepted, nothing started yet */
@@ -91,8 +93,8 @@ typedef struct dv_task {
     json_t *spec;         /* as submitted; may hold registry credentials */
 
     /* Lifecycle parameters taken from the spec when it is accepted. */
-    int64_t kill_timeout_ns;
-    char *kill_signal; /* NULL: Engine stop with kill_timeout */
+    int64_t kill_timeout_ns; /* DV_KILL_TIMEOUT_DEFAULT unless the spec says */
+    char *kill_signal;       /* NULL: Engine stop with kill_timeout */
     dv_restart_policy restart_policy;
 
     enum dv_task_state state;

@@ -28,7 +28,7 @@ dv_task *dv_task_new(const char *id, const char *name)
     t->name = dv_xstrdup(name);
     t->container_name = dv_xasprintf("%s-%s", name, id);
     dv_restart_policy_default(&t->restart_policy);
-    t->kill_timeout_ns = INT64_C(5) * 1000000000; /* Nomad's default kill_timeout */
+    t->kill_timeout_ns = DV_KILL_TIMEOUT_DEFAULT;
     return t;
 }
 
