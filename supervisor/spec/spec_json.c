@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "duration.h"
+#include "json_strict.h"
 #include "xalloc.h"
 
 void dv_sj_join(char out[DV_SPEC_FIELD_MAX], const char *path, const char *key)
@@ -75,38 +76,28 @@ static size_t distance(const char *a, const char *b)
 int dv_sj_check_keys(const json_t *obj, const char *path, const char *const *allowed,
                      dv_spec_error *err)
 {
-    const char *key;
-    const json_t *value;
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        bool known = false;
-        const char *near = NULL;
-        size_t best = 3;
-        for (const char *const *a = allowed; *a; a++) {
-            if (strcmp(*a, key) == 0) {
-                known = true;
-                break;
-            }
-            size_t d = distance(*a, key);
-            /* "selinux" for "selinuxlabel": a long common prefix is a near miss too */
-            size_t klen = strlen(key), alen = strlen(*a);
-            if (d >= best && klen >= 5 && alen >= 5 &&
-                strncmp(*a, key, klen < alen ? klen : alen) == 0)
-                d = best - 1;
-            if (d < best) {
-                best = d;
-                near = *a;
-            }
+    const char *key = dv_json_unknown_key(obj, allowed);
+    if (!key)
+        return 0;
+    /* Not known: the nearest known key, if one is near enough, is the suggestion. */
+    const char *near = NULL;
+    size_t best = 3;
+    for (const char *const *a = allowed; *a; a++) {
+        size_t d = distance(*a, key);
+        /* "selinux" for "selinuxlabel": a long common prefix is a near miss too */
+        size_t klen = strlen(key), alen = strlen(*a);
+        if (d >= best && klen >= 5 && alen >= 5 && strncmp(*a, key, klen < alen ? klen : alen) == 0)
+            d = best - 1;
+        if (d < best) {
+            best = d;
+            near = *a;
         }
-        if (known)
-            continue;
-        char field[DV_SPEC_FIELD_MAX];
-        dv_sj_join(field, path, key);
-        if (near)
-            return dv_spec_fail(err, field, -EINVAL, "unknown option (did you mean \"%s\"?)", near);
-        return dv_spec_fail(err, field, -EINVAL, "unknown option");
     }
-    return 0;
+    char field[DV_SPEC_FIELD_MAX];
+    dv_sj_join(field, path, key);
+    if (near)
+        return dv_spec_fail(err, field, -EINVAL, "unknown option (did you mean \"%s\"?)", near);
+    return dv_spec_fail(err, field, -EINVAL, "unknown option");
 }
 
 static const json_t *get(const json_t *obj, const char *key)
