@@ -29,10 +29,12 @@ T_BG_PIDS+=($follower)
 wait_for 10 grep -q '"Terminated"' "$T_DIR/events.ndjson" ||
     fail "no history in the task's event stream: $(cat "$T_DIR/events.ndjson")"
 kill -0 "$follower" 2>/dev/null || fail "the stream of a live task ended: $(cat "$T_DIR/events.ndjson")"
-# a follower of every task, which must stay
-api -N "http://localhost/v1/events" >"$T_DIR/all.ndjson" 2>&1 &
+# a follower of every task, which must stay: subscribed once its answer's headers
+# are out (the agent subscribes before it answers), so the rm cannot come first
+api -N -D "$T_DIR/all.headers" "http://localhost/v1/events" >"$T_DIR/all.ndjson" 2>&1 &
 all=$!
 T_BG_PIDS+=($all)
+wait_for 10 grep -q '^HTTP/1.1 200' "$T_DIR/all.headers" || fail "the all-tasks stream did not start"
 dv rm "$id" >/dev/null || fail "rm"
 ended() { ! kill -0 "$follower" 2>/dev/null; }
 wait_for 20 ended || fail "the task's event stream is still open after rm"
