@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "xalloc.h"
 
 #define DEFAULT_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
 #define MAX_JSON ((size_t)4 << 20)
@@ -268,9 +269,7 @@ int dl_http_client_init(dl_http_client *c, const char *endpoint, const char *con
     c->wake_fd = wake_fd;
     c->timeout_ns = DEFAULT_TIMEOUT_NS;
     c->max_json = MAX_JSON;
-    c->buf = malloc(DL_HTTP_READ_BUF);
-    if (!c->buf)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    c->buf = dv_xmalloc(DL_HTTP_READ_BUF);
     return 0;
 }
 
