@@ -339,11 +339,10 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     dl_http_client *c = q->c;
     const dl_http_stream_cbs *stream = q->stream;
     _cleanup_buf_ dv_buf req = DV_BUF_INIT;
-    if (dv_buf_printf(&req,
-                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: docklog/%s\r\n"
-                      "Accept: application/json\r\nConnection: close\r\n\r\n",
-                      path, c->endpoint.url.host_header, DV_VERSION) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_buf_printf(&req,
+                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: docklog/%s\r\n"
+                  "Accept: application/json\r\nConnection: close\r\n\r\n",
+                  path, c->endpoint.url.host_header, DV_VERSION);
 
     dl_conn conn = DL_CONN_INIT;
     int r = dl_conn_open(&conn, &c->endpoint, &c->tls, c->wake_fd, c->timeout_ns, err);
