@@ -341,10 +341,6 @@ static void task_signal(dv_agent *a, dv_api_request *req, dv_task *t)
     if (!require_running(req, t))
         return;
     dv_job *j = dv_job_new(DV_JOB_SIGNAL, &a->run, t);
-    if (!j) { /* dv_job_new (runner/) still answers NULL for lack of memory */
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
     j->container_id = dv_xstrdup(t->container_id);
     j->signal = dv_xstrdup(name);
     submit_request_job(a, req, j);
@@ -382,10 +378,6 @@ static void task_exec(dv_agent *a, dv_api_request *req, dv_task *t)
     if (!require_running(req, t))
         return;
     dv_job *j = dv_job_new(DV_JOB_EXEC, &a->run, t);
-    if (!j) {
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
     j->container_id = dv_xstrdup(t->container_id);
     j->cmd = json_incref(cmd);
     j->exec_timeout_ns = timeout;
@@ -397,10 +389,6 @@ static void task_stats(dv_agent *a, dv_api_request *req, dv_task *t)
     if (!require_running(req, t))
         return;
     dv_job *j = dv_job_new(DV_JOB_STATS, &a->run, t);
-    if (!j) {
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
     j->container_id = dv_xstrdup(t->container_id);
     submit_request_job(a, req, j);
 }
