@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 static int write_all(int fd, const void *data, size_t len)
 {
@@ -29,9 +30,7 @@ static int write_all(int fd, const void *data, size_t len)
 
 int dv_fsync_parent(const char *path, dv_error *err)
 {
-    _cleanup_free_ char *copy = strdup(path);
-    if (!copy)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *copy = dv_xstrdup(path);
     const char *dir = dirname(copy);
     _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -45,9 +44,7 @@ int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t
                           unsigned flags, dv_error *err)
 {
     bool sync = !(flags & DV_ATOMIC_NO_SYNC);
-    _cleanup_free_ char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp", path) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *tmp = dv_xasprintf("%s.tmp", path);
 
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
@@ -92,12 +89,10 @@ int dv_atomic_write_json_flags(const char *path, const json_t *json, mode_t mode
                                dv_error *err)
 {
     _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return dv_error_set(err, -ENOMEM, "serialize %s", path);
+    if (!text) /* an argument that is not JSON: a caller's bug */
+        return dv_error_set(err, -EINVAL, "serialize %s", path);
     size_t len = strlen(text);
-    _cleanup_free_ char *line = malloc(len + 2);
-    if (!line)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *line = dv_xmalloc(len + 2);
     memcpy(line, text, len);
     line[len] = '\n';
     line[len + 1] = '\0';
@@ -110,10 +105,9 @@ int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *e
     if (fd < 0)
         return dv_error_errno(err, -errno, "open %s", path);
     size_t cap = 4096, len = 0;
-    _cleanup_free_ char *buf = malloc(cap);
-    if (!buf)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *buf = dv_xmalloc(cap);
     for (;;) {
+        /* Growth follows the file's size, someone else's: checked (xalloc.h). */
         if (len + 1 >= cap) {
             char *grown = realloc(buf, cap * 2);
             if (!grown)
@@ -140,9 +134,7 @@ int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *e
 
 int dv_mkdir_p(const char *path, mode_t mode, dv_error *err)
 {
-    _cleanup_free_ char *copy = strdup(path);
-    if (!copy)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *copy = dv_xstrdup(path);
     for (char *p = copy + 1;; p++) {
         if (*p != '/' && *p != '\0')
             continue;

@@ -1,5 +1,7 @@
 #include "base64.h"
+#include "xalloc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,11 +13,8 @@ int dv_base64_encode(const void *data, size_t len, bool url, char **ret)
 {
     const char *alpha = url ? URL : STD;
     const uint8_t *in = data;
-    if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
-        return -ENOMEM;
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out)
-        return -ENOMEM;
+    assert(len <= (SIZE_MAX - 1) / 4 * 3 - 3); /* bytes already in memory */
+    char *out = dv_xmalloc((len + 2) / 3 * 4 + 1);
     char *o = out;
     size_t i = 0;
     for (; i + 3 <= len; i += 3) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 int dv_buf_reserve(dv_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
@@ -36,9 +38,16 @@ int dv_buf_append(dv_buf *b, const void *data, size_t len)
     return 0;
 }
 
+void dv_buf_xappend(dv_buf *b, const void *data, size_t len)
+{
+    if (dv_buf_append(b, data, len) < 0)
+        dv_oom("buffer");
+}
+
 int dv_buf_appends(dv_buf *b, const char *s)
 {
-    return dv_buf_append(b, s, strlen(s));
+    dv_buf_xappend(b, s, strlen(s));
+    return 0;
 }
 
 int dv_buf_vprintf(dv_buf *b, const char *fmt, va_list ap)
@@ -49,9 +58,8 @@ int dv_buf_vprintf(dv_buf *b, const char *fmt, va_list ap)
     va_end(copy);
     if (n < 0)
         return -EINVAL;
-    int r = dv_buf_reserve(b, (size_t)n);
-    if (r < 0)
-        return r;
+    if (dv_buf_reserve(b, (size_t)n) < 0)
+        dv_oom("buffer");
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
     return 0;
@@ -86,7 +94,7 @@ void dv_buf_reset(dv_buf *b)
 
 char *dv_buf_steal(dv_buf *b)
 {
-    char *data = b->data ? b->data : strdup("");
+    char *data = b->data ? b->data : dv_xstrdup("");
     b->data = NULL;
     b->len = b->cap = 0;
     return data;

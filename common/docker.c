@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "xalloc.h"
 
 struct dv_docker {
     char *endpoint; /* as resolved, for messages */
@@ -99,8 +100,8 @@ static int dup_opt(char **dst, const char *src)
 {
     if (!src || !*src)
         return 0;
-    *dst = strdup(src);
-    return *dst ? 0 : -ENOMEM;
+    *dst = dv_xstrdup(src);
+    return 0;
 }
 
 static int check_file(const char *what, const char *path, dv_error *err)
@@ -126,12 +127,8 @@ static int parse_hostport(const char *ep, const char *rest, int default_port, ch
             return dv_error_set(err, -EINVAL, "docker: endpoint %s: unterminated [", ep);
     }
     bool has_port = memchr(host_end, ':', n - (size_t)(host_end - rest)) != NULL;
-    char *s = NULL;
-    int r = has_port ? asprintf(&s, "%.*s", (int)n, rest)
-                     : asprintf(&s, "%.*s:%d", (int)n, rest, default_port);
-    if (r < 0)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
-    *ret = s;
+    *ret = has_port ? dv_xasprintf("%.*s", (int)n, rest)
+                    : dv_xasprintf("%.*s:%d", (int)n, rest, default_port);
     return 0;
 }
 
@@ -158,14 +155,12 @@ static int resolve(dv_docker *dk, const dv_docker_config *c, dv_error *err)
             _cleanup_free_ char *home_dir = NULL;
             if (!dir || !*dir) {
                 const char *home = getenv("HOME");
-                if (asprintf(&home_dir, "%s/.docker", home && *home ? home : "/root") < 0)
-                    return dv_error_set(err, -ENOMEM, "docker: out of memory");
+                home_dir = dv_xasprintf("%s/.docker", home && *home ? home : "/root");
                 dir = home_dir;
             }
-            if (asprintf(&env_cert, "%s/cert.pem", dir) < 0 ||
-                asprintf(&env_key, "%s/key.pem", dir) < 0 ||
-                asprintf(&env_ca, "%s/ca.pem", dir) < 0)
-                return dv_error_set(err, -ENOMEM, "docker: out of memory");
+            env_cert = dv_xasprintf("%s/cert.pem", dir);
+            env_key = dv_xasprintf("%s/key.pem", dir);
+            env_ca = dv_xasprintf("%s/ca.pem", dir);
             cert = env_cert;
             key = env_key;
             ca = env_ca;
@@ -187,8 +182,8 @@ static int resolve(dv_docker *dk, const dv_docker_config *c, dv_error *err)
         if (tls_files)
             return dv_error_set(err, -EINVAL, "docker: endpoint %s: TLS needs tcp:// or https://",
                                 ep);
-        if (!(dk->unix_path = strdup(path)) || !(dk->base_url = strdup("http://docker")))
-            return dv_error_set(err, -ENOMEM, "docker: out of memory");
+        dk->unix_path = dv_xstrdup(path);
+        dk->base_url = dv_xstrdup("http://docker");
     } else {
         const char *rest;
         if (strncmp(ep, "tcp://", 6) == 0) {
@@ -211,14 +206,12 @@ static int resolve(dv_docker *dk, const dv_docker_config *c, dv_error *err)
         _cleanup_free_ char *hostport = NULL;
         if ((r = parse_hostport(ep, rest, dk->tls ? 2376 : 2375, &hostport, err)) < 0)
             return r;
-        if (asprintf(&dk->base_url, "%s://%s", dk->tls ? "https" : "http", hostport) < 0) {
-            dk->base_url = NULL;
-            return dv_error_set(err, -ENOMEM, "docker: out of memory");
-        }
+        dk->base_url = dv_xasprintf("%s://%s", dk->tls ? "https" : "http", hostport);
     }
-    if (!(dk->endpoint = strdup(ep)) || dup_opt(&dk->tls_cert, cert) < 0 ||
-        dup_opt(&dk->tls_key, key) < 0 || dup_opt(&dk->tls_ca, ca) < 0)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    dk->endpoint = dv_xstrdup(ep);
+    dup_opt(&dk->tls_cert, cert);
+    dup_opt(&dk->tls_key, key);
+    dup_opt(&dk->tls_ca, ca);
     return 0;
 }
 
@@ -228,9 +221,7 @@ int dv_docker_new(const dv_docker_config *config, dv_docker **ret, dv_error *err
     if (curl_init_result != CURLE_OK)
         return dv_error_set(err, -EIO, "docker: curl_global_init: %s",
                             curl_easy_strerror(curl_init_result));
-    _cleanup_(freep_docker) dv_docker *dk = calloc(1, sizeof(*dk));
-    if (!dk)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    _cleanup_(freep_docker) dv_docker *dk = dv_xcalloc(1, sizeof(*dk));
     pthread_mutex_init(&dk->negotiate_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -420,28 +411,22 @@ char *dv_docker_dump(const json_t *j)
 int dv_docker_call(dv_docker *dk, const char *method, const char *path, const json_t *body,
                    json_t **ret, dv_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    if (body && !(text = dv_docker_dump(body)))
-        return dv_error_set(err, -ENOMEM, "docker: %s %s: cannot serialize the body", method, path);
+    _cleanup_free_ char *text = body ? dv_docker_dump(body) : NULL;
     dv_docker_request req = {
         .method = method, .path = path, .body = text, .timeout_ns = DV_DOCKER_TIMEOUT_CLIENT};
     return dv_docker_do_json(dk, &req, ret, err);
 }
 
-int dv_docker_escape(dv_buf *b, const char *s, const char *keep)
+void dv_docker_escape(dv_buf *b, const char *s, const char *keep)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep && strchr(keep, *p)))
-            r = dv_buf_append(b, p, 1);
+            dv_buf_xappend(b, p, 1);
         else
-            r = dv_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-        if (r < 0)
-            return r;
+            dv_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
     }
-    return 0;
 }
 
 int dv_docker_path(dv_buf *b, const char *prefix, const char *id, const char *keep, dv_error *err,
@@ -449,17 +434,16 @@ int dv_docker_path(dv_buf *b, const char *prefix, const char *id, const char *ke
 {
     if (!id || !*id)
         return dv_error_set(err, -EINVAL, "docker: %s: empty name or id", prefix);
-    int r = dv_buf_appends(b, prefix);
-    if (r == 0)
-        r = dv_docker_escape(b, id, keep);
-    if (r == 0 && suffix_fmt) {
+    dv_buf_appends(b, prefix);
+    dv_docker_escape(b, id, keep);
+    if (suffix_fmt) {
         va_list ap;
         va_start(ap, suffix_fmt);
-        r = dv_buf_vprintf(b, suffix_fmt, ap);
+        int r = dv_buf_vprintf(b, suffix_fmt, ap);
         va_end(ap);
+        if (r < 0)
+            return dv_error_set(err, r, "docker: %s: cannot format the path", prefix);
     }
-    if (r < 0)
-        return dv_error_set(err, r, "docker: out of memory");
     return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "tar_read.h"
+#include "xalloc.h"
 
 /* Room for the headers around the file: its own, PAX records, the end blocks. */
 #define ARCHIVE_SLACK (64 * 1024)
@@ -34,8 +35,7 @@ static int fetch(dv_docker *dk, const char *id, const char *path, archive_sink *
     int r = dv_docker_path(&url, "/containers/", id, NULL, err, "/archive?path=");
     if (r < 0)
         return r;
-    if (dv_docker_escape(&url, path, "/") < 0)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    dv_docker_escape(&url, path, "/");
     dv_docker_request req = {.method = "GET",
                              .path = url.data,
                              .timeout_ns = DV_DOCKER_TIMEOUT_CLIENT,
@@ -52,13 +52,10 @@ static int fetch(dv_docker *dk, const char *id, const char *path, archive_sink *
 static char *link_path(const char *path, const char *target)
 {
     if (target[0] == '/')
-        return strdup(target);
+        return dv_xstrdup(target);
     const char *slash = strrchr(path, '/');
     size_t dir = slash ? (size_t)(slash - path) : 0;
-    char *out = NULL;
-    if (asprintf(&out, "%.*s/%s", (int)dir, path, target) < 0)
-        return NULL;
-    return out;
+    return dv_xasprintf("%.*s/%s", (int)dir, path, target);
 }
 
 int dv_docker_container_read_file(dv_docker *dk, const char *id, const char *path, size_t max,
@@ -69,8 +66,8 @@ int dv_docker_container_read_file(dv_docker *dk, const char *id, const char *pat
                             path ? path : "(null)");
     if (max > SIZE_MAX - ARCHIVE_SLACK - 1)
         max = SIZE_MAX - ARCHIVE_SLACK - 1;
-    _cleanup_free_ char *cur = strdup(path);
-    for (int links = 0; cur; links++) {
+    _cleanup_free_ char *cur = dv_xstrdup(path);
+    for (int links = 0;; links++) {
         if (strlen(cur) > PATH_MAX)
             return dv_error_set(err, -ENAMETOOLONG, "docker: read %s: path too long", path);
         archive_sink sink = {.buf = DV_BUF_INIT, .cap = max + ARCHIVE_SLACK};
@@ -109,5 +106,4 @@ int dv_docker_container_read_file(dv_docker *dk, const char *id, const char *pat
         free(cur);
         cur = next;
     }
-    return dv_error_set(err, -ENOMEM, "docker: out of memory");
 }

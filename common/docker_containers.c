@@ -6,34 +6,28 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 int dv_docker_container_create(dv_docker *dk, const char *name, const json_t *body, char **ret_id,
                                dv_error *err)
 {
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
-    int r = dv_buf_appends(&path, "/containers/create");
-    if (r == 0 && name && *name) {
-        r = dv_buf_appends(&path, "?name=");
-        if (r == 0)
-            r = dv_docker_escape(&path, name, NULL);
+    dv_buf_appends(&path, "/containers/create");
+    if (name && *name) {
+        dv_buf_appends(&path, "?name=");
+        dv_docker_escape(&path, name, NULL);
     }
-    if (r < 0)
-        return dv_error_set(err, r, "docker: out of memory");
     _cleanup_free_ char *text = dv_docker_dump(body);
-    if (!text)
-        return dv_error_set(err, -ENOMEM, "docker: cannot serialize the create body");
     dv_docker_request req = {
         .method = "POST", .path = path.data, .body = text, .timeout_ns = DV_DOCKER_TIMEOUT_CLIENT};
     _cleanup_json_ json_t *ans = NULL;
-    if ((r = dv_docker_do_json(dk, &req, &ans, err)) < 0)
+    int r = dv_docker_do_json(dk, &req, &ans, err);
+    if (r < 0)
         return r;
     const char *id = json_string_value(json_object_get(ans, "Id"));
     if (!id || !*id)
         return dv_docker_fail(&req, err, -EBADMSG, "no Id in the answer");
-    char *copy = strdup(id);
-    if (!copy)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
-    *ret_id = copy;
+    *ret_id = dv_xstrdup(id);
     return 0;
 }
 
@@ -59,16 +53,14 @@ int dv_docker_container_list(dv_docker *dk, bool all, const json_t *filters, jso
                              dv_error *err)
 {
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
-    int r = dv_buf_printf(&path, "/containers/json?all=%d", all ? 1 : 0);
-    if (r == 0 && filters) {
+    dv_buf_printf(&path, "/containers/json?all=%d", all ? 1 : 0);
+    if (filters) {
         _cleanup_free_ char *f = dv_docker_dump(filters);
-        r = f ? dv_buf_appends(&path, "&filters=") : -ENOMEM;
-        if (r == 0)
-            r = dv_docker_escape(&path, f, NULL);
+        dv_buf_appends(&path, "&filters=");
+        dv_docker_escape(&path, f, NULL);
     }
-    if (r < 0)
-        return dv_error_set(err, r, "docker: out of memory");
     json_t *list = NULL;
+    int r;
     if ((r = dv_docker_call(dk, "GET", path.data, NULL, &list, err)) < 0)
         return r;
     if (!json_is_array(list)) {
@@ -86,8 +78,7 @@ int dv_docker_container_wait(dv_docker *dk, const char *id, const char *conditio
     int r = dv_docker_path(&path, "/containers/", id, NULL, err, "/wait?condition=");
     if (r < 0)
         return r;
-    if (dv_docker_escape(&path, condition ? condition : "not-running", NULL) < 0)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    dv_docker_escape(&path, condition ? condition : "not-running", NULL);
     /* No deadline: a container may run for months. */
     dv_docker_request req = {
         .method = "POST", .path = path.data, .timeout_ns = 0, .cancel = cancel};
@@ -111,9 +102,10 @@ int dv_docker_container_kill(dv_docker *dk, const char *id, const char *signal, 
     int r = dv_docker_path(&path, "/containers/", id, NULL, err, "/kill");
     if (r < 0)
         return r;
-    if (signal && *signal &&
-        (dv_buf_appends(&path, "?signal=") < 0 || dv_docker_escape(&path, signal, NULL) < 0))
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    if (signal && *signal) {
+        dv_buf_appends(&path, "?signal=");
+        dv_docker_escape(&path, signal, NULL);
+    }
     return dv_docker_simple(dk, "POST", path.data, DV_DOCKER_TIMEOUT_CLIENT, err);
 }
 

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "xalloc.h"
 
 void dv_exec_result_clear(dv_exec_result *r)
 {
@@ -67,23 +68,20 @@ static int exec_create(dv_docker *dk, const char *id, const char *const *cmd, bo
                        char **ret_exec_id, dv_error *err)
 {
     _cleanup_json_ json_t *argv = json_array();
-    if (!argv)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
     for (size_t i = 0; cmd && cmd[i]; i++)
         if (json_array_append_new(argv, json_string(cmd[i])) < 0)
-            return dv_error_set(err, -ENOMEM, "docker: out of memory");
+            return dv_error_set(err, -EINVAL, "docker: exec in %s: argument %zu is not valid UTF-8",
+                                id, i);
     if (json_array_size(argv) == 0)
         return dv_error_set(err, -EINVAL, "docker: exec in %s: empty command", id);
     _cleanup_json_ json_t *body =
         json_pack("{s:b, s:b, s:b, s:b, s:O}", "AttachStdin", 0, "AttachStdout", 1, "AttachStderr",
                   1, "Tty", tty, "Cmd", argv);
-    _cleanup_free_ char *text = body ? dv_docker_dump(body) : NULL;
+    _cleanup_free_ char *text = dv_docker_dump(body);
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
     int r = dv_docker_path(&path, "/containers/", id, NULL, err, "/exec");
     if (r < 0)
         return r;
-    if (!text)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
     dv_docker_request req = {
         .method = "POST", .path = path.data, .body = text, .timeout_ns = remaining(end)};
     _cleanup_json_ json_t *ans = NULL;
@@ -92,8 +90,7 @@ static int exec_create(dv_docker *dk, const char *id, const char *const *cmd, bo
     const char *eid = json_string_value(json_object_get(ans, "Id"));
     if (!eid || !*eid)
         return dv_docker_fail(&req, err, -EBADMSG, "no Id in the answer");
-    if (!(*ret_exec_id = strdup(eid)))
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    *ret_exec_id = dv_xstrdup(eid);
     return 0;
 }
 
@@ -176,10 +173,6 @@ int dv_docker_exec(dv_docker *dk, const char *id, const char *const *cmd, bool t
                           .err_truncated = x.err_truncated};
     res.out = dv_buf_steal(&x.out);
     res.err = dv_buf_steal(&x.err);
-    if (!res.out || !res.err) {
-        dv_exec_result_clear(&res);
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
-    }
     *ret = res;
     return 0;
 }

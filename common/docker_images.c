@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "open_beneath.h"
+#include "xalloc.h"
 
 /* Image names appear unescaped in paths ("127.0.0.1:5000/a/b:1", "x@sha256:..."):
  * Docker routes /images/{name:.*}. */
@@ -171,23 +172,14 @@ static int split_reference(const char *image, char **ret_name, char **ret_tag)
     }
     if (name_len == 0 || !*tag)
         return -EINVAL;
-    char *name = strndup(image, name_len);
-    char *t = strdup(tag);
-    if (!name || !t) {
-        free(name);
-        free(t);
-        return -ENOMEM;
-    }
-    *ret_name = name;
-    *ret_tag = t;
+    *ret_name = dv_xstrndup(image, name_len);
+    *ret_tag = dv_xstrdup(tag);
     return 0;
 }
 
 static int auth_header(const dv_registry_auth *auth, char **ret)
 {
     _cleanup_json_ json_t *o = json_object();
-    if (!o)
-        return -ENOMEM;
     const struct {
         const char *key, *value;
     } fields[] = {
@@ -200,10 +192,8 @@ static int auth_header(const dv_registry_auth *auth, char **ret)
     for (size_t i = 0; i < DV_ARRAY_SIZE(fields); i++)
         if (fields[i].value && *fields[i].value &&
             json_object_set_new(o, fields[i].key, json_string(fields[i].value)) < 0)
-            return -ENOMEM;
+            return -EINVAL; /* credentials from a file or a spec: not valid UTF-8 */
     _cleanup_free_ char *text = dv_docker_dump(o);
-    if (!text)
-        return -ENOMEM;
     return dv_base64_encode(text, strlen(text), true, ret);
 }
 
@@ -215,17 +205,13 @@ int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *e
         return dv_error_set(err, r, "docker: pull: invalid image reference \"%s\"",
                             opts->image ? opts->image : "");
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
-    r = dv_buf_appends(&path, "/images/create?fromImage=");
-    if (r == 0)
-        r = dv_docker_escape(&path, name, NULL);
-    if (r == 0)
-        r = dv_buf_appends(&path, "&tag=");
-    if (r == 0)
-        r = dv_docker_escape(&path, tag, NULL);
-    if (r == 0 && opts->auth)
-        r = auth_header(opts->auth, &auth);
-    if (r < 0)
-        return dv_error_set(err, r, "docker: out of memory");
+    dv_buf_appends(&path, "/images/create?fromImage=");
+    dv_docker_escape(&path, name, NULL);
+    dv_buf_appends(&path, "&tag=");
+    dv_docker_escape(&path, tag, NULL);
+    if (opts->auth && (r = auth_header(opts->auth, &auth)) < 0)
+        return dv_error_set(err, r, "docker: pull %s: the registry credentials are not valid UTF-8",
+                            opts->image);
 
     progress p = {.what = opts->image, .cb = opts->progress, .userdata = opts->userdata};
     dv_line_reader_init(&p.lines, PROGRESS_LINE_MAX, on_progress_line, &p);

@@ -75,11 +75,12 @@ int dv_docker_fail(const dv_docker_request *req, dv_error *err, int code, const 
 
 /* Percent-encode S for a path segment or a query value (RFC 3986 unreserved stay;
  * KEEP lists extra characters left alone, e.g. "/:@" for image names in paths).
- * Appends to B; -ENOMEM. */
-int dv_docker_escape(dv_buf *b, const char *s, const char *keep);
+ * Appends to B. */
+void dv_docker_escape(dv_buf *b, const char *s, const char *keep);
 
 /* PREFIX + escaped ID (path segment; KEEP as for dv_docker_escape) + SUFFIX, printf-style
- * suffix. Returns 0 or -ENOMEM (ERR filled). */
+ * suffix. Returns 0, or -EINVAL (ERR filled) for an empty ID or a suffix that cannot be
+ * formatted. */
 int dv_docker_path(dv_buf *b, const char *prefix, const char *id, const char *keep, dv_error *err,
                    const char *suffix_fmt, ...) __attribute__((format(printf, 6, 7)));
 
@@ -87,7 +88,8 @@ int dv_docker_path(dv_buf *b, const char *prefix, const char *id, const char *ke
 int dv_docker_simple(dv_docker *dk, const char *method, const char *path, int64_t timeout_ns,
                      dv_error *err);
 
-/* Serialize JSON compactly; NULL on -ENOMEM. */
+/* Serialize JSON compactly. Never NULL where Jansson allocates with dv_xmalloc
+ * (dv_xalloc_jansson(), done by every binary's main()). */
 char *dv_docker_dump(const json_t *j);
 
 #endif

@@ -6,20 +6,19 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 int dv_docker_network_list(dv_docker *dk, const json_t *filters, json_t **ret, dv_error *err)
 {
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
-    int r = dv_buf_appends(&path, "/networks");
-    if (r == 0 && filters) {
+    dv_buf_appends(&path, "/networks");
+    if (filters) {
         _cleanup_free_ char *f = dv_docker_dump(filters);
-        r = f ? dv_buf_appends(&path, "?filters=") : -ENOMEM;
-        if (r == 0)
-            r = dv_docker_escape(&path, f, NULL);
+        dv_buf_appends(&path, "?filters=");
+        dv_docker_escape(&path, f, NULL);
     }
-    if (r < 0)
-        return dv_error_set(err, r, "docker: out of memory");
     json_t *list = NULL;
+    int r;
     if ((r = dv_docker_call(dk, "GET", path.data, NULL, &list, err)) < 0)
         return r;
     if (!json_is_array(list)) {
@@ -48,8 +47,8 @@ int dv_docker_network_create(dv_docker *dk, const json_t *body, char **ret_id, d
     const char *id = json_string_value(json_object_get(ans, "Id"));
     if (!id || !*id)
         return dv_error_set(err, -EBADMSG, "docker: POST /networks/create: no Id in the answer");
-    if (ret_id && !(*ret_id = strdup(id)))
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    if (ret_id)
+        *ret_id = dv_xstrdup(id);
     return 0;
 }
 

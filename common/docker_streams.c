@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 #define EVENT_LINE_MAX ((size_t)1 << 20)
 
@@ -39,10 +40,10 @@ static int on_log_data(const char *data, size_t len, void *userdata, dv_error *e
     return r;
 }
 
-static int add_param(dv_buf *b, const char *key, const char *value)
+static void add_param(dv_buf *b, const char *key, const char *value)
 {
-    int r = dv_buf_printf(b, "%c%s=", b->data && strchr(b->data, '?') ? '&' : '?', key);
-    return r < 0 ? r : dv_docker_escape(b, value, NULL);
+    dv_buf_printf(b, "%c%s=", b->data && strchr(b->data, '?') ? '&' : '?', key);
+    dv_docker_escape(b, value, NULL);
 }
 
 int dv_docker_logs(dv_docker *dk, const dv_logs_options *opts, dv_error *err)
@@ -53,9 +54,10 @@ int dv_docker_logs(dv_docker *dk, const dv_logs_options *opts, dv_error *err)
                            opts->stdout_, opts->stderr_, opts->timestamps);
     if (r < 0)
         return r;
-    if ((opts->since && *opts->since && add_param(&path, "since", opts->since) < 0) ||
-        (opts->tail && *opts->tail && add_param(&path, "tail", opts->tail) < 0))
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
+    if (opts->since && *opts->since)
+        add_param(&path, "since", opts->since);
+    if (opts->tail && *opts->tail)
+        add_param(&path, "tail", opts->tail);
 
     logs_ctx c = {.opts = opts};
     dv_error_clear(&c.fail);
@@ -129,15 +131,13 @@ int dv_docker_events_open(dv_docker *dk, const char *since, const json_t *filter
                           dv_cancel *cancel, dv_error *err)
 {
     _cleanup_buf_ dv_buf path = DV_BUF_INIT;
-    int r = dv_buf_appends(&path, "/events");
-    if (r == 0 && since && *since)
-        r = add_param(&path, "since", since);
-    if (r == 0 && filters) {
+    dv_buf_appends(&path, "/events");
+    if (since && *since)
+        add_param(&path, "since", since);
+    if (filters) {
         _cleanup_free_ char *f = dv_docker_dump(filters);
-        r = f ? add_param(&path, "filters", f) : -ENOMEM;
+        add_param(&path, "filters", f);
     }
-    if (r < 0)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
 
     events_ctx c = {.cb = on_event, .on_open = on_open, .userdata = userdata};
     dv_error_clear(&c.fail);
@@ -150,7 +150,7 @@ int dv_docker_events_open(dv_docker *dk, const char *since, const json_t *filter
                              .on_open = on_open ? on_events_open : NULL,
                              .userdata = &c};
     dv_docker_response resp = {0};
-    r = dv_docker_do(dk, &req, &resp, err);
+    int r = dv_docker_do(dk, &req, &resp, err);
     dv_docker_response_clear(&resp);
     dv_line_reader_free(&c.lines);
     return r;

@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "xalloc.h"
 
 /* Buffered answers (inspect, list...) larger than this are refused rather than
  * growing without bound on a confused daemon. */
@@ -282,13 +283,12 @@ static int curl_error(dv_docker *dk, const dv_docker_request *req, CURL *h, CURL
     return code;
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *h, bool *oom)
+/* curl_slist_append fails only for lack of memory. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *h)
 {
     struct curl_slist *n = curl_slist_append(list, h);
-    if (!n) {
-        *oom = true;
-        return list;
-    }
+    if (!n)
+        dv_oom("curl header");
     return n;
 }
 
@@ -298,30 +298,20 @@ static int setup(dv_docker *dk, transfer *t, struct curl_slist **headers, char *
     const dv_docker_request *req = t->req;
     CURL *h = t->h;
     _cleanup_buf_ dv_buf url = DV_BUF_INIT;
-    int r = dv_buf_appends(&url, dv_docker_base_url(dk));
-    if (r == 0 && !req->unversioned)
-        r = dv_buf_printf(&url, "/v%s", dv_docker_api_version(dk));
-    if (r == 0)
-        r = dv_buf_appends(&url, req->path);
-    if (r < 0)
-        return dv_error_set(err, r, "docker: out of memory");
+    dv_buf_appends(&url, dv_docker_base_url(dk));
+    if (!req->unversioned)
+        dv_buf_printf(&url, "/v%s", dv_docker_api_version(dk));
+    dv_buf_appends(&url, req->path);
 
-    bool oom = false;
     /* No "Expect: 100-continue" round trip for uploads; no default form content type. */
-    *headers = add_header(*headers, "Expect:", &oom);
-    *headers = add_header(*headers,
-                          req->body          ? "Content-Type: application/json"
-                          : req->upload_name ? "Content-Type: application/x-tar"
-                                             : "Content-Type:",
-                          &oom);
-    _cleanup_free_ char *auth = NULL;
+    *headers = add_header(*headers, "Expect:");
+    *headers = add_header(*headers, req->body          ? "Content-Type: application/json"
+                                    : req->upload_name ? "Content-Type: application/x-tar"
+                                                       : "Content-Type:");
     if (req->registry_auth) {
-        if (asprintf(&auth, "X-Registry-Auth: %s", req->registry_auth) < 0)
-            return dv_error_set(err, -ENOMEM, "docker: out of memory");
-        *headers = add_header(*headers, auth, &oom);
+        _cleanup_free_ char *auth = dv_xasprintf("X-Registry-Auth: %s", req->registry_auth);
+        *headers = add_header(*headers, auth);
     }
-    if (oom)
-        return dv_error_set(err, -ENOMEM, "docker: out of memory");
 
     curl_easy_setopt(h, CURLOPT_URL, url.data);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);

@@ -17,7 +17,8 @@
  * DRAINED: the container exited and its stream is drained, or docklog was stopped by
  *   a SIGTERM (the checkpoint's outcome tells the two apart);
  * PERMANENT: do not respawn (bad config, logs unreadable, container gone);
- * TEMPORARY: respawn with backoff (a sink failed, out of memory). */
+ * TEMPORARY: respawn with backoff (a sink failed). Out of memory, docklog aborts
+ *   (xalloc.h): a signal, respawned the same way. */
 #define DV_DOCKLOG_EXIT_DRAINED 0
 #define DV_DOCKLOG_EXIT_PERMANENT 100
 #define DV_DOCKLOG_EXIT_TEMPORARY 111

@@ -8,6 +8,8 @@
  * afterwards, so a long-lived docklog does not keep a peak-sized allocation. */
 #define KEEP_CAP ((size_t)64 << 10)
 
+/* Checked, not dv_xrealloc: NEED is a frame header's claimed length or a container's
+ * line, someone else's size (xalloc.h). */
 static int grow(char **buf, size_t *cap, size_t need)
 {
     if (need <= *cap)

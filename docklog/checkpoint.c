@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "json_strict.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 static const char *const outcome_names[] = {
     [DL_OUTCOME_RUNNING] = DV_DOCKLOG_OUTCOME_RUNNING_NAME,
@@ -198,9 +199,7 @@ char *dl_checkpoint_dumps(const dl_checkpoint *cp, size_t *ret_len)
 int dl_checkpoint_save_text(const char *path, const char *text, size_t len, bool durable,
                             dv_error *err)
 {
-    _cleanup_free_ char *line = malloc(len + 1);
-    if (!line)
-        return dv_error_set(err, -ENOMEM, "checkpoint: out of memory");
+    _cleanup_free_ char *line = dv_xmalloc(len + 1);
     memcpy(line, text, len);
     line[len] = '\n';
     /* Without durable: atomic against process death, which is what every batch needs;

@@ -13,6 +13,7 @@
 #include "atomic_file.h"
 #include "cleanup.h"
 #include "json_strict.h"
+#include "xalloc.h"
 
 #define MAGIC "dlcopy 1 "
 /* The CRC covers "dlcopy 1 <seq> <len> " (the header before the crc field). */
@@ -98,9 +99,7 @@ int dl_copy_load(const char *path, dl_copy_save ret[2], int *ret_n, dv_error *er
     dl_copy_save s[2];
     int n = 0;
     char why[2][200] = {"", ""};
-    _cleanup_free_ char *buf = malloc(DL_COPY_SLOT_SIZE);
-    if (!buf)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *buf = dv_xmalloc(DL_COPY_SLOT_SIZE);
     for (int i = 0; i < 2; i++) {
         ssize_t got = pread(fd, buf, DL_COPY_SLOT_SIZE, (off_t)i * DL_COPY_SLOT_SIZE);
         if (got < 0)

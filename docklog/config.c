@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "json_strict.h"
+#include "xalloc.h"
 
 /* Strict reading of one object: every key must be known, so a typo in what the
  * agent writes fails loudly instead of silently using a default. */
@@ -29,10 +30,7 @@ static int get_string(const json_t *obj, const char *where, const char *key, boo
     if (!json_is_string(v) || (required && json_string_length(v) == 0))
         return dv_error_set(err, -EINVAL, "%s%s%s: must be a non-empty string", where,
                             *where ? "." : "", key);
-    char *s = strdup(json_string_value(v));
-    if (!s)
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    *ret = s;
+    *ret = dv_xstrdup(json_string_value(v));
     return 0;
 }
 
@@ -127,8 +125,7 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
         const char *text = json_string_value(json_array_get(a, i));
         if (!text)
             return dv_error_set(err, -EINVAL, "addresses[%zu]: must be a string", i);
-        if (!(c->addresses[c->n_addresses++] = strdup(text)))
-            return dv_error_set(err, -ENOMEM, "out of memory");
+        c->addresses[c->n_addresses++] = dv_xstrdup(text);
     }
 
     json_t *o;
@@ -177,10 +174,10 @@ static int parse(const json_t *json, dl_config *c, dv_error *err)
         (r = get_string(o, "journald", "identifier", false, &c->journald.identifier, err)) < 0 ||
         (r = get_string(o, "journald", "socket", false, &c->journald.socket, err)) < 0)
         return r;
-    if (!c->journald.identifier && !(c->journald.identifier = strdup(c->task_name)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    if (!c->journald.socket && !(c->journald.socket = strdup(DL_JOURNALD_SOCKET_DEFAULT)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    if (!c->journald.identifier)
+        c->journald.identifier = dv_xstrdup(c->task_name);
+    if (!c->journald.socket)
+        c->journald.socket = dv_xstrdup(DL_JOURNALD_SOCKET_DEFAULT);
 
     if (!c->files.enabled && !c->journald.enabled)
         return dv_error_set(err, -EINVAL, "neither files nor journald is enabled");

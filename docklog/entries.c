@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "timestamp.h"
+#include "xalloc.h"
 
 #define RAW_BUF (DL_TS_TEXT_MAX + 1 + DL_ENTRY_MSG_MAX)
 
@@ -67,8 +68,9 @@ int dl_entries_init(dl_entries *e, bool raw, dl_entry_cb on_entry, void *userdat
     e->on_entry = on_entry;
     e->userdata = userdata;
     dv_demux_init(&e->demux, raw, on_frame, e);
-    if (raw && !(e->buf = malloc(RAW_BUF)))
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    (void)err;
+    if (raw)
+        e->buf = dv_xmalloc(RAW_BUF);
     return 0;
 }
 

@@ -56,6 +56,7 @@ typedef struct dl_entries {
     size_t ts_end; /* index of the space after the timestamp; 0: not seen yet */
 } dl_entries;
 
+/* Always 0 (the int and ERR are kept for the callers). */
 int dl_entries_init(dl_entries *e, bool raw, dl_entry_cb on_entry, void *userdata, dv_error *err);
 void dl_entries_free(dl_entries *e);
 /* Forget a partial entry (a new connection starts at an entry boundary). */

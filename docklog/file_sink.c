@@ -13,6 +13,7 @@
 #include "atomic_file.h"
 #include "cleanup.h"
 #include "log_names.h"
+#include "xalloc.h"
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
@@ -384,22 +385,16 @@ int dl_file_sink_open(dl_file_sink *sink, const dl_file_sink_options *opts,
         return dv_error_set(err, -ENAMETOOLONG, "log file names in %s too long", opts->dir);
     sink->max_files = opts->max_files > 0 ? opts->max_files : 1;
     sink->max_size = opts->max_size > 0 ? opts->max_size : DL_MB;
-    sink->dir = strdup(opts->dir);
-    sink->base = strdup(opts->base);
-    if (!sink->dir || !sink->base) {
-        dl_file_sink_close(sink);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    sink->dir = dv_xstrdup(opts->dir);
+    sink->base = dv_xstrdup(opts->base);
     int r = dv_mkdir_p(sink->dir, 0755, err);
     if (r >= 0 && (r = open_dir(sink->dir, err)) >= 0)
         sink->dir_fd = r;
     for (int i = 0; r >= 0 && i < 2; i++) {
         dl_file_stream *s = &sink->s[i];
         s->name = stream_names[i];
-        if (!(s->buf = malloc(DL_FILE_BUF_SIZE)))
-            r = dv_error_set(err, -ENOMEM, "out of memory");
-        else
-            r = open_stream(sink, s, start ? (i == 0 ? &start->out : &start->err) : NULL, err);
+        s->buf = dv_xmalloc(DL_FILE_BUF_SIZE);
+        r = open_stream(sink, s, start ? (i == 0 ? &start->out : &start->err) : NULL, err);
     }
     if (r < 0) {
         dl_file_sink_close(sink);

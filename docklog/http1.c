@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "xalloc.h"
 
 #define DEFAULT_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
 #define MAX_JSON ((size_t)4 << 20)
@@ -268,9 +269,7 @@ int dl_http_client_init(dl_http_client *c, const char *endpoint, const char *con
     c->wake_fd = wake_fd;
     c->timeout_ns = DEFAULT_TIMEOUT_NS;
     c->max_json = MAX_JSON;
-    c->buf = malloc(DL_HTTP_READ_BUF);
-    if (!c->buf)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    c->buf = dv_xmalloc(DL_HTTP_READ_BUF);
     return 0;
 }
 
@@ -340,11 +339,10 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     dl_http_client *c = q->c;
     const dl_http_stream_cbs *stream = q->stream;
     _cleanup_buf_ dv_buf req = DV_BUF_INIT;
-    if (dv_buf_printf(&req,
-                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: docklog/%s\r\n"
-                      "Accept: application/json\r\nConnection: close\r\n\r\n",
-                      path, c->endpoint.url.host_header, DV_VERSION) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_buf_printf(&req,
+                  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: docklog/%s\r\n"
+                  "Accept: application/json\r\nConnection: close\r\n\r\n",
+                  path, c->endpoint.url.host_header, DV_VERSION);
 
     dl_conn conn = DL_CONN_INIT;
     int r = dl_conn_open(&conn, &c->endpoint, &c->tls, c->wake_fd, c->timeout_ns, err);

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "timestamp.h"
+#include "xalloc.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -157,12 +158,9 @@ int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err)
     const char *slash = strrchr(log_path, '/');
     if (!slash || !slash[1])
         return dv_error_set(err, -EINVAL, "log path %s is not a file path", log_path);
-    if (!(f->path = strdup(log_path)) ||
-        !(f->dir = strndup(log_path, (size_t)(slash - log_path) + (slash == log_path))) ||
-        !(f->line = malloc(DL_JSONFILE_LINE_MAX))) {
-        dl_jsonfile_close(f);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    f->path = dv_xstrdup(log_path);
+    f->dir = dv_xstrndup(log_path, (size_t)(slash - log_path) + (slash == log_path));
+    f->line = dv_xmalloc(DL_JSONFILE_LINE_MAX);
     f->name = f->path + (slash - log_path) + 1;
     /* One instance per docklog; without one (fs.inotify.max_user_instances reached)
      * the directory is polled instead. */

@@ -23,6 +23,7 @@
 #include "stop_signals.h"
 #include "timestamp.h"
 #include "tls.h"
+#include "xalloc.h"
 
 struct journal_retry {
     dl_signals *signals;
@@ -92,6 +93,7 @@ static int finish(dl_deliver *d, enum dl_outcome outcome, const char *message)
 
 int main(int argc, char **argv)
 {
+    dv_xalloc_jansson();
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("docklog %s%s\n", DV_VERSION, dl_tls_available() ? " (tls)" : "");
         return 0;
@@ -124,17 +126,9 @@ int main(int argc, char **argv)
         .max_size = config.files.max_file_size_mb * DL_MB,
     };
     copy_path = dl_resume_copy_path(config.checkpoint);
-    if (!copy_path) {
-        dl_diag("out of memory");
-        goto out_signals;
-    }
     /* On the heap, freed at once: its notes would otherwise deepen main's frame,
      * under every other frame, for the helper's whole life. */
-    dl_resume *resume = malloc(sizeof(*resume));
-    if (!resume) {
-        dl_diag("out of memory");
-        goto out_signals;
-    }
+    dl_resume *resume = dv_xmalloc(sizeof(*resume));
     dl_resume_load(config.checkpoint, copy_path, config.container_id,
                    config.files.enabled ? &fo : NULL, resume);
     for (int i = 0; i < resume->notes; i++)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checkpoint_copy.h"
+#include "xalloc.h"
 
 static void __attribute__((format(printf, 2, 3))) note(dl_resume *r, const char *fmt, ...)
 {
@@ -21,11 +22,9 @@ static void __attribute__((format(printf, 2, 3))) note(dl_resume *r, const char 
 char *dl_resume_copy_path(const char *checkpoint)
 {
     size_t n = strlen(checkpoint);
-    char *p = malloc(n + sizeof(".copy"));
-    if (p) {
-        memcpy(p, checkpoint, n);
-        memcpy(p + n, ".copy", sizeof(".copy"));
-    }
+    char *p = dv_xmalloc(n + sizeof(".copy"));
+    memcpy(p, checkpoint, n);
+    memcpy(p + n, ".copy", sizeof(".copy"));
     return p;
 }
 

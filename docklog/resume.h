@@ -43,7 +43,7 @@ typedef struct dl_resume {
 void dl_resume_load(const char *checkpoint, const char *copy, const char *container_id,
                     const dl_file_sink_options *files, dl_resume *ret);
 
-/* The path of CHECKPOINT's copy, "<checkpoint>.copy" (malloc'd; NULL: out of memory). */
+/* The path of CHECKPOINT's copy, "<checkpoint>.copy" (malloc'd; never NULL). */
 char *dl_resume_copy_path(const char *checkpoint);
 
 #endif

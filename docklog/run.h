@@ -20,7 +20,8 @@
  * respawn would add nothing but a new process: the loop already reconnects from the
  * checkpoint, and an exit would make the agent's view flap. TEMPORARY (exit 111) is
  * left for local failures a fresh process may clear and the agent should see: a
- * sink that cannot write (disk full, I/O error), or running out of memory.
+ * sink that cannot write (disk full, I/O error). Out of memory it aborts (xalloc.h),
+ * which the agent respawns the same way.
  * SIGTERM/SIGINT: STOPPED between batches. */
 #ifndef DL_RUN_H
 #define DL_RUN_H

@@ -38,6 +38,7 @@
 #include "task_runner.h"
 #include "translate.h"
 #include "watchdog.h"
+#include "xalloc.h"
 
 static const char usage[] = "dockvisor agent [-config FILE]";
 
@@ -176,15 +177,13 @@ static void raise_nofile_limit(void)
 static int secure_data_dir(dv_agent *a, dv_error *err)
 {
     const char *dir = a->config.data_dir;
-    _cleanup_free_ char *tasks = NULL;
     mode_t was = 0700;
     int r = dv_mkdir_p(dir, 0700, err);
     if (r < 0 || (r = dv_dir_secure(dir, 0700, &was, err)) < 0)
         return dv_error_wrap(err, "data dir");
     if (was != 0700)
         dv_log_info("data dir %s had mode %04o: made 0700", dir, (unsigned)was);
-    if (asprintf(&tasks, "%s/tasks", dir) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *tasks = dv_xasprintf("%s/tasks", dir);
     if ((r = dv_mkdir_p(tasks, 0700, err)) < 0 || (r = dv_dir_secure(tasks, 0700, NULL, err)) < 0)
         return dv_error_wrap(err, "data dir");
     return 0;
@@ -197,9 +196,7 @@ static int lock_data_dir(dv_agent *a, dv_error *err)
     int r = secure_data_dir(a, err);
     if (r < 0)
         return r;
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "%s/agent.lock", a->config.data_dir) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *path = dv_xasprintf("%s/agent.lock", a->config.data_dir);
     a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (a->lock_fd < 0)
         return dv_error_errno(err, errno, "open %s", path);
@@ -245,11 +242,8 @@ static int setup(dv_agent *a, dv_error *err)
         return r;
     a->hub = dv_event_hub_new();
     a->run.tasks = dv_task_table_new();
-    if (!a->hub || !a->run.tasks)
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    if ((r = dv_image_gc_new(&a->run, &a->run.image_gc, err)) < 0 ||
-        (r = dv_dangling_new(&a->run, &a->run.dangling, err)) < 0)
-        return r;
+    a->run.image_gc = dv_image_gc_new(&a->run);
+    a->run.dangling = dv_dangling_new(&a->run);
     dv_error derr;
     /* From what the Engine client resolved, not from the config alone: TLS may come
      * from DOCKER_TLS_VERIFY + DOCKER_CERT_PATH or an https:// endpoint too. */
@@ -382,7 +376,7 @@ int dv_cmd_agent(int argc, char **argv)
     raise_nofile_limit();
 
     dv_agent a = {.run = {.log_loss_fd = -1}, .signal_fd = -1, .lock_fd = -1};
-    a.config_path = config_path ? strdup(config_path) : NULL;
+    a.config_path = config_path ? dv_xstrdup(config_path) : NULL;
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
     r = config_path ? dv_agent_config_load(config_path, &a.config, &serr)

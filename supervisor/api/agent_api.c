@@ -16,6 +16,7 @@
 #include "task_jobs.h"
 #include "task_runner.h"
 #include "translate.h"
+#include "xalloc.h"
 
 /* ---- helpers ---- */
 
@@ -340,11 +341,8 @@ static void task_signal(dv_agent *a, dv_api_request *req, dv_task *t)
     if (!require_running(req, t))
         return;
     dv_job *j = dv_job_new(DV_JOB_SIGNAL, &a->run, t);
-    if (!j || !(j->container_id = strdup(t->container_id)) || !(j->signal = strdup(name))) {
-        dv_job_free(j);
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
+    j->container_id = dv_xstrdup(t->container_id);
+    j->signal = dv_xstrdup(name);
     submit_request_job(a, req, j);
 }
 
@@ -380,11 +378,7 @@ static void task_exec(dv_agent *a, dv_api_request *req, dv_task *t)
     if (!require_running(req, t))
         return;
     dv_job *j = dv_job_new(DV_JOB_EXEC, &a->run, t);
-    if (!j || !(j->container_id = strdup(t->container_id))) {
-        dv_job_free(j);
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
+    j->container_id = dv_xstrdup(t->container_id);
     j->cmd = json_incref(cmd);
     j->exec_timeout_ns = timeout;
     submit_request_job(a, req, j);
@@ -395,11 +389,7 @@ static void task_stats(dv_agent *a, dv_api_request *req, dv_task *t)
     if (!require_running(req, t))
         return;
     dv_job *j = dv_job_new(DV_JOB_STATS, &a->run, t);
-    if (!j || !(j->container_id = strdup(t->container_id))) {
-        dv_job_free(j);
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
+    j->container_id = dv_xstrdup(t->container_id);
     submit_request_job(a, req, j);
 }
 

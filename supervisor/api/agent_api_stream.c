@@ -18,6 +18,7 @@
 #include "node.h"
 #include "task_runner.h"
 #include "translate_host.h"
+#include "xalloc.h"
 
 /* ---- /v1/events[?task=ID[&history=1]] ---- */
 
@@ -158,14 +159,11 @@ void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t)
         dv_api_respond_error(req, 404, NULL, "logs are not collected for task %s: %s", t->id, why);
         return;
     }
-    struct log_stream *s = calloc(1, sizeof(*s));
-    if (!s || !(s->dir = strdup(rt->paths.logs_dir)) || !(s->base = strdup(t->name)) ||
-        !(s->type = strdup(type)) || !(s->checkpoint = strdup(rt->docklog_checkpoint_path))) {
-        if (s)
-            log_stream_free(s);
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
+    struct log_stream *s = dv_xcalloc(1, sizeof(*s));
+    s->dir = dv_xstrdup(rt->paths.logs_dir);
+    s->base = dv_xstrdup(t->name);
+    s->type = dv_xstrdup(type);
+    s->checkpoint = dv_xstrdup(rt->docklog_checkpoint_path);
     s->tail = n;
     s->follow = dv_api_flag(req, "follow");
     dv_api_respond_stream(req, 200, "text/plain; charset=utf-8", &log_ops, s);
@@ -282,10 +280,7 @@ static void node_discard(void *data)
 
 void dv_api_node(dv_agent *a, dv_api_request *req)
 {
-    if (dv_api_waiters_add(&a->node_waiters, req) < 0) {
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
+    dv_api_waiters_add(&a->node_waiters, req);
     /* A fingerprint costs a few Engine calls: reuse a fresh one (node.h). */
     int64_t age = a->node ? dv_monotonic_ns() - a->node_at_ns : INT64_MAX;
     if (age < DV_NODE_FRESH) {
@@ -295,12 +290,10 @@ void dv_api_node(dv_agent *a, dv_api_request *req)
     if (!a->node_refreshing) {
         if (!a->node_timer)
             a->node_timer = dv_timer_new(a->run.loop, node_wait_over, a);
-        struct node_job *j = calloc(1, sizeof(*j));
-        if (j)
-            j->agent = a;
-        if (!j || !a->node_timer ||
-            dv_lanes_submit(&a->lanes, DV_LANE_BACKGROUND, node_work, node_done, node_discard, j) <
-                0) {
+        struct node_job *j = dv_xcalloc(1, sizeof(*j));
+        j->agent = a;
+        if (dv_lanes_submit(&a->lanes, DV_LANE_BACKGROUND, node_work, node_done, node_discard, j) <
+            0) {
             free(j);
             answer_node_waiters(a);
             return;

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "xalloc.h"
 
 struct dv_destroy_wait {
     char task_id[DV_UUID_STRLEN + 1];
@@ -56,19 +57,13 @@ void dv_agent_wait_destroy(dv_agent *a, const char *task_id, dv_api_request *req
 {
     struct dv_destroy_wait *w = find_wait(a, task_id);
     if (!w) {
-        struct dv_destroy_wait *v =
-            realloc(a->destroy_waits, (a->n_destroy_waits + 1) * sizeof(*v));
-        if (!v) {
-            dv_api_respond_error(req, 500, NULL, "out of memory");
-            return;
-        }
-        a->destroy_waits = v;
+        struct dv_destroy_wait *v = a->destroy_waits =
+            dv_xreallocarray(a->destroy_waits, a->n_destroy_waits + 1, sizeof(*v));
         w = &v[a->n_destroy_waits++];
         *w = (struct dv_destroy_wait){0};
         snprintf(w->task_id, sizeof(w->task_id), "%s", task_id);
     }
-    if (dv_api_waiters_add(&w->waiters, req) < 0)
-        dv_api_respond_error(req, 500, NULL, "out of memory");
+    dv_api_waiters_add(&w->waiters, req);
 }
 
 /* The waiters of TASK_ID, taken out of the map (empty when there are none). */

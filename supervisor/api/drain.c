@@ -8,6 +8,7 @@
 #include "log.h"
 #include "task_runner.h"
 #include "task_table.h"
+#include "xalloc.h"
 
 struct dv_drain {
     dv_api_request *req;
@@ -90,12 +91,8 @@ void dv_drain_check(dv_drains *ds)
 void dv_drain_request(dv_drains *ds, dv_api_request *req)
 {
     dv_runtime *run = ds->run;
-    struct dv_drain *d = calloc(1, sizeof(*d));
-    if (!d || !(d->tasks = json_array())) {
-        free(d);
-        dv_api_respond_error(req, 500, NULL, "out of memory");
-        return;
-    }
+    struct dv_drain *d = dv_xcalloc(1, sizeof(*d));
+    d->tasks = json_array();
     d->started_ns = dv_monotonic_ns();
     size_t n = dv_task_table_size(run->tasks);
     dv_log_info("drain: stopping %zu tasks", n);

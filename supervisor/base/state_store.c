@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "cleanup.h"
+#include "xalloc.h"
 
 struct dv_state_store {
     char *state_dir;
@@ -40,14 +41,11 @@ void dv_state_store_free(dv_state_store *store)
 
 int dv_state_store_open(const char *data_dir, dv_state_store **ret, dv_error *err)
 {
-    dv_state_store *s = calloc(1, sizeof(*s));
-    if (!s || !(s->quarantined = json_array()) ||
-        asprintf(&s->state_dir, "%s/state", data_dir) < 0 ||
-        asprintf(&s->tasks_dir, "%s/state/tasks", data_dir) < 0 ||
-        asprintf(&s->quarantine_dir, "%s/state/quarantine", data_dir) < 0) {
-        dv_state_store_free(s);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    dv_state_store *s = dv_xcalloc(1, sizeof(*s));
+    s->quarantined = json_array();
+    s->state_dir = dv_xasprintf("%s/state", data_dir);
+    s->tasks_dir = dv_xasprintf("%s/state/tasks", data_dir);
+    s->quarantine_dir = dv_xasprintf("%s/state/quarantine", data_dir);
     /* Records hold credentials: a state dir found with a looser mode is tightened. */
     int r = dv_mkdir_p(s->tasks_dir, 0700, err);
     if (r == 0)
@@ -84,9 +82,7 @@ static int read_json(const char *path, json_t **ret, dv_error *err)
 
 int dv_state_store_node_id(dv_state_store *store, char ret[DV_UUID_STRLEN + 1], dv_error *err)
 {
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "%s/agent.json", store->state_dir) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *path = dv_xasprintf("%s/agent.json", store->state_dir);
     _cleanup_json_ json_t *j = NULL;
     dv_error local;
     int r = read_json(path, &j, &local);
@@ -104,8 +100,6 @@ int dv_state_store_node_id(dv_state_store *store, char ret[DV_UUID_STRLEN + 1], 
         return r;
     _cleanup_json_ json_t *fresh =
         json_pack("{s:i,s:s}", "version", DV_AGENT_STATE_VERSION, "node_id", id);
-    if (!fresh)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     if ((r = dv_atomic_write_json(path, fresh, 0600, err)) < 0)
         return r;
     memcpy(ret, id, sizeof(id));
@@ -116,8 +110,7 @@ static int task_path(const dv_state_store *store, const char *task_id, char **re
 {
     if (!dv_uuid_is_valid(task_id))
         return dv_error_set(err, -EINVAL, "task id \"%s\" is not a UUID", task_id);
-    if (asprintf(ret, "%s/%s.json", store->tasks_dir, task_id) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    *ret = dv_xasprintf("%s/%s.json", store->tasks_dir, task_id);
     return 0;
 }
 
@@ -176,11 +169,11 @@ static void note_quarantined(dv_state_store *store, const char *task_id, const c
 static void quarantine(dv_state_store *store, const char *file, const char *task_id,
                        const char *reason, dv_state_bad_record_fn bad, void *userdata)
 {
-    _cleanup_free_ char *from = NULL, *to = NULL;
-    if (dv_mkdir_p(store->quarantine_dir, 0700, NULL) < 0 ||
-        asprintf(&from, "%s/%s", store->tasks_dir, file) < 0 ||
-        asprintf(&to, "%s/%s.%lld", store->quarantine_dir, file, (long long)time(NULL)) < 0)
+    if (dv_mkdir_p(store->quarantine_dir, 0700, NULL) < 0)
         return;
+    _cleanup_free_ char *from = dv_xasprintf("%s/%s", store->tasks_dir, file);
+    _cleanup_free_ char *to =
+        dv_xasprintf("%s/%s.%lld", store->quarantine_dir, file, (long long)time(NULL));
     if (rename(from, to) < 0)
         return;
     dv_fsync_parent(from, NULL);
@@ -203,16 +196,12 @@ int dv_state_store_load_tasks(dv_state_store *store, int version, dv_state_bad_r
     if (!dir)
         return dv_error_errno(err, -errno, "open %s", store->tasks_dir);
     _cleanup_json_ json_t *records = json_object();
-    if (!records)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     struct dirent *de;
     while ((de = readdir(dir))) {
         const char *file = de->d_name;
         if (file[0] == '.')
             continue;
-        _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s/%s", store->tasks_dir, file) < 0)
-            return dv_error_set(err, -ENOMEM, "out of memory");
+        _cleanup_free_ char *path = dv_xasprintf("%s/%s", store->tasks_dir, file);
         if (has_suffix(file, ".tmp")) {
             unlink(path);
             continue;
@@ -255,14 +244,14 @@ int dv_state_store_quarantine_task(dv_state_store *store, const char *task_id, c
                                    char ret_why[DV_QUARANTINE_REASON_MAX], char **ret_moved_to,
                                    dv_error *err)
 {
-    _cleanup_free_ char *from = NULL, *to = NULL;
+    _cleanup_free_ char *from = NULL;
     int r = task_path(store, task_id, &from, err);
     if (r < 0)
         return r;
     if ((r = dv_mkdir_p(store->quarantine_dir, 0700, err)) < 0)
         return r;
-    if (asprintf(&to, "%s/%s.json.%lld", store->quarantine_dir, task_id, (long long)time(NULL)) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *to =
+        dv_xasprintf("%s/%s.json.%lld", store->quarantine_dir, task_id, (long long)time(NULL));
     if (rename(from, to) < 0)
         return dv_error_errno(err, -errno, "move %s to %s", from, to);
     dv_fsync_parent(from, NULL);
@@ -293,17 +282,13 @@ bool dv_state_store_is_quarantined(const dv_state_store *store, const char *task
 
 int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err)
 {
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "%s/images.json", store->state_dir) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *path = dv_xasprintf("%s/images.json", store->state_dir);
     return dv_atomic_write_json(path, table, 0600, err);
 }
 
 int dv_state_store_load_images(dv_state_store *store, json_t **ret, dv_error *err)
 {
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "%s/images.json", store->state_dir) < 0)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    _cleanup_free_ char *path = dv_xasprintf("%s/images.json", store->state_dir);
     json_t *j = NULL;
     dv_error local;
     int r = read_json(path, &j, &local);

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "log.h"
+#include "xalloc.h"
 #include "labels.h"
 #include "dangling_select.h"
 
@@ -71,8 +72,7 @@ static void scan_run(void *data)
         char label[128];
         snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, j->node_id);
         _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "label", label);
-        j->r = filters ? dv_docker_container_list(j->dk, true, filters, &j->list, &j->err)
-                       : dv_error_set(&j->err, -ENOMEM, "out of memory");
+        j->r = dv_docker_container_list(j->dk, true, filters, &j->list, &j->err);
         return;
     }
     size_t i;
@@ -160,10 +160,10 @@ static void listed_done(dv_dangling *d, struct scan_job *j)
     _cleanup_json_ json_t *candidates = dv_dangling_candidates(j->list, !c->docker.gc.container);
     _cleanup_json_ json_t *victims = NULL;
     dv_error err;
-    if (!candidates || dv_dangling_select(candidates, run->node_id, claimed, run, dv_realtime_ns(),
-                                          c->docker.gc.dangling_containers.creation_grace_ns,
-                                          &victims, &err) < 0) {
-        dv_log_error("dangling containers: %s", candidates ? err.msg : "out of memory");
+    if (dv_dangling_select(candidates, run->node_id, claimed, run, dv_realtime_ns(),
+                           c->docker.gc.dangling_containers.creation_grace_ns, &victims,
+                           &err) < 0) {
+        dv_log_error("dangling containers: %s", err.msg);
         return;
     }
     d->last_found = json_array_size(victims);
@@ -182,9 +182,7 @@ static void listed_done(dv_dangling *d, struct scan_job *j)
         }
         return;
     }
-    struct scan_job *rm = calloc(1, sizeof(*rm));
-    if (!rm)
-        return;
+    struct scan_job *rm = dv_xcalloc(1, sizeof(*rm));
     rm->d = d;
     rm->dk = run->docker;
     rm->remove = true;
@@ -230,16 +228,12 @@ static void on_timer(dv_loop *loop, void *userdata)
     dv_dangling *d = userdata;
     if (d->busy || !d->run->config->docker.gc.dangling_containers.enabled)
         return;
-    struct scan_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        arm(d);
-        return;
-    }
+    struct scan_job *j = dv_xcalloc(1, sizeof(*j));
     j->d = d;
     j->dk = d->run->docker;
     snprintf(j->node_id, sizeof(j->node_id), "%s", d->run->node_id);
     if (submit(d, j) < 0)
-        arm(d); /* shutting down, or out of memory: next period */
+        arm(d); /* shutting down: next period */
 }
 
 void dv_dangling_reconfigure(dv_runtime *run)
@@ -281,19 +275,13 @@ void dv_dangling_metrics(const dv_dangling *d, dv_buf *b)
                   (unsigned long long)d->failures);
 }
 
-int dv_dangling_new(dv_runtime *run, dv_dangling **ret, dv_error *err)
+dv_dangling *dv_dangling_new(dv_runtime *run)
 {
-    dv_dangling *d = calloc(1, sizeof(*d));
-    if (!d)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_dangling *d = dv_xcalloc(1, sizeof(*d));
     d->run = run;
-    if (!(d->timer = dv_timer_new(run->loop, on_timer, d))) {
-        free(d);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
+    d->timer = dv_timer_new(run->loop, on_timer, d);
     arm(d);
-    *ret = d;
-    return 0;
+    return d;
 }
 
 void dv_dangling_free(dv_dangling *d)

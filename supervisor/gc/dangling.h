@@ -29,7 +29,7 @@
 typedef struct dv_dangling dv_dangling;
 
 /* Needs the agent's loop, workers and Docker client; arms the first scan. */
-int dv_dangling_new(dv_runtime *run, dv_dangling **ret, dv_error *err);
+dv_dangling *dv_dangling_new(dv_runtime *run);
 /* After the workers are shut down. */
 void dv_dangling_free(dv_dangling *d);
 
@@ -41,7 +41,7 @@ void dv_dangling_metrics(const dv_dangling *d, dv_buf *b);
 
 /* Pure: the containers of an Engine list (objects with "State") that may be
  * dangling at all: with KEEP_STOPPED, those a destroy may have kept on purpose
- * (exited, dead) are left out. New reference to a new array. */
+ * (exited, dead) are left out. New reference to a new array; never NULL. */
 json_t *dv_dangling_candidates(const json_t *containers, bool keep_stopped);
 
 #endif

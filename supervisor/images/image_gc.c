@@ -13,6 +13,7 @@
 #include "duration.h"
 #include "image_refs.h"
 #include "log.h"
+#include "xalloc.h"
 
 /* A removal that failed for another reason than a conflict (Docker down, a
  * timeout) is tried again after this long. */
@@ -65,9 +66,7 @@ static void save(dv_image_gc *gc)
 {
     _cleanup_json_ json_t *j = dv_image_refs_to_json(gc->refs);
     dv_error err;
-    if (!j)
-        dv_log_error("image gc: cannot serialize the image table: out of memory");
-    else if (dv_state_store_save_images(gc->run->store, j, &err) < 0)
+    if (dv_state_store_save_images(gc->run->store, j, &err) < 0)
         dv_log_error("image gc: saving the image table: %s", err.msg);
 }
 
@@ -249,24 +248,15 @@ static size_t claim_from_tasks(dv_image_gc *gc, const char *image_id)
 
 static int submit_removal(dv_image_gc *gc, const char *image_id)
 {
-    struct rm_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return -ENOMEM;
+    struct rm_job *j = dv_xcalloc(1, sizeof(*j));
     j->gc = gc;
     j->dk = gc->run->docker;
     size_t n = 0;
     const char *const *names = dv_image_refs_names(gc->refs, image_id, &n);
-    j->image_id = strdup(image_id);
-    j->names = calloc(n ? n : 1, sizeof(*j->names));
-    if (!j->image_id || !j->names) {
-        rm_job_free(j);
-        return -ENOMEM;
-    }
+    j->image_id = dv_xstrdup(image_id);
+    j->names = dv_xcalloc(n ? n : 1, sizeof(*j->names));
     for (; j->n_names < n; j->n_names++)
-        if (!(j->names[j->n_names] = strdup(names[j->n_names]))) {
-            rm_job_free(j);
-            return -ENOMEM;
-        }
+        j->names[j->n_names] = dv_xstrdup(names[j->n_names]);
     int r = dv_lanes_submit(gc->run->lanes, DV_LANE_BACKGROUND, rm_run, rm_done, rm_discard, j);
     if (r < 0) {
         rm_job_free(j);
@@ -334,15 +324,11 @@ void dv_image_gc_image_ready(dv_runtime *run, dv_task *t, const char *prev_image
         }
         wait = gc->removing && strcmp(gc->removing_id, t->image_id) == 0;
         if (wait) {
-            struct waiter *v = realloc(gc->waiters, (gc->n_waiters + 1) * sizeof(*v));
-            if (v) {
-                gc->waiters = v;
-                snprintf(v[gc->n_waiters].task_id, sizeof(v->task_id), "%s", t->id);
-                v[gc->n_waiters].ready = ready;
-                v[gc->n_waiters++].gen = t->gen;
-            } else {
-                wait = false; /* out of memory: at worst the create finds no image */
-            }
+            struct waiter *v = gc->waiters =
+                dv_xreallocarray(gc->waiters, gc->n_waiters + 1, sizeof(*v));
+            snprintf(v[gc->n_waiters].task_id, sizeof(v->task_id), "%s", t->id);
+            v[gc->n_waiters].ready = ready;
+            v[gc->n_waiters++].gen = t->gen;
         }
     }
     if (!wait)
@@ -462,9 +448,9 @@ static dv_image_refs *load_table(dv_runtime *run)
         return refs ? refs : dv_image_refs_new();
     /* Losing the table leaks images at worst; refusing to start would be worse.
      * The file is kept for the operator; recovery re-derives the users. */
-    _cleanup_free_ char *path = NULL, *bad = NULL;
-    if (asprintf(&path, "%s/state/images.json", run->config->data_dir) >= 0 &&
-        asprintf(&bad, "%s.bad", path) >= 0 && rename(path, bad) == 0)
+    _cleanup_free_ char *path = dv_xasprintf("%s/state/images.json", run->config->data_dir);
+    _cleanup_free_ char *bad = dv_xasprintf("%s.bad", path);
+    if (rename(path, bad) == 0)
         dv_log_error("image gc: %s (set aside as %s; starting with an empty image table)", err.msg,
                      bad);
     else
@@ -472,18 +458,12 @@ static dv_image_refs *load_table(dv_runtime *run)
     return dv_image_refs_new();
 }
 
-int dv_image_gc_new(dv_runtime *run, dv_image_gc **ret, dv_error *err)
+dv_image_gc *dv_image_gc_new(dv_runtime *run)
 {
-    dv_image_gc *gc = calloc(1, sizeof(*gc));
-    if (!gc)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    dv_image_gc *gc = dv_xcalloc(1, sizeof(*gc));
     gc->run = run;
     gc->refs = load_table(run);
     gc->timer = dv_timer_new(run->loop, on_timer, gc);
-    if (!gc->refs || !gc->timer) {
-        dv_image_gc_free(gc);
-        return dv_error_set(err, -ENOMEM, "out of memory");
-    }
     size_t cancelled = run->config->docker.gc.image ? 0 : dv_image_refs_forget_unused(gc->refs);
     if (cancelled) {
         dv_log_info("image gc: gc.image is off: %zu pending image removals cancelled", cancelled);
@@ -494,8 +474,7 @@ int dv_image_gc_new(dv_runtime *run, dv_image_gc **ret, dv_error *err)
     if (pending)
         dv_log_info("image gc: %zu image removals pending from before the restart", pending);
     rearm(gc);
-    *ret = gc;
-    return 0;
+    return gc;
 }
 
 void dv_image_gc_free(dv_image_gc *gc)

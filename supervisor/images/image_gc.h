@@ -37,7 +37,7 @@ typedef struct dv_image_gc dv_image_gc;
 /* Load state/images.json (absent: empty table; unreadable: logged, set aside as
  * images.json.bad, empty table), and arm the timer. Needs the agent's store,
  * loop and workers. */
-int dv_image_gc_new(dv_runtime *run, dv_image_gc **ret, dv_error *err);
+dv_image_gc *dv_image_gc_new(dv_runtime *run);
 /* After the workers are shut down (a removal result may still be queued). */
 void dv_image_gc_free(dv_image_gc *gc);
 

@@ -81,7 +81,7 @@ size_t dv_image_refs_retain(dv_image_refs *refs, dv_image_refs_keep_fn keep, voi
 void dv_image_refs_stats(const dv_image_refs *refs, size_t *ret_images, size_t *ret_pending);
 
 /* {"version":1,"images":{"<id>":{"name":..,"names":[..],"tasks":[..],"remove_at_ns":N}}}
- * ("names" is optional when reading: "name" alone is the one reference). */
+ * ("names" is optional when reading: "name" alone is the one reference). Never NULL. */
 json_t *dv_image_refs_to_json(const dv_image_refs *refs);
 int dv_image_refs_from_json(const json_t *json, dv_image_refs **ret, dv_error *err);
 

@@ -3,6 +3,7 @@
  * the loop runs, as for a live agent. */
 #include "recovery.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "task_dirs.h"
 #include "task_runner.h"
 #include "watchdog.h"
+#include "xalloc.h"
 
 /* How long the Engine may take to answer at start (it may be starting too). */
 #define ENGINE_ATTEMPTS 5
@@ -98,9 +100,7 @@ static int load(recovery *rc, dv_error *err)
                                       &records, err);
     if (r < 0)
         return dv_error_wrap(err, "load task records");
-    rc->tasks = calloc(json_object_size(records) + 1, sizeof(*rc->tasks));
-    if (!rc->tasks)
-        return dv_error_set(err, -ENOMEM, "out of memory");
+    rc->tasks = dv_xcalloc(json_object_size(records) + 1, sizeof(*rc->tasks));
     const char *id;
     json_t *rec;
     json_object_foreach(records, id, rec)
@@ -124,15 +124,12 @@ static int load(recovery *rc, dv_error *err)
         rc->tasks[rc->ntasks++] = t;
     }
     qsort(rc->tasks, rc->ntasks, sizeof(*rc->tasks), by_creation);
-    for (size_t i = 0; i < rc->ntasks; i++)
-        if (dv_task_table_add(run->tasks, rc->tasks[i]) < 0) {
-            for (size_t k = i; k < rc->ntasks; k++) {
-                dv_runner_free_rt(rc->tasks[k]);
-                dv_task_free(rc->tasks[k]);
-            }
-            rc->ntasks = i;
-            return dv_error_set(err, -ENOMEM, "out of memory");
-        }
+    /* Ids are unique: each is its record's file name (checked above). */
+    for (size_t i = 0; i < rc->ntasks; i++) {
+        int added = dv_task_table_add(run->tasks, rc->tasks[i]);
+        assert(added == 0);
+        (void)added;
+    }
     return 0;
 }
 
@@ -325,9 +322,9 @@ static void stop_stray_helpers(recovery *rc)
         dv_log_warning("recovery: cannot look for docklog helpers: %s", e.msg);
         return;
     }
-    dv_found_helper *stray = calloc(rc->nhelpers + 1, sizeof(*stray));
+    dv_found_helper *stray = dv_xcalloc(rc->nhelpers + 1, sizeof(*stray));
     size_t n = 0;
-    for (size_t i = 0; stray && i < rc->nhelpers; i++) {
+    for (size_t i = 0; i < rc->nhelpers; i++) {
         const dv_found_helper *h = &rc->helpers[i];
         dv_task *t = task_of(rc, h->task_id);
         if (t && t->docklog.pid == h->pid && t->docklog.starttime == h->starttime)
@@ -373,9 +370,7 @@ static void remove_stray_dirs(recovery *rc)
         const char *id = json_string_value(v);
         if (task_of(rc, id) || json_object_get(rc->quarantined_ids, id) || has_container(rc, id))
             continue;
-        _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s/tasks/%s", run->config->data_dir, id) < 0)
-            return;
+        _cleanup_free_ char *path = dv_xasprintf("%s/tasks/%s", run->config->data_dir, id);
         if (dv_remove_tree(path, &e) < 0) {
             dv_log_warning("recovery: %s", e.msg);
             continue;
@@ -454,8 +449,8 @@ static void exit_of(recovery *rc, const dv_task *t, dv_exit_result *ret)
     if (dv_docker_container_inspect(rc->run->docker, t->container_id, &ins, &e) < 0 ||
         dv_exit_result_from_inspect(ins, ret, &e) < 0) {
         *ret = (dv_exit_result){.valid = false};
-        ret->error = strdup(dv_docker_is_not_found(&e) ? "the container was removed"
-                                                       : "its exit could not be inspected");
+        ret->error = dv_xstrdup(dv_docker_is_not_found(&e) ? "the container was removed"
+                                                           : "its exit could not be inspected");
     }
 }
 
@@ -468,7 +463,7 @@ static void feed(dv_runtime *run, dv_task *t, enum dv_task_fsm_event ev, const d
 static dv_exit_result lost_exit(void)
 {
     dv_exit_result x = {.valid = false};
-    x.error = strdup("the container was removed while the agent was down");
+    x.error = dv_xstrdup("the container was removed while the agent was down");
     return x;
 }
 
@@ -637,8 +632,6 @@ int dv_recovery_run(dv_runtime *run, dv_error *err)
 {
     int64_t started = dv_monotonic_ns();
     recovery rc = {.run = run, .quarantined_ids = json_object()};
-    if (!rc.quarantined_ids)
-        return dv_error_set(err, -ENOMEM, "out of memory");
     dv_runtime_busy(run, "recovering: loading task records");
     int r = load(&rc, err);
     if (r < 0)

@@ -152,7 +152,7 @@ static void in_flight(struct env *e, int delete_status, const char *delete_body)
     dv_fake_add(e->fake, &del);
     dv_fake_reply(e->fake, "GET", "/images/" IMG_A "/json", 0, 404,
                   "{\"message\":\"No such image\"}");
-    assert_int_equal(dv_image_gc_new(&e->tr->run, &e->tr->run.image_gc, NULL), 0);
+    e->tr->run.image_gc = dv_image_gc_new(&e->tr->run);
     dv_task *t1 = add_task(e, T1, IMG_A, "app:1");
     add_task(e, T2, NULL, NULL); /* still pulling: no image id yet */
     dv_image_gc_image_ready(&e->tr->run, t1, NULL, on_ready);
@@ -199,7 +199,7 @@ static void test_persisted_and_rebuilt(void **state)
                   "name", "d:1", "tasks", "remove_at_ns", (json_int_t)4000000000000000000, IMG_A,
                   "name", "a:1", "tasks", T1, "remove_at_ns", (json_int_t)0);
     assert_int_equal(dv_state_store_save_images(run->store, old, NULL), 0);
-    assert_int_equal(dv_image_gc_new(run, &run->image_gc, NULL), 0);
+    run->image_gc = dv_image_gc_new(run);
     add_task(e, T1, IMG_A, "a:1");
     add_task(e, T2, IMG_A, "a:2");
     add_task(e, T3, IMG_B, "b:1");
@@ -245,7 +245,7 @@ static void test_never_removes_an_image_a_task_uses(void **state)
                   "tasks", "remove_at_ns", (json_int_t)1);
     assert_int_equal(dv_state_store_save_images(run->store, old, NULL), 0);
     add_task(e, T1, IMG_A, "a:1");
-    assert_int_equal(dv_image_gc_new(run, &run->image_gc, NULL), 0);
+    run->image_gc = dv_image_gc_new(run);
     dv_timer *safety = dv_timer_new(run->loop, on_safety, e);
     dv_timer_arm(safety, 300 * DV_NSEC_PER_MSEC);
     assert_int_equal(dv_loop_run(run->loop, NULL), 0);
@@ -265,7 +265,7 @@ static void test_unreadable_table_is_set_aside(void **state)
     assert_true(asprintf(&path, "%s/state/images.json", e->tr->dir) > 0);
     assert_true(asprintf(&bad, "%s.bad", path) > 0);
     dv_test_write_file(path, "{\"version\": 1, \"images\": ");
-    assert_int_equal(dv_image_gc_new(&e->tr->run, &e->tr->run.image_gc, NULL), 0);
+    e->tr->run.image_gc = dv_image_gc_new(&e->tr->run);
     _cleanup_free_ char *kept = NULL;
     assert_int_equal(dv_test_sh(&kept, "cat '%s'", bad), 0);
     assert_string_equal(kept, "{\"version\": 1, \"images\": ");
