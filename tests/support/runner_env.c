@@ -398,3 +398,20 @@ long dv_renv_request_index(dv_renv *e, const char *method, const char *path, siz
     }
     return -1;
 }
+
+int dv_renv_setup(void **state)
+{
+    *state = dv_renv_new();
+    return 0;
+}
+
+int dv_renv_teardown(void **state)
+{
+    dv_renv_free(*state);
+    return 0;
+}
+
+const char *dv_renv_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}

@@ -111,4 +111,10 @@ const char *dv_renv_calls(dv_renv *e);
  * starting with PATH, or -1. */
 long dv_renv_request_index(dv_renv *e, const char *method, const char *path, size_t from);
 
+/* cmocka fixtures: a new environment in *STATE, and its end. */
+int dv_renv_setup(void **state);
+int dv_renv_teardown(void **state);
+/* The string KEY of O (a record, an answer), or NULL. */
+const char *dv_renv_str(const json_t *o, const char *key);
+
 #endif

@@ -32,23 +32,6 @@
 #define SPEC(extra) "{\"name\":\"web\",\"config\":{\"image\":\"app:1\"}" extra "}"
 #define MS DV_NSEC_PER_MSEC
 
-static int setup(void **state)
-{
-    *state = dv_renv_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    dv_renv_free(*state);
-    return 0;
-}
-
-static const char *rec_str(const json_t *rec, const char *key)
-{
-    return json_string_value(json_object_get(rec, key));
-}
-
 /* Create, let the Engine answer CID, start, wait until running. */
 static void run_task(dv_renv *e, const char *spec, const char *cid, char id[DV_UUID_STRLEN + 1])
 {
@@ -78,10 +61,10 @@ static void test_start_with_the_image_present(void **state)
     assert_non_null(strstr(create->query, name));
     _cleanup_json_ json_t *body = json_loads(create->body, 0, NULL);
     assert_non_null(body);
-    assert_string_equal(rec_str(body, "Image"), IMG);
+    assert_string_equal(dv_renv_str(body, "Image"), IMG);
     json_t *labels = json_object_get(body, "Labels");
-    assert_string_equal(rec_str(labels, DV_LABEL_TASK_ID), id);
-    assert_string_equal(rec_str(labels, DV_LABEL_NODE_ID), DV_RENV_NODE);
+    assert_string_equal(dv_renv_str(labels, DV_LABEL_TASK_ID), id);
+    assert_string_equal(dv_renv_str(labels, DV_LABEL_NODE_ID), DV_RENV_NODE);
 
     dv_task *t = dv_renv_task(e, id);
     assert_string_equal(t->container_id, CID);
@@ -98,10 +81,10 @@ static void test_start_with_the_image_present(void **state)
     /* the record on disk */
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
     assert_non_null(rec);
-    assert_string_equal(rec_str(rec, "state"), "running");
-    assert_string_equal(rec_str(rec, "desired"), "running");
-    assert_string_equal(rec_str(rec, "container_id"), CID);
-    assert_string_equal(rec_str(rec, "image_id"), IMG);
+    assert_string_equal(dv_renv_str(rec, "state"), "running");
+    assert_string_equal(dv_renv_str(rec, "desired"), "running");
+    assert_string_equal(dv_renv_str(rec, "container_id"), CID);
+    assert_string_equal(dv_renv_str(rec, "image_id"), IMG);
 }
 
 static void test_start_with_a_pull(void **state)
@@ -134,8 +117,8 @@ static void test_start_with_a_pull(void **state)
     assert_int_equal(dv_renv_heard(e, "event", id, "Driver", "Downloading image app:1"), 1);
     assert_true(dv_renv_heard(e, "event", id, "progress", "app:1") >= 1); /* transient */
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "running");
-    assert_string_equal(rec_str(rec, "image_id"), IMG);
+    assert_string_equal(dv_renv_str(rec, "state"), "running");
+    assert_string_equal(dv_renv_str(rec, "image_id"), IMG);
 }
 
 /* ---- stops ---- */
@@ -197,8 +180,8 @@ static void test_stop_with_kill_signal_then_kill_timeout(void **state)
     assert_true(escalated - signalled < 2000 * MS);
     assert_int_equal(dv_renv_heard(e, "event", id, "Killed", NULL), 1);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "stopped");
-    assert_string_equal(rec_str(rec, "desired"), "stopped");
+    assert_string_equal(dv_renv_str(rec, "state"), "stopped");
+    assert_string_equal(dv_renv_str(rec, "desired"), "stopped");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "exit"), "exit_code")),
                      143);
 }
@@ -329,8 +312,8 @@ static size_t note_times(dv_renv *e, const char *kind, const char *id, const cha
     const char *key = strcmp(kind, "state") == 0 ? "state" : "type";
     json_array_foreach(e->heard, i, note)
     {
-        if (k < n && strcmp(rec_str(note, "kind"), kind) == 0 &&
-            strcmp(rec_str(note, "task"), id) == 0 && strcmp(rec_str(note, key), name) == 0)
+        if (k < n && strcmp(dv_renv_str(note, "kind"), kind) == 0 &&
+            strcmp(dv_renv_str(note, "task"), id) == 0 && strcmp(dv_renv_str(note, key), name) == 0)
             ret[k++] = json_integer_value(json_object_get(note, "t_ns"));
     }
     return k;
@@ -368,7 +351,7 @@ static void test_restart_mode_fail(void **state)
         assert_true(pulls[i + 1] - waits[i] < 1000 * MS);
     }
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "failed");
+    assert_string_equal(dv_renv_str(rec, "state"), "failed");
     json_t *tracker = json_object_get(rec, "restart_tracker");
     assert_int_equal(json_integer_value(json_object_get(tracker, "total")), 2);
     assert_int_equal(json_integer_value(json_object_get(tracker, "count")), 3); /* failures */
@@ -432,7 +415,7 @@ static void test_exit_zero_completes(void **state)
     assert_int_equal(dv_renv_heard(e, "event", id, "Completed", NULL), 1);
     assert_int_equal(dv_renv_heard(e, "event", id, "Terminated", "exited successfully"), 1);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "exited");
+    assert_string_equal(dv_renv_str(rec, "state"), "exited");
     assert_true(json_is_true(json_object_get(json_object_get(rec, "exit"), "valid")));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "exit"), "exit_code")),
                      0);
@@ -528,7 +511,7 @@ static void test_pull_refused_by_the_registry(void **state)
     assert_int_equal(dv_renv_heard(e, "event", id, "Driver Failure", "pull access denied"), 1);
     assert_int_equal(dv_renv_heard(e, "event", id, "Not Restarting", "unrecoverable"), 1);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "failed");
+    assert_string_equal(dv_renv_str(rec, "state"), "failed");
 }
 
 /* A registry's 500 may pass: the restart policy decides. */
@@ -581,7 +564,7 @@ static void test_unreachable_engine_makes_the_task_wait(void **state)
     assert_int_equal(dv_renv_heard(e, "event", id, "Engine Unreachable", NULL), 1);
     assert_int_equal(dv_renv_heard(e, "event", id, "Driver Failure", NULL), 0);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "pulling");
+    assert_string_equal(dv_renv_str(rec, "state"), "pulling");
     /* back: the wait ends at once, not after its backoff */
     dv_renv_happy(e, CID, id);
     dv_runner_engine_back(e->run);
@@ -635,7 +618,7 @@ static void test_destroy_refused_by_the_engine(void **state)
     assert_int_equal(dv_renv_heard(e, "gone", id, NULL, NULL), 0);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
     assert_non_null(rec);
-    assert_string_equal(rec_str(rec, "state"), "failed");
+    assert_string_equal(dv_renv_str(rec, "state"), "failed");
 }
 
 /* No Engine during a destroy: whoever waits hears why (destroy_failed, the
@@ -656,7 +639,7 @@ static void test_destroy_waits_for_the_engine(void **state)
     assert_int_equal(dv_renv_heard(e, "destroy_failed", id, "unreachable", NULL), 1);
     assert_int_equal(dv_renv_heard(e, "event", id, "Destroy Failed", NULL), 0);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "destroying");
+    assert_string_equal(dv_renv_str(rec, "state"), "destroying");
     dv_fake_replace(e->fake, "DELETE", "/containers/" CID, 204, NULL);
     dv_runner_engine_back(e->run);
     assert_true(dv_renv_wait(e, dv_renv_gone, id, 900)); /* at once, not after the backoff */
@@ -665,27 +648,33 @@ static void test_destroy_waits_for_the_engine(void **state)
     assert_null(gone);
 }
 
+/* Task ID (created here) is started and its image is not there: the registry is
+ * slow, the pull is under way and has nothing to say yet. */
+static void start_a_hanging_pull(dv_renv *e, char id[DV_UUID_STRLEN + 1])
+{
+    dv_task *t = dv_renv_create(e, SPEC(""), id);
+    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
+                  "{\"message\":\"No such image: app:1\"}");
+    dv_fake_rule pull = {.method = "POST", .path = "/images/create", .hang = true};
+    dv_fake_add(e->fake, &pull);
+    dv_renv_start(e, t);
+    assert_true(dv_renv_wait(e, pull_started, NULL, 3000));
+}
+
 /* A stop while the image is still being fetched: the fetch is called off (its
  * pull cancelled), nothing is created, the task is stopped and stays so. */
 static void test_stop_while_pulling(void **state)
 {
     dv_renv *e = *state;
     char id[DV_UUID_STRLEN + 1];
-    dv_task *t = dv_renv_create(e, SPEC(""), id);
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
-                  "{\"message\":\"No such image: app:1\"}");
-    /* the registry is slow: the pull is under way and has nothing to say yet */
-    dv_fake_rule pull = {.method = "POST", .path = "/images/create", .hang = true};
-    dv_fake_add(e->fake, &pull);
-    dv_renv_start(e, t);
-    assert_true(dv_renv_wait(e, pull_started, NULL, 3000));
+    start_a_hanging_pull(e, id);
     assert_int_equal(dv_renv_feed(e, id, DV_TE_STOP, -1, NULL, false), 0);
     assert_true(dv_renv_wait_state(e, id, DV_TASK_STOPPED, 2000));
     assert_int_equal(dv_fake_count(e->fake, "POST", "/containers/create"), 0);
     assert_int_equal(dv_renv_heard(e, "event", id, "Stopped", NULL), 1);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "stopped");
-    assert_string_equal(rec_str(rec, "desired"), "stopped");
+    assert_string_equal(dv_renv_str(rec, "state"), "stopped");
+    assert_string_equal(dv_renv_str(rec, "desired"), "stopped");
 }
 
 /* ---- a stop during an Engine outage ---- */
@@ -767,7 +756,7 @@ static void test_stop_during_an_outage_is_given_once_the_engine_is_back(void **s
     assert_string_equal(dv_fake_find(e->fake, "POST", "/containers/" CID "/stop")->query, "t=0");
     assert_null(dv_renv_task(e, id)->waiting);
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
-    assert_string_equal(rec_str(rec, "state"), "stopped");
+    assert_string_equal(dv_renv_str(rec, "state"), "stopped");
 }
 
 static bool running_with_a_restart(dv_renv *e, const void *id)
@@ -835,13 +824,7 @@ static void test_forced_destroy_while_pulling(void **state)
 {
     dv_renv *e = *state;
     char id[DV_UUID_STRLEN + 1];
-    dv_task *t = dv_renv_create(e, SPEC(""), id);
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 404,
-                  "{\"message\":\"No such image: app:1\"}");
-    dv_fake_rule pull = {.method = "POST", .path = "/images/create", .hang = true};
-    dv_fake_add(e->fake, &pull);
-    dv_renv_start(e, t);
-    assert_true(dv_renv_wait(e, pull_started, NULL, 3000));
+    start_a_hanging_pull(e, id);
     assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, false), -EBUSY);
     assert_int_equal(dv_renv_feed(e, id, DV_TE_DESTROY, -1, NULL, true), 0);
     assert_true(dv_renv_wait(e, dv_renv_gone, id, 2000));
@@ -854,36 +837,48 @@ static void test_forced_destroy_while_pulling(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_start_with_the_image_present, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_with_a_pull, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_with_kill_signal_then_kill_timeout, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_stop_with_kill_signal_that_ends_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_timeouts_and_max_kill_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_is_capped_by_max_kill_timeout, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_start_with_the_image_present, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_start_with_a_pull, dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_kill_signal_then_kill_timeout, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_kill_signal_that_ends_it, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_timeouts_and_max_kill_timeout, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_is_capped_by_max_kill_timeout, dv_renv_setup,
+                                        dv_renv_teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_starting_keeps_its_timeout_and_signal,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_mode_fail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_mode_delay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exit_zero_completes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oom_event_before_the_exit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oom_event_after_the_exit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oom_event_while_starting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_refused_by_the_registry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_500_is_restarted_then_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unreachable_engine_makes_the_task_wait, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_refused_by_the_engine, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_waits_for_the_engine, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_while_pulling, setup, teardown),
+                                        dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mode_fail, dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mode_delay, dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_exit_zero_completes, dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_oom_event_before_the_exit, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_oom_event_after_the_exit, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_oom_event_while_starting, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_refused_by_the_registry, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_pull_500_is_restarted_then_fails, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_engine_makes_the_task_wait, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_destroy, dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_refused_by_the_engine, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_waits_for_the_engine, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_while_pulling, dv_renv_setup, dv_renv_teardown),
         cmocka_unit_test_setup_teardown(test_stop_during_an_outage_is_given_once_the_engine_is_back,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exit_during_an_outage_does_not_spend_attempts, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_foreign_container_found_by_a_stop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forced_destroy_while_pulling, setup, teardown),
+                                        dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_exit_during_an_outage_does_not_spend_attempts,
+                                        dv_renv_setup, dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_container_found_by_a_stop, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_forced_destroy_while_pulling, dv_renv_setup,
+                                        dv_renv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

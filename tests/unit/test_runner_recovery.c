@@ -38,23 +38,6 @@
 #define NO_RESTART ",\"restart\":{\"attempts\":0,\"interval\":\"5s\",\"delay\":\"0s\"}"
 #define MS DV_NSEC_PER_MSEC
 
-static int setup(void **state)
-{
-    *state = dv_renv_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    dv_renv_free(*state);
-    return 0;
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* A record as an agent that went away left it: task of SPEC in STATE (DESIRED),
  * naming container CID (NULL: none), a restart due at RESTART_DUE_NS (0: none);
  * the task is then out of the table (the agent is gone), its record and
@@ -159,7 +142,7 @@ static void test_adopt_exited_lost_orphan(void **state)
     assert_int_equal(dv_renv_heard(e, "event", b, "Terminated", "exit code 3"), 1);
     assert_int_equal(acted_on(e, CID_B), 0);
     _cleanup_json_ json_t *rb = dv_renv_record(e, b);
-    assert_string_equal(str(rb, "state"), "failed");
+    assert_string_equal(dv_renv_str(rb, "state"), "failed");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(rb, "exit"), "exit_code")),
                      3);
 
@@ -169,16 +152,17 @@ static void test_adopt_exited_lost_orphan(void **state)
     assert_false(t->exit.valid);
     assert_int_equal(dv_renv_heard(e, "event", d, "Container Lost", "d4d4d4d4d4d4"), 1);
     _cleanup_json_ json_t *rd = dv_renv_record(e, d);
-    assert_string_equal(str(rd, "state"), "failed");
-    assert_non_null(strstr(str(json_object_get(rd, "exit"), "error"), "removed while the agent"));
+    assert_string_equal(dv_renv_str(rd, "state"), "failed");
+    assert_non_null(
+        strstr(dv_renv_str(json_object_get(rd, "exit"), "error"), "removed while the agent"));
 
     /* the container no record claims is removed; the unreadable record set aside */
     assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID_N), 1);
     assert_int_equal(access(bad, F_OK), -1);
     const json_t *q = dv_state_store_quarantined(e->run->store);
     assert_int_equal(json_array_size(q), 1);
-    assert_string_equal(str(json_array_get(q, 0), "task_id"), OTHER_TASK);
-    assert_int_equal(access(str(json_array_get(q, 0), "moved_to"), F_OK), 0);
+    assert_string_equal(dv_renv_str(json_array_get(q, 0), "task_id"), OTHER_TASK);
+    assert_int_equal(access(dv_renv_str(json_array_get(q, 0), "moved_to"), F_OK), 0);
     assert_int_equal(dv_task_table_size(e->run->tasks), 3);
 }
 
@@ -209,8 +193,8 @@ static void test_exited_meanwhile_restarts(void **state)
     assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID_B), 1);
     assert_int_equal(dv_renv_task(e, b)->restarts.total, 1);
     _cleanup_json_ json_t *rec = dv_renv_record(e, b);
-    assert_string_equal(str(rec, "state"), "running");
-    assert_string_equal(str(rec, "container_id"), CID_C);
+    assert_string_equal(dv_renv_str(rec, "state"), "running");
+    assert_string_equal(dv_renv_str(rec, "container_id"), CID_C);
 }
 
 /* A record written in another boot: the node rebooted under the task, which
@@ -224,7 +208,7 @@ static void test_node_reboot_starts_again(void **state)
     snprintf(path, sizeof(path), "%s/state/tasks/%s.json", e->tr->dir, b);
     json_t *rec = json_load_file(path, 0, NULL);
     assert_non_null(rec);
-    assert_string_equal(str(rec, "boot_id"), e->run->boot_id);
+    assert_string_equal(dv_renv_str(rec, "boot_id"), e->run->boot_id);
     json_object_set_new(rec, "boot_id", json_string("b0070000-0000-4000-8000-000000000000"));
     assert_int_equal(json_dump_file(rec, path, 0), 0);
     json_decref(rec);
@@ -264,7 +248,7 @@ static void test_interrupted_stop_is_given_again(void **state)
     assert_true(kill >= 0 && stop > kill);
     assert_string_equal(dv_fake_request_at(e->fake, (size_t)kill)->query, "signal=SIGTERM");
     _cleanup_json_ json_t *rec = dv_renv_record(e, a);
-    assert_string_equal(str(rec, "state"), "stopped");
+    assert_string_equal(dv_renv_str(rec, "state"), "stopped");
 }
 
 /* A record naming a container that is not the task's (here: another node's, as
@@ -292,10 +276,10 @@ static void test_foreign_container_sets_the_record_aside(void **state)
     assert_int_equal(access(path, F_OK), -1);
     const json_t *q = dv_state_store_quarantined(e->run->store);
     assert_int_equal(json_array_size(q), 1);
-    assert_string_equal(str(json_array_get(q, 0), "task_id"), a);
-    assert_non_null(
-        strstr(str(json_array_get(q, 0), "reason"), "container f6f6f6f6f6f6 is not this agent's"));
-    assert_int_equal(access(str(json_array_get(q, 0), "moved_to"), F_OK), 0);
+    assert_string_equal(dv_renv_str(json_array_get(q, 0), "task_id"), a);
+    assert_non_null(strstr(dv_renv_str(json_array_get(q, 0), "reason"),
+                           "container f6f6f6f6f6f6 is not this agent's"));
+    assert_int_equal(access(dv_renv_str(json_array_get(q, 0), "moved_to"), F_OK), 0);
     assert_true(dv_state_store_is_quarantined(e->run->store, a));
     assert_int_equal(acted_on(e, CID_X), 0);
     assert_int_equal(acted_on(e, CID_A), 0); /* the task's own: left for the operator */
@@ -336,7 +320,7 @@ static void test_pending_restart_destroy_and_stop(void **state)
     /* P: stopped, nothing asked of the Engine */
     assert_int_equal(dv_renv_task(e, p)->state, DV_TASK_STOPPED);
     _cleanup_json_ json_t *rp = dv_renv_record(e, p);
-    assert_string_equal(str(rp, "state"), "stopped");
+    assert_string_equal(dv_renv_str(rp, "state"), "stopped");
     /* X: gone, container removed, record and directory too */
     assert_true(dv_renv_wait(e, dv_renv_gone, x, 3000));
     assert_int_equal(dv_fake_count(e->fake, "DELETE", "/containers/" CID_D), 1);
@@ -353,13 +337,18 @@ static void test_pending_restart_destroy_and_stop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_adopt_exited_lost_orphan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exited_meanwhile_restarts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_node_reboot_starts_again, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_interrupted_stop_is_given_again, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_foreign_container_sets_the_record_aside, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pending_restart_destroy_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_exited_lost_orphan, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_exited_meanwhile_restarts, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_node_reboot_starts_again, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_stop_is_given_again, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_container_sets_the_record_aside, dv_renv_setup,
+                                        dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_restart_destroy_and_stop, dv_renv_setup,
+                                        dv_renv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
