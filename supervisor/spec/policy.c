@@ -311,10 +311,12 @@ static int check_volumes(const dv_task_spec *spec, const dv_task_paths *paths, d
         const dv_mount *m = &c->mounts[i];
         char field[DV_SPEC_FIELD_MAX];
         dv_sj_index(field, "config.mount", i);
-        if (m->type == DV_MOUNT_VOLUME && (m->source || m->volume_driver))
+        /* Every mount but a bind (checked below) and a tmpfs is a volume, an
+         * anonymous one too (the default type): refused, as current Nomad does. */
+        if (m->type != DV_MOUNT_BIND && m->type != DV_MOUNT_TMPFS)
             return dv_spec_fail(err, field, -EPERM,
-                                "named volumes and volume drivers are not allowed on this agent "
-                                "(docker.volumes.enabled is false)");
+                                "volume mounts (named or not) and volume drivers are not allowed "
+                                "on this agent (docker.volumes.enabled is false)");
         if (m->type == DV_MOUNT_BIND) {
             int r = check_host_path(paths, m->source, field, "bind source", err);
             if (r < 0)

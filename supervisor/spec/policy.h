@@ -16,8 +16,8 @@
  *   is outside the task's allocation directory (relative paths are resolved
  *   against the task dir with ".." collapsed first, so an escaping path is
  *   refused), config.volume_driver other than "" / "local", and `mount`s of
- *   type volume (named volumes) or bind outside the allocation directory.
- *   tmpfs mounts are always allowed. */
+ *   type volume (named or anonymous; volume is the default type) or bind
+ *   outside the allocation directory. tmpfs mounts are always allowed. */
 #ifndef DV_POLICY_H
 #define DV_POLICY_H
 

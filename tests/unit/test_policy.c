@@ -284,12 +284,16 @@ static void test_volumes_disabled(void **state)
     expect(off, CFG(",\"volumes\":[\"vol:/v\"],\"volume_driver\":\"local\""), NULL, NULL);
     /* mounts */
     expect(off, CFG(",\"mount\":[{\"type\":\"volume\",\"target\":\"/v\",\"source\":\"named\"}]"),
-           "config.mount[0]", "named volumes and volume drivers are not allowed");
+           "config.mount[0]", "volume mounts (named or not) and volume drivers are not allowed");
     expect(off,
            CFG(",\"mount\":[{\"type\":\"volume\",\"target\":\"/v\",\"volume_options\":"
                "{\"driver_config\":{\"name\":\"pxd\"}}}]"),
-           "config.mount[0]", "named volumes and volume drivers");
-    expect(off, CFG(",\"mount\":[{\"type\":\"volume\",\"target\":\"/v\"}]"), NULL, NULL);
+           "config.mount[0]", "volume mounts (named or not) and volume drivers");
+    /* an anonymous volume too, and the default type is volume (issue 14) */
+    expect(off, CFG(",\"mount\":[{\"type\":\"volume\",\"target\":\"/v\"}]"), "config.mount[0]",
+           "volume mounts (named or not)");
+    expect(off, CFG(",\"mount\":[{\"target\":\"/v\"}]"), "config.mount[0]",
+           "docker.volumes.enabled is false");
     expect(off, CFG(",\"mount\":[{\"type\":\"bind\",\"target\":\"/b\",\"source\":\"/srv\"}]"),
            "config.mount[0]", "bind source \"/srv\" is outside");
     expect(off,
