@@ -44,8 +44,7 @@ typedef struct dv_runtime_observers {
     /* T recorded EV; TRANSIENT: it is only for whoever follows T live (pull
      * progress), not in T's history. */
     void (*task_event)(void *ctx, const dv_task *t, const dv_task_event *ev, bool transient);
-    /* T's state, desired state or "waiting" may have changed (FORCE: say it even
-     * when it did not: a restart that went back to where it was). */
+    /* T's state changed (called once per change, after T's record is saved). */
     void (*task_state)(void *ctx, const dv_task *t);
     /* T leaves the table now (WHY; DETAIL: for SET_ASIDE, the reason); T is still
      * whole during the call. */
