@@ -254,6 +254,7 @@ static int setup(dv_agent *a, dv_error *err)
         dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
     }
     dv_host_cpu(&a->run.ncpus, &a->run.cpu_total_mhz);
+    dv_node_attrs(&a->run.node_attrs);
     srand48((long)(dv_monotonic_ns() ^ getpid()));
 
     sigset_t mask;
@@ -339,6 +340,7 @@ static bool teardown(dv_agent *a)
     dv_state_store_free(a->run.store);
     json_decref(a->node);
     free(a->run.docklog_bin);
+    dv_kv_free(&a->run.node_attrs);
     dv_agent_config_clear(&a->config);
     return true;
 }

@@ -64,6 +64,7 @@ typedef struct dv_runtime {
     char boot_id[DV_BOOT_ID_STRLEN + 1];
     int ncpus;
     int64_t cpu_total_mhz;
+    dv_kv node_attrs;          /* ${attr.*} (translate.h dv_node_attrs), read once at start */
     char *docklog_bin;         /* NULL: not found (tasks then run without log collection) */
     char docklog_missing[256]; /* why, when docklog_bin is NULL */
 

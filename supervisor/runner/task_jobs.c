@@ -267,7 +267,7 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
     dv_pull_options opts = {
         .image = name->ref,
         .auth = creds.found ? &creds.auth : NULL,
-        .timeout_ns = spec->config.image_pull_timeout_ns,
+        .timeout_ns = j->pull_timeout_ns,
         .activity_timeout_ns = j->activity_timeout_ns,
         .progress = on_pull_line,
         .userdata = &ctx,
@@ -389,7 +389,10 @@ static int find_and_settle_conflict(dv_job *j, bool *ret_reused)
 
 static int create_container(dv_job *j)
 {
-    const int max_conflicts = 5, max_retries = 3;
+    /* Nomad's container_exists_attempts: each conflict removes a dead container
+     * of this task that holds the name, or finds it running and reuses it. */
+    const int max_conflicts = j->container_exists_attempts > 0 ? j->container_exists_attempts : 5;
+    const int max_retries = 3;
     int conflicts = 0, retries = 0;
     for (;;) {
         char *id = NULL;

@@ -81,6 +81,7 @@ typedef struct dv_job {
     dv_auth_sources auth;
     char *auth_config, *auth_helper;
     int64_t activity_timeout_ns;
+    int64_t pull_timeout_ns; /* the spec's image_pull_timeout, else the agent's */
     dv_cancel cancel;
     char *image_ref;  /* out */
     char *image_id;   /* out */
@@ -90,7 +91,8 @@ typedef struct dv_job {
     char *container_name;
     char *container_id; /* in (STOP...) or out (START) */
     char *old_container_id;
-    json_t *body; /* START: the create body */
+    json_t *body;                  /* START: the create body */
+    int container_exists_attempts; /* START: docker.container_exists_attempts */
     /* START: the task's directories, given to the container's user before it
      * starts (task_dirs.h): USER when known (the spec's, or the image's from the
      * fetch), else the created container's Config.User; user_from_spec says

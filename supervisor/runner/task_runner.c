@@ -269,6 +269,9 @@ static void op_fetch_image(void *ctx, dv_task *t)
         run->config->docker.auth.helper ? dv_xstrdup(run->config->docker.auth.helper) : NULL;
     j->auth = (dv_auth_sources){.config_path = j->auth_config, .helper = j->auth_helper};
     j->activity_timeout_ns = run->config->docker.pull_activity_timeout_ns;
+    j->pull_timeout_ns = rt->spec->config.image_pull_timeout_ns
+                             ? rt->spec->config.image_pull_timeout_ns
+                             : run->config->docker.image_pull_timeout_ns;
     rt->cancel = &j->cancel;
     dv_runner_submit(run, j, image_done);
 }

@@ -45,6 +45,7 @@ int dv_runner_translate_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx 
         .n_ports = t->nports,
         .ncpus = run->ncpus,
         .cpu_total_mhz = run->cpu_total_mhz,
+        .attrs = &run->node_attrs,
     };
     *ret_allocs = allocs;
     return 0;
@@ -145,6 +146,7 @@ static void submit_start(dv_runtime *run, dv_task *t)
         return;
     }
     j->container_name = dv_xstrdup(t->container_name);
+    j->container_exists_attempts = (int)run->config->docker.container_exists_attempts;
     j->old_container_id = t->container_id ? dv_xstrdup(t->container_id) : NULL;
     j->user_from_spec = rt->spec->user != NULL;
     const char *user = rt->spec->user ? rt->spec->user : rt->image_user;

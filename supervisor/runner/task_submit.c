@@ -12,6 +12,7 @@
 #include "policy.h"
 #include "spec_ports.h"
 #include "task_dirs.h"
+#include "task_env.h"
 #include "task_runner.h"
 #include "translate.h"
 #include "xalloc.h"
@@ -38,13 +39,40 @@ static void attach(dv_runtime *run, dv_task *t, dv_task_spec *spec, dv_task_path
     t->runner = rt;
 }
 
+/* The context a spec is resolved in before T has ports: placeholders (task_env.h). */
+static dv_translate_ctx unported_ctx(dv_runtime *run, const char *task_id)
+{
+    return (dv_translate_ctx){
+        .task_id = task_id, .node_id = run->node_id, .attrs = &run->node_attrs};
+}
+
+/* T's spec resolved against its ports and the node (task_env.h): what every
+ * check, the translation and the image job see. */
+static int resolve_spec(dv_runtime *run, dv_task *t, dv_spec_error *err)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_translate_ctx tc;
+    _cleanup_free_ dv_port_alloc *allocs = NULL;
+    dv_task_spec *spec = NULL;
+    int r = dv_runner_translate_ctx(run, t, &tc, &allocs, err);
+    if (r == 0)
+        r = dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, err);
+    if (r < 0)
+        return r;
+    dv_task_spec_free(rt->spec);
+    rt->spec = spec;
+    dv_task_set_str(&t->image, spec->config.image);
+    return 0;
+}
+
 int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
 {
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
     dv_task_spec *spec = NULL;
     dv_task_paths paths = {0};
-    int r = dv_spec_parse(t->spec, &spec, &serr);
+    dv_translate_ctx tc = unported_ctx(run, t->id);
+    int r = dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, &serr);
     if (r == 0)
         r = dv_task_paths_build(run->config->data_dir, t->id, t->name, &paths, &serr);
     if (r < 0) {
@@ -52,6 +80,8 @@ int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
         return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
     }
     attach(run, t, spec, &paths);
+    if ((r = resolve_spec(run, t, &serr)) < 0)
+        return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
     return 0;
 }
 
@@ -144,23 +174,23 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, un
     *ret_status = 400;
     if (!json_is_object(spec_json))
         return dv_spec_fail(err, NULL, -EINVAL, "the task spec must be a JSON object");
-    dv_task_spec *spec = NULL;
-    int r = dv_spec_parse(spec_json, &spec, err);
-    if (r < 0)
-        return r;
     char id[DV_UUID_STRLEN + 1];
     dv_error e;
+    int r = dv_uuid_v4(id, &e);
+    if (r < 0) {
+        *ret_status = 500;
+        return dv_spec_fail_from(err, NULL, &e);
+    }
+    /* Parsed first with placeholder ports, for the ports to claim; resolved
+     * against the claimed ones (resolve_spec) before anything is checked. */
+    dv_task_spec *spec = NULL;
+    dv_translate_ctx unported = unported_ctx(run, id);
+    if ((r = dv_spec_parse_for_task(spec_json, run->config, &unported, &spec, err)) < 0)
+        return r;
     dv_task_paths paths = {0};
     dv_task *t = NULL;
     _cleanup_json_ json_t *body = NULL; /* before any goto: cleanup runs on every exit */
-    if ((r = dv_uuid_v4(id, &e)) < 0) {
-        *ret_status = 500;
-        dv_spec_fail_from(err, NULL, &e);
-        goto fail;
-    }
-    if ((r = dv_task_paths_build(run->config->data_dir, id, spec->name, &paths, err)) < 0 ||
-        (r = dv_policy_check(spec, run->config, &paths, err)) < 0 ||
-        (r = dv_policy_check_devices(spec, run->config, NULL, err)) < 0)
+    if ((r = dv_task_paths_build(run->config->data_dir, id, spec->name, &paths, err)) < 0)
         goto fail;
     t = dv_task_new(id, spec->name);
     t->spec = json_deep_copy(spec_json);
@@ -174,10 +204,14 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, un
         goto fail;
     attach(run, t, spec, &paths);
     spec = NULL; /* the task's now */
+    dv_task_rt *rt = dv_rt(t);
+    if ((r = resolve_spec(run, t, err)) < 0 ||
+        (r = dv_policy_check(rt->spec, run->config, &rt->paths, err)) < 0 ||
+        (r = dv_policy_check_devices(rt->spec, run->config, NULL, err)) < 0)
+        goto fail_ports;
 
     /* A dry run of the translation, so what cannot be built is a 400 now, not a
      * failed task later. */
-    dv_task_rt *rt = dv_rt(t);
     dv_translate_ctx tc;
     dv_port_alloc *allocs = NULL;
     r = dv_runner_translate_ctx(run, t, &tc, &allocs, err);

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "cleanup.h"
@@ -16,17 +18,6 @@
 
 #define MINUTE (60 * DV_NSEC_PER_SEC)
 
-#if defined(__x86_64__)
-#define DV_GOARCH "amd64"
-#elif defined(__aarch64__)
-#define DV_GOARCH "arm64"
-#elif defined(__i386__)
-#define DV_GOARCH "386"
-#elif defined(__arm__)
-#define DV_GOARCH "arm"
-#else
-#define DV_GOARCH "amd64"
-#endif
 #define DV_INFRA_IMAGE_DEFAULT "gcr.io/google_containers/pause-" DV_GOARCH ":3.1"
 
 static const char *const extra_label_names[] = {DV_EXTRA_LABEL_NAMES, NULL};
@@ -52,12 +43,28 @@ void dv_agent_config_clear(dv_agent_config *c)
     dv_kv_free(&c->docker.logging.config);
     free(c->docker.volumes.selinuxlabel);
     free(c->docker.infra_image);
+    free(c->docker.nvidia_runtime);
+    free(c->node.name);
+    free(c->node.datacenter);
+    free(c->node.region);
+    free(c->node.node_class);
+    dv_kv_free(&c->node.meta);
     memset(c, 0, sizeof(*c));
 }
 
 static void config_clearp(dv_agent_config *c)
 {
     dv_agent_config_clear(c);
+}
+
+/* Nomad's default node name: the host's name. */
+static char *host_name(void)
+{
+    char name[HOST_NAME_MAX + 1] = "";
+    if (gethostname(name, sizeof(name)) < 0 || !*name)
+        snprintf(name, sizeof(name), "localhost");
+    name[HOST_NAME_MAX] = '\0';
+    return dv_xstrdup(name);
 }
 
 int dv_agent_config_defaults(dv_agent_config *ret, dv_spec_error *err)
@@ -75,12 +82,18 @@ int dv_agent_config_defaults(dv_agent_config *ret, dv_spec_error *err)
     c.docker.gc.dangling_containers.period_ns = 5 * MINUTE;
     c.docker.gc.dangling_containers.creation_grace_ns = 5 * MINUTE;
     c.docker.infra_image_pull_timeout_ns = 5 * MINUTE;
+    c.docker.image_pull_timeout_ns = 5 * MINUTE;
+    c.docker.container_exists_attempts = 5;
     (void)err;
     c.data_dir = dv_xstrdup(DV_AGENT_DEFAULT_DATA_DIR);
     c.socket = dv_xstrdup(DV_AGENT_DEFAULT_SOCKET);
     c.bind_address = dv_xstrdup(DV_AGENT_DEFAULT_BIND_ADDRESS);
     c.docker.logging.type = dv_xstrdup("json-file");
     c.docker.infra_image = dv_xstrdup(DV_INFRA_IMAGE_DEFAULT);
+    c.docker.nvidia_runtime = dv_xstrdup("nvidia");
+    c.node.name = host_name();
+    c.node.datacenter = dv_xstrdup("dc1");
+    c.node.region = dv_xstrdup("global");
     dv_kv_set(&c.docker.logging.config, "max-file", "2");
     dv_kv_set(&c.docker.logging.config, "max-size", "2m");
     dv_strv_push(&c.docker.allow_runtimes, "runc");
@@ -148,12 +161,12 @@ static int parse_caps(const json_t *docker, dv_agent_config *c, dv_spec_error *e
  * another driver would refuse at create. */
 static int parse_logging(const json_t *logging, dv_agent_config *c, dv_spec_error *err)
 {
-    static const char *const keys[] = {"type", "config", NULL};
+    static const char *const keys[] = {"type", "driver", "config", NULL};
     _cleanup_free_ char *type = NULL;
     dv_kv config = {0};
     int r;
     if ((r = dv_sj_check_keys(logging, "docker.logging", keys, err)) < 0 ||
-        (r = dv_sj_string(logging, "docker.logging", "type", &type, err)) < 0 ||
+        (r = dv_sj_logging_type(logging, "docker.logging", &type, err)) < 0 ||
         (r = dv_sj_kv(logging, "docker.logging", "config", &config, err)) < 0)
         return r;
     free(c->docker.logging.type);
@@ -224,6 +237,11 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                                        "volumes",
                                        "infra_image",
                                        "infra_image_pull_timeout",
+                                       "image_pull_timeout",
+                                       "container_exists_attempts",
+                                       "nvidia_runtime",
+                                       "windows_allow_insecure_container_admin",
+                                       "isolation",
                                        NULL};
     static const char *const auth_keys[] = {"config", "helper", NULL};
     static const char *const tls_keys[] = {"cert", "key", "ca", NULL};
@@ -290,7 +308,29 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                                        &c->docker.volumes.selinuxlabel, err)) < 0)) ||
         (r = dv_sj_string(docker, d, "infra_image", &c->docker.infra_image, err)) < 0 ||
         (r = dv_sj_duration(docker, d, "infra_image_pull_timeout", 0,
-                            &c->docker.infra_image_pull_timeout_ns, err)) < 0)
+                            &c->docker.infra_image_pull_timeout_ns, err)) < 0 ||
+        (r = dv_sj_duration(docker, d, "image_pull_timeout", 0, &c->docker.image_pull_timeout_ns,
+                            err)) < 0 ||
+        (r = dv_sj_int(docker, d, "container_exists_attempts", 1, 100,
+                       &c->docker.container_exists_attempts, err)) < 0 ||
+        (r = dv_sj_string(docker, d, "nvidia_runtime", &c->docker.nvidia_runtime, err)) < 0 ||
+        (r = dv_sj_windows_only(docker, d, "windows_allow_insecure_container_admin", err)) < 0 ||
+        (r = dv_sj_windows_only(docker, d, "isolation", err)) < 0)
+        return r;
+    return 0;
+}
+
+static int parse_node(const json_t *node, dv_agent_config *c, dv_spec_error *err)
+{
+    static const char *const keys[] = {"name", "datacenter", "region", "node_class", "meta", NULL};
+    static const char *const n = "node";
+    int r;
+    if ((r = dv_sj_check_keys(node, n, keys, err)) < 0 ||
+        (r = dv_sj_string(node, n, "name", &c->node.name, err)) < 0 ||
+        (r = dv_sj_string(node, n, "datacenter", &c->node.datacenter, err)) < 0 ||
+        (r = dv_sj_string(node, n, "region", &c->node.region, err)) < 0 ||
+        (r = dv_sj_string(node, n, "node_class", &c->node.node_class, err)) < 0 ||
+        (r = dv_sj_kv(node, n, "meta", &c->node.meta, err)) < 0)
         return r;
     return 0;
 }
@@ -365,6 +405,25 @@ static int check(dv_agent_config *c, dv_spec_error *err)
                             helper);
     if (!c->docker.infra_image || !*c->docker.infra_image)
         return dv_spec_fail(err, "docker.infra_image", -EINVAL, "image name required");
+    if (!c->docker.nvidia_runtime || !*c->docker.nvidia_runtime)
+        return dv_spec_fail(err, "docker.nvidia_runtime", -EINVAL, "runtime name required");
+    empty_to_null(&c->node.node_class);
+    const struct {
+        const char *field, *value;
+    } node_names[] = {{"node.name", c->node.name},
+                      {"node.datacenter", c->node.datacenter},
+                      {"node.region", c->node.region}};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(node_names); i++)
+        if (!node_names[i].value || !*node_names[i].value)
+            return dv_spec_fail(err, node_names[i].field, -EINVAL, "must not be empty");
+    for (size_t i = 0; i < c->node.meta.n; i++)
+        if (!dv_meta_key_valid(c->node.meta.v[i].key)) {
+            char field[DV_SPEC_FIELD_MAX];
+            snprintf(field, sizeof(field), "node.meta.%s", c->node.meta.v[i].key);
+            return dv_spec_fail(err, field, -EINVAL,
+                                "invalid key (letters, digits, '_', '-' and '.' only: it becomes "
+                                "${meta.<key>} and NOMAD_META_<key>)");
+        }
     for (size_t i = 0; i < c->docker.extra_labels.n; i++) {
         bool matches = false;
         for (const char *const *n = extra_label_names; *n && !matches; n++)
@@ -384,15 +443,15 @@ static int check(dv_agent_config *c, dv_spec_error *err)
 int dv_agent_config_parse(const json_t *json, dv_agent_config *ret, dv_spec_error *err)
 {
     static const char *const keys[] = {
-        "data_dir",         "socket",           "bind_address", "port_range",
-        "max_kill_timeout", "max_exec_timeout", "docker",       NULL};
+        "data_dir",         "socket", "bind_address", "port_range", "max_kill_timeout",
+        "max_exec_timeout", "docker", "node",         NULL};
     if (!json || !json_is_object(json))
         return dv_spec_fail(err, "", -EINVAL, "the agent config must be a JSON object");
     __attribute__((cleanup(config_clearp))) dv_agent_config c = {0};
     int r = dv_agent_config_defaults(&c, err);
     if (r < 0)
         return r;
-    const json_t *docker = NULL;
+    const json_t *docker = NULL, *node = NULL;
     if ((r = dv_sj_check_keys(json, "", keys, err)) < 0 ||
         (r = dv_sj_string(json, "", "data_dir", &c.data_dir, err)) < 0 ||
         (r = dv_sj_string(json, "", "socket", &c.socket, err)) < 0 ||
@@ -403,7 +462,9 @@ int dv_agent_config_parse(const json_t *json, dv_agent_config *ret, dv_spec_erro
         (r = dv_sj_duration(json, "", "max_exec_timeout", DV_NSEC_PER_SEC, &c.max_exec_timeout_ns,
                             err)) < 0 ||
         (r = dv_sj_object(json, "", "docker", &docker, err)) < 0 ||
-        (docker && (r = parse_docker(docker, &c, err)) < 0) || (r = check(&c, err)) < 0)
+        (docker && (r = parse_docker(docker, &c, err)) < 0) ||
+        (r = dv_sj_object(json, "", "node", &node, err)) < 0 ||
+        (node && (r = parse_node(node, &c, err)) < 0) || (r = check(&c, err)) < 0)
         return r;
     *ret = c;
     memset(&c, 0, sizeof(c));

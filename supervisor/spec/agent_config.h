@@ -38,7 +38,20 @@
  *                                       creation_grace at least 1m (Nomad's minimum)
  *       "volumes": {"enabled": false, "selinuxlabel": ""},
  *       "infra_image": "gcr.io/google_containers/pause-<arch>:3.1",
- *       "infra_image_pull_timeout": "5m"
+ *       "infra_image_pull_timeout": "5m",
+ *       "image_pull_timeout": "5m",     a task's image_pull_timeout when it gives none
+ *       "container_exists_attempts": 5, creates tried against a container name in use
+ *                                       (a dead container of the task is removed first)
+ *       "nvidia_runtime": "nvidia"      accepted for Nomad's configs; dockvisor has no
+ *                                       GPU device plugin, so nothing selects it
+ *       (windows_allow_insecure_container_admin and isolation are refused: "only
+ *       meaningful on Windows"; logging.driver is an older name of logging.type)
+ *     },
+ *     "node": {                         what Nomad's client config says of the node
+ *       "name": "<host name>",          default: gethostname()
+ *       "datacenter": "dc1", "region": "global",   defaults
+ *       "node_class": "",               default none
+ *       "meta": {"rack": "r1"}          ${meta.rack}, NOMAD_META_rack
  *     }
  *   }
  *
@@ -52,7 +65,9 @@
  *   docker.allow_devices, docker.pids_limit, docker.volumes,
  *   docker.extra_labels, docker.logging, docker.disable_log_collection,
  *   docker.gc (image, image_delay, container, dangling_containers),
- *   docker.pull_activity_timeout, docker.infra_image(_pull_timeout), and
+ *   docker.pull_activity_timeout, docker.infra_image(_pull_timeout),
+ *   docker.image_pull_timeout, docker.container_exists_attempts, node (tasks
+ *   created afterwards see the new name, datacenter, region, class, meta), and
  *   port_range (only new allocations; existing ones are kept),
  *   max_kill_timeout and max_exec_timeout (for stops and execs asked afterwards).
  * - restart only (dv_agent_config_restart_field() names the first one that
@@ -77,6 +92,19 @@
 #define DV_AGENT_DEFAULT_PORT_MAX 32000
 #define DV_AGENT_DEFAULT_MAX_KILL_TIMEOUT (INT64_C(30) * 1000000000)
 #define DV_AGENT_DEFAULT_MAX_EXEC_TIMEOUT (INT64_C(30) * 60 * 1000000000)
+
+/* Go's name of this architecture, as Nomad says it (cpu.arch, the pause image's). */
+#if defined(__x86_64__)
+#define DV_GOARCH "amd64"
+#elif defined(__aarch64__)
+#define DV_GOARCH "arm64"
+#elif defined(__i386__)
+#define DV_GOARCH "386"
+#elif defined(__arm__)
+#define DV_GOARCH "arm"
+#else
+#define DV_GOARCH "amd64"
+#endif
 
 /* The names extra_labels globs are matched against; each becomes the label
  * com.hashicorp.nomad.<name> (Nomad's keys, so existing tooling keeps working). */
@@ -131,7 +159,20 @@ typedef struct dv_agent_config {
         } volumes;
         char *infra_image;
         int64_t infra_image_pull_timeout_ns;
+        int64_t image_pull_timeout_ns;     /* a task's image_pull_timeout when it gives none */
+        int64_t container_exists_attempts; /* create attempts against a name in use, >= 1 */
+        char *nvidia_runtime;              /* never NULL */
     } docker;
+    /* This node as Nomad's client describes itself: ${node.unique.name},
+     * ${node.datacenter}, ${node.region}, ${node.class}, ${meta.<key>},
+     * NOMAD_DC, NOMAD_REGION, NOMAD_META_<key>, the node_name label. */
+    struct {
+        char *name;       /* default: the host name; never NULL or "" */
+        char *datacenter; /* default "dc1" */
+        char *region;     /* default "global" */
+        char *node_class; /* NULL = none */
+        dv_kv meta;       /* keys dv_meta_key_valid() */
+    } node;
 } dv_agent_config;
 
 /* Fill RET with every default (what an empty file {} gives). Always 0. */

@@ -20,9 +20,9 @@
 /* Nomad's RestartPolicyMinInterval. */
 #define RESTART_MIN_INTERVAL (5 * DV_NSEC_PER_SEC)
 
-static const char *const top_keys[] = {
-    "name",         "config",      "env",     "user", "resources", "network",
-    "kill_timeout", "kill_signal", "restart", "logs", NULL};
+static const char *const top_keys[] = {"name",      "config",  "env",          "user",
+                                       "resources", "network", "kill_timeout", "kill_signal",
+                                       "restart",   "logs",    "meta",         NULL};
 
 static int check_name(const char *name, dv_spec_error *err)
 {
@@ -187,6 +187,7 @@ static void spec_free_fields(dv_task_spec *spec)
     free(spec->name);
     dv_task_config_clear(&spec->config);
     dv_kv_free(&spec->env);
+    dv_kv_free(&spec->meta);
     free(spec->user);
     dv_spec_network_clear(spec);
 }
@@ -210,7 +211,22 @@ static void spec_freep(dv_task_spec **spec)
     dv_task_spec_free(*spec);
 }
 
-int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *err)
+static int parse_meta(const json_t *spec_json, dv_task_spec *spec, dv_spec_error *err)
+{
+    int r = dv_sj_kv(spec_json, "", "meta", &spec->meta, err);
+    for (size_t i = 0; r >= 0 && i < spec->meta.n; i++)
+        if (!dv_meta_key_valid(spec->meta.v[i].key)) {
+            char field[DV_SPEC_FIELD_MAX];
+            dv_sj_join(field, "meta", spec->meta.v[i].key);
+            r = dv_spec_fail(err, field, -EINVAL,
+                             "invalid key (letters, digits, '_', '-' and '.' only: it becomes "
+                             "NOMAD_META_<key>)");
+        }
+    return r;
+}
+
+int dv_spec_parse_resolved(const json_t *spec_json, dv_spec_resolve_fn resolve, void *userdata,
+                           dv_task_spec **ret, dv_spec_error *err)
 {
     if (!spec_json || !json_is_object(spec_json))
         return dv_spec_fail(err, "", -EINVAL, "the task spec must be a JSON object, got %s",
@@ -226,16 +242,27 @@ int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *er
         return r;
     if (!config)
         return dv_spec_fail(err, "config.image", -EINVAL, "image name required");
-    if ((r = dv_spec_parse_config(config, &spec->config, err)) < 0 ||
-        (r = parse_env(spec_json, spec, err)) < 0 ||
+    /* Everything but config first: the variables config is interpolated with
+     * come from it (env, resources, network ports, meta). */
+    if ((r = parse_env(spec_json, spec, err)) < 0 || (r = parse_meta(spec_json, spec, err)) < 0 ||
         (r = dv_sj_string(spec_json, "", "user", &spec->user, err)) < 0 ||
         (r = parse_resources(spec_json, spec, err)) < 0 ||
         (r = dv_sj_object(spec_json, "", "network", &network, err)) < 0 ||
         (r = dv_spec_parse_network(network, spec, err)) < 0 ||
         (r = parse_kill(spec_json, spec, err)) < 0 ||
-        (r = parse_restart(spec_json, spec, err)) < 0 ||
-        (r = parse_logs(spec_json, spec, err)) < 0 || (r = check_memory(spec, err)) < 0 ||
-        (r = dv_spec_check_ports(spec, err)) < 0)
+        (r = parse_restart(spec_json, spec, err)) < 0 || (r = parse_logs(spec_json, spec, err)) < 0)
+        return r;
+    _cleanup_json_ json_t *resolved = NULL;
+    if (resolve) {
+        resolved = json_deep_copy(config);
+        if (!resolved)
+            dv_oom("spec config copy");
+        if ((r = resolve(spec, resolved, userdata, err)) < 0)
+            return r;
+        config = resolved;
+    }
+    if ((r = dv_spec_parse_config(config, &spec->config, err)) < 0 ||
+        (r = check_memory(spec, err)) < 0 || (r = dv_spec_check_ports(spec, err)) < 0)
         return r;
     if (spec->user && !*spec->user) {
         free(spec->user);
@@ -243,6 +270,11 @@ int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *er
     }
     *ret = TAKE_PTR(spec);
     return 0;
+}
+
+int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *err)
+{
+    return dv_spec_parse_resolved(spec_json, NULL, NULL, ret, err);
 }
 
 /* Logging driver options that carry credentials (splunk-token, awslogs

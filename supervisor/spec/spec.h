@@ -79,7 +79,7 @@ typedef struct dv_port_map_entry {
 typedef struct dv_task_config {
     char *image;                   /* required, as written (may carry https://; see image_name.h) */
     dv_image_name image_name;      /* IMAGE parsed, once: what is pulled, inspected, named */
-    int64_t image_pull_timeout_ns; /* default 5m */
+    int64_t image_pull_timeout_ns; /* 0 = the agent's docker.image_pull_timeout */
     dv_strv args;
     struct {
         bool set; /* the block is present with at least one non-empty value */
@@ -159,7 +159,8 @@ typedef struct dv_network_port {
 typedef struct dv_task_spec {
     char *name; /* required: [A-Za-z0-9][A-Za-z0-9_.-]*, at most DV_TASK_NAME_MAX */
     dv_task_config config;
-    dv_kv env;
+    dv_kv env;  /* values interpolated when parsed by dv_spec_parse_resolved() */
+    dv_kv meta; /* NOMAD_META_<key>; keys dv_meta_key_valid() */
     char *user; /* NULL = the image's user */
     struct {
         int64_t cpu;        /* MHz, becomes CPU shares; default 100, minimum 1 */
@@ -199,8 +200,20 @@ typedef struct dv_task_spec {
  * resources.memory is only a reservation). */
 int64_t dv_spec_memory_hard_mb(const dv_task_spec *spec);
 
-/* Parse and validate SPEC_JSON (an object). */
+/* Parse and validate SPEC_JSON (an object), as written: no interpolation. */
 int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *err);
+
+/* Called by dv_spec_parse_resolved() with SPEC parsed but for its config (name,
+ * env, meta, user, resources, network, kill, restart, logs), and CONFIG, a copy
+ * of the spec's config object, before it is parsed: it may rewrite SPEC->env's
+ * values and CONFIG's strings (Nomad's interpolation: task_env.h). */
+typedef int (*dv_spec_resolve_fn)(dv_task_spec *spec, json_t *config, void *userdata,
+                                  dv_spec_error *err);
+
+/* dv_spec_parse() with RESOLVE (NULL = none) run before config is parsed, so
+ * what config says is validated as it will be used. */
+int dv_spec_parse_resolved(const json_t *spec_json, dv_spec_resolve_fn resolve, void *userdata,
+                           dv_task_spec **ret, dv_spec_error *err);
 /* A parsed spec is immutable and shared: the runner's copy and the jobs on the
  * workers that need it hold references (the count is atomic). dv_task_spec_free()
  * drops one; the last frees it. */

@@ -15,8 +15,6 @@
 #include "spec_parse.h"
 #include "xalloc.h"
 
-#define IMAGE_PULL_TIMEOUT_DEFAULT (5 * 60 * DV_NSEC_PER_SEC)
-
 static const char *const config_keys[] = {
     "image",
     "image_pull_timeout",
@@ -58,6 +56,7 @@ static const char *const config_keys[] = {
     "tty",
     "uts_mode",
     "userns_mode",
+    "isolation",
     "volumes",
     "volume_driver",
     "work_dir",
@@ -101,13 +100,13 @@ static int parse_auth(const json_t *config, dv_task_config *cfg, dv_spec_error *
 
 static int parse_logging(const json_t *config, dv_task_config *cfg, dv_spec_error *err)
 {
-    static const char *const keys[] = {"type", "config", NULL};
+    static const char *const keys[] = {"type", "driver", "config", NULL};
     const json_t *logging = NULL;
     int r = dv_sj_object(config, "config", "logging", &logging, err);
     if (r < 0 || !logging)
         return r;
     if ((r = dv_sj_check_keys(logging, "config.logging", keys, err)) < 0 ||
-        (r = dv_sj_string(logging, "config.logging", "type", &cfg->logging.type, err)) < 0 ||
+        (r = dv_sj_logging_type(logging, "config.logging", &cfg->logging.type, err)) < 0 ||
         (r = dv_sj_kv(logging, "config.logging", "config", &cfg->logging.config, err)) < 0)
         return r;
     if (cfg->logging.type && !*cfg->logging.type) {
@@ -378,11 +377,11 @@ static int check_config(dv_task_config *cfg, dv_spec_error *err)
 int dv_spec_parse_config(const json_t *config, dv_task_config *cfg, dv_spec_error *err)
 {
     static const char *const p = "config";
-    cfg->image_pull_timeout_ns = IMAGE_PULL_TIMEOUT_DEFAULT;
     int r;
     bool ignored_ssl = false;
     int64_t max64 = INT64_MAX;
     if ((r = dv_sj_check_keys(config, p, config_keys, err)) < 0 ||
+        (r = dv_sj_windows_only(config, p, "isolation", err)) < 0 ||
         (r = dv_sj_string(config, p, "image", &cfg->image, err)) < 0 ||
         (r = dv_sj_duration(config, p, "image_pull_timeout", 0, &cfg->image_pull_timeout_ns, err)) <
             0 ||

@@ -1,6 +1,7 @@
 #include "spec_json.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -313,5 +314,50 @@ bool dv_sj_valid_mac(const char *text)
             return false;
         }
     }
+    return true;
+}
+
+int dv_sj_logging_type(const json_t *logging, const char *path, char **ret, dv_spec_error *err)
+{
+    _cleanup_free_ char *type = NULL, *driver = NULL;
+    int r;
+    if ((r = dv_sj_string(logging, path, "type", &type, err)) < 0 ||
+        (r = dv_sj_string(logging, path, "driver", &driver, err)) < 0)
+        return r;
+    if (type && *type && driver && *driver && strcmp(type, driver) != 0) {
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_join(field, path, "driver");
+        return dv_spec_fail(err, field, -EINVAL,
+                            "\"%s\" conflicts with type \"%s\" (driver is an older name of "
+                            "type: give one)",
+                            driver, type);
+    }
+    if (!type || !*type) {
+        free(type);
+        type = TAKE_PTR(driver);
+    }
+    if (type) {
+        free(*ret);
+        *ret = TAKE_PTR(type);
+    }
+    return 0;
+}
+
+int dv_sj_windows_only(const json_t *obj, const char *path, const char *key, dv_spec_error *err)
+{
+    if (!get(obj, key))
+        return 0;
+    char field[DV_SPEC_FIELD_MAX];
+    dv_sj_join(field, path, key);
+    return dv_spec_fail(err, field, -EINVAL, "only meaningful on Windows; this is a Linux node");
+}
+
+bool dv_meta_key_valid(const char *key)
+{
+    if (!*key)
+        return false;
+    for (const char *c = key; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+            return false;
     return true;
 }

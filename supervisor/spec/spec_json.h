@@ -47,7 +47,17 @@ int dv_sj_strv(const json_t *obj, const char *path, const char *key, dv_strv *re
 /* An object of scalars (string, integer, boolean: kept as their text); replaces *ret. */
 int dv_sj_kv(const json_t *obj, const char *path, const char *key, dv_kv *ret, dv_spec_error *err);
 
+/* A logging block's driver name: "type", or "driver", Nomad's older alias;
+ * both given and different is an error naming PATH.driver. *ret as dv_sj_string. */
+int dv_sj_logging_type(const json_t *logging, const char *path, char **ret, dv_spec_error *err);
+
+/* A Windows-only option of Nomad's (isolation, windows_allow_insecure_container_admin):
+ * present (and not null) is an error naming it, "only meaningful on Windows". */
+int dv_sj_windows_only(const json_t *obj, const char *path, const char *key, dv_spec_error *err);
+
 /* Value checks shared by the parsers. */
+/* A meta key: [A-Za-z0-9_.-]+ (it is read back as ${meta.<key>} and NOMAD_META_<key>). */
+bool dv_meta_key_valid(const char *key);
 bool dv_sj_valid_ip(const char *text);
 bool dv_sj_valid_mac(const char *text);
 

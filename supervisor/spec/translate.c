@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -16,6 +18,7 @@
 #include "labels.h"
 #include "spec_json.h"
 #include "spec_parse.h"
+#include "task_env.h"
 #include "translate_host.h"
 #include "xalloc.h"
 
@@ -29,131 +32,12 @@ int dv_container_name(const char *task_name, const char *task_id, char *buf, siz
     return 0;
 }
 
-char *dv_translate_interpolate(const char *in, const dv_kv *env)
-{
-    _cleanup_buf_ dv_buf out = DV_BUF_INIT;
-    const char *p = in;
-    int r = 0;
-    while (r >= 0 && *p) {
-        const char *start = strstr(p, "${");
-        const char *end = start ? strchr(start + 2, '}') : NULL;
-        if (!end) {
-            r = dv_buf_appends(&out, p);
-            break;
-        }
-        r = dv_buf_append(&out, p, (size_t)(start - p));
-        _cleanup_free_ char *name = dv_xstrndup(start + 2, (size_t)(end - start - 2));
-        const char *value = dv_kv_get(env, name);
-        if (r >= 0)
-            r = value ? dv_buf_appends(&out, value)
-                      : dv_buf_append(&out, start, (size_t)(end - start + 1));
-        p = end + 1;
-    }
-    /* dv_buf (common/) reports exhaustion rather than aborting; the policy here is abort. */
-    char *s = r < 0 ? NULL : dv_buf_steal(&out);
-    if (!s)
-        dv_oom("interpolate");
-    return s;
-}
-
-static json_t *interpolated(const char *in, const dv_kv *env)
-{
-    _cleanup_free_ char *v = dv_translate_interpolate(in, env);
-    return json_string(v);
-}
-
-static json_t *interpolated_strv(const dv_strv *s, const dv_kv *env)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < s->n; i++) {
-        _cleanup_free_ char *v = dv_translate_interpolate(s->v[i], env);
-        if (json_array_append_new(a, json_string(v)) < 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
-static const char *advertise_ip(const dv_agent_config *config, const dv_translate_ctx *ctx)
-{
-    if (ctx->advertise_ip && *ctx->advertise_ip)
-        return ctx->advertise_ip;
-    const char *bind = ctx->bind_address ? ctx->bind_address : config->bind_address;
-    if (strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "::") == 0)
-        return "127.0.0.1";
-    return bind;
-}
-
-static void set_port_env(dv_kv *env, const char *label, const char *ip, int host_port,
-                         int container_port)
-{
-    char key[96], value[128];
-    bool v6 = strchr(ip, ':') != NULL;
-    snprintf(key, sizeof(key), "NOMAD_PORT_%s", label);
-    snprintf(value, sizeof(value), "%d", container_port);
-    dv_kv_set(env, key, value);
-    snprintf(key, sizeof(key), "NOMAD_HOST_PORT_%s", label);
-    snprintf(value, sizeof(value), "%d", host_port);
-    dv_kv_set(env, key, value);
-    snprintf(key, sizeof(key), "NOMAD_IP_%s", label);
-    dv_kv_set(env, key, ip);
-    snprintf(key, sizeof(key), "NOMAD_HOST_IP_%s", label);
-    dv_kv_set(env, key, ip);
-    snprintf(value, sizeof(value), v6 ? "[%s]:%d" : "%s:%d", ip, host_port);
-    snprintf(key, sizeof(key), "NOMAD_ADDR_%s", label);
-    dv_kv_set(env, key, value);
-    snprintf(key, sizeof(key), "NOMAD_HOST_ADDR_%s", label);
-    dv_kv_set(env, key, value);
-}
-
-/* The spec's env, then the runtime variables of DESIGN.md, which win. Values
- * are interpolated (a user value may say "${NOMAD_PORT_http}"). */
-static void build_env(const dv_task_spec *spec, const dv_agent_config *config,
-                      const dv_translate_ctx *ctx, dv_kv *ret)
-{
-    dv_kv runtime = {0}, env = {0};
-    char num[32];
-    dv_kv_set(&runtime, "NOMAD_TASK_NAME", spec->name);
-    dv_kv_set(&runtime, "NOMAD_ALLOC_ID", ctx->task_id);
-    dv_kv_set(&runtime, "NOMAD_ALLOC_DIR", "/alloc");
-    dv_kv_set(&runtime, "NOMAD_TASK_DIR", "/local");
-    dv_kv_set(&runtime, "NOMAD_SECRETS_DIR", "/secrets");
-    snprintf(num, sizeof(num), "%" PRId64, spec->resources.cpu);
-    dv_kv_set(&runtime, "NOMAD_CPU_LIMIT", num);
-    snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory);
-    dv_kv_set(&runtime, "NOMAD_MEMORY_LIMIT", num);
-    /* Nomad's taskenv: resources.memory_max as given, only when it is set;
-     * config.memory_hard_limit is the driver's business and not reflected. */
-    if (spec->resources.memory_max > 0) {
-        snprintf(num, sizeof(num), "%" PRId64, spec->resources.memory_max);
-        dv_kv_set(&runtime, "NOMAD_MEMORY_MAX_LIMIT", num);
-    }
-    const char *ip = advertise_ip(config, ctx);
-    for (size_t i = 0; i < ctx->n_ports; i++) {
-        const dv_port_alloc *a = &ctx->ports[i];
-        set_port_env(&runtime, a->label, ip, a->host_port,
-                     a->container_port ? a->container_port : a->host_port);
-    }
-    for (size_t i = 0; i < spec->env.n; i++) {
-        if (dv_kv_get(&runtime, spec->env.v[i].key))
-            continue;
-        _cleanup_free_ char *v = dv_translate_interpolate(spec->env.v[i].value, &runtime);
-        dv_kv_set(&env, spec->env.v[i].key, v);
-    }
-    for (size_t i = 0; i < runtime.n; i++)
-        dv_kv_set(&env, runtime.v[i].key, runtime.v[i].value);
-    dv_kv_free(&runtime);
-    *ret = env;
-}
-
 static void build_labels(const dv_task_spec *spec, const dv_agent_config *config,
-                         const dv_translate_ctx *ctx, const dv_kv *env, dv_kv *ret)
+                         const dv_translate_ctx *ctx, dv_kv *ret)
 {
     dv_kv labels = {0};
     for (size_t i = 0; i < spec->config.labels.n; i++) {
-        _cleanup_free_ char *v = dv_translate_interpolate(spec->config.labels.v[i].value, env);
-        dv_kv_set(&labels, spec->config.labels.v[i].key, v);
+        dv_kv_set(&labels, spec->config.labels.v[i].key, spec->config.labels.v[i].value);
     }
     /* Ours after the user's: the reaper and recovery depend on them. */
     dv_kv_set(&labels, DV_LABEL_TASK_ID, ctx->task_id);
@@ -163,14 +47,18 @@ static void build_labels(const dv_task_spec *spec, const dv_agent_config *config
      * for Nomad finds its containers by it. */
     dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->task_id);
     if (config->docker.extra_labels.n) {
-        /* Every name a glob matches. In a single-task world job, group and
-         * task all carry the task's name. */
+        /* Every name a glob matches. A task alone is a job and a group of its
+         * own name (task_env.h). */
+        const char *job = ctx->job_name ? ctx->job_name : spec->name;
         const struct {
             const char *name, *value;
         } extra[] = {
-            {"job_name", spec->name},        {"job_id", spec->name},
-            {"task_group_name", spec->name}, {"task_name", spec->name},
-            {"namespace", "default"},        {"node_name", ctx->node_name ? ctx->node_name : ""},
+            {"job_name", job},
+            {"job_id", job},
+            {"task_group_name", ctx->group_name ? ctx->group_name : spec->name},
+            {"task_name", spec->name},
+            {"namespace", "default"},
+            {"node_name", config->node.name},
             {"node_id", ctx->node_id},
         };
         for (size_t i = 0; i < DV_ARRAY_SIZE(extra); i++) {
@@ -185,6 +73,11 @@ static void build_labels(const dv_task_spec *spec, const dv_agent_config *config
         }
     }
     *ret = labels;
+}
+
+static json_t *strv_array(const dv_strv *s)
+{
+    return dv_json_strv(s);
 }
 
 static json_t *env_array(const dv_kv *env)
@@ -207,29 +100,28 @@ static int put(json_t *obj, const char *key, json_t *value)
     return value && json_object_set_new(obj, key, value) == 0 ? 0 : -EINVAL;
 }
 
-static int command(const dv_task_spec *spec, const dv_kv *env, json_t *body)
+static int command(const dv_task_spec *spec, json_t *body)
 {
     const dv_task_config *c = &spec->config;
     int r = 0;
     if (c->entrypoint_set)
-        r = put(body, "Entrypoint", interpolated_strv(&c->entrypoint, env));
+        r = put(body, "Entrypoint", strv_array(&c->entrypoint));
     if (r < 0)
         return r;
     if (c->command && *c->command) {
-        _cleanup_free_ char *cmd = dv_translate_interpolate(c->command, env);
-        json_t *args = interpolated_strv(&c->args, env);
-        if (!args || json_array_insert_new(args, 0, json_string(cmd)) < 0) {
+        json_t *args = strv_array(&c->args);
+        if (!args || json_array_insert_new(args, 0, json_string(c->command)) < 0) {
             json_decref(args);
             return -EINVAL;
         }
         return put(body, "Cmd", args);
     }
     if (c->args.n)
-        return put(body, "Cmd", interpolated_strv(&c->args, env));
+        return put(body, "Cmd", strv_array(&c->args));
     return 0;
 }
 
-static int networking(const dv_task_spec *spec, const dv_kv *env, json_t *body)
+static int networking(const dv_task_spec *spec, json_t *body)
 {
     const dv_task_config *c = &spec->config;
     if (!c->network_aliases.n && !c->ipv4_address && !c->ipv6_address)
@@ -240,7 +132,7 @@ static int networking(const dv_task_spec *spec, const dv_kv *env, json_t *body)
     if (r < 0)
         return r;
     if (c->network_aliases.n)
-        r = put(endpoint, "Aliases", interpolated_strv(&c->network_aliases, env));
+        r = put(endpoint, "Aliases", strv_array(&c->network_aliases));
     if (r >= 0 && (c->ipv4_address || c->ipv6_address)) {
         json_t *ipam = json_object();
         r = put(endpoint, "IPAMConfig", ipam);
@@ -259,11 +151,11 @@ static int config_part(const dv_task_spec *spec, const dv_kv *env, const dv_kv *
     int r = 0;
     r = r < 0 ? r : put(body, "Image", json_string(image));
     if (c->hostname && *c->hostname)
-        r = r < 0 ? r : put(body, "Hostname", interpolated(c->hostname, env));
+        r = r < 0 ? r : put(body, "Hostname", json_string(c->hostname));
     if (spec->user)
         r = r < 0 ? r : put(body, "User", json_string(spec->user));
     if (c->work_dir && *c->work_dir)
-        r = r < 0 ? r : put(body, "WorkingDir", interpolated(c->work_dir, env));
+        r = r < 0 ? r : put(body, "WorkingDir", json_string(c->work_dir));
     r = r < 0 ? r : put(body, "Tty", json_boolean(c->tty));
     r = r < 0 ? r : put(body, "OpenStdin", json_boolean(c->interactive));
     r = r < 0 ? r : put(body, "Env", env_array(env));
@@ -272,8 +164,8 @@ static int config_part(const dv_task_spec *spec, const dv_kv *env, const dv_kv *
         r = r < 0 ? r : put(body, "MacAddress", json_string(c->mac_address));
     if (c->healthchecks_disable)
         r = r < 0 ? r : put(body, "Healthcheck", json_pack("{s[s]}", "Test", "NONE"));
-    r = r < 0 ? r : command(spec, env, body);
-    r = r < 0 ? r : networking(spec, env, body);
+    r = r < 0 ? r : command(spec, body);
+    r = r < 0 ? r : networking(spec, body);
     return r;
 }
 
@@ -303,8 +195,8 @@ int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
     _cleanup_json_ json_t *body = json_object();
     json_t *host = NULL;
     dv_kv env = {0}, labels = {0};
-    build_env(spec, config, ctx, &env);
-    build_labels(spec, config, ctx, &env, &labels);
+    dv_task_env(spec, config, ctx, &env);
+    build_labels(spec, config, ctx, &labels);
     r = config_part(spec, &env, &labels, ctx->image ? ctx->image : spec->config.image_name.ref,
                     body);
     dv_kv_free(&labels);
@@ -319,6 +211,61 @@ int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
     json_object_set_new(body, "HostConfig", host);
     *ret = TAKE_PTR(body);
     return 0;
+}
+
+/* KEY=value of /etc/os-release, unquoted, or "" */
+static void os_release(const char *key, char *out, size_t size)
+{
+    out[0] = '\0';
+    _cleanup_fclose_ FILE *f = fopen("/etc/os-release", "re");
+    char line[256];
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, key, n) != 0 || line[n] != '=')
+            continue;
+        const char *v = line + n + 1;
+        size_t len = strcspn(v, "\n");
+        if (len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0]) {
+            v++;
+            len -= 2;
+        }
+        snprintf(out, size, "%.*s", (int)len, v);
+        return;
+    }
+}
+
+void dv_node_attrs(dv_kv *ret)
+{
+    struct utsname u;
+    char buf[256];
+    if (uname(&u) == 0) {
+        dv_kv_set(ret, "kernel.name", "linux");
+        /* Nomad's kernel.version is the release's numeric part ("6.1.0") */
+        snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(u.release, "-+_ "), u.release);
+        dv_kv_set(ret, "kernel.version", buf);
+        dv_kv_set(ret, "kernel.arch", u.machine);
+        dv_kv_set(ret, "unique.hostname", u.nodename);
+    }
+    dv_kv_set(ret, "cpu.arch", DV_GOARCH);
+    int ncpus;
+    int64_t mhz;
+    dv_host_cpu(&ncpus, &mhz);
+    snprintf(buf, sizeof(buf), "%d", ncpus);
+    dv_kv_set(ret, "cpu.numcores", buf);
+    snprintf(buf, sizeof(buf), "%" PRId64, mhz);
+    dv_kv_set(ret, "cpu.totalcompute", buf);
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)si.totalram * si.mem_unit);
+        dv_kv_set(ret, "memory.totalbytes", buf);
+    }
+    os_release("ID", buf, sizeof(buf));
+    if (*buf)
+        dv_kv_set(ret, "os.name", buf);
+    os_release("VERSION_ID", buf, sizeof(buf));
+    if (*buf)
+        dv_kv_set(ret, "os.version", buf);
+    dv_kv_set(ret, "driver.docker", "1");
 }
 
 /* Largest frequency this CPU reaches, in MHz, or 0. */

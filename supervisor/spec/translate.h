@@ -12,14 +12,9 @@
  *   _NODE_ID of labels.h, and Nomad's mandatory com.hashicorp.nomad.alloc_id),
  *   which a user cannot override, then the extra_labels the agent config
  *   enables (com.hashicorp.nomad.<name>).
- * - Env: the spec's env, then NOMAD_TASK_NAME, NOMAD_ALLOC_ID, NOMAD_ALLOC_DIR,
- *   NOMAD_TASK_DIR, NOMAD_SECRETS_DIR, NOMAD_CPU_LIMIT, NOMAD_MEMORY_LIMIT,
- *   NOMAD_MEMORY_MAX_LIMIT (resources.memory_max, when set), and
- *   NOMAD_PORT_ / NOMAD_HOST_PORT_ / NOMAD_IP_ / NOMAD_ADDR_<label>; ours win
- *   over the spec's. ${VAR} references to these in command, args,
- *   entrypoint, env values, label values, hostname, work_dir,
- *   network_aliases and logging option values are interpolated, as Nomad
- *   does; unknown references are left as written.
+ * - Env: the spec's env, then the runtime variables of task_env.h, which win.
+ *   SPEC is the resolved one (dv_spec_parse_for_task(): its env and config
+ *   already interpolated); nothing is interpolated here.
  * - Memory: soft = resources.memory, hard = max(memory_hard_limit,
  *   memory_max) when either is set: Memory = hard, MemoryReservation = soft;
  *   else Memory = soft. memory_max -1: no hard limit (Memory 0). MemorySwap =
@@ -48,34 +43,13 @@
 #include "spec_paths.h"
 #include "spec_ports.h"
 #include "spec_types.h"
+#include "translate_ctx.h"
 
 /* "<name>-<id>": at most DV_TASK_NAME_MAX + 1 + 36 chars. */
 #define DV_CONTAINER_NAME_MAX (DV_TASK_NAME_MAX + 1 + 36 + 1)
 
 /* Writes "<name>-<id>" into BUF. -ENAMETOOLONG if it does not fit. */
 int dv_container_name(const char *task_name, const char *task_id, char *buf, size_t size);
-
-typedef struct dv_translate_ctx {
-    const char *task_id;        /* the task's UUID (NOMAD_ALLOC_ID, label, container name) */
-    const char *node_id;        /* the agent's persistent node id (label) */
-    const char *node_name;      /* for the node_name extra label; NULL = "" */
-    const dv_task_paths *paths; /* required */
-    const dv_port_alloc *ports; /* one per network.ports label (dv_spec_port_requests) */
-    size_t n_ports;
-    const char *bind_address; /* NULL = config->bind_address */
-    const char *advertise_ip; /* NOMAD_IP_<label>; NULL = the bind address, or
-                                 127.0.0.1 when that is 0.0.0.0 / :: */
-    /* Config.Image: the image id the agent resolved (so the container runs
-     * exactly what was pulled), or NULL for the spec's normalized reference. */
-    const char *image;
-    /* Host CPU for cpu_hard_limit (dv_host_cpu() below): logical CPUs and
-     * their total MHz. 0 → 1 CPU at 1000 MHz (then 1 MHz = 1/1000 CPU). */
-    int ncpus;
-    int64_t cpu_total_mhz;
-    /* The canonical host path of each config.devices entry (dv_policy_check_devices()),
-     * sent as PathOnHost; NULL = the paths as written (previews, tests). */
-    const dv_strv *device_paths;
-} dv_translate_ctx;
 
 /* Build the create body. *ret is a new object. Errors name the field. SPEC must
  * have passed dv_policy_check() against CONFIG (the caller's, once per submit). */
@@ -90,6 +64,13 @@ int dv_translate(const dv_task_spec *spec, const dv_agent_config *config,
 #define DV_PREVIEW_TASK_ID "00000000-0000-0000-0000-000000000000"
 int dv_translate_preview(const json_t *spec_json, const dv_agent_config *config,
                          const char *node_id, json_t **ret, dv_spec_error *err);
+
+/* This node's attributes as Nomad's fingerprint names them, for ${attr.*}:
+ * kernel.name, kernel.version, kernel.arch, cpu.arch, cpu.numcores,
+ * cpu.totalcompute, memory.totalbytes, os.name, os.version, unique.hostname,
+ * driver.docker. RET is empty on entry. Reads uname, sysinfo and
+ * /etc/os-release; never fails (what cannot be read is left out). */
+void dv_node_attrs(dv_kv *ret);
 
 /* This host's logical CPU count and total MHz (sum of each CPU's max
  * frequency from sysfs, else /proc/cpuinfo "cpu MHz", else 1000 per CPU), as

@@ -2,6 +2,9 @@
  * ports, logging, capabilities and the pass-through options. */
 #include "translate_host.h"
 
+#include "interpolate.h"
+#include "task_env.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -266,8 +269,8 @@ static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
     return 0;
 }
 
-static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
-                    const dv_kv *env, json_t *host)
+static int logging(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
+                   const dv_translate_ctx *ctx, const dv_kv *env, json_t *host, dv_spec_error *err)
 {
     const dv_task_config *c = &spec->config;
     /* Nomad: a task that says anything about logging replaces the agent's
@@ -280,13 +283,26 @@ static void logging(jb *b, const dv_task_spec *spec, const dv_agent_config *conf
         type = c->logging.type;
         opts = &c->logging.config;
     }
-    /* Option values are interpolated: tag = "${NOMAD_TASK_NAME}" is common. */
+    /* The task's own values were interpolated with its spec; the agent's are
+     * here, per task (tag = "${NOMAD_TASK_NAME}" is common). */
+    dv_interp_vars vars;
+    dv_task_interp_vars(config, ctx, env, &vars);
     json_t *values = json_object();
+    put(b, host, "LogConfig", json_pack("{ss*so}", "Type", type, "Config", values));
     for (size_t i = 0; i < opts->n; i++) {
-        _cleanup_free_ char *v = dv_translate_interpolate(opts->v[i].value, env);
+        if (c->logging.set) {
+            put_str(b, values, opts->v[i].key, opts->v[i].value);
+            continue;
+        }
+        char field[DV_SPEC_FIELD_MAX];
+        snprintf(field, sizeof(field), "docker.logging.config.%s", opts->v[i].key);
+        _cleanup_free_ char *v = NULL;
+        int r = dv_interpolate(opts->v[i].value, &vars, field, &v, err);
+        if (r < 0)
+            return r;
         put(b, values, opts->v[i].key, json_string(v));
     }
-    put(b, host, "LogConfig", json_pack("{ss*so}", "Type", type, "Config", values));
+    return 0;
 }
 
 static void passthrough(jb *b, const dv_task_spec *spec, const dv_translate_ctx *ctx, json_t *host)
@@ -358,7 +374,8 @@ int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *co
     mounts(&b, spec, ctx, host);
     if ((r = ports(&b, spec, config, ctx, body, host, err)) < 0)
         return r;
-    logging(&b, spec, config, env, host);
+    if ((r = logging(&b, spec, config, ctx, env, host, err)) < 0)
+        return r;
     passthrough(&b, spec, ctx, host);
 
     dv_strv add = {0}, drop = {0};

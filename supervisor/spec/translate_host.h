@@ -7,14 +7,10 @@
 #include "translate.h"
 
 /* Builds "HostConfig"; adds "ExposedPorts" to BODY when ports are published.
- * ENV is the container's environment, for interpolation. */
+ * ENV is the container's environment, for the agent's logging options. */
 int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *config,
                              const dv_translate_ctx *ctx, const dv_kv *env, json_t *body,
                              json_t **ret, dv_spec_error *err);
-
-/* Nomad's ${VAR} interpolation of IN against ENV; a reference to anything
- * else (${attr.x}, ${meta.y}, unknown names) stays as written. Heap string. */
-char *dv_translate_interpolate(const char *in, const dv_kv *env);
 
 /* JSON arrays/objects of our value types; NULL when a string is not valid UTF-8. */
 json_t *dv_json_strv(const dv_strv *s);

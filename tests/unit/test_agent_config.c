@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <errno.h>
@@ -38,6 +39,17 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_kill_timeout_ns, 30 * DV_NSEC_PER_SEC); /* Nomad's client default */
     assert_int_equal(c.max_exec_timeout_ns, 30 * MIN);
     assert_null(c.docker.endpoint);
+    /* current Nomad's plugin options and the node's identity */
+    assert_int_equal(c.docker.image_pull_timeout_ns, 5 * MIN);
+    assert_int_equal(c.docker.container_exists_attempts, 5);
+    assert_string_equal(c.docker.nvidia_runtime, "nvidia");
+    char host[256] = "";
+    assert_int_equal(gethostname(host, sizeof(host)), 0);
+    assert_string_equal(c.node.name, host);
+    assert_string_equal(c.node.datacenter, "dc1");
+    assert_string_equal(c.node.region, "global");
+    assert_null(c.node.node_class);
+    assert_int_equal(c.node.meta.n, 0);
     assert_null(c.docker.auth.config);
     assert_null(c.docker.auth.helper);
     assert_null(c.docker.tls.cert);
@@ -108,7 +120,11 @@ static void test_every_option(void **state)
         "\"dangling_containers\":{\"enabled\":false,\"dry_run\":true,\"period\":\"1m\","
         "\"creation_grace\":\"2m\"}},"
         "\"volumes\":{\"enabled\":true,\"selinuxlabel\":\"z\"},"
-        "\"infra_image\":\"registry.local/pause:3.9\",\"infra_image_pull_timeout\":\"1m\"}}",
+        "\"infra_image\":\"registry.local/pause:3.9\",\"infra_image_pull_timeout\":\"1m\","
+        "\"image_pull_timeout\":\"7m\",\"container_exists_attempts\":9,"
+        "\"nvidia_runtime\":\"nvidia-container\"},"
+        "\"node\":{\"name\":\"n1\",\"datacenter\":\"eu-west\",\"region\":\"eu\","
+        "\"node_class\":\"gpu\",\"meta\":{\"rack\":\"r7\",\"zone.id\":\"b\"}}}",
         &c, &err);
     if (r < 0)
         fail_msg("%s", err.err.msg);
@@ -147,6 +163,14 @@ static void test_every_option(void **state)
     assert_true(c.docker.volumes.enabled);
     assert_string_equal(c.docker.volumes.selinuxlabel, "z");
     assert_string_equal(c.docker.infra_image, "registry.local/pause:3.9");
+    assert_int_equal(c.docker.image_pull_timeout_ns, 7 * MIN);
+    assert_int_equal(c.docker.container_exists_attempts, 9);
+    assert_string_equal(c.docker.nvidia_runtime, "nvidia-container");
+    assert_string_equal(c.node.name, "n1");
+    assert_string_equal(c.node.datacenter, "eu-west");
+    assert_string_equal(c.node.region, "eu");
+    assert_string_equal(c.node.node_class, "gpu");
+    assert_string_equal(dv_kv_get(&c.node.meta, "zone.id"), "b");
     assert_int_equal(c.docker.infra_image_pull_timeout_ns, MIN);
     dv_agent_config_clear(&c);
 
@@ -162,6 +186,9 @@ static void test_every_option(void **state)
         {"{\"docker\":{\"logging\":{\"type\":\"\"}}}", NULL, 0},
         {"{\"docker\":{\"logging\":{}}}", NULL, 0},
         {"{\"docker\":{\"logging\":null}}", "json-file", 2},
+        /* driver: Nomad's older name of type */
+        {"{\"docker\":{\"logging\":{\"driver\":\"local\"}}}", "local", 0},
+        {"{\"docker\":{\"logging\":{\"driver\":\"local\",\"type\":\"local\"}}}", "local", 0},
     };
     for (size_t i = 0; i < sizeof(logging) / sizeof(logging[0]); i++) {
         if (parse(logging[i].json, &c, &err) < 0)
@@ -204,6 +231,17 @@ static void test_errors(void **state)
         {"{\"docker\":{\"gc\":{\"dangling_containers\":{\"enable\":true}}}}",
          "docker.gc.dangling_containers.enable", "unknown option"},
         {"{\"data_dir\":\"rel\"}", "data_dir", "data_dir: \"rel\" is not an absolute path"},
+        {"{\"docker\":{\"logging\":{\"type\":\"local\",\"driver\":\"syslog\"}}}",
+         "docker.logging.driver", "conflicts with type \"local\""},
+        {"{\"docker\":{\"windows_allow_insecure_container_admin\":true}}",
+         "docker.windows_allow_insecure_container_admin", "only meaningful on Windows"},
+        {"{\"docker\":{\"isolation\":\"hyperv\"}}", "docker.isolation",
+         "only meaningful on Windows"},
+        {"{\"docker\":{\"container_exists_attempts\":0}}", "docker.container_exists_attempts", ""},
+        {"{\"docker\":{\"nvidia_runtime\":\"\"}}", "docker.nvidia_runtime", "required"},
+        {"{\"node\":{\"datacenter\":\"\"}}", "node.datacenter", "must not be empty"},
+        {"{\"node\":{\"meta\":{\"a b\":\"1\"}}}", "node.meta.a b", "invalid key"},
+        {"{\"node\":{\"nmae\":\"x\"}}", "node.nmae", "did you mean \"name\"?"},
         {"{\"socket\":\"dv.sock\"}", "socket", "not an absolute path"},
         {"{\"bind_address\":\"localhost\"}", "bind_address", "invalid IP address \"localhost\""},
         {"{\"port_range\":\"20000\"}", "port_range", "invalid port range \"20000\""},

@@ -36,7 +36,7 @@ static void test_defaults(void **state)
     dv_task_spec *s = parse_ok("{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\"}}");
     assert_string_equal(s->name, "t");
     assert_string_equal(s->config.image, "busybox:1");
-    assert_int_equal(s->config.image_pull_timeout_ns, 5 * 60 * SEC);
+    assert_int_equal(s->config.image_pull_timeout_ns, 0); /* the agent's default */
     assert_int_equal(s->resources.cpu, 100);
     assert_int_equal(s->resources.memory, 300);
     assert_int_equal(s->resources.memory_max, 0);

@@ -238,7 +238,13 @@ static const struct {
     {CFG("\"ipc_mode\":\"bogus\""), "config.ipc_mode", "invalid mode \"bogus\""},
     {CFG("\"pid_mode\":\"private\""), "config.pid_mode", "invalid mode \"private\""},
     {CFG("\"uts_mode\":\"container:x\""), "config.uts_mode", "invalid mode"},
-    {CFG("\"logging\":{\"driver\":\"x\"}"), "config.logging.driver", "unknown option"},
+    {CFG("\"logging\":{\"drivr\":\"x\"}"), "config.logging.drivr", "unknown option"},
+    /* driver is Nomad's older name of type: one of them, or both the same */
+    {CFG("\"logging\":{\"type\":\"syslog\",\"driver\":\"x\"}"), "config.logging.driver",
+     "conflicts with type"},
+    {CFG("\"isolation\":\"hyperv\""), "config.isolation", "only meaningful on Windows"},
+    {"{\"name\":\"t\",\"meta\":{\"a b\":\"1\"},\"config\":{\"image\":\"busybox:1\"}}", "meta.a b",
+     "invalid key"},
     {CFG("\"healthchecks\":{\"disable\":1}"), "config.healthchecks.disable", "expected a boolean"},
     {CFG("\"sysctl\":{\"a=b\":\"1\"}"), "config.sysctl.a=b", "invalid sysctl name"},
     /* top level */

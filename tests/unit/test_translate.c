@@ -16,6 +16,7 @@
 #include "spec.h"
 #include "spec_ports.h"
 #include "policy.h"
+#include "task_env.h"
 #include "translate.h"
 
 #define ID "6f1c3e9a-8d2b-4c5e-9f00-123456789abc"
@@ -44,9 +45,21 @@ static tr translate_with(const char *agent, const char *spec_text, const char *c
     dv_spec_error err;
     if (dv_agent_config_parse(aj, &config, &err) < 0)
         fail_msg("agent config: %s", err.err.msg);
+    free(config.node.name);
+    config.node.name = strdup("node-a");
     dv_task_spec *spec = NULL;
-    if (dv_spec_parse(sj, &spec, &err) < 0)
-        fail_msg("spec: %s", err.err.msg);
+    dv_spec_error_clear(&t.err);
+    dv_kv attrs = {0};
+    dv_kv_set(&attrs, "kernel.name", "linux");
+    /* as the runner does: parsed once for its ports, then resolved against them */
+    if (dv_spec_parse_for_task(sj, &config,
+                               &(dv_translate_ctx){.task_id = ID, .node_id = NODE, .attrs = &attrs},
+                               &spec, &t.err) < 0) {
+        t.r = -EINVAL;
+        dv_kv_free(&attrs);
+        dv_agent_config_clear(&config);
+        return t;
+    }
     dv_task_paths paths;
     assert_int_equal(dv_task_paths_build("/var/lib/dv", ID, spec->name, &paths, NULL), 0);
     dv_port_request *reqs = NULL;
@@ -56,7 +69,7 @@ static tr translate_with(const char *agent, const char *spec_text, const char *c
     assert_int_equal(dv_ports_placeholder(reqs, n, 20000, 20100, &allocs, NULL), 0);
     dv_translate_ctx ctx = {.task_id = ID,
                             .node_id = NODE,
-                            .node_name = "node-a",
+                            .attrs = &attrs,
                             .paths = &paths,
                             .ports = allocs,
                             .n_ports = n,
@@ -64,13 +77,17 @@ static tr translate_with(const char *agent, const char *spec_text, const char *c
                             .image = ctx_image,
                             .ncpus = 4,
                             .cpu_total_mhz = 8000};
-    dv_spec_error_clear(&t.err);
+    dv_task_spec *resolved = NULL;
+    t.r = dv_spec_parse_for_task(sj, &config, &ctx, &resolved, &t.err);
     /* as every caller does: the policy first (once per submit), then the translation */
-    t.r = dv_policy_check(spec, &config, &paths, &t.err);
     if (t.r == 0)
-        t.r = dv_translate(spec, &config, &ctx, &t.body, &t.err);
+        t.r = dv_policy_check(resolved, &config, &paths, &t.err);
+    if (t.r == 0)
+        t.r = dv_translate(resolved, &config, &ctx, &t.body, &t.err);
+    dv_task_spec_free(resolved);
     free(allocs);
     free(reqs);
+    dv_kv_free(&attrs);
     dv_task_paths_clear(&paths);
     dv_task_spec_free(spec);
     dv_agent_config_clear(&config);
@@ -246,14 +263,22 @@ static void test_env(void **state)
 {
     (void)state;
     _cleanup_json_ json_t *b =
-        translate_ok("{}", CFG("},\"env\":{\"A\":\"1\",\"NOMAD_TASK_NAME\":\"forged\","
-                               "\"WHERE\":\"${NOMAD_ALLOC_DIR}/x ${UNKNOWN} ${\"},"
-                               "\"resources\":{\"cpu\":250,\"memory\":64,\"memory_max\":128}}"));
+        translate_ok("{\"node\":{\"meta\":{\"rack\":\"r1\"}}}",
+                     CFG("},\"env\":{\"A\":\"1\",\"NOMAD_TASK_NAME\":\"forged\","
+                         "\"WHERE\":\"${NOMAD_ALLOC_DIR}/x $${HOME} ${meta.rack} ${node.region} "
+                         "${attr.kernel.name} ${env[\\\"NOMAD_SHORT_ALLOC_ID\\\"]}\"},"
+                         "\"meta\":{\"team.name\":\"core\"},"
+                         "\"resources\":{\"cpu\":250,\"memory\":64,\"memory_max\":128}}"));
     assert_json(at(b, "Env", NULL),
-                "[\"A=1\",\"WHERE=/alloc/x ${UNKNOWN} ${\",\"NOMAD_TASK_NAME=web\","
-                "\"NOMAD_ALLOC_ID=" ID "\",\"NOMAD_ALLOC_DIR=/alloc\",\"NOMAD_TASK_DIR=/local\","
+                "[\"A=1\",\"WHERE=/alloc/x ${HOME} r1 global linux 6f1c3e9a\","
+                "\"NOMAD_TASK_NAME=web\",\"NOMAD_JOB_NAME=web\",\"NOMAD_JOB_ID=web\","
+                "\"NOMAD_GROUP_NAME=web\",\"NOMAD_NAMESPACE=default\","
+                "\"NOMAD_ALLOC_ID=" ID "\",\"NOMAD_SHORT_ALLOC_ID=6f1c3e9a\","
+                "\"NOMAD_ALLOC_INDEX=0\",\"NOMAD_ALLOC_NAME=web.web[0]\","
+                "\"NOMAD_ALLOC_DIR=/alloc\",\"NOMAD_TASK_DIR=/local\","
                 "\"NOMAD_SECRETS_DIR=/secrets\",\"NOMAD_CPU_LIMIT=250\","
-                "\"NOMAD_MEMORY_LIMIT=64\",\"NOMAD_MEMORY_MAX_LIMIT=128\"]");
+                "\"NOMAD_MEMORY_LIMIT=64\",\"NOMAD_MEMORY_MAX_LIMIT=128\",\"NOMAD_DC=dc1\","
+                "\"NOMAD_REGION=global\",\"NOMAD_META_team_name=core\"]");
 
     /* NOMAD_MEMORY_MAX_LIMIT is Nomad's resources.memory_max, set only when
      * memory_max is: config.memory_hard_limit does not make it appear, nor
@@ -491,6 +516,54 @@ static void test_command_and_image(void **state)
         "{\"docker\":{\"logging\":{\"type\":\"local\",\"config\":{\"x\":\"${NOMAD_TASK_NAME}\"}}}}",
         CFG("}}"));
     assert_json(at(b, "HostConfig", "LogConfig", "Config", "x", NULL), "\"web\"");
+    json_decref(b);
+
+    /* every string of the config block, with the node's facts (issue 14) */
+    b = translate_ok(
+        "{\"docker\":{\"volumes\":{\"enabled\":true}},\"node\":{"
+        "\"datacenter\":\"eu1\",\"meta\":{\"reg\":\"reg.local\",\"dns\":\"10.0.0.53\"}}}",
+        CFG(",\"image\":\"${meta.reg}/${NOMAD_TASK_NAME}:${node.datacenter}\","
+            "\"volumes\":[\"/srv/${NOMAD_JOB_NAME}:/data/${NOMAD_ALLOC_INDEX}\"],"
+            "\"mount\":[{\"type\":\"tmpfs\",\"target\":\"/t/${NOMAD_SHORT_ALLOC_ID}\"}],"
+            "\"extra_hosts\":[\"${node.unique.name}:127.0.0.1\"],"
+            "\"dns_servers\":[\"${meta.dns}\"],\"dns_search_domains\":[\"${NOMAD_DC}.x\"],"
+            "\"sysctl\":{\"net.core.somaxconn\":\"${NOMAD_PORT_http}\"},"
+            "\"labels\":{\"n\":\"${attr.kernel.name}\"},"
+            "\"network_aliases\":[\"${NOMAD_ALLOC_NAME}\"],\"network_mode\":\"net1\"},"
+            "\"network\":{\"ports\":{\"http\":{\"to\":1024}}}}"));
+    assert_json(at(b, "Image", NULL), "\"reg.local/web:eu1\"");
+    assert_json(at(b, "HostConfig", "Binds", "#4", NULL), "\"/srv/web:/data/0\"");
+    assert_json(at(b, "HostConfig", "Mounts", "#0", "Target", NULL), "\"/t/6f1c3e9a\"");
+    assert_json(at(b, "HostConfig", "ExtraHosts", NULL), "[\"node-a:127.0.0.1\"]");
+    assert_json(at(b, "HostConfig", "Dns", NULL), "[\"10.0.0.53\"]");
+    assert_json(at(b, "HostConfig", "DnsSearch", NULL), "[\"eu1.x\"]");
+    assert_json(at(b, "HostConfig", "Sysctls", "net.core.somaxconn", NULL), "\"1024\"");
+    assert_json(at(b, "Labels", "n", NULL), "\"linux\"");
+    assert_json(at(b, "NetworkingConfig", "EndpointsConfig", "net1", "Aliases", NULL),
+                "[\"web.web[0]\"]");
+
+    /* an unknown variable is an error naming the field, never text in a container */
+    static const struct {
+        const char *spec, *field;
+    } bad[] = {
+        {CFG(",\"volumes\":[\"/srv/${NOMAD_JOB}:/d\"]}}"), "config.volumes[0]"},
+        {CFG(",\"image\":\"${meta.missing}\"}}"), "config.image"},
+        {CFG(",\"args\":[\"ok\",\"${attr.nope}\"]}}"), "config.args[1]"},
+        {CFG("},\"env\":{\"X\":\"${NOMAD_PORT_none}\"}}"), "env.X"},
+        {CFG(",\"hostname\":\"${NOMAD_TASK_NAME\"}}"), "config.hostname"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tr e = translate_with("{\"docker\":{\"volumes\":{\"enabled\":true}}}", bad[i].spec, NULL,
+                              NULL);
+        if (e.r == 0)
+            fail_msg("accepted: %s", bad[i].spec);
+        assert_string_equal(e.err.field, bad[i].field);
+    }
+    /* the agent's own logging options: their field is the agent config's */
+    t = translate_with("{\"docker\":{\"logging\":{\"config\":{\"tag\":\"${nope}\"}}}}", CFG("}}"),
+                       NULL, NULL);
+    assert_int_equal(t.r, -EINVAL);
+    assert_string_equal(t.err.field, "docker.logging.config.tag");
 }
 
 static void test_passthrough(void **state)

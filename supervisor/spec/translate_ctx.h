@@ -1,0 +1,40 @@
+/* Where a task's spec is resolved (task_env.h) and translated (translate.h):
+ * its identity, directories, ports and the node's facts. */
+#ifndef DV_TRANSLATE_CTX_H
+#define DV_TRANSLATE_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec_paths.h"
+#include "spec_ports.h"
+#include "spec_types.h"
+
+typedef struct dv_translate_ctx {
+    const char *task_id;        /* the task's UUID (NOMAD_ALLOC_ID, label, container name) */
+    const char *node_id;        /* the agent's persistent node id (label) */
+    const dv_task_paths *paths; /* required */
+    const dv_port_alloc *ports; /* one per network.ports label (dv_spec_port_requests) */
+    size_t n_ports;
+    const char *bind_address; /* NULL = config->bind_address */
+    const char *advertise_ip; /* NOMAD_IP_<label>; NULL = the bind address, or
+                                 127.0.0.1 when that is 0.0.0.0 / :: */
+    /* Config.Image: the image id the agent resolved (so the container runs
+     * exactly what was pulled), or NULL for the spec's normalized reference. */
+    const char *image;
+    /* Host CPU for cpu_hard_limit (dv_host_cpu() below): logical CPUs and
+     * their total MHz. 0 → 1 CPU at 1000 MHz (then 1 MHz = 1/1000 CPU). */
+    int ncpus;
+    int64_t cpu_total_mhz;
+    /* The canonical host path of each config.devices entry (dv_policy_check_devices()),
+     * sent as PathOnHost; NULL = the paths as written (previews, tests). */
+    const dv_strv *device_paths;
+    /* The job and group the task runs in, and its allocation's index: NULL
+     * (and 0) for a task alone, which is a job and group of its own name. */
+    const char *job_name, *group_name;
+    int alloc_index;
+    /* This node's attributes for ${attr.<name>} (dv_node_attrs()); NULL = none. */
+    const dv_kv *attrs;
+} dv_translate_ctx;
+
+#endif
