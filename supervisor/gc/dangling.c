@@ -48,21 +48,6 @@ static void scan_job_free(struct scan_job *j)
     free(j);
 }
 
-json_t *dv_dangling_candidates(const json_t *containers, bool keep_stopped)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *c;
-    json_array_foreach(containers, i, c)
-    {
-        const char *state = json_string_value(json_object_get(c, "State"));
-        if (keep_stopped && state && (strcmp(state, "exited") == 0 || strcmp(state, "dead") == 0))
-            continue;
-        json_array_append(out, c);
-    }
-    return out;
-}
-
 /* ---- worker ---- */
 
 static void scan_run(void *data)
@@ -72,7 +57,8 @@ static void scan_run(void *data)
         char label[128];
         snprintf(label, sizeof(label), "%s=%s", DV_LABEL_NODE_ID, j->node_id);
         _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "label", label);
-        j->r = dv_docker_container_list(j->dk, true, filters, &j->list, &j->err);
+        /* running ones only, as Nomad's reconciler lists them */
+        j->r = dv_docker_container_list(j->dk, false, filters, &j->list, &j->err);
         return;
     }
     size_t i;
@@ -157,7 +143,7 @@ static void listed_done(dv_dangling *d, struct scan_job *j)
     }
     d->list_failing = false;
     d->scans++;
-    _cleanup_json_ json_t *candidates = dv_dangling_candidates(j->list, !c->docker.gc.container);
+    _cleanup_json_ json_t *candidates = dv_dangling_running(j->list);
     _cleanup_json_ json_t *victims = NULL;
     dv_error err;
     if (dv_dangling_select(candidates, run->node_id, claimed, run, dv_realtime_ns(),

@@ -3,16 +3,17 @@
  *
  * Contract (loop thread only):
  * - Every `period` (the first time one period after start-up, so after
- *   recovery), a worker lists the containers carrying this agent's node id
- *   label; the loop picks, with dangling_select.h, those no task claims (neither a task
- *   in the table by task id or container id, nor a record on disk by task id)
- *   and older than creation_grace; a worker removes them with force, or, in
- *   dry_run, they are only logged. Each removal is logged. The next scan is
- *   one period after the previous one ended.
+ *   recovery), a worker lists the running containers carrying this agent's
+ *   node id label; the loop picks, with dangling_select.h, those no task
+ *   claims (neither a task in the table by task id or container id, nor a
+ *   record on disk by task id) and older than creation_grace; a worker removes
+ *   them with force, or, in dry_run, they are only logged. Each removal is
+ *   logged. The next scan is one period after the previous one ended.
+ * - Nomad's rule: only running containers (running, paused, restarting) are
+ *   reaped. A stopped or never-started one is left alone whatever gc.container
+ *   says, so the containers destroys keep under gc.container false stay;
+ *   recovery removes unclaimed ones at the next agent start (see recovery).
  * - Containers without our node id label are never looked at.
- * - gc.container false: a destroy keeps its container on purpose, so stopped
- *   containers (exited, dead) are spared; never-started ("created") and running
- *   ones are still reaped.
  * - SIGHUP: dv_dangling_reconfigure() applies enabled and period at once;
  *   dry_run and creation_grace apply to the next scan. */
 #ifndef DV_DANGLING_H
@@ -38,10 +39,5 @@ void dv_dangling_reconfigure(dv_runtime *run);
 
 /* Prometheus lines for /v1/metrics. */
 void dv_dangling_metrics(const dv_dangling *d, dv_buf *b);
-
-/* Pure: the containers of an Engine list (objects with "State") that may be
- * dangling at all: with KEEP_STOPPED, those a destroy may have kept on purpose
- * (exited, dead) are left out. New reference to a new array; never NULL. */
-json_t *dv_dangling_candidates(const json_t *containers, bool keep_stopped);
 
 #endif

@@ -6,6 +6,24 @@
 #include "cleanup.h"
 #include "labels.h"
 
+json_t *dv_dangling_running(const json_t *containers)
+{
+    static const char *const running[] = {"running", "paused", "restarting"};
+    json_t *out = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(containers, i, c)
+    {
+        const char *state = json_string_value(json_object_get(c, "State"));
+        for (size_t k = 0; state && k < DV_ARRAY_SIZE(running); k++)
+            if (strcmp(state, running[k]) == 0) {
+                json_array_append(out, c);
+                break;
+            }
+    }
+    return out;
+}
+
 int dv_dangling_select(const json_t *containers, const char *node_id,
                        dv_dangling_tracked_fn tracked, void *userdata, int64_t now_ns,
                        int64_t creation_grace_ns, json_t **ret, dv_error *err)

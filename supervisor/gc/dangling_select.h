@@ -6,8 +6,9 @@
  * Containers younger than creation_grace are spared, because a create may be
  * in flight right now. Containers of other agents or without our labels are
  * never touched. Pure: the caller lists containers
- * (GET /containers/json?all=1&filters={"label":["io.dockvisor.node_id=<id>"]}),
- * this decides, the caller removes (or only reports, in dry_run). */
+ * (GET /containers/json?filters={"label":["io.dockvisor.node_id=<id>"]}, with
+ * all=1 for recovery, running ones only for the reaper), this decides, the
+ * caller removes (or only reports, in dry_run). */
 #ifndef DV_DANGLING_SELECT_H
 #define DV_DANGLING_SELECT_H
 
@@ -17,6 +18,15 @@
 #include <jansson.h>
 
 #include "error.h"
+
+/* The containers of an Engine list (objects with "State") the periodic reaper
+ * may take at all: running ones, as Nomad's reconciler (it lists without
+ * all=1, which is Docker's running, paused and restarting containers). A
+ * stopped or never-started container is not the reaper's, whatever its labels:
+ * recovery deals with those at the next agent start, and gc.container false
+ * keeps what destroys leave. A container without a State is left out. New
+ * reference to a new array sharing the objects; never NULL. */
+json_t *dv_dangling_running(const json_t *containers);
 
 /* Is the container ID (full id) claimed by a task record? */
 typedef bool (*dv_dangling_tracked_fn)(const char *container_id, const char *task_id,

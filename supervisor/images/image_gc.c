@@ -34,7 +34,7 @@ struct dv_image_gc {
     char removing_id[160];
     struct waiter *waiters;
     size_t n_waiters;
-    uint64_t removed, untagged, kept, failures; /* for /v1/metrics */
+    uint64_t removed, kept, failures; /* for /v1/metrics */
 };
 
 /* Worker side: copies only. */
@@ -45,7 +45,6 @@ struct rm_job {
     char **names;
     size_t n_names;
     enum dv_image_removal outcome;
-    size_t untagged; /* how many of NAMES were removed */
     char detail[DV_ERROR_MSG_MAX + 256];
 };
 
@@ -90,59 +89,65 @@ static const char *display_name(const dv_image_gc *gc, const char *image_id)
 
 /* ---- the removal job (worker) ---- */
 
-static bool same_id(dv_docker *dk, const char *ref, const char *image_id, bool *ret_exists,
-                    dv_error *err)
+/* NAME, a reference as a task wrote it ("repo:tag", no https://), as Docker
+ * lists it in RepoTags: Docker Hub's domain and its "library/" left out.
+ * Points into NAME. */
+static const char *familiar_name(const char *name)
 {
-    _cleanup_json_ json_t *img = NULL;
-    *ret_exists = false;
-    if (dv_docker_image_inspect(dk, ref, &img, err) < 0)
-        return false;
-    *ret_exists = true;
-    const char *id = json_string_value(json_object_get(img, "Id"));
-    return id && strcmp(id, image_id) == 0;
+    static const char *const hub[] = {"docker.io/", "index.docker.io/"};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(hub); i++)
+        if (strncmp(name, hub[i], strlen(hub[i])) == 0) {
+            name += strlen(hub[i]);
+            break;
+        }
+    const char *rest = name + strlen("library/");
+    if (strncmp(name, "library/", strlen("library/")) == 0 && !strchr(rest, '/'))
+        name = rest;
+    return name;
 }
 
-/* Tags other than Docker's "<none>:<none>" placeholder, comma-separated. */
-static void foreign_tags(const json_t *img, char *buf, size_t size)
+static bool is_our_name(const char *tag, const char *const *names, size_t n_names)
 {
-    buf[0] = '\0';
+    for (size_t i = 0; i < n_names; i++)
+        if (strcmp(familiar_name(names[i]), tag) == 0)
+            return true;
+    return false;
+}
+
+static bool is_placeholder(const char *tag)
+{
+    return !tag || strcmp(tag, "<none>:<none>") == 0;
+}
+
+/* The image's tags that no task used, comma-separated ("" when none). */
+static void foreign_tags(const json_t *img, const char *const *names, size_t n_names, char *buf,
+                         size_t size)
+{
     size_t i, len = 0;
     json_t *tag;
+    buf[0] = '\0';
     json_array_foreach(json_object_get(img, "RepoTags"), i, tag)
     {
         const char *s = json_string_value(tag);
-        if (!s || strcmp(s, "<none>:<none>") == 0 || len >= size)
+        if (is_placeholder(s) || is_our_name(s, names, n_names) || len >= size)
             continue;
         len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", s);
     }
 }
 
+/* By image id without force, as Nomad's coordinator removes images: Docker
+ * then deletes the image with its one repository's tags, and refuses (409)
+ * when a container uses it or two repositories name it. Removal by id alone
+ * would still untag a second tag in the task's repository ("app:1" beside the
+ * user's "app:mine"), so an image any name no task used tags is kept without
+ * asking Docker. Names our tasks used in several repositories are untagged
+ * first, all but one, since Docker would refuse the image they share. */
 enum dv_image_removal dv_image_remove_unused(dv_docker *dk, const char *image_id,
-                                             const char *const *names, size_t n_names,
-                                             size_t *ret_untagged, char *detail, size_t detail_size)
+                                             const char *const *names, size_t n_names, char *detail,
+                                             size_t detail_size)
 {
     dv_error err;
-    size_t untagged = 0;
     detail[0] = '\0';
-    *ret_untagged = 0;
-    /* Our names first: each one is untagged only while it still names our image
-     * (a name re-pulled since names another image, which is not ours to remove). */
-    for (size_t i = 0; i < n_names; i++) {
-        bool exists = false;
-        if (!same_id(dk, names[i], image_id, &exists, &err)) {
-            if (!exists && !dv_docker_is_not_found(&err)) {
-                snprintf(detail, detail_size, "inspect %s: %s", names[i], err.msg);
-                return DV_IMAGE_REMOVAL_FAILED;
-            }
-            continue;
-        }
-        if (dv_docker_image_remove(dk, names[i], false, &err) < 0 &&
-            !dv_docker_is_not_found(&err)) {
-            snprintf(detail, detail_size, "remove %s: %s", names[i], err.msg);
-            return dv_docker_is_conflict(&err) ? DV_IMAGE_KEPT : DV_IMAGE_REMOVAL_FAILED;
-        }
-        *ret_untagged = ++untagged;
-    }
     _cleanup_json_ json_t *img = NULL;
     if (dv_docker_image_inspect(dk, image_id, &img, &err) < 0) {
         if (dv_docker_is_not_found(&err))
@@ -151,10 +156,24 @@ enum dv_image_removal dv_image_remove_unused(dv_docker *dk, const char *image_id
         return DV_IMAGE_REMOVAL_FAILED;
     }
     char tags[512];
-    foreign_tags(img, tags, sizeof(tags));
+    foreign_tags(img, names, n_names, tags, sizeof(tags));
     if (tags[0]) {
-        snprintf(detail, detail_size, "still tagged as %s", tags);
-        return untagged ? DV_IMAGE_UNTAGGED : DV_IMAGE_KEPT;
+        snprintf(detail, detail_size,
+                 "also tagged as %s, which no task used (the image GC never untags those)", tags);
+        return DV_IMAGE_KEPT;
+    }
+    /* Every tag is ours now: all but the first go by name. */
+    size_t i, n = 0;
+    json_t *tag;
+    json_array_foreach(json_object_get(img, "RepoTags"), i, tag)
+    {
+        const char *s = json_string_value(tag);
+        if (is_placeholder(s) || n++ == 0)
+            continue;
+        if (dv_docker_image_remove(dk, s, false, &err) < 0 && !dv_docker_is_not_found(&err)) {
+            snprintf(detail, detail_size, "untag %s: %s", s, err.msg);
+            return dv_docker_is_conflict(&err) ? DV_IMAGE_KEPT : DV_IMAGE_REMOVAL_FAILED;
+        }
     }
     if (dv_docker_image_remove(dk, image_id, false, &err) < 0 && !dv_docker_is_not_found(&err)) {
         snprintf(detail, detail_size, "%s", err.msg);
@@ -167,7 +186,7 @@ static void rm_run(void *data)
 {
     struct rm_job *j = data;
     j->outcome = dv_image_remove_unused(j->dk, j->image_id, (const char *const *)j->names,
-                                        j->n_names, &j->untagged, j->detail, sizeof(j->detail));
+                                        j->n_names, j->detail, sizeof(j->detail));
 }
 
 /* ---- the removal job (loop) ---- */
@@ -199,13 +218,6 @@ static void rm_done(dv_loop *loop, void *data)
         gc->removed++;
         dv_log_info("image gc: removed image %s (%.19s), unused for gc.image_delay", name,
                     j->image_id);
-        dv_image_refs_forget(gc->refs, j->image_id);
-        break;
-    case DV_IMAGE_UNTAGGED:
-        gc->untagged++;
-        dv_log_info("image gc: untagged image %s (%.19s), unused for gc.image_delay; the image "
-                    "itself stays: %s",
-                    name, j->image_id, j->detail);
         dv_image_refs_forget(gc->refs, j->image_id);
         break;
     case DV_IMAGE_KEPT:
@@ -419,10 +431,6 @@ void dv_image_gc_metrics(const dv_image_gc *gc, dv_buf *b)
                   "# HELP dockvisor_images_removed_total Images removed by the image GC.\n"
                   "# TYPE dockvisor_images_removed_total counter\n"
                   "dockvisor_images_removed_total %llu\n"
-                  "# HELP dockvisor_images_untagged_total Unused images whose references "
-                  "were removed while other tags keep the image.\n"
-                  "# TYPE dockvisor_images_untagged_total counter\n"
-                  "dockvisor_images_untagged_total %llu\n"
                   "# HELP dockvisor_images_kept_total Unused images left in place (in use by "
                   "another container, or tagged otherwise).\n"
                   "# TYPE dockvisor_images_kept_total counter\n"
@@ -431,8 +439,7 @@ void dv_image_gc_metrics(const dv_image_gc *gc, dv_buf *b)
                   "and were retried.\n"
                   "# TYPE dockvisor_image_removal_failures_total counter\n"
                   "dockvisor_image_removal_failures_total %llu\n",
-                  images, pending, (unsigned long long)gc->removed,
-                  (unsigned long long)gc->untagged, (unsigned long long)gc->kept,
+                  images, pending, (unsigned long long)gc->removed, (unsigned long long)gc->kept,
                   (unsigned long long)gc->failures);
 }
 

@@ -11,11 +11,12 @@
  *   pending removals survive agent restarts; recovery calls
  *   dv_image_gc_rebuild() once the task records are loaded.
  * - One timer for the next due removal (no polling: disarmed when nothing is
- *   pending); one removal at a time, on a worker. Removal untags the references
- *   tasks used for the image (only while they still name it), then deletes the
- *   image by id only if no other tag names it; never with force. A conflict (a
- *   container, ours or not, uses it) or a foreign tag leaves the image and drops
- *   the entry; not found means done; other failures are retried a minute later.
+ *   pending); one removal at a time, on a worker. Removal is by image id,
+ *   never with force, as Nomad's: an image that a tag no task used also names
+ *   is kept (never untagged), and so is one Docker refuses (409: a container,
+ *   ours or not, uses it; two repositories name it); a kept image leaves the
+ *   table, logged once with the reason, and is not tried again. Not found means
+ *   done; other failures are retried a minute later.
  *   An image referenced by any task in the table is never removed.
  * - gc.image false: nothing is removed, and an image whose last user goes is
  *   dropped from the table at once.
@@ -72,16 +73,14 @@ void dv_image_gc_metrics(const dv_image_gc *gc, dv_buf *b);
 /* The removal itself (blocking, for a worker; exposed for tests). */
 enum dv_image_removal {
     DV_IMAGE_REMOVED,        /* the image is gone */
-    DV_IMAGE_UNTAGGED,       /* our names are gone; foreign tags keep the image */
-    DV_IMAGE_KEPT,           /* refused (a container uses it), or only foreign tags name it */
+    DV_IMAGE_KEPT,           /* a tag no task used names it, or Docker refused (409) */
     DV_IMAGE_REMOVAL_FAILED, /* anything else: try again later */
 };
-/* Untag each of NAMES that still names IMAGE_ID, then delete IMAGE_ID unless a
- * foreign tag names it; never with force. *RET_UNTAGGED counts the names
- * removed; DETAIL says why the image stayed or what failed. */
+/* Delete IMAGE_ID by id, never with force, unless a tag other than NAMES (the
+ * references tasks used for it) names it. DETAIL says why the image stayed or
+ * what failed. */
 enum dv_image_removal dv_image_remove_unused(dv_docker *dk, const char *image_id,
-                                             const char *const *names, size_t n_names,
-                                             size_t *ret_untagged, char *detail,
+                                             const char *const *names, size_t n_names, char *detail,
                                              size_t detail_size);
 
 #endif

@@ -6,11 +6,10 @@
  * the removal. The table is plain data, persisted as state/images.json so
  * pending removals survive agent restarts, and rebuilt from the task records on
  * recovery. The agent removes due images with the Engine API (a "conflict"
- * answer means another container still uses it: the agent drops the entry).
+ * answer means Docker refused: the agent drops the entry).
  *
  * Besides the id, an entry remembers every reference ("repo:tag") tasks used
- * for it: removing an image means removing those names (an image that other,
- * foreign tags still name stays). */
+ * for it: the image is removed by id only while no other tag names it. */
 #ifndef DV_IMAGE_REFS_H
 #define DV_IMAGE_REFS_H
 

@@ -3,13 +3,14 @@
 # an image is removed image_delay after the last task using it is destroyed,
 # not before; one used by two tasks survives the destroy of one; a new task
 # within the delay cancels the removal; a loaded image is treated like any
-# other; a shared image (our tag on it) only loses our tag; gc.container=false
+# other; an image that a name no task used also tags keeps all its names (the
+# log says why), as Nomad's removal by id without force does; gc.container=false
 # keeps the container, whose image then stays (conflict); a pending removal
 # survives a kill -9 of the agent; gc.image=false removes nothing.
 #
 # Every image here is made by this test (docker commit of the payload image with
-# a label of its own, so each has its own id, or docker tag for the shared-image
-# case) under the name dvtest-gc-<pid>-*; the shared test images are never used
+# a label of its own, so each has its own id, or docker tag for the multi-tagged
+# cases) under the name dvtest-gc-<pid>-*; the shared test images are never used
 # by a gc.image agent.
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 T_PREFIX="dvtest-gc-$$"
@@ -121,18 +122,43 @@ dv rm -force "$b2" >/dev/null
 wait_removed "$iid"
 ok "a new task within image_delay cancels the removal"
 
-# --- a shared image (our tag on the payload image) only loses our tag ---
-img="$T_PREFIX-shared:1"
-docker tag "$DV_TEST_IMAGE_PAYLOAD" "$img"
-c1=$(run_task c1 "$img")
-wait_state "$c1" running
-dv rm -force "$c1" >/dev/null
-wait_for 20 sh -c "! docker image inspect '$img' >/dev/null 2>&1" || fail "our tag $img survived"
-[ "$(img_id "$DV_TEST_IMAGE_PAYLOAD")" = "$PAYLOAD_ID" ] || fail "the shared payload image was touched"
-wait_for 5 grep -q "untagged image $img .*still tagged as .*$DV_TEST_IMAGE_PAYLOAD" "$T_DIR/agent.log" ||
-    fail "no untag logged"
-[ "$(entry "$PAYLOAD_ID" .)" = null ] || fail "entry left: $(cat "$STATE")"
-ok "a shared image loses only our tag"
+# --- an image a name no task used also tags is kept, with every name ---
+# Nomad removes by image id without force, and Docker refuses an image that two
+# repositories name; the GC also keeps one that a second tag in the task's own
+# repository names (Docker would untag that with the id). Three cases at once:
+# the user tagged the task's image in another repository, or in the same one, or
+# the task used a name of ours on the shared payload image.
+img_m=$(make_image multi)
+iid_m=$(img_id "$img_m")
+user_m="$T_PREFIX-user/multi:2"
+docker tag "$img_m" "$user_m"
+img_s=$(make_image same)
+iid_s=$(img_id "$img_s")
+user_s="$T_PREFIX-same:mine"
+docker tag "$img_s" "$user_s"
+img_p="$T_PREFIX-shared:1"
+docker tag "$DV_TEST_IMAGE_PAYLOAD" "$img_p"
+m1=$(run_task m1 "$img_m")
+m2=$(run_task m2 "$img_s")
+m3=$(run_task m3 "$img_p")
+for t in "$m1" "$m2" "$m3"; do wait_state "$t" running; done
+for t in "$m1" "$m2" "$m3"; do dv rm -force "$t" >/dev/null; done
+for c in "$img_m $iid_m $user_m" "$img_s $iid_s $user_s" "$img_p $PAYLOAD_ID $DV_TEST_IMAGE_PAYLOAD"; do
+    set -- $c
+    wait_for 20 grep -q "image gc: image $1 (${2:0:19}) left in place: also tagged as .*$3" "$T_DIR/agent.log" ||
+        fail "no keep of $1 logged: $(grep 'image gc' "$T_DIR/agent.log" | tail -3)"
+    [ "$(entry "$2" .)" = null ] || fail "entry of $1 left: $(cat "$STATE")"
+done
+sleep 3 # longer than image_delay: a kept image is not tried again
+for c in "$img_m $iid_m $user_m" "$img_s $iid_s $user_s" "$img_p $PAYLOAD_ID $DV_TEST_IMAGE_PAYLOAD"; do
+    set -- $c
+    img_exists "$1" || fail "the task's name $1 was removed"
+    img_exists "$3" || fail "the user's name $3 was removed"
+    [ "$(img_id "$1")" = "$2" ] && [ "$(img_id "$3")" = "$2" ] || fail "$1 or $3 names another image now"
+    [ "$(grep -c "removing image $1 " "$T_DIR/agent.log")" = 1 ] || fail "removal of $1 tried again"
+done
+[ "$(metric dockvisor_images_kept_total)" = 3 ] || fail "metrics: kept $(metric dockvisor_images_kept_total)"
+ok "an image another name also tags keeps every name, and the log says why"
 
 # --- an image loaded from a tar in the local dir is collected like a pulled one ---
 img=$(make_image loaded)

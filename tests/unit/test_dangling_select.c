@@ -1,4 +1,5 @@
-/* Dangling container selection: ours and untracked and past the grace only. */
+/* Dangling container selection: ours and untracked and past the grace only;
+ * the periodic reaper's rule on top, Nomad's: running containers only. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "cleanup.h"
 #include "labels.h"
@@ -53,6 +55,58 @@ static void test_select(void **state)
     assert_string_equal(json_string_value(json_object_get(victim, "task_id")), "task-1");
 }
 
+static json_t *listed(const char *id, const char *state)
+{
+    json_t *c = container(id, "node-a", NOW_S - 600);
+    if (state)
+        json_object_set_new(c, "State", json_string(state));
+    return c;
+}
+
+static const char *ids(const json_t *list, const char *key)
+{
+    static char buf[256];
+    size_t i, len = 0;
+    json_t *c;
+    buf[0] = '\0';
+    json_array_foreach(list, i, c) len +=
+        (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "," : "",
+                         json_string_value(json_object_get(c, key)));
+    return buf;
+}
+
+/* Nomad's reconciler lists without all=1: Docker's running, paused and
+ * restarting containers. Whatever else is listed is never reaped: a stopped
+ * container of ours is not dangling, old, labelled and unclaimed as it is. */
+static void test_reaper_takes_running_only(void **state)
+{
+    (void)state;
+    _cleanup_json_ json_t *list = json_array();
+    json_array_append_new(list, listed("created", "created"));
+    json_array_append_new(list, listed("running", "running"));
+    json_array_append_new(list, listed("exited", "exited"));
+    json_array_append_new(list, listed("dead", "dead"));
+    json_array_append_new(list, listed("paused", "paused"));
+    json_array_append_new(list, listed("restarting", "restarting"));
+    json_array_append_new(list, listed("removing", "removing"));
+    json_array_append_new(list, listed("nostate", NULL));
+
+    _cleanup_json_ json_t *running = dv_dangling_running(list);
+    assert_string_equal(ids(running, "Id"), "running,paused,restarting");
+    /* the objects are shared, not copied: the selection reads the same fields */
+    assert_ptr_equal(json_array_get(running, 0), json_array_get(list, 1));
+
+    _cleanup_json_ json_t *out = NULL;
+    assert_int_equal(dv_dangling_select(running, "node-a", tracked, NULL, (int64_t)NOW_S * SEC,
+                                        300 * SEC, &out, NULL),
+                     0);
+    assert_string_equal(ids(out, "id"), "running,paused,restarting");
+
+    _cleanup_json_ json_t *empty = json_array();
+    _cleanup_json_ json_t *none = dv_dangling_running(empty);
+    assert_int_equal(json_array_size(none), 0);
+}
+
 static void test_rejects_non_array(void **state)
 {
     (void)state;
@@ -67,6 +121,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_reaper_takes_running_only),
         cmocka_unit_test(test_rejects_non_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* The image GC's removal decision against the fake Engine (fault injection: a
- * 500 or a conflict on demand): our names are untagged only while they still
- * name the image, a foreign tag keeps the image, a conflict keeps it, other
- * failures are retried, nothing is ever forced. */
+ * 500 or a conflict on demand): removal is by image id, as Nomad's; a tag no
+ * task used keeps the image with all its names; a conflict keeps it; other
+ * failures are retried; nothing is ever forced. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,6 @@
 #include "image_gc.h"
 
 #define ID "sha256:1111111111111111111111111111111111111111111111111111111111111111"
-#define OTHER "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
 struct env {
     dv_fake *fake;
@@ -59,58 +58,73 @@ static const char *calls(dv_fake *f)
     return buf;
 }
 
-static enum dv_image_removal run(struct env *e, const char *const *names, size_t n,
-                                 size_t *untagged, char *detail)
+static enum dv_image_removal run(struct env *e, const char *const *names, size_t n, char *detail)
 {
-    return dv_image_remove_unused(e->dk, ID, names, n, untagged, detail, 512);
+    return dv_image_remove_unused(e->dk, ID, names, n, detail, 512);
 }
 
-static void test_last_tag_removes_the_image(void **state)
+static void test_single_tag_is_deleted_by_id(void **state)
 {
     struct env *e = *state;
     const char *names[] = {"app:1"};
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 1, 200, "{\"Id\":\"" ID "\"}");
-    dv_fake_reply(e->fake, "DELETE", "/images/app:1", 1, 200, "[{\"Untagged\":\"app:1\"}]");
-    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 404, "{\"message\":\"No such image\"}");
-    size_t untagged = 9;
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
+                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"app:1\"]}");
+    dv_fake_reply(e->fake, "DELETE", "/images/" ID, 1, 200,
+                  "[{\"Untagged\":\"app:1\"},{\"Deleted\":\"" ID "\"}]");
     char detail[512];
-    assert_int_equal(run(e, names, 1, &untagged, detail), DV_IMAGE_REMOVED);
-    assert_int_equal(untagged, 1);
+    assert_int_equal(run(e, names, 1, detail), DV_IMAGE_REMOVED);
+    /* never by name, never forced */
     assert_string_equal(calls(e->fake),
-                        "GET /images/app:1/json,DELETE /images/app:1?force=0&noprune=0,"
-                        "GET /images/" ID "/json");
+                        "GET /images/" ID "/json,DELETE /images/" ID "?force=0&noprune=0");
 }
 
-static void test_foreign_tag_keeps_the_image(void **state)
+static void test_foreign_tag_keeps_every_name(void **state)
 {
     struct env *e = *state;
-    const char *names[] = {"copy:1", "moved:1", "gone:1"};
-    dv_fake_reply(e->fake, "GET", "/images/copy:1/json", 1, 200, "{\"Id\":\"" ID "\"}");
-    dv_fake_reply(e->fake, "DELETE", "/images/copy:1", 1, 200, "[]");
-    /* re-pulled since: names another image, which is left alone */
-    dv_fake_reply(e->fake, "GET", "/images/moved:1/json", 1, 200, "{\"Id\":\"" OTHER "\"}");
-    dv_fake_reply(e->fake, "GET", "/images/gone:1/json", 1, 404, "{\"message\":\"No such image\"}");
+    /* the user's second tag in our repository, and one in another repository */
+    const char *names[] = {"app:1"};
     dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
-                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"shared:1\",\"also:2\"]}");
-    size_t untagged = 0;
+                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"app:1\",\"app:mine\",\"theirs/app:2\"]}");
     char detail[512];
-    assert_int_equal(run(e, names, 3, &untagged, detail), DV_IMAGE_UNTAGGED);
-    assert_int_equal(untagged, 1);
-    assert_string_equal(detail, "still tagged as shared:1, also:2");
-    assert_null(dv_fake_find(e->fake, "DELETE", "/images/moved"));
-    assert_null(dv_fake_find(e->fake, "DELETE", "/images/sha256"));
+    assert_int_equal(run(e, names, 1, detail), DV_IMAGE_KEPT);
+    assert_string_equal(detail, "also tagged as app:mine, theirs/app:2, which no task used (the "
+                                "image GC never untags those)");
+    assert_null(dv_fake_find(e->fake, "DELETE", "/"));
 }
 
 static void test_only_foreign_tags_is_kept(void **state)
 {
     struct env *e = *state;
+    /* a name re-pulled since names another image: ours is tagged by others only */
+    const char *names[] = {"moved:1"};
     dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
                   "{\"Id\":\"" ID "\",\"RepoTags\":[\"theirs:1\"]}");
-    size_t untagged = 0;
     char detail[512];
-    assert_int_equal(run(e, NULL, 0, &untagged, detail), DV_IMAGE_KEPT);
-    assert_string_equal(detail, "still tagged as theirs:1");
+    assert_int_equal(run(e, names, 1, detail), DV_IMAGE_KEPT);
+    assert_non_null(strstr(detail, "also tagged as theirs:1,"));
     assert_null(dv_fake_find(e->fake, "DELETE", "/"));
+}
+
+static void test_hub_names_are_ours_as_docker_lists_them(void **state)
+{
+    struct env *e = *state;
+    /* tasks wrote the long forms; Docker lists the familiar ones. Ours in three
+     * repositories: two are untagged by name (Docker refuses an image several
+     * repositories name), then the image goes by id. */
+    const char *names[] = {"docker.io/library/redis:7", "index.docker.io/x/y:1",
+                           "library/busybox:1"};
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
+                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"redis:7\",\"x/y:1\",\"busybox:1\"]}");
+    dv_fake_reply(e->fake, "DELETE", "/images/x/y:1", 1, 200, "[{\"Untagged\":\"x/y:1\"}]");
+    dv_fake_reply(e->fake, "DELETE", "/images/busybox:1", 1, 404,
+                  "{\"message\":\"No such image\"}");
+    dv_fake_reply(e->fake, "DELETE", "/images/" ID, 1, 200, "[{\"Deleted\":\"" ID "\"}]");
+    char detail[512];
+    assert_int_equal(run(e, names, 3, detail), DV_IMAGE_REMOVED);
+    assert_string_equal(calls(e->fake), "GET /images/" ID "/json,"
+                                        "DELETE /images/x/y:1?force=0&noprune=0,"
+                                        "DELETE /images/busybox:1?force=0&noprune=0,"
+                                        "DELETE /images/" ID "?force=0&noprune=0");
 }
 
 static void test_untagged_image_is_deleted_by_id(void **state)
@@ -119,61 +133,80 @@ static void test_untagged_image_is_deleted_by_id(void **state)
     dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
                   "{\"Id\":\"" ID "\",\"RepoTags\":[\"<none>:<none>\"]}");
     dv_fake_reply(e->fake, "DELETE", "/images/" ID, 1, 200, "[{\"Deleted\":\"" ID "\"}]");
-    size_t untagged = 0;
     char detail[512];
-    assert_int_equal(run(e, NULL, 0, &untagged, detail), DV_IMAGE_REMOVED);
+    assert_int_equal(run(e, NULL, 0, detail), DV_IMAGE_REMOVED);
     const dv_fake_request *del = dv_fake_find(e->fake, "DELETE", "/images/" ID);
     assert_non_null(del);
     assert_non_null(strstr(del->query, "force=0"));
+}
+
+static void test_gone_is_removed(void **state)
+{
+    struct env *e = *state;
+    const char *names[] = {"app:1"};
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 404, "{\"message\":\"No such image\"}");
+    char detail[512];
+    assert_int_equal(run(e, names, 1, detail), DV_IMAGE_REMOVED);
+    assert_null(dv_fake_find(e->fake, "DELETE", "/"));
 }
 
 static void test_conflict_keeps_the_image(void **state)
 {
     struct env *e = *state;
     const char *names[] = {"app:1"};
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 1, 200, "{\"Id\":\"" ID "\"}");
-    dv_fake_reply(e->fake, "DELETE", "/images/app:1", 1, 409,
-                  "{\"message\":\"conflict: unable to remove repository reference \\\"app:1\\\" "
-                  "(must force) - container 0123456789ab is using its referenced image\"}");
-    size_t untagged = 0;
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
+                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"app:1\"]}");
+    dv_fake_reply(e->fake, "DELETE", "/images/" ID, 1, 409,
+                  "{\"message\":\"conflict: unable to delete 111111111111 (must be forced) - "
+                  "image is being used by stopped container 0123456789ab\"}");
     char detail[512];
-    assert_int_equal(run(e, names, 1, &untagged, detail), DV_IMAGE_KEPT);
-    assert_int_equal(untagged, 0);
-    assert_non_null(strstr(detail, "is using its referenced image"));
+    assert_int_equal(run(e, names, 1, detail), DV_IMAGE_KEPT);
+    assert_non_null(strstr(detail, "stopped container 0123456789ab"));
 
+    /* tagged in another repository between our look and the delete */
     dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200, "{\"Id\":\"" ID "\"}");
     dv_fake_reply(e->fake, "DELETE", "/images/" ID, 1, 409,
-                  "{\"message\":\"conflict: unable to delete (image has dependent child "
-                  "images)\"}");
-    assert_int_equal(run(e, NULL, 0, &untagged, detail), DV_IMAGE_KEPT);
+                  "{\"message\":\"conflict: unable to delete 111111111111 (must be forced) - "
+                  "image is referenced in multiple repositories\"}");
+    assert_int_equal(run(e, names, 1, detail), DV_IMAGE_KEPT);
+    assert_non_null(strstr(detail, "referenced in multiple repositories"));
+    assert_int_equal(dv_fake_count(e->fake, "DELETE", "/images/app"), 0);
 }
 
 static void test_engine_failures_are_retried(void **state)
 {
     struct env *e = *state;
-    const char *names[] = {"app:1"};
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 1, 500, "{\"message\":\"boom\"}");
-    size_t untagged = 0;
+    const char *names[] = {"app:1", "mirror/app:1"};
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 503, "{\"message\":\"busy\"}");
     char detail[512];
-    assert_int_equal(run(e, names, 1, &untagged, detail), DV_IMAGE_REMOVAL_FAILED);
-    assert_non_null(strstr(detail, "boom"));
+    assert_int_equal(run(e, names, 2, detail), DV_IMAGE_REMOVAL_FAILED);
+    assert_non_null(strstr(detail, "busy"));
 
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 1, 200, "{\"Id\":\"" ID "\"}");
-    dv_fake_reply(e->fake, "DELETE", "/images/app:1", 1, 500, "{\"message\":\"driver failed\"}");
-    assert_int_equal(run(e, names, 1, &untagged, detail), DV_IMAGE_REMOVAL_FAILED);
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
+                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"app:1\"]}");
+    dv_fake_reply(e->fake, "DELETE", "/images/" ID, 1, 500, "{\"message\":\"driver failed\"}");
+    assert_int_equal(run(e, names, 2, detail), DV_IMAGE_REMOVAL_FAILED);
     assert_non_null(strstr(detail, "driver failed"));
 
-    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 503, "{\"message\":\"busy\"}");
-    assert_int_equal(run(e, NULL, 0, &untagged, detail), DV_IMAGE_REMOVAL_FAILED);
+    dv_fake_reply(e->fake, "GET", "/images/" ID "/json", 1, 200,
+                  "{\"Id\":\"" ID "\",\"RepoTags\":[\"app:1\",\"mirror/app:1\"]}");
+    dv_fake_reply(e->fake, "DELETE", "/images/mirror/app:1", 1, 500,
+                  "{\"message\":\"disk error\"}");
+    assert_int_equal(run(e, names, 2, detail), DV_IMAGE_REMOVAL_FAILED);
+    assert_non_null(strstr(detail, "untag mirror/app:1: "));
+    assert_non_null(strstr(detail, "disk error"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_last_tag_removes_the_image, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_foreign_tag_keeps_the_image, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_tag_is_deleted_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_tag_keeps_every_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_foreign_tags_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hub_names_are_ours_as_docker_lists_them, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_untagged_image_is_deleted_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gone_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_keeps_the_image, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_failures_are_retried, setup, teardown),
     };

@@ -38,7 +38,7 @@ struct env {
     int ready_calls;
     bool last_refetch;
     char last_task[DV_UUID_STRLEN + 1];
-    bool removal_seen_done; /* when the callback ran: the inspect that follows a DELETE */
+    int64_t ready_ns; /* dv_monotonic_ns() when the callback ran */
     bool quit_on_ready;
     const char *late_task; /* image_ready for it from a timer */
 };
@@ -51,7 +51,7 @@ static void on_ready(dv_runtime *run, dv_task *t, bool refetch)
     E->ready_calls++;
     E->last_refetch = refetch;
     snprintf(E->last_task, sizeof(E->last_task), "%s", t->id);
-    E->removal_seen_done = dv_fake_find(E->fake, "GET", "/images/" IMG_A "/json") != NULL;
+    E->ready_ns = dv_monotonic_ns();
     if (E->quit_on_ready)
         dv_loop_quit(E->tr->run.loop);
 }
@@ -140,18 +140,19 @@ static void run_loop(struct env *e, int64_t late_ns)
 }
 
 /* T1 releases app:1; while its removal is held in flight, T2 gets the same image. */
+#define DELETE_DELAY_MS 1500
+
 static void in_flight(struct env *e, int delete_status, const char *delete_body)
 {
-    dv_fake_reply(e->fake, "GET", "/images/app:1/json", 0, 200, "{\"Id\":\"" IMG_A "\"}");
+    dv_fake_reply(e->fake, "GET", "/images/" IMG_A "/json", 0, 200,
+                  "{\"Id\":\"" IMG_A "\",\"RepoTags\":[\"app:1\"]}");
     dv_fake_rule del = {.method = "DELETE",
-                        .path = "/images/app:1",
+                        .path = "/images/" IMG_A,
                         .times = 1,
                         .status = delete_status,
-                        .delay_ms = 1500,
+                        .delay_ms = DELETE_DELAY_MS,
                         .body = delete_body};
     dv_fake_add(e->fake, &del);
-    dv_fake_reply(e->fake, "GET", "/images/" IMG_A "/json", 0, 404,
-                  "{\"message\":\"No such image\"}");
     e->tr->run.image_gc = dv_image_gc_new(&e->tr->run);
     dv_task *t1 = add_task(e, T1, IMG_A, "app:1");
     add_task(e, T2, NULL, NULL); /* still pulling: no image id yet */
@@ -161,10 +162,13 @@ static void in_flight(struct env *e, int delete_status, const char *delete_body)
     dv_image_gc_task_destroyed(&e->tr->run, t1); /* image_delay 0: due now */
     dv_task_table_remove(e->tr->run.tasks, t1, NULL);
     e->late_task = T2;
+    int64_t removal_started_ns = dv_monotonic_ns(); /* the removal is due at once */
     run_loop(e, 50 * DV_NSEC_PER_MSEC);
+    /* T2 went on only once Docker had answered the removal */
+    assert_true(e->ready_ns - removal_started_ns >= DELETE_DELAY_MS * DV_NSEC_PER_MSEC);
     assert_int_equal(e->ready_calls, 2);
     assert_string_equal(e->last_task, T2);
-    assert_non_null(dv_fake_find(e->fake, "DELETE", "/images/app:1"));
+    assert_non_null(dv_fake_find(e->fake, "DELETE", "/images/" IMG_A));
     /* T2 holds the image again; nothing pending */
     _cleanup_json_ json_t *t = table(e);
     assert_string_equal(
@@ -176,14 +180,15 @@ static void test_waits_for_removal_then_fetches_again(void **state)
 {
     struct env *e = *state;
     in_flight(e, 200, "[{\"Untagged\":\"app:1\"},{\"Deleted\":\"" IMG_A "\"}]");
-    assert_true(e->last_refetch);      /* the image is gone: fetch it again */
-    assert_true(e->removal_seen_done); /* only once the removal was over */
+    assert_true(e->last_refetch); /* the image is gone: fetch it again */
 }
 
 static void test_waits_for_refused_removal_then_goes_on(void **state)
 {
     struct env *e = *state;
-    in_flight(e, 409, "{\"message\":\"conflict: unable to remove repository reference\"}");
+    in_flight(e, 409,
+              "{\"message\":\"conflict: unable to delete aaaaaaaaaaaa (must be forced) - image "
+              "is being used by stopped container 0123456789ab\"}");
     assert_false(e->last_refetch); /* the image stayed */
 }
 
