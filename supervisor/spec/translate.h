@@ -34,6 +34,8 @@
  * - Logging: the task's logging block as given, else the agent's; a missing
  *   type is omitted so dockerd uses its default driver (as Nomad).
  * - healthchecks.disable → Healthcheck {"Test": ["NONE"]}.
+ * - SecurityOpt: as written, except seccomp=<path>, which is sent as
+ *   seccomp=<the file's profile> (ctx->security_opt), as current Nomad does.
  */
 #ifndef DV_TRANSLATE_H
 #define DV_TRANSLATE_H
@@ -75,6 +77,13 @@ typedef struct dv_translate_ctx {
     /* The canonical host path of each config.devices entry (dv_policy_check_devices()),
      * sent as PathOnHost; NULL = the paths as written (previews, tests). */
     const dv_strv *device_paths;
+    /* HostConfig.SecurityOpt, one entry per config.security_opt option: each
+     * seccomp=<path> replaced by the profile the agent read from the file at this
+     * create (dv_policy_security_opts()), since translation itself reads no file.
+     * NULL = the options as written (validate's preview, the dry run at submit,
+     * tests): a profile by path is then shown as "seccomp=<path>", which the
+     * Engine would refuse, so a body for a real create must have it. */
+    const dv_strv *security_opt;
 } dv_translate_ctx;
 
 /* Build the create body. *ret is a new object. Errors name the field. SPEC must
