@@ -58,11 +58,14 @@ static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *e
      * and the task's own directories may have changed since (a task that put
      * local/link -> / there and exited would get the host's root bound on its
      * restart). */
-    _cleanup_(dv_strv_free) dv_strv devices = {0};
+    _cleanup_(dv_strv_free) dv_strv devices = {0}, security_opt = {0};
     int r;
+    /* A seccomp profile given by path is read here, at each create, through the
+     * same checks: the file may have changed, or been swapped for a symlink. */
     if ((r = dv_policy_check(rt->spec, run->config, &rt->paths, err)) < 0 ||
         (r = dv_policy_check_host_paths(rt->spec, run->config, &rt->paths, err)) < 0 ||
-        (r = dv_policy_check_devices(rt->spec, run->config, &devices, err)) < 0)
+        (r = dv_policy_check_devices(rt->spec, run->config, &devices, err)) < 0 ||
+        (r = dv_policy_security_opts(rt->spec, run->config, &rt->paths, &security_opt, err)) < 0)
         return r;
     dv_translate_ctx tc;
     _cleanup_free_ dv_port_alloc *allocs = NULL;
@@ -70,6 +73,7 @@ static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *e
         return r;
     tc.image = t->image_id; /* exactly what was pulled */
     tc.device_paths = &devices;
+    tc.security_opt = &security_opt;
     return dv_translate(rt->spec, run->config, &tc, ret, err);
 }
 

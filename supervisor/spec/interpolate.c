@@ -31,8 +31,10 @@ static const char *lookup(const char *expr, const dv_interp_vars *v)
     const struct {
         const char *name, *value;
     } node[] = {
-        {"node.unique.id", v->node_id},         {"node.unique.name", v->node_name},
-        {"node.datacenter", v->node_datacenter}, {"node.region", v->node_region},
+        {"node.unique.id", v->node_id},
+        {"node.unique.name", v->node_name},
+        {"node.datacenter", v->node_datacenter},
+        {"node.region", v->node_region},
         {"node.class", v->node_class ? v->node_class : ""},
     };
     for (size_t i = 0; i < DV_ARRAY_SIZE(node); i++)

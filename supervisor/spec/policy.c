@@ -73,6 +73,21 @@ static bool security_opt_is(const char *opt, const char *key, const char *value)
     return strcmp(v, value) == 0;
 }
 
+const char *dv_policy_seccomp_path(const char *opt)
+{
+    /* The key as the parser and dockerd split it: before the first '=', else
+     * before the first ':'. */
+    size_t key = strcspn(opt, "=");
+    if (!opt[key])
+        key = strcspn(opt, ":");
+    if (key != 7 || strncmp(opt, "seccomp", 7) != 0 || !opt[key])
+        return NULL;
+    const char *v = opt + key + 1;
+    while (isspace((unsigned char)*v))
+        v++;
+    return strcmp(v, "unconfined") == 0 || *v == '{' ? NULL : v;
+}
+
 /* Each option that switches a confinement off, or NULL. */
 static const char *unconfined_opt(const char *opt)
 {
@@ -322,6 +337,18 @@ static int check_volumes(const dv_task_spec *spec, const dv_task_paths *paths, d
             if (r < 0)
                 return r;
         }
+    }
+    /* The agent reads the profile and hands its content to the Engine: a host
+     * file a task could otherwise not see, so it is held to the bind rule. */
+    for (size_t i = 0; i < c->security_opt.n; i++) {
+        const char *profile = dv_policy_seccomp_path(c->security_opt.v[i]);
+        if (!profile)
+            continue;
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_index(field, "config.security_opt", i);
+        int r = check_host_path(paths, profile, field, "seccomp profile", err);
+        if (r < 0)
+            return r;
     }
     return 0;
 }

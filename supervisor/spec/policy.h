@@ -17,7 +17,10 @@
  *   against the task dir with ".." collapsed first, so an escaping path is
  *   refused), config.volume_driver other than "" / "local", and `mount`s of
  *   type volume (named or anonymous; volume is the default type) or bind
- *   outside the allocation directory. tmpfs mounts are always allowed. */
+ *   outside the allocation directory. tmpfs mounts are always allowed.
+ *   A seccomp profile given by path (config.security_opt "seccomp=<path>",
+ *   dv_policy_seccomp_path()) is a host path like a bind source: resolved the
+ *   same way, refused outside the allocation directory. */
 #ifndef DV_POLICY_H
 #define DV_POLICY_H
 
@@ -50,11 +53,39 @@ int dv_policy_caps(const dv_task_spec *spec, const dv_agent_config *config, dv_s
  * false, every bind source (config.volumes without a volume driver, bind
  * mounts) is resolved on disk (the longest existing prefix with realpath(3);
  * a missing remainder cannot hold symlinks) and must stay inside the
- * allocation dir as resolved on disk. Does I/O; refusals are -EPERM naming
- * the field like dv_policy_check(). With volumes enabled there is nothing to
- * check. */
+ * allocation dir as resolved on disk; so must every seccomp profile path. Does
+ * I/O; refusals are -EPERM naming the field like dv_policy_check(). With volumes
+ * enabled there is nothing to check. */
 int dv_policy_check_host_paths(const dv_task_spec *spec, const dv_agent_config *config,
                                const dv_task_paths *paths, dv_spec_error *err);
+
+/* The path in security option OPT when it names a seccomp profile by path, as
+ * current Nomad reads it: "seccomp=<path>" (or dockerd's deprecated
+ * "seccomp:<path>") whose value, blanks skipped, is neither "unconfined" nor a
+ * profile itself (JSON: starts with '{'). The path may be "" (the parser refuses
+ * it); a relative one resolves against the task dir, as a volume source does.
+ * NULL for every other option. Points into OPT. */
+const char *dv_policy_seccomp_path(const char *opt);
+
+/* The most a seccomp profile file may hold: Docker's default profile is ~20 KB. */
+#define DV_SECCOMP_PROFILE_MAX (1024 * 1024)
+
+/* The security options to send, at every container create (after
+ * dv_policy_check_host_paths()): config.security_opt with each seccomp=<path>
+ * replaced by "seccomp=<the file's profile, compact JSON>", as Nomad's
+ * parseSecurityOpts does, since the Engine takes the profile, not a path. With
+ * docker.volumes.enabled false the file is opened beneath the allocation
+ * directory as resolved on disk (openat2 RESOLVE_BENEATH for the directories, so
+ * a symlink swapped in after the check cannot lead out) and the file itself must
+ * not be a symlink; with volumes enabled any host path is opened as written. The
+ * file must be a regular file (never opened blocking: a FIFO cannot stall the
+ * caller) of at most DV_SECCOMP_PROFILE_MAX bytes holding one JSON object (the
+ * strict reader: no key twice). Does I/O. Errors name config.security_opt[N] and
+ * the path: -EPERM outside the allocation dir, the open's errno (-ENOENT, -ELOOP,
+ * ...), -EFBIG too big, -EINVAL not a regular file or not a JSON object. RET is
+ * replaced only on success. */
+int dv_policy_security_opts(const dv_task_spec *spec, const dv_agent_config *config,
+                            const dv_task_paths *paths, dv_strv *ret, dv_spec_error *err);
 
 /* Does CANONICAL (a host path, clean and resolved) match docker.allow_devices?
  * Always with allow_privileged. */

@@ -4,12 +4,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "duration.h"
 #include "image_name.h"
+#include "policy.h"
 #include "policy_caps.h"
 #include "spec_json.h"
 #include "spec_parse.h"
@@ -256,7 +258,9 @@ static int check_extra_hosts(const dv_strv *hosts, dv_spec_error *err)
 /* What dockerd accepts (daemon parseSecurityOpt): "no-new-privileges",
  * "disable", or KEY=VALUE (KEY:VALUE, deprecated). A seccomp profile goes to
  * the Engine as the profile itself: `docker run --security-opt` reads a file
- * first, the API does not, and a path fails only when the container starts. */
+ * first, the API does not. So, as current Nomad does, a seccomp value that is
+ * a path (dv_policy_seccomp_path()) is read by the agent at each start
+ * (dv_policy_security_opts()); here it only has to be one. */
 static int check_security_opts(const dv_strv *opts, dv_spec_error *err)
 {
     for (size_t i = 0; i < opts->n; i++) {
@@ -273,15 +277,14 @@ static int check_security_opts(const dv_strv *opts, dv_spec_error *err)
                                 "invalid security option \"%s\" (expected KEY=VALUE, KEY:VALUE or "
                                 "no-new-privileges)",
                                 o);
-        const char *value = sep + 1;
-        while (isspace((unsigned char)*value))
-            value++;
-        if ((size_t)(sep - o) == 7 && strncmp(o, "seccomp", 7) == 0 &&
-            strcmp(value, "unconfined") != 0 && *value != '{')
+        const char *profile = dv_policy_seccomp_path(o);
+        if (profile && !*profile)
             return dv_spec_fail(err, field, -EINVAL,
-                                "seccomp profile \"%s\" is a path: give the profile itself (JSON) "
-                                "or \"unconfined\"",
-                                sep + 1);
+                                "seccomp needs a profile: a path, the profile itself (JSON) or "
+                                "\"unconfined\"");
+        if (profile && strlen(profile) >= PATH_MAX)
+            return dv_spec_fail(err, field, -ENAMETOOLONG,
+                                "seccomp profile path is longer than %d bytes", PATH_MAX - 1);
     }
     return 0;
 }

@@ -29,6 +29,8 @@
  * - Logging: the task's logging block as given, else the agent's; a missing
  *   type is omitted so dockerd uses its default driver (as Nomad).
  * - healthchecks.disable → Healthcheck {"Test": ["NONE"]}.
+ * - SecurityOpt: as written, except seccomp=<path>, which is sent as
+ *   seccomp=<the file's profile> (ctx->security_opt), as current Nomad does.
  */
 #ifndef DV_TRANSLATE_H
 #define DV_TRANSLATE_H

@@ -29,6 +29,13 @@ typedef struct dv_translate_ctx {
     /* The canonical host path of each config.devices entry (dv_policy_check_devices()),
      * sent as PathOnHost; NULL = the paths as written (previews, tests). */
     const dv_strv *device_paths;
+    /* HostConfig.SecurityOpt, one entry per config.security_opt option: each
+     * seccomp=<path> replaced by the profile the agent read from the file at this
+     * create (dv_policy_security_opts()), since translation itself reads no file.
+     * NULL = the options as written (validate's preview, the dry run at submit,
+     * tests): a profile by path is then shown as "seccomp=<path>", which the
+     * Engine would refuse, so a body for a real create must have it. */
+    const dv_strv *security_opt;
     /* The job and group the task runs in, and its allocation's index: NULL
      * (and 0) for a task alone, which is a job and group of its own name. */
     const char *job_name, *group_name;

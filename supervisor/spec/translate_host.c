@@ -322,8 +322,12 @@ static void passthrough(jb *b, const dv_task_spec *spec, const dv_translate_ctx 
     put_str(b, host, "PidMode", c->pid_mode);
     put_str(b, host, "UTSMode", c->uts_mode);
     put_str(b, host, "UsernsMode", c->userns_mode);
-    if (c->security_opt.n)
-        put(b, host, "SecurityOpt", dv_json_strv(&c->security_opt));
+    if (c->security_opt.n) {
+        /* the profiles by path as read at this create (translate.h) */
+        assert(!ctx->security_opt || ctx->security_opt->n == c->security_opt.n);
+        put(b, host, "SecurityOpt",
+            dv_json_strv(ctx->security_opt ? ctx->security_opt : &c->security_opt));
+    }
     if (c->sysctl.n)
         put(b, host, "Sysctls", dv_json_kv(&c->sysctl));
     if (c->n_ulimits) {

@@ -37,6 +37,8 @@ int dv_translate_preview(const json_t *spec_json, const dv_agent_config *config,
         (r = dv_policy_check(spec, config, &paths, err)) < 0)
         goto out;
     ctx.paths = &paths;
+    /* ctx.security_opt NULL: a seccomp profile by path is shown as its path; a
+     * preview reads no host file (translate.h) */
     dv_host_cpu(&ctx.ncpus, &ctx.cpu_total_mhz);
     r = dv_translate(spec, config, &ctx, ret, err);
 out:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A task cannot reach the host through a symlink in its own directory (default agent
-# config: docker.volumes.enabled false). Every bind source is resolved on disk at
+# config: docker.volumes.enabled false), nor have the agent read a host file for it
+# (a seccomp profile by path). Every bind source is resolved on disk at
 # every create, not only at submit: a first run that swaps local/link for a symlink
 # to / and exits gets a refused restart, not the host's root at /host.
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
@@ -94,7 +95,7 @@ wait_state "$id" failed 60
 ln -s "$T_DIR/outside.tar" "$(task_dir "$id")/image.tar"
 dv restart "$id" >/dev/null 2>&1 || true
 refusals() { task_json "$1" | jq '[.events[] | select(.message | test("resolves outside its directory"))] | length'; }
-at_least() { [ "$("$2" "$3")" -ge "$1" ]; } # N FN ARG
+at_least() { [ "$("$2" "${@:3}")" -ge "$1" ]; } # N FN ARG...
 wait_for 30 at_least 1 refusals "$id" ||
     fail "load through a symlink out: $(task_json "$id" | jq -c '[.events[] | .message]')"
 docker image inspect "$img" >/dev/null 2>&1 && fail "the image was loaded from a tarball outside the task's dir"
@@ -136,4 +137,63 @@ wait_for 60 sh -c "[ -e '$alloc/old/$base.stdout.2' ] || [ -e '$victim/$base.std
 out=$(dv logs "$id" 2>&1 || true)
 ! matches SECRET <<<"$out" || fail "logs served a host file through the swapped directory"
 ok "a log directory swapped for a symlink: docklog keeps writing inside the task dir, logs serve nothing through it"
+
+# --- seccomp=<path>: the agent reads the profile at each start and sends its
+# content, as Nomad does. With volumes disabled (this agent) the file is a host
+# path like a bind source: inside the task's allocation directory only. ---
+cat >"$T_DIR/deny-mkdir.json" <<'JSON'
+{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    { "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO" }
+  ]
+}
+JSON
+count() { ls "$1" 2>/dev/null | wc -l; }
+records=$(count "$T_DIR/data/state/tasks")
+dirs=$(count "$T_DIR/data/tasks")
+f=$(spec seccompout "$DV_TEST_IMAGE_BUSYBOX" '.config.security_opt = ["no-new-privileges", "seccomp='"$T_DIR"'/deny-mkdir.json"]')
+out=$(dv run -detach "$f" 2>&1) && fail "a seccomp profile outside the allocation directory was accepted: $out"
+matches 'config\.security_opt\[1\]: seccomp profile ".*/deny-mkdir.json" is outside the task.s allocation directory' <<<"$out" ||
+    fail "refusal: $out"
+[ -z "$(docker ps -aq --filter "label=io.dockvisor.node_id=$T_NODE_ID" --filter "name=$T_PREFIX-seccompout")" ] ||
+    fail "a container was created for the refused task"
+[ "$(count "$T_DIR/data/state/tasks")" = "$records" ] || fail "the refused task left a record"
+[ "$(count "$T_DIR/data/tasks")" = "$dirs" ] || fail "the refused task left a directory"
+ok "seccomp=<path> outside the allocation directory: refused at submit naming config.security_opt[1], nothing created"
+
+seccomp_events() { task_json "$1" | jq --arg p "$2" '[.events[] | select(.message | test($p))] | length'; }
+f=$(spec seccomp "$DV_TEST_IMAGE_BUSYBOX" '.config.command = "sh"
+    | .config.args = ["-c", "if mkdir /made 2>&1; then echo mkdir-allowed; fi"]
+    | .config.security_opt = ["seccomp=local/deny-mkdir.json"]')
+id=$(dv run -detach "$f")
+wait_state "$id" failed 60
+[ "$(seccomp_events "$id" 'config\.security_opt\[0\]: seccomp profile "local/deny-mkdir\.json": No such file')" -ge 1 ] ||
+    fail "a missing profile: $(task_json "$id" | jq -c '[.events[] | .message]')"
+[ -z "$(docker ps -aq --filter "label=io.dockvisor.task_id=$id")" ] || fail "a container was created without the profile"
+ok "seccomp=<path> missing at start: the start fails naming config.security_opt[0] and the path"
+
+local_dir=$(task_dir "$id")
+echo 'not JSON' >"$local_dir/deny-mkdir.json"
+dv restart "$id" >/dev/null 2>&1 || true
+wait_for 30 at_least 1 seccomp_events "$id" 'seccomp profile "local/deny-mkdir.json" is not a JSON object' ||
+    fail "a profile that is not JSON: $(task_json "$id" | jq -c '[.events[] | .message]')"
+cp "$T_DIR/deny-mkdir.json" "$local_dir/deny-mkdir.json"
+dv restart "$id" >/dev/null 2>&1 || true
+wait_for 60 sh -c "'$DOCKVISOR_BIN' logs '$id' 2>&1 | grep -q 'Operation not permitted'" ||
+    fail "mkdir was not denied: $(dv logs "$id" 2>&1 | tail -n 3); $(task_json "$id" | jq -c '[.events[] | .message]')"
+! dv logs "$id" 2>&1 | matches mkdir-allowed || fail "mkdir succeeded under the profile"
+cid=$(task_field "$id" .container_id)
+docker inspect -f '{{json .HostConfig.SecurityOpt}}' "$cid" |
+    jq -e '.[0] | startswith("seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{")' >/dev/null ||
+    fail "the Engine was not given the profile: $(docker inspect -f '{{json .HostConfig.SecurityOpt}}' "$cid")"
+ok "seccomp=<path> in the task dir: not JSON refused, then the profile read at the restart denies mkdir (EPERM)"
+
+# a symlink out of the allocation directory swapped in before a restart
+rm "$local_dir/deny-mkdir.json"
+ln -s "$T_DIR/deny-mkdir.json" "$local_dir/deny-mkdir.json"
+dv restart "$id" >/dev/null 2>&1 || true
+wait_for 30 at_least 1 seccomp_events "$id" 'config\.security_opt\[0\]: host path "local/deny-mkdir\.json" resolves to .* outside the task.s allocation directory' ||
+    fail "a profile through a symlink out: $(task_json "$id" | jq -c '[.events[] | .message]')"
+ok "seccomp=<path> swapped for a symlink out of the allocation directory: the restart is refused"
 finish

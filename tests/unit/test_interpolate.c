@@ -114,20 +114,21 @@ static void test_errors(void **state)
 static void test_json_walk(void **state)
 {
     fixture *f = *state;
-    _cleanup_json_ json_t *config = json_loads(
-        "{\"image\":\"reg/${NOMAD_TASK_NAME}:1\",\"n\":5,\"b\":true,"
-        "\"volumes\":[\"/srv/${meta.rack}:/data\"],"
-        "\"mount\":[{\"source\":\"${NOMAD_TASK_NAME}-vol\",\"target\":\"/m\"}],"
-        "\"labels\":{\"${NOMAD_TASK_NAME}\":\"${node.unique.name}\"}}",
-        0, NULL);
+    _cleanup_json_ json_t *config =
+        json_loads("{\"image\":\"reg/${NOMAD_TASK_NAME}:1\",\"n\":5,\"b\":true,"
+                   "\"volumes\":[\"/srv/${meta.rack}:/data\"],"
+                   "\"mount\":[{\"source\":\"${NOMAD_TASK_NAME}-vol\",\"target\":\"/m\"}],"
+                   "\"labels\":{\"${NOMAD_TASK_NAME}\":\"${node.unique.name}\"}}",
+                   0, NULL);
     dv_spec_error err;
     if (dv_interpolate_json(config, &f->vars, "config", &err) < 0)
         fail_msg("%s", err.err.msg);
     _cleanup_free_ char *got = json_dumps(config, JSON_SORT_KEYS | JSON_COMPACT);
     /* keys are never interpolated, as in Nomad's maps */
-    assert_string_equal(got, "{\"b\":true,\"image\":\"reg/web:1\",\"labels\":{\"${NOMAD_TASK_NAME}\":"
-                             "\"n1\"},\"mount\":[{\"source\":\"web-vol\",\"target\":\"/m\"}],"
-                             "\"n\":5,\"volumes\":[\"/srv/r7:/data\"]}");
+    assert_string_equal(got,
+                        "{\"b\":true,\"image\":\"reg/web:1\",\"labels\":{\"${NOMAD_TASK_NAME}\":"
+                        "\"n1\"},\"mount\":[{\"source\":\"web-vol\",\"target\":\"/m\"}],"
+                        "\"n\":5,\"volumes\":[\"/srv/r7:/data\"]}");
 
     /* an error names the string's own path */
     _cleanup_json_ json_t *bad =

@@ -1,5 +1,6 @@
 /* Policy: each refusal of the agent config, the capability computation, and
- * volume paths inside, outside and escaping the allocation directory. */
+ * volume paths (and seccomp profile paths) inside, outside and escaping the
+ * allocation directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -317,6 +318,74 @@ static void test_volumes_enabled(void **state)
            NULL, NULL);
 }
 
+/* seccomp=<path>: a host file the agent reads, held to the bind source rule. */
+static void test_seccomp_profile_paths(void **state)
+{
+    (void)state;
+    /* which options name a profile by path, in each spelling dockerd takes */
+    static const struct {
+        const char *opt, *path;
+    } forms[] = {
+        {"seccomp=/etc/p.json", "/etc/p.json"},
+        {"seccomp:local/p.json", "local/p.json"},
+        {"seccomp= ../alloc/p.json", "../alloc/p.json"},
+        {"seccomp=", ""},
+        {"seccomp=unconfined", NULL},
+        {"seccomp: unconfined", NULL},
+        {"seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}", NULL},
+        {"seccomp= {}", NULL},
+        {"seccompx=/p", NULL},
+        {"apparmor=/p", NULL},
+        {"seccomp", NULL},
+        {"no-new-privileges", NULL},
+        {"label=seccomp:x", NULL},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(forms); i++) {
+        const char *got = dv_policy_seccomp_path(forms[i].opt);
+        if (forms[i].path ? !got || strcmp(got, forms[i].path) != 0 : got != NULL)
+            fail_msg("\"%s\": got \"%s\", want \"%s\"", forms[i].opt, got ? got : "(null)",
+                     forms[i].path ? forms[i].path : "(null)");
+    }
+
+    const char *off = "{}";
+    expect(off, CFG(",\"security_opt\":[\"no-new-privileges\",\"seccomp=/etc/p.json\"]"),
+           "config.security_opt[1]",
+           "config.security_opt[1]: seccomp profile \"/etc/p.json\" is outside the task's "
+           "allocation directory (docker.volumes.enabled is false)");
+    expect(off, CFG(",\"security_opt\":[\"seccomp:../../x/p.json\"]"), "config.security_opt[0]",
+           "seccomp profile \"../../x/p.json\" escapes the task's allocation directory");
+    expect(off, CFG(",\"security_opt\":[\"seccomp=/var/lib/dv/tasks/" ID "/../p.json\"]"),
+           "config.security_opt[0]", "is outside the task's allocation directory");
+    /* inside it: relative to the task dir, as a volume, or absolute */
+    expect(off, CFG(",\"security_opt\":[\"seccomp=local/p.json\",\"seccomp=../alloc/p.json\"]"),
+           NULL, NULL);
+    expect(off, CFG(",\"security_opt\":[\"seccomp=/var/lib/dv/tasks/" ID "/web/local/p.json\"]"),
+           NULL, NULL);
+    /* unconfined, and profiles given as JSON, are not paths */
+    expect("{\"docker\":{\"allow_unconfined\":true}}",
+           CFG(",\"security_opt\":[\"seccomp=unconfined\",\"seccomp={}\"]"), NULL, NULL);
+    /* with volumes enabled the operator allowed host paths */
+    expect("{\"docker\":{\"volumes\":{\"enabled\":true}}}",
+           CFG(",\"security_opt\":[\"seccomp=/etc/p.json\",\"seccomp=../../p.json\"]"), NULL, NULL);
+    /* unconfined is still the allow_unconfined rule, whatever the volumes */
+    expect("{\"docker\":{\"volumes\":{\"enabled\":true}}}",
+           CFG(",\"security_opt\":[\"seccomp=unconfined\"]"), "config.security_opt[0]",
+           "(docker.allow_unconfined is false)");
+
+    /* before the task has an id: an absolute host path is refused, a relative one is not */
+    dv_agent_config config;
+    config_of(off, &config);
+    dv_spec_error err;
+    dv_task_spec *abs = spec_of(CFG(",\"security_opt\":[\"seccomp=/etc/p.json\"]"));
+    assert_int_equal(dv_policy_check(abs, &config, NULL, &err), -EPERM);
+    assert_string_equal(err.field, "config.security_opt[0]");
+    dv_task_spec *rel = spec_of(CFG(",\"security_opt\":[\"seccomp=local/p.json\"]"));
+    assert_int_equal(dv_policy_check(rel, &config, NULL, &err), 0);
+    dv_task_spec_free(abs);
+    dv_task_spec_free(rel);
+    dv_agent_config_clear(&config);
+}
+
 /* Before the task has an id, relative paths get the same answer and absolute
  * host paths are refused when volumes are disabled. */
 static void test_without_paths(void **state)
@@ -394,6 +463,8 @@ int main(void)
         cmocka_unit_test(test_confinement),
         cmocka_unit_test(test_without_paths),
         cmocka_unit_test(test_paths),
+        /* seccomp=<path>: a host path like a bind source */
+        cmocka_unit_test(test_seccomp_profile_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* Volume sources resolved on disk: a symlink a task planted in its own
- * allocation dir must not lead a bind outside it. */
+/* Volume sources and seccomp profiles resolved on disk: a symlink a task
+ * planted in its own allocation dir must not lead a bind, or a profile the
+ * agent reads, outside it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,11 +179,136 @@ static void test_devices(void **state)
     device("{\"docker\":{\"allow_privileged\":true}}", "/dev/zero", 0, "/dev/zero");
 }
 
+/* dv_policy_security_opts() of ["no-new-privileges", OPT, "apparmor=x"] under
+ * CONFIG_JSON: WANT 0 = OPT became WANT_TEXT (NULL: some profile); else the error, naming
+ * config.security_opt[1], contains WANT_TEXT. */
+static void profile(const char *config_json, const char *opt, int want, const char *want_text)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\","
+             "\"security_opt\":[\"no-new-privileges\",\"%s\",\"apparmor=x\"]}}",
+             opt);
+    dv_task_spec *spec = NULL;
+    dv_agent_config config;
+    parse_both(text, config_json, &spec, &config);
+    dv_strv out = {0};
+    dv_strv_push(&out, "untouched on failure");
+    dv_spec_error err;
+    dv_spec_error_clear(&err);
+    int r = dv_policy_security_opts(spec, &config, &paths, &out, &err);
+    if (want == 0) {
+        if (r < 0)
+            fail_msg("%s: refused: %s", opt, err.err.msg);
+        assert_int_equal(out.n, 3);
+        assert_string_equal(out.v[0], "no-new-privileges");
+        if (want_text)
+            assert_string_equal(out.v[1], want_text);
+        else
+            assert_true(strncmp(out.v[1], "seccomp={", 9) == 0);
+        assert_string_equal(out.v[2], "apparmor=x");
+    } else {
+        if (r != want)
+            fail_msg("%s: got %d (%s), want %d", opt, r, err.err.msg, want);
+        assert_string_equal(err.field, "config.security_opt[1]");
+        if (!strstr(err.err.msg, want_text))
+            fail_msg("got \"%s\", want \"%s\"", err.err.msg, want_text);
+        assert_int_equal(out.n, 1);
+    }
+    dv_strv_free(&out);
+    dv_task_spec_free(spec);
+    dv_agent_config_clear(&config);
+}
+
+#define PROFILE_TEXT "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [ ]\n}\n"
+#define PROFILE_COMPACT "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[]}"
+
+static void test_seccomp_profiles(void **state)
+{
+    (void)state;
+    char local[600], shared[600], outside[600], big[600];
+    snprintf(local, sizeof(local), "%s/real/tasks/" ID "/web/local", tmp);
+    snprintf(shared, sizeof(shared), "%s/real/tasks/" ID "/alloc/shared", tmp);
+    snprintf(outside, sizeof(outside), "%s/outside.json", tmp);
+    snprintf(big, sizeof(big), "%s/big.json", local);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/p.json", local);
+    dv_test_write_file(path, PROFILE_TEXT);
+    snprintf(path, sizeof(path), "%s/q.json", shared);
+    dv_test_write_file(path, PROFILE_TEXT);
+    dv_test_write_file(outside, PROFILE_TEXT);
+    snprintf(path, sizeof(path), "%s/bad.json", local);
+    dv_test_write_file(path, "SCMP_ACT_ALLOW");
+    snprintf(path, sizeof(path), "%s/list.json", local);
+    dv_test_write_file(path, "[1]");
+    snprintf(path, sizeof(path), "%s/twice.json", local);
+    dv_test_write_file(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultAction\":\"x\"}");
+    /* one byte over the limit, of valid JSON but for that */
+    if (dv_test_sh(
+            NULL,
+            "cd '%s' && ln -s p.json link.json && ln -s '%s' out.json && mkfifo fifo.json && "
+            "{ printf '{\"a\":\"'; head -c %d /dev/zero | tr '\\0' x; printf '\"}'; } "
+            ">'%s'",
+            local, outside, DV_SECCOMP_PROFILE_MAX - 7, big) != 0)
+        fail_msg("fixture");
+
+    /* read and sent compact, relative to the task dir like a volume, or absolute */
+    profile("{}", "seccomp=local/p.json", 0, PROFILE_COMPACT);
+    profile("{}", "seccomp: ./local/../local/p.json", 0, PROFILE_COMPACT);
+    snprintf(path, sizeof(path), "seccomp=%s/data/tasks/" ID "/web/local/p.json", tmp);
+    profile("{}", path, 0, PROFILE_COMPACT);
+    /* a directory symlink that stays inside is followed */
+    profile("{}", "seccomp=../alloc/fine/q.json", 0, PROFILE_COMPACT);
+    /* a limit-sized file is fine, one byte more is not */
+    snprintf(path, sizeof(path), "%s/max.json", local);
+    dv_test_sh(NULL, "head -c %d '%s' > '%s' && printf '\"}' >> '%s'", DV_SECCOMP_PROFILE_MAX - 2,
+               big, path, path);
+    profile("{}", "seccomp=local/max.json", 0, NULL);
+
+    /* out of the allocation dir: through a directory symlink, or the file itself one */
+    profile("{}", "seccomp=../alloc/evil/etc/passwd", -EPERM,
+            "config.security_opt[1]: seccomp profile \"../alloc/evil/etc/passwd\" leads out of "
+            "the task's allocation directory (docker.volumes.enabled is false)");
+    profile(
+        "{}", "seccomp=local/out.json", -ELOOP,
+        "seccomp profile \"local/out.json\" is a symlink: in the task's allocation directory it "
+        "must be the file itself");
+    profile("{}", "seccomp=local/link.json", -ELOOP, "is a symlink");
+    profile("{}", "seccomp=/etc/passwd", -EPERM, "leads out of the task's allocation directory");
+    /* what the file must be */
+    profile("{}", "seccomp=local/none.json", -ENOENT,
+            "config.security_opt[1]: seccomp profile \"local/none.json\": No such file or "
+            "directory");
+    profile("{}", "seccomp=local/fifo.json", -EINVAL, "\"local/fifo.json\" is not a regular file");
+    profile("{}", "seccomp=local", -EINVAL, "\"local\" is not a regular file");
+    profile("{}", "seccomp=local/big.json", -EFBIG,
+            "seccomp profile \"local/big.json\" is larger than 1048576 bytes");
+    profile("{}", "seccomp=local/bad.json", -EINVAL,
+            "seccomp profile \"local/bad.json\" is not a JSON object: line 1");
+    profile("{}", "seccomp=local/list.json", -EINVAL, "is not a JSON object");
+    profile("{}", "seccomp=local/twice.json", -EINVAL, "is not a JSON object");
+
+    /* with volumes enabled any host path is read, through symlinks too */
+    const char *on = "{\"docker\":{\"volumes\":{\"enabled\":true}}}";
+    snprintf(path, sizeof(path), "seccomp=%s", outside);
+    profile(on, path, 0, PROFILE_COMPACT);
+    profile(on, "seccomp=local/out.json", 0, PROFILE_COMPACT);
+    profile(on, "seccomp=local/fifo.json", -EINVAL, "is not a regular file");
+
+    /* the on-disk check refuses what leads out, naming the field, like a bind source */
+    expect("{}", ",\"security_opt\":[\"seccomp=local/p.json\",\"seccomp=../alloc/evil/etc/x\"]",
+           "config.security_opt[1]",
+           "config.security_opt[1]: host path \"../alloc/evil/etc/x\" resolves to \"/etc/x\" "
+           "outside the task's allocation directory");
+    expect("{}", ",\"security_opt\":[\"seccomp=../alloc/fine/q.json\"]", NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_seccomp_profiles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

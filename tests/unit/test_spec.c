@@ -295,6 +295,10 @@ static void test_accepted_values(void **state)
         "t\","
         "\"seccomp=unconfined\",\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\","
         "\"credentialspec=file://gmsaUser.json\"]}}",
+        /* seccomp profiles by path, read by the agent at each start (as Nomad) */
+        "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"security_opt\":["
+        "\"seccomp=/etc/docker/seccomp.json\",\"seccomp:local/profile.json\","
+        "\"seccomp= ../alloc/p.json\"]}}",
         "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"cpu_cfs_period\":1000}}",
         "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"cpu_cfs_period\":0}}",
         "{\"name\":\"t\",\"config\":{\"image\":\"b:1\",\"mac_address\":\"02:42:ac:11:00:02\","

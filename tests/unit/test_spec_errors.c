@@ -15,6 +15,14 @@
 
 /* A spec whose config block is the image plus X. */
 #define CFG(x) "{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\"," x "}}"
+/* 4096 characters: after a "/", a path longer than PATH_MAX allows. */
+#define LONG_NAME_64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_NAME_512                                                                              \
+    LONG_NAME_64 LONG_NAME_64 LONG_NAME_64 LONG_NAME_64 LONG_NAME_64 LONG_NAME_64 LONG_NAME_64     \
+        LONG_NAME_64
+#define LONG_NAME                                                                                  \
+    LONG_NAME_512 LONG_NAME_512 LONG_NAME_512 LONG_NAME_512 LONG_NAME_512 LONG_NAME_512            \
+        LONG_NAME_512 LONG_NAME_512
 /* A spec with the minimal config plus top-level keys X. */
 #define TOP(x) "{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\"}," x "}"
 
@@ -161,16 +169,20 @@ static const struct {
      "config.mac_address", "cannot be set with network mode \"host\""},
     {CFG("\"mac_address\":\"02:42:ac:11:00:02\",\"network_mode\":\"container:x\""),
      "config.mac_address", "cannot be set with network mode \"container:x\""},
-    /* security_opt: Docker's own syntax check, and seccomp profiles by path */
+    /* security_opt: Docker's own syntax check, and what a seccomp profile path must be */
     {CFG("\"security_opt\":[\"no-new-privileges\",\"bogus\"]"), "config.security_opt[1]",
      "config.security_opt[1]: invalid security option \"bogus\" (expected KEY=VALUE, KEY:VALUE "
      "or no-new-privileges)"},
     {CFG("\"security_opt\":[\"=x\"]"), "config.security_opt[0]", "invalid security option"},
     {CFG("\"security_opt\":[\"\"]"), "config.security_opt[0]", "invalid security option"},
-    {CFG("\"security_opt\":[\"seccomp=/etc/profile.json\"]"), "config.security_opt[0]",
-     "seccomp profile \"/etc/profile.json\" is a path: give the profile itself (JSON) or "
+    {CFG("\"security_opt\":[\"no-new-privileges\",\"seccomp=\"]"), "config.security_opt[1]",
+     "config.security_opt[1]: seccomp needs a profile: a path, the profile itself (JSON) or "
      "\"unconfined\""},
-    {CFG("\"security_opt\":[\"seccomp:profile.json\"]"), "config.security_opt[0]", "is a path"},
+    {CFG("\"security_opt\":[\"seccomp:  \"]"), "config.security_opt[0]", "seccomp needs a profile"},
+    {CFG("\"security_opt\":[\"seccomp=/etc/a\\u0000b.json\"]"), "config.security_opt[0]",
+     "config.security_opt[0]: contains a NUL character"},
+    {CFG("\"security_opt\":[\"seccomp=/" LONG_NAME "\"]"), "config.security_opt[0]",
+     "config.security_opt[0]: seccomp profile path is longer than 4095 bytes"},
     {CFG("\"ipv4_address\":\"fd00::1\",\"network_mode\":\"n\""), "config.ipv4_address",
      "invalid IPv4 address"},
     {CFG("\"ipv6_address\":\"10.0.0.1\",\"network_mode\":\"n\""), "config.ipv6_address",
@@ -269,7 +281,9 @@ static void test_errors(void **state)
     int failures = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_error_t jerr;
-        _cleanup_json_ json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, &jerr);
+        /* NULs allowed: the parser must refuse them itself (a caller may not be the API) */
+        _cleanup_json_ json_t *j =
+            json_loads(cases[i].json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!j) {
             fprintf(stderr, "case %zu: bad test JSON (%s): %s\n", i, jerr.text, cases[i].json);
             failures++;

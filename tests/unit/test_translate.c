@@ -648,6 +648,40 @@ static void test_passthrough(void **state)
     assert_json(at(b, "HostConfig", "PidsLimit", NULL), "200");
 }
 
+/* A seccomp profile by path: the body carries the profile the agent read
+ * (ctx->security_opt), and without one the path as written (validate). */
+static void test_security_opt_profiles(void **state)
+{
+    (void)state;
+    const char *spec_text =
+        CFG(",\"security_opt\":[\"no-new-privileges\",\"seccomp=local/p.json\"]}}");
+    _cleanup_json_ json_t *b = translate_ok("{}", spec_text);
+    assert_json(at(b, "HostConfig", "SecurityOpt", NULL),
+                "[\"no-new-privileges\",\"seccomp=local/p.json\"]");
+
+    _cleanup_json_ json_t *sj = json_loads(spec_text, 0, NULL);
+    dv_task_spec *spec = NULL;
+    assert_int_equal(dv_spec_parse(sj, &spec, NULL), 0);
+    dv_agent_config config;
+    assert_int_equal(dv_agent_config_defaults(&config, NULL), 0);
+    dv_task_paths paths;
+    assert_int_equal(dv_task_paths_build("/var/lib/dv", ID, "web", &paths, NULL), 0);
+    dv_strv read = {0};
+    dv_strv_push(&read, "no-new-privileges");
+    dv_strv_push(&read, "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
+    dv_translate_ctx ctx = {.task_id = ID, .node_id = NODE, .paths = &paths, .security_opt = &read};
+    _cleanup_json_ json_t *body = NULL;
+    dv_spec_error err;
+    assert_int_equal(dv_translate(spec, &config, &ctx, &body, &err), 0);
+    assert_json(
+        at(body, "HostConfig", "SecurityOpt", NULL),
+        "[\"no-new-privileges\",\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\"]");
+    dv_strv_free(&read);
+    dv_task_paths_clear(&paths);
+    dv_agent_config_clear(&config);
+    dv_task_spec_free(spec);
+}
+
 static void test_policy_enforced(void **state)
 {
     (void)state;
@@ -728,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_logging),
         cmocka_unit_test(test_command_and_image),
         cmocka_unit_test(test_passthrough),
+        cmocka_unit_test(test_security_opt_profiles),
         cmocka_unit_test(test_policy_enforced),
         cmocka_unit_test(test_bad_context),
         cmocka_unit_test(test_deterministic),
