@@ -124,7 +124,8 @@ typedef struct dv_task_config {
     dv_strv ports;               /* labels of network.ports to publish */
     dv_port_map_entry *port_map; /* deprecated form, see spec_ports.h */
     size_t n_port_map;
-    dv_strv security_opt; /* Docker's syntax; seccomp=<JSON profile> or unconfined */
+    dv_strv security_opt; /* Docker's syntax; seccomp=<JSON profile>, <path> (read at each start) or
+                             unconfined */
     int64_t shm_size;     /* bytes, 0 = Docker's default */
     dv_kv storage_opt;
     bool tty;
