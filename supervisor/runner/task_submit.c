@@ -46,21 +46,25 @@ static dv_translate_ctx unported_ctx(dv_runtime *run, const char *task_id)
         .task_id = task_id, .node_id = run->node_id, .attrs = &run->node_attrs};
 }
 
-/* T's spec resolved against its ports and the node (task_env.h): what every
- * check, the translation and the image job see. */
+/* T's spec resolved against its ports and the node (task_env.h), kept in
+ * t->spec_resolved for the task's life: what every check, the translation and
+ * the image job see. */
 static int resolve_spec(dv_runtime *run, dv_task *t, dv_spec_error *err)
 {
     dv_task_rt *rt = dv_rt(t);
     dv_translate_ctx tc;
     _cleanup_free_ dv_port_alloc *allocs = NULL;
     dv_task_spec *spec = NULL;
+    json_t *resolved = NULL;
     int r = dv_runner_translate_ctx(run, t, &tc, &allocs, err);
     if (r == 0)
-        r = dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, err);
+        r = dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, &resolved, err);
     if (r < 0)
         return r;
     dv_task_spec_free(rt->spec);
     rt->spec = spec;
+    json_decref(t->spec_resolved);
+    t->spec_resolved = resolved;
     dv_task_set_str(&t->image, spec->config.image);
     return 0;
 }
@@ -71,8 +75,11 @@ int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
     dv_spec_error_clear(&serr);
     dv_task_spec *spec = NULL;
     dv_task_paths paths = {0};
+    /* As it was accepted: the node's meta or name may have changed since. */
     dv_translate_ctx tc = unported_ctx(run, t->id);
-    int r = dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, &serr);
+    int r = t->spec_resolved
+                ? dv_spec_parse(t->spec_resolved, &spec, &serr)
+                : dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, NULL, &serr);
     if (r == 0)
         r = dv_task_paths_build(run->config->data_dir, t->id, t->name, &paths, &serr);
     if (r < 0) {
@@ -80,8 +87,11 @@ int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
         return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
     }
     attach(run, t, spec, &paths);
-    if ((r = resolve_spec(run, t, &serr)) < 0)
+    /* A record from before resolved specs were kept: resolved now, once. */
+    if (!t->spec_resolved && (r = resolve_spec(run, t, &serr)) < 0) {
+        dv_runner_free_rt(t);
         return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
+    }
     return 0;
 }
 
@@ -185,7 +195,7 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, un
      * against the claimed ones (resolve_spec) before anything is checked. */
     dv_task_spec *spec = NULL;
     dv_translate_ctx unported = unported_ctx(run, id);
-    if ((r = dv_spec_parse_for_task(spec_json, run->config, &unported, &spec, err)) < 0)
+    if ((r = dv_spec_parse_for_task(spec_json, run->config, &unported, &spec, NULL, err)) < 0)
         return r;
     dv_task_paths paths = {0};
     dv_task *t = NULL;

@@ -124,6 +124,7 @@ void dv_task_env(const dv_task_spec *spec, const dv_agent_config *config,
 struct resolve_ctx {
     const dv_agent_config *config;
     const dv_translate_ctx *ctx;
+    json_t *config_json; /* the resolved config, kept for the caller's RET_JSON */
 };
 
 void dv_task_interp_vars(const dv_agent_config *config, const dv_translate_ctx *ctx,
@@ -143,7 +144,7 @@ void dv_task_interp_vars(const dv_agent_config *config, const dv_translate_ctx *
 
 static int resolve(dv_task_spec *spec, json_t *config_json, void *userdata, dv_spec_error *err)
 {
-    const struct resolve_ctx *rc = userdata;
+    struct resolve_ctx *rc = userdata;
     const dv_agent_config *config = rc->config;
     dv_interp_vars vars;
     /* The spec's env values see the runtime variables only (as Nomad's: an env
@@ -167,14 +168,36 @@ static int resolve(dv_task_spec *spec, json_t *config_json, void *userdata, dv_s
         vars.env = &env;
         r = dv_interpolate_json(config_json, &vars, "config", err);
     }
+    if (r >= 0)
+        rc->config_json = json_incref(config_json);
     dv_kv_free(&runtime);
     dv_kv_free(&env);
     return r;
 }
 
 int dv_spec_parse_for_task(const json_t *spec_json, const dv_agent_config *config,
-                           const dv_translate_ctx *ctx, dv_task_spec **ret, dv_spec_error *err)
+                           const dv_translate_ctx *ctx, dv_task_spec **ret, json_t **ret_json,
+                           dv_spec_error *err)
 {
     struct resolve_ctx rc = {.config = config, .ctx = ctx};
-    return dv_spec_parse_resolved(spec_json, resolve, &rc, ret, err);
+    dv_task_spec *spec = NULL;
+    int r = dv_spec_parse_resolved(spec_json, resolve, &rc, &spec, err);
+    _cleanup_json_ json_t *config_json = rc.config_json;
+    if (r < 0)
+        return r;
+    if (ret_json) {
+        json_t *resolved = json_deep_copy(spec_json);
+        if (!resolved)
+            dv_oom("resolved spec");
+        json_object_set(resolved, "config", config_json);
+        if (spec->env.n) {
+            json_t *env = json_object();
+            for (size_t i = 0; i < spec->env.n; i++)
+                json_object_set_new(env, spec->env.v[i].key, json_string(spec->env.v[i].value));
+            json_object_set_new(resolved, "env", env);
+        }
+        *ret_json = resolved;
+    }
+    *ret = spec;
+    return 0;
 }

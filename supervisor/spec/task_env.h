@@ -42,8 +42,11 @@ void dv_task_interp_vars(const dv_agent_config *config, const dv_translate_ctx *
                          const dv_kv *env, dv_interp_vars *ret);
 
 /* dv_spec_parse_resolved() of SPEC_JSON for a task in CTX (task_id, node_id,
- * ports, job/group; paths are not needed). */
+ * ports, job/group; paths are not needed). RET_JSON (optional) gets SPEC_JSON
+ * as resolved: its env values and config strings interpolated, which
+ * dv_spec_parse() turns into the same struct with no variable needed. */
 int dv_spec_parse_for_task(const json_t *spec_json, const dv_agent_config *config,
-                           const dv_translate_ctx *ctx, dv_task_spec **ret, dv_spec_error *err);
+                           const dv_translate_ctx *ctx, dv_task_spec **ret, json_t **ret_json,
+                           dv_spec_error *err);
 
 #endif

@@ -25,13 +25,13 @@ int dv_translate_preview(const json_t *spec_json, const dv_agent_config *config,
     dv_port_alloc *allocs = NULL;
     size_t n = 0;
     int r;
-    if ((r = dv_spec_parse_for_task(spec_json, config, &ctx, &unported, err)) < 0 ||
+    if ((r = dv_spec_parse_for_task(spec_json, config, &ctx, &unported, NULL, err)) < 0 ||
         (r = dv_spec_port_requests(unported, &reqs, &n, err)) < 0 ||
         (r = dv_ports_placeholder(reqs, n, config->port_min, config->port_max, &allocs, err)) < 0)
         goto out;
     ctx.ports = allocs;
     ctx.n_ports = n;
-    if ((r = dv_spec_parse_for_task(spec_json, config, &ctx, &spec, err)) < 0 ||
+    if ((r = dv_spec_parse_for_task(spec_json, config, &ctx, &spec, NULL, err)) < 0 ||
         (r = dv_task_paths_build(config->data_dir, DV_PREVIEW_TASK_ID, spec->name, &paths, err)) <
             0 ||
         (r = dv_policy_check(spec, config, &paths, err)) < 0)

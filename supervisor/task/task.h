@@ -91,6 +91,11 @@ typedef struct dv_task {
     char *name;
     char *container_name; /* <name>-<id> */
     json_t *spec;         /* as submitted; may hold registry credentials */
+    /* SPEC with its env and config interpolated when it was accepted (task_env.h),
+     * what every start of the task uses: a later change of the node's meta or
+     * name does not change, or break, a task that is running. NULL in a record
+     * written before (recovery resolves it again then). */
+    json_t *spec_resolved;
 
     /* Lifecycle parameters taken from the spec when it is accepted. */
     int64_t kill_timeout_ns; /* DV_KILL_TIMEOUT_DEFAULT unless the spec says */

@@ -48,6 +48,7 @@ void dv_task_free(dv_task *t)
     free(t->name);
     free(t->container_name);
     json_decref(t->spec);
+    json_decref(t->spec_resolved);
     free(t->kill_signal);
     free(t->image);
     free(t->image_id);
@@ -222,7 +223,8 @@ json_t *dv_task_to_json(const dv_task *t)
                json_object_set_new(j, "log_gaps",
                                    json_pack("{s:I,s:I}", "stdout", (json_int_t)t->log_gaps[0],
                                              "stderr", (json_int_t)t->log_gaps[1])) < 0) ||
-              (t->boot_id[0] && json_object_set_new(j, "boot_id", json_string(t->boot_id)) < 0))) {
+              (t->boot_id[0] && json_object_set_new(j, "boot_id", json_string(t->boot_id)) < 0) ||
+              (t->spec_resolved && json_object_set(j, "spec_resolved", t->spec_resolved) < 0))) {
         json_decref(j);
         return NULL;
     }
@@ -254,6 +256,8 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
     }
     t->desired = strcmp(desired, "stopped") == 0 ? DV_DESIRED_STOPPED : DV_DESIRED_RUNNING;
     t->spec = json_incref(json_object_get(rec, "spec"));
+    json_t *resolved = json_object_get(rec, "spec_resolved");
+    t->spec_resolved = json_is_object(resolved) ? json_incref(resolved) : NULL;
     json_t *lc = json_object_get(rec, "lifecycle");
     if (lc) {
         json_int_t kt = t->kill_timeout_ns, interval = 0, delay = 0;
@@ -332,8 +336,11 @@ json_t *dv_task_to_api_json(const dv_task *t, dv_spec_redact_fn redact)
         return NULL;
     json_object_del(j, "lifecycle");
     json_object_del(j, "spec");
+    json_object_del(j, "spec_resolved");
     if (redact && t->spec)
         json_object_set_new(j, "spec", redact(t->spec));
+    if (redact && t->spec_resolved)
+        json_object_set_new(j, "spec_resolved", redact(t->spec_resolved));
     json_object_set_new(j, "restarts", json_integer(t->restarts.total));
     if (t->waiting)
         json_object_set_new(j, "waiting", json_string(t->waiting));

@@ -71,17 +71,21 @@ done
 grep -qE "^127\.0\.0\.9[[:space:]]+$node\$" <<<"$logs" || fail "/etc/hosts lacks $node"
 ok "env, \${env[...]}, \${attr.*}, the \$\${ escape as the container sees them"
 
-# --- an agent restart resolves the spec again and adopts the same container ---
+# --- the spec as resolved at submit is the task's for its life ---
+[ "$(task_field "$id" '.spec_resolved.config.volumes[0]')" = "local:/in/r7" ] ||
+    fail "status lacks the resolved spec: $(task_json "$id" | jq -c .spec_resolved)"
+[ "$(task_field "$id" '.spec.config.volumes[0]')" = 'local:/in/${meta.rack}' ] || fail "status lost the spec as written"
+# an agent restart with the meta the spec used gone: adopted, not refused or restarted
 stop_agent
-start_agent 25200 25209 "$(jq -n --arg n "$node" --arg r "$repo" '{
-    node: {name: $n, datacenter: "dc-test", region: "r-test", node_class: "c1",
-           meta: {repo: $r, rack: "r7"}},
+start_agent 25200 25209 "$(jq -n --arg n "$node" '{node: {name: $n, datacenter: "dc-other"},
     docker: {extra_labels: ["node_name", "job_name", "task_group_name"]}}')"
 wait_state "$id" running 30
 [ "$(task_field "$id" .container_id)" = "$cid" ] || fail "the container was replaced on recovery"
 [ "$(docker inspect -f '{{.RestartCount}} {{.State.StartedAt}}' "$cid")" = \
   "$(jq -r '"\(.[0].RestartCount) \(.[0].State.StartedAt)"' <<<"$ins")" ] || fail "the container was restarted"
-ok "after an agent restart: adopted, not restarted"
+[ "$(task_field "$id" '.spec_resolved.config.dns_search_domains[0]')" = dc-test.example ] ||
+    fail "the resolved spec changed with the node's config"
+ok "after an agent restart without the meta it used: adopted, not restarted, same resolved spec"
 
 # --- an unknown variable: 400 naming the field, nothing created ---
 before_tasks=$(ls "$T_DIR/data/tasks" | wc -l)

@@ -54,7 +54,7 @@ static tr translate_with(const char *agent, const char *spec_text, const char *c
     /* as the runner does: parsed once for its ports, then resolved against them */
     if (dv_spec_parse_for_task(sj, &config,
                                &(dv_translate_ctx){.task_id = ID, .node_id = NODE, .attrs = &attrs},
-                               &spec, &t.err) < 0) {
+                               &spec, NULL, &t.err) < 0) {
         t.r = -EINVAL;
         dv_kv_free(&attrs);
         dv_agent_config_clear(&config);
@@ -78,7 +78,7 @@ static tr translate_with(const char *agent, const char *spec_text, const char *c
                             .ncpus = 4,
                             .cpu_total_mhz = 8000};
     dv_task_spec *resolved = NULL;
-    t.r = dv_spec_parse_for_task(sj, &config, &ctx, &resolved, &t.err);
+    t.r = dv_spec_parse_for_task(sj, &config, &ctx, &resolved, NULL, &t.err);
     /* as every caller does: the policy first (once per submit), then the translation */
     if (t.r == 0)
         t.r = dv_policy_check(resolved, &config, &paths, &t.err);
