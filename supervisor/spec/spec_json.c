@@ -300,6 +300,17 @@ bool dv_sj_valid_ip(const char *text)
     return text && (inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1);
 }
 
+bool dv_sj_valid_docker_name(const char *text, size_t max)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n == 0 || n > max || !isalnum((unsigned char)text[0]))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!isalnum((unsigned char)text[i]) && !strchr("_.-", text[i]))
+            return false;
+    return true;
+}
+
 bool dv_sj_valid_mac(const char *text)
 {
     /* six two-digit hex octets separated by ':' (Docker's format) */

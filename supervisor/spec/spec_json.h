@@ -59,6 +59,9 @@ int dv_sj_windows_only(const json_t *obj, const char *path, const char *key, dv_
 /* A meta key: [A-Za-z0-9_.-]+ (it is read back as ${meta.<key>} and NOMAD_META_<key>). */
 bool dv_meta_key_valid(const char *key);
 bool dv_sj_valid_ip(const char *text);
+/* Docker's container and network name rule, [A-Za-z0-9][A-Za-z0-9_.-]*, at most MAX
+ * characters: group, job and network names become parts of Docker's names. */
+bool dv_sj_valid_docker_name(const char *text, size_t max);
 bool dv_sj_valid_mac(const char *text);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "spec_json.h"
 #include "spec_parse.h"
 #include "xalloc.h"
@@ -38,10 +39,83 @@ static const dv_port_map_entry *find_port_map(const dv_task_config *cfg, const c
     return NULL;
 }
 
+void dv_network_ports_free(dv_network_port *ports, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ports[i].label);
+    free(ports);
+}
+
+int dv_spec_parse_ports(const json_t *ports, const char *path, bool host_network,
+                        dv_network_port **ret, size_t *ret_n, dv_spec_error *err)
+{
+    static const char *const task_keys[] = {"static", "to", NULL};
+    static const char *const group_keys[] = {"static", "to", "host_network", NULL};
+    size_t n = json_object_size(ports);
+    dv_network_port *list = n ? dv_xcalloc(n, sizeof(*list)) : NULL;
+    size_t count = 0;
+    const char *label;
+    const json_t *p;
+    int r = 0;
+    json_object_foreach((json_t *)ports, label, p)
+    {
+        char field[DV_SPEC_FIELD_MAX];
+        dv_sj_join(field, path, label);
+        if (!valid_label(label)) {
+            r = dv_spec_fail(err, field, -EINVAL,
+                             "invalid port label (letters, digits and '_', at most %d)",
+                             DV_PORT_LABEL_MAX - 1);
+            break;
+        }
+        if (!json_is_object(p)) {
+            r = dv_spec_fail(err, field, -EINVAL, "expected an object, got %s", dv_sj_type_name(p));
+            break;
+        }
+        int64_t static_port = 0, to = 0;
+        _cleanup_free_ char *hn = NULL;
+        if ((r = dv_sj_check_keys(p, field, host_network ? group_keys : task_keys, err)) < 0 ||
+            (r = dv_sj_int(p, field, "static", 0, 65535, &static_port, err)) < 0 ||
+            (r = dv_sj_int(p, field, "to", 0, 65535, &to, err)) < 0 ||
+            (r = dv_sj_string(p, field, "host_network", &hn, err)) < 0)
+            break;
+        /* The node has one host network (the agent's bind_address): Nomad's named
+         * host networks have no counterpart here. */
+        if (hn && *hn && strcmp(hn, "default") != 0) {
+            char hfield[DV_SPEC_FIELD_MAX];
+            dv_sj_join(hfield, field, "host_network");
+            r = dv_spec_fail(err, hfield, -EINVAL,
+                             "host network \"%s\" is not supported (this node has only "
+                             "\"default\")",
+                             hn);
+            break;
+        }
+        for (size_t i = 0; static_port && i < count; i++)
+            if (list[i].static_port == static_port) {
+                char sfield[DV_SPEC_FIELD_MAX];
+                dv_sj_join(sfield, field, "static");
+                r = dv_spec_fail(err, sfield, -EINVAL, "port %d is already used by \"%s\"",
+                                 (int)static_port, list[i].label);
+                break;
+            }
+        if (r < 0)
+            break;
+        list[count].label = dv_xstrdup(label);
+        list[count].static_port = (int)static_port;
+        list[count].to = (int)to;
+        count++;
+    }
+    if (r < 0) {
+        dv_network_ports_free(list, count);
+        return r;
+    }
+    *ret = list;
+    *ret_n = count;
+    return 0;
+}
+
 int dv_spec_parse_network(const json_t *network, dv_task_spec *spec, dv_spec_error *err)
 {
     static const char *const keys[] = {"mode", "ports", NULL};
-    static const char *const port_keys[] = {"static", "to", NULL};
     int r;
     spec->network.mode = dv_xstrdup("bridge");
     if (!network)
@@ -56,50 +130,14 @@ int dv_spec_parse_network(const json_t *network, dv_task_spec *spec, dv_spec_err
     const json_t *ports = NULL;
     if ((r = dv_sj_object(network, "network", "ports", &ports, err)) < 0 || !ports)
         return r;
-    size_t n = json_object_size(ports);
-    if (n == 0)
-        return 0;
-    spec->network.ports = dv_xcalloc(n, sizeof(*spec->network.ports));
-    const char *label;
-    const json_t *p;
-    json_object_foreach((json_t *)ports, label, p)
-    {
-        char path[DV_SPEC_FIELD_MAX];
-        dv_sj_join(path, "network.ports", label);
-        if (!valid_label(label))
-            return dv_spec_fail(err, path, -EINVAL,
-                                "invalid port label (letters, digits and '_', at most %d)",
-                                DV_PORT_LABEL_MAX - 1);
-        if (!json_is_object(p))
-            return dv_spec_fail(err, path, -EINVAL, "expected an object, got %s",
-                                dv_sj_type_name(p));
-        dv_network_port *np = &spec->network.ports[spec->network.n_ports];
-        int64_t static_port = 0, to = 0;
-        if ((r = dv_sj_check_keys(p, path, port_keys, err)) < 0 ||
-            (r = dv_sj_int(p, path, "static", 0, 65535, &static_port, err)) < 0 ||
-            (r = dv_sj_int(p, path, "to", 0, 65535, &to, err)) < 0)
-            return r;
-        np->label = dv_xstrdup(label);
-        np->static_port = (int)static_port;
-        np->to = (int)to;
-        spec->network.n_ports++;
-        for (size_t i = 0; static_port && i + 1 < spec->network.n_ports; i++)
-            if (spec->network.ports[i].static_port == static_port) {
-                char field[DV_SPEC_FIELD_MAX];
-                dv_sj_join(field, path, "static");
-                return dv_spec_fail(err, field, -EINVAL, "port %d is already used by \"%s\"",
-                                    (int)static_port, spec->network.ports[i].label);
-            }
-    }
-    return 0;
+    return dv_spec_parse_ports(ports, "network.ports", false, &spec->network.ports,
+                               &spec->network.n_ports, err);
 }
 
 void dv_spec_network_clear(dv_task_spec *spec)
 {
     free(spec->network.mode);
-    for (size_t i = 0; i < spec->network.n_ports; i++)
-        free(spec->network.ports[i].label);
-    free(spec->network.ports);
+    dv_network_ports_free(spec->network.ports, spec->network.n_ports);
     spec->network.mode = NULL;
     spec->network.ports = NULL;
     spec->network.n_ports = 0;

@@ -43,6 +43,16 @@ typedef struct dv_port_request {
 int dv_spec_port_requests(const dv_task_spec *spec, dv_port_request **ret_reqs, size_t *ret_n,
                           dv_spec_error *err);
 
+/* The `ports` object of a network block at PATH ("network.ports"): one
+ * dv_network_port per label, in JSON order. Labels are [A-Za-z0-9_]+, static
+ * and to 0..65535, no static port twice. HOST_NETWORK: a port may also say
+ * "host_network" (a group's; only "default" is supported, there is one host
+ * network); a task's may not. *ret (free with dv_network_ports_free) and
+ * *ret_n are untouched on failure. */
+int dv_spec_parse_ports(const json_t *ports, const char *path, bool host_network,
+                        dv_network_port **ret, size_t *ret_n, dv_spec_error *err);
+void dv_network_ports_free(dv_network_port *ports, size_t n);
+
 /* What the agent allocated. The agent persists these with the task record
  * (a restarted container keeps its ports). */
 typedef struct dv_port_alloc {
