@@ -90,17 +90,22 @@ images_up() {
     gcc -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o images/payload/bin/payload \
         "$DV_ROOT/tests/payload/payload.c"
     printf 'FROM scratch\nCOPY bin /bin\nENTRYPOINT ["/bin/payload"]\nCMD ["sleep"]\n' >images/payload/Dockerfile
+    # pause: the infra container of task groups (docker.infra_image in tests), our
+    # payload's "pause" step, as Kubernetes' pause: exits on SIGTERM, reaps.
+    mkdir -p images/pause/bin && cp images/payload/bin/payload images/pause/bin/payload
+    printf 'FROM scratch\nCOPY bin /bin\nENTRYPOINT ["/bin/payload", "pause"]\n' >images/pause/Dockerfile
     build_image dockvisor-test/busybox:1 images/busybox
     build_image dockvisor-test/payload:1 images/payload
+    build_image dockvisor-test/pause:1 images/pause
     # Push with a throwaway client config so no credentials stay behind in ~/.docker.
     local cfg
     cfg=$(mktemp -d)
     echo "$DV_REGISTRY_PASSWORD" | docker --config "$cfg" login -u "$DV_REGISTRY_USER" --password-stdin "$DV_REGISTRY_ADDR" >/dev/null 2>&1
-    for image in dockvisor-test/busybox:1 dockvisor-test/payload:1; do
+    for image in dockvisor-test/busybox:1 dockvisor-test/payload:1 dockvisor-test/pause:1; do
         docker --config "$cfg" push -q "$DV_REGISTRY_ADDR/$image" >/dev/null
     done
     rm -rf "$cfg"
-    log "images: dockvisor-test/busybox:1 dockvisor-test/payload:1 (also in $DV_REGISTRY_ADDR)"
+    log "images: dockvisor-test/busybox:1 dockvisor-test/payload:1 dockvisor-test/pause:1 (also in $DV_REGISTRY_ADDR)"
 }
 
 stop_pidfile() { # NAME
@@ -122,7 +127,7 @@ status() {
     s journald journald_answers
     s registry registry_answers
     if docker_answers; then
-        for image in dockvisor-test/busybox:1 dockvisor-test/payload:1; do
+        for image in dockvisor-test/busybox:1 dockvisor-test/payload:1 dockvisor-test/pause:1; do
             if docker image inspect "$image" >/dev/null 2>&1; then echo "image $image: present"; else echo "image $image: missing"; fi
         done
     fi

@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "agent_api.h"
 #include "cleanup.h"
+#include "group_spec.h"
 #include "clock.h"
 #include "drain.h"
 #include "duration.h"
@@ -118,11 +119,15 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
         dv_api_respond_error(req, 400, NULL, "the request body must be a task spec (JSON)");
         return;
     }
+    if (dv_group_spec_is_group(spec)) {
+        dv_api_group_submit(a, req, spec);
+        return;
+    }
     dv_task *t = NULL;
     unsigned status = 400;
     dv_spec_error err;
     dv_spec_error_clear(&err);
-    if (dv_runner_create(&a->run, spec, &t, &status, &err) < 0) {
+    if (dv_runner_create(&a->run, spec, NULL, &t, &status, &err) < 0) {
         dv_log_info("refused a task spec: %s", err.err.msg);
         dv_api_respond_error(req, status, err.field, "%s", err.err.msg);
         return;
@@ -197,6 +202,8 @@ static void task_restart(dv_agent *a, dv_api_request *req, dv_task *t)
 
 static void task_destroy(dv_agent *a, dv_api_request *req, dv_task *t)
 {
+    if (dv_api_infra_in_use(a, req, t))
+        return;
     dv_task_input in = {.event = DV_TE_DESTROY, .force = dv_api_flag(req, "force")};
     enum dv_task_state state = t->state;
     int r = dv_runner_feed(&a->run, t, &in);
@@ -485,6 +492,8 @@ void dv_agent_api_handle(void *agent, dv_api_request *req)
             not_allowed(req);
     } else if ((n == 3 || n == 4) && strcmp(seg[1], "tasks") == 0) {
         task_routes(a, req, seg[2], n == 4 ? seg[3] : NULL);
+    } else if ((n == 2 || n == 3) && strcmp(seg[1], "allocs") == 0) {
+        dv_api_allocs(a, req, n == 3 ? seg[2] : NULL);
     } else if (n == 2 && strcmp(seg[1], "node") == 0) {
         method_is(req, "GET") ? dv_api_node(a, req) : not_allowed(req);
     } else if (n == 2 && strcmp(seg[1], "events") == 0) {

@@ -19,6 +19,14 @@ bool dv_api_flag(const dv_api_request *req, const char *key);
 /* A JSON string of LEN bytes with invalid UTF-8 replaced by U+FFFD. */
 json_t *dv_api_text(const char *s, size_t len);
 
+/* agent_api_allocs.c: a group spec POSTed to /v1/tasks (201 with its
+ * allocations, or the refusal naming the field); /v1/allocs[/ID] (GET, DELETE);
+ * a destroy of an infra task whose members still use its network (answers 409
+ * itself and returns true). */
+void dv_api_group_submit(dv_agent *a, dv_api_request *req, const json_t *group_json);
+void dv_api_allocs(dv_agent *a, dv_api_request *req, const char *id);
+bool dv_api_infra_in_use(dv_agent *a, dv_api_request *req, const dv_task *t);
+
 void dv_api_events(dv_agent *a, dv_api_request *req);
 void dv_api_task_logs(dv_agent *a, dv_api_request *req, dv_task *t);
 void dv_api_node(dv_agent *a, dv_api_request *req);

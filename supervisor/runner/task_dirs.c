@@ -42,8 +42,12 @@ int dv_task_dirs_make(const dv_task_paths *p, dv_error *err)
         const char *path;
         mode_t mode;
     } dirs[] = {
-        {p->task_root, 0700}, {p->alloc_dir, 0700}, {p->logs_dir, 0750},
-        {p->task_dir, 0700},  {p->local_dir, 0700}, {p->secrets_dir, 0700},
+        {p->task_root, 0700},
+        {p->alloc_dir, p->alloc_shared ? 0777 : 0700}, /* dv_task_dirs_own() says why */
+        {p->logs_dir, p->alloc_shared ? 0755 : 0750},
+        {p->task_dir, 0700},
+        {p->local_dir, 0700},
+        {p->secrets_dir, 0700},
     };
     for (size_t i = 0; i < DV_ARRAY_SIZE(dirs); i++) {
         int r = dv_mkdir_p(dirs[i].path, dirs[i].mode, err);
@@ -62,6 +66,7 @@ int dv_task_paths_copy(const dv_task_paths *p, dv_task_paths *ret)
         .task_dir = p->task_dir ? dv_xstrdup(p->task_dir) : NULL,
         .local_dir = p->local_dir ? dv_xstrdup(p->local_dir) : NULL,
         .secrets_dir = p->secrets_dir ? dv_xstrdup(p->secrets_dir) : NULL,
+        .alloc_shared = p->alloc_shared,
     };
     *ret = c;
     return 0;
@@ -115,13 +120,20 @@ int dv_task_owner_resolve(dv_docker *dk, const char *id, const char *user, const
 
 int dv_task_dirs_own(const dv_task_paths *p, uid_t uid, gid_t gid, dv_error *err)
 {
-    const char *mine[] = {p->alloc_dir, p->local_dir, p->secrets_dir};
+    /* An allocation's alloc dir is shared by tasks that may run as different
+     * users: world-writable as Nomad's (only its own containers mount it). */
+    if (p->alloc_shared) {
+        int r = set_dir(p->alloc_dir, 0777, 0, 0, false, err);
+        if (r < 0 || (r = set_dir(p->logs_dir, 0755, 0, 0, false, err)) < 0)
+            return r;
+    }
+    const char *mine[] = {p->alloc_shared ? NULL : p->alloc_dir, p->local_dir, p->secrets_dir};
     for (size_t i = 0; i < DV_ARRAY_SIZE(mine); i++) {
-        int r = set_dir(mine[i], 0700, uid, gid, true, err);
+        int r = mine[i] ? set_dir(mine[i], 0700, uid, gid, true, err) : 0;
         if (r < 0)
             return r;
     }
-    return set_dir(p->logs_dir, 0750, 0, gid, true, err);
+    return p->alloc_shared ? 0 : set_dir(p->logs_dir, 0750, 0, gid, true, err);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -41,8 +41,12 @@ void dv_runner_forget(dv_runtime *run, dv_task *t, enum dv_task_gone_why why, co
     dv_task_table_detach(run->tasks, t);
     if (run->observers.task_gone)
         run->observers.task_gone(run->observers.ctx, t, why, detail);
+    char alloc_id[sizeof(t->alloc.id)];
+    memcpy(alloc_id, t->alloc.id, sizeof(alloc_id));
     dv_runner_free_rt(t);
     dv_task_free(t);
+    if (alloc_id[0] && why == DV_TASK_GONE_DESTROYED)
+        dv_runner_alloc_forgotten(run, alloc_id);
 }
 
 int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err)
@@ -446,7 +450,7 @@ static void op_confirm_exit(void *ctx, dv_task *t)
 
 static void op_cancel(void *ctx, dv_task *t)
 {
-    (void)ctx;
+    dv_runner_alloc_release(ctx, t);
     if (dv_rt(t)->cancel)
         dv_cancel_request(dv_rt(t)->cancel);
     dv_runner_engine_wait_cancel(t);
@@ -491,6 +495,7 @@ static void op_changed(void *ctx, dv_task *t)
     dv_runtime *run = ctx;
     save(run, t);
     notify_state(run, t);
+    dv_runner_alloc_changed(run, t);
 }
 
 static int64_t op_now(void *ctx)

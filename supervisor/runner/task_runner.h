@@ -19,6 +19,7 @@
 
 #include "runtime.h"
 #include "docklog_launch.h"
+#include "group_spec.h"
 #include "duration.h"
 #include "spec.h"
 #include "spec_paths.h"
@@ -86,6 +87,13 @@ typedef struct dv_task_rt {
     bool start_after_logs;
     bool destroy_after_logs;
 
+    /* task_allocs.c: a member waiting for its infra container; the network
+     * mode it joins ("container:<infra container name>"); an infra task whose
+     * destroy waits for its members to go */
+    bool held_for_infra;
+    char *network_join;
+    bool destroy_when_alone;
+
     /* the state the observers last heard of (task_state) */
     enum dv_task_state last_notified;
     bool notified_once;
@@ -99,10 +107,11 @@ static inline dv_task_rt *dv_rt(const dv_task *t)
 extern const dv_task_ops dv_runner_ops;
 
 /* Build a task from a submitted spec: parse, police, allocate ports, paths,
- * record it (not started yet). On a refusal *ret_status says 400 or 409 and
+ * record it (not started yet). ALLOC: the allocation it is part of (NULL: a
+ * task alone; task_allocs.c). On a refusal *ret_status says 400 or 409 and
  * ERR names the field. */
-int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
-                     dv_spec_error *err);
+int dv_runner_create(dv_runtime *run, const json_t *spec_json, const dv_task_alloc *alloc,
+                     dv_task **ret, unsigned *ret_status, dv_spec_error *err);
 /* Write T's record durably (temp, fsync, rename, fsync the directory). */
 int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err);
 /* Undo dv_runner_create() for a task whose record could not be written: nothing of
@@ -186,6 +195,39 @@ int dv_runner_translate_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx 
 void dv_runner_start_container(void *ctx, dv_task *t);
 /* Submit the START job now (task_outage.c's next try, the helper done). */
 void dv_runner_submit_start(dv_runtime *run, dv_task *t);
+/* T's start fails with CODE and MSG, as if its START job had (posted: the state
+ * machine hears it from the loop, not from within the caller). */
+void dv_runner_fail_start(dv_runtime *run, dv_task *t, int code, const char *msg);
+
+/* ---- task_allocs.c: tasks of a group's allocation (DESIGN.md "Task groups") ---- */
+/* CTX of a task of an allocation (dv_runner_translate_ctx): its alloc id, job,
+ * group and index; a member of a bridge group joins the infra container's
+ * network and sees the group's ports (*ALLOCS replaced). 0 for a task alone. */
+int dv_runner_alloc_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx *ctx,
+                        dv_port_alloc **allocs, dv_spec_error *err);
+/* Called before T's container is created: true when T is a member whose infra
+ * container is not running yet (T waits; it is started once it is), or failed
+ * for good (T's start fails). False: go on (T->alloc.joined is set). */
+bool dv_runner_alloc_hold_start(dv_runtime *run, dv_task *t);
+/* A held start is called off (a stop or destroy came): its START fails now. */
+void dv_runner_alloc_release(dv_runtime *run, dv_task *t);
+/* T's state changed: an infra task's members follow it (started once it runs,
+ * restarted when it runs a new container, failed when it is gone for good). */
+void dv_runner_alloc_changed(dv_runtime *run, dv_task *t);
+/* T (of allocation ALLOC_ID, infra or not) was destroyed and forgotten: the
+ * allocation's shared dir goes with its last task, and an infra task waiting
+ * for its members to go is destroyed once they have. */
+void dv_runner_alloc_forgotten(dv_runtime *run, const char *alloc_id);
+/* Every task of G's COUNT allocations, created (dv_runner_create: not recorded,
+ * not started): per allocation its infra task first (bridge mode), then its
+ * members. *RET (the caller frees the array) lists them in that order. All or
+ * nothing: a refusal abandons what was created, and ERR names the field as the
+ * group spells it ("tasks[1].config.image"). */
+int dv_runner_create_group(dv_runtime *run, const dv_group_spec *g, dv_task ***ret, size_t *ret_n,
+                           unsigned *ret_status, dv_spec_error *err);
+/* Destroy allocation ALLOC_ID: its members now, its infra task once they are
+ * gone. -ENOENT: no such allocation. */
+int dv_runner_destroy_alloc(dv_runtime *run, const char *alloc_id, dv_error *err);
 
 /* ---- task_outage.c: the Engine is unreachable (DESIGN.md "Engine outages") ---- */
 #define DV_ENGINE_RETRY_MIN DV_NSEC_PER_SEC

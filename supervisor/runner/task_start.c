@@ -48,7 +48,7 @@ int dv_runner_translate_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx 
         .attrs = &run->node_attrs,
     };
     *ret_allocs = allocs;
-    return 0;
+    return dv_runner_alloc_ctx(run, t, ret, ret_allocs, err);
 }
 
 static int translate(dv_runtime *run, dv_task *t, json_t **ret, dv_spec_error *err)
@@ -138,9 +138,16 @@ static void start_done(dv_loop *loop, void *data)
     dv_job_free(j);
 }
 
+void dv_runner_fail_start(dv_runtime *run, dv_task *t, int code, const char *msg)
+{
+    dv_runner_fail_later(run, dv_job_new(DV_JOB_START, run, t), start_done, code, msg);
+}
+
 static void submit_start(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
+    if (dv_runner_alloc_hold_start(run, t))
+        return; /* its network is not there yet: task_allocs.c starts it */
     dv_spec_error serr;
     dv_spec_error_clear(&serr);
     dv_job *j = dv_job_new(DV_JOB_START, run, t);

@@ -81,7 +81,8 @@ int dv_runner_attach(dv_runtime *run, dv_task *t, dv_error *err)
                 ? dv_spec_parse(t->spec_resolved, &spec, &serr)
                 : dv_spec_parse_for_task(t->spec, run->config, &tc, &spec, NULL, &serr);
     if (r == 0)
-        r = dv_task_paths_build(run->config->data_dir, t->id, t->name, &paths, &serr);
+        r = dv_task_paths_build_in(run->config->data_dir, t->id, t->name,
+                                   t->alloc.id[0] ? t->alloc.id : NULL, &paths, &serr);
     if (r < 0) {
         dv_task_spec_free(spec);
         return dv_error_set(err, r, "task %s: %s", t->id, serr.err.msg);
@@ -106,6 +107,7 @@ void dv_runner_free_rt(dv_task *t)
     dv_timer_free(rt->logger_timer);
     dv_timer_free(rt->engine_timer);
     free(rt->stop_owed_signal);
+    free(rt->network_join);
     dv_task_spec_free(rt->spec);
     dv_task_paths_clear(&rt->paths);
     free(rt->docklog_config_path);
@@ -178,8 +180,18 @@ static int take_ports(dv_runtime *run, dv_task *t, const dv_task_spec *spec, uns
     return 0;
 }
 
-int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, unsigned *ret_status,
-                     dv_spec_error *err)
+static void alloc_copy(const dv_task_alloc *from, dv_task_alloc *to)
+{
+    memcpy(to->id, from->id, sizeof(to->id));
+    memcpy(to->infra_task_id, from->infra_task_id, sizeof(to->infra_task_id));
+    to->index = from->index;
+    to->infra = from->infra;
+    dv_task_set_str(&to->job, from->job);
+    dv_task_set_str(&to->group, from->group);
+}
+
+int dv_runner_create(dv_runtime *run, const json_t *spec_json, const dv_task_alloc *alloc,
+                     dv_task **ret, unsigned *ret_status, dv_spec_error *err)
 {
     *ret_status = 400;
     if (!json_is_object(spec_json))
@@ -195,14 +207,24 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, dv_task **ret, un
      * against the claimed ones (resolve_spec) before anything is checked. */
     dv_task_spec *spec = NULL;
     dv_translate_ctx unported = unported_ctx(run, id);
+    _cleanup_free_ dv_port_alloc *group_ports = NULL;
+    if (alloc) {
+        /* a member sees its allocation (and its group's ports) from the first parse */
+        dv_task probe = {.alloc = *alloc};
+        if ((r = dv_runner_alloc_ctx(run, &probe, &unported, &group_ports, err)) < 0)
+            return r;
+    }
     if ((r = dv_spec_parse_for_task(spec_json, run->config, &unported, &spec, NULL, err)) < 0)
         return r;
     dv_task_paths paths = {0};
     dv_task *t = NULL;
     _cleanup_json_ json_t *body = NULL; /* before any goto: cleanup runs on every exit */
-    if ((r = dv_task_paths_build(run->config->data_dir, id, spec->name, &paths, err)) < 0)
+    if ((r = dv_task_paths_build_in(run->config->data_dir, id, spec->name, alloc ? alloc->id : NULL,
+                                    &paths, err)) < 0)
         goto fail;
     t = dv_task_new(id, spec->name);
+    if (alloc)
+        alloc_copy(alloc, &t->alloc);
     t->spec = json_deep_copy(spec_json);
     t->kill_timeout_ns = spec->kill_timeout_ns;
     if (spec->kill_signal[0])
@@ -257,5 +279,9 @@ void dv_runner_abandon(dv_runtime *run, dv_task *t)
     dv_ports_release_task(run->ports, t->id);
     if (dv_rt(t) && dv_remove_tree(dv_rt(t)->paths.task_root, &err) < 0)
         dv_log_warning("task %.8s: removing its directory: %s", t->id, err.msg);
+    char alloc_id[sizeof(t->alloc.id)];
+    memcpy(alloc_id, t->alloc.id, sizeof(alloc_id));
     dv_task_table_remove(run->tasks, t, dv_runner_free_rt);
+    if (alloc_id[0]) /* its allocation's dir, with its last task */
+        dv_runner_alloc_forgotten(run, alloc_id);
 }

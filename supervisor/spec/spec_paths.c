@@ -29,6 +29,20 @@ static bool safe_component(const char *s)
 int dv_task_paths_build(const char *data_dir, const char *task_id, const char *task_name,
                         dv_task_paths *ret, dv_spec_error *err)
 {
+    return dv_task_paths_build_in(data_dir, task_id, task_name, NULL, ret, err);
+}
+
+char *dv_alloc_root(const char *data_dir, const char *alloc_id)
+{
+    _cleanup_free_ char *clean = dv_path_clean(data_dir);
+    return dv_xasprintf("%s/allocs/%s", strcmp(clean, "/") == 0 ? "" : clean, alloc_id);
+}
+
+int dv_task_paths_build_in(const char *data_dir, const char *task_id, const char *task_name,
+                           const char *alloc_id, dv_task_paths *ret, dv_spec_error *err)
+{
+    if (alloc_id && !safe_component(alloc_id))
+        return dv_spec_fail(err, "", -EINVAL, "invalid allocation id \"%s\"", alloc_id);
     if (!data_dir || data_dir[0] != '/')
         return dv_spec_fail(err, "data_dir", -EINVAL, "\"%s\" is not an absolute path",
                             data_dir ? data_dir : "");
@@ -41,7 +55,13 @@ int dv_task_paths_build(const char *data_dir, const char *task_id, const char *t
     const char *base = strcmp(clean, "/") == 0 ? "" : clean;
     dv_task_paths p = {0};
     p.task_root = dv_xasprintf("%s/tasks/%s", base, task_id);
-    p.alloc_dir = dv_xasprintf("%s/alloc", p.task_root);
+    if (alloc_id) {
+        _cleanup_free_ char *root = dv_alloc_root(data_dir, alloc_id);
+        p.alloc_dir = dv_xasprintf("%s/alloc", root);
+        p.alloc_shared = true;
+    } else {
+        p.alloc_dir = dv_xasprintf("%s/alloc", p.task_root);
+    }
     p.logs_dir = dv_xasprintf("%s/logs", p.alloc_dir);
     p.task_dir = dv_xasprintf("%s/%s", p.task_root, task_name);
     p.local_dir = dv_xasprintf("%s/local", p.task_dir);

@@ -79,9 +79,10 @@ void dv_task_runtime_env(const dv_task_spec *spec, const dv_agent_config *config
     dv_kv_set(env, "NOMAD_JOB_ID", job);
     dv_kv_set(env, "NOMAD_GROUP_NAME", group);
     dv_kv_set(env, "NOMAD_NAMESPACE", "default");
-    dv_kv_set(env, "NOMAD_ALLOC_ID", ctx->task_id);
+    const char *alloc_id = ctx->alloc_id ? ctx->alloc_id : ctx->task_id;
+    dv_kv_set(env, "NOMAD_ALLOC_ID", alloc_id);
     char short_id[9];
-    snprintf(short_id, sizeof(short_id), "%s", ctx->task_id);
+    snprintf(short_id, sizeof(short_id), "%s", alloc_id);
     dv_kv_set(env, "NOMAD_SHORT_ALLOC_ID", short_id);
     set_int(env, "NOMAD_ALLOC_INDEX", ctx->alloc_index);
     _cleanup_free_ char *alloc_name = dv_xasprintf("%s.%s[%d]", job, group, ctx->alloc_index);

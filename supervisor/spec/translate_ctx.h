@@ -40,6 +40,14 @@ typedef struct dv_translate_ctx {
      * (and 0) for a task alone, which is a job and group of its own name. */
     const char *job_name, *group_name;
     int alloc_index;
+    /* NOMAD_ALLOC_ID and Nomad's alloc_id label: the allocation a task of a group
+     * belongs to; NULL = task_id (a task alone is its own allocation). */
+    const char *alloc_id;
+    /* "container:<name>": the network namespace of the allocation's infra
+     * container, which a task of a group with bridge networking joins. PORTS are
+     * then the group's (for NOMAD_PORT_* only: the infra container publishes
+     * them). NULL = the spec's own network mode. */
+    const char *network_join;
     /* This node's attributes for ${attr.<name>} (dv_node_attrs()); NULL = none. */
     const dv_kv *attrs;
 } dv_translate_ctx;

@@ -224,7 +224,7 @@ static const dv_network_port *declared(const dv_task_spec *spec, const char *lab
 static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
                  const dv_translate_ctx *ctx, json_t *body, json_t *host, dv_spec_error *err)
 {
-    const char *mode = dv_spec_network_mode(spec);
+    const char *mode = ctx->network_join ? ctx->network_join : dv_spec_network_mode(spec);
     /* Docker rejects bindings and exposed ports for a network namespace that is not the
      * container's own; with host networking they would be ignored anyway. */
     bool can_publish = strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0 &&
@@ -235,7 +235,7 @@ static int ports(jb *b, const dv_task_spec *spec, const dv_agent_config *config,
         const dv_port_alloc *a = &ctx->ports[i];
         char field[DV_SPEC_FIELD_MAX];
         dv_sj_join(field, "network.ports", a->label ? a->label : "");
-        if (!a->label || !declared(spec, a->label))
+        if (!a->label || (!ctx->network_join && !declared(spec, a->label)))
             return dv_spec_fail(err, field, -EINVAL,
                                 "allocation for a port the spec does not declare");
         if (a->host_port < 1 || a->host_port > 65535 || a->container_port < 0 ||
@@ -363,7 +363,8 @@ static void passthrough(jb *b, const dv_task_spec *spec, const dv_translate_ctx 
         put(b, host, "GroupAdd", dv_json_strv(&c->group_add));
     if (c->oom_score_adj_set)
         put(b, host, "OomScoreAdj", json_integer(c->oom_score_adj));
-    put(b, host, "NetworkMode", json_string(dv_spec_network_mode(spec)));
+    put(b, host, "NetworkMode",
+        json_string(ctx->network_join ? ctx->network_join : dv_spec_network_mode(spec)));
 }
 
 int dv_translate_host_config(const dv_task_spec *spec, const dv_agent_config *config,

@@ -86,6 +86,19 @@ typedef struct dv_port_mapping {
     bool is_static;
 } dv_port_mapping;
 
+/* The allocation (one instance of a task group) a task belongs to; all empty
+ * for a task submitted alone. Persisted. */
+typedef struct dv_task_alloc {
+    char id[DV_UUID_STRLEN + 1]; /* NOMAD_ALLOC_ID, the shared alloc dir; "" = a task alone */
+    char *job, *group;           /* NULL for a task alone */
+    int index;                   /* NOMAD_ALLOC_INDEX */
+    bool infra; /* this task is the allocation's infra (pause) container, owner of its network */
+    /* A member of a group with bridge networking: the infra task whose network
+     * namespace its container joins, and the infra container it joined last. */
+    char infra_task_id[DV_UUID_STRLEN + 1];
+    char *joined;
+} dv_task_alloc;
+
 typedef struct dv_task {
     char id[DV_UUID_STRLEN + 1];
     char *name;
@@ -96,6 +109,7 @@ typedef struct dv_task {
      * name does not change, or break, a task that is running. NULL in a record
      * written before (recovery resolves it again then). */
     json_t *spec_resolved;
+    dv_task_alloc alloc;
 
     /* Lifecycle parameters taken from the spec when it is accepted. */
     int64_t kill_timeout_ns; /* DV_KILL_TIMEOUT_DEFAULT unless the spec says */

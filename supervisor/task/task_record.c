@@ -49,6 +49,9 @@ void dv_task_free(dv_task *t)
     free(t->container_name);
     json_decref(t->spec);
     json_decref(t->spec_resolved);
+    free(t->alloc.job);
+    free(t->alloc.group);
+    free(t->alloc.joined);
     free(t->kill_signal);
     free(t->image);
     free(t->image_id);
@@ -217,14 +220,22 @@ json_t *dv_task_to_json(const dv_task *t)
         dv_event_ring_to_json(&t->events), "created_ns", (json_int_t)t->created_ns, "started_ns",
         (json_int_t)t->started_ns, "finished_ns", (json_int_t)t->finished_ns);
     /* Added within version 1: optional on read, so older records still load. */
-    if (j && (json_object_set_new(j, "restart_due_ns", json_integer(t->restart_due_ns)) < 0 ||
-              json_object_set_new(j, "destroy_requested", json_boolean(t->destroy_requested)) < 0 ||
-              ((t->log_gaps[0] || t->log_gaps[1]) &&
-               json_object_set_new(j, "log_gaps",
-                                   json_pack("{s:I,s:I}", "stdout", (json_int_t)t->log_gaps[0],
-                                             "stderr", (json_int_t)t->log_gaps[1])) < 0) ||
-              (t->boot_id[0] && json_object_set_new(j, "boot_id", json_string(t->boot_id)) < 0) ||
-              (t->spec_resolved && json_object_set(j, "spec_resolved", t->spec_resolved) < 0))) {
+    if (j &&
+        (json_object_set_new(j, "restart_due_ns", json_integer(t->restart_due_ns)) < 0 ||
+         json_object_set_new(j, "destroy_requested", json_boolean(t->destroy_requested)) < 0 ||
+         ((t->log_gaps[0] || t->log_gaps[1]) &&
+          json_object_set_new(j, "log_gaps",
+                              json_pack("{s:I,s:I}", "stdout", (json_int_t)t->log_gaps[0], "stderr",
+                                        (json_int_t)t->log_gaps[1])) < 0) ||
+         (t->boot_id[0] && json_object_set_new(j, "boot_id", json_string(t->boot_id)) < 0) ||
+         (t->spec_resolved && json_object_set(j, "spec_resolved", t->spec_resolved) < 0) ||
+         (t->alloc.id[0] &&
+          json_object_set_new(j, "alloc",
+                              json_pack("{s:s,s:s?,s:s?,s:i,s:b,s:s?,s:s?}", "id", t->alloc.id,
+                                        "job", t->alloc.job, "group", t->alloc.group, "index",
+                                        t->alloc.index, "infra", t->alloc.infra, "infra_task_id",
+                                        t->alloc.infra_task_id[0] ? t->alloc.infra_task_id : NULL,
+                                        "joined", t->alloc.joined)) < 0))) {
         json_decref(j);
         return NULL;
     }
@@ -234,6 +245,30 @@ json_t *dv_task_to_json(const dv_task *t)
 static void opt_str(const json_t *o, const char *key, char **field)
 {
     dv_task_set_str(field, json_string_value(json_object_get(o, key)));
+}
+
+/* "alloc" of a record (absent for a task alone). */
+static int alloc_from_json(const json_t *a, dv_task_alloc *ret, dv_error *err)
+{
+    if (!a)
+        return 0;
+    const char *id = json_string_value(json_object_get(a, "id"));
+    const char *infra_task = json_string_value(json_object_get(a, "infra_task_id"));
+    json_t *index = json_object_get(a, "index");
+    if (!id || strlen(id) != DV_UUID_STRLEN ||
+        (infra_task && strlen(infra_task) != DV_UUID_STRLEN) ||
+        (index && (!json_is_integer(index) || json_integer_value(index) < 0 ||
+                   json_integer_value(index) > INT32_MAX)))
+        return dv_error_set(err, -EINVAL, "task record: malformed alloc");
+    memcpy(ret->id, id, DV_UUID_STRLEN + 1);
+    if (infra_task)
+        memcpy(ret->infra_task_id, infra_task, DV_UUID_STRLEN + 1);
+    ret->index = (int)json_integer_value(index);
+    ret->infra = json_is_true(json_object_get(a, "infra"));
+    opt_str(a, "job", &ret->job);
+    opt_str(a, "group", &ret->group);
+    opt_str(a, "joined", &ret->joined);
+    return 0;
 }
 
 int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
@@ -258,6 +293,8 @@ int dv_task_from_json(const json_t *rec, dv_task **ret, dv_error *err)
     t->spec = json_incref(json_object_get(rec, "spec"));
     json_t *resolved = json_object_get(rec, "spec_resolved");
     t->spec_resolved = json_is_object(resolved) ? json_incref(resolved) : NULL;
+    if (alloc_from_json(json_object_get(rec, "alloc"), &t->alloc, err) < 0)
+        goto fail;
     json_t *lc = json_object_get(rec, "lifecycle");
     if (lc) {
         json_int_t kt = t->kill_timeout_ns, interval = 0, delay = 0;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +119,28 @@ static void report(int sig)
 /* Signals stay blocked except inside sigsuspend(), and the handler masks every other
  * signal, so each one is reported exactly once and in order: a signal that arrives
  * while we print (before we wait again) is not lost or overwritten by the next one. */
+/* "pause": what an infra container runs, as Kubernetes' pause: nothing, until
+ * SIGTERM or SIGINT ends it at once (as PID 1 a signal without a handler would be
+ * ignored, and every stop would wait for the kill); children are reaped. */
+static void on_pause_signal(int sig)
+{
+    if (sig == SIGCHLD) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        return;
+    }
+    _exit(0);
+}
+
+static void pause_mode(void)
+{
+    signal(SIGTERM, on_pause_signal);
+    signal(SIGINT, on_pause_signal);
+    signal(SIGCHLD, on_pause_signal);
+    for (;;)
+        pause();
+}
+
 static void signals_mode(void)
 {
     sigset_t all, none;
@@ -221,6 +244,8 @@ int main(int argc, char **argv)
             fflush(stdout);
         } else if (strcmp(a[0], "signals") == 0)
             signals_mode();
+        else if (strcmp(a[0], "pause") == 0)
+            pause_mode();
         else if (strcmp(a[0], "http") == 0 && n >= 2)
             http_mode(num(a[1], "bad PORT"), n > 2 ? a[2] : "hello from payload\n");
         else if (strcmp(a[0], "env") == 0) {

@@ -199,7 +199,7 @@ dv_task *dv_renv_create(dv_renv *e, const char *spec, char ret_id[DV_UUID_STRLEN
     unsigned status = 0;
     dv_spec_error err;
     dv_spec_error_clear(&err);
-    int r = dv_runner_create(e->run, j, &t, &status, &err);
+    int r = dv_runner_create(e->run, j, NULL, &t, &status, &err);
     json_decref(j);
     if (r < 0)
         fail_msg("create: %u %s", status, err.err.msg);
