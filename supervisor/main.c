@@ -19,6 +19,8 @@ static const struct dv_command commands[] = {
     {"stats", "CPU and memory usage of a task", dv_cmd_stats},
     {"events", "stream task events", dv_cmd_events},
     {"node-status", "the node: Docker, bridge IP, runtimes, policy", dv_cmd_node_status},
+    {"allocs", "task groups' allocations and their tasks", dv_cmd_allocs},
+    {"alloc-rm", "destroy an allocation: its tasks, then its infra container", dv_cmd_alloc_rm},
     {"drain", "stop every task and keep them stopped (decommissioning)", dv_cmd_drain},
     {"version", "print the version", dv_cmd_version},
     {"validate", "print the Engine create body of a task spec (no agent needed)", dv_cmd_validate},

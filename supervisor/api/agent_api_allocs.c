@@ -33,9 +33,8 @@ static json_t *allocs_json(dv_task *const *tasks, size_t n)
             json_array_append_new(list, alloc);
         }
         json_array_append_new(json_object_get(alloc, "tasks"),
-                              json_pack("{s:s,s:s,s:s,s:b}", "id", t->id, "name", t->name,
-                                        "state", dv_task_state_name(t->state), "infra",
-                                        t->alloc.infra));
+                              json_pack("{s:s,s:s,s:s,s:b}", "id", t->id, "name", t->name, "state",
+                                        dv_task_state_name(t->state), "infra", t->alloc.infra));
     }
     return list;
 }

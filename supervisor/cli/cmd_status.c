@@ -31,31 +31,39 @@ static const char *str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
+/* "job.group[index]" of a task of an allocation ("-": a task alone). */
+static void alloc_text(const json_t *task, char *buf, size_t size)
+{
+    const json_t *a = json_object_get(task, "alloc");
+    if (!a) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    snprintf(buf, size, "%s.%s[%lld]%s", str(a, "job") ?: "?", str(a, "group") ?: "?",
+             json_integer_value(json_object_get(a, "index")),
+             json_is_true(json_object_get(a, "infra")) ? " infra" : "");
+}
+
 static void print_list(const json_t *tasks)
 {
-    static const char *const headers[] = {"ID",    "NAME",  "STATE",    "DESIRED", "CONTAINER",
-                                          "IMAGE", "PORTS", "RESTARTS", "AGE"};
+    static const char *const headers[] = {"ID",        "NAME",  "ALLOC", "STATE",    "DESIRED",
+                                          "CONTAINER", "IMAGE", "PORTS", "RESTARTS", "AGE"};
     dv_table *t = dv_table_new(DV_ARRAY_SIZE(headers), headers);
     size_t i;
     json_t *task;
     json_array_foreach(tasks, i, task)
     {
-        char sid[9], cid[13], ports[256], restarts[16], age[16];
+        char sid[9], cid[13], ports[256], restarts[16], age[16], alloc[160];
+        alloc_text(task, alloc, sizeof(alloc));
         dv_cli_short_id(str(task, "id"), sid);
         snprintf(cid, sizeof(cid), "%s", str(task, "container_id") ?: "");
         ports_text(task, ports, sizeof(ports));
         snprintf(restarts, sizeof(restarts), "%lld",
                  json_integer_value(json_object_get(task, "restarts")));
         dv_cli_age(json_integer_value(json_object_get(task, "created_ns")), age, sizeof(age));
-        const char *row[] = {sid,
-                             str(task, "name"),
-                             str(task, "state"),
-                             str(task, "desired"),
-                             cid,
-                             str(task, "image"),
-                             ports,
-                             restarts,
-                             age};
+        const char *row[] = {
+            sid, str(task, "name"),  alloc, str(task, "state"), str(task, "desired"),
+            cid, str(task, "image"), ports, restarts,           age};
         dv_table_add(t, row);
     }
     dv_table_print(t, stdout);
@@ -74,6 +82,11 @@ static void print_task(const json_t *task)
     char buf[512];
     dv_cli_field("ID", "%s", str(task, "id") ?: "");
     dv_cli_field("Name", "%s", str(task, "name") ?: "");
+    const json_t *alloc = json_object_get(task, "alloc");
+    if (alloc) {
+        alloc_text(task, buf, sizeof(buf));
+        dv_cli_field("Allocation", "%s (%s)", str(alloc, "id") ?: "-", buf);
+    }
     dv_cli_field("State", "%s (desired %s)", str(task, "state") ?: "-",
                  str(task, "desired") ?: "-");
     if (str(task, "waiting"))

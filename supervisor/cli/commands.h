@@ -26,5 +26,7 @@ int dv_cmd_stats(int argc, char **argv);
 int dv_cmd_events(int argc, char **argv);
 int dv_cmd_node_status(int argc, char **argv);
 int dv_cmd_drain(int argc, char **argv);
+int dv_cmd_allocs(int argc, char **argv);
+int dv_cmd_alloc_rm(int argc, char **argv);
 
 #endif

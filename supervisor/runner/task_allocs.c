@@ -22,8 +22,7 @@
 
 static dv_task *infra_of(dv_runtime *run, const dv_task *t)
 {
-    return t->alloc.infra_task_id[0] ? dv_task_table_get(run->tasks, t->alloc.infra_task_id)
-                                     : NULL;
+    return t->alloc.infra_task_id[0] ? dv_task_table_get(run->tasks, t->alloc.infra_task_id) : NULL;
 }
 
 int dv_runner_alloc_ctx(dv_runtime *run, const dv_task *t, dv_translate_ctx *ctx,
@@ -204,8 +203,8 @@ static json_t *infra_spec(const dv_runtime *run, const dv_group_spec *g)
     return json_pack("{s:s,s:o,s:{s:s,s:o},s:{s:I,s:I},s:{s:b},s:s,s:{s:i,s:s,s:s,s:s}}", "name",
                      name, "config", config, "network", "mode", "bridge", "ports", ports,
                      "resources", "cpu", (json_int_t)10, "memory", (json_int_t)10, "logs",
-                     "disabled", 1, "kill_timeout", "5s", "restart", "attempts", 30,
-                     "interval", "1m", "delay", "1s", "mode", "delay");
+                     "disabled", 1, "kill_timeout", "5s", "restart", "attempts", 30, "interval",
+                     "1m", "delay", "1s", "mode", "delay");
 }
 
 /* Task I of G as it is submitted: the group's own mode when it is not bridge
