@@ -16,7 +16,7 @@
 /* More would be a mistake, and each one is a download at every first start. */
 #define ARTIFACTS_MAX 64
 
-static const char *const artifact_keys[] = {"source", "destination", "mode",
+static const char *const artifact_keys[] = {"source",  "destination", "mode",
                                             "options", "headers",     NULL};
 static const char *const option_keys[] = {"checksum", "archive", NULL};
 
@@ -104,8 +104,7 @@ static char *source_basename(const dv_artifact *a)
 /* DEST's components, "." and empty ones dropped, joined by '/'; "" for the
  * task dir itself. Fails on an absolute path or a ".." anywhere: the target
  * must stay inside the task dir without looking at the disk. */
-static int clean_destination(const char *dest, const char *field, char **ret,
-                             dv_spec_error *err)
+static int clean_destination(const char *dest, const char *field, char **ret, dv_spec_error *err)
 {
     if (dest[0] == '/')
         return dv_spec_fail(err, field, -EINVAL,
@@ -186,8 +185,8 @@ static int parse_checksum(const char *text, dv_artifact *a, const char *field, d
             continue;
         size_t n = strlen(hex);
         if (n != types[i].hex || strspn(hex, "0123456789abcdefABCDEF") != n)
-            return dv_spec_fail(err, field, -EINVAL, "a %s checksum is %zu hex digits", types[i].type,
-                                types[i].hex);
+            return dv_spec_fail(err, field, -EINVAL, "a %s checksum is %zu hex digits",
+                                types[i].type, types[i].hex);
         a->checksum_type = dv_xstrdup(types[i].type);
         a->checksum_hex = dv_xstrdup(hex);
         for (char *p = a->checksum_hex; *p; p++)
@@ -239,9 +238,9 @@ static int parse_headers(const json_t *obj, dv_artifact *a, const char *path, dv
         char field[DV_SPEC_FIELD_MAX];
         dv_sj_join(field, hpath, k);
         /* RFC 9110 token characters: anything else would split or forge a header. */
-        bool token = *k && strspn(k, "!#$%&'*+-.^_`|~0123456789"
-                                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
-                               strlen(k);
+        bool token =
+            *k && strspn(k, "!#$%&'*+-.^_`|~0123456789"
+                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(k);
         if (!token)
             return dv_spec_fail(err, field, -EINVAL, "invalid header name");
         if (has_control(a->headers.v[i].value))
@@ -253,8 +252,7 @@ static int parse_headers(const json_t *obj, dv_artifact *a, const char *path, dv
 static int parse_one(const json_t *obj, dv_artifact *a, const char *path, dv_spec_error *err)
 {
     if (!json_is_object(obj))
-        return dv_spec_fail(err, path, -EINVAL, "expected an object, got %s",
-                            dv_sj_type_name(obj));
+        return dv_spec_fail(err, path, -EINVAL, "expected an object, got %s", dv_sj_type_name(obj));
     int r;
     if ((r = dv_sj_check_keys(obj, path, artifact_keys, err)) < 0 ||
         (r = dv_sj_string(obj, path, "source", &a->source, err)) < 0 ||
@@ -287,8 +285,8 @@ int dv_spec_parse_artifacts(const json_t *spec_json, dv_task_spec *spec, dv_spec
             if (strcmp(spec->artifacts[k].target, spec->artifacts[i].target) == 0) {
                 char field[DV_SPEC_FIELD_MAX];
                 dv_sj_join(field, path, "destination");
-                return dv_spec_fail(err, field, -EINVAL, "artifact[%zu] is saved as %s already",
-                                    k, spec->artifacts[i].target);
+                return dv_spec_fail(err, field, -EINVAL, "artifact[%zu] is saved as %s already", k,
+                                    spec->artifacts[i].target);
             }
     }
     return 0;

@@ -46,13 +46,14 @@ static dv_task_spec *parse_ok(const char *text)
 static void test_parsed(void **state)
 {
     (void)state;
-    dv_task_spec *s = parse_ok(ART("{\"source\":\"https://example.com/a/redis.tar?x=1#f\","
-                                   "\"options\":{\"checksum\":\"sha256:" SHA256 "\","
-                                   "\"archive\":\"false\"},\"headers\":{\"X-Token\":\"t\"}},"
-                                   "{\"source\":\"http://h/b.bin\",\"destination\":\"./local//sub/\"},"
-                                   "{\"source\":\"file:///srv/x\",\"destination\":\"secrets/key\","
-                                   "\"mode\":\"file\"},"
-                                   "{\"source\":\"/srv/my file%\",\"destination\":\".\"}"));
+    dv_task_spec *s =
+        parse_ok(ART("{\"source\":\"https://example.com/a/redis.tar?x=1#f\","
+                     "\"options\":{\"checksum\":\"sha256:" SHA256 "\","
+                     "\"archive\":\"false\"},\"headers\":{\"X-Token\":\"t\"}},"
+                     "{\"source\":\"http://h/b.bin\",\"destination\":\"./local//sub/\"},"
+                     "{\"source\":\"file:///srv/x\",\"destination\":\"secrets/key\","
+                     "\"mode\":\"file\"},"
+                     "{\"source\":\"/srv/my file%\",\"destination\":\".\"}"));
     assert_int_equal(s->n_artifacts, 4);
     const dv_artifact *a = s->artifacts;
     assert_string_equal(a[0].url, "https://example.com/a/redis.tar?x=1#f");
@@ -143,8 +144,8 @@ static void test_errors(void **state)
         if (s)
             fail_msg("accepted: %s", cases[i].json);
         if (strcmp(err.field, cases[i].field) != 0 || !strstr(err.err.msg, cases[i].message))
-            fail_msg("%s\n  got field \"%s\" message \"%s\"\n  want \"%s\", \"%s\"",
-                     cases[i].json, err.field, err.err.msg, cases[i].field, cases[i].message);
+            fail_msg("%s\n  got field \"%s\" message \"%s\"\n  want \"%s\", \"%s\"", cases[i].json,
+                     err.field, err.err.msg, cases[i].field, cases[i].message);
         assert_null(strchr(err.err.msg, '\n'));
     }
 }
@@ -190,10 +191,10 @@ static void test_policy(void **state)
 static void test_redact(void **state)
 {
     (void)state;
-    _cleanup_json_ json_t *j =
-        json_loads(ART("{\"source\":\"http://h/x\",\"headers\":{\"Authorization\":\"Bearer s3cr3t\","
-                       "\"X-Anything\":\"v\"}}"),
-                   0, NULL);
+    _cleanup_json_ json_t *j = json_loads(
+        ART("{\"source\":\"http://h/x\",\"headers\":{\"Authorization\":\"Bearer s3cr3t\","
+            "\"X-Anything\":\"v\"}}"),
+        0, NULL);
     _cleanup_json_ json_t *r = dv_spec_redact(j);
     _cleanup_free_ char *text = json_dumps(r, 0);
     assert_null(strstr(text, "s3cr3t"));
@@ -205,10 +206,8 @@ static void test_redact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parsed),
-        cmocka_unit_test(test_parsed_basename_escaped_refused),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_parsed), cmocka_unit_test(test_parsed_basename_escaped_refused),
+        cmocka_unit_test(test_errors), cmocka_unit_test(test_policy),
         cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
