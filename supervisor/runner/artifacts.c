@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,6 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
-#include "spec.h"
-#include "task_jobs.h"
-#include "task_runner.h"
 #include "xalloc.h"
 
 #define ATTEMPTS 3
@@ -29,7 +27,7 @@
 #define PROGRESS_EVERY_NS (5 * DV_NSEC_PER_SEC)
 
 typedef struct fetch {
-    dv_job *j;
+    const dv_artifact_fetch *job;
     size_t index;
     int fd;
     EVP_MD_CTX *md; /* NULL without a checksum */
@@ -37,6 +35,25 @@ typedef struct fetch {
     int64_t last_post_ns;
     curl_off_t last_decile;
 } fetch;
+
+static void note(const dv_artifact_fetch *f, const char *type, bool transient, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void note(const dv_artifact_fetch *f, const char *type, bool transient, const char *fmt, ...)
+{
+    if (!f->note)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    f->note(f->userdata, type, transient, msg);
+}
+
+static bool cancelled(const dv_artifact_fetch *f)
+{
+    return f->cancel && dv_cancel_requested(f->cancel);
+}
 
 static void md_freep(EVP_MD_CTX **md)
 {
@@ -149,27 +166,25 @@ static int on_progress(void *userdata, curl_off_t total, curl_off_t now, curl_of
     (void)up_total;
     (void)up_now;
     fetch *f = userdata;
-    if (dv_cancel_requested(&f->j->cancel))
+    if (cancelled(f->job))
         return 1;
     int64_t t = dv_monotonic_ns();
     curl_off_t decile = total > 0 ? now * 10 / total : 0;
     if (now > 0 && (t - f->last_post_ns >= PROGRESS_EVERY_NS || decile > f->last_decile)) {
         if (total > 0)
-            dv_runner_post_note(f->j->run, f->j->task_id, "progress", true,
-                                "artifact[%zu]: %.1f/%.1f MB (%d%%)", f->index, now / 1e6,
-                                total / 1e6, (int)(now * 100 / total));
+            note(f->job, "progress", true, "artifact[%zu]: %.1f/%.1f MB (%d%%)", f->index,
+                 now / 1e6, total / 1e6, (int)(now * 100 / total));
         else
-            dv_runner_post_note(f->j->run, f->j->task_id, "progress", true,
-                                "artifact[%zu]: %.1f MB", f->index, now / 1e6);
+            note(f->job, "progress", true, "artifact[%zu]: %.1f MB", f->index, now / 1e6);
         f->last_post_ns = t;
         f->last_decile = decile;
     }
     return 0;
 }
 
-static int64_t total_timeout_ns(const dv_job *j)
+static int64_t total_timeout_ns(const dv_artifact_fetch *f)
 {
-    return j->pull_timeout_ns > 0 ? j->pull_timeout_ns : DEFAULT_TIMEOUT_NS;
+    return f->timeout_ns > 0 ? f->timeout_ns : DEFAULT_TIMEOUT_NS;
 }
 
 /* One GET of A into a temp file of DIR, then checked and renamed to NAME.
@@ -177,7 +192,7 @@ static int64_t total_timeout_ns(const dv_job *j)
 static int attempt(fetch *f, const dv_artifact *a, int dir, const char *name, bool *ret_final,
                    dv_error *err)
 {
-    dv_job *j = f->j;
+    const dv_artifact_fetch *job = f->job;
     *ret_final = true;
     char tmp[96];
     snprintf(tmp, sizeof(tmp), ".dvartifact-%d-%" PRIx64 ".tmp", (int)getpid(),
@@ -215,11 +230,12 @@ static int attempt(fetch *f, const dv_artifact *a, int dir, const char *name, bo
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRS);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(total_timeout_ns(j) / DV_NSEC_PER_MSEC));
-    if (j->activity_timeout_ns > 0) {
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(total_timeout_ns(job) / DV_NSEC_PER_MSEC));
+    if (job->activity_timeout_ns > 0) {
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                         (long)((j->activity_timeout_ns + DV_NSEC_PER_SEC - 1) / DV_NSEC_PER_SEC));
+        curl_easy_setopt(
+            c, CURLOPT_LOW_SPEED_TIME,
+            (long)((job->activity_timeout_ns + DV_NSEC_PER_SEC - 1) / DV_NSEC_PER_SEC));
     }
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* a worker thread: no SIGALRM for DNS timeouts */
@@ -241,8 +257,7 @@ static int attempt(fetch *f, const dv_artifact *a, int dir, const char *name, bo
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
         r = dv_error_set(err, -ECANCELED, "download cancelled");
     } else if (rc == CURLE_WRITE_ERROR && f->write_errno) {
-        r = dv_error_set(err, -f->write_errno, "write %s: %s", a->target,
-                         strerror(f->write_errno));
+        r = dv_error_set(err, -f->write_errno, "write %s: %s", a->target, strerror(f->write_errno));
     } else if (rc == CURLE_HTTP_RETURNED_ERROR) {
         r = dv_error_set(err, -EIO, "HTTP %ld", status);
         err->http_status = (int)status;
@@ -274,36 +289,36 @@ static int attempt(fetch *f, const dv_artifact *a, int dir, const char *name, bo
 }
 
 /* Sleep NS unless the job is cancelled first (false then). */
-static bool backoff(dv_job *j, int64_t ns)
+static bool backoff(const dv_artifact_fetch *job, int64_t ns)
 {
     const struct timespec step = {.tv_nsec = 100 * DV_NSEC_PER_MSEC};
     for (int64_t slept = 0; slept < ns; slept += step.tv_nsec) {
-        if (dv_cancel_requested(&j->cancel))
+        if (cancelled(job))
             return false;
         nanosleep(&step, NULL);
     }
-    return !dv_cancel_requested(&j->cancel);
+    return !cancelled(job);
 }
 
-static int fetch_one(dv_job *j, int root, size_t i, dv_error *err)
+static int fetch_one(const dv_artifact_fetch *job, int root, size_t i, dv_error *err)
 {
-    const dv_artifact *a = &j->spec->artifacts[i];
+    const dv_artifact *a = &job->spec->artifacts[i];
     const char *slash = strrchr(a->target, '/');
-    _cleanup_free_ char *dir_rel = slash ? dv_xstrndup(a->target, (size_t)(slash - a->target))
-                                         : dv_xstrdup("");
+    _cleanup_free_ char *dir_rel =
+        slash ? dv_xstrndup(a->target, (size_t)(slash - a->target)) : dv_xstrdup("");
     const char *name = slash ? slash + 1 : a->target;
     _cleanup_close_ int dir = open_dir_chain(root, dir_rel, err);
     if (dir < 0)
         return dir;
     _cleanup_free_ char *shown = shown_source(a->source);
     if (in_place(dir, name, a)) {
-        dv_runner_post_note(j->run, j->task_id, "Downloading Artifacts",
-                            false, "%s is in place already (artifact[%zu])", a->target, i);
+        note(job, "Downloading Artifacts", false, "%s is in place already (artifact[%zu])",
+             a->target, i);
         return 0;
     }
-    dv_runner_post_note(j->run, j->task_id, "Downloading Artifacts", false,
-                        "downloading %s (%zu of %zu)", shown, i + 1, j->spec->n_artifacts);
-    fetch f = {.j = j, .index = i, .fd = -1};
+    note(job, "Downloading Artifacts", false, "downloading %s (%zu of %zu)", shown, i + 1,
+         job->spec->n_artifacts);
+    fetch f = {.job = job, .index = i, .fd = -1};
     int64_t delay = DV_NSEC_PER_SEC;
     for (int n = 1;; n++) {
         bool final;
@@ -314,32 +329,30 @@ static int fetch_one(dv_job *j, int root, size_t i, dv_error *err)
         err->recoverable = !final;
         if (final || n == ATTEMPTS || r == -ECANCELED)
             return r;
-        dv_runner_post_note(j->run, j->task_id, "Downloading Artifacts", false,
-                            "artifact[%zu]: %s; trying again (%d of %d)", i, err->msg, n + 1,
-                            ATTEMPTS);
-        if (!backoff(j, delay))
+        note(job, "Downloading Artifacts", false, "artifact[%zu]: %s; trying again (%d of %d)", i,
+             err->msg, n + 1, ATTEMPTS);
+        if (!backoff(job, delay))
             return dv_error_set(err, -ECANCELED, "download cancelled");
         delay *= 2;
     }
 }
 
-int dv_artifacts_fetch(dv_job *j)
+int dv_artifacts_fetch(const dv_artifact_fetch *f, dv_error *err)
 {
-    const dv_task_spec *spec = j->spec;
+    const dv_task_spec *spec = f->spec;
     if (!spec->n_artifacts)
         return 0;
-    _cleanup_close_ int root = open(j->task_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int root = open(f->task_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
-        return dv_error_errno(&j->err, errno, "open %s", j->task_dir);
+        return dv_error_errno(err, errno, "open %s", f->task_dir);
     for (size_t i = 0; i < spec->n_artifacts; i++) {
-        int r = fetch_one(j, root, i, &j->err);
+        int r = fetch_one(f, root, i, err);
         if (r < 0) {
-            bool recoverable = j->err.recoverable;
-            dv_error_wrap(&j->err, "artifact[%zu]", i);
-            j->err.recoverable = recoverable;
-            j->err.unreachable = false; /* the Engine has nothing to do with it */
-            dv_runner_post_note(j->run, j->task_id, "Failed Artifact Download", false, "%s",
-                                j->err.msg);
+            bool recoverable = err->recoverable;
+            dv_error_wrap(err, "artifact[%zu]", i);
+            err->recoverable = recoverable;
+            err->unreachable = false;
+            note(f, "Failed Artifact Download", false, "%s", err->msg);
             return r;
         }
     }

@@ -20,17 +20,38 @@
  *   4xx answers and a checksum mismatch are final. The error names
  *   artifact[i]; it is recoverable (the restart policy applies, as for a
  *   failed pull) unless final.
- * - Events (task_runner.h notes): "Downloading Artifacts" per artifact
+ * - Events (through NOTE: task_jobs.c posts them as the task's): "Downloading Artifacts" per
+ * artifact
  *   ("downloading SOURCE (i of n)"), transient "progress" every 5 s or 10%,
  *   "Failed Artifact Download" with the reason. Header values are never shown.
- * - The job's cancel stops a download within ~100 ms (-ECANCELED). */
+ * - CANCEL stops a download within ~100 ms (-ECANCELED). */
 #ifndef DV_ARTIFACTS_H
 #define DV_ARTIFACTS_H
 
-struct dv_job;
+#include <stdbool.h>
+#include <stdint.h>
 
-/* Fetch J's spec's artifacts into J->task_dir. 0, or a negative errno with
- * J->err set. Blocking: runs on a worker. */
-int dv_artifacts_fetch(struct dv_job *j);
+#include "docker.h"
+#include "error.h"
+#include "spec.h"
+
+/* A task event: TYPE, TRANSIENT (only streamed) and the one-line MSG. */
+typedef void (*dv_artifact_note_fn)(void *userdata, const char *type, bool transient,
+                                    const char *msg);
+
+typedef struct dv_artifact_fetch {
+    const dv_task_spec *spec;
+    const char *task_dir;
+    int64_t timeout_ns;          /* total per attempt; 0 = 10 minutes */
+    int64_t activity_timeout_ns; /* no byte for this long ends an attempt; 0 = none */
+    dv_cancel *cancel;
+    dv_artifact_note_fn note;
+    void *userdata;
+} dv_artifact_fetch;
+
+/* Fetch F->spec's artifacts into F->task_dir. 0, or a negative errno with ERR
+ * set (never `unreachable`: the Engine has nothing to do with it). Blocking:
+ * runs on a worker. */
+int dv_artifacts_fetch(const dv_artifact_fetch *f, dv_error *err);
 
 #endif

@@ -292,6 +292,12 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
     return 0;
 }
 
+static void artifact_note(void *userdata, const char *type, bool transient, const char *msg)
+{
+    dv_job *j = userdata;
+    dv_runner_post_note(j->run, j->task_id, type, transient, "%s", msg);
+}
+
 static void run_image(dv_job *j)
 {
     const dv_task_spec *spec = j->spec;
@@ -299,7 +305,16 @@ static void run_image(dv_job *j)
     j->image_ref = dv_xstrdup(name->ref);
     /* First, image present or not: a task's artifacts are its files, and `load`
      * may need one. */
-    if ((j->r = dv_artifacts_fetch(j)) < 0)
+    dv_artifact_fetch fetch = {
+        .spec = spec,
+        .task_dir = j->task_dir,
+        .timeout_ns = j->pull_timeout_ns,
+        .activity_timeout_ns = j->activity_timeout_ns,
+        .cancel = &j->cancel,
+        .note = artifact_note,
+        .userdata = j,
+    };
+    if ((j->r = dv_artifacts_fetch(&fetch, &j->err)) < 0)
         return;
     dv_error ierr;
     int r = inspect_image_id(j, name->ref, &ierr);
