@@ -303,6 +303,10 @@ static bool backoff(const dv_artifact_fetch *job, int64_t ns)
 static int fetch_one(const dv_artifact_fetch *job, int root, size_t i, dv_error *err)
 {
     const dv_artifact *a = &job->spec->artifacts[i];
+    if (a->local && !job->allow_local)
+        return dv_error_set(err, -EPERM,
+                            "source: a local file source reads the host: not allowed on this "
+                            "agent (docker.volumes.enabled is false)");
     const char *slash = strrchr(a->target, '/');
     _cleanup_free_ char *dir_rel =
         slash ? dv_xstrndup(a->target, (size_t)(slash - a->target)) : dv_xstrdup("");

@@ -45,6 +45,10 @@ typedef struct dv_artifact_fetch {
     int64_t timeout_ns;          /* total per attempt; 0 = 10 minutes */
     int64_t activity_timeout_ns; /* no byte for this long ends an attempt; 0 = none */
     dv_cancel *cancel;
+    /* docker.volumes.enabled as it is now: policy.h allowed a host-file source
+     * at submit, but a reload may have turned volumes off since (as for binds,
+     * checked again at every create; the fetch comes before the create). */
+    bool allow_local;
     dv_artifact_note_fn note;
     void *userdata;
 } dv_artifact_fetch;

@@ -311,6 +311,7 @@ static void run_image(dv_job *j)
         .timeout_ns = j->pull_timeout_ns,
         .activity_timeout_ns = j->activity_timeout_ns,
         .cancel = &j->cancel,
+        .allow_local = j->artifacts_local_allowed,
         .note = artifact_note,
         .userdata = j,
     };

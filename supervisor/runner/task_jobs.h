@@ -78,7 +78,8 @@ typedef struct dv_job {
     /* IMAGE */
     dv_task_spec *spec; /* IMAGE: the task's parsed spec (a reference: it is immutable) */
     char *local_dir;
-    char *task_dir; /* where artifacts land (artifacts.h) */
+    char *task_dir;               /* where artifacts land (artifacts.h) */
+    bool artifacts_local_allowed; /* docker.volumes.enabled when the job was made */
     dv_auth_sources auth;
     char *auth_config, *auth_helper;
     int64_t activity_timeout_ns;

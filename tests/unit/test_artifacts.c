@@ -30,6 +30,7 @@ typedef struct fixture {
     char *task_dir; /* root/task, with local/ */
     char *source;   /* root/src.txt: "hello\n" */
     dv_buf notes;   /* "TYPE: MSG\n" per note */
+    bool volumes_off;
 } fixture;
 
 static void on_note(void *userdata, const char *type, bool transient, const char *msg)
@@ -69,9 +70,8 @@ static int teardown(void **state)
 /* Fetch the artifacts of the spec whose artifact array is ARRAY_JSON. */
 static int fetch(fixture *fx, const char *array_json, dv_error *err)
 {
-    _cleanup_free_ char *text =
-        dv_xasprintf("{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\"},\"artifact\":%s}",
-                     array_json);
+    _cleanup_free_ char *text = dv_xasprintf(
+        "{\"name\":\"t\",\"config\":{\"image\":\"busybox:1\"},\"artifact\":%s}", array_json);
     _cleanup_json_ json_t *j = json_loads(text, 0, NULL);
     assert_non_null(j);
     dv_task_spec *spec = NULL;
@@ -81,6 +81,7 @@ static int fetch(fixture *fx, const char *array_json, dv_error *err)
     dv_artifact_fetch f = {.spec = spec,
                            .task_dir = fx->task_dir,
                            .timeout_ns = 0,
+                           .allow_local = !fx->volumes_off,
                            .note = on_note,
                            .userdata = fx};
     dv_error_clear(err);
@@ -180,6 +181,19 @@ static void test_missing_source_is_final(void **state)
     assert_null(strstr(notes(fx), "trying again"));
 }
 
+/* A reload turned docker.volumes.enabled off after the submit. */
+static void test_local_refused_when_volumes_off(void **state)
+{
+    fixture *fx = *state;
+    fx->volumes_off = true;
+    _cleanup_free_ char *arr = dv_xasprintf("[{\"source\":\"%s\"}]", fx->source);
+    dv_error err;
+    assert_int_equal(fetch(fx, arr, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "artifact[0]: source: a local file source reads the host"));
+    _cleanup_free_ char *copy = read_file(fx->task_dir, "local/src.txt");
+    assert_null(copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +201,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checksum_mismatch_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_in_local_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_source_is_final, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_refused_when_volumes_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
