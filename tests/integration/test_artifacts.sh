@@ -79,7 +79,8 @@ docker save "$img" -o "$SRV/img.tar"
 docker rmi "$img" >/dev/null
 f=$(spec load "$img" '.config.load = "img.tar" | .config.command = "echo" | .config.args = ["loaded"]
     | .artifact = [{source: "'"$BASE"'/img.tar", options: {archive: "false"}}]')
-id=$(dv run -detach "$f")
+dv run "$f" >"$T_DIR/run-load.out" 2>&1 || fail "run with load: $(cat "$T_DIR/run-load.out")"
+id=$(dv status -json | jq -r --arg n "$T_PREFIX-load" '.[] | select(.name == $n) | .id')
 wait_state "$id" exited 60
 dv logs "$id" | matches -x loaded || fail "the loaded image did not run: $(dv logs "$id"); $(events "$id")"
 docker image inspect "$img" >/dev/null 2>&1 || fail "the image was not loaded"
