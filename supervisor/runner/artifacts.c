@@ -1,6 +1,7 @@
 /* Artifact downloads on a worker (artifacts.h). */
 #include "artifacts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #define MAX_REDIRS 5L
 #define DEFAULT_TIMEOUT_NS (10 * 60 * DV_NSEC_PER_SEC)
 #define PROGRESS_EVERY_NS (5 * DV_NSEC_PER_SEC)
+#define TMP_PREFIX ".dvartifact-"
 
 typedef struct fetch {
     const dv_artifact_fetch *job;
@@ -195,7 +197,7 @@ static int attempt(fetch *f, const dv_artifact *a, int dir, const char *name, bo
     const dv_artifact_fetch *job = f->job;
     *ret_final = true;
     char tmp[96];
-    snprintf(tmp, sizeof(tmp), ".dvartifact-%d-%" PRIx64 ".tmp", (int)getpid(),
+    snprintf(tmp, sizeof(tmp), TMP_PREFIX "%d-%" PRIx64 ".tmp", (int)getpid(),
              (uint64_t)dv_monotonic_ns());
     _cleanup_close_ int fd =
         openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -288,6 +290,28 @@ static int attempt(fetch *f, const dv_artifact *a, int dir, const char *name, bo
     return 0;
 }
 
+/* Remove the temp files an interrupted download (the agent killed mid-way) left
+ * in DIR: they would hold the task's disk space for good. Only one job of a
+ * task runs at a time, so none of them is being written. */
+static void remove_stale_temps(int dir)
+{
+    int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 && n > 4 &&
+            strcmp(e->d_name + n - 4, ".tmp") == 0)
+            unlinkat(dir, e->d_name, 0);
+    }
+    closedir(d);
+}
+
 /* Sleep NS unless the job is cancelled first (false then). */
 static bool backoff(const dv_artifact_fetch *job, int64_t ns)
 {
@@ -320,6 +344,7 @@ static int fetch_one(const dv_artifact_fetch *job, int root, size_t i, dv_error 
              a->target, i);
         return 0;
     }
+    remove_stale_temps(dir);
     note(job, "Downloading Artifacts", false, "downloading %s (%zu of %zu)", shown, i + 1,
          job->spec->n_artifacts);
     fetch f = {.job = job, .index = i, .fd = -1};

@@ -10,7 +10,8 @@
  *   pull_activity_timeout, an HTTP status >= 400 a failure.
  * - It lands in a temp file beside its target, is checked against
  *   options.checksum, fsynced and renamed into place: the target is never
- *   half written. The directories on the way are opened one component at a
+ *   half written (a temp file an agent killed mid-download left is removed at
+ *   the next fetch into that directory). The directories on the way are opened one component at a
  *   time without following symlinks (created when missing, root's, 0755), so
  *   a symlink the task planted in local/ leads nowhere.
  * - Fetched once per task: a target already in place is kept (with a

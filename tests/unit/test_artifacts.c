@@ -124,6 +124,9 @@ static void test_fetched_then_in_place(void **state)
     assert_string_equal(b, "hello\n");
     assert_non_null(strstr(notes(fx), "Downloading Artifacts: downloading "));
     assert_non_null(strstr(notes(fx), "(2 of 2)"));
+    _cleanup_free_ char *ls = NULL;
+    dv_test_sh(&ls, "ls -A '%s/local'", fx->task_dir);
+    assert_string_equal(ls, "deep\nsrc.txt\n");
 
     /* A restart: both are in place, the source changed, nothing is fetched. */
     dv_test_write_file(fx->source, "changed\n");
@@ -139,6 +142,9 @@ static void test_checksum_mismatch_leaves_nothing(void **state)
 {
     fixture *fx = *state;
     dv_test_write_file(fx->source, "not hello\n");
+    /* what an agent killed mid-download leaves */
+    _cleanup_free_ char *stale = dv_xasprintf("%s/local/.dvartifact-1-abc.tmp", fx->task_dir);
+    dv_test_write_file(stale, "partial");
     _cleanup_free_ char *arr = dv_xasprintf(
         "[{\"source\":\"%s\",\"options\":{\"checksum\":\"sha256:" HELLO_SUM "\"}}]", fx->source);
     dv_error err;
