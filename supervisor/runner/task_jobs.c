@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "artifacts.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
@@ -53,6 +54,7 @@ void dv_job_free(dv_job *j)
         return;
     dv_task_spec_free(j->spec);
     free(j->local_dir);
+    free(j->task_dir);
     free(j->auth_config);
     free(j->auth_helper);
     free(j->image_ref);
@@ -290,11 +292,31 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
     return 0;
 }
 
+static void artifact_note(void *userdata, const char *type, bool transient, const char *msg)
+{
+    dv_job *j = userdata;
+    dv_runner_post_note(j->run, j->task_id, type, transient, "%s", msg);
+}
+
 static void run_image(dv_job *j)
 {
     const dv_task_spec *spec = j->spec;
     const dv_image_name *name = &spec->config.image_name;
     j->image_ref = dv_xstrdup(name->ref);
+    /* First, image present or not: a task's artifacts are its files, and `load`
+     * may need one. */
+    dv_artifact_fetch fetch = {
+        .spec = spec,
+        .task_dir = j->task_dir,
+        .timeout_ns = j->pull_timeout_ns,
+        .activity_timeout_ns = j->activity_timeout_ns,
+        .cancel = &j->cancel,
+        .allow_local = j->artifacts_local_allowed,
+        .note = artifact_note,
+        .userdata = j,
+    };
+    if ((j->r = dv_artifacts_fetch(&fetch, &j->err)) < 0)
+        return;
     dv_error ierr;
     int r = inspect_image_id(j, name->ref, &ierr);
     bool present = r == 0;

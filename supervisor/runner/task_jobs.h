@@ -2,9 +2,9 @@
  * kind, Nomad's retry rules included. A job never touches the task table: its
  * inputs are copies, its outputs are read by the loop in the done callback.
  *
- *   IMAGE   inspect; pull (auth, progress, timeouts) when missing, tag latest
- *           or force_pull; or load from a tar in the local dir; then inspect for the id
- *   START   (remove the previous container), create with Nomad's retries
+ *   IMAGE   fetch the spec's artifacts into the task dir (artifacts.h); inspect; pull (auth,
+ * progress, timeouts) when missing, tag latest or force_pull; or load from a tar in the local dir;
+ * then inspect for the id START   (remove the previous container), create with Nomad's retries
  *           (name conflict: reuse a running container or remove a dead one;
  *           recoverable errors with backoff), give the task's directories to
  *           the created container's user (task_dirs.h; a name the image does
@@ -78,6 +78,8 @@ typedef struct dv_job {
     /* IMAGE */
     dv_task_spec *spec; /* IMAGE: the task's parsed spec (a reference: it is immutable) */
     char *local_dir;
+    char *task_dir;               /* where artifacts land (artifacts.h) */
+    bool artifacts_local_allowed; /* docker.volumes.enabled when the job was made */
     dv_auth_sources auth;
     char *auth_config, *auth_helper;
     int64_t activity_timeout_ns;

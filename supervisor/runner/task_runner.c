@@ -267,6 +267,8 @@ static void op_fetch_image(void *ctx, dv_task *t)
     dv_job *j = dv_job_new(DV_JOB_IMAGE, run, t);
     j->spec = dv_task_spec_ref(rt->spec);
     j->local_dir = dv_xstrdup(rt->paths.local_dir);
+    j->task_dir = dv_xstrdup(rt->paths.task_dir);
+    j->artifacts_local_allowed = run->config->docker.volumes.enabled;
     j->auth_config =
         run->config->docker.auth.config ? dv_xstrdup(run->config->docker.auth.config) : NULL;
     j->auth_helper =

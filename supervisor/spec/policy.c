@@ -338,6 +338,16 @@ static int check_volumes(const dv_task_spec *spec, const dv_task_paths *paths, d
                 return r;
         }
     }
+    /* The agent copies a local artifact into the task's directory: a host file
+     * the task could otherwise not see, as a bind source would show it. */
+    for (size_t i = 0; i < spec->n_artifacts; i++)
+        if (spec->artifacts[i].local) {
+            char field[DV_SPEC_FIELD_MAX];
+            snprintf(field, sizeof(field), "artifact[%zu].source", i);
+            return dv_spec_fail(err, field, -EPERM,
+                                "a local file source reads the host: not allowed on this agent "
+                                "(docker.volumes.enabled is false)");
+        }
     /* The agent reads the profile and hands its content to the Engine: a host
      * file a task could otherwise not see, so it is held to the bind rule. */
     for (size_t i = 0; i < c->security_opt.n; i++) {

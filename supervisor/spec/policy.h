@@ -20,7 +20,8 @@
  *   outside the allocation directory. tmpfs mounts are always allowed.
  *   A seccomp profile given by path (config.security_opt "seccomp=<path>",
  *   dv_policy_seccomp_path()) is a host path like a bind source: resolved the
- *   same way, refused outside the allocation directory. */
+ *   same way, refused outside the allocation directory. So is an `artifact`
+ *   whose source is a host file (file:// or an absolute path), wherever it is. */
 #ifndef DV_POLICY_H
 #define DV_POLICY_H
 

@@ -20,9 +20,9 @@
 /* Nomad's RestartPolicyMinInterval. */
 #define RESTART_MIN_INTERVAL (5 * DV_NSEC_PER_SEC)
 
-static const char *const top_keys[] = {"name",      "config",  "env",          "user",
-                                       "resources", "network", "kill_timeout", "kill_signal",
-                                       "restart",   "logs",    "meta",         NULL};
+static const char *const top_keys[] = {
+    "name",        "config",  "env",  "user", "resources", "network", "kill_timeout",
+    "kill_signal", "restart", "logs", "meta", "artifact",  NULL};
 
 static int check_name(const char *name, dv_spec_error *err)
 {
@@ -190,6 +190,7 @@ static void spec_free_fields(dv_task_spec *spec)
     dv_kv_free(&spec->meta);
     free(spec->user);
     dv_spec_network_clear(spec);
+    dv_spec_artifacts_clear(spec);
 }
 
 dv_task_spec *dv_task_spec_ref(dv_task_spec *spec)
@@ -250,7 +251,9 @@ int dv_spec_parse_resolved(const json_t *spec_json, dv_spec_resolve_fn resolve, 
         (r = dv_sj_object(spec_json, "", "network", &network, err)) < 0 ||
         (r = dv_spec_parse_network(network, spec, err)) < 0 ||
         (r = parse_kill(spec_json, spec, err)) < 0 ||
-        (r = parse_restart(spec_json, spec, err)) < 0 || (r = parse_logs(spec_json, spec, err)) < 0)
+        (r = parse_restart(spec_json, spec, err)) < 0 ||
+        (r = parse_logs(spec_json, spec, err)) < 0 ||
+        (r = dv_spec_parse_artifacts(spec_json, spec, err)) < 0)
         return r;
     _cleanup_json_ json_t *resolved = NULL;
     if (resolve) {
@@ -299,6 +302,18 @@ json_t *dv_spec_redact(const json_t *spec_json)
     json_t *lc = json_object_get(json_object_get(config, "logging"), "config");
     const char *key;
     json_t *value;
+    size_t i;
+    json_t *artifact;
+    /* An artifact's headers are how a download authenticates (Authorization,
+     * tokens): every value is hidden, whatever its name. */
+    json_array_foreach(json_object_get(copy, "artifact"), i, artifact)
+    {
+        json_t *headers = json_object_get(artifact, "headers");
+        json_object_foreach(headers, key, value)
+        {
+            json_object_set_new(headers, key, json_string(DV_REDACTED));
+        }
+    }
     json_object_foreach(lc, key, value)
     {
         if (secret_key(key))

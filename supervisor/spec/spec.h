@@ -157,6 +157,22 @@ typedef struct dv_network_port {
     int to;          /* container port, 0 = same as the host port */
 } dv_network_port;
 
+/* A task-level `artifact` block (Nomad's, JSON form): one file fetched into
+ * the task dir before every start (runner/artifacts.h). Archives are never
+ * unpacked (Nomad's options.archive = false, which `load` needs anyway). */
+typedef struct dv_artifact {
+    char *source; /* as written: http(s) URL, file:// URL or absolute host path */
+    char *url;    /* what is fetched: SOURCE, or file://SOURCE for a bare path */
+    bool local;   /* a host file (file:// or a path): policy.h holds it to the bind rule */
+    /* The file's path relative to the task dir, clean, never escaping it:
+     * mode "any" (default) puts the source's last path segment in the
+     * destination directory (default "local/"); mode "file" names the file. */
+    char *target;
+    char *checksum_type; /* "md5", "sha1", "sha256", "sha512"; NULL = none */
+    char *checksum_hex;  /* lowercase hex of the right length */
+    dv_kv headers;       /* HTTP request headers (values may be secrets) */
+} dv_artifact;
+
 typedef struct dv_task_spec {
     char *name; /* required: [A-Za-z0-9][A-Za-z0-9_.-]*, at most DV_TASK_NAME_MAX */
     dv_task_config config;
@@ -192,6 +208,8 @@ typedef struct dv_task_spec {
         bool journald;         /* default true */
         bool disabled;         /* default false */
     } logs;
+    dv_artifact *artifacts; /* `artifact`, in order */
+    size_t n_artifacts;
     int refs; /* dv_task_spec_ref() */
 } dv_task_spec;
 
@@ -222,10 +240,10 @@ dv_task_spec *dv_task_spec_ref(dv_task_spec *spec);
 void dv_task_spec_free(dv_task_spec *spec);
 
 /* A deep copy of SPEC_JSON with every secret replaced by "<redacted>":
- * config.auth.password, and logging.config values whose key names a secret
- * (token, password, secret, key, credential). Works on invalid specs too (it
- * only looks for those paths). NULL only for a NULL SPEC_JSON. Use it for anything shown
- * (status, events, logs, API answers). */
+ * config.auth.password, logging.config values whose key names a secret
+ * (token, password, secret, key, credential), and every artifact[].headers value. Works on invalid
+ * specs too (it only looks for those paths). NULL only for a NULL SPEC_JSON. Use it for anything
+ * shown (status, events, logs, API answers). */
 json_t *dv_spec_redact(const json_t *spec_json);
 
 #define DV_REDACTED "<redacted>"

@@ -22,6 +22,10 @@ int dv_spec_parse_network(const json_t *network, dv_task_spec *spec, dv_spec_err
 int dv_spec_check_ports(const dv_task_spec *spec, dv_spec_error *err);
 void dv_spec_network_clear(dv_task_spec *spec);
 
+/* The task-level `artifact` array (spec_artifacts.c). */
+int dv_spec_parse_artifacts(const json_t *spec_json, dv_task_spec *spec, dv_spec_error *err);
+void dv_spec_artifacts_clear(dv_task_spec *spec);
+
 /* Effective Docker network mode of SPEC: config.network_mode, else
  * network.mode, else "bridge". */
 const char *dv_spec_network_mode(const dv_task_spec *spec);
