@@ -29,7 +29,11 @@ static void print_alloc(const json_t *a, dv_table *t)
         snprintf(alloc, sizeof(alloc), "%s.%s[%lld]", str(a, "job") ?: "-", str(a, "group") ?: "-",
                  json_integer_value(json_object_get(a, "index")));
         dv_cli_short_id(str(task, "id"), sid);
-        const char *row[] = {str(a, "id"), alloc, sid, str(task, "name"), str(task, "state"),
+        const char *row[] = {str(a, "id"),
+                             alloc,
+                             sid,
+                             str(task, "name"),
+                             str(task, "state"),
                              json_is_true(json_object_get(task, "infra")) ? "infra" : "task"};
         dv_table_add(t, row);
     }
@@ -61,14 +65,13 @@ static int call(const char *cmd, const char *usage, const char *method, int argc
         printf("allocation %s: %s\n", str(answer, "id") ?: "", str(answer, "state") ?: "");
         return DV_EXIT_OK;
     }
-    static const char *const headers[] = {"ALLOC", "JOB.GROUP[INDEX]", "TASK",
-                                          "NAME",  "STATE",            "ROLE"};
+    static const char *const headers[] = {"ALLOC", "JOB.GROUP[INDEX]", "TASK", "NAME", "STATE",
+                                          "ROLE"};
     dv_table *t = dv_table_new(DV_ARRAY_SIZE(headers), headers);
     if (json_is_array(answer)) {
         size_t i;
         json_t *a;
-        json_array_foreach(answer, i, a)
-            print_alloc(a, t);
+        json_array_foreach(answer, i, a) print_alloc(a, t);
     } else {
         print_alloc(answer, t);
     }
@@ -79,8 +82,7 @@ static int call(const char *cmd, const char *usage, const char *method, int argc
 
 int dv_cmd_allocs(int argc, char **argv)
 {
-    return call("allocs", "dockvisor allocs [-json] [-address A] [ALLOC-ID]", "GET", argc, argv,
-                0);
+    return call("allocs", "dockvisor allocs [-json] [-address A] [ALLOC-ID]", "GET", argc, argv, 0);
 }
 
 int dv_cmd_alloc_rm(int argc, char **argv)

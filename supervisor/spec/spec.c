@@ -251,20 +251,18 @@ int dv_spec_parse_resolved(const json_t *spec_json, dv_spec_resolve_fn resolve, 
         (r = dv_sj_object(spec_json, "", "network", &network, err)) < 0 ||
         (r = dv_spec_parse_network(network, spec, err)) < 0 ||
         (r = parse_kill(spec_json, spec, err)) < 0 ||
-        (r = parse_restart(spec_json, spec, err)) < 0 ||
-        (r = parse_logs(spec_json, spec, err)) < 0 ||
-        (r = dv_spec_parse_artifacts(spec_json, spec, err)) < 0)
+        (r = parse_restart(spec_json, spec, err)) < 0 || (r = parse_logs(spec_json, spec, err)) < 0)
         return r;
-    _cleanup_json_ json_t *resolved = NULL;
-    if (resolve) {
-        resolved = json_deep_copy(config);
-        if (!resolved)
-            dv_oom("spec config copy");
-        if ((r = resolve(spec, resolved, userdata, err)) < 0)
-            return r;
-        config = resolved;
-    }
-    if ((r = dv_spec_parse_config(config, &spec->config, err)) < 0 ||
+    /* What is interpolated: config and artifact, parsed once resolved. */
+    _cleanup_json_ json_t *parts = json_object();
+    json_object_set_new(parts, "config", json_deep_copy(config));
+    const json_t *artifact = json_object_get(spec_json, "artifact");
+    if (artifact)
+        json_object_set_new(parts, "artifact", json_deep_copy(artifact));
+    if (resolve && (r = resolve(spec, parts, userdata, err)) < 0)
+        return r;
+    if ((r = dv_spec_parse_artifacts(parts, spec, err)) < 0 ||
+        (r = dv_spec_parse_config(json_object_get(parts, "config"), &spec->config, err)) < 0 ||
         (r = check_memory(spec, err)) < 0 || (r = dv_spec_check_ports(spec, err)) < 0)
         return r;
     if (spec->user && !*spec->user) {

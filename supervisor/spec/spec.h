@@ -222,11 +222,12 @@ int64_t dv_spec_memory_hard_mb(const dv_task_spec *spec);
 /* Parse and validate SPEC_JSON (an object), as written: no interpolation. */
 int dv_spec_parse(const json_t *spec_json, dv_task_spec **ret, dv_spec_error *err);
 
-/* Called by dv_spec_parse_resolved() with SPEC parsed but for its config (name,
- * env, meta, user, resources, network, kill, restart, logs), and CONFIG, a copy
- * of the spec's config object, before it is parsed: it may rewrite SPEC->env's
- * values and CONFIG's strings (Nomad's interpolation: task_env.h). */
-typedef int (*dv_spec_resolve_fn)(dv_task_spec *spec, json_t *config, void *userdata,
+/* Called by dv_spec_parse_resolved() with SPEC parsed but for its config and
+ * artifacts (name, env, meta, user, resources, network, kill, restart, logs),
+ * and PARTS, {"config": ..., "artifact": [...]} copied from the spec, before
+ * they are parsed: it may rewrite SPEC->env's values and PARTS' strings
+ * (Nomad's interpolation: task_env.h). */
+typedef int (*dv_spec_resolve_fn)(dv_task_spec *spec, json_t *parts, void *userdata,
                                   dv_spec_error *err);
 
 /* dv_spec_parse() with RESOLVE (NULL = none) run before config is parsed, so

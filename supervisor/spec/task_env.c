@@ -125,7 +125,7 @@ void dv_task_env(const dv_task_spec *spec, const dv_agent_config *config,
 struct resolve_ctx {
     const dv_agent_config *config;
     const dv_translate_ctx *ctx;
-    json_t *config_json; /* the resolved config, kept for the caller's RET_JSON */
+    json_t *parts; /* config and artifact resolved, kept for the caller's RET_JSON */
 };
 
 void dv_task_interp_vars(const dv_agent_config *config, const dv_translate_ctx *ctx,
@@ -143,7 +143,7 @@ void dv_task_interp_vars(const dv_agent_config *config, const dv_translate_ctx *
     };
 }
 
-static int resolve(dv_task_spec *spec, json_t *config_json, void *userdata, dv_spec_error *err)
+static int resolve(dv_task_spec *spec, json_t *parts, void *userdata, dv_spec_error *err)
 {
     struct resolve_ctx *rc = userdata;
     const dv_agent_config *config = rc->config;
@@ -167,10 +167,10 @@ static int resolve(dv_task_spec *spec, json_t *config_json, void *userdata, dv_s
     if (r >= 0) {
         dv_task_env(spec, config, rc->ctx, &env);
         vars.env = &env;
-        r = dv_interpolate_json(config_json, &vars, "config", err);
+        r = dv_interpolate_json(parts, &vars, "", err);
     }
     if (r >= 0)
-        rc->config_json = json_incref(config_json);
+        rc->parts = json_incref(parts);
     dv_kv_free(&runtime);
     dv_kv_free(&env);
     return r;
@@ -183,14 +183,14 @@ int dv_spec_parse_for_task(const json_t *spec_json, const dv_agent_config *confi
     struct resolve_ctx rc = {.config = config, .ctx = ctx};
     dv_task_spec *spec = NULL;
     int r = dv_spec_parse_resolved(spec_json, resolve, &rc, &spec, err);
-    _cleanup_json_ json_t *config_json = rc.config_json;
+    _cleanup_json_ json_t *parts = rc.parts;
     if (r < 0)
         return r;
     if (ret_json) {
         json_t *resolved = json_deep_copy(spec_json);
         if (!resolved)
             dv_oom("resolved spec");
-        json_object_set(resolved, "config", config_json);
+        json_object_update(resolved, parts);
         if (spec->env.n) {
             json_t *env = json_object();
             for (size_t i = 0; i < spec->env.n; i++)

@@ -559,6 +559,39 @@ static void test_command_and_image(void **state)
             fail_msg("accepted: %s", bad[i].spec);
         assert_string_equal(e.err.field, bad[i].field);
     }
+    /* artifact blocks are interpolated too (source, destination, headers) */
+    {
+        dv_agent_config config;
+        assert_int_equal(dv_agent_config_defaults(&config, NULL), 0);
+        _cleanup_json_ json_t *sj = json_loads(
+            "{\"name\":\"web\",\"config\":{\"image\":\"busybox:1\"},\"meta\":{\"v\":\"7\"},"
+            "\"artifact\":[{\"source\":\"https://files.local/${NOMAD_META_v}/app.tar\","
+            "\"destination\":\"local/${NOMAD_TASK_NAME}/\"}]}",
+            0, NULL);
+        dv_task_spec *spec = NULL;
+        json_t *resolved = NULL;
+        dv_spec_error err;
+        if (dv_spec_parse_for_task(sj, &config, &(dv_translate_ctx){.task_id = ID, .node_id = NODE},
+                                   &spec, &resolved, &err) < 0)
+            fail_msg("%s", err.err.msg);
+        assert_string_equal(spec->artifacts[0].source, "https://files.local/7/app.tar");
+        assert_string_equal(spec->artifacts[0].target, "local/web/app.tar");
+        assert_json(
+            json_object_get(json_array_get(json_object_get(resolved, "artifact"), 0), "source"),
+            "\"https://files.local/7/app.tar\"");
+        json_decref(resolved);
+        dv_task_spec_free(spec);
+        json_object_set_new(json_array_get(json_object_get(sj, "artifact"), 0), "destination",
+                            json_string("local/${nope}"));
+        dv_spec_error_clear(&err);
+        assert_int_equal(dv_spec_parse_for_task(sj, &config,
+                                                &(dv_translate_ctx){.task_id = ID, .node_id = NODE},
+                                                &spec, NULL, &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "artifact[0].destination");
+        dv_agent_config_clear(&config);
+    }
+
     /* the agent's own logging options: their field is the agent config's */
     t = translate_with("{\"docker\":{\"logging\":{\"config\":{\"tag\":\"${nope}\"}}}}", CFG("}}"),
                        NULL, NULL);
