@@ -26,8 +26,7 @@ jq -n --arg n "$T_PREFIX-web" --arg p "$DV_TEST_IMAGE_PAYLOAD" --arg b "$DV_TEST
      kill_timeout: "1s"}
   ]}' >"$g"
 
-code=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST --data-binary @"$g" http://localhost/v1/tasks)
-[ "$code" = 201 ] || fail "group submit: HTTP $code $(cat "$T_DIR/resp.json")"
+dv run -detach -json "$g" >"$T_DIR/resp.json" || fail "dockvisor run of a group: $(cat "$T_DIR/resp.json")"
 [ "$(jq '.allocations | length' "$T_DIR/resp.json")" = 2 ] || fail "not 2 allocations: $(cat "$T_DIR/resp.json")"
 [ "$(jq -r '[.allocations[].index] | sort | join(",")' "$T_DIR/resp.json")" = "0,1" ] || fail "indexes"
 [ "$(jq -r '[.allocations[].id] | unique | length' "$T_DIR/resp.json")" = 2 ] || fail "alloc ids not distinct"
@@ -128,7 +127,16 @@ code=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST --data-binary @"$T_DI
 [ "$(ls "$T_DIR/data/allocs" | wc -l)" = 1 ] || fail "a refused group left an allocation directory"
 ok "bad groups refused naming the field; nothing created"
 
-api -X DELETE "http://localhost/v1/allocs/${allocs[1]}" >/dev/null
+# --- the CLI's view: status's ALLOC column, allocs, alloc-rm ---
 a=${allocs[1]}
+index=$(api "http://localhost/v1/allocs/$a" | jq -r .index)
+dv status | matches -E "server +shop\.$T_PREFIX-web\[$index\] +running" || fail "status lacks the ALLOC column: $(dv status)"
+dv allocs | matches -E "^$a +shop\.$T_PREFIX-web\[$index\] +[0-9a-f]{8} +$T_PREFIX-web-infra +running +infra" ||
+    fail "allocs: $(dv allocs)"
+dv status "$(task_of "$a" client)" | matches "^Allocation *= $a (shop.$T_PREFIX-web\[$index\])" || fail "status ID lacks the allocation"
+dv alloc-rm "$a" | matches "allocation $a: destroying" || fail "alloc-rm"
 wait_for 60 gone || fail "second allocation not destroyed"
+code=0; dv alloc-rm "../tasks" >/dev/null 2>&1 || code=$?
+[ "$code" = 2 ] || fail "alloc-rm of a bad id exited $code"
+ok "status, allocs and alloc-rm show and destroy allocations"
 finish
