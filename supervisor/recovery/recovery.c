@@ -352,14 +352,42 @@ static bool has_container(recovery *rc, const char *task_id)
     return false;
 }
 
+/* Is allocation ALLOC_ID still someone's: a loaded task's, or (as far as can be
+ * told) a set-aside record's, or a container's? */
+static bool alloc_claimed(recovery *rc, const char *alloc_id)
+{
+    for (size_t i = 0; i < rc->ntasks; i++)
+        if (strcmp(rc->tasks[i]->alloc.id, alloc_id) == 0)
+            return true;
+    /* a set-aside record may be one of its tasks: its files are left alone */
+    if (json_object_size(rc->quarantined_ids))
+        return true;
+    size_t i;
+    json_t *c;
+    json_array_foreach(rc->containers, i, c)
+    {
+        const char *a = label_of(c, DV_NOMAD_LABEL_ALLOC_ID);
+        if (a && strcmp(a, alloc_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool task_dir_claimed(recovery *rc, const char *id)
+{
+    return task_of(rc, id) || json_object_get(rc->quarantined_ids, id) || has_container(rc, id);
+}
+
 /* A directory is created before its task's first record is written: a crash in
- * between leaves one no record claims (and no container uses). */
-static void remove_stray_dirs(recovery *rc)
+ * between leaves one no record claims (and no container uses). An allocation's
+ * shared dir goes with its last task: a crash in between leaves it alone. */
+static void remove_stray_dirs(recovery *rc, const char *kind,
+                              bool (*claimed)(recovery *rc, const char *id))
 {
     dv_runtime *run = rc->run;
     _cleanup_json_ json_t *ids = NULL;
     dv_error e;
-    if (dv_scan_task_dirs(run->config->data_dir, &ids, &e) < 0) {
+    if (dv_scan_id_dirs(run->config->data_dir, kind, &ids, &e) < 0) {
         dv_log_warning("recovery: %s", e.msg);
         return;
     }
@@ -368,9 +396,9 @@ static void remove_stray_dirs(recovery *rc)
     json_array_foreach(ids, i, v)
     {
         const char *id = json_string_value(v);
-        if (task_of(rc, id) || json_object_get(rc->quarantined_ids, id) || has_container(rc, id))
+        if (claimed(rc, id))
             continue;
-        _cleanup_free_ char *path = dv_xasprintf("%s/tasks/%s", run->config->data_dir, id);
+        _cleanup_free_ char *path = dv_xasprintf("%s/%s/%s", run->config->data_dir, kind, id);
         if (dv_remove_tree(path, &e) < 0) {
             dv_log_warning("recovery: %s", e.msg);
             continue;
@@ -618,7 +646,7 @@ static void summary(recovery *rc, int64_t started)
                 "lost, %zu started again (%zu after a node reboot), %zu stops and %zu destroys "
                 "finished, %zu restarts re-armed, %zu unchanged; helpers: %zu re-adopted, %zu "
                 "relaunched, %zu stray stopped; removed %zu containers without a record, %zu "
-                "stray task containers, %zu task dirs; %zu records set aside",
+                "stray task containers, %zu task and allocation dirs; %zu records set aside",
                 rc->ntasks, took, n[DV_RECOVER_ADOPT], n[DV_RECOVER_EXITED], n[DV_RECOVER_LOST],
                 n[DV_RECOVER_START] + n[DV_RECOVER_REBOOTED], n[DV_RECOVER_REBOOTED],
                 n[DV_RECOVER_STOP] + n[DV_RECOVER_STOPPED] + n[DV_RECOVER_SETTLE_STOPPED],
@@ -647,8 +675,10 @@ int dv_recovery_run(dv_runtime *run, dv_error *err)
     if (rc.containers)
         remove_orphan_containers(&rc);
     stop_stray_helpers(&rc);
-    if (rc.containers)
-        remove_stray_dirs(&rc);
+    if (rc.containers) { /* only when it is known which containers use them */
+        remove_stray_dirs(&rc, "tasks", task_dir_claimed);
+        remove_stray_dirs(&rc, "allocs", alloc_claimed);
+    }
     for (size_t i = 0; i < rc.ntasks; i++)
         recover_task(&rc, rc.tasks[i]);
     summary(&rc, started);

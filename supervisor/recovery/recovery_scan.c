@@ -168,9 +168,11 @@ size_t dv_stop_helpers(const dv_found_helper *h, size_t n, const char *boot_id, 
     return stopped;
 }
 
-int dv_scan_task_dirs(const char *data_dir, json_t **ret, dv_error *err)
+int dv_scan_id_dirs(const char *data_dir, const char *kind, json_t **ret, dv_error *err)
 {
-    _cleanup_free_ char *prefix = tasks_prefix(data_dir);
+    _cleanup_free_ char *clean = dv_path_clean(data_dir);
+    _cleanup_free_ char *prefix =
+        dv_xasprintf("%s/%s/", strcmp(clean, "/") == 0 ? "" : clean, kind);
     _cleanup_json_ json_t *ids = json_array();
     _cleanup_(closedirp) DIR *dir = opendir(prefix);
     if (!dir) {

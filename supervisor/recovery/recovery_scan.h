@@ -35,8 +35,8 @@ int dv_scan_helpers(const char *data_dir, dv_found_helper **ret, size_t *ret_n, 
 size_t dv_stop_helpers(const dv_found_helper *helpers, size_t n, const char *boot_id,
                        int64_t grace_ns);
 
-/* The task ids (UUIDs) that have a directory under DATA_DIR/tasks, as a JSON array
- * of strings (empty when DATA/tasks does not exist). */
-int dv_scan_task_dirs(const char *data_dir, json_t **ret, dv_error *err);
+/* The ids (UUIDs) that have a directory under DATA_DIR/KIND ("tasks", "allocs"),
+ * as a JSON array of strings (empty when DATA/KIND does not exist). */
+int dv_scan_id_dirs(const char *data_dir, const char *kind, json_t **ret, dv_error *err);
 
 #endif

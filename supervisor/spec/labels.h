@@ -9,5 +9,7 @@
 #define DV_LABEL_TASK_ID "io.dockvisor.task_id"
 #define DV_LABEL_TASK_NAME "io.dockvisor.task_name"
 #define DV_LABEL_NODE_ID "io.dockvisor.node_id"
+/* Nomad's mandatory label: the allocation (a task alone is its own). */
+#define DV_NOMAD_LABEL_ALLOC_ID "com.hashicorp.nomad.alloc_id"
 
 #endif

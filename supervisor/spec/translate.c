@@ -45,7 +45,7 @@ static void build_labels(const dv_task_spec *spec, const dv_agent_config *config
     dv_kv_set(&labels, DV_LABEL_NODE_ID, ctx->node_id);
     /* Nomad's "main mandatory label", on every container: tooling written
      * for Nomad finds its containers by it. */
-    dv_kv_set(&labels, NOMAD_LABEL_PREFIX "alloc_id", ctx->alloc_id ? ctx->alloc_id : ctx->task_id);
+    dv_kv_set(&labels, DV_NOMAD_LABEL_ALLOC_ID, ctx->alloc_id ? ctx->alloc_id : ctx->task_id);
     if (config->docker.extra_labels.n) {
         /* Every name a glob matches. A task alone is a job and a group of its
          * own name (task_env.h). */

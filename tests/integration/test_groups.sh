@@ -72,14 +72,18 @@ ok "tasks share the infra container's network (localhost), the group port is pub
 # --- an agent restart re-adopts infra and tasks, nothing restarted ---
 declare -A started
 for id in "${ids[@]}"; do started[$id]="$(task_field "$id" .container_id) $(docker inspect -f '{{.State.StartedAt}}' "$(task_field "$id" .container_id)")"; done
+stray=$(cat /proc/sys/kernel/random/uuid)
+mkdir -p "$T_DIR/data/allocs/$stray/alloc/logs" # as a crash between dir and record leaves it
 stop_agent
 start_agent 25210 25219 "$cfg"
+[ ! -e "$T_DIR/data/allocs/$stray" ] || fail "recovery left an allocation dir no task claims"
+for a in "${allocs[@]}"; do [ -d "$T_DIR/data/allocs/$a/alloc" ] || fail "recovery removed allocation dir $a"; done
 for id in "${ids[@]}"; do
     wait_state "$id" running 30
     c=$(task_field "$id" .container_id)
     [ "$c $(docker inspect -f '{{.State.StartedAt}}' "$c")" = "${started[$id]}" ] || fail "task $id was restarted or replaced by recovery"
 done
-ok "agent restart: infra and tasks re-adopted, nothing restarted"
+ok "agent restart: infra and tasks re-adopted, nothing restarted; a stray allocation dir removed"
 
 # --- the infra container dies: it is restarted, its tasks follow it ---
 a=${allocs[0]}
