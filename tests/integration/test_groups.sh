@@ -131,6 +131,20 @@ code=$(api -o "$T_DIR/resp.json" -w '%{http_code}' -X POST --data-binary @"$T_DI
 [ "$(ls "$T_DIR/data/allocs" | wc -l)" = 1 ] || fail "a refused group left an allocation directory"
 ok "bad groups refused naming the field; nothing created"
 
+# --- a group without bridge networking: no infra task, each task in the group's mode ---
+jq -n --arg n "$T_PREFIX-solo" --arg b "$DV_TEST_IMAGE_BUSYBOX" '{name: $n, network: {mode: "none"},
+    tasks: [{name: "one", config: {image: $b, command: "sleep", args: ["3600"]}, kill_timeout: "1s"}]}' >"$T_DIR/none.json"
+dv run -detach -json "$T_DIR/none.json" >"$T_DIR/resp.json" || fail "group in mode none: $(cat "$T_DIR/resp.json")"
+[ "$(jq '.allocations[0].tasks | length' "$T_DIR/resp.json")" = 1 ] || fail "mode none got an infra task: $(cat "$T_DIR/resp.json")"
+solo_alloc=$(jq -r '.allocations[0].id' "$T_DIR/resp.json")
+solo=$(jq -r '.allocations[0].tasks[0].id' "$T_DIR/resp.json")
+wait_state "$solo" running 60
+[ "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$(task_field "$solo" .container_id)")" = none ] || fail "mode none not applied"
+dv alloc-rm "$solo_alloc" >/dev/null
+gone_solo() { [ "$(api -o /dev/null -w '%{http_code}' "http://localhost/v1/allocs/$solo_alloc")" = 404 ]; }
+wait_for 60 gone_solo || fail "the mode-none allocation was not destroyed"
+ok "a group in network mode none: no infra task, the mode applied to its task"
+
 # --- the CLI's view: status's ALLOC column, allocs, alloc-rm ---
 a=${allocs[1]}
 index=$(api "http://localhost/v1/allocs/$a" | jq -r .index)
