@@ -137,18 +137,29 @@ static int check_version(const char *have, const char *constraint, const char *f
     return 0;
 }
 
+/* The item of a comma list at *P, without the spaces around it: its start and
+ * *RET_LEN; *P moves past it (NULL after the last). */
+static const char *next_item(const char **p, size_t *ret_len)
+{
+    const char *item = *p;
+    while (*item == ' ')
+        item++;
+    const char *end = strchr(item, ',');
+    size_t n = end ? (size_t)(end - item) : strlen(item);
+    while (n && item[n - 1] == ' ')
+        n--;
+    *ret_len = n;
+    *p = end ? end + 1 : NULL;
+    return item;
+}
+
 static bool in_list(const char *list, const char *item, size_t len)
 {
+    size_t n;
     for (const char *p = list; p;) {
-        while (*p == ' ')
-            p++;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n && p[n - 1] == ' ')
-            n--;
-        if (n == len && strncmp(p, item, len) == 0)
+        const char *have = next_item(&p, &n);
+        if (n == len && strncmp(have, item, len) == 0)
             return true;
-        p = end ? end + 1 : NULL;
     }
     return false;
 }
@@ -156,17 +167,12 @@ static bool in_list(const char *list, const char *item, size_t len)
 /* Items of WANT (a comma list) in HAVE's: all of them (ALL) or any. */
 static bool set_contains(const char *have, const char *want, bool all)
 {
+    size_t n;
     for (const char *p = want; p;) {
-        while (*p == ' ')
-            p++;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n && p[n - 1] == ' ')
-            n--;
-        bool found = in_list(have, p, n);
+        const char *item = next_item(&p, &n);
+        bool found = in_list(have, item, n);
         if (found != all)
             return found;
-        p = end ? end + 1 : NULL;
     }
     return all;
 }
@@ -226,34 +232,22 @@ static int evaluate(const char *op, const char *l, const char *r, const char *pa
     return 0;
 }
 
-static int target(const json_t *c, const char *path, const char *key, const char **ret,
-                  dv_spec_error *err)
-{
-    const json_t *v = json_object_get(c, key);
-    *ret = "";
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v)) {
-        char field[DV_SPEC_FIELD_MAX];
-        dv_sj_join(field, path, key);
-        return dv_spec_fail(err, field, -EINVAL, "expected a string, got %s", dv_sj_type_name(v));
-    }
-    *ret = json_string_value(v);
-    return 0;
-}
-
 int dv_nomad_constraint_check(const json_t *c, const char *path, const dv_interp_vars *node,
                               dv_spec_error *err)
 {
     if (!json_is_object(c))
         return dv_spec_fail(err, path, -EINVAL, "expected a constraint object, got %s",
                             dv_sj_type_name(c));
-    const char *lt, *rt, *op;
+    const char *lt = NULL, *rt = NULL, *op = NULL;
     int r;
-    if ((r = target(c, path, "LTarget", &lt, err)) < 0 ||
-        (r = target(c, path, "RTarget", &rt, err)) < 0 ||
-        (r = target(c, path, "Operand", &op, err)) < 0)
+    if ((r = dv_sj_string_ref(c, path, "LTarget", &lt, err)) < 0 ||
+        (r = dv_sj_string_ref(c, path, "RTarget", &rt, err)) < 0 ||
+        (r = dv_sj_string_ref(c, path, "Operand", &op, err)) < 0)
         return r;
+    /* Absent is "": a literal, as in Nomad. */
+    lt = lt ? lt : "";
+    rt = rt ? rt : "";
+    op = op ? op : "";
     _cleanup_free_ char *l = resolve(lt, node), *rv = resolve(rt, node);
     bool ok = false;
     if ((r = evaluate(op, l, rv, path, &ok, err)) < 0)

@@ -20,11 +20,6 @@ bool dv_nomad_is_set(const json_t *v);
 int dv_nomad_refuse(const json_t *obj, const char *path, const char *const *keys,
                     dv_spec_error *err);
 
-/* OBJ's KEY when it is a string (else an error naming it); *ret = NULL when
- * absent or null. */
-int dv_nomad_string(const json_t *obj, const char *path, const char *key, const char **ret,
-                    dv_spec_error *err);
-
 /* A RestartPolicy {Attempts, Interval, Delay, Mode} (durations in nanoseconds)
  * as the task spec's "restart" block; *ret = NULL for a null one. */
 int dv_nomad_restart(const json_t *policy, const char *path, json_t **ret, dv_spec_error *err);

@@ -30,9 +30,9 @@ static int check_placement(const json_t *job, const dv_interp_vars *node, dv_spe
 {
     const char *region, *ns, *type;
     int r;
-    if ((r = dv_nomad_string(job, "Job", "Region", &region, err)) < 0 ||
-        (r = dv_nomad_string(job, "Job", "Namespace", &ns, err)) < 0 ||
-        (r = dv_nomad_string(job, "Job", "Type", &type, err)) < 0)
+    if ((r = dv_sj_string_ref(job, "Job", "Region", &region, err)) < 0 ||
+        (r = dv_sj_string_ref(job, "Job", "Namespace", &ns, err)) < 0 ||
+        (r = dv_sj_string_ref(job, "Job", "Type", &type, err)) < 0)
         return r;
     const char *node_region = node->node_region ? node->node_region : "global";
     const char *node_dc = node->node_datacenter ? node->node_datacenter : "dc1";
@@ -106,8 +106,8 @@ static int convert_ports(const json_t *net, const char *path, const char *key, b
         dv_sj_index(ppath, lpath, i);
         const char *label, *host_network;
         int r;
-        if ((r = dv_nomad_string(p, ppath, "Label", &label, err)) < 0 ||
-            (r = dv_nomad_string(p, ppath, "HostNetwork", &host_network, err)) < 0)
+        if ((r = dv_sj_string_ref(p, ppath, "Label", &label, err)) < 0 ||
+            (r = dv_sj_string_ref(p, ppath, "HostNetwork", &host_network, err)) < 0)
             return r;
         dv_sj_join(field, ppath, "Label");
         if (!label || !*label)
@@ -174,7 +174,7 @@ static int convert_network(const json_t *tg, const char *path, json_t *tasks, js
     const json_t *net = json_array_get(nets, 0);
     const char *nomad_mode = NULL;
     int r;
-    if (net && (r = dv_nomad_string(net, npath, "Mode", &nomad_mode, err)) < 0)
+    if (net && (r = dv_sj_string_ref(net, npath, "Mode", &nomad_mode, err)) < 0)
         return r;
     static const char *const unsupported[] = {"Hostname", NULL};
     if (net && (r = dv_nomad_refuse(net, npath, unsupported, err)) < 0)
@@ -259,8 +259,8 @@ static int convert_group(const json_t *job, const json_t *tg, const char *path, 
     char field[DV_SPEC_FIELD_MAX];
     const char *name, *type;
     int r;
-    if ((r = dv_nomad_string(tg, path, "Name", &name, err)) < 0 ||
-        (r = dv_nomad_string(job, "Job", "Type", &type, err)) < 0)
+    if ((r = dv_sj_string_ref(tg, path, "Name", &name, err)) < 0 ||
+        (r = dv_sj_string_ref(job, "Job", "Type", &type, err)) < 0)
         return r;
     dv_sj_join(field, path, "Name");
     if (!name || !*name)
@@ -321,8 +321,8 @@ int dv_nomad_job_to_groups(const json_t *json, const dv_interp_vars *node, json_
         json_is_object(json_object_get(json, "Job")) ? json_object_get(json, "Job") : json;
     const char *id, *name;
     int r;
-    if ((r = dv_nomad_string(job, "Job", "ID", &id, err)) < 0 ||
-        (r = dv_nomad_string(job, "Job", "Name", &name, err)) < 0)
+    if ((r = dv_sj_string_ref(job, "Job", "ID", &id, err)) < 0 ||
+        (r = dv_sj_string_ref(job, "Job", "Name", &name, err)) < 0)
         return r;
     id = id && *id ? id : name;
     if (!id || !*id)

@@ -63,22 +63,6 @@ int dv_nomad_refuse(const json_t *obj, const char *path, const char *const *keys
     return 0;
 }
 
-int dv_nomad_string(const json_t *obj, const char *path, const char *key, const char **ret,
-                    dv_spec_error *err)
-{
-    const json_t *v = json_object_get(obj, key);
-    *ret = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v)) {
-        char field[DV_SPEC_FIELD_MAX];
-        dv_sj_join(field, path, key);
-        return dv_spec_fail(err, field, -EINVAL, "expected a string, got %s", dv_sj_type_name(v));
-    }
-    *ret = json_string_value(v);
-    return 0;
-}
-
 /* Copy OBJ's KEY to OUT's OUT_KEY when given (not null). */
 static void copy_key(json_t *out, const char *out_key, const json_t *obj, const char *key)
 {
@@ -276,10 +260,10 @@ int dv_nomad_task_convert(const json_t *task, const char *path, const dv_interp_
     char field[DV_SPEC_FIELD_MAX];
     const char *name, *driver, *user, *signal;
     int r;
-    if ((r = dv_nomad_string(task, path, "Name", &name, err)) < 0 ||
-        (r = dv_nomad_string(task, path, "Driver", &driver, err)) < 0 ||
-        (r = dv_nomad_string(task, path, "User", &user, err)) < 0 ||
-        (r = dv_nomad_string(task, path, "KillSignal", &signal, err)) < 0)
+    if ((r = dv_sj_string_ref(task, path, "Name", &name, err)) < 0 ||
+        (r = dv_sj_string_ref(task, path, "Driver", &driver, err)) < 0 ||
+        (r = dv_sj_string_ref(task, path, "User", &user, err)) < 0 ||
+        (r = dv_sj_string_ref(task, path, "KillSignal", &signal, err)) < 0)
         return r;
     dv_sj_join(field, path, "Name");
     if (!name || !*name)
