@@ -118,7 +118,8 @@ static int convert_ports(const json_t *net, const char *path, const char *key, b
         const json_t *value = json_object_get(p, "Value"), *to = json_object_get(p, "To");
         if (reserved && dv_nomad_is_set(value))
             json_object_set(port, "static", (json_t *)value);
-        if (dv_nomad_is_set(to))
+        /* To -1 is Nomad's "the same as the host port": ours when absent. */
+        if (dv_nomad_is_set(to) && !(json_is_integer(to) && json_integer_value(to) == -1))
             json_object_set(port, "to", (json_t *)to);
         if (host_network && *host_network)
             json_object_set_new(port, "host_network", json_string(host_network));

@@ -30,7 +30,8 @@
  *   tasks then share one namespace, which Nomad's would not); tasks that differ
  *   are refused. In a bridge group the tasks' config.ports are dropped: the
  *   infra container publishes every group port. ReservedPorts [{Label, Value,
- *   To, HostNetwork}] → ports {Label: {static, to, host_network}};
+ *   To, HostNetwork}] → ports {Label: {static, to, host_network}} (To -1,
+ *   "the host port", is no "to");
  *   DynamicPorts → {Label: {to, host_network}}; DNS {Servers, Searches,
  *   Options} → dns. Other modes (cni/...) and Hostname are refused.
  * - Tasks: nomad_convert.h (Driver must be "docker").

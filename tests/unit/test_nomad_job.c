@@ -239,6 +239,12 @@ static void test_networks(void **state)
                "{'Name':'a','Driver':'docker','Config':{'image':'b:1','ports':['x']}}]}]}");
     json_t *cfg = json_object_get(json_array_get(json_object_get(none, "tasks"), 0), "config");
     assert_non_null(json_object_get(cfg, "ports"));
+    /* To -1: the host port. */
+    _cleanup_json_ json_t *same =
+        group0("{'ID':'j','TaskGroups':[{'Name':'g','Networks':[{'Mode':'bridge','DynamicPorts':[{"
+               "'Label':'http','Value':0,'To':-1}]}],'Tasks':[" TASK "]}]}");
+    _cleanup_json_ json_t *want_net = load("{'mode':'bridge','ports':{'http':{}}}");
+    assert_true(json_equal(json_object_get(same, "network"), want_net));
     /* The already unwrapped (hand-written) config form is taken as it is. */
     _cleanup_json_ json_t *plain = group0(
         "{'ID':'j','TaskGroups':[{'Name':'g','Tasks':[{'Name':'a','Driver':'docker','Config':{"
