@@ -154,8 +154,13 @@ static int mode_from_tasks(json_t *tasks, const char *path, char **ret, dv_spec_
     if (!mode || strcmp(mode, "bridge") == 0 || strcmp(mode, "default") == 0)
         mode = "bridge";
     *ret = dv_xstrdup(mode);
+    /* The group carries it now; a value that is not a string stays for the parser to name. */
     json_array_foreach(tasks, i, task)
-        json_object_del(json_object_get(task, "config"), "network_mode");
+    {
+        json_t *config = json_object_get(task, "config");
+        if (json_is_string(json_object_get(config, "network_mode")))
+            json_object_del(config, "network_mode");
+    }
     return 0;
 }
 
