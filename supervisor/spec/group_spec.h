@@ -64,7 +64,11 @@ typedef struct dv_group_spec {
  * dns_search_domains, dns_options, extra_hosts, mac_address, ipv4_address,
  * ipv6_address or network_aliases ("tasks[0].config.ports: set on the group's
  * network in a group with bridge networking"); in the other modes only
- * config.network_mode, ports and port_map are refused. */
+ * config.network_mode, ports and port_map are refused, and each task is
+ * checked as it will run, with config.network_mode = the group's mode (so
+ * network_aliases need a user-defined network, mac_address no host network).
+ * The kept task JSONs do not carry it: the runtime gives every task its
+ * group's network. */
 int dv_group_spec_parse(const json_t *json, dv_group_spec **ret, dv_spec_error *err);
 void dv_group_spec_free(dv_group_spec *group);
 

@@ -136,18 +136,30 @@ static int copy_string(const json_t *v, const char *field, char **ret, dv_spec_e
     return 0;
 }
 
-int dv_sj_string(const json_t *obj, const char *path, const char *key, char **ret,
-                 dv_spec_error *err)
+int dv_sj_string_ref(const json_t *obj, const char *path, const char *key, const char **ret,
+                     dv_spec_error *err)
 {
     const json_t *v = get(obj, key);
+    *ret = NULL;
     if (!v)
         return 0;
     if (!json_is_string(v))
         return wrong_type(err, path, key, "a string", v);
+    *ret = json_string_value(v);
+    return 0;
+}
+
+int dv_sj_string(const json_t *obj, const char *path, const char *key, char **ret,
+                 dv_spec_error *err)
+{
+    const char *s = NULL;
+    int r = dv_sj_string_ref(obj, path, key, &s, err);
+    if (r < 0 || !s)
+        return r;
     char field[DV_SPEC_FIELD_MAX];
     dv_sj_join(field, path, key);
     char *copy = NULL;
-    int r = copy_string(v, field, &copy, err);
+    r = copy_string(get(obj, key), field, &copy, err);
     if (r < 0)
         return r;
     free(*ret);

@@ -34,6 +34,10 @@ int dv_sj_object(const json_t *obj, const char *path, const char *key, const jso
 /* A string (no embedded NUL). *ret (freed first) gets a copy. */
 int dv_sj_string(const json_t *obj, const char *path, const char *key, char **ret,
                  dv_spec_error *err);
+/* The same without a copy: *ret points into OBJ (valid while it lives), NULL
+ * when the key is absent or null. */
+int dv_sj_string_ref(const json_t *obj, const char *path, const char *key, const char **ret,
+                     dv_spec_error *err);
 int dv_sj_bool(const json_t *obj, const char *path, const char *key, bool *ret, dv_spec_error *err);
 /* An integer within [MIN, MAX]. */
 int dv_sj_int(const json_t *obj, const char *path, const char *key, int64_t min, int64_t max,

@@ -128,6 +128,8 @@ static void test_defaults_applied(void **state)
     dv_group_spec_free(g);
 }
 
+static void check_error(const char *text, const char *field, const char *message);
+
 static void test_modes(void **state)
 {
     (void)state;
@@ -148,6 +150,13 @@ static void test_modes(void **state)
     g = parse_ok("{'name':'g','network':{'mode':'host'},'tasks':[{'name':'a','config':{"
                  "'image':'busybox:1','hostname':'h','dns_servers':['8.8.8.8']}}]}");
     dv_group_spec_free(g);
+    /* Outside bridge mode a task is checked on the group's network. */
+    check_error("{'name':'g','network':{'mode':'host'},'tasks':[{'name':'a','config':{"
+                "'image':'busybox:1','network_aliases':['web']}}]}",
+                "tasks[0].config.network_aliases", "needs a user-defined network");
+    check_error("{'name':'g','network':{'mode':'host'},'tasks':[{'name':'a','config':{"
+                "'image':'busybox:1','mac_address':'02:42:ac:11:00:02'}}]}",
+                "tasks[0].config.mac_address", "cannot be set with network mode \"host\"");
     /* Empty values are "not set": what a generated JSON writes for nothing. */
     g = parse_ok("{'name':'g','tasks':[{'name':'a','network':{},'config':{'image':'busybox:1',"
                  "'ports':[],'hostname':'','network_mode':null}}]}");
