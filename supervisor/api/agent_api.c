@@ -8,6 +8,7 @@
 #include "agent_api.h"
 #include "cleanup.h"
 #include "group_spec.h"
+#include "nomad_job.h"
 #include "clock.h"
 #include "drain.h"
 #include "duration.h"
@@ -117,6 +118,10 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
     const json_t *spec = dv_api_request_body(req);
     if (!spec) {
         dv_api_respond_error(req, 400, NULL, "the request body must be a task spec (JSON)");
+        return;
+    }
+    if (dv_nomad_job_is_job(spec)) {
+        dv_api_job_submit(a, req, spec);
         return;
     }
     if (dv_group_spec_is_group(spec)) {

@@ -24,6 +24,9 @@ json_t *dv_api_text(const char *s, size_t len);
  * a destroy of an infra task whose members still use its network (answers 409
  * itself and returns true). */
 void dv_api_group_submit(dv_agent *a, dv_api_request *req, const json_t *group_json);
+/* A Nomad job (nomad_job.h) POSTed to /v1/tasks: its groups, all or nothing,
+ * errors named as Nomad names the field ("Job.TaskGroups[0].Tasks[1].Driver"). */
+void dv_api_job_submit(dv_agent *a, dv_api_request *req, const json_t *job_json);
 void dv_api_allocs(dv_agent *a, dv_api_request *req, const char *id);
 bool dv_api_infra_in_use(dv_agent *a, dv_api_request *req, const dv_task *t);
 

@@ -9,6 +9,8 @@
 #include "cleanup.h"
 #include "group_spec.h"
 #include "log.h"
+#include "nomad_job.h"
+#include "xalloc.h"
 #include "task_runner.h"
 
 /* The allocations of TASKS (grouped by alloc id, in their order), as the API shows them. */
@@ -51,28 +53,73 @@ static void abandon_all(dv_agent *a, dv_task **tasks, size_t n, size_t saved)
         dv_runner_abandon(&a->run, tasks[--n]);
 }
 
-void dv_api_group_submit(dv_agent *a, dv_api_request *req, const json_t *group_json)
+/* ERR's field and message under PREFIX ("Job.TaskGroups[1]"). */
+static void prefix_error(dv_spec_error *err, const char *prefix)
+{
+    char field[DV_SPEC_FIELD_MAX], msg[DV_ERROR_MSG_MAX];
+    snprintf(field, sizeof(field), "%s%s%s", prefix, err->field[0] ? "." : "", err->field);
+    snprintf(msg, sizeof(msg), "%s%s%s", prefix, err->field[0] ? "." : ": ", err->err.msg);
+    snprintf(err->field, sizeof(err->field), "%s", field);
+    snprintf(err->err.msg, sizeof(err->err.msg), "%s", msg);
+}
+
+/* Create every task of GROUPS (group JSONs; errors prefixed "Job.TaskGroups[i]"
+ * when FROM_JOB), all or nothing. */
+static int create_groups(dv_agent *a, const json_t *groups, bool from_job, dv_task ***ret,
+                         size_t *ret_n, unsigned *status, dv_spec_error *err)
+{
+    dv_task **all = NULL;
+    size_t n = 0;
+    int r = 0;
+    for (size_t i = 0; r >= 0 && i < json_array_size(groups); i++) {
+        dv_group_spec *g = NULL;
+        dv_task **tasks = NULL;
+        size_t k = 0;
+        *status = 400;
+        r = dv_group_spec_parse(json_array_get(groups, i), &g, err);
+        if (r >= 0)
+            r = dv_runner_create_group(&a->run, g, &tasks, &k, status, err);
+        dv_group_spec_free(g);
+        if (r < 0) {
+            if (from_job) {
+                char prefix[48];
+                snprintf(prefix, sizeof(prefix), "Job.TaskGroups[%zu]", i);
+                prefix_error(err, prefix);
+            }
+            break;
+        }
+        all = realloc(all, (n + k) * sizeof(*all));
+        if (!all)
+            dv_oom("group tasks");
+        memcpy(all + n, tasks, k * sizeof(*tasks));
+        n += k;
+        free(tasks);
+    }
+    if (r < 0) {
+        while (n > 0)
+            dv_runner_abandon(&a->run, all[--n]);
+        free(all);
+        return r;
+    }
+    *ret = all;
+    *ret_n = n;
+    return 0;
+}
+
+static void submit_groups(dv_agent *a, dv_api_request *req, const json_t *groups, bool from_job)
 {
     dv_spec_error err;
     dv_spec_error_clear(&err);
-    dv_group_spec *g = NULL;
-    if (dv_group_spec_parse(group_json, &g, &err) < 0) {
-        dv_log_info("refused a group spec: %s", err.err.msg);
-        dv_api_respond_error(req, 400, err.field, "%s", err.err.msg);
-        return;
-    }
     dv_task **tasks = NULL;
     size_t n = 0;
     unsigned status = 400;
-    int r = dv_runner_create_group(&a->run, g, &tasks, &n, &status, &err);
-    dv_group_spec_free(g);
-    if (r < 0) {
-        dv_log_info("refused a group spec: %s", err.err.msg);
+    if (create_groups(a, groups, from_job, &tasks, &n, &status, &err) < 0) {
+        dv_log_info("refused a %s: %s", from_job ? "job" : "group spec", err.err.msg);
         dv_api_respond_error(req, status, err.field, "%s", err.err.msg);
         return;
     }
     /* Every record durable before the answer and before any Docker side effect,
-     * as for a task alone; the group is all or nothing. */
+     * as for a task alone; the group (the job) is all or nothing. */
     for (size_t i = 0; i < n; i++) {
         dv_error e;
         if (dv_runner_save(&a->run, tasks[i], &e) < 0) {
@@ -98,6 +145,35 @@ void dv_api_group_submit(dv_agent *a, dv_api_request *req, const json_t *group_j
     }
     free(tasks);
     dv_api_respond_json(req, 201, json_pack("{s:o}", "allocations", answer));
+}
+
+void dv_api_group_submit(dv_agent *a, dv_api_request *req, const json_t *group_json)
+{
+    _cleanup_json_ json_t *groups = json_pack("[O]", group_json);
+    submit_groups(a, req, groups, false);
+}
+
+void dv_api_job_submit(dv_agent *a, dv_api_request *req, const json_t *job_json)
+{
+    const dv_agent_config *c = &a->config;
+    dv_interp_vars node = {
+        .node_id = a->run.node_id,
+        .node_name = c->node.name,
+        .node_datacenter = c->node.datacenter,
+        .node_region = c->node.region,
+        .node_class = c->node.node_class,
+        .meta = &c->node.meta,
+        .attrs = &a->run.node_attrs,
+    };
+    dv_spec_error err;
+    dv_spec_error_clear(&err);
+    _cleanup_json_ json_t *groups = NULL;
+    if (dv_nomad_job_to_groups(job_json, &node, &groups, &err) < 0) {
+        dv_log_info("refused a job: %s", err.err.msg);
+        dv_api_respond_error(req, 400, err.field, "%s", err.err.msg);
+        return;
+    }
+    submit_groups(a, req, groups, true);
 }
 
 static void allocs_list(dv_agent *a, dv_api_request *req, const char *only)
