@@ -119,7 +119,8 @@ static int check_confinement(const dv_task_spec *spec, const dv_agent_config *co
         return dv_spec_fail(err, field, -EPERM,
                             "the host's network is not allowed on this agent "
                             "(docker.allow_host_network is false)");
-    /* There are no task groups yet: any other container's namespace is foreign. */
+    /* A spec naming another container's namespace names a foreign one: a task of a
+     * group joins its own infra container by the runner's doing, not its spec's. */
     if (own_mode && strncmp(mode, "container:", 10) == 0)
         return dv_spec_fail(err, field, -EPERM,
                             "joining container \"%s\"'s network namespace is not allowed on this "

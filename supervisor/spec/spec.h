@@ -187,8 +187,9 @@ typedef struct dv_task_spec {
     /* network.mode: "bridge" (default) = the container gets Docker's own
      * networking (config.network_mode, else Docker's default bridge) and its
      * ports are published; "host" = the host's network namespace; "none".
-     * There is no task group here, so no shared infra (pause) container:
-     * docker.infra_image is parsed for compatibility but unused. */
+     * A task of a group's allocation in bridge mode joins the allocation's
+     * infra container instead, by the runner's doing (translate_ctx.h
+     * network_join), never by what its spec says (group_spec.h). */
     struct {
         char *mode;
         dv_network_port *ports;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <jansson.h>
+
 char *dv_test_tmpdir(const char *prefix)
 {
     const char *base = getenv("TMPDIR");
@@ -90,4 +92,22 @@ void dv_test_frame(dv_buf *b, int type, const void *payload, size_t len)
                           (unsigned char)len};
     if (dv_buf_append(b, h, sizeof(h)) < 0 || dv_buf_append(b, payload, len) < 0)
         abort(); /* out of memory in a test */
+}
+
+json_t *dv_test_json(const char *text)
+{
+    char *s = strdup(text);
+    if (!s)
+        abort();
+    for (char *p = s; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    json_error_t jerr;
+    json_t *j = json_loads(s, 0, &jerr);
+    if (!j) {
+        fprintf(stderr, "bad test JSON: %s: %s\n", jerr.text, s);
+        abort();
+    }
+    free(s);
+    return j;
 }

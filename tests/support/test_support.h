@@ -21,6 +21,11 @@ int dv_test_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2
 /* Environment variable or the default. */
 const char *dv_test_env(const char *name, const char *fallback);
 
+/* JSON written with single quotes (readable in C), loaded with double ones;
+ * aborts the test on bad JSON. A new reference. */
+struct json_t;
+struct json_t *dv_test_json(const char *text);
+
 /* Write TEXT to PATH (non-atomic; test fixtures only). */
 void dv_test_write_file(const char *path, const char *text);
 

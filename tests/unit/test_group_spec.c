@@ -14,20 +14,13 @@
 #include "cleanup.h"
 #include "group_spec.h"
 #include "spec.h"
+#include "test_support.h"
 #include "xalloc.h"
 
-/* JSON written with single quotes (readable in C), loaded with double ones. */
+/* JSON written with single quotes (test_support.h). */
 static json_t *load(const char *text)
 {
-    _cleanup_free_ char *s = dv_xstrdup(text);
-    for (char *p = s; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t jerr;
-    json_t *j = json_loads(s, 0, &jerr);
-    if (!j)
-        fail_msg("bad test JSON: %s: %s", jerr.text, s);
-    return j;
+    return dv_test_json(text);
 }
 
 static dv_group_spec *parse_ok(const char *text)
