@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base64.h"
 #include "cleanup.h"
@@ -241,8 +242,10 @@ int dv_docker_image_pull(dv_docker *dk, const dv_pull_options *opts, dv_error *e
 
 int dv_docker_image_load(dv_docker *dk, int dirfd, const char *tar_path, dv_error *err)
 {
-    _cleanup_close_ int fd = dirfd == AT_FDCWD ? open(tar_path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-                                               : dv_open_beneath(dirfd, tar_path);
+    /* Without blocking: a FIFO a task put there must not hold the worker. */
+    _cleanup_close_ int fd = dirfd == AT_FDCWD
+                                 ? open(tar_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+                                 : dv_open_beneath(dirfd, tar_path);
     if (fd < 0) {
         int e = dirfd == AT_FDCWD ? -errno : fd;
         if (e == -EXDEV || e == -ELOOP)
@@ -250,6 +253,12 @@ int dv_docker_image_load(dv_docker *dk, int dirfd, const char *tar_path, dv_erro
                                 tar_path);
         return dv_error_set(err, e, "open %s: %s", tar_path, strerror(-e));
     }
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return dv_error_errno(err, -errno, "stat %s", tar_path);
+    if (!S_ISREG(st.st_mode))
+        return dv_error_set(err, -EINVAL, "%s is not a regular file (an image tarball is)",
+                            tar_path);
     progress p = {.what = tar_path};
     dv_line_reader_init(&p.lines, PROGRESS_LINE_MAX, on_progress_line, &p);
     dv_error_clear(&p.fail);

@@ -10,7 +10,7 @@ int dv_open_beneath(int dirfd, const char *path)
 {
     /* glibc 2.36 (Debian 12) has no openat2() wrapper. */
     struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
     long fd;

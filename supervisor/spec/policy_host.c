@@ -115,8 +115,8 @@ static int open_profile(const dv_agent_config *config, const dv_task_paths *path
     if (!*rel)
         return -EISDIR;
     /* The directories through dv_open_beneath() ("/." makes a FIFO among them fail
-     * resolution, never get opened); the file itself relative to that fd, not
-     * followed, since dv_open_beneath() cannot open without blocking. */
+     * resolution, never get opened); the file itself relative to that fd, never
+     * followed (the caller passes O_NONBLOCK: a FIFO there cannot block). */
     const char *slash = strrchr(rel, '/');
     _cleanup_free_ char *dir =
         slash ? dv_xasprintf("%.*s/.", (int)(slash - rel), rel) : dv_xstrdup(".");

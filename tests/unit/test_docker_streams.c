@@ -634,6 +634,14 @@ static void test_image_load_uploads_the_tar(void **state)
     snprintf(lnk, sizeof(lnk), "%s/inside.tar", sub);
     assert_int_equal(symlink("real.tar", lnk), 0);
     assert_int_equal(dv_docker_image_load(dk, dfd, "inside.tar", &err), 0);
+    /* A FIFO (or a directory) the task put there: refused at once, nothing sent,
+     * the worker not held by an open that waits for a writer. */
+    snprintf(lnk, sizeof(lnk), "%s/fifo.tar", sub);
+    assert_int_equal(mkfifo(lnk, 0600), 0);
+    assert_int_equal(dv_docker_image_load(dk, dfd, "fifo.tar", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_int_equal(dv_docker_image_load(dk, AT_FDCWD, lnk, &err), -EINVAL);
+    assert_int_equal(dv_docker_image_load(dk, dfd, ".", &err), -EINVAL);
     close(dfd);
     dv_docker_free(dk);
     dv_fake_stop(f);
