@@ -24,7 +24,9 @@ jq '.version = 99' "$tasks/$future.json" >"$T_DIR/f.json" && mv "$T_DIR/f.json" 
 head -c 100 "$tasks/$broken.json" >"$T_DIR/b.json" && mv "$T_DIR/b.json" "$tasks/$broken.json"
 # valid JSON of the current version, but not a task this agent can take back
 jq '.state = "hibernating"' "$tasks/$badstate.json" >"$T_DIR/s.json" && mv "$T_DIR/s.json" "$tasks/$badstate.json"
-jq '.spec.config.port_mapp = {}' "$tasks/$badspec.json" >"$T_DIR/p.json" && mv "$T_DIR/p.json" "$tasks/$badspec.json"
+# (both the spec as written and as resolved at submit, which is what starts use)
+jq '.spec.config.port_mapp = {} | .spec_resolved.config.port_mapp = {}' "$tasks/$badspec.json" >"$T_DIR/p.json" &&
+    mv "$T_DIR/p.json" "$tasks/$badspec.json"
 echo '{"half": ' >"$tasks/$good.json.tmp"
 start_agent 24200 24219
 
