@@ -149,11 +149,21 @@ static void tasks_submit(dv_agent *a, dv_api_request *req)
                              "the agent cannot record the task (nothing was started): %s", e.msg);
         return;
     }
-    dv_task_event_add(t, &dv_runner_ops, &a->run, "Received", "task %s received", t->name);
+    dv_api_task_received(a, t);
+    dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
+}
+
+void dv_api_task_received(dv_agent *a, dv_task *t)
+{
+    if (t->alloc.id[0])
+        dv_task_event_add(t, &dv_runner_ops, &a->run, "Received",
+                          "task %s of allocation %.8s (%s.%s[%d]) received", t->name, t->alloc.id,
+                          t->alloc.job, t->alloc.group, t->alloc.index);
+    else
+        dv_task_event_add(t, &dv_runner_ops, &a->run, "Received", "task %s received", t->name);
     dv_runner_ops.changed(&a->run, t);
     dv_task_input in = {.event = DV_TE_START};
     dv_runner_feed(&a->run, t, &in);
-    dv_api_respond_json(req, 201, json_pack("{s:s}", "id", t->id));
 }
 
 /* Stop and restart: 202 with the state once the task took it (or already does

@@ -19,6 +19,9 @@ bool dv_api_flag(const dv_api_request *req, const char *key);
 /* A JSON string of LEN bytes with invalid UTF-8 replaced by U+FFFD. */
 json_t *dv_api_text(const char *s, size_t len);
 
+/* A task whose record is durable: its "Received" event, and started. */
+void dv_api_task_received(dv_agent *a, dv_task *t);
+
 /* agent_api_allocs.c: a group spec POSTed to /v1/tasks (201 with its
  * allocations, or the refusal naming the field); /v1/allocs[/ID] (GET, DELETE);
  * a destroy of an infra task whose members still use its network (answers 409

@@ -10,6 +10,7 @@
 #include "group_spec.h"
 #include "log.h"
 #include "nomad_job.h"
+#include "task_env.h"
 #include "xalloc.h"
 #include "task_runner.h"
 
@@ -53,16 +54,6 @@ static void abandon_all(dv_agent *a, dv_task **tasks, size_t n, size_t saved)
         dv_runner_abandon(&a->run, tasks[--n]);
 }
 
-/* ERR's field and message under PREFIX ("Job.TaskGroups[1]"). */
-static void prefix_error(dv_spec_error *err, const char *prefix)
-{
-    char field[DV_SPEC_FIELD_MAX], msg[DV_ERROR_MSG_MAX];
-    snprintf(field, sizeof(field), "%s%s%s", prefix, err->field[0] ? "." : "", err->field);
-    snprintf(msg, sizeof(msg), "%s%s%s", prefix, err->field[0] ? "." : ": ", err->err.msg);
-    snprintf(err->field, sizeof(err->field), "%s", field);
-    snprintf(err->err.msg, sizeof(err->err.msg), "%s", msg);
-}
-
 /* Create every task of GROUPS (group JSONs; errors prefixed "Job.TaskGroups[i]"
  * when FROM_JOB), all or nothing. */
 static int create_groups(dv_agent *a, const json_t *groups, bool from_job, dv_task ***ret,
@@ -84,7 +75,7 @@ static int create_groups(dv_agent *a, const json_t *groups, bool from_job, dv_ta
             if (from_job) {
                 char prefix[48];
                 snprintf(prefix, sizeof(prefix), "Job.TaskGroups[%zu]", i);
-                prefix_error(err, prefix);
+                dv_spec_error_prefix(err, prefix);
             }
             break;
         }
@@ -134,15 +125,8 @@ static void submit_groups(dv_agent *a, dv_api_request *req, const json_t *groups
         }
     }
     json_t *answer = allocs_json(tasks, n);
-    for (size_t i = 0; i < n; i++) {
-        dv_task *t = tasks[i];
-        dv_task_event_add(t, &dv_runner_ops, &a->run, "Received",
-                          "task %s of allocation %.8s (%s.%s[%d]) received", t->name, t->alloc.id,
-                          t->alloc.job, t->alloc.group, t->alloc.index);
-        dv_runner_ops.changed(&a->run, t);
-        dv_task_input in = {.event = DV_TE_START};
-        dv_runner_feed(&a->run, t, &in);
-    }
+    for (size_t i = 0; i < n; i++)
+        dv_api_task_received(a, tasks[i]);
     free(tasks);
     dv_api_respond_json(req, 201, json_pack("{s:o}", "allocations", answer));
 }
@@ -155,16 +139,10 @@ void dv_api_group_submit(dv_agent *a, dv_api_request *req, const json_t *group_j
 
 void dv_api_job_submit(dv_agent *a, dv_api_request *req, const json_t *job_json)
 {
-    const dv_agent_config *c = &a->config;
-    dv_interp_vars node = {
-        .node_id = a->run.node_id,
-        .node_name = c->node.name,
-        .node_datacenter = c->node.datacenter,
-        .node_region = c->node.region,
-        .node_class = c->node.node_class,
-        .meta = &c->node.meta,
-        .attrs = &a->run.node_attrs,
-    };
+    dv_interp_vars node;
+    dv_task_interp_vars(&a->config,
+                        &(dv_translate_ctx){.node_id = a->run.node_id, .attrs = &a->run.node_attrs},
+                        NULL, &node);
     dv_spec_error err;
     dv_spec_error_clear(&err);
     _cleanup_json_ json_t *groups = NULL;

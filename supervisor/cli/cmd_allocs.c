@@ -7,16 +7,11 @@
 #include "cli.h"
 #include "cli_format.h"
 #include "commands.h"
+#include "uuid.h"
 
 static const char *str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
-}
-
-/* An allocation id goes into a URL path: a UUID's characters only. */
-static bool alloc_id_ok(const char *id)
-{
-    return *id && strspn(id, "0123456789abcdef-") == strlen(id) && strlen(id) <= 36;
 }
 
 static void print_alloc(const json_t *a, dv_table *t)
@@ -48,7 +43,7 @@ static int call(const char *cmd, const char *usage, const char *method, int argc
         return r;
     char path[96] = "/v1/allocs";
     if (cli.npos) {
-        if (!alloc_id_ok(cli.pos[0])) {
+        if (!dv_uuid_is_valid(cli.pos[0])) { /* it goes into a URL path */
             dv_cli_error(cmd, "\"%s\" is not an allocation id", cli.pos[0]);
             return DV_EXIT_USAGE;
         }

@@ -220,19 +220,6 @@ static json_t *member_spec(const dv_group_spec *g, size_t i)
     return spec;
 }
 
-/* ERR's field and message as the group names them ("tasks[1].config.image"). */
-static int member_error(dv_spec_error *err, const char *prefix)
-{
-    if (!err)
-        return -EINVAL;
-    char field[DV_SPEC_FIELD_MAX], msg[DV_ERROR_MSG_MAX];
-    snprintf(field, sizeof(field), "%s%s%s", prefix, err->field[0] ? "." : "", err->field);
-    snprintf(msg, sizeof(msg), "%s%s%s", prefix, err->field[0] ? "." : ": ", err->err.msg);
-    snprintf(err->field, sizeof(err->field), "%s", field);
-    snprintf(err->err.msg, sizeof(err->err.msg), "%s", msg);
-    return err->err.code;
-}
-
 int dv_runner_create_group(dv_runtime *run, const dv_group_spec *g, dv_task ***ret, size_t *ret_n,
                            unsigned *ret_status, dv_spec_error *err)
 {
@@ -267,7 +254,7 @@ int dv_runner_create_group(dv_runtime *run, const dv_group_spec *g, dv_task ***r
             if ((r = dv_runner_create(run, spec, &alloc, &tasks[n], ret_status, err)) < 0) {
                 char prefix[32];
                 snprintf(prefix, sizeof(prefix), "tasks[%zu]", i);
-                member_error(err, prefix);
+                dv_spec_error_prefix(err, prefix);
                 break;
             }
             n++;

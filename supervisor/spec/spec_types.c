@@ -106,3 +106,14 @@ const char *dv_kv_get(const dv_kv *kv, const char *key)
             return kv->v[i].value;
     return NULL;
 }
+
+void dv_spec_error_prefix(dv_spec_error *err, const char *prefix)
+{
+    if (!err)
+        return;
+    char field[DV_SPEC_FIELD_MAX], msg[DV_ERROR_MSG_MAX];
+    snprintf(field, sizeof(field), "%s%s%s", prefix, err->field[0] ? "." : "", err->field);
+    snprintf(msg, sizeof(msg), "%s%s%s", prefix, err->field[0] ? "." : ": ", err->err.msg);
+    snprintf(err->field, sizeof(err->field), "%s", field);
+    snprintf(err->err.msg, sizeof(err->err.msg), "%s", msg);
+}

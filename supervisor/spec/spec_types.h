@@ -31,6 +31,11 @@ void dv_spec_error_clear(dv_spec_error *err);
 int dv_spec_fail(dv_spec_error *err, const char *field, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* ERR re-named under PREFIX: field "PREFIX.FIELD" (or PREFIX), message
+ * "PREFIX.FIELD: reason" (or "PREFIX: reason"), as a group names a task's
+ * field ("tasks[1].config.image") and a job a group's ("Job.TaskGroups[0]..."). */
+void dv_spec_error_prefix(dv_spec_error *err, const char *prefix);
+
 /* Copy a plain dv_error into ERR with FIELD as context ("FIELD: msg"). */
 int dv_spec_fail_from(dv_spec_error *err, const char *field, const dv_error *cause);
 

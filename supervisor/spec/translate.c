@@ -75,11 +75,6 @@ static void build_labels(const dv_task_spec *spec, const dv_agent_config *config
     *ret = labels;
 }
 
-static json_t *strv_array(const dv_strv *s)
-{
-    return dv_json_strv(s);
-}
-
 static json_t *env_array(const dv_kv *env)
 {
     json_t *a = json_array();
@@ -105,11 +100,11 @@ static int command(const dv_task_spec *spec, json_t *body)
     const dv_task_config *c = &spec->config;
     int r = 0;
     if (c->entrypoint_set)
-        r = put(body, "Entrypoint", strv_array(&c->entrypoint));
+        r = put(body, "Entrypoint", dv_json_strv(&c->entrypoint));
     if (r < 0)
         return r;
     if (c->command && *c->command) {
-        json_t *args = strv_array(&c->args);
+        json_t *args = dv_json_strv(&c->args);
         if (!args || json_array_insert_new(args, 0, json_string(c->command)) < 0) {
             json_decref(args);
             return -EINVAL;
@@ -117,7 +112,7 @@ static int command(const dv_task_spec *spec, json_t *body)
         return put(body, "Cmd", args);
     }
     if (c->args.n)
-        return put(body, "Cmd", strv_array(&c->args));
+        return put(body, "Cmd", dv_json_strv(&c->args));
     return 0;
 }
 
@@ -132,7 +127,7 @@ static int networking(const dv_task_spec *spec, json_t *body)
     if (r < 0)
         return r;
     if (c->network_aliases.n)
-        r = put(endpoint, "Aliases", strv_array(&c->network_aliases));
+        r = put(endpoint, "Aliases", dv_json_strv(&c->network_aliases));
     if (r >= 0 && (c->ipv4_address || c->ipv6_address)) {
         json_t *ipam = json_object();
         r = put(endpoint, "IPAMConfig", ipam);
