@@ -208,9 +208,11 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, const dv_task_all
     dv_task_spec *spec = NULL;
     dv_translate_ctx unported = unported_ctx(run, id);
     _cleanup_free_ dv_port_alloc *group_ports = NULL;
+    /* A member sees its allocation (and its group's ports) from the first parse;
+     * UNPORTED points into PROBE, which lives as long as it does. */
+    dv_task probe = {.state = DV_TASK_PENDING};
     if (alloc) {
-        /* a member sees its allocation (and its group's ports) from the first parse */
-        dv_task probe = {.alloc = *alloc};
+        probe.alloc = *alloc;
         if ((r = dv_runner_alloc_ctx(run, &probe, &unported, &group_ports, err)) < 0)
             return r;
     }
