@@ -10,6 +10,7 @@ packages=(
     docker.io docker-registry busybox-static apache2-utils
     systemd curl jq openssl iproute2 procps psmisc util-linux
     python3 # tests/lint/layering.py
+    debootstrap systemd-container # scripts/systemd-node.sh: a real systemd as PID 1
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bring up (or down) the real components the tests need, on this machine:
 #   dockerd, systemd-journald, a local registry with htpasswd auth on 127.0.0.1:5000,
-#   and the locally built test images (FROM scratch; nothing is pulled from the internet).
+#   the locally built test images (FROM scratch; nothing is pulled from the internet),
+#   and a machine with a real systemd as PID 1 (scripts/systemd-node.sh) for the
+#   operator-scenario tests.
 # Idempotent: `up` reuses whatever already answers. State and logs: $DV_TEST_ENV_DIR.
 #
 # usage: scripts/test-env.sh up|down|status
@@ -108,6 +110,12 @@ images_up() {
     log "images: dockvisor-test/busybox:1 dockvisor-test/payload:1 dockvisor-test/pause:1 (also in $DV_REGISTRY_ADDR)"
 }
 
+systemd_up() {
+    # Not fatal: only the operator-scenario tests need it, and they skip, saying why,
+    # when it cannot be had (e.g. no systemd-nspawn); everything else still runs.
+    "$DV_ROOT/scripts/systemd-node.sh" up || log "WARNING: no systemd machine; the test_systemd_* tests will skip"
+}
+
 stop_pidfile() { # NAME
     local pidfile="$DV_TEST_ENV_DIR/$1.pid" pid
     [ -f "$pidfile" ] || return 0
@@ -139,14 +147,19 @@ up)
     journald_up
     registry_up
     images_up
+    systemd_up
     ;;
 down)
     # Only what this script started is stopped; a dockerd run by systemd is left alone.
+    "$DV_ROOT/scripts/systemd-node.sh" down
     stop_pidfile registry
     stop_pidfile journald
     stop_pidfile dockerd
     ;;
-status) status ;;
+status)
+    status
+    "$DV_ROOT/scripts/systemd-node.sh" status
+    ;;
 *)
     echo "usage: $0 up|down|status" >&2
     exit 2
