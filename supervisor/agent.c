@@ -54,6 +54,11 @@ void dv_agent_notify_status(dv_agent *a)
              c[DV_TASK_PENDING] + c[DV_TASK_PULLING] + c[DV_TASK_STARTING], c[DV_TASK_RESTARTING],
              c[DV_TASK_FAILED], c[DV_TASK_EXITED], c[DV_TASK_STOPPED]);
     dv_drain_check(&a->drains); /* called whenever a task changed or went away */
+    if (a->stop_after_drain && !a->drains.pending && !a->shutting_down) {
+        dv_log_info("the drain is done: shutting down; containers keep running");
+        a->shutting_down = true;
+        dv_loop_quit(a->run.loop);
+    }
     if (strcmp(status, a->status_line) == 0)
         return;
     snprintf(a->status_line, sizeof(a->status_line), "%s", status);
@@ -132,6 +137,22 @@ static void reload(dv_agent *a)
     dv_log_info("configuration reloaded from %s", a->config_path ? a->config_path : "defaults");
 }
 
+/* `systemctl stop` (or a SIGTERM) while a drain waits for its tasks: an operator who
+ * drains and then stops the agent means "stop everything, then go". Quitting at once
+ * would answer the drain 503 and leave containers mid-stop, so the agent finishes the
+ * drain first, bounded by max_kill_timeout per task (the stops run in parallel), and
+ * asks systemd for that much more time; a second signal stops it at once. */
+static void defer_stop_for_drain(dv_agent *a, const char *signame)
+{
+    a->stop_after_drain = true;
+    int64_t extend_us = (a->config.max_kill_timeout_ns + 30 * DV_NSEC_PER_SEC) / 1000;
+    dv_log_info("%s: a drain is in progress: stopping once its tasks are down (at most "
+                "max_kill_timeout each); send the signal again to stop now",
+                signame);
+    sd_notifyf(0, "STOPPING=1\nSTATUS=stopping once the drain is done\nEXTEND_TIMEOUT_USEC=%lld",
+               (long long)extend_us);
+}
+
 static void on_signal(dv_loop *loop, int fd, uint32_t revents, void *userdata)
 {
     (void)revents;
@@ -142,9 +163,15 @@ static void on_signal(dv_loop *loop, int fd, uint32_t revents, void *userdata)
             sd_notify(0, "RELOADING=1");
             reload(a);
             sd_notify(0, "READY=1");
+        } else if (a->drains.pending && !a->stop_after_drain) {
+            defer_stop_for_drain(a, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
         } else {
-            dv_log_info("%s: shutting down; containers keep running",
-                        si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            dv_log_info("%s: shutting down; containers keep running%s",
+                        si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                        a->drains.pending ? " (the drain is left unfinished: its tasks "
+                                            "stay marked stopped, and the next agent "
+                                            "finishes stopping them)"
+                                          : "");
             a->shutting_down = true;
             dv_loop_quit(loop);
         }

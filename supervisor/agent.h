@@ -58,6 +58,7 @@ typedef struct dv_agent {
     char status_line[256]; /* last STATUS= sent */
     int64_t started_ns;
     bool shutting_down;
+    bool stop_after_drain; /* SIGTERM came during a drain: quit once it is answered */
 } dv_agent;
 
 /* ---- agent.c ---- */
