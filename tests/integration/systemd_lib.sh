@@ -94,7 +94,9 @@ sd_cleanup() {
     [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
     sd pkill -KILL -x 'docklog(-tls)?' >/dev/null 2>&1 || true
     sd systemctl reset-failed >/dev/null 2>&1 || true
-    rm -rf "$SD_ROOT/var/lib/dockvisor" "$SD_ROOT/etc/dockvisor" "$SD_ROOT/etc/systemd/system/dockvisor.service.d"
+    rm -rf "$SD_ROOT/var/lib/dockvisor" "$SD_ROOT/etc/dockvisor" "$SD_ROOT/etc/systemd/system/dockvisor.service.d" \
+        "$SD_ROOT/etc/systemd/system/dockvisor.service" "$SD_ROOT"/usr/local/bin/{dockvisor,docklog,docklog-tls}
+    sd systemctl daemon-reload >/dev/null 2>&1 || true
 }
 T_CLEANUP_HOOKS+=(sd_cleanup)
 
