@@ -10,6 +10,7 @@ packages=(
     docker.io docker-registry busybox-static apache2-utils
     systemd curl jq openssl iproute2 procps psmisc util-linux
     python3 # tests/lint/layering.py
+    debhelper dpkg-dev lintian # scripts/package.sh, tests/integration/test_package.sh
 )
 
 missing=()
