@@ -17,6 +17,7 @@
 #                one take turns (flock)
 # DV_JOBS sets the parallel build jobs (default: nproc).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() { sed -n '/^# usage:/,/^# DV_JOBS/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
