@@ -5,7 +5,8 @@
 # the libraries it links. Its maintainer scripts, run as dpkg runs them with systemctl and
 # the deb-systemd-* helpers stubbed: enable and start on install, restart after an upgrade
 # and never stop for one, stop on remove, do nothing when systemd is not PID 1, and on purge
-# keep /var/lib/dockvisor while it holds tasks.
+# keep /var/lib/dockvisor while it holds tasks. Then real dpkg installs, upgrades (keeping an
+# edited conffile) and purges it in a scratch root.
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 src=${DV_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -148,5 +149,44 @@ DPKG_ROOT=$purge_root run postrm systemd purge >/dev/null
 grep -q 'keeping' "$tmp/script.err" || fail "purge kept the data dir without saying so"
 out=$(run postrm systemd remove)
 refuse "$out" 'stop|purge' "postrm remove"
+
+# --- real dpkg in a scratch root: install, upgrade N -> N+1, purge ---
+# dpkg --root with chrootless scripts (DPKG_ROOT set): deb-systemd-helper and
+# systemd-tmpfiles act inside the root; systemctl and deb-systemd-invoke stay stubbed, so the
+# host's systemd is never touched. N+1 is the same package with a higher version.
+next=$tmp/next
+dpkg-deb -R "$deb" "$next"
+sed -i 's/^Version: .*/Version: 0.1.0+pkgtest2-1/' "$next/DEBIAN/control"
+dpkg-deb -b "$next" "$tmp/next.deb" >/dev/null
+droot=$tmp/dpkgroot
+mkdir -p "$droot/var/lib/dpkg/info" "$droot/var/lib/dpkg/updates" "$droot/etc/systemd/system"
+: >"$droot/var/lib/dpkg/status"
+stubs2=$tmp/stubs2
+mkdir -p "$stubs2"
+cp "$stubs/systemctl" "$stubs/deb-systemd-invoke" "$stubs2/"
+rdpkg() {
+    PATH="$stubs2:$PATH" dpkg --root="$droot" --force-script-chrootless --force-depends "$@" \
+        >"$tmp/dpkg.out" 2>&1 || { cat "$tmp/dpkg.out" >&2; fail "dpkg $*"; }
+}
+: >"$calls"
+rdpkg -i "$deb"
+wants=$droot/etc/systemd/system/multi-user.target.wants/dockvisor.service
+[ -L "$wants" ] || fail "install did not enable the unit"
+[ "$(stat -c %a "$droot/var/lib/dockvisor")" = 700 ] || fail "install did not make /var/lib/dockvisor 0700"
+jq '.port_range = "21000-21999"' "$droot/etc/dockvisor/agent.json" >"$tmp/edited.json"
+cp "$tmp/edited.json" "$droot/etc/dockvisor/agent.json"
+: >"$calls"
+rdpkg -i "$tmp/next.deb"
+[ "$(dpkg-query --admindir="$droot/var/lib/dpkg" -W -f='${Version}' dockvisor)" = 0.1.0+pkgtest2-1 ] \
+    || fail "upgrade did not install N+1"
+refuse "$(cat "$calls")" 'stop' "dpkg upgrade"
+cmp -s "$tmp/edited.json" "$droot/etc/dockvisor/agent.json" || fail "upgrade lost the edited conffile"
+[ -L "$wants" ] || fail "upgrade disabled the unit"
+mkdir -p "$droot/var/lib/dockvisor/state/tasks"
+echo '{}' >"$droot/var/lib/dockvisor/state/tasks/t1.json"
+rdpkg --purge dockvisor
+[ ! -e "$droot/etc/dockvisor" ] || fail "purge left /etc/dockvisor"
+[ ! -e "$wants" ] || fail "purge left the unit enabled"
+[ -f "$droot/var/lib/dockvisor/state/tasks/t1.json" ] || fail "purge deleted task state"
 
 echo "test_package: ok"
