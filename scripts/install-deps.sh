@@ -11,6 +11,7 @@ packages=(
     systemd curl jq openssl iproute2 procps psmisc util-linux
     python3 # tests/lint/layering.py
     debootstrap systemd-container # scripts/systemd-node.sh: a real systemd as PID 1
+    debhelper dpkg-dev lintian # scripts/package.sh, tests/integration/test_package.sh
 )
 
 missing=()
