@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "xalloc.h"
+#include "version.h"
 
 /* Buffered answers (inspect, list...) larger than this are refused rather than
  * growing without bound on a confused daemon. */
@@ -327,7 +328,7 @@ static int setup(dv_docker *dk, transfer *t, struct curl_slist **headers, char *
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
     /* Streams without a deadline must still notice a peer that vanished (TCP). */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "dockvisor/" DV_VERSION);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, (const char *)dv_user_agent);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     if (dv_docker_unix_path(dk))
         curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, dv_docker_unix_path(dk));

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "xalloc.h"
+#include "version.h"
 
 #define DEFAULT_TIMEOUT_NS (60 * DV_NSEC_PER_SEC)
 #define MAX_JSON ((size_t)4 << 20)
@@ -342,7 +343,7 @@ static int request(struct request *q, const char *path, json_t **ret, dv_error *
     dv_buf_printf(&req,
                   "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: docklog/%s\r\n"
                   "Accept: application/json\r\nConnection: close\r\n\r\n",
-                  path, c->endpoint.url.host_header, DV_VERSION);
+                  path, c->endpoint.url.host_header, dv_version);
 
     dl_conn conn = DL_CONN_INIT;
     int r = dl_conn_open(&conn, &c->endpoint, &c->tls, c->wake_fd, c->timeout_ns, err);

@@ -24,6 +24,7 @@
 #include "timestamp.h"
 #include "tls.h"
 #include "xalloc.h"
+#include "version.h"
 
 struct journal_retry {
     dl_signals *signals;
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
 {
     dv_xalloc_jansson();
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("docklog %s%s\n", DV_VERSION, dl_tls_available() ? " (tls)" : "");
+        printf("docklog %s%s\n", dv_version, dl_tls_available() ? " (tls)" : "");
         return 0;
     }
     if (argc != 2) {

@@ -39,6 +39,7 @@
 #include "translate.h"
 #include "watchdog.h"
 #include "xalloc.h"
+#include "version.h"
 
 static const char usage[] = "dockvisor agent [-config FILE]";
 
@@ -425,7 +426,7 @@ int dv_cmd_agent(int argc, char **argv)
         free(a.config_path);
         return DV_EXIT_ERROR;
     }
-    dv_log_info("dockvisor agent %s: node %s, socket %s, data %s, Docker %s", DV_VERSION,
+    dv_log_info("dockvisor agent %s: node %s, socket %s, data %s, Docker %s", dv_version,
                 a.run.node_id, a.config.socket, a.config.data_dir,
                 dv_docker_endpoint(a.run.docker));
     dv_agent_notify_status(&a);

@@ -19,6 +19,7 @@
 #include "task_runner.h"
 #include "translate_host.h"
 #include "xalloc.h"
+#include "version.h"
 
 /* ---- /v1/events[?task=ID[&history=1]] ---- */
 
@@ -219,7 +220,7 @@ static json_t *node_answer(dv_agent *a)
     return json_pack(
         "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:b,s:o,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:"
         "o}",
-        "node_id", a->run.node_id, "agent_version", DV_VERSION, "started_ns",
+        "node_id", a->run.node_id, "agent_version", dv_version, "started_ns",
         (json_int_t)a->started_ns, "data_dir", a->config.data_dir, "data_dir_free_bytes",
         free_bytes, "healthy", docker_ok, "engine_events", a->run.engine_stream_ok, "docker",
         docker, "policy", "allow_privileged", a->config.docker.allow_privileged,

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cli_format.h"
 #include "commands.h"
+#include "version.h"
 
 int dv_cmd_version(int argc, char **argv)
 {
@@ -15,10 +16,10 @@ int dv_cmd_version(int argc, char **argv)
     if (r != DV_CLI_PROCEED)
         return r;
     if (cli.json) {
-        _cleanup_json_ json_t *v = json_pack("{s:s}", "version", DV_VERSION);
+        _cleanup_json_ json_t *v = json_pack("{s:s}", "version", dv_version);
         dv_cli_print_json(v);
     } else {
-        printf("dockvisor %s\n", DV_VERSION);
+        printf("dockvisor %s\n", dv_version);
     }
     return DV_EXIT_OK;
 }
