@@ -32,11 +32,12 @@ purge_package # a previous run's, if it was killed
 log "building the packages $N and $N1 (scripts/package.sh)"
 deb_n=$("$DV_SOURCE_DIR/scripts/package.sh" --version "$N" --out "$T_DIR/debs" | tail -n 1) || fail "package.sh $N"
 deb_n1=$("$DV_SOURCE_DIR/scripts/package.sh" --version "$N1" --out "$T_DIR/debs" | tail -n 1) || fail "package.sh $N1"
-cp "$deb_n" "$deb_n1" "$SD_ROOT/tmp/"
+# Not /tmp: the machine mounts its own tmpfs there.
+cp "$deb_n" "$deb_n1" "$SD_ROOT/root/"
 
 # --no-install-recommends: the machine uses the host's dockerd, so docker.io (a
 # Recommends) is not wanted; its dependencies are the libraries the rootfs has.
-apt_install() { sd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "/tmp/$(basename "$1")"; }
+apt_install() { sd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "/root/$(basename "$1")"; }
 apt_install "$deb_n" >"$T_DIR/apt-n.log" 2>&1 || { cat "$T_DIR/apt-n.log" >&2; fail "apt install $N"; }
 [ "$(sd systemctl is-enabled dockvisor.service)" = enabled ] || fail "the package did not enable the unit"
 [ "$(sd systemctl is-active dockvisor.service)" = active ] || fail "the package did not start the agent"
