@@ -9,7 +9,8 @@ packages=(
     libcurl4-openssl-dev libjansson-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev
     docker.io docker-registry busybox-static apache2-utils
     systemd curl jq openssl iproute2 procps psmisc util-linux
-    python3 # tests/lint/layering.py
+    python3    # tests/lint/layering.py
+    prometheus # promtool: tests/integration/test_metrics_prometheus.sh checks the exposition
 )
 
 missing=()
