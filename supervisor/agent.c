@@ -276,7 +276,9 @@ static int setup(dv_agent *a, dv_error *err)
     a->run.image_gc = dv_image_gc_new(&a->run);
     a->run.dangling = dv_dangling_new(&a->run);
     a->run.pulls = dv_pull_metrics_new();
-    a->samples = dv_task_samples_new(&a->run);
+    /* Only for a scraper: an agent without one stays idle (task_samples.h). */
+    if (a->config.telemetry.prometheus_address)
+        a->samples = dv_task_samples_new(&a->run);
     dv_error derr;
     /* From what the Engine client resolved, not from the config alone: TLS may come
      * from DOCKER_TLS_VERIFY + DOCKER_CERT_PATH or an https:// endpoint too. */

@@ -125,6 +125,11 @@ static void on_timer(dv_loop *loop, void *userdata)
     start_round(userdata);
 }
 
+static int by_task_id(const void *a, const void *b)
+{
+    return strcmp(((const dv_task_sample *)a)->task_id, ((const dv_task_sample *)b)->task_id);
+}
+
 /* On the loop: the new samples replace the old ones; a task whose stats call failed
  * this round keeps its previous stats (their age says how old). */
 static void round_done(dv_loop *loop, void *data)
@@ -143,6 +148,8 @@ static void round_done(dv_loop *loop, void *data)
             v[i].memory_bytes = old->memory_bytes;
         }
     }
+    /* Sorted for dv_task_samples_get(): a render looks up every task once per family. */
+    qsort(v, r->n, sizeof(*v), by_task_id);
     free(s->v);
     s->v = v;
     s->n = r->n;
@@ -205,8 +212,9 @@ void dv_task_samples_free(dv_task_samples *s)
 
 const dv_task_sample *dv_task_samples_get(const dv_task_samples *s, const char *task_id)
 {
-    for (size_t i = 0; s && i < s->n; i++)
-        if (strcmp(s->v[i].task_id, task_id) == 0)
-            return &s->v[i];
-    return NULL;
+    if (!s || !s->n)
+        return NULL;
+    dv_task_sample key;
+    snprintf(key.task_id, sizeof(key.task_id), "%s", task_id);
+    return bsearch(&key, s->v, s->n, sizeof(*s->v), by_task_id);
 }

@@ -14,6 +14,10 @@
  * ends the round's stats calls (one failure, not one per task); the figures of the
  * previous round are then kept, and grow old.
  *
+ * The agent runs the collector only when telemetry.prometheus_address is set: an
+ * agent nobody scrapes does not wake every 15 s (an idle agent stays idle), and
+ * its /v1/metrics then has no per-task CPU, memory or docklog series.
+ *
  * Loop thread only (the job's worker touches nothing of the runtime but the
  * thread-safe Engine client). */
 #ifndef DV_TASK_SAMPLES_H
@@ -47,7 +51,7 @@ typedef struct dv_task_samples dv_task_samples;
 dv_task_samples *dv_task_samples_new(dv_runtime *run);
 /* After the lanes are shut down (a finished job may still be queued for the loop). */
 void dv_task_samples_free(dv_task_samples *s);
-/* The last sample of task TASK_ID, NULL when there is none. */
+/* The last sample of task TASK_ID, NULL when there is none (S may be NULL). */
 const dv_task_sample *dv_task_samples_get(const dv_task_samples *s, const char *task_id);
 
 /* Pure (exposed for tests): fill the stats part of OUT from a stats answer S. */
