@@ -98,6 +98,15 @@ code() { curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
 [ "$(task_field "$id" .state)" = running ] || fail "the task changed"
 ok "the listener refuses every other path (404) and method (405)"
 
+# --- a docklog killed and respawned: counted, and its counts carried over ---
+pid=$(jq -r .docklog.pid "$T_DIR/data/state/tasks/$id.json")
+[ "$pid" -gt 0 ] || fail "no docklog pid in the record"
+kill -KILL "$pid"
+respawned() { [ "$(series dockvisor_docklog_respawns_total)" = 1 ]; }
+wait_for 60 respawned || fail "respawns: \"$(series dockvisor_docklog_respawns_total)\", want 1"
+entries_ok || fail "entries after the respawn: $(series dockvisor_docklog_entries_total), want >= $N"
+ok "a killed docklog counts one respawn; its delivered entries are carried over"
+
 # --- a reload with another address keeps the listener where it was ---
 jq ".telemetry.prometheus_address = \"127.0.0.1:25258\"" "$T_DIR/agent.json" >"$T_DIR/agent2.json"
 mv "$T_DIR/agent2.json" "$T_DIR/agent.json"
@@ -109,4 +118,3 @@ ok "SIGHUP: a new address needs a restart, the listener stays"
 
 dv rm -force "$id" >/dev/null
 finish
-rm -rf "$T_DIR/bad-data"
