@@ -79,13 +79,14 @@ typedef struct dv_runtime {
     dv_state_store *store;
     dv_ports *ports;
     dv_task_table *tasks;
-    struct dv_image_gc *image_gc;  /* image_gc.h */
-    struct dv_dangling *dangling;  /* dangling.h */
-    struct dv_pull_metrics *pulls; /* pull_metrics.h: thread-safe, image jobs observe into it */
-    struct dv_orphan *orphans;     /* docklog helpers of stale starts, reaped when they end */
-    struct dv_watchdog *watchdog;  /* NULL unless systemd asked for keep-alives */
-    int log_loss_fd;               /* inotify on the tasks' gaps files (log_loss.h), -1: none */
+    struct dv_image_gc *image_gc; /* image_gc.h */
+    struct dv_dangling *dangling; /* dangling.h */
+    struct dv_orphan *orphans;    /* docklog helpers of stale starts, reaped when they end */
+    struct dv_watchdog *watchdog; /* NULL unless systemd asked for keep-alives */
+    int log_loss_fd;              /* inotify on the tasks' gaps files (log_loss.h), -1: none */
     dv_loop_watch *log_loss_watch;
+
+    struct dv_pull_metrics *pulls; /* pull_metrics.h: thread-safe, image jobs observe into it */
 
     bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */
     bool engine_stream_down; /* an outage was reported (its end is logged) */
