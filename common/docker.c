@@ -33,6 +33,8 @@ struct dv_docker {
     bool negotiating;               /* a caller is asking GET /version right now */
     atomic_bool negotiated;         /* release-store after api_version is written */
     char api_version[16];
+
+    dv_docker_metrics *metrics; /* thread-safe on its own (docker_metrics.c) */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -75,6 +77,10 @@ const char *dv_docker_endpoint(const dv_docker *dk)
 {
     return dk->endpoint;
 }
+dv_docker_metrics *dv_docker_metrics_of(dv_docker *dk)
+{
+    return dk->metrics;
+}
 
 void dv_docker_free(dv_docker *dk)
 {
@@ -88,6 +94,7 @@ void dv_docker_free(dv_docker *dk)
     free(dk->tls_ca);
     pthread_mutex_destroy(&dk->negotiate_lock);
     pthread_cond_destroy(&dk->negotiated_cond);
+    dv_docker_metrics_free(dk->metrics);
     free(dk);
 }
 
@@ -228,6 +235,7 @@ int dv_docker_new(const dv_docker_config *config, dv_docker **ret, dv_error *err
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&dk->negotiated_cond, &ca);
     pthread_condattr_destroy(&ca);
+    dk->metrics = dv_docker_metrics_new();
     int64_t t = config ? config->timeout_ns : 0;
     dk->timeout_ns = t == 0 ? DV_DOCKER_DEFAULT_TIMEOUT_NS : t < 0 ? 0 : t;
     int r = resolve(dk, config, err);

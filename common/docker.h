@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "error.h"
 #include "stream.h" /* dv_stream_type, dv_frame_cb */
 
@@ -87,6 +88,28 @@ bool dv_docker_tls(const dv_docker *dk);
 const char *dv_docker_tls_cert(const dv_docker *dk);
 const char *dv_docker_tls_key(const dv_docker *dk);
 const char *dv_docker_tls_ca(const dv_docker *dk);
+
+/* What the client measured of its own calls, for the agent's /metrics (any thread).
+ * Latency: every call with a deadline that is not a stream (on_data), from its
+ * first byte sent to its answer, the version negotiation included; streams (logs,
+ * events, pulls, wait) last as long as their subject and would say nothing of the
+ * Engine. Errors: every failed call by kind; a cancellation is not an error, nor is
+ * 304 (already started or stopped). */
+enum dv_docker_error_kind {
+    DV_DOCKER_ERR_UNREACHABLE, /* could not connect, connection lost */
+    DV_DOCKER_ERR_TIMEOUT,     /* deadline or activity timeout */
+    DV_DOCKER_ERR_NOT_FOUND,   /* 404 */
+    DV_DOCKER_ERR_CONFLICT,    /* 409 */
+    DV_DOCKER_ERR_CLIENT,      /* other 4xx */
+    DV_DOCKER_ERR_SERVER,      /* 5xx */
+    DV_DOCKER_ERR_OTHER,       /* TLS, a malformed answer, ... */
+    DV_DOCKER_ERR_KIND_COUNT
+};
+const char *dv_docker_error_kind_name(enum dv_docker_error_kind kind);
+uint64_t dv_docker_errors(dv_docker *dk, enum dv_docker_error_kind kind);
+/* The latency histogram's samples (histogram.h: dv_histogram_render) under NAME with
+ * LABELS; the caller writes HELP and TYPE. */
+void dv_docker_latency_render(dv_docker *dk, const char *name, const char *labels, dv_buf *b);
 
 /* GET /version once and remember min(server ApiVersion, DV_DOCKER_API_MAX); later calls
  * are prefixed with /v<version>. Calls negotiate lazily if this was not called, with
@@ -189,6 +212,11 @@ int dv_docker_container_remove(dv_docker *dk, const char *id, bool force, bool v
                                dv_error *err);
 /* GET /containers/{id}/stats?stream=false (one-shot). */
 int dv_docker_container_stats(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
+/* GET /containers/{id}/stats?stream=false&one-shot=true: one sample, answered at once
+ * (without one-shot Docker waits a second for a second sample to fill precpu_stats,
+ * which only a CPU percentage needs). Engine API 1.41; an older Engine ignores
+ * one-shot and answers after that second. */
+int dv_docker_container_stats_once(dv_docker *dk, const char *id, json_t **ret, dv_error *err);
 /* The content of the file PATH (absolute) in container ID, created or running,
  * through GET /containers/{id}/archive?path=PATH (a tar stream, tar_read.h).
  * A symlink is followed inside the container's filesystem, at most 8 links, as

@@ -142,3 +142,13 @@ int dv_docker_container_stats(dv_docker *dk, const char *id, json_t **ret, dv_er
         return r;
     return dv_docker_call(dk, "GET", path.data, NULL, ret, err);
 }
+
+int dv_docker_container_stats_once(dv_docker *dk, const char *id, json_t **ret, dv_error *err)
+{
+    _cleanup_buf_ dv_buf path = DV_BUF_INIT;
+    int r =
+        dv_docker_path(&path, "/containers/", id, NULL, err, "/stats?stream=false&one-shot=true");
+    if (r < 0)
+        return r;
+    return dv_docker_call(dk, "GET", path.data, NULL, ret, err);
+}

@@ -13,6 +13,12 @@ const char *dv_docker_base_url(const dv_docker *dk);  /* "http://docker", "https
 const char *dv_docker_unix_path(const dv_docker *dk); /* NULL unless unix:// */
 int64_t dv_docker_timeout(const dv_docker *dk);       /* ordinary deadline; <= 0 none */
 
+/* The client's own measurements (docker_metrics.c; docker.h has what they mean). */
+typedef struct dv_docker_metrics dv_docker_metrics;
+dv_docker_metrics *dv_docker_metrics_new(void);
+void dv_docker_metrics_free(dv_docker_metrics *m);
+dv_docker_metrics *dv_docker_metrics_of(dv_docker *dk);
+
 /* Streamed body bytes of a 2xx answer. Return 0 to go on, 1 to stop the transfer
  * (the call then succeeds), or a negative code after filling ERR (the call fails
  * with it; the engine prefixes "docker: METHOD PATH: "). */
@@ -51,6 +57,11 @@ typedef struct dv_docker_response {
 } dv_docker_response;
 
 void dv_docker_response_clear(dv_docker_response *r);
+
+/* Count one finished call of REQ that took ELAPSED_NS and returned R (ERR filled
+ * when R < 0) in the client's measurements. */
+void dv_docker_metrics_observe(dv_docker *dk, const dv_docker_request *req, int64_t elapsed_ns,
+                               int r, const dv_error *err);
 
 /* Perform one request on its own curl handle. Returns 0 for a 2xx answer (or a stop
  * asked by ON_DATA); otherwise fills ERR (message "docker: METHOD PATH: ...",

@@ -473,8 +473,8 @@ static CURLcode run(transfer *t)
     return cc;
 }
 
-int dv_docker_do(dv_docker *dk, const dv_docker_request *req, dv_docker_response *resp,
-                 dv_error *err)
+static int do_request(dv_docker *dk, const dv_docker_request *req, dv_docker_response *resp,
+                      dv_error *err)
 {
     if (!req->unversioned) {
         int r = dv_docker_negotiate_cancellable(dk, req->cancel, err);
@@ -537,6 +537,20 @@ int dv_docker_do(dv_docker *dk, const dv_docker_request *req, dv_docker_response
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(t.h);
+    return r;
+}
+
+int dv_docker_do(dv_docker *dk, const dv_docker_request *req, dv_docker_response *resp,
+                 dv_error *err)
+{
+    /* The caller's ERR may be NULL; the kind of a failure is still counted. */
+    dv_error own;
+    dv_error *e = err ? err : &own;
+    if (!err)
+        dv_error_clear(&own);
+    int64_t start = dv_monotonic_ns();
+    int r = do_request(dk, req, resp, e);
+    dv_docker_metrics_observe(dk, req, dv_monotonic_ns() - start, r, e);
     return r;
 }
 

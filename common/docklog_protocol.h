@@ -38,5 +38,18 @@
 #define DV_DOCKLOG_OUTCOME_RUNNING_NAME "running"
 #define DV_DOCKLOG_OUTCOME_DONE_NAME "done"
 #define DV_DOCKLOG_OUTCOME_FAILED_NAME "failed"
+/* The checkpoint's optional "progress" object, read by the agent for its metrics: how
+ * much the helpers delivered of the container's log, carried across docklog restarts
+ * (a checkpoint without it, from an older docklog, counts from 0; it starts again at
+ * 0 for a new container). Keys: entries and bytes delivered, starts (docklog
+ * processes that worked on the container: respawns are starts - 1), lag_ns (at the
+ * last batch: its delivery time minus the stamp Docker gave its last entry) and at
+ * (that batch's wall-clock time, ns; absent before the first). */
+#define DV_DOCKLOG_PROGRESS_KEY "progress"
+#define DV_DOCKLOG_PROGRESS_ENTRIES "entries"
+#define DV_DOCKLOG_PROGRESS_BYTES "bytes"
+#define DV_DOCKLOG_PROGRESS_STARTS "starts"
+#define DV_DOCKLOG_PROGRESS_LAG_NS "lag_ns"
+#define DV_DOCKLOG_PROGRESS_AT "at"
 
 #endif

@@ -92,6 +92,14 @@ json_t *dl_checkpoint_to_json(const dl_checkpoint *cp)
         json_object_set_new(o, "error", json_string(cp->error));
     if (cp->has_synced)
         json_object_set_new(o, "synced", position_json(&cp->synced));
+    const dl_progress *pr = &cp->progress;
+    json_t *p =
+        json_pack("{sIsIsIsI}", DV_DOCKLOG_PROGRESS_ENTRIES, (json_int_t)pr->entries,
+                  DV_DOCKLOG_PROGRESS_BYTES, (json_int_t)pr->bytes, DV_DOCKLOG_PROGRESS_STARTS,
+                  (json_int_t)pr->starts, DV_DOCKLOG_PROGRESS_LAG_NS, (json_int_t)pr->lag_ns);
+    if (p && pr->at_ns > 0)
+        json_object_set_new(p, DV_DOCKLOG_PROGRESS_AT, json_integer(pr->at_ns));
+    json_object_set_new(o, DV_DOCKLOG_PROGRESS_KEY, p);
     return o;
 }
 
@@ -138,6 +146,30 @@ static int position_from_json(const json_t *o, dl_position *ret)
     return 0;
 }
 
+/* Absent (an older docklog wrote the checkpoint): all 0. */
+static int progress_from_json(const json_t *o, dl_progress *ret)
+{
+    dl_progress p = {0};
+    int64_t entries = 0, bytes = 0, starts = 0;
+    if (!o) {
+        *ret = p;
+        return 0;
+    }
+    if (!json_is_object(o) || get_i64(o, DV_DOCKLOG_PROGRESS_ENTRIES, 0, &entries) < 0 ||
+        get_i64(o, DV_DOCKLOG_PROGRESS_BYTES, 0, &bytes) < 0 ||
+        get_i64(o, DV_DOCKLOG_PROGRESS_STARTS, 0, &starts) < 0 ||
+        get_i64(o, DV_DOCKLOG_PROGRESS_LAG_NS, INT64_MIN, &p.lag_ns) < 0)
+        return -EINVAL;
+    if (json_object_get(o, DV_DOCKLOG_PROGRESS_AT) &&
+        get_i64(o, DV_DOCKLOG_PROGRESS_AT, 0, &p.at_ns) < 0)
+        return -EINVAL;
+    p.entries = (uint64_t)entries;
+    p.bytes = (uint64_t)bytes;
+    p.starts = (uint64_t)starts;
+    *ret = p;
+    return 0;
+}
+
 int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *err)
 {
     dl_checkpoint cp;
@@ -165,6 +197,8 @@ int dl_checkpoint_from_json(const json_t *json, dl_checkpoint *ret, dv_error *er
         snprintf(cp.error, sizeof(cp.error), "%s", json_string_value(e));
     if (position_from_json(json_object_get(json, "position"), &cp.pos) < 0)
         return dv_error_set(err, -EINVAL, "checkpoint: malformed position");
+    if (progress_from_json(json_object_get(json, DV_DOCKLOG_PROGRESS_KEY), &cp.progress) < 0)
+        return dv_error_set(err, -EINVAL, "checkpoint: malformed progress");
     json_t *synced = json_object_get(json, "synced");
     if (synced) {
         if (position_from_json(synced, &cp.synced) < 0)

@@ -20,8 +20,11 @@
  *     },
  *     "stderr": {...}
  *   },
- *   "synced": {...like position...}     optional: the last position whose file data
- * }                                     was fsynced (fallback after a power loss)
+ *   "synced": {...like position...},    optional: the last position whose file data
+ *                                       was fsynced (fallback after a power loss)
+ *   "progress": {"entries": N, "bytes": B, "starts": S, "lag_ns": L, "at": <ns>}
+ * }                                     optional: what was delivered, for the agent's
+ *                                       metrics (common/docklog_protocol.h)
  *
  * Why per stream: Docker stamps each stream's lines in its own copier goroutine and
  * writes them to the json-file as they come, so in the log the two streams are each
@@ -120,6 +123,15 @@ typedef struct dl_position {
 /* The checkpoint's "outcome" (DV_DOCKLOG_OUTCOME_*_NAME). */
 enum dl_outcome { DL_OUTCOME_RUNNING, DL_OUTCOME_DONE, DL_OUTCOME_FAILED };
 
+/* What this container's helpers delivered (DV_DOCKLOG_PROGRESS_KEY): counters for
+ * the agent's metrics, nothing docklog decides by. */
+typedef struct dl_progress {
+    uint64_t entries, bytes;
+    uint64_t starts; /* docklog processes that worked on this container */
+    int64_t lag_ns;  /* the last batch's delivery time minus its last entry's stamp */
+    int64_t at_ns;   /* CLOCK_REALTIME of that batch; 0: none yet */
+} dl_progress;
+
 typedef struct dl_checkpoint {
     char container_id[128];
     enum dl_outcome outcome;
@@ -127,6 +139,7 @@ typedef struct dl_checkpoint {
     dl_position pos;
     bool has_synced;
     dl_position synced;
+    dl_progress progress;
 } dl_checkpoint;
 
 /* A fresh checkpoint for CONTAINER_ID: nothing delivered, no files. */

@@ -52,9 +52,10 @@ typedef struct dl_deliver {
      * Docker no longer has it, and whatever followed it up to FIRST may be gone. */
     void (*on_gap)(void *userdata, int stream, int64_t committed_ts, int64_t first_ts);
     void *gap_userdata;
-    bool dirty;           /* cp.pos changed since the last save */
-    int64_t last_sync_ns; /* monotonic */
-    uint64_t entries;     /* delivered by this process */
+    bool dirty;            /* cp.pos changed since the last save */
+    int64_t last_sync_ns;  /* monotonic */
+    int64_t batch_last_ts; /* stamp of the last entry delivered since the last save */
+    uint64_t entries;      /* delivered by this process */
     uint64_t bytes;
     uint64_t skipped;
 } dl_deliver;

@@ -148,6 +148,7 @@ int main(int argc, char **argv)
         goto out_signals;
     }
     cp.outcome = DL_OUTCOME_RUNNING;
+    cp.progress.starts++; /* saved by the first sync below */
 
     dl_copy copy = {.fd = -1};
     if (dl_copy_open(&copy, copy_path, &err) < 0) {

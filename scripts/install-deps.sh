@@ -12,6 +12,7 @@ packages=(
     python3 # tests/lint/layering.py
     debootstrap systemd-container # scripts/systemd-node.sh: a real systemd as PID 1
     debhelper dpkg-dev lintian # scripts/package.sh, tests/integration/test_package.sh
+    prometheus # promtool: tests/integration/test_metrics_prometheus.sh checks the exposition
 )
 
 missing=()

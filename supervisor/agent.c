@@ -33,9 +33,13 @@
 #include "labels.h"
 #include "log.h"
 #include "log_loss.h"
+#include "metrics.h"
+#include "metrics_listener.h"
 #include "node.h"
+#include "pull_metrics.h"
 #include "recovery.h"
 #include "task_runner.h"
+#include "task_samples.h"
 #include "translate.h"
 #include "watchdog.h"
 #include "xalloc.h"
@@ -127,6 +131,7 @@ static void reload(dv_agent *a)
     KEEP(docker.tls.cert);
     KEEP(docker.tls.key);
     KEEP(docker.tls.ca);
+    KEEP(telemetry.prometheus_address);
 #undef KEEP
     dv_error perr;
     if (dv_ports_set_range(a->run.ports, n.port_min, n.port_max, &perr) < 0)
@@ -236,6 +241,32 @@ static int lock_data_dir(dv_agent *a, dv_error *err)
     return 0;
 }
 
+static void render_metrics(void *userdata, dv_buf *b)
+{
+    dv_metrics_render(userdata, b);
+}
+
+/* Once, as the API: a SIGHUP does not rebind it (agent_config.h). An address that
+ * cannot be bound stops the start, naming the field: a scrape target that silently
+ * is not there would only show as missing data. */
+static int start_metrics_listener(dv_agent *a, dv_error *err)
+{
+    const char *address = a->config.telemetry.prometheus_address;
+    if (!address)
+        return 0;
+    char host[64];
+    int port;
+    if (dv_listen_address_parse(address, host, sizeof(host), &port) < 0)
+        return dv_error_set(err, -EINVAL, "telemetry.prometheus_address: \"%s\" is not valid",
+                            address);
+    int r = dv_metrics_listener_start(host, port, a->run.loop, render_metrics, a,
+                                      &a->metrics_listener, err);
+    if (r < 0)
+        return dv_error_wrap(err, "telemetry.prometheus_address");
+    dv_log_info("metrics for Prometheus on http://%s/metrics", address);
+    return 0;
+}
+
 static int setup(dv_agent *a, dv_error *err)
 {
     int r;
@@ -272,6 +303,10 @@ static int setup(dv_agent *a, dv_error *err)
     a->run.tasks = dv_task_table_new();
     a->run.image_gc = dv_image_gc_new(&a->run);
     a->run.dangling = dv_dangling_new(&a->run);
+    a->run.pulls = dv_pull_metrics_new();
+    /* Only for a scraper: an agent without one stays idle (task_samples.h). */
+    if (a->config.telemetry.prometheus_address)
+        a->samples = dv_task_samples_new(&a->run);
     dv_error derr;
     /* From what the Engine client resolved, not from the config alone: TLS may come
      * from DOCKER_TLS_VERIFY + DOCKER_CERT_PATH or an https:// endpoint too. */
@@ -317,13 +352,15 @@ static int setup(dv_agent *a, dv_error *err)
     if ((r = dv_api_server_start(a->config.socket, a->run.loop, dv_agent_api_handle, a, &a->api,
                                  err)) < 0)
         return dv_error_wrap(err, "API socket");
-    return 0;
+    return start_metrics_listener(a, err);
 }
 
 /* Returns false when workers are stuck in Engine calls: then nothing they may
  * still touch (loop, client) can be freed, and the process just exits. */
 static bool teardown(dv_agent *a)
 {
+    dv_metrics_listener_stop(a->metrics_listener);
+    a->metrics_listener = NULL;
     if (a->api)
         dv_api_server_stop(a->api);
     a->api = NULL;
@@ -353,6 +390,8 @@ static bool teardown(dv_agent *a)
     dv_lanes_free(&a->lanes);
     dv_image_gc_free(a->run.image_gc); /* after the workers: a removal's result may be queued */
     dv_dangling_free(a->run.dangling);
+    dv_task_samples_free(a->samples); /* after the workers, as image GC */
+    dv_pull_metrics_free(a->run.pulls);
     dv_event_hub_free(a->hub);
     dv_watchdog_free(a->run.watchdog);
     dv_ports_free(a->run.ports);

@@ -25,6 +25,8 @@
 #include "runtime.h"
 
 struct dv_destroy_wait;
+struct dv_task_samples;
+struct dv_metrics_listener;
 
 typedef struct dv_agent {
     /* The tasks and what runs them. The agent owns what it points to: its config
@@ -37,6 +39,8 @@ typedef struct dv_agent {
 
     dv_event_hub *hub;
     dv_api_server *api;
+    struct dv_metrics_listener *metrics_listener; /* NULL: telemetry.prometheus_address unset */
+    struct dv_task_samples *samples;              /* task_samples.h: CPU, memory, docklog */
     dv_engine_events *events;
     int signal_fd;
     int lock_fd; /* flock on DATA/agent.lock: one agent per data dir */

@@ -10,11 +10,9 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "clock.h"
-#include "dangling.h"
-#include "log_loss.h"
 #include "duration.h"
-#include "image_gc.h"
 #include "log_files.h"
+#include "metrics.h"
 #include "node.h"
 #include "task_runner.h"
 #include "translate_host.h"
@@ -309,53 +307,11 @@ void dv_api_node(dv_agent *a, dv_api_request *req)
         answer_node_waiters(a);
 }
 
-/* ---- /v1/metrics (Prometheus text) ---- */
+/* ---- /v1/metrics (Prometheus text, metrics.h) ---- */
 
 void dv_api_metrics(dv_agent *a, dv_api_request *req)
 {
     _cleanup_buf_ dv_buf b = DV_BUF_INIT;
-    size_t counts[DV_TASK_STATE_COUNT];
-    dv_task_table_count(a->run.tasks, counts);
-    dv_buf_appends(&b, "# HELP dockvisor_tasks Tasks by state.\n# TYPE dockvisor_tasks gauge\n");
-    for (int s = 0; s < DV_TASK_STATE_COUNT; s++)
-        dv_buf_printf(&b, "dockvisor_tasks{state=\"%s\"} %zu\n",
-                      dv_task_state_name((enum dv_task_state)s), counts[s]);
-    size_t restarts = 0;
-    for (size_t i = 0; i < dv_task_table_size(a->run.tasks); i++)
-        restarts += (size_t)dv_task_table_at(a->run.tasks, i)->restarts.total;
-    dv_buf_printf(&b,
-                  "# HELP dockvisor_task_restarts_total Restarts by the restart policy.\n"
-                  "# TYPE dockvisor_task_restarts_total counter\n"
-                  "dockvisor_task_restarts_total %zu\n"
-                  "# HELP dockvisor_loop_wakeups_total Event loop wakeups.\n"
-                  "# TYPE dockvisor_loop_wakeups_total counter\n"
-                  "dockvisor_loop_wakeups_total %llu\n"
-                  "# HELP dockvisor_workers_busy Blocking jobs queued or running.\n"
-                  "# TYPE dockvisor_workers_busy gauge\n"
-                  "dockvisor_workers_busy %d\n"
-                  "# HELP dockvisor_event_subscribers Open /v1/events streams.\n"
-                  "# TYPE dockvisor_event_subscribers gauge\n"
-                  "dockvisor_event_subscribers %zu\n"
-                  "# HELP dockvisor_ports_held Host ports held by tasks.\n"
-                  "# TYPE dockvisor_ports_held gauge\n"
-                  "dockvisor_ports_held %zu\n"
-                  "# HELP dockvisor_engine_events_connected The Engine event stream is up.\n"
-                  "# TYPE dockvisor_engine_events_connected gauge\n"
-                  "dockvisor_engine_events_connected %d\n",
-                  restarts, (unsigned long long)dv_loop_wakeups(a->run.loop),
-                  dv_lanes_busy(&a->lanes), dv_event_hub_subscribers(a->hub),
-                  dv_ports_held(a->run.ports), a->run.engine_stream_ok ? 1 : 0);
-    dv_lanes_metrics(&a->lanes, &b);
-    dv_image_gc_metrics(a->run.image_gc, &b);
-    dv_dangling_metrics(a->run.dangling, &b);
-    dv_log_loss_metrics(&a->run, &b);
-    struct statvfs vfs;
-    if (statvfs(a->config.data_dir, &vfs) == 0)
-        dv_buf_printf(&b,
-                      "# HELP dockvisor_data_dir_free_bytes Free space for the agent's state "
-                      "and task directories (0: new tasks are refused).\n"
-                      "# TYPE dockvisor_data_dir_free_bytes gauge\n"
-                      "dockvisor_data_dir_free_bytes %llu\n",
-                      (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize);
-    dv_api_respond_text(req, 200, "text/plain; version=0.0.4", b.data ? b.data : "");
+    dv_metrics_render(a, &b);
+    dv_api_respond_text(req, 200, DV_METRICS_CONTENT_TYPE, b.data ? b.data : "");
 }

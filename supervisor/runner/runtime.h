@@ -86,6 +86,8 @@ typedef struct dv_runtime {
     int log_loss_fd;              /* inotify on the tasks' gaps files (log_loss.h), -1: none */
     dv_loop_watch *log_loss_watch;
 
+    struct dv_pull_metrics *pulls; /* pull_metrics.h: thread-safe, image jobs observe into it */
+
     bool engine_stream_ok;   /* the /events stream is connected (the daemon accepted it) */
     bool engine_stream_down; /* an outage was reported (its end is logged) */
 

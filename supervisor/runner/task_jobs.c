@@ -17,6 +17,7 @@
 #include "duration.h"
 #include "image_name.h"
 #include "ownership.h"
+#include "pull_metrics.h"
 #include "spec.h"
 #include "task_dirs.h"
 #include "task_runner.h"
@@ -275,7 +276,10 @@ static int pull(dv_job *j, const dv_task_spec *spec, const dv_image_name *name)
         .userdata = &ctx,
         .cancel = &j->cancel,
     };
+    int64_t started = dv_monotonic_ns();
     r = dv_docker_image_pull(j->dk, &opts, &j->err);
+    if (r != -ECANCELED)
+        dv_pull_metrics_observe(j->run->pulls, dv_monotonic_ns() - started, r >= 0);
     dv_registry_creds_clear(&creds);
     if (r >= 0) {
         char msg[256];

@@ -57,7 +57,7 @@ enum dv_job_kind {
 
 typedef struct dv_job {
     enum dv_job_kind kind;
-    dv_runtime *run; /* for posting notes; workers touch nothing else in it */
+    dv_runtime *run; /* for posting notes and run->pulls (thread-safe); nothing else */
     dv_docker *dk;
     dv_docker *quick_dk; /* short deadline (runtime.h quick_docker): inspect, stats, kill */
     char task_id[DV_UUID_STRLEN + 1];

@@ -44,6 +44,7 @@ void dv_agent_config_clear(dv_agent_config *c)
     free(c->docker.volumes.selinuxlabel);
     free(c->docker.infra_image);
     free(c->docker.nvidia_runtime);
+    free(c->telemetry.prometheus_address);
     free(c->node.name);
     free(c->node.datacenter);
     free(c->node.region);
@@ -320,6 +321,59 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
     return 0;
 }
 
+static void empty_to_null(char **s);
+
+int dv_listen_address_parse(const char *text, char *host, size_t host_size, int *port)
+{
+    const char *colon = text ? strrchr(text, ':') : NULL;
+    if (!colon || colon == text)
+        return -EINVAL;
+    const char *h = text;
+    size_t hlen = (size_t)(colon - text);
+    if (text[0] == '[') {
+        if (hlen < 3 || text[hlen - 1] != ']')
+            return -EINVAL;
+        h++;
+        hlen -= 2;
+    }
+    char buf[64];
+    if (hlen >= sizeof(buf) || hlen >= host_size)
+        return -EINVAL;
+    memcpy(buf, h, hlen);
+    buf[hlen] = '\0';
+    /* An IPv6 address must be in brackets: "::1:9700" is ambiguous. */
+    if (!dv_sj_valid_ip(buf) || (strchr(buf, ':') != NULL) != (text[0] == '['))
+        return -EINVAL;
+    const char *p = colon + 1;
+    if (*p < '1' || *p > '9' || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+        return -EINVAL;
+    long v = strtol(p, NULL, 10);
+    if (v < 1 || v > 65535)
+        return -EINVAL;
+    memcpy(host, buf, hlen + 1);
+    *port = (int)v;
+    return 0;
+}
+
+static int parse_telemetry(const json_t *telemetry, dv_agent_config *c, dv_spec_error *err)
+{
+    static const char *const keys[] = {"prometheus_address", NULL};
+    int r;
+    if ((r = dv_sj_check_keys(telemetry, "telemetry", keys, err)) < 0 ||
+        (r = dv_sj_string(telemetry, "telemetry", "prometheus_address",
+                          &c->telemetry.prometheus_address, err)) < 0)
+        return r;
+    empty_to_null(&c->telemetry.prometheus_address);
+    char host[64];
+    int port;
+    if (c->telemetry.prometheus_address &&
+        dv_listen_address_parse(c->telemetry.prometheus_address, host, sizeof(host), &port) < 0)
+        return dv_spec_fail(err, "telemetry.prometheus_address", -EINVAL,
+                            "\"%s\" is not IPv4:PORT or [IPv6]:PORT (numeric, port 1-65535)",
+                            c->telemetry.prometheus_address);
+    return 0;
+}
+
 static int parse_node(const json_t *node, dv_agent_config *c, dv_spec_error *err)
 {
     static const char *const keys[] = {"name", "datacenter", "region", "node_class", "meta", NULL};
@@ -444,14 +498,14 @@ int dv_agent_config_parse(const json_t *json, dv_agent_config *ret, dv_spec_erro
 {
     static const char *const keys[] = {
         "data_dir",         "socket", "bind_address", "port_range", "max_kill_timeout",
-        "max_exec_timeout", "docker", "node",         NULL};
+        "max_exec_timeout", "docker", "node",         "telemetry",  NULL};
     if (!json || !json_is_object(json))
         return dv_spec_fail(err, "", -EINVAL, "the agent config must be a JSON object");
     __attribute__((cleanup(config_clearp))) dv_agent_config c = {0};
     int r = dv_agent_config_defaults(&c, err);
     if (r < 0)
         return r;
-    const json_t *docker = NULL, *node = NULL;
+    const json_t *docker = NULL, *node = NULL, *telemetry = NULL;
     if ((r = dv_sj_check_keys(json, "", keys, err)) < 0 ||
         (r = dv_sj_string(json, "", "data_dir", &c.data_dir, err)) < 0 ||
         (r = dv_sj_string(json, "", "socket", &c.socket, err)) < 0 ||
@@ -464,7 +518,9 @@ int dv_agent_config_parse(const json_t *json, dv_agent_config *ret, dv_spec_erro
         (r = dv_sj_object(json, "", "docker", &docker, err)) < 0 ||
         (docker && (r = parse_docker(docker, &c, err)) < 0) ||
         (r = dv_sj_object(json, "", "node", &node, err)) < 0 ||
-        (node && (r = parse_node(node, &c, err)) < 0) || (r = check(&c, err)) < 0)
+        (node && (r = parse_node(node, &c, err)) < 0) ||
+        (r = dv_sj_object(json, "", "telemetry", &telemetry, err)) < 0 ||
+        (telemetry && (r = parse_telemetry(telemetry, &c, err)) < 0) || (r = check(&c, err)) < 0)
         return r;
     *ret = c;
     memset(&c, 0, sizeof(c));
@@ -511,6 +567,8 @@ const char *dv_agent_config_restart_field(const dv_agent_config *old, const dv_a
         str_differs(old->docker.tls.key, new_->docker.tls.key) ||
         str_differs(old->docker.tls.ca, new_->docker.tls.ca))
         return "docker.tls";
+    if (str_differs(old->telemetry.prometheus_address, new_->telemetry.prometheus_address))
+        return "telemetry.prometheus_address";
     return NULL;
 }
 

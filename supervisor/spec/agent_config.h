@@ -47,6 +47,11 @@
  *       (windows_allow_insecure_container_admin and isolation are refused: "only
  *       meaningful on Windows"; logging.driver is an older name of logging.type)
  *     },
+ *     "telemetry": {
+ *       "prometheus_address": "127.0.0.1:9700"   default unset: no TCP listener. IPv4:PORT
+ *                                       or [IPv6]:PORT, numeric, port 1-65535: GET /metrics
+ *                                       over plain HTTP, nothing else (metrics_listener.h)
+ *     },
  *     "node": {                         what Nomad's client config says of the node
  *       "name": "<host name>",          default: gethostname()
  *       "datacenter": "dc1", "region": "global",   defaults
@@ -73,12 +78,14 @@
  * - restart only (dv_agent_config_restart_field() names the first one that
  *   changed, so the agent can log "ignored, needs a restart"): data_dir,
  *   socket, bind_address (published ports of existing containers),
- *   docker.endpoint, docker.tls.
+ *   docker.endpoint, docker.tls, telemetry.prometheus_address (the listener is
+ *   bound once, before the agent serves, so a bad address stops the start).
  * Running containers are never changed by a reload. */
 #ifndef DV_AGENT_CONFIG_H
 #define DV_AGENT_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -163,6 +170,9 @@ typedef struct dv_agent_config {
         int64_t container_exists_attempts; /* create attempts against a name in use, >= 1 */
         char *nvidia_runtime;              /* never NULL */
     } docker;
+    struct {
+        char *prometheus_address; /* "HOST:PORT" as written, NULL = no listener */
+    } telemetry;
     /* This node as Nomad's client describes itself: ${node.unique.name},
      * ${node.datacenter}, ${node.region}, ${node.class}, ${meta.<key>},
      * NOMAD_DC, NOMAD_REGION, NOMAD_META_<key>, the node_name label. */
@@ -192,6 +202,10 @@ void dv_agent_config_clear(dv_agent_config *config);
  * NEW, as its key path ("data_dir", "docker.tls"), or NULL if a reload can
  * apply NEW entirely. */
 const char *dv_agent_config_restart_field(const dv_agent_config *old, const dv_agent_config *new_);
+
+/* Split a listen address "IPv4:PORT" or "[IPv6]:PORT" (numeric host, port 1-65535)
+ * into HOST (without brackets, HOST_SIZE >= 46) and PORT. -EINVAL otherwise. */
+int dv_listen_address_parse(const char *text, char *host, size_t host_size, int *port);
 
 /* Does extra_labels glob GLOB match label name NAME? go-glob's rules, as
  * Nomad: '*' matches any run of characters, everything else is literal. */

@@ -13,7 +13,7 @@ N=12
 start_agent 23600 23609
 
 fds() { ls "/proc/$T_AGENT_PID/fd" | wc -l; }
-restarts_total() { api http://localhost/v1/metrics | awk '/^dockvisor_task_restarts_total/ {print $2}'; }
+restarts_total() { api http://localhost/v1/metrics | awk '/^dockvisor_task_restarts_total/ {s += $NF} END {print s + 0}'; }
 
 fds_before=$(fds)
 ids=()

@@ -238,6 +238,14 @@ static void test_errors(void **state)
         {"{\"docker\":{\"isolation\":\"hyperv\"}}", "docker.isolation",
          "only meaningful on Windows"},
         {"{\"docker\":{\"container_exists_attempts\":0}}", "docker.container_exists_attempts", ""},
+        {"{\"telemetry\":{\"prometheus_adress\":\"127.0.0.1:9700\"}}",
+         "telemetry.prometheus_adress", "unknown option"},
+        {"{\"telemetry\":[]}", "telemetry", ""},
+        {"{\"telemetry\":{\"prometheus_address\":9700}}", "telemetry.prometheus_address", ""},
+        {"{\"telemetry\":{\"prometheus_address\":\"127.0.0.1\"}}", "telemetry.prometheus_address",
+         "telemetry.prometheus_address: \"127.0.0.1\" is not IPv4:PORT or [IPv6]:PORT"},
+        {"{\"telemetry\":{\"prometheus_address\":\"localhost:9700\"}}",
+         "telemetry.prometheus_address", "is not IPv4:PORT"},
         {"{\"docker\":{\"nvidia_runtime\":\"\"}}", "docker.nvidia_runtime", "required"},
         {"{\"node\":{\"datacenter\":\"\"}}", "node.datacenter", "must not be empty"},
         {"{\"node\":{\"meta\":{\"a b\":\"1\"}}}", "node.meta.a b", "invalid key"},
@@ -399,6 +407,9 @@ static void test_restart_field(void **state)
         {"{\"data_dir\":\"/other\"}", "data_dir"},
         {"{\"socket\":\"/other.sock\"}", "socket"},
         {"{\"bind_address\":\"127.0.0.1\"}", "bind_address"},
+        {"{\"telemetry\":{\"prometheus_address\":\"127.0.0.1:9700\"}}",
+         "telemetry.prometheus_address"},
+        {"{\"telemetry\":{\"prometheus_address\":\"\"}}", NULL}, /* "" is unset */
         {"{\"docker\":{\"endpoint\":\"unix:///x.sock\"}}", "docker.endpoint"},
         /* tls without endpoint is ignored: nothing to restart for */
         {"{\"docker\":{\"tls\":{\"cert\":\"/c\",\"key\":\"/k\",\"ca\":\"/a\"}}}", NULL},
@@ -428,12 +439,51 @@ static void test_restart_field(void **state)
     dv_agent_config_clear(&b);
 }
 
+static void test_listen_address(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *host;
+        int port;
+    } good[] = {{"127.0.0.1:9700", "127.0.0.1", 9700},
+                {"0.0.0.0:1", "0.0.0.0", 1},
+                {"[::1]:65535", "::1", 65535},
+                {"[fe80::1]:80", "fe80::1", 80}};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(good); i++) {
+        char host[64];
+        int port = 0;
+        assert_int_equal(dv_listen_address_parse(good[i].text, host, sizeof(host), &port), 0);
+        assert_string_equal(host, good[i].host);
+        assert_int_equal(port, good[i].port);
+    }
+    static const char *const bad[] = {
+        "127.0.0.1",        "127.0.0.1:",    ":9700",          "127.0.0.1:0",     "127.0.0.1:65536",
+        "127.0.0.1:09",     "127.0.0.1:97a", "localhost:9700", "::1:9700",        "[::1]",
+        "[127.0.0.1]:9700", "[]:80",         "1.2.3.4:+80",    "127.0.0.1:123456"};
+    for (size_t i = 0; i < DV_ARRAY_SIZE(bad); i++) {
+        char host[64] = "untouched";
+        int port = -1;
+        assert_int_equal(dv_listen_address_parse(bad[i], host, sizeof(host), &port), -EINVAL);
+        assert_string_equal(host, "untouched");
+        assert_int_equal(port, -1);
+    }
+
+    dv_agent_config c;
+    assert_int_equal(parse("{\"telemetry\":{\"prometheus_address\":\"[::1]:9700\"}}", &c, NULL), 0);
+    assert_string_equal(c.telemetry.prometheus_address, "[::1]:9700");
+    dv_agent_config_clear(&c);
+    assert_int_equal(parse("{}", &c, NULL), 0);
+    assert_null(c.telemetry.prometheus_address);
+    dv_agent_config_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_every_option),
-        cmocka_unit_test(test_errors),        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_restart_field), cmocka_unit_test(test_extra_label_globs),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_every_option),
+        cmocka_unit_test(test_errors),         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_restart_field),  cmocka_unit_test(test_extra_label_globs),
+        cmocka_unit_test(test_listen_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,38 @@ static void test_checkpoint_rejects_garbage(void **state)
     }
 }
 
+/* The delivered counts ("progress") round-trip, and a checkpoint an older docklog
+ * wrote, without them, still loads with all of them 0: the format stays version 1. */
+static void test_checkpoint_progress(void **state)
+{
+    (void)state;
+    dl_checkpoint cp, back;
+    dv_error err;
+    dl_checkpoint_init(&cp, "abc");
+    cp.progress = (dl_progress){
+        .entries = 25, .bytes = 4096, .starts = 2, .lag_ns = -3000, .at_ns = 1700000000000000000};
+    _cleanup_json_ json_t *j = dl_checkpoint_to_json(&cp);
+    assert_int_equal(dl_checkpoint_from_json(j, &back, &err), 0);
+    assert_memory_equal(&back.progress, &cp.progress, sizeof(cp.progress));
+
+    static const char old[] =
+        "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"running\",\"position\":{"
+        "\"stdout\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false,\"count\":0},"
+        "\"stderr\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false,\"count\":0}}}";
+    _cleanup_json_ json_t *o = json_loads(old, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(dl_checkpoint_from_json(o, &back, &err), 0);
+    assert_int_equal(back.progress.entries, 0);
+    assert_int_equal(back.progress.starts, 0);
+    assert_int_equal(back.progress.at_ns, 0);
+
+    /* A progress docklog did not write is as corrupt as a bad position. */
+    json_object_set_new(o, "progress", json_pack("{s:i}", "entries", -1));
+    assert_int_equal(dl_checkpoint_from_json(o, &back, &err), -EINVAL);
+    json_object_set_new(o, "progress", json_string("x"));
+    assert_int_equal(dl_checkpoint_from_json(o, &back, &err), -EINVAL);
+}
+
 /* Both files are read as strictly as the checkpoint's copy always was: a key given
  * twice is refused, not read as its last value (common/json_strict.h). */
 static void test_files_refuse_a_key_twice(void **state)
@@ -257,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_config_needs_a_sink),
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_checkpoint_rejects_garbage),
+        cmocka_unit_test(test_checkpoint_progress),
         cmocka_unit_test(test_files_refuse_a_key_twice),
         cmocka_unit_test(test_position_advance_and_since),
     };
