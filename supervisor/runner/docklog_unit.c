@@ -26,8 +26,8 @@
 
 static bool unit_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == ':' || c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+           c == '_' || c == '.' || c == '-';
 }
 
 void dv_unit_name_escape(const char *s, size_t max_in, char *buf, size_t size)
@@ -87,8 +87,7 @@ bool dv_docklog_units_probe(char *why, size_t size)
     sd_bus_error e = SD_BUS_ERROR_NULL;
     _cleanup_free_ char *version = NULL;
     if (r >= 0)
-        r = sd_bus_get_property_string(bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &e,
-                                       &version);
+        r = sd_bus_get_property_string(bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &e, &version);
     if (r < 0) {
         snprintf(why, size, "agent's cgroup: system bus unreachable: %s",
                  e.message ? e.message : strerror(-r));
@@ -104,8 +103,7 @@ bool dv_docklog_units_probe(char *why, size_t size)
 static int append_properties(sd_bus_message *m, const dv_docklog_launch_opts *o, int diag)
 {
     char desc[256];
-    snprintf(desc, sizeof(desc), "dockvisor log helper of task %s (%s)", o->task_name,
-             o->task_id);
+    snprintf(desc, sizeof(desc), "dockvisor log helper of task %s (%s)", o->task_name, o->task_id);
     const char *argv[] = {o->binary, o->config_path, NULL};
     int r;
     if ((r = sd_bus_message_open_container(m, 'a', "(sv)")) < 0 ||
@@ -142,8 +140,7 @@ static int append_properties(sd_bus_message *m, const dv_docklog_launch_opts *o,
         (r = sd_bus_message_open_container(m, 'r', "sasb")) < 0 ||
         (r = sd_bus_message_append(m, "s", o->binary)) < 0 ||
         (r = sd_bus_message_append_strv(m, (char **)argv)) < 0 ||
-        (r = sd_bus_message_append(m, "b", 0)) < 0 ||
-        (r = sd_bus_message_close_container(m)) < 0 ||
+        (r = sd_bus_message_append(m, "b", 0)) < 0 || (r = sd_bus_message_close_container(m)) < 0 ||
         (r = sd_bus_message_close_container(m)) < 0 ||
         (r = sd_bus_message_close_container(m)) < 0 ||
         (r = sd_bus_message_close_container(m)) < 0 ||
@@ -200,8 +197,7 @@ static int main_process(sd_bus *bus, const char *unit, dv_docklog_proc *ret, dv_
     _cleanup_(message_unrefp) sd_bus_message *reply = NULL;
     const char *path;
     uint32_t pid = 0;
-    int r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s",
-                               unit);
+    int r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
     if (r >= 0 && (r = sd_bus_message_read(reply, "o", &path)) >= 0)
         r = sd_bus_get_property_trivial(bus, SD_DEST, path, "org.freedesktop.systemd1.Service",
                                         "MainPID", &e, 'u', &pid);
@@ -327,8 +323,9 @@ int dv_docklog_launch(const dv_docklog_launch_opts *o, dv_docklog_proc *ret, cha
             return 0;
         /* Logs first: a helper in the agent's cgroup collects them, with the shared
          * journald budget, rather than none. */
-        snprintf(fallback, fallback_size, "no transient unit for the docklog helper (%s): it runs "
-                                          "in the agent's cgroup",
+        snprintf(fallback, fallback_size,
+                 "no transient unit for the docklog helper (%s): it runs "
+                 "in the agent's cgroup",
                  e.msg);
     }
     return dv_docklog_spawn(o->binary, o->config_path, o->diag_log, ret, err);

@@ -60,9 +60,9 @@ typedef struct dv_docklog_launch_opts {
     bool units;            /* in a transient unit (dv_docklog_units_probe said yes) */
     const char *task_name; /* for the unit's name and description */
     const char *task_id;
-    unsigned serial;                    /* see dv_docklog_unit_name */
-    int64_t journald_rate_limit_ns;     /* 0: journald's default */
-    int64_t journald_rate_limit_burst;  /* 0: journald's default */
+    unsigned serial;                   /* see dv_docklog_unit_name */
+    int64_t journald_rate_limit_ns;    /* 0: journald's default */
+    int64_t journald_rate_limit_burst; /* 0: journald's default */
 } dv_docklog_launch_opts;
 
 /* Start the helper in its transient service and wait for systemd's job (Type=exec:
