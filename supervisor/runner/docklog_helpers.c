@@ -151,13 +151,17 @@ static void spawn_done(dv_loop *loop, void *data)
         return;
     }
     rt->logger = DV_LOGGER_NONE;
+    /* One that ended already goes through ended(), which tells who waits; one that
+     * cannot be watched was stopped (abandon()), and they are told here. */
+    bool watchable = j->proc.pidfd >= 0;
     dv_logger_adopt_child(run, t, &j->proc);
     dv_job_free(j);
     if (rt->logger == DV_LOGGER_RUNNING) {
         dv_runner_ops.changed(run, t); /* persist the new identity */
         if (rt->start_after_logs || rt->destroy_after_logs)
             dv_timer_arm(rt->logger_timer, DRAIN_DEADLINE);
-    } else if (rt->logger == DV_LOGGER_NONE && (rt->start_after_logs || rt->destroy_after_logs)) {
+    } else if (watchable && rt->logger == DV_LOGGER_NONE &&
+               (rt->start_after_logs || rt->destroy_after_logs)) {
         dv_runner_logs_done(run, t);
     }
 }
@@ -232,6 +236,11 @@ static void ended(dv_runtime *run, dv_task *t, const dv_docklog_result *res, int
         if (collect_r < 0)
             dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper ended (%s); restarting it in %s", err->msg, d);
+        else if (res->end == DV_DOCKLOG_END_UNKNOWN) /* not our child: no exit status */
+            dv_task_event_add(t, &dv_runner_ops, run, "Driver",
+                              "docklog helper ended before it was done (its checkpoint has no "
+                              "outcome); restarting it in %s",
+                              d);
         else if (res->end == DV_DOCKLOG_END_SIGNALED)
             dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper killed by signal %d; restarting it in %s",
