@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "docklog_launch.h"
+#include "docklog_unit.h"
 #include "dangling.h"
 #include "drain.h"
 #include "duration.h"
@@ -316,6 +317,10 @@ static int setup(dv_agent *a, dv_error *err)
         snprintf(a->run.docklog_missing, sizeof(a->run.docklog_missing), "%s", derr.msg);
         dv_log_warning("docklog helper not found (%s): task logs will not be collected", derr.msg);
     }
+    /* Each helper in a unit of its own, for its own journald budget (docklog_unit.h). */
+    a->run.docklog_units =
+        dv_docklog_units_probe(a->run.docklog_units_why, sizeof(a->run.docklog_units_why));
+    dv_log_info("docklog helpers run in %s", a->run.docklog_units_why);
     dv_host_cpu(&a->run.ncpus, &a->run.cpu_total_mhz);
     dv_node_attrs(&a->run.node_attrs);
     srand48((long)(dv_monotonic_ns() ^ getpid()));

@@ -217,7 +217,7 @@ static json_t *node_answer(dv_agent *a)
     snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
     return json_pack(
         "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:b,s:o,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:"
-        "o}",
+        "o,s:s}",
         "node_id", a->run.node_id, "agent_version", dv_version, "started_ns",
         (json_int_t)a->started_ns, "data_dir", a->config.data_dir, "data_dir_free_bytes",
         free_bytes, "healthy", docker_ok, "engine_events", a->run.engine_stream_ok, "docker",
@@ -229,7 +229,8 @@ static json_t *node_answer(dv_agent *a)
         "bind_address", a->config.bind_address, "port_range", range, "tasks", "total",
         (json_int_t)dv_task_table_size(a->run.tasks), "running",
         (json_int_t)counts[DV_TASK_RUNNING], "states", states, "quarantined",
-        json_deep_copy(dv_state_store_quarantined(a->run.store)));
+        json_deep_copy(dv_state_store_quarantined(a->run.store)), "docklog_units",
+        a->run.docklog_units_why);
 }
 
 static void answer_node(dv_api_request *req, void *ctx)

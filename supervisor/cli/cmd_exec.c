@@ -175,6 +175,10 @@ static void print_node(const json_t *n)
         dv_cli_field("PIDs limit", "%lld", pl);
     else
         dv_cli_field("PIDs limit", "unlimited");
+    /* Where the log helpers run decides whether each task has its own journald budget. */
+    const char *units = json_string_value(json_object_get(n, "docklog_units"));
+    if (units)
+        dv_cli_field("Log helpers", "%s", units);
     dv_cli_field("Tasks", "%lld running, %lld total",
                  json_integer_value(json_object_get(tasks, "running")),
                  json_integer_value(json_object_get(tasks, "total")));

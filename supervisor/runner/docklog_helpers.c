@@ -16,6 +16,7 @@
 #include "json_strict.h"
 #include "log.h"
 #include "log_loss.h"
+#include "task_jobs.h"
 #include "task_runner.h"
 #include "xalloc.h"
 
@@ -78,26 +79,120 @@ static int watch(dv_runtime *run, dv_task *t)
     return 0;
 }
 
+static void ended(dv_runtime *run, dv_task *t, const dv_docklog_result *res, int collect_r,
+                  const dv_error *err);
+
 void dv_logger_adopt_child(dv_runtime *run, dv_task *t, dv_docklog_proc *proc)
 {
     dv_task_rt *rt = dv_rt(t);
     rt->proc = *proc;
     proc->pidfd = -1; /* ours now */
     proc->pid = 0;
-    watch(run, t);
+    if (rt->proc.pidfd >= 0) {
+        watch(run, t);
+        return;
+    }
+    /* A unit's helper that ended before its start job completed (docklog_unit.h):
+     * there is nothing to watch, its checkpoint says how it ended. */
+    if (!rt->logger_timer)
+        rt->logger_timer = dv_timer_new(run->loop, on_logger_timer, t);
+    dv_docklog_result res = {0};
+    dv_error err;
+    dv_error_clear(&err);
+    int r = dv_docklog_collect(&rt->proc, rt->docklog_checkpoint_path, &res, &err);
+    rt->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
+    rt->logger_started_ns = dv_monotonic_ns();
+    ended(run, t, &res, r, &err);
+}
+
+void dv_logger_launch_opts(dv_runtime *run, dv_task *t, dv_job *j)
+{
+    dv_task_rt *rt = dv_rt(t);
+    j->launch = (dv_docklog_launch_opts){
+        .binary = j->docklog_bin,
+        .config_path = j->docklog_config_path,
+        .diag_log = j->docklog_diag_path,
+        .units = run->docklog_units,
+        .task_name = j->task_name,
+        .task_id = j->task_id,
+        .serial = ++rt->logger_serial,
+        .journald_rate_limit_ns = rt->spec->logs.journald_rate_limit_ns,
+        .journald_rate_limit_burst = rt->spec->logs.journald_rate_limit_burst,
+    };
+}
+
+static void spawn_failed(dv_runtime *run, dv_task *t, const char *why)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_task_event_add(t, &dv_runner_ops, run, "Driver", "docklog helper did not start: %s", why);
+    rt->logger = DV_LOGGER_NONE;
+    if (rt->start_after_logs || rt->destroy_after_logs)
+        dv_runner_logs_done(run, t);
+}
+
+static void spawn_done(dv_loop *loop, void *data)
+{
+    (void)loop;
+    dv_job *j = data;
+    dv_runtime *run = j->run;
+    dv_task *t = dv_task_table_get(run->tasks, j->task_id);
+    dv_task_rt *rt = t ? dv_rt(t) : NULL;
+    if (!rt || rt->logger != DV_LOGGER_SPAWNING || rt->logger_serial != j->launch.serial) {
+        if (j->r == 0) /* nobody wants it any more: it ends with its container */
+            dv_logger_reap_orphan(run, &j->proc, NULL);
+        dv_job_free(j);
+        return;
+    }
+    if (j->docklog_note[0])
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "%s", j->docklog_note);
+    if (j->r < 0) {
+        spawn_failed(run, t, j->err.msg);
+        dv_job_free(j);
+        return;
+    }
+    rt->logger = DV_LOGGER_NONE;
+    /* One that ended already goes through ended(), which tells who waits; one that
+     * cannot be watched was stopped (abandon()), and they are told here. */
+    bool watchable = j->proc.pidfd >= 0;
+    dv_logger_adopt_child(run, t, &j->proc);
+    dv_job_free(j);
+    if (rt->logger == DV_LOGGER_RUNNING) {
+        dv_runner_ops.changed(run, t); /* persist the new identity */
+        if (rt->start_after_logs || rt->destroy_after_logs)
+            dv_timer_arm(rt->logger_timer, DRAIN_DEADLINE);
+    } else if (watchable && rt->logger == DV_LOGGER_NONE &&
+               (rt->start_after_logs || rt->destroy_after_logs)) {
+        dv_runner_logs_done(run, t);
+    }
+}
+
+/* In a transient unit: the launch is a job (systemd's start job is blocking bus
+ * I/O); the helper is taken over when it is done. */
+static void spawn_in_unit(dv_runtime *run, dv_task *t)
+{
+    dv_task_rt *rt = dv_rt(t);
+    dv_job *j = dv_job_new(DV_JOB_DOCKLOG, run, t);
+    j->docklog_bin = dv_xstrdup(run->docklog_bin);
+    j->docklog_config_path = dv_xstrdup(rt->docklog_config_path);
+    j->docklog_diag_path = dv_xstrdup(rt->docklog_diag_path);
+    dv_logger_launch_opts(run, t, j);
+    if (!rt->logger_timer)
+        rt->logger_timer = dv_timer_new(run->loop, on_logger_timer, t);
+    rt->logger = DV_LOGGER_SPAWNING;
+    dv_runner_submit(run, j, spawn_done);
 }
 
 static void spawn(dv_runtime *run, dv_task *t)
 {
     dv_task_rt *rt = dv_rt(t);
+    if (run->docklog_units) {
+        spawn_in_unit(run, t);
+        return;
+    }
     dv_error err;
     if (dv_docklog_spawn(run->docklog_bin, rt->docklog_config_path, rt->docklog_diag_path,
                          &rt->proc, &err) < 0) {
-        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "docklog helper did not start: %s",
-                          err.msg);
-        rt->logger = DV_LOGGER_NONE;
-        if (rt->start_after_logs || rt->destroy_after_logs)
-            dv_runner_logs_done(run, t);
+        spawn_failed(run, t, err.msg);
         return;
     }
     if (watch(run, t) < 0) {
@@ -141,6 +236,11 @@ static void ended(dv_runtime *run, dv_task *t, const dv_docklog_result *res, int
         if (collect_r < 0)
             dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper ended (%s); restarting it in %s", err->msg, d);
+        else if (res->end == DV_DOCKLOG_END_UNKNOWN) /* not our child: no exit status */
+            dv_task_event_add(t, &dv_runner_ops, run, "Driver",
+                              "docklog helper ended before it was done (its checkpoint has no "
+                              "outcome); restarting it in %s",
+                              d);
         else if (res->end == DV_DOCKLOG_END_SIGNALED)
             dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                               "docklog helper killed by signal %d; restarting it in %s",
@@ -352,5 +452,7 @@ enum dv_logger_recovery dv_logger_recover(dv_runtime *run, dv_task *t, bool cont
         dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "no docklog helper was running: launching one from its checkpoint");
     spawn(run, t);
-    return rt->logger == DV_LOGGER_RUNNING ? DV_LOGGER_RELAUNCHED : DV_LOGGER_LOST;
+    return rt->logger == DV_LOGGER_RUNNING || rt->logger == DV_LOGGER_SPAWNING
+               ? DV_LOGGER_RELAUNCHED
+               : DV_LOGGER_LOST;
 }

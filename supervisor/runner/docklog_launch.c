@@ -191,15 +191,19 @@ const char *dv_docklog_endpoint(const char *endpoint, bool tls, char *buf, size_
     return n >= 0 && (size_t)n < size ? buf : NULL;
 }
 
-/* Bound the helper's own diagnostics: keep one previous generation. */
-static void rotate_diag(const char *path)
+int dv_docklog_diag_open(const char *path, dv_error *err)
 {
+    /* Bound the helper's own diagnostics: keep one previous generation. */
     struct stat st;
     if (stat(path, &st) == 0 && st.st_size > DV_DOCKLOG_DIAG_MAX) {
         char old[PATH_MAX];
         snprintf(old, sizeof(old), "%s.1", path);
         rename(path, old);
     }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0)
+        return dv_error_errno(err, -errno, "open %s", path);
+    return fd;
 }
 
 /* In the child between fork and exec: async-signal-safe calls only. */
@@ -254,12 +258,13 @@ static int above_stdio(int fd)
 int dv_docklog_spawn(const char *binary, const char *config_path, const char *diag_log,
                      dv_docklog_proc *ret, dv_error *err)
 {
-    rotate_diag(diag_log);
     _cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (devnull < 0)
         return dv_error_errno(err, -errno, "open /dev/null");
-    _cleanup_close_ int log =
-        above_stdio(open(diag_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
+    int opened = dv_docklog_diag_open(diag_log, err);
+    if (opened < 0)
+        return opened;
+    _cleanup_close_ int log = above_stdio(opened);
     if (log < 0)
         return dv_error_errno(err, -errno, "open %s", diag_log);
     int pipefd[2];

@@ -103,6 +103,11 @@ typedef struct dv_docklog_proc {
         .pid = 0, .starttime = 0, .boot_id = "", .pidfd = -1, .is_child = false                    \
     }
 
+/* DIAG_LOG opened for appending (CLOEXEC, created 0640, not through a symlink), rotated
+ * to DIAG_LOG.1 first when over DV_DOCKLOG_DIAG_MAX: the helper's stdout and stderr,
+ * however it is launched. The fd, or -errno. */
+int dv_docklog_diag_open(const char *diag_log, dv_error *err);
+
 /* fork → setsid → stdin /dev/null, stdout+stderr appended to DIAG_LOG (created 0640,
  * rotated first if over DV_DOCKLOG_DIAG_MAX), every other fd closed → exec
  * BINARY CONFIG_PATH. A failed exec is reported here (-errno, "exec BINARY: ...") and

@@ -505,8 +505,8 @@ static int launch_docklog(dv_job *j)
     j->docklog.container_id = dv_job_keep(j, j->container_id);
     int r = dv_docklog_config_write(j->docklog_config_path, &j->docklog, &j->err);
     if (r == 0)
-        r = dv_docklog_spawn(j->docklog_bin, j->docklog_config_path, j->docklog_diag_path, &j->proc,
-                             &j->err);
+        r = dv_docklog_launch(&j->launch, &j->proc, j->docklog_note, sizeof(j->docklog_note),
+                              &j->err);
     if (r < 0)
         return dv_error_wrap(&j->err, "launch the docklog helper");
     j->docklog_started = true;
@@ -789,6 +789,10 @@ void dv_job_run(void *data)
         break;
     case DV_JOB_STATS:
         run_stats(j);
+        break;
+    case DV_JOB_DOCKLOG:
+        j->r = dv_docklog_launch(&j->launch, &j->proc, j->docklog_note, sizeof(j->docklog_note),
+                                 &j->err);
         break;
     case DV_JOB_REMOVE:
         if ((j->r = check_owned(j, j->container_id, &j->err)) == 0)

@@ -15,6 +15,9 @@
  *   INSPECT confirm an exit: running or the exit result
  *   DESTROY stop (timeout 0), remove the container, remove the task directory
  *   SIGNAL, EXEC, STATS, REMOVE (a stale container)
+ *   DOCKLOG launch a docklog helper in a transient unit of its own (respawns and
+ *           recovery's relaunches; docklog_unit.h): systemd's start job is blocking
+ *           bus I/O, which the loop must not wait for
  *
  * Before every call that stops, kills, signals, execs into or removes a container
  * the job inspects it and goes on only if it carries this node's id and the
@@ -36,6 +39,7 @@
 
 #include "docker.h"
 #include "docklog_launch.h"
+#include "docklog_unit.h"
 #include "error.h"
 #include "lanes.h"
 #include "registry_auth.h"
@@ -53,6 +57,7 @@ enum dv_job_kind {
     DV_JOB_EXEC,
     DV_JOB_STATS,
     DV_JOB_REMOVE,
+    DV_JOB_DOCKLOG,
 };
 
 typedef struct dv_job {
@@ -112,6 +117,11 @@ typedef struct dv_job {
     bool docklog_started;    /* out */
     dv_docklog_proc proc;    /* out */
     char docklog_error[512]; /* out: why docklog did not start */
+    /* START, DOCKLOG: how the helper is launched (docklog_unit.h); its strings are
+     * the job's docklog_bin, docklog_config_path, docklog_diag_path, task_name and
+     * task_id */
+    dv_docklog_launch_opts launch;
+    char docklog_note[512];  /* out: the helper fell back to the agent's cgroup, why */
     char *ip, *network_name; /* out */
     bool auto_advertise;     /* out */
     bool running;            /* out (START, INSPECT) */

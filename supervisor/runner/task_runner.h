@@ -35,9 +35,10 @@ enum dv_engine_op {
 };
 
 enum dv_logger_state {
-    DV_LOGGER_NONE,    /* no helper (not started yet, or logs disabled) */
-    DV_LOGGER_RUNNING, /* helper alive, pidfd watched */
-    DV_LOGGER_WAITING, /* helper died, respawn timer armed */
+    DV_LOGGER_NONE,     /* no helper (not started yet, or logs disabled) */
+    DV_LOGGER_RUNNING,  /* helper alive, pidfd watched */
+    DV_LOGGER_WAITING,  /* helper died, respawn timer armed */
+    DV_LOGGER_SPAWNING, /* a DOCKLOG job launches it in a transient unit (task_jobs.h) */
 };
 
 typedef struct dv_task_rt {
@@ -81,6 +82,7 @@ typedef struct dv_task_rt {
     dv_loop_watch *proc_watch;
     dv_timer *logger_timer; /* respawn backoff, or drain deadline */
     unsigned logger_attempt;
+    unsigned logger_serial;    /* of its latest launch: unit names, and which job is current */
     int64_t logger_started_ns; /* monotonic */
     bool logger_term_sent;
     /* Actions waiting for the helper to finish with the current container. */
@@ -266,7 +268,11 @@ void dv_runner_outage_note(dv_task *t, int64_t since_ns);
 bool dv_runner_outage_exit(dv_task *t, const dv_exit_result *x);
 
 /* ---- docklog_helpers.c ---- */
-/* Take over the helper a START job spawned for the task's new container. */
+/* J's launch options (docklog_unit.h) for T's next helper; J's docklog_bin,
+ * docklog_config_path and docklog_diag_path must be set. */
+void dv_logger_launch_opts(dv_runtime *run, dv_task *t, struct dv_job *j);
+/* Take over the helper a START job spawned for the task's new container (one that
+ * ended already, pid 0, is collected at once). */
 void dv_logger_adopt_child(dv_runtime *run, dv_task *t, dv_docklog_proc *proc);
 /* A helper nobody wants (its start result was stale): reap it when it exits. */
 void dv_logger_reap_orphan(dv_runtime *run, dv_docklog_proc *proc, const char *checkpoint_path);

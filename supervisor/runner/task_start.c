@@ -119,6 +119,8 @@ static void start_done(dv_loop *loop, void *data)
         dv_task_event_add(t, &dv_runner_ops, run, "Driver",
                           "reusing the running container %.12s that already had the name %s",
                           j->container_id, t->container_name);
+    if (j->docklog_note[0])
+        dv_task_event_add(t, &dv_runner_ops, run, "Driver", "%s", j->docklog_note);
     if (j->docklog_started)
         dv_logger_adopt_child(run, t, &j->proc);
     else if (j->docklog_error[0])
@@ -175,6 +177,7 @@ static void submit_start(dv_runtime *run, dv_task *t)
         j->docklog_bin = dv_xstrdup(run->docklog_bin);
         j->docklog_config_path = dv_xstrdup(rt->docklog_config_path);
         j->docklog_diag_path = dv_xstrdup(rt->docklog_diag_path);
+        dv_logger_launch_opts(run, t, j);
         /* The helper reaches the Engine as the agent's client does, whatever its
          * TLS came from; docklog takes the three files together or none. */
         dv_docker *dk = run->docker;

@@ -120,8 +120,14 @@ static int parse_restart(const json_t *spec_json, dv_task_spec *spec, dv_spec_er
 
 static int parse_logs(const json_t *spec_json, dv_task_spec *spec, dv_spec_error *err)
 {
-    static const char *const keys[] = {"max_files", "max_file_size", "file",
-                                       "journald",  "disabled",      NULL};
+    static const char *const keys[] = {"max_files",
+                                       "max_file_size",
+                                       "file",
+                                       "journald",
+                                       "disabled",
+                                       "journald_rate_limit",
+                                       "journald_rate_limit_burst",
+                                       NULL};
     spec->logs.max_files = 10;
     spec->logs.max_file_size = 10;
     spec->logs.file = true;
@@ -136,7 +142,11 @@ static int parse_logs(const json_t *spec_json, dv_task_spec *spec, dv_spec_error
             0 ||
         (r = dv_sj_bool(logs, "logs", "file", &spec->logs.file, err)) < 0 ||
         (r = dv_sj_bool(logs, "logs", "journald", &spec->logs.journald, err)) < 0 ||
-        (r = dv_sj_bool(logs, "logs", "disabled", &spec->logs.disabled, err)) < 0)
+        (r = dv_sj_bool(logs, "logs", "disabled", &spec->logs.disabled, err)) < 0 ||
+        (r = dv_sj_duration(logs, "logs", "journald_rate_limit", 0,
+                            &spec->logs.journald_rate_limit_ns, err)) < 0 ||
+        (r = dv_sj_int(logs, "logs", "journald_rate_limit_burst", 0, UINT32_MAX,
+                       &spec->logs.journald_rate_limit_burst, err)) < 0)
         return r;
     return 0;
 }

@@ -208,6 +208,12 @@ typedef struct dv_task_spec {
         bool file;             /* default true */
         bool journald;         /* default true */
         bool disabled;         /* default false */
+        /* journald's rate limit for this task's docklog, which runs in a unit of its own
+         * under systemd (DESIGN.md, Logs): LogRateLimitIntervalSec= and
+         * LogRateLimitBurst= of that unit. 0 = journald's default (RateLimitIntervalSec=,
+         * RateLimitBurst= of journald.conf). Without systemd they cannot apply. */
+        int64_t journald_rate_limit_ns;    /* logs.journald_rate_limit, a duration */
+        int64_t journald_rate_limit_burst; /* logs.journald_rate_limit_burst */
     } logs;
     dv_artifact *artifacts; /* `artifact`, in order */
     size_t n_artifacts;

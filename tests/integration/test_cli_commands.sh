@@ -97,6 +97,14 @@ expect 0 dv -address /nonexistent.sock status -address "$sock" "$id"
 expect 2 dv -bogus status
 ok "global -address (both forms), DOCKVISOR_ADDR, a command's -address wins"
 
+# --- where the docklog helpers run: this host's PID 1 is not systemd, so they are
+# forked in the agent's cgroup, and node-status says so ---
+[ "$(dv node-status -json | jq -r .docklog_units)" = "agent's cgroup: systemd is not PID 1" ] ||
+    fail "docklog_units: $(dv node-status -json | jq -c .docklog_units)"
+dv node-status | matches -E "^Log helpers += agent's cgroup: systemd is not PID 1\$" ||
+    fail "node-status does not say where the log helpers run: $(dv node-status)"
+ok "node-status: docklog helpers in the agent's cgroup without systemd"
+
 # --- R1: no socket at the address: named, with a hint, exit 1 ---
 expect 1 dv status -address "$T_DIR/none.sock"
 grep -q "$T_DIR/none.sock" "$T_DIR/out" && grep -q 'agent. running?' "$T_DIR/out" ||

@@ -147,9 +147,10 @@ static void test_container_lifecycle_and_logs(void **state)
     (void)state;
     dv_docker *dk = client();
     dv_error err;
-    /* Paced (50 lines/s): Docker reads stdout and stderr in separate goroutines, so
-     * only lines written some time apart have a defined order across the two. */
-    const char *args[] = {"lines", "8", "50", "--", "exit", "3", NULL};
+    /* Paced (10 lines/s): Docker reads stdout and stderr in separate goroutines, so
+     * only lines written some time apart have a defined order across the two; 20 ms
+     * apart was not enough on a loaded two-core machine (lines 7 and 8 swapped). */
+    const char *args[] = {"lines", "8", "10", "--", "exit", "3", NULL};
     _cleanup_free_ char *id = create(dk, "life", args, false);
 
     /* The same name again is a conflict the caller can recognise. */
@@ -217,7 +218,7 @@ static void test_follow_logs_end_with_the_container(void **state)
     dv_docker *dk = client();
     dv_error err;
     /* Paced lines, so most arrive through the follow stream rather than the backlog. */
-    const char *args[] = {"lines", "10", "20", NULL};
+    const char *args[] = {"lines", "10", "10", NULL};
     _cleanup_free_ char *id = create(dk, "follow", args, false);
     CHECK(dv_docker_container_start(dk, id, &err));
     log_lines l = {0};

@@ -54,6 +54,8 @@ static void test_defaults(void **state)
     assert_true(s->logs.file);
     assert_true(s->logs.journald);
     assert_false(s->logs.disabled);
+    assert_int_equal(s->logs.journald_rate_limit_ns, 0); /* journald's own default */
+    assert_int_equal(s->logs.journald_rate_limit_burst, 0);
     assert_null(s->user);
     assert_false(s->config.auth.set);
     assert_false(s->config.logging.set);
@@ -104,7 +106,7 @@ static const char *full_spec =
     "\"kill_timeout\":\"1m30s\",\"kill_signal\":\"SIGRTMIN+3\","
     "\"restart\":{\"attempts\":3,\"interval\":\"10m\",\"delay\":\"20s\",\"mode\":\"delay\"},"
     "\"logs\":{\"max_files\":3,\"max_file_size\":5,\"file\":true,\"journald\":false,"
-    "\"disabled\":false}}";
+    "\"disabled\":false,\"journald_rate_limit\":\"30s\",\"journald_rate_limit_burst\":500}}";
 
 static void test_every_option(void **state)
 {
@@ -215,6 +217,8 @@ static void test_every_option(void **state)
     assert_int_equal(s->logs.max_files, 3);
     assert_int_equal(s->logs.max_file_size, 5);
     assert_false(s->logs.journald);
+    assert_int_equal(s->logs.journald_rate_limit_ns, 30 * SEC);
+    assert_int_equal(s->logs.journald_rate_limit_burst, 500);
     dv_task_spec_free(s);
 }
 

@@ -272,6 +272,13 @@ static const struct {
     {TOP("\"logs\":{\"max_files\":0}"), "logs.max_files", "0 is outside 1..100000"},
     {TOP("\"logs\":{\"max_file_size\":0}"), "logs.max_file_size", "is outside 1.."},
     {TOP("\"logs\":{\"rotate\":true}"), "logs.rotate", "unknown option"},
+    {TOP("\"logs\":{\"journald_rate_limit\":\"soon\"}"), "logs.journald_rate_limit", "soon"},
+    {TOP("\"logs\":{\"journald_rate_limit\":30}"), "logs.journald_rate_limit",
+     "expected a duration string"},
+    {TOP("\"logs\":{\"journald_rate_limit_burst\":-1}"), "logs.journald_rate_limit_burst",
+     "-1 is outside 0..4294967295"},
+    {TOP("\"logs\":{\"journald_rate_limit_burst\":\"50\"}"), "logs.journald_rate_limit_burst",
+     "expected an integer"},
     {TOP("\"user\":5"), "user", "expected a string"},
 };
 
