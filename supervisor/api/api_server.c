@@ -506,16 +506,14 @@ static int handoff(void *ctx, int fd, const struct sockaddr *sa, socklen_t sa_le
     return MHD_add_connection(s->mhd, fd, sa, sa_len) == MHD_YES ? 0 : -EIO;
 }
 
-/* libmicrohttpd's format: declared so clang's -Wformat-nonliteral accepts vsnprintf. */
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+void dv_api_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t n = strlen(msg);
     while (n > 0 && msg[n - 1] == '\n')
         msg[--n] = '\0';
-    dv_log_debug("api: %s", msg);
+    dv_log_debug("%s: %s", (const char *)cls, msg);
 }
 
 int dv_api_socket_probe(const char *path, dv_error *err)
@@ -633,7 +631,8 @@ int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_f
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
             MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
         0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, dv_api_mhd_log,
+        "api",
         /* reading a body, writing a plain answer: idle this long, the client is gone */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(DV_API_IDLE_TIMEOUT_MS / 1000),
         /* the gate keeps to DV_API_MAX_CONNECTIONS; the slack covers connections

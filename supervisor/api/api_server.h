@@ -24,6 +24,7 @@
 #ifndef DV_API_SERVER_H
 #define DV_API_SERVER_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -63,6 +64,11 @@ typedef void (*dv_api_handler_fn)(void *userdata, dv_api_request *req);
  * refused); 1 when there is nothing to take over (no such file). The agent asks
  * before it creates any state, and again, under a lock, right before binding. */
 int dv_api_socket_probe(const char *path, dv_error *err);
+
+/* libmicrohttpd's external logger for both of the agent's HTTP servers: CLS is the
+ * prefix (a static string) of the debug line. The format attribute lets clang's
+ * -Wformat-nonliteral accept its vsnprintf. */
+__attribute__((format(printf, 2, 0))) void dv_api_mhd_log(void *cls, const char *fmt, va_list ap);
 
 int dv_api_server_start(const char *socket_path, dv_loop *loop, dv_api_handler_fn handler,
                         void *userdata, dv_api_server **ret, dv_error *err);

@@ -15,6 +15,7 @@
 
 #include <microhttpd.h>
 
+#include "api_server.h"
 #include "cleanup.h"
 #include "log.h"
 #include "xalloc.h"
@@ -168,18 +169,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return r;
 }
 
-/* libmicrohttpd's format: declared so clang's -Wformat-nonliteral accepts vsnprintf. */
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && msg[n - 1] == '\n')
-        msg[--n] = '\0';
-    dv_log_debug("metrics listener: %s", msg);
-}
-
 /* Bound here rather than by MHD: its own errors do not say why a bind failed. */
 static int listen_tcp(const char *host, int port, int *ret_fd, int *ret_port, dv_error *err)
 {
@@ -237,8 +226,8 @@ int dv_metrics_listener_start(const char *host, int port, dv_loop *loop,
     l->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                                   MHD_USE_POLL | MHD_USE_ERROR_LOG,
                               0, NULL, NULL, on_request, l, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_CONNECTION_TIMEOUT,
-                              10u, MHD_OPTION_CONNECTION_LIMIT,
+                              MHD_OPTION_EXTERNAL_LOGGER, dv_api_mhd_log, "metrics listener",
+                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)DV_METRICS_MAX_CONNECTIONS, MHD_OPTION_END);
     if (!l->mhd) {
         close(fd);

@@ -50,6 +50,18 @@ sd_host_pid() { # PID_INSIDE
     return 1
 }
 
+# Host pid of the docklog helper of TASK_ID (its config path names the task's dir).
+docklog_of() { # TASK_ID → host pid of its docklog
+    local p
+    for p in $(pgrep -x docklog); do
+        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | matches "/tasks/$1/"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # sd_install_build PORT_MIN PORT_MAX [extra agent JSON]: this build's binaries under
 # /usr/local/bin, its unit (ExecStart pointed there), an agent config, daemon-reload.
 # The agent is not started.

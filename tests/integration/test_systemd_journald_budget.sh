@@ -42,16 +42,6 @@ unit_of() { # TASK_ID → the unit of its docklog helper
     sd systemctl list-units --all --plain --no-legend 'dockvisor-docklog-*' \
         | awk '{print $1}' | grep -- "-${1:0:8}-" | head -n 1
 }
-docklog_of() { # TASK_ID → host pid of its docklog
-    local p
-    for p in $(pgrep -x docklog); do
-        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | matches "/tasks/$1/"; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
 declare -A unit pid
 for id in "$flood" "$quiet" "$burst"; do
     unit[$id]=$(unit_of "$id")

@@ -59,16 +59,6 @@ for i in $(seq 1 $TASKS); do
 done
 for id in "${ids[@]}"; do wait_state "$id" running 60; done
 
-docklog_of() { # TASK_ID → host pid of its docklog
-    local p
-    for p in $(pgrep -x docklog); do
-        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | matches "/tasks/$1/"; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
 declare -A container docklog
 for id in "${ids[@]}"; do
     c=$(task_field "$id" .container_id)
