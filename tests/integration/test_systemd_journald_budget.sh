@@ -122,8 +122,11 @@ files() { cat "$SD_ROOT"/var/lib/dockvisor/tasks/"$1"/alloc/logs/*.stdout.* 2>/d
 has_lines() { [ "$(files "$1" | wc -l)" -ge "$2" ]; }
 wait_for 60 has_lines "$burst" "$BURST_LINES" || fail "the burst task's files lack lines"
 wait_for 30 has_lines "$quiet" "$QUIET" || fail "the quiet task's files lack lines"
-# The flood writes faster than Docker keeps its json-file (its max-size and max-file):
-# what Docker rotated away before the helper read it is a gap, reported, not silent.
+# The flood writes faster than Docker keeps its json-file (its max-size and max-file).
+# Lines Docker rotates away while a helper follows are a gap it reports ("Logs lost");
+# lines rotated away before a helper's first read are not seen as a gap (known, not
+# asserted here: about one 2 MB file in 2 of 6 runs; the helper starts after the
+# container, a unit start taking longer than a fork). So this only logs the count.
 log "flood: $(files "$flood" | wc -l) of 100000 lines in the files; $(task_json "$flood" | jq -r '[.events[] | select(.type == "Logs lost")] | length') gap events"
 ok "the files have every line of the quiet and burst tasks"
 
