@@ -19,7 +19,7 @@ if ! grep -qw agent <<<"$("$dockvisor" help 2>&1)"; then
 fi
 
 # dockerd, journald and the example image (built locally, FROM scratch).
-./scripts/test-env.sh up
+DV_TEST_ENV_SYSTEMD=0 ./scripts/test-env.sh up
 
 data_dir=${DV_QUICKSTART_DIR:-$(mktemp -d /tmp/dockvisor-quickstart.XXXXXX)}
 socket=$data_dir/dockvisor.sock
