@@ -34,6 +34,92 @@ static double seconds(int64_t ns)
     return (double)ns / (double)DV_NSEC_PER_SEC;
 }
 
+/* ---- sampled per-task families: a presence test and a value writer each ---- */
+
+static bool has_stats(const dv_task *t, const dv_task_sample *s)
+{
+    return s->has_stats && t->state == DV_TASK_RUNNING;
+}
+static bool has_progress(const dv_task *t, const dv_task_sample *s)
+{
+    (void)t;
+    return s->has_progress;
+}
+/* Lag and last delivery exist once a batch was delivered. */
+static bool has_delivery(const dv_task *t, const dv_task_sample *s)
+{
+    return has_progress(t, s) && s->log_at_ns > 0;
+}
+static void cpu_seconds(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %.9g\n", seconds((int64_t)s->cpu_usage_ns));
+}
+static void memory_bytes(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %llu\n", (unsigned long long)s->memory_bytes);
+}
+static void stats_age(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    dv_buf_printf(b, "} %.3f\n", seconds(now - s->stats_at_ns));
+}
+static void log_entries(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %llu\n", (unsigned long long)s->log_entries);
+}
+static void log_bytes(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %llu\n", (unsigned long long)s->log_bytes);
+}
+static void log_lag(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %.3f\n", seconds(s->log_lag_ns));
+}
+static void log_last_delivery(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %.3f\n", seconds(s->log_at_ns));
+}
+static void log_respawns(dv_buf *b, const dv_task_sample *s, int64_t now)
+{
+    (void)now;
+    dv_buf_printf(b, "} %llu\n", (unsigned long long)(s->log_starts > 0 ? s->log_starts - 1 : 0));
+}
+
+static const struct sampled_family {
+    const char *name, *type, *help;
+    bool (*has)(const dv_task *t, const dv_task_sample *s);
+    void (*value)(dv_buf *b, const dv_task_sample *s, int64_t now);
+} sampled_families[] = {
+    {"dockvisor_task_cpu_seconds_total", "counter",
+     "CPU time of the task's container (Engine stats, sampled every 15s).", has_stats, cpu_seconds},
+    {"dockvisor_task_memory_bytes", "gauge",
+     "Memory of the task's container without inactive page cache, as docker stats "
+     "(sampled every 15s).",
+     has_stats, memory_bytes},
+    {"dockvisor_task_stats_age_seconds", "gauge",
+     "Age of the task's CPU and memory sample (grows while the Engine does not answer).", has_stats,
+     stats_age},
+    {"dockvisor_docklog_entries_total", "counter",
+     "Log entries docklog delivered for the task's current container.", has_progress, log_entries},
+    {"dockvisor_docklog_bytes_total", "counter",
+     "Log bytes docklog delivered for the task's current container.", has_progress, log_bytes},
+    {"dockvisor_docklog_lag_seconds", "gauge",
+     "At docklog's last delivered batch: its delivery time minus the Docker timestamp of "
+     "its last entry.",
+     has_delivery, log_lag},
+    {"dockvisor_docklog_last_delivery_timestamp_seconds", "gauge",
+     "Wall-clock time of docklog's last delivered batch.", has_delivery, log_last_delivery},
+    {"dockvisor_docklog_respawns_total", "counter",
+     "docklog helpers started again for the task's current container after one ended "
+     "early (crash, kill, temporary failure, agent restart without it).",
+     has_progress, log_respawns},
+};
+
 static void tasks_metrics(dv_agent *a, dv_buf *b)
 {
     dv_task_table *tasks = a->run.tasks;
@@ -63,72 +149,16 @@ static void tasks_metrics(dv_agent *a, dv_buf *b)
 
     /* The samples: only for tasks that have one (a running container; a helper). */
     int64_t now = dv_monotonic_ns();
-    const struct {
-        const char *name, *type, *help;
-    } sampled[] = {
-        {"dockvisor_task_cpu_seconds_total", "counter",
-         "CPU time of the task's container (Engine stats, sampled every 15s)."},
-        {"dockvisor_task_memory_bytes", "gauge",
-         "Memory of the task's container without inactive page cache, as docker stats "
-         "(sampled every 15s)."},
-        {"dockvisor_task_stats_age_seconds", "gauge",
-         "Age of the task's CPU and memory sample (grows while the Engine does not answer)."},
-        {"dockvisor_docklog_entries_total", "counter",
-         "Log entries docklog delivered for the task's current container."},
-        {"dockvisor_docklog_bytes_total", "counter",
-         "Log bytes docklog delivered for the task's current container."},
-        {"dockvisor_docklog_lag_seconds", "gauge",
-         "At docklog's last delivered batch: its delivery time minus the Docker timestamp of "
-         "its last entry."},
-        {"dockvisor_docklog_last_delivery_timestamp_seconds", "gauge",
-         "Wall-clock time of docklog's last delivered batch."},
-        {"dockvisor_docklog_respawns_total", "counter",
-         "docklog helpers started again for the task's current container after one ended "
-         "early (crash, kill, temporary failure, agent restart without it)."},
-    };
-    for (size_t f = 0; f < DV_ARRAY_SIZE(sampled); f++) {
-        family(b, sampled[f].name, sampled[f].type, sampled[f].help);
+    for (size_t f = 0; f < DV_ARRAY_SIZE(sampled_families); f++) {
+        const struct sampled_family *sf = &sampled_families[f];
+        family(b, sf->name, sf->type, sf->help);
         for (size_t i = 0; i < n; i++) {
             const dv_task *t = dv_task_table_at(tasks, i);
             const dv_task_sample *s = dv_task_samples_get(a->samples, t->id);
-            if (!s)
+            if (!s || !sf->has(t, s))
                 continue;
-            bool stats = s->has_stats && t->state == DV_TASK_RUNNING;
-            bool logs = s->has_progress;
-            switch (f) {
-            case 0:
-            case 1:
-            case 2:
-                if (!stats)
-                    continue;
-                task_series(b, sampled[f].name, t);
-                if (f == 0)
-                    dv_buf_printf(b, "} %.9g\n", seconds((int64_t)s->cpu_usage_ns));
-                else if (f == 1)
-                    dv_buf_printf(b, "} %llu\n", (unsigned long long)s->memory_bytes);
-                else
-                    dv_buf_printf(b, "} %.3f\n", seconds(now - s->stats_at_ns));
-                break;
-            case 3:
-            case 4:
-            case 7:
-                if (!logs)
-                    continue;
-                task_series(b, sampled[f].name, t);
-                dv_buf_printf(b, "} %llu\n",
-                              (unsigned long long)(f == 3              ? s->log_entries
-                                                   : f == 4            ? s->log_bytes
-                                                   : s->log_starts > 0 ? s->log_starts - 1
-                                                                       : 0));
-                break;
-            default: /* 5, 6: once a batch was delivered */
-                if (!logs || s->log_at_ns <= 0)
-                    continue;
-                task_series(b, sampled[f].name, t);
-                dv_buf_printf(b, "} %.3f\n",
-                              f == 5 ? seconds(s->log_lag_ns) : seconds(s->log_at_ns));
-                break;
-            }
+            task_series(b, sf->name, t);
+            sf->value(b, s, now);
         }
     }
 }
