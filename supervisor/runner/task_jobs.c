@@ -100,15 +100,18 @@ static bool msg_has(const dv_error *err, const char *needle)
 
 /* ---- ownership ---- */
 
-/* May the job act on container ID? It is inspected and its labels compared with
- * the task's (ownership.h). 0: ours. Docker's 404: gone (callers treat it as the
- * call's own 404 would be). -EPERM with j->foreign set: not ours. Anything else:
- * the Engine did not answer. In every failure nothing was done to the container.
- * The container cannot change between this inspect and the call that follows
- * it, in the only way that would matter: Docker never reuses a container id (64
- * random hex digits), so the id still names the container whose labels were read. */
+/* May the job act on container ID? Unless the task already knows it is its own
+ * (owned_in, task_jobs.h: ids are never reused and labels never change), it is
+ * inspected and its labels compared with the task's (ownership.h). 0: ours. Docker's
+ * 404: gone (callers treat it as the call's own 404 would be). -EPERM with j->foreign
+ * set: not ours. Anything else: the Engine did not answer. In every failure nothing
+ * was done to the container. The container cannot change between this inspect and
+ * the call that follows it, in the only way that would matter: the id still names
+ * the container whose labels were read. */
 static int check_owned(dv_job *j, const char *id, dv_error *err)
 {
+    if (j->owned_in[0] && strcmp(j->owned_in, id) == 0)
+        return 0;
     _cleanup_json_ json_t *ins = NULL;
     int r = dv_docker_container_inspect(j->quick_dk, id, &ins, err);
     if (r < 0)
@@ -118,6 +121,7 @@ static int check_owned(dv_job *j, const char *id, dv_error *err)
         j->foreign = true;
         return dv_error_set(err, -EPERM, "container %.12s is not this agent's (%s)", id, why.msg);
     }
+    snprintf(j->owned_out, sizeof(j->owned_out), "%s", id);
     return 0;
 }
 
@@ -400,6 +404,7 @@ static int find_and_settle_conflict(dv_job *j, bool *ret_reused)
         if (json_is_true(json_object_get(json_object_get(ins, "State"), "Running"))) {
             free(j->container_id);
             j->container_id = dv_xstrdup(id);
+            snprintf(j->owned_out, sizeof(j->owned_out), "%s", id);
             *ret_reused = true;
             return 0;
         }
@@ -423,9 +428,10 @@ static int create_container(dv_job *j)
     for (;;) {
         char *id = NULL;
         int r = dv_docker_container_create(j->dk, j->container_name, j->body, &id, &j->err);
-        if (r == 0) {
+        if (r == 0) { /* made with the task's labels (the body's): ours */
             free(j->container_id);
             j->container_id = id;
+            snprintf(j->owned_out, sizeof(j->owned_out), "%s", id);
             return 0;
         }
         if (dv_docker_is_conflict(&j->err) || msg_has(&j->err, "already in use") ||
@@ -657,11 +663,15 @@ static void run_destroy(dv_job *j)
         }
         if (r < 0) /* gone already: nothing to stop or remove */
             goto files;
-        if (dv_docker_container_stop(j->dk, j->container_id, 0, &e) < 0 && !gone_or_stopped(&e))
-            dv_runner_post_note(j->run, j->task_id, "Driver", false, "stop during destroy: %s",
-                                e.msg);
-        if (j->remove_container &&
-            (j->r = dv_docker_container_remove(j->dk, j->container_id, true, true, &j->err)) < 0) {
+        if (!j->remove_container) {
+            /* Kept (docker.gc.container false): it must not run on. */
+            if (dv_docker_container_stop(j->dk, j->container_id, 0, &e) < 0 && !gone_or_stopped(&e))
+                dv_runner_post_note(j->run, j->task_id, "Driver", false, "stop during destroy: %s",
+                                    e.msg);
+        } else if ((j->r = dv_docker_container_remove(j->dk, j->container_id, true, true,
+                                                      &j->err)) < 0) {
+            /* Forced: a container still running (a destroy that found no helper
+             * to drain) is killed by the remove itself, one call instead of two. */
             if (dv_docker_is_not_found(&j->err)) {
                 j->r = 0;
             } else {

@@ -13,18 +13,26 @@
  *           write the docklog config and spawn docklog
  *   STOP    Engine stop with a timeout; or kill with a signal (the loop waits)
  *   INSPECT confirm an exit: running or the exit result
- *   DESTROY stop (timeout 0), remove the container, remove the task directory
+ *   DESTROY remove the container (forced: a running one is killed), or only stop it
+ *           (timeout 0) when it is kept (docker.gc.container false); remove the
+ *           task directory
  *   SIGNAL, EXEC, STATS, REMOVE (a stale container)
  *   DOCKLOG launch a docklog helper in a transient unit of its own (respawns and
  *           recovery's relaunches; docklog_unit.h): systemd's start job is blocking
  *           bus I/O, which the loop must not wait for
  *
  * Before every call that stops, kills, signals, execs into or removes a container
- * the job inspects it and goes on only if it carries this node's id and the
- * task's id (ownership.h). A container that does not is left alone: the job
- * fails with `foreign` set and the error saying what labels it has, and the loop
- * sets the task's record aside (task_runner.h). A container that is gone is
- * handled as the call's own 404 would be.
+ * the job makes sure it carries this node's id and the task's id (ownership.h),
+ * by an inspect the first time the agent acts on that container id. A container
+ * that does not is left alone: the job fails with `foreign` set and the error
+ * saying what labels it has, and the loop sets the task's record aside
+ * (task_runner.h). A container that is gone is handled as the call's own 404
+ * would be. The verdict is kept with the task (owned_in/owned_out) and not asked
+ * again: Docker never reuses a container id (64 random hex digits) and a
+ * container's labels cannot change after its create, so an id once confirmed
+ * names the same container with the same labels for as long as it exists. A
+ * container the START job created itself (with the task's labels) counts as
+ * confirmed.
  *
  * Inspects, stats and kills go through the agent's client with the short deadline:
  * a daemon that accepts and never answers fails them within seconds (-ETIMEDOUT)
@@ -79,6 +87,12 @@ typedef struct dv_job {
     /* The container the task's record names is not this task's (ownership.h):
      * nothing was done to it; r is -EPERM and err says why. */
     bool foreign;
+    /* Ownership already known (see above): in, the container id the task's labels
+     * were confirmed on before (dv_runner_submit copies it from the task); out, the
+     * one this job confirmed or created, kept with the task when the job is done.
+     * "" for none. */
+    char owned_in[65], owned_out[65];
+    dv_work_done_fn done; /* dv_runner_submit's caller's, run after owned_out is kept */
 
     /* IMAGE */
     dv_task_spec *spec; /* IMAGE: the task's parsed spec (a reference: it is immutable) */

@@ -78,9 +78,24 @@ void dv_runner_free_job_done(dv_loop *loop, void *data)
     dv_job_free(data);
 }
 
+/* Keeps what the job learnt of its container's ownership (task_jobs.h), then hands
+ * the result to the submitter. */
+static void job_done(dv_loop *loop, void *data)
+{
+    dv_job *j = data;
+    dv_task *t = dv_runner_current(j);
+    if (t && j->owned_out[0])
+        snprintf(dv_rt(t)->owned_container, sizeof(dv_rt(t)->owned_container), "%s", j->owned_out);
+    j->done(loop, j);
+}
+
 void dv_runner_submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
 {
-    int r = dv_lanes_submit(run->lanes, dv_job_lane(j), dv_job_run, done, free_job, j);
+    dv_task *t = dv_runner_current(j);
+    if (t)
+        snprintf(j->owned_in, sizeof(j->owned_in), "%s", dv_rt(t)->owned_container);
+    j->done = done;
+    int r = dv_lanes_submit(run->lanes, dv_job_lane(j), dv_job_run, job_done, free_job, j);
     if (r == 0)
         return;
     /* The result says why, later, never from inside the state machine call that
@@ -475,8 +490,13 @@ static void op_disarm_timer(void *ctx, dv_task *t)
 static void op_destroy(void *ctx, dv_task *t)
 {
     dv_runtime *run = ctx;
-    /* Stop first (timeout 0, as Nomad's destroy), so the helper can drain. */
-    submit_stop(run, t, 0, NULL);
+    /* Stop first (timeout 0, as Nomad's destroy), so the helper can drain; a
+     * container that has ended already needs no stop (and should one still run,
+     * the DESTROY job's forced remove kills it). */
+    if (t->destroy_after_end)
+        dv_runner_destroy_step(run, t);
+    else
+        submit_stop(run, t, 0, NULL);
 }
 
 static void op_forget(void *ctx, dv_task *t)

@@ -59,6 +59,9 @@ typedef struct dv_task_rt {
     /* The container Docker reported an "oom" event for: its exit is an OOM kill even
      * when inspect says otherwise (Docker's OOMKilled races the exit on cgroup v2). */
     char oom_container[65];
+    /* The container id this task's labels were confirmed on (task_jobs.h,
+     * ownership): its jobs do not inspect it again. "" for none. */
+    char owned_container[65];
     dv_cancel *cancel; /* of the fetch in flight (points into its job), or NULL */
     char *image_user;  /* the image's Config.User at the last fetch, NULL: not known */
 

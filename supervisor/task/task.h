@@ -155,6 +155,9 @@ typedef struct dv_task {
     /* Runtime only, never persisted. */
     bool restart_requested; /* operator restart: start again once the container is down */
     bool die_seen;          /* a die event arrived while starting */
+    /* Destroying a task whose container had ended (exited, failed, stopped or
+     * waiting to restart): nothing to stop before the helper is done with it. */
+    bool destroy_after_end;
     /* The stop in progress, or asked for while pulling or starting (STOP_PENDING:
      * then it is begun the way it was asked once the container has started). */
     int64_t stop_timeout_ns;

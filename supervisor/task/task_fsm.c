@@ -111,6 +111,7 @@ static int begin_fetch(dv_task *t, const dv_task_ops *ops, void *ctx)
 static int begin_destroy(dv_task *t, const dv_task_ops *ops, void *ctx)
 {
     ops->disarm_timer(ctx, t);
+    t->destroy_after_end = dv_task_state_is_terminal(t->state) || t->state == DV_TASK_RESTARTING;
     enter(t, DV_TASK_DESTROYING);
     dv_task_event_add(t, ops, ctx, "Destroying", "destroying the task");
     ops->destroy(ctx, t);
