@@ -14,6 +14,7 @@
 #include "artifacts.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "docker_stats.h"
 #include "duration.h"
 #include "image_name.h"
 #include "ownership.h"
@@ -710,39 +711,16 @@ static void run_exec(dv_job *j)
     free(argv);
 }
 
-static json_int_t get_int(const json_t *o, const char *a, const char *b)
+json_t *dv_stats_from_engine(const json_t *answer)
 {
-    json_t *v = json_object_get(o, a);
-    return json_integer_value(b ? json_object_get(v, b) : v);
-}
-
-json_t *dv_stats_from_engine(const json_t *s)
-{
-    json_t *cpu = json_object_get(s, "cpu_stats");
-    json_t *pre = json_object_get(s, "precpu_stats");
-    double cpu_delta = (double)get_int(cpu, "cpu_usage", "total_usage") -
-                       (double)get_int(pre, "cpu_usage", "total_usage");
-    double sys_delta = (double)json_integer_value(json_object_get(cpu, "system_cpu_usage")) -
-                       (double)json_integer_value(json_object_get(pre, "system_cpu_usage"));
-    json_int_t ncpu = json_integer_value(json_object_get(cpu, "online_cpus"));
-    if (ncpu <= 0)
-        ncpu = (json_int_t)json_array_size(
-            json_object_get(json_object_get(cpu, "cpu_usage"), "percpu_usage"));
-    if (ncpu <= 0)
-        ncpu = 1;
-    double percent =
-        cpu_delta > 0 && sys_delta > 0 ? cpu_delta / sys_delta * (double)ncpu * 100 : 0.0;
-    json_t *mem = json_object_get(s, "memory_stats");
-    json_t *ms = json_object_get(mem, "stats");
-    /* cgroup v1 names, else v2's (anon/file; v2 has no swap or max usage here). */
-    bool v1 = json_object_get(ms, "rss") != NULL;
-    return json_pack("{s:{s:f,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}", "cpu", "percent", percent,
-                     "throttled_periods", get_int(cpu, "throttling_data", "throttled_periods"),
-                     "throttled_time_ns", get_int(cpu, "throttling_data", "throttled_time"),
-                     "memory", "rss", get_int(ms, v1 ? "rss" : "anon", NULL), "cache",
-                     get_int(ms, v1 ? "cache" : "file", NULL), "swap",
-                     v1 ? get_int(ms, "swap", NULL) : 0, "usage", get_int(mem, "usage", NULL),
-                     "max_usage", get_int(mem, "max_usage", NULL));
+    dv_container_stats s;
+    dv_container_stats_parse(answer, &s);
+    return json_pack("{s:{s:f,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}", "cpu", "percent",
+                     dv_container_stats_cpu_percent(&s), "throttled_periods",
+                     (json_int_t)s.throttled_periods, "throttled_time_ns",
+                     (json_int_t)s.throttled_ns, "memory", "rss", (json_int_t)s.mem_rss, "cache",
+                     (json_int_t)s.mem_cache, "swap", (json_int_t)s.mem_swap, "usage",
+                     (json_int_t)s.mem_usage, "max_usage", (json_int_t)s.mem_max_usage);
 }
 
 static void run_stats(dv_job *j)

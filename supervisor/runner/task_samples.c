@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "docker_stats.h"
 #include "docklog_protocol.h"
 #include "json_strict.h"
 #include "lanes.h"
@@ -59,19 +60,13 @@ static uint64_t uint_at(const json_t *o, const char *a, const char *b)
     return i > 0 ? (uint64_t)i : 0;
 }
 
-void dv_task_sample_from_stats(const json_t *s, dv_task_sample *out)
+void dv_task_sample_from_stats(const json_t *answer, dv_task_sample *out)
 {
-    const json_t *mem = json_object_get(s, "memory_stats");
-    const json_t *ms = json_object_get(mem, "stats");
-    /* As the docker CLI: the page cache the kernel may take back is not the
-     * container's (cgroup v1 total_inactive_file, v2 inactive_file). */
-    uint64_t usage = uint_at(mem, "usage", NULL);
-    uint64_t inactive = json_object_get(ms, "total_inactive_file")
-                            ? uint_at(ms, "total_inactive_file", NULL)
-                            : uint_at(ms, "inactive_file", NULL);
+    dv_container_stats s;
+    dv_container_stats_parse(answer, &s);
     out->has_stats = true;
-    out->cpu_usage_ns = uint_at(json_object_get(s, "cpu_stats"), "cpu_usage", "total_usage");
-    out->memory_bytes = usage > inactive ? usage - inactive : usage;
+    out->cpu_usage_ns = s.cpu_ns;
+    out->memory_bytes = dv_container_stats_memory(&s);
 }
 
 bool dv_task_sample_from_checkpoint(const json_t *cp, const char *container_id, dv_task_sample *out)
