@@ -135,9 +135,12 @@ int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err)
     int r;
     if (d->files && (r = dl_file_sink_write(d->files, e->stream, e->msg, e->len, err)) < 0)
         return r;
-    if (d->journal && (r = dl_journal_sink_write(d->journal, e->stream, e->ts_text, e->msg, e->len,
-                                                 &d->retry, err)) < 0)
-        return r;
+    if (d->journal) {
+        const char *late = dv_realtime_ns() - e->ts > DL_JOURNAL_LATE_NS ? e->ts_text : NULL;
+        if ((r = dl_journal_sink_write(d->journal, e->stream, late, e->msg, e->len, &d->retry,
+                                       err)) < 0)
+            return r;
+    }
     dl_position_advance(&d->cp.pos, s, e->ts);
     d->last_whole[s] = e->len > 0 && e->msg[e->len - 1] == '\n';
     d->last_len[s] = e->len;

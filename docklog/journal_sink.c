@@ -36,8 +36,9 @@ size_t dl_journal_sink_fields(const dl_journal_sink *sink, enum dl_stream stream
     ret[n++] = str_field("CONTAINER_TAG", sink->short_id);
     ret[n++] = str_field("IMAGE_NAME", c->image);
     ret[n++] = str_field("SYSLOG_IDENTIFIER", c->journald.identifier);
-    ret[n++] = str_field("SYSLOG_TIMESTAMP", timestamp);
     ret[n++] = str_field("DOCKVISOR_TASK_ID", c->task_id);
+    if (timestamp)
+        ret[n++] = str_field("SYSLOG_TIMESTAMP", timestamp);
     if (partial)
         ret[n++] = str_field("CONTAINER_PARTIAL_MESSAGE", "true");
     return n;

@@ -15,6 +15,8 @@
 #include "checkpoint.h"
 #include "docklog_itest.h"
 #include "docklog_protocol.h"
+#include "journal_sink.h"
+#include "timestamp.h"
 
 static void expect_exit(it_task *t, int status, int code)
 {
@@ -58,6 +60,9 @@ static void test_five_lines_exited_before_start(void **state)
     it_task_start(&t, "five", NULL, "lines 5");
     it_wait_exited(&t, 30);
     it_write_config(&t, false, 3, 1, true);
+    /* Delivered late (more than DL_JOURNAL_LATE_NS after Docker stamped them): the
+     * journal entries carry Docker's stamps, since journald's would mislead. */
+    usleep(DL_JOURNAL_LATE_NS / 1000 + 200000);
     expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_DRAINED);
     expect_lines(&t, "stdout", 1, 2, 5, "stdout", "\n");
     expect_lines(&t, "stderr", 2, 2, 4, "stderr", "\n");
@@ -87,6 +92,17 @@ static void test_five_lines_exited_before_start(void **state)
     }
     assert_int_equal(next[0], 7);
     assert_int_equal(next[1], 6);
+    char match[200];
+    snprintf(match, sizeof(match), "CONTAINER_NAME=%s", t.name);
+    _cleanup_json_ json_t *stamped = it_journal_entries(match, "SYSLOG_TIMESTAMP", 5, 20);
+    assert_int_equal(json_array_size(stamped), 5);
+    for (size_t i = 0; i < 5; i++) {
+        const char *ts =
+            json_string_value(json_object_get(json_array_get(stamped, i), "SYSLOG_TIMESTAMP"));
+        int64_t ns;
+        assert_non_null(ts);
+        assert_int_equal(dv_timestamp_parse(ts, strlen(ts), &ns, NULL), 0);
+    }
     /* A second run finds the checkpoint done and exits at once without output. */
     expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 30), DV_DOCKLOG_EXIT_DRAINED);
     expect_lines(&t, "stdout", 1, 2, 5, "stdout", "\n");

@@ -198,6 +198,15 @@ static void test_fields_and_wire_format(void **state)
     }
     assert_int_equal(total, sizeof(big) - 1);
 
+    /* A live entry: no SYSLOG_TIMESTAMP (journald's own receive time is as good),
+     * every other field still there. */
+    assert_int_equal(dl_journal_sink_write(&sink, DL_STDOUT, NULL, "live\n", 5, NULL, &err), 0);
+    receive(srv, &e, &memfd);
+    assert_false(field(&e, "SYSLOG_TIMESTAMP", v, sizeof(v), NULL));
+    assert_true(field(&e, "DOCKVISOR_TASK_ID", v, sizeof(v), NULL));
+    assert_true(field(&e, "MESSAGE", v, sizeof(v), NULL));
+    assert_string_equal(v, "live");
+
     /* The memfd path (used when a datagram is too large) carries the same bytes. */
     sink.journal.force_memfd = true;
     assert_int_equal(dl_journal_sink_write(&sink, DL_STDOUT, "2024-05-01T12:34:56Z", "via memfd\n",
