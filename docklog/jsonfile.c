@@ -139,13 +139,20 @@ static int open_gz(const char *path, void **ret_gz)
     return fd;
 }
 
-/* True if the .gz was not seen before. */
-static bool remember_gz(dl_jsonfile *f, dev_t dev, ino_t ino)
+/* True if the .gz was not seen before. Its inode may be one of a .gz Docker deleted
+ * (nobody held it): the modification time tells them apart, and is final by the time
+ * it is looked at (Docker removes the plain file after closing the .gz, and only
+ * then is the .gz looked at). */
+static bool remember_gz(dl_jsonfile *f, const struct stat *st)
 {
-    for (size_t i = 0; i < DL_LOCAL_GZ_SEEN; i++)
-        if (f->gz_seen[i].dev == dev && f->gz_seen[i].ino == ino)
+    for (size_t i = 0; i < DL_LOCAL_GZ_SEEN; i++) {
+        const struct dl_gz_seen *g = &f->gz_seen[i];
+        if (g->dev == st->st_dev && g->ino == st->st_ino && g->mtime.tv_sec == st->st_mtim.tv_sec &&
+            g->mtime.tv_nsec == st->st_mtim.tv_nsec)
             return false;
-    f->gz_seen[f->gz_next++ % DL_LOCAL_GZ_SEEN] = (struct dl_gz_seen){dev, ino};
+    }
+    f->gz_seen[f->gz_next++ % DL_LOCAL_GZ_SEEN] =
+        (struct dl_gz_seen){st->st_dev, st->st_ino, st->st_mtim};
     return true;
 }
 
@@ -160,7 +167,7 @@ static bool note_gz(dl_jsonfile *f, const char *path)
         return false;
     if (find(f, st.st_dev, st.st_ino))
         return true;
-    if (remember_gz(f, st.st_dev, st.st_ino)) {
+    if (remember_gz(f, &st)) {
         f->gz_new++;
         f->gz_new_now++;
     }
@@ -177,8 +184,9 @@ static void count_unseen_gz(dl_jsonfile *f, bool first)
 {
     for (size_t i = 0; i < f->n; i++) {
         dl_jsonfile_file *x = &f->files[i];
-        if (x->gz && first)
-            remember_gz(f, x->dev, x->ino); /* held now, closed once read */
+        struct stat st;
+        if (x->gz && first && fstat(x->fd, &st) == 0)
+            remember_gz(f, &st); /* held now, closed once read */
         if (!x->gz && !x->rotated && x->index != 0) {
             x->rotated = true;
             f->rotated_out++;

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -67,6 +68,7 @@ typedef struct dl_jsonfile_file {
 struct dl_gz_seen {
     dev_t dev;
     ino_t ino;
+    struct timespec mtime;
 };
 
 typedef struct dl_jsonfile {

@@ -189,6 +189,19 @@ bool dl_local_stream_next_file(dl_local_stream *s)
     return torn;
 }
 
+/* Buffers grow to the largest frame seen (at most DL_LOCAL_FRAME_MAX + 8): a
+ * docklog of short lines keeps a few KiB, not two MiB. */
+static void grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    *buf = dv_xrealloc(*buf, n);
+    *cap = n;
+}
+
 /* One frame's body: an entry for ON_ENTRY, or one skipped. */
 static int entry(dl_local_stream *s, const uint8_t *body, size_t len, dl_entry_cb on_entry,
                  void *userdata, size_t *skipped, dv_error *err)
@@ -205,11 +218,10 @@ static int entry(dl_local_stream *s, const uint8_t *body, size_t len, dl_entry_c
         e.len = le.len;
     } else {
         /* A whole line, or a long line's last piece: ends in '\n' as through the API. */
-        if (!s->line)
-            s->line = dv_xmalloc(DL_LOCAL_FRAME_MAX + 1);
+        grow(&s->line, &s->line_cap, le.len + 1);
         memcpy(s->line, le.line, le.len);
         s->line[le.len] = '\n';
-        e.msg = s->line;
+        e.msg = (const char *)s->line;
         e.len = le.len + 1;
     }
     return on_entry(&e, userdata, err);
@@ -240,8 +252,7 @@ int dl_local_stream_feed(dl_local_stream *s, const uint8_t *data, size_t len, dl
         /* Carried over to the next read: the header first, then the rest of the frame. */
         size_t want = s->need == 0 ? 4 - s->len : s->need - s->len;
         size_t take = want < len ? want : len;
-        if (!s->buf)
-            s->buf = dv_xmalloc(DL_LOCAL_FRAME_MAX + 8);
+        grow(&s->buf, &s->buf_cap, s->len + take);
         memcpy(s->buf + s->len, data, take);
         s->len += take;
         data += take;
@@ -249,6 +260,7 @@ int dl_local_stream_feed(dl_local_stream *s, const uint8_t *data, size_t len, dl
         if (s->need == 0 && s->len == 4) {
             uint32_t l = be32(s->buf);
             if (l > DL_LOCAL_FRAME_MAX) {
+                s->len = 0; /* not a torn frame: no frame at all */
                 s->corrupt = true;
                 (*skipped)++;
                 break;

@@ -62,11 +62,13 @@ int dl_local_frame(const uint8_t *p, size_t avail, size_t *ret_size, dv_error *e
 
 /* A stream of frames cut at arbitrary read boundaries. */
 typedef struct dl_local_stream {
-    uint8_t *buf; /* a frame carried over between feeds, and the line plus its '\n' */
+    uint8_t *buf; /* a frame carried over between feeds */
+    size_t buf_cap;
     size_t len;
-    size_t need;  /* size of the frame being assembled; 0: its header not complete */
-    bool corrupt; /* the rest of this file is skipped */
-    char *line;   /* DL_LOCAL_FRAME_MAX + 1: the message handed on, with its '\n' */
+    size_t need;   /* size of the frame being assembled; 0: its header not complete */
+    bool corrupt;  /* the rest of this file is skipped */
+    uint8_t *line; /* the message handed on, with its '\n' */
+    size_t line_cap;
 } dl_local_stream;
 
 void dl_local_stream_init(dl_local_stream *s);
