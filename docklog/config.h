@@ -19,12 +19,14 @@
  *   "gaps": ".../docklog.gaps",                    optional: where lost log entries are
  *                                                   recorded for the agent (gaps.h)
  *   "source": "auto"                                optional: "auto" (default): Docker's
- *                                                   json-file from disk when the Engine is
- *                                                   on this host (unix://), else the API;
- *                                                   "api": always the API; "file": json-file
- *                                                   from disk whatever the endpoint (an
- *                                                   error if unreadable), other drivers
- *                                                   through the API (jsonfile.h)
+ *                                                   json-file (uncompressed) or local log
+ *                                                   from disk when the Engine is on this
+ *                                                   host (unix://), else the API; "api":
+ *                                                   always the API; "file": from disk
+ *                                                   whatever the endpoint, and a driver or
+ *                                                   file that cannot be read there is a
+ *                                                   permanent failure (jsonfile.h,
+ *                                                   localfile.h)
  * }
  *
  * Unknown keys, wrong types and missing required keys are errors naming the key,

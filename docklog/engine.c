@@ -7,6 +7,7 @@
 
 #include "checkpoint.h"
 #include "cleanup.h"
+#include "localfile.h"
 #include "timestamp.h"
 
 int dl_engine_init(dl_engine *e, const dl_config *config, int wake_fd, dv_error *err)
@@ -86,6 +87,18 @@ int dl_engine_inspect(dl_engine *e, dl_container_state *ret, dv_error *err)
         json_string_value(json_object_get(json_object_get(lc, "Config"), "compress"));
     s.log_compress = compress && strcmp(compress, "true") == 0;
     copy_str(s.log_path, sizeof(s.log_path), json_object_get(j, "LogPath"));
+    if (strcmp(s.log_driver, "local") == 0) {
+        /* Docker gives no LogPath for local, and compresses unless told not to. The
+         * file exists once the container has started; before, the path stays empty
+         * (the source is chosen once it is there). */
+        s.log_compress = !compress || strcmp(compress, "false") != 0;
+        if (strcmp(s.status, "created") != 0 &&
+            dl_local_log_path(e->container_id,
+                              json_string_value(json_object_get(j, "HostnamePath")),
+                              json_string_value(json_object_get(j, "ResolvConfPath")), s.log_path,
+                              sizeof(s.log_path), NULL) < 0)
+            s.log_path[0] = '\0';
+    }
     json_t *pid = json_object_get(state, "Pid");
     s.pid =
         json_is_integer(pid) && json_integer_value(pid) > 0 && json_integer_value(pid) < INT32_MAX

@@ -29,8 +29,10 @@ typedef struct dl_container_state {
     /* HostConfig.LogConfig.Config["syslog-address"] is absent or a unix socket: the
      * syslog driver writes to this host's syslog socket (journald's, under systemd). */
     bool syslog_local;
-    /* For reading the log from disk (jsonfile.h): LogPath, whether json-file compresses
-     * rotated files (then only the API reads them), State.Pid (0: not running). */
+    /* For reading the log from disk (jsonfile.h): LogPath (for the local driver,
+     * derived: localfile.h; empty before the container first started), whether the
+     * driver compresses rotated files (json-file: then only the API reads them; local:
+     * read anyway), State.Pid (0: not running). */
     char log_path[1024];
     bool log_compress;
     int pid;

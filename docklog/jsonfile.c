@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "cleanup.h"
 #include "timestamp.h"
 #include "xalloc.h"
@@ -52,6 +54,23 @@ static int name_path(const dl_jsonfile *f, int index, char *buf, size_t size)
     return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+static void file_close(dl_jsonfile_file *x)
+{
+    if (x->gz)
+        gzclose(x->gz);
+    close(x->fd);
+}
+
+/* A partial line or frame of the file left behind is dropped: true if there was one. */
+static bool forget_partial(dl_jsonfile *f)
+{
+    if (f->format == DL_LOGFILE_LOCAL)
+        return dl_local_stream_next_file(&f->local);
+    bool had = f->line_len > 0;
+    f->line_len = 0;
+    return had;
+}
+
 static dl_jsonfile_file *find(dl_jsonfile *f, dev_t dev, ino_t ino)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -68,7 +87,7 @@ static void forget_finished(dl_jsonfile *f)
     for (size_t i = 0; i < f->n; i++) {
         dl_jsonfile_file *x = &f->files[i];
         if (i < f->cur && x->done && (x->index < 0 || f->n > DL_JSONFILE_MAX_FILES / 2)) {
-            close(x->fd);
+            file_close(x);
             continue;
         }
         f->files[keep++] = *x;
@@ -85,21 +104,118 @@ static bool drop_oldest_unread(dl_jsonfile *f)
     for (size_t i = f->cur; i < f->n; i++) {
         if (f->files[i].index >= 0)
             break;
-        close(f->files[i].fd);
+        file_close(&f->files[i]);
         memmove(&f->files[i], &f->files[i + 1], (f->n - i - 1) * sizeof(f->files[0]));
         f->n--;
         if (i == f->cur)
-            f->line_len = 0; /* its partial line goes with it */
+            forget_partial(f); /* its partial line goes with it */
         f->dropped++;
         return true;
     }
     return false;
 }
 
+/* A local log's rotated file that exists only compressed: at the first scan, as
+ * <name>.N.gz, opened through zlib (on a descriptor of its own, so the held fd stays
+ * the file's identity). Returns the fd, -1 with errno. */
+static int open_gz(const char *path, void **ret_gz)
+{
+    char gzpath[PATH_MAX + 3];
+    snprintf(gzpath, sizeof(gzpath), "%s.gz", path);
+    int fd = open(gzpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    gzFile gz = dup < 0 ? NULL : gzdopen(dup, "rb");
+    if (!gz) {
+        int e = errno ? errno : ENOMEM;
+        if (dup >= 0)
+            close(dup);
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    *ret_gz = gz;
+    return fd;
+}
+
+/* True if the .gz was not seen before. Its inode may be one of a .gz Docker deleted
+ * (nobody held it): the modification time tells them apart, and is final by the time
+ * it is looked at (Docker removes the plain file after closing the .gz, and only
+ * then is the .gz looked at). */
+static bool remember_gz(dl_jsonfile *f, const struct stat *st)
+{
+    for (size_t i = 0; i < DL_LOCAL_GZ_SEEN; i++) {
+        const struct dl_gz_seen *g = &f->gz_seen[i];
+        if (g->dev == st->st_dev && g->ino == st->st_ino && g->mtime.tv_sec == st->st_mtim.tv_sec &&
+            g->mtime.tv_nsec == st->st_mtim.tv_nsec)
+            return false;
+    }
+    f->gz_seen[f->gz_next++ % DL_LOCAL_GZ_SEEN] =
+        (struct dl_gz_seen){st->st_dev, st->st_ino, st->st_mtim};
+    return true;
+}
+
+/* A .gz seen after the first scan: remember its inode (renames keep it) and count it
+ * if new. True if it exists. */
+static bool note_gz(dl_jsonfile *f, const char *path)
+{
+    char gzpath[PATH_MAX + 3];
+    snprintf(gzpath, sizeof(gzpath), "%s.gz", path);
+    struct stat st;
+    if (stat(gzpath, &st) < 0)
+        return false;
+    if (find(f, st.st_dev, st.st_ino))
+        return true;
+    if (remember_gz(f, &st)) {
+        f->gz_new++;
+        f->gz_new_now++;
+    }
+    return true;
+}
+
+/* Every .gz Docker makes is the copy of a file that left the current name: one this
+ * reader held (then the .gz is nothing new) or one created, rotated and compressed
+ * between two of its scans, which it never saw. More new .gz files than held files
+ * rotated away means the latter: counted in `dropped`, so the caller reports the gap
+ * (loss is never silent). The .gz files of this scan are compared at the next one:
+ * a rotation under a scan can show the .gz before the rename of the held file. */
+static void count_unseen_gz(dl_jsonfile *f, bool first)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        dl_jsonfile_file *x = &f->files[i];
+        struct stat st;
+        if (x->gz && first && fstat(x->fd, &st) == 0)
+            remember_gz(f, &st); /* held now, closed once read */
+        if (!x->gz && !x->rotated && x->index != 0) {
+            x->rotated = true;
+            f->rotated_out++;
+        }
+    }
+    uint64_t settled = f->gz_new - f->gz_new_now;
+    if (settled > f->rotated_out) {
+        f->dropped += settled - f->rotated_out;
+        f->rotated_out = settled;
+    }
+    /* Those of this scan are settled at the next one, which must come. */
+    f->rescan = f->gz_new_now > 0;
+    f->gz_new_now = 0;
+    /* A held file whose name is gone has its .gz made (Docker removes the plain file
+     * after): seen, or deleted unseen when max-file rotations passed between two looks.
+     * Only those still named are owed a .gz; a larger count would hide a missed file. */
+    uint64_t named = 0;
+    for (size_t i = 0; i < f->n; i++)
+        named += f->files[i].rotated && f->files[i].index > 0;
+    if (f->rotated_out > f->gz_new + named)
+        f->rotated_out = f->gz_new + named;
+}
+
 /* Look at every name (the current file and .1 ... up to the first gap after the
  * last one found, allowing the hole a rotation in progress leaves) and hold every
- * file not seen before, in age order. */
-static int scan(dl_jsonfile *f, dv_error *err)
+ * file not seen before, in age order. FIRST: the scan at open, the only one that
+ * takes a local log's .gz files (later every file was held before Docker compressed
+ * it, and a .gz is a copy). */
+static int scan_names(dl_jsonfile *f, bool first, dv_error *err)
 {
     for (size_t i = 0; i < f->n; i++)
         f->files[i].index = -1;
@@ -109,6 +225,15 @@ static int scan(dl_jsonfile *f, dv_error *err)
         if (name_path(f, index, path, sizeof(path)) < 0)
             return dv_error_set(err, -ENAMETOOLONG, "log path too long: %s", f->path);
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        void *gz = NULL;
+        if (fd < 0 && errno == ENOENT && index > 0 && f->format == DL_LOGFILE_LOCAL) {
+            if (first) {
+                fd = open_gz(path, &gz);
+            } else if (note_gz(f, path)) {
+                misses = 0;
+                continue;
+            }
+        }
         if (fd < 0) {
             if (errno != ENOENT)
                 return dv_error_errno(err, -errno, "open %s", path);
@@ -119,6 +244,8 @@ static int scan(dl_jsonfile *f, dv_error *err)
         struct stat st;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
             int r = errno ? -errno : -EINVAL;
+            if (gz)
+                gzclose(gz);
             close(fd);
             return dv_error_errno(err, r, "%s: not a regular file", path);
         }
@@ -129,6 +256,8 @@ static int scan(dl_jsonfile *f, dv_error *err)
             continue;
         }
         if (f->n == DL_JSONFILE_MAX_FILES && !drop_oldest_unread(f)) {
+            if (gz)
+                gzclose(gz);
             close(fd);
             return dv_error_set(err, -EMFILE, "more than %d log files to hold for %s",
                                 DL_JSONFILE_MAX_FILES, f->path);
@@ -143,17 +272,32 @@ static int scan(dl_jsonfile *f, dv_error *err)
                 break;
             }
         memmove(&f->files[at + 1], &f->files[at], (f->n - at) * sizeof(f->files[0]));
-        f->files[at] =
-            (dl_jsonfile_file){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .index = index};
+        f->files[at] = (dl_jsonfile_file){
+            .fd = fd, .gz = gz, .dev = st.st_dev, .ino = st.st_ino, .index = index};
         f->n++;
     }
+    if (f->format == DL_LOGFILE_LOCAL)
+        count_unseen_gz(f, first);
     forget_finished(f);
     return 0;
 }
 
+static int scan(dl_jsonfile *f, dv_error *err)
+{
+    return scan_names(f, false, err);
+}
+
 int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err)
 {
+    return dl_logfile_open(f, log_path, DL_LOGFILE_JSON, err);
+}
+
+int dl_logfile_open(dl_jsonfile *f, const char *log_path, enum dl_logfile_format format,
+                    dv_error *err)
+{
     memset(f, 0, sizeof(*f));
+    f->format = format;
+    dl_local_stream_init(&f->local);
     f->inotify_fd = -1;
     const char *slash = strrchr(log_path, '/');
     if (!slash || !slash[1])
@@ -172,7 +316,7 @@ int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err)
         in = -1;
     }
     f->inotify_fd = in;
-    int r = scan(f, err);
+    int r = scan_names(f, true, err);
     if (r < 0) {
         dl_jsonfile_close(f);
         return r;
@@ -187,8 +331,9 @@ int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err)
 void dl_jsonfile_close(dl_jsonfile *f)
 {
     for (size_t i = 0; i < f->n; i++)
-        close(f->files[i].fd);
+        file_close(&f->files[i]);
     f->n = 0;
+    dl_local_stream_free(&f->local);
     if (f->inotify_fd >= 0)
         close(f->inotify_fd);
     f->inotify_fd = -1;
@@ -283,7 +428,17 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
         }
         dl_jsonfile_file *x = &f->files[f->cur];
         x->started = true;
-        ssize_t n = read(x->fd, buf, sizeof(buf));
+        ssize_t n;
+        if (x->gz) {
+            /* A damaged .gz is given up as a whole, like a file Docker rotated away. */
+            n = gzread(x->gz, buf, sizeof(buf));
+            if (n < 0) {
+                skipped++;
+                n = 0;
+            }
+        } else {
+            n = read(x->fd, buf, sizeof(buf));
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -292,7 +447,10 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
         }
         if (n > 0) {
             total += (size_t)n;
-            int r = lines(f, buf, (size_t)n, on_entry, userdata, &skipped, err);
+            int r = f->format == DL_LOGFILE_LOCAL
+                        ? dl_local_stream_feed(&f->local, (const uint8_t *)buf, (size_t)n, on_entry,
+                                               userdata, &skipped, err)
+                        : lines(f, buf, (size_t)n, on_entry, userdata, &skipped, err);
             if (r != 0) {
                 result = r;
                 break;
@@ -301,7 +459,8 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
              * hold of each new file as soon as it appears, before Docker deletes it
              * two rotations later. */
             if (++f->chunks % (f->inotify_fd >= 0 ? 1 : 16) == 0 &&
-                (f->inotify_fd < 0 || names_changed(f->inotify_fd)) && (r = scan(f, err)) < 0) {
+                (f->inotify_fd < 0 || names_changed(f->inotify_fd) || f->rescan) &&
+                (r = scan(f, err)) < 0) {
                 result = r;
                 break;
             }
@@ -312,10 +471,8 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
          * seen before this read, so the read got everything. */
         if (f->cur + 1 >= f->n)
             break;
-        if (f->line_len > 0) {
-            f->line_len = 0; /* a torn last write (a crash of dockerd) */
-            skipped++;
-        }
+        if (forget_partial(f))
+            skipped++; /* a torn last write (a crash of dockerd) */
         x->done = true;
         f->cur++;
     }
@@ -335,14 +492,14 @@ int dl_jsonfile_wait(dl_jsonfile *f, int wake_fd, int pid_fd, int64_t timeout_ns
     if (pid_fd >= 0)
         p[n++] = (struct pollfd){.fd = pid_fd, .events = POLLIN};
     int64_t wait = timeout_ns;
-    if (f->inotify_fd < 0 && (wait < 0 || wait > DL_JSONFILE_POLL))
+    if ((f->inotify_fd < 0 || f->rescan) && (wait < 0 || wait > DL_JSONFILE_POLL))
         wait = DL_JSONFILE_POLL;
     int ms = wait < 0 ? -1 : (int)((wait + DV_NSEC_PER_MSEC - 1) / DV_NSEC_PER_MSEC);
     int ready = poll(p, n, ms);
     if (ready < 0 && errno != EINTR)
         return dv_error_errno(err, -errno, "poll");
     /* Polling: every wake may hide a rotation. With inotify: only a name change. */
-    if (f->inotify_fd < 0 || names_changed(f->inotify_fd))
+    if (f->inotify_fd < 0 || names_changed(f->inotify_fd) || f->rescan)
         return scan(f, err);
     return 0;
 }

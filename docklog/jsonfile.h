@@ -21,7 +21,14 @@
  * Nothing is lost while docklog runs, unless it falls DL_JSONFILE_MAX_FILES files
  * behind (then the oldest deleted file is given up, counted in `dropped`, and the
  * caller reports the gap); otherwise the files it did not see are only those
- * rotated away while no docklog ran (gap report, gaps.h). */
+ * rotated away while no docklog ran (gap report, gaps.h).
+ *
+ * The same follower reads Docker's `local` driver (DL_LOGFILE_LOCAL: frames decoded by
+ * localfile.h instead of lines); its rotated files may be gzipped (.N.gz): the follower
+ * takes a .gz only when the directory is first scanned and no uncompressed file of that
+ * number exists (a file rotated while no docklog ran), and reads it through zlib.
+ * Afterwards every file was held since it was the current one, so the .gz copies Docker
+ * makes later are never needed. */
 #ifndef DL_JSONFILE_H
 #define DL_JSONFILE_H
 
@@ -29,12 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "clock.h"
 #include "entries.h"
 #include "error.h"
+#include "localfile.h"
 
 #define DL_JSONFILE_MAX_FILES 64
 #define DL_JSONFILE_POLL (250 * DV_NSEC_PER_MSEC)
@@ -42,16 +51,28 @@
  * of log, escaped at most 6x): the file is not what it should be. */
 #define DL_JSONFILE_LINE_MAX (128 * 1024)
 
+enum dl_logfile_format { DL_LOGFILE_JSON, DL_LOGFILE_LOCAL };
+
 typedef struct dl_jsonfile_file {
     int fd;
+    void *gz; /* a gzFile reading a duplicate of fd (a compressed rotated file), or NULL */
     dev_t dev;
     ino_t ino;
     int index;    /* name suffix at the last scan (0 = the current file); -1: gone */
     bool started; /* reading it began */
     bool done;    /* read to its end after a newer file appeared */
+    bool rotated; /* local: left the current name (Docker will make a .gz of it) */
 } dl_jsonfile_file;
 
+#define DL_LOCAL_GZ_SEEN 64
+struct dl_gz_seen {
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+};
+
 typedef struct dl_jsonfile {
+    enum dl_logfile_format format;
     char *path; /* LogPath: <dir>/<name> */
     char *dir;
     const char *name;
@@ -59,15 +80,25 @@ typedef struct dl_jsonfile {
     dl_jsonfile_file files[DL_JSONFILE_MAX_FILES]; /* oldest first */
     size_t n;
     size_t cur; /* the file being read */
-    char *line; /* a partial line carried over between reads */
+    char *line; /* a partial line carried over between reads (json-file) */
     size_t line_len;
-    uint64_t chunks;  /* reads done: how often to look for new files */
-    uint64_t dropped; /* files given up unread (drop_oldest_unread): gaps */
+    dl_local_stream local; /* a partial frame carried over (local) */
+    uint64_t chunks;       /* reads done: how often to look for new files */
+    uint64_t dropped;      /* files given up unread (drop_oldest_unread), or never seen: gaps */
+    /* local: the .gz files seen after the first scan, against the held files that were
+     * rotated away (count_unseen_gz in jsonfile.c) */
+    struct dl_gz_seen gz_seen[DL_LOCAL_GZ_SEEN];
+    size_t gz_next;
+    uint64_t gz_new, gz_new_now, rotated_out;
+    bool rescan; /* look at the names again at the next chance, event or not */
 } dl_jsonfile;
 
 /* Open LOG_PATH's directory for following (inotify if it can be had) and scan it.
  * The files already there are read from their start, oldest first. */
 int dl_jsonfile_open(dl_jsonfile *f, const char *log_path, dv_error *err);
+/* The same for a log in FORMAT (dl_jsonfile_open is DL_LOGFILE_JSON). */
+int dl_logfile_open(dl_jsonfile *f, const char *log_path, enum dl_logfile_format format,
+                    dv_error *err);
 void dl_jsonfile_close(dl_jsonfile *f);
 
 /* Whether inotify is used (false: polling). */
@@ -77,7 +108,8 @@ bool dl_jsonfile_notified(const dl_jsonfile *f);
  * (entries.h; its message points into a buffer valid during the call). Returns 1 if
  * more is readable now, 0 at the end of the newest file, a callback's negative
  * result, or an error of reading (-errno). A line that is not an entry
- * (a torn write after a crash) is skipped; *ret_skipped counts them. */
+ * (a torn write after a crash) is skipped; *ret_skipped counts them (for local: each
+ * undecodable entry, each file whose framing broke, each unreadable .gz). */
 int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, void *userdata,
                      size_t *ret_skipped, dv_error *err);
 

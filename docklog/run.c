@@ -156,11 +156,12 @@ int dl_run(const dl_config *config, dl_engine *engine, dl_deliver *deliver, dl_s
                     result = fr;
                     break;
                 }
-            } else if (config->source == DL_SOURCE_FILE &&
-                       strcmp(before.log_driver, "json-file") == 0) {
+            } else if (config->source == DL_SOURCE_FILE) {
+                /* Asked for the files: the API in their place would hide why. */
                 result = permanent(err, "cannot read the log files from disk: %s", why);
                 break;
-            } else if (strcmp(before.log_driver, "json-file") == 0) {
+            } else if (strcmp(before.log_driver, "json-file") == 0 ||
+                       strcmp(before.log_driver, "local") == 0) {
                 dl_diag("reading through the Engine API: %s", why);
             }
         }

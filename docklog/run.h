@@ -53,7 +53,9 @@ int dl_run_gone(const dl_config *config, dv_error *err);
 /* Can the container's log be read from disk (run_file.c)? If not, WHY says why. */
 bool dl_file_source_usable(const dl_config *config, const dl_container_state *s, char *why,
                            size_t why_size);
-/* The loop over the json-file on disk, from the state FIRST inspected. */
+/* The loop over the json-file or local log on disk, from the state FIRST inspected.
+ * DL_RUN_FALLBACK when the files cannot be followed, unless the config asks for the
+ * files (source "file"): then DL_RUN_PERMANENT with the reason. */
 int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
                 dl_signals *signals, const dl_container_state *first, dv_error *err);
 

@@ -1,4 +1,5 @@
-/* docklog's loop over Docker's json-file log on disk (jsonfile.h): one pass from the
+/* docklog's loop over Docker's json-file or local log on disk (jsonfile.h,
+ * localfile.h): one pass from the
  * oldest retained file, every entry through the same replay filter and sinks as the
  * API's stream (deliver.h), until the container has exited and its files are read.
  *
@@ -59,18 +60,21 @@ bool dl_file_source_usable(const dl_config *config, const dl_container_state *s,
                            size_t why_size)
 {
     const char *no = NULL;
+    bool local = strcmp(s->log_driver, "local") == 0;
     if (config->source == DL_SOURCE_API)
         no = "the config asks for the API";
     else if (strncmp(config->endpoint, "unix://", 7) != 0 && config->source == DL_SOURCE_AUTO)
         no = "the Engine is not on this host";
-    else if (strcmp(s->log_driver, "json-file") != 0)
-        no = "the log driver is not json-file";
-    else if (s->log_compress)
+    else if (strcmp(s->log_driver, "json-file") != 0 && !local)
+        no = "the log driver is neither json-file nor local";
+    else if (s->log_compress && !local)
         no = "json-file compresses rotated files (compress=true)";
     else if (!s->log_path[0])
-        no = "Docker gives no LogPath";
+        no = local ? "Docker gives no container directory (HostnamePath)"
+                   : "Docker gives no LogPath";
     else if (access(s->log_path, R_OK) != 0)
-        no = "its LogPath is not readable here";
+        no = local ? "its local-logs/container.log is not readable here"
+                   : "its LogPath is not readable here";
     if (no)
         snprintf(why, why_size, "%s", no);
     return !no;
@@ -81,7 +85,12 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
 {
     dl_jsonfile jf;
     dv_error e;
-    if (dl_jsonfile_open(&jf, first->log_path, &e) < 0) {
+    bool local = strcmp(first->log_driver, "local") == 0;
+    if (dl_logfile_open(&jf, first->log_path, local ? DL_LOGFILE_LOCAL : DL_LOGFILE_JSON, &e) < 0) {
+        if (config->source == DL_SOURCE_FILE) {
+            dv_error_set(err, -EPERM, "cannot follow the log file: %s", e.msg);
+            return DL_RUN_PERMANENT;
+        }
         dl_diag("cannot follow the log file (%s): reading through the Engine API", e.msg);
         return DL_RUN_FALLBACK;
     }
@@ -127,7 +136,8 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
             dl_deliver_expect_gap(deliver);
         }
         if (skipped > skipped_reported) {
-            dl_diag("skipped %zu lines of the log file that are not json-file entries",
+            dl_diag(local ? "skipped %zu damaged entries or files of the local log"
+                          : "skipped %zu lines of the log file that are not json-file entries",
                     skipped - skipped_reported);
             skipped_reported = skipped;
         }

@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
     build-essential cmake pkg-config git clang-format
     clang libclang-rt-14-dev # scripts/fuzz.sh: clang-14 and its libFuzzer/ASan runtimes
-    libcurl4-openssl-dev libjansson-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev
+    libcurl4-openssl-dev libjansson-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev zlib1g-dev
     docker.io docker-registry busybox-static apache2-utils
     systemd curl jq openssl iproute2 procps psmisc util-linux
     python3 # tests/lint/layering.py

@@ -48,7 +48,7 @@ if [ "${DV_SKIP_SANITIZE:-0}" != 1 ]; then
     run_suite build-asan "$asan_exclude"
 fi
 
-# 8 harnesses x 20 s, two at a time on two cores (+ ~1 min to build them): ~2.5 minutes,
+# 9 harnesses x 20 s, two at a time on two cores (+ ~1 min to build them): ~2.7 minutes,
 # which keeps a full run (two passes of the suite, the systemd scenarios in the plain
 # one) under the 60 minutes it may take. `scripts/fuzz.sh 300` is the longer run.
 if [ "${DV_SKIP_FUZZ:-0}" != 1 ]; then

@@ -141,6 +141,8 @@ int dv_docklog_config_write(const char *path, const dv_docklog_config *c, dv_err
     }
     if (c->gaps_path)
         json_object_set_new(j, "gaps", json_string(c->gaps_path));
+    if (c->source)
+        json_object_set_new(j, "source", json_string(c->source));
     if (c->journald_identifier)
         json_object_set_new(json_object_get(j, "journald"), "identifier",
                             json_string(c->journald_identifier));

@@ -61,6 +61,7 @@ typedef struct dv_docklog_config {
     const char *journald_identifier; /* SYSLOG_IDENTIFIER; NULL → task_name */
     const char *checkpoint_path;     /* tasks/<id>/docklog.checkpoint */
     const char *gaps_path;           /* tasks/<id>/docklog.gaps (common/log_gaps.h); optional */
+    const char *source; /* "auto", "file" or "api" (docker.log_source); NULL: docklog's default */
 } dv_docklog_config;
 
 /* Validate and write PATH atomically (0600: it may name TLS key paths). A tcp://,

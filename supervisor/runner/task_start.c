@@ -203,6 +203,8 @@ static void submit_start(dv_runtime *run, dv_task *t)
             .journald_enabled = journald,
             .checkpoint_path = dv_job_keep(j, rt->docklog_checkpoint_path),
             .gaps_path = dv_job_keep(j, rt->docklog_gaps_path),
+            /* a static string; read at each start, so a reload applies to the next */
+            .source = dv_log_source_name(run->config->docker.log_source),
         };
     }
     dv_runner_submit(run, j, start_done);

@@ -1,6 +1,7 @@
 /* The agent config file: defaults of the docs, parsing, reload rules. */
 #include "agent_config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,39 @@ static bool clean_absolute(const char *path)
 
 /* Globs are matched against canonical paths (policy.c): one that is relative or
  * holds "." / ".." components could never match, so it is a mistake to say so. */
+/* docker.log_source: where each docklog reads (docklog/config.h "source"). */
+static int parse_log_source(const json_t *docker, dv_agent_config *c, dv_spec_error *err)
+{
+    const char *v = NULL;
+    int r = dv_sj_string_ref(docker, "docker", "log_source", &v, err);
+    if (r < 0 || !v)
+        return r;
+    if (strcmp(v, "auto") == 0)
+        c->docker.log_source = DV_LOG_SOURCE_AUTO;
+    else if (strcmp(v, "file") == 0)
+        c->docker.log_source = DV_LOG_SOURCE_FILE;
+    else if (strcmp(v, "api") == 0)
+        c->docker.log_source = DV_LOG_SOURCE_API;
+    else
+        return dv_spec_fail(err, "docker.log_source", -EINVAL,
+                            "must be \"auto\", \"file\" or \"api\"");
+    return 0;
+}
+
+const char *dv_log_source_name(enum dv_log_source s)
+{
+    switch (s) {
+    case DV_LOG_SOURCE_AUTO:
+        return "auto";
+    case DV_LOG_SOURCE_FILE:
+        return "file";
+    case DV_LOG_SOURCE_API:
+        return "api";
+    }
+    assert(!"log source out of range");
+    return "auto";
+}
+
 static int parse_allow_devices(const json_t *docker, dv_agent_config *c, dv_spec_error *err)
 {
     dv_strv globs = {0};
@@ -241,6 +275,7 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
                                        "image_pull_timeout",
                                        "container_exists_attempts",
                                        "nvidia_runtime",
+                                       "log_source",
                                        "windows_allow_insecure_container_admin",
                                        "isolation",
                                        NULL};
@@ -315,6 +350,7 @@ static int parse_docker(const json_t *docker, dv_agent_config *c, dv_spec_error 
         (r = dv_sj_int(docker, d, "container_exists_attempts", 1, 100,
                        &c->docker.container_exists_attempts, err)) < 0 ||
         (r = dv_sj_string(docker, d, "nvidia_runtime", &c->docker.nvidia_runtime, err)) < 0 ||
+        (r = parse_log_source(docker, c, err)) < 0 ||
         (r = dv_sj_windows_only(docker, d, "windows_allow_insecure_container_admin", err)) < 0 ||
         (r = dv_sj_windows_only(docker, d, "isolation", err)) < 0)
         return r;

@@ -42,8 +42,15 @@
  *       "image_pull_timeout": "5m",     a task's image_pull_timeout when it gives none
  *       "container_exists_attempts": 5, creates tried against a container name in use
  *                                       (a dead container of the task is removed first)
- *       "nvidia_runtime": "nvidia"      accepted for Nomad's configs; dockvisor has no
+ *       "nvidia_runtime": "nvidia",     accepted for Nomad's configs; dockvisor has no
  *                                       GPU device plugin, so nothing selects it
+ *       "log_source": "auto"            where each task's docklog reads the container's
+ *                                       log: "auto" Docker's json-file (uncompressed) or
+ *                                       local files from disk on a local Engine
+ *                                       (unix://), else the Engine API; "file" always
+ *                                       the files (a driver or Engine they cannot be read
+ *                                       for fails log collection with the reason); "api"
+ *                                       always the API (docklog/config.h "source")
  *       (windows_allow_insecure_container_admin and isolation are refused: "only
  *       meaningful on Windows"; logging.driver is an older name of logging.type)
  *     },
@@ -71,7 +78,8 @@
  *   docker.extra_labels, docker.logging, docker.disable_log_collection,
  *   docker.gc (image, image_delay, container, dangling_containers),
  *   docker.pull_activity_timeout, docker.infra_image(_pull_timeout),
- *   docker.image_pull_timeout, docker.container_exists_attempts, node (tasks
+ *   docker.image_pull_timeout, docker.container_exists_attempts,
+ *   docker.log_source (helpers started afterwards), node (tasks
  *   created afterwards see the new name, datacenter, region, class, meta), and
  *   port_range (only new allocations; existing ones are kept),
  *   max_kill_timeout and max_exec_timeout (for stops and execs asked afterwards).
@@ -169,6 +177,7 @@ typedef struct dv_agent_config {
         int64_t image_pull_timeout_ns;     /* a task's image_pull_timeout when it gives none */
         int64_t container_exists_attempts; /* create attempts against a name in use, >= 1 */
         char *nvidia_runtime;              /* never NULL */
+        enum dv_log_source { DV_LOG_SOURCE_AUTO, DV_LOG_SOURCE_FILE, DV_LOG_SOURCE_API } log_source;
     } docker;
     struct {
         char *prometheus_address; /* "HOST:PORT" as written, NULL = no listener */
@@ -184,6 +193,9 @@ typedef struct dv_agent_config {
         dv_kv meta;       /* keys dv_meta_key_valid() */
     } node;
 } dv_agent_config;
+
+/* "auto", "file" or "api": docklog's config "source" (docklog/config.h). */
+const char *dv_log_source_name(enum dv_log_source s);
 
 /* Fill RET with every default (what an empty file {} gives). Always 0. */
 int dv_agent_config_defaults(dv_agent_config *ret, dv_spec_error *err);

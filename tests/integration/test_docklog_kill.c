@@ -107,11 +107,60 @@ static void test_kill9_while_rotating_long_lines(void **state)
     it_task_cleanup(&t);
 }
 
+/* Docker's local driver read from disk (docklog/localfile.h): a fast writer under a
+ * small max-size, so files rotate and are gzipped while docklog follows them, and
+ * docklog killed three times mid-stream, each new one resuming from its checkpoint
+ * (through the .gz files Docker made meanwhile). Every line exactly once, no gap.
+ * File source only: through the API this is Docker's follow reader, which loses
+ * lines under such a writer (DESIGN.md, Logs). */
+static void test_local_driver_rotation_kills(void **state)
+{
+    (void)state;
+    if (!it_source_is_file())
+        skip();
+    it_task t;
+    /* ~40 bytes a frame, 30,000 lines at 10,000/s: ~12 files of 100k in 3 s, five
+     * kept (.1.gz ... .4.gz): 1.2 s of slack for each restart. */
+    it_task_start(&t, "local", "--log-driver local --log-opt max-size=100k --log-opt max-file=5",
+                  "lines 30000 10000");
+    it_write_config(&t, false, 10, 10, false);
+    srandom((unsigned)getpid() + 2);
+    const char *why = NULL;
+    int mid = 0;
+    pid_t pid = it_kill9_rounds(&t, it_docklog_spawn(&t), 3, 300000, 500000, NULL, &mid, &why);
+    if (pid < 0) {
+        it_print_diag(&t);
+        fail_msg("%s", why);
+    }
+    int status = it_docklog_wait(pid, 120);
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != DV_DOCKLOG_EXIT_DRAINED) {
+        it_print_diag(&t);
+        fail_msg("final docklog: status 0x%x", status);
+    }
+    _cleanup_free_ char *diag = NULL;
+    assert_int_equal(dv_read_file(t.diag, &diag, NULL, NULL), 0);
+    if (!strstr(diag, "local-logs/container.log directly"))
+        fail_msg("the local log was not read from disk:\n%s", diag);
+    assert_int_equal(access(t.gaps, F_OK), -1); /* no gap recorded */
+    _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
+    _cleanup_free_ char *err = it_read_stream(&t, "stderr", NULL, NULL);
+    why = it_check_numbered(out, 1, 2, 29999, "stdout", "\n");
+    if (!why)
+        why = it_check_numbered(err, 2, 2, 30000, "stderr", "\n");
+    if (why) {
+        it_print_diag(&t);
+        fail_msg("local driver after %d kills (%d mid-stream): %s", 3, mid, why);
+    }
+    fprintf(stderr, "local driver: %d of 3 kills mid-stream\n", mid);
+    it_task_cleanup(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_ten_times),
         cmocka_unit_test(test_kill9_while_rotating_long_lines),
+        cmocka_unit_test(test_local_driver_rotation_kills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.docker.image_pull_timeout_ns, 5 * MIN);
     assert_int_equal(c.docker.container_exists_attempts, 5);
     assert_string_equal(c.docker.nvidia_runtime, "nvidia");
+    assert_int_equal(c.docker.log_source, DV_LOG_SOURCE_AUTO);
     char host[256] = "";
     assert_int_equal(gethostname(host, sizeof(host)), 0);
     assert_string_equal(c.node.name, host);
@@ -122,7 +123,7 @@ static void test_every_option(void **state)
         "\"volumes\":{\"enabled\":true,\"selinuxlabel\":\"z\"},"
         "\"infra_image\":\"registry.local/pause:3.9\",\"infra_image_pull_timeout\":\"1m\","
         "\"image_pull_timeout\":\"7m\",\"container_exists_attempts\":9,"
-        "\"nvidia_runtime\":\"nvidia-container\"},"
+        "\"nvidia_runtime\":\"nvidia-container\",\"log_source\":\"api\"},"
         "\"node\":{\"name\":\"n1\",\"datacenter\":\"eu-west\",\"region\":\"eu\","
         "\"node_class\":\"gpu\",\"meta\":{\"rack\":\"r7\",\"zone.id\":\"b\"}}}",
         &c, &err);
@@ -165,6 +166,8 @@ static void test_every_option(void **state)
     assert_string_equal(c.docker.infra_image, "registry.local/pause:3.9");
     assert_int_equal(c.docker.image_pull_timeout_ns, 7 * MIN);
     assert_int_equal(c.docker.container_exists_attempts, 9);
+    assert_int_equal(c.docker.log_source, DV_LOG_SOURCE_API);
+    assert_string_equal(dv_log_source_name(c.docker.log_source), "api");
     assert_string_equal(c.docker.nvidia_runtime, "nvidia-container");
     assert_string_equal(c.node.name, "n1");
     assert_string_equal(c.node.datacenter, "eu-west");
@@ -247,6 +250,9 @@ static void test_errors(void **state)
         {"{\"telemetry\":{\"prometheus_address\":\"localhost:9700\"}}",
          "telemetry.prometheus_address", "is not IPv4:PORT"},
         {"{\"docker\":{\"nvidia_runtime\":\"\"}}", "docker.nvidia_runtime", "required"},
+        {"{\"docker\":{\"log_source\":\"disk\"}}", "docker.log_source",
+         "must be \"auto\", \"file\" or \"api\""},
+        {"{\"docker\":{\"log_source\":1}}", "docker.log_source", ""},
         {"{\"node\":{\"datacenter\":\"\"}}", "node.datacenter", "must not be empty"},
         {"{\"node\":{\"meta\":{\"a b\":\"1\"}}}", "node.meta.a b", "invalid key"},
         {"{\"node\":{\"nmae\":\"x\"}}", "node.nmae", "did you mean \"name\"?"},

@@ -53,6 +53,7 @@ static void test_config_written_is_config_read(void **state)
         .journald_enabled = true,
         .journald_identifier = "web-j",
         .checkpoint_path = "/var/lib/dockvisor/tasks/x/docklog.checkpoint",
+        .source = "file",
     };
     dv_error err;
     assert_int_equal(dv_docklog_config_write(path, &c, &err), 0);
@@ -77,6 +78,7 @@ static void test_config_written_is_config_read(void **state)
     assert_string_equal(d.checkpoint, c.checkpoint_path);
     assert_int_equal(d.n_addresses, 1); /* a numeric host is its own address */
     assert_string_equal(d.addresses[0], "127.0.0.1");
+    assert_int_equal(d.source, DL_SOURCE_FILE); /* docker.log_source */
     dl_config_free(&d);
 
     /* A host name is resolved by the agent (docklog resolves none); the name stays in
