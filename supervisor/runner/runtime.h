@@ -71,6 +71,10 @@ typedef struct dv_runtime {
      * agent's cgroup. docklog_units_why says which, for node-status. */
     bool docklog_units;
     char docklog_units_why[192];
+    /* Root's fs.inotify.max_user_instances when last read (-1: unreadable), and
+     * whether it is below what the tasks need (inotify_limit.h). */
+    long inotify_limit;
+    bool inotify_low;
 
     dv_loop *loop;
     dv_lanes *lanes;
