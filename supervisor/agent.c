@@ -31,6 +31,7 @@
 #include "drain.h"
 #include "duration.h"
 #include "image_gc.h"
+#include "inotify_limit.h"
 #include "labels.h"
 #include "log.h"
 #include "log_loss.h"
@@ -343,6 +344,8 @@ static int setup(dv_agent *a, dv_error *err)
     if ((r = dv_watchdog_start(a->run.loop, &a->run.watchdog, err)) < 0 ||
         (r = dv_recovery_run(&a->run, err)) < 0)
         return dv_error_wrap(err, "recovery");
+    /* Now that the task count is known: warn before the helpers run out of inotify. */
+    dv_inotify_check(&a->run);
     if ((r = dv_log_loss_start(&a->run, err)) < 0)
         return r;
 

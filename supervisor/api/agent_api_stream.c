@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "duration.h"
+#include "inotify_limit.h"
 #include "log_files.h"
 #include "metrics.h"
 #include "node.h"
@@ -215,9 +216,10 @@ static json_t *node_answer(dv_agent *a)
                                 : -1;
     char range[32];
     snprintf(range, sizeof(range), "%d-%d", a->config.port_min, a->config.port_max);
+    dv_inotify_check(&a->run); /* the limit may have been raised since */
     return json_pack(
         "{s:s,s:s,s:I,s:s,s:I,s:b,s:b,s:O?,s:{s:b,s:b,s:b,s:o,s:b,s:I,s:s,s:s},s:{s:I,s:I,s:o},s:"
-        "o,s:s}",
+        "o,s:s,s:{s:I,s:I,s:b}}",
         "node_id", a->run.node_id, "agent_version", dv_version, "started_ns",
         (json_int_t)a->started_ns, "data_dir", a->config.data_dir, "data_dir_free_bytes",
         free_bytes, "healthy", docker_ok, "engine_events", a->run.engine_stream_ok, "docker",
@@ -230,7 +232,9 @@ static json_t *node_answer(dv_agent *a)
         (json_int_t)dv_task_table_size(a->run.tasks), "running",
         (json_int_t)counts[DV_TASK_RUNNING], "states", states, "quarantined",
         json_deep_copy(dv_state_store_quarantined(a->run.store)), "docklog_units",
-        a->run.docklog_units_why);
+        a->run.docklog_units_why, "inotify", "max_user_instances", (json_int_t)a->run.inotify_limit,
+        "needed", (json_int_t)(dv_task_table_size(a->run.tasks) + DV_INOTIFY_MARGIN), "low",
+        a->run.inotify_low);
 }
 
 static void answer_node(dv_api_request *req, void *ctx)

@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "histogram.h"
 #include "image_gc.h"
+#include "inotify_limit.h"
 #include "log_loss.h"
 #include "pull_metrics.h"
 #include "task_samples.h"
@@ -219,6 +220,20 @@ void dv_metrics_render(dv_agent *a, dv_buf *b)
     dv_image_gc_metrics(a->run.image_gc, b);
     dv_dangling_metrics(a->run.dangling, b);
     dv_log_loss_metrics(&a->run, b);
+    dv_inotify_check(&a->run); /* the limit may have been raised since */
+    if (a->run.inotify_limit >= 0)
+        dv_buf_printf(b,
+                      "# HELP dockvisor_inotify_max_user_instances Root's "
+                      "fs.inotify.max_user_instances: each task's log follower needs one.\n"
+                      "# TYPE dockvisor_inotify_max_user_instances gauge\n"
+                      "dockvisor_inotify_max_user_instances %ld\n",
+                      a->run.inotify_limit);
+    dv_buf_printf(b,
+                  "# HELP dockvisor_inotify_limit_low 1 when fs.inotify.max_user_instances is "
+                  "below the task count plus %d (log helpers beyond it poll).\n"
+                  "# TYPE dockvisor_inotify_limit_low gauge\n"
+                  "dockvisor_inotify_limit_low %d\n",
+                  DV_INOTIFY_MARGIN, a->run.inotify_low ? 1 : 0);
     struct statvfs vfs;
     if (statvfs(a->config.data_dir, &vfs) == 0)
         dv_buf_printf(b,

@@ -179,6 +179,18 @@ static void print_node(const json_t *n)
     const char *units = json_string_value(json_object_get(n, "docklog_units"));
     if (units)
         dv_cli_field("Log helpers", "%s", units);
+    /* Helpers past root's inotify instance limit poll their files (inotify_limit.h). */
+    json_t *ino = json_object_get(n, "inotify");
+    if (json_is_true(json_object_get(ino, "low")))
+        dv_cli_field("Inotify",
+                     "LOW: fs.inotify.max_user_instances is %lld, tasks need %lld "
+                     "(log helpers beyond it poll)",
+                     json_integer_value(json_object_get(ino, "max_user_instances")),
+                     json_integer_value(json_object_get(ino, "needed")));
+    else if (ino && json_integer_value(json_object_get(ino, "max_user_instances")) >= 0)
+        dv_cli_field("Inotify", "fs.inotify.max_user_instances %lld (tasks need %lld)",
+                     json_integer_value(json_object_get(ino, "max_user_instances")),
+                     json_integer_value(json_object_get(ino, "needed")));
     dv_cli_field("Tasks", "%lld running, %lld total",
                  json_integer_value(json_object_get(tasks, "running")),
                  json_integer_value(json_object_get(tasks, "total")));

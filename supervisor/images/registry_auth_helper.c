@@ -2,7 +2,8 @@
  * server on stdin, {"ServerURL","Username","Secret"} on stdout.
  *
  * Process care: no shell (posix_spawnp does the PATH lookup), our pipes are
- * O_CLOEXEC (only the dup2'ed copies reach the helper), the helper gets an
+ * O_CLOEXEC and every fd above stdio is closed in the child (only the dup2'ed
+ * copies reach the helper), the helper gets an
  * empty signal mask and default dispositions (the agent blocks signals for
  * its signalfd), its own process group (so a timeout kills whatever it
  * started), and it is always reaped. This blocks: the agent calls it from a
@@ -80,6 +81,9 @@ static int spawn(const char *program, int in[2], int out[2], int errp[2], pid_t 
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    /* Only stdio, whatever the agent holds: a library's descriptor without
+     * close-on-exec (curl's wakeup socketpair) must not reach the helper. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);

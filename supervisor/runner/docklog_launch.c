@@ -8,10 +8,10 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,9 +29,6 @@
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 extern char **environ;
@@ -208,44 +205,10 @@ int dv_docklog_diag_open(const char *path, dv_error *err)
     return fd;
 }
 
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void child(const char *binary, char *const argv[], int devnull, int log, int errpipe)
-{
-    setsid();
-    /* Signal state is inherited across exec: the agent's blocked signals (it uses a
-     * signalfd) and ignored ones must not leak into the helper. */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            sigaction(s, &dfl, NULL);
-    if (dup2(devnull, STDIN_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0 ||
-        dup2(log, STDERR_FILENO) < 0)
-        goto fail;
-    /* Every other fd closes at exec; the error pipe stays usable until then. */
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        struct rlimit rl;
-        int max =
-            getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-        for (int fd = 3; fd < max; fd++)
-            if (fd != errpipe)
-                close(fd);
-    }
-    execve(binary, argv, environ);
-fail:;
-    int e = errno;
-    if (write(errpipe, &e, sizeof(e)) < 0) {
-        /* the parent then sees a plain exit 127 */
-    }
-    _exit(127);
-}
-
 /* FD moved above stdin/stdout/stderr. An agent started with any of 0-2 closed gets
- * them back from open(); the child's dup2 onto 0-2 would then be a no-op that leaves
- * the fd close-on-exec (the helper would start without stdout, and its next open
- * would take over its stderr), or would overwrite the error pipe. */
+ * them back from open(); the spawn's dup2 of one onto 0-2 would then overwrite another
+ * before it is dup2'ed itself (/dev/null as 1 and the log as 0: stdin would become the
+ * log, stdout /dev/null). */
 static int above_stdio(int fd)
 {
     if (fd < 0 || fd > STDERR_FILENO)
@@ -269,37 +232,43 @@ int dv_docklog_spawn(const char *binary, const char *config_path, const char *di
     _cleanup_close_ int log = above_stdio(opened);
     if (log < 0)
         return dv_error_errno(err, -errno, "open %s", diag_log);
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0)
-        return dv_error_errno(err, -errno, "pipe");
-    _cleanup_close_ int rd = above_stdio(pipefd[0]);
-    _cleanup_close_ int wr = above_stdio(pipefd[1]);
-    if (rd < 0 || wr < 0)
-        return dv_error_errno(err, -errno, "pipe");
     char *argv[] = {(char *)binary, (char *)config_path, NULL};
 
-    pid_t pid = fork();
-    if (pid < 0)
-        return dv_error_errno(err, -errno, "fork");
-    if (pid == 0)
-        child(binary, argv, devnull, log, wr);
+    /* posix_spawn, not fork: glibc's clones with CLONE_VM|CLONE_VFORK, so its cost
+     * does not grow with the agent's memory (a fork copies the page tables of every
+     * task's state, per helper launched), and it reports a failed exec as its return
+     * value. The helper gets: its own session; an empty signal mask and default
+     * dispositions (the agent blocks signals for its signalfd and ignores some, and
+     * both survive exec); /dev/null and the log as 0-2 (a dup2 onto the same number
+     * clears close-on-exec); and nothing else, whatever the agent holds, closefrom(3)
+     * included what a library left inheritable (curl's wakeup socketpair). */
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, log, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, log, STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int e = posix_spawn(&pid, binary, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (e != 0) /* glibc has reaped the child that could not exec */
+        return dv_error_errno(err, -e, "exec %s", binary);
     /* The child cannot be reaped by anyone but us, so its pid is stable here. */
     int pidfd = dv_pidfd_open(pid, err);
-    close(TAKE_FD(wr));
-    int child_errno = 0;
-    ssize_t n;
-    do
-        n = read(rd, &child_errno, sizeof(child_errno));
-    while (n < 0 && errno == EINTR);
-    if (n > 0 || pidfd < 0) {
-        if (pidfd >= 0)
-            close(pidfd);
-        else
-            kill(pid, SIGKILL);
+    if (pidfd < 0) {
+        kill(pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
-        if (n > 0)
-            return dv_error_errno(err, -child_errno, "exec %s", binary);
         return dv_error_wrap(err, "spawn %s", binary);
     }
     dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;

@@ -109,10 +109,13 @@ typedef struct dv_docklog_proc {
  * however it is launched. The fd, or -errno. */
 int dv_docklog_diag_open(const char *diag_log, dv_error *err);
 
-/* fork → setsid → stdin /dev/null, stdout+stderr appended to DIAG_LOG (created 0640,
- * rotated first if over DV_DOCKLOG_DIAG_MAX), every other fd closed → exec
- * BINARY CONFIG_PATH. A failed exec is reported here (-errno, "exec BINARY: ...") and
- * the child is reaped; no helper is left behind on failure. */
+/* posix_spawn (no fork: the cost does not grow with the agent's memory) of BINARY
+ * CONFIG_PATH in a session of its own, with an empty signal mask and default
+ * dispositions, stdin /dev/null, stdout+stderr appended to DIAG_LOG (created 0640,
+ * rotated first if over DV_DOCKLOG_DIAG_MAX), and no other fd whatever this process
+ * holds (inheritable or not); then a pidfd for it. A failed exec is reported here
+ * (-errno, "exec BINARY: ...") and the child is reaped; no helper is left behind on
+ * failure. */
 int dv_docklog_spawn(const char *binary, const char *config_path, const char *diag_log,
                      dv_docklog_proc *ret, dv_error *err);
 

@@ -67,10 +67,14 @@ typedef struct dv_runtime {
     dv_kv node_attrs;          /* ${attr.*} (translate.h dv_node_attrs), read once at start */
     char *docklog_bin;         /* NULL: not found (tasks then run without log collection) */
     char docklog_missing[256]; /* why, when docklog_bin is NULL */
-    /* Helpers run in transient units of their own (docklog_unit.h); else forked in the
+    /* Helpers run in transient units of their own (docklog_unit.h); else spawned in the
      * agent's cgroup. docklog_units_why says which, for node-status. */
     bool docklog_units;
     char docklog_units_why[192];
+    /* Root's fs.inotify.max_user_instances when last read (-1: unreadable), and
+     * whether it is below what the tasks need (inotify_limit.h). */
+    long inotify_limit;
+    bool inotify_low;
 
     dv_loop *loop;
     dv_lanes *lanes;

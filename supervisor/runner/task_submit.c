@@ -8,6 +8,7 @@
 #include "atomic_file.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "inotify_limit.h"
 #include "log.h"
 #include "policy.h"
 #include "spec_ports.h"
@@ -259,6 +260,7 @@ int dv_runner_create(dv_runtime *run, const json_t *spec_json, const dv_task_all
         dv_spec_fail_from(err, NULL, &e);
         goto fail_ports;
     }
+    dv_inotify_check(run);
     *ret = t;
     return 0;
 fail_ports:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/package.sh builds dockvisor_<version>_<arch>.deb without touching the source tree;
 # lintian finds no error in it; it holds the binaries (reporting the package's version), the
-# unit, /etc/dockvisor/agent.json as its only conffile and the tmpfiles entry; it depends on
+# unit, /etc/dockvisor/agent.json as its only conffile, the tmpfiles entry and the sysctl.d
+# drop-in (applied by the postinst); it depends on
 # the libraries it links. Its maintainer scripts, run as dpkg runs them with systemctl and
 # the deb-systemd-* helpers stubbed: enable and start on install, restart after an upgrade
 # and never stop for one, stop on remove, do nothing when systemd is not PID 1, and on purge
@@ -56,7 +57,8 @@ grep -q 'docker.io' <<<"$(field Recommends)" || fail "Recommends lacks docker.io
 # --- files ---
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/files"
 for f in /usr/bin/dockvisor /usr/bin/docklog /usr/bin/docklog-tls /lib/systemd/system/dockvisor.service \
-    /etc/dockvisor/agent.json /usr/lib/tmpfiles.d/dockvisor.conf /usr/share/doc/dockvisor/copyright \
+    /etc/dockvisor/agent.json /usr/lib/tmpfiles.d/dockvisor.conf /usr/lib/sysctl.d/60-dockvisor.conf \
+    /usr/share/doc/dockvisor/copyright \
     /usr/share/doc/dockvisor/changelog.Debian.gz /usr/share/doc/dockvisor/README.md \
     /usr/share/man/man1/dockvisor.1.gz; do
     grep -qx "$f" "$tmp/files" || fail "not in the package: $f"
@@ -77,6 +79,8 @@ jq -e '.data_dir == "/var/lib/dockvisor" and .socket == "/run/dockvisor/dockviso
     || fail "dockvisor refuses the packaged agent.json"
 grep -Eq '^d /var/lib/dockvisor 0700 root root' "$root/usr/lib/tmpfiles.d/dockvisor.conf" \
     || fail "tmpfiles entry: $(cat "$root/usr/lib/tmpfiles.d/dockvisor.conf")"
+grep -Eqx 'fs\.inotify\.max_user_instances = 8192' "$root/usr/lib/sysctl.d/60-dockvisor.conf" \
+    || fail "sysctl drop-in: $(cat "$root/usr/lib/sysctl.d/60-dockvisor.conf")"
 
 # --- conffiles ---
 ctrl=$tmp/control
@@ -89,7 +93,7 @@ dpkg-deb -e "$deb" "$ctrl"
 # directory of ours, which exists ("systemd") or not ("nosystemd").
 stubs=$tmp/stubs calls=$tmp/calls
 mkdir -p "$stubs" "$tmp/run-systemd"
-for cmd in deb-systemd-invoke deb-systemd-helper systemctl systemd-tmpfiles; do
+for cmd in deb-systemd-invoke deb-systemd-helper systemctl systemd-tmpfiles sysctl; do
     printf '#!/bin/sh\necho "%s $*" >>"%s"\nexit 0\n' "$cmd" "$calls" >"$stubs/$cmd"
     chmod +x "$stubs/$cmd"
 done
@@ -117,6 +121,7 @@ out=$(run postinst systemd configure)
 expect "$out" "deb-systemd-helper enable dockvisor.service" "postinst configure (install)"
 expect "$out" "deb-systemd-invoke start dockvisor.service" "postinst configure (install)"
 expect "$out" "systemd-tmpfiles --create dockvisor.conf" "postinst configure (install)"
+expect "$out" "sysctl -q -p /usr/lib/sysctl.d/60-dockvisor.conf" "postinst configure (install)"
 
 # Upgrade N -> N+1: old prerm upgrade, new preinst upgrade, new postinst configure N.
 # Nothing may stop the agent; the postinst restarts it once the new files are in place.

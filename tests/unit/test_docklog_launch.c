@@ -236,7 +236,7 @@ static void test_outcome_agrees_with_docklog(void **state)
 static const char *helper_script =
     "#!/bin/sh\n"
     "echo \"helper $$ started with $1\" >&2\n"
-    "read mode arg leak < \"$1\"\n"
+    "cfg=$1; read mode arg leak < \"$cfg\"\n"
     "[ \"$(readlink /proc/$$/fd/0)\" = /dev/null ] || exit 91\n"
     "[ -e /proc/$$/fd/1 ] && [ \"$(readlink /proc/$$/fd/1)\" = \"$(readlink /proc/$$/fd/2)\" ] "
     "|| exit 96\n"
@@ -245,12 +245,16 @@ static const char *helper_script =
     /* builtins only: while the shell waits for a child it may block signals itself */
     "while read k v; do\n"
     "  [ \"$k\" = SigBlk: ] && [ \"$v\" != 0000000000000000 ] && exit 94\n"
-    "  [ \"$k\" = SigIgn: ] && [ \"$v\" != 0000000000000000 ] && exit 95\n"
+    /* glibc's posix_spawn leaves its two internal signals (32, 33: thread cancellation
+     * and setxid) ignored in the child, and exec keeps that; every glibc program
+     * installs its own handlers for them at start. No other signal may be ignored. */
+    "  [ \"$k\" = SigIgn: ] && [ \"$v\" != 0000000000000000 ] && "
+    "[ \"$v\" != 0000000180000000 ] && exit 95\n"
     "done < /proc/$$/status\n"
     "case $mode in\n"
     "exit) exit $arg ;;\n"
-    "trap) trap 'exit 0' TERM; while :; do sleep 0.05; done ;;\n"
-    "ignore) trap '' TERM; while :; do sleep 0.05; done ;;\n"
+    "trap) trap 'exit 0' TERM; : > \"$cfg.ready\"; while :; do sleep 0.05; done ;;\n"
+    "ignore) trap '' TERM; : > \"$cfg.ready\"; while :; do sleep 0.05; done ;;\n"
     "esac\n";
 
 struct fixture {
@@ -287,6 +291,17 @@ static void set_mode(struct fixture *f, const char *mode, const char *arg)
     char text[256];
     snprintf(text, sizeof(text), "%s %s %d\n", mode, arg, f->leak);
     dv_test_write_file(f->config, text);
+}
+
+/* Until the helper in mode "trap" or "ignore" has set its SIGTERM disposition (a fixed
+ * sleep is not enough on a loaded machine), then clear the marker for the next one. */
+static void wait_trap(struct fixture *f)
+{
+    char ready[4200];
+    snprintf(ready, sizeof(ready), "%s.ready", f->config);
+    for (int i = 0; i < 1000 && access(ready, F_OK) < 0; i++)
+        usleep(10000);
+    assert_int_equal(unlink(ready), 0);
 }
 
 static void wait_pidfd(int pidfd)
@@ -438,7 +453,7 @@ static void test_adopt_and_stop(void **state)
     set_mode(&f, "trap", "-");
     dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;
     assert_int_equal(dv_docklog_spawn(f.helper, f.config, f.diag, &p, &err), 0);
-    usleep(200000); /* let the shell install its trap */
+    wait_trap(&f);
     dv_docklog_result res;
     assert_int_equal(dv_docklog_collect(&p, f.checkpoint, &res, &err), -EAGAIN);
     assert_true(p.pidfd >= 0); /* still running: kept */
@@ -450,7 +465,7 @@ static void test_adopt_and_stop(void **state)
     /* SIGTERM ignored: SIGKILL after the timeout. */
     set_mode(&f, "ignore", "-");
     assert_int_equal(dv_docklog_spawn(f.helper, f.config, f.diag, &p, &err), 0);
-    usleep(200000);
+    wait_trap(&f);
     assert_int_equal(dv_docklog_stop(&p, 300 * DV_NSEC_PER_MSEC, f.checkpoint, &res, &err), 0);
     dv_docklog_proc_close(&p);
     if (res.end != DV_DOCKLOG_END_SIGNALED)
@@ -463,6 +478,7 @@ static void test_adopt_and_stop(void **state)
     dv_docklog_proc spawned = DV_DOCKLOG_PROC_INIT;
     assert_int_equal(dv_docklog_spawn(f.helper, f.config, f.diag, &spawned, &err), 0);
     dv_docklog_proc_close(&spawned); /* the old agent goes away, the helper stays */
+    wait_trap(&f);
     dv_docklog_proc adopted = DV_DOCKLOG_PROC_INIT;
     assert_int_equal(
         dv_docklog_adopt(spawned.pid, spawned.starttime + 1, spawned.boot_id, &adopted, &err),

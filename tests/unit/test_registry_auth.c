@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -230,7 +231,12 @@ static void test_helper_protocol(void **state)
     (void)state;
     dv_registry_creds c = {0};
     dv_spec_error err;
+    /* An inheritable descriptor of ours (as curl's wakeup socketpair is in the agent). */
+    int devnull = open("/dev/null", O_RDONLY);
+    assert_int_equal(dup2(devnull, 150), 150);
+    close(devnull);
     assert_int_equal(dv_cred_helper_get("dvtest", "token.example", 0, &c, &err), 0);
+    close(150);
     assert_true(c.found);
     assert_null(c.auth.username);
     assert_null(c.auth.password);
@@ -251,6 +257,11 @@ static void test_helper_protocol(void **state)
                (int)getpid());
     /* ours counts the pipe of the popen that runs ls */
     assert_true(atoi(extra) <= atoi(ours) - 1);
+    /* And nothing else at all: the helper's ls holds 0-2 and its directory (3). */
+    _cleanup_free_ char *above = NULL;
+    dv_test_sh(&above, "grep -E ' ([4-9]|[1-9][0-9]+) -> ' '%s'", path);
+    if (above && *above)
+        fail_msg("the helper inherited: %s", above);
 
     assert_int_equal(dv_cred_helper_get("dvtest", "missing.example", 0, &c, &err), 0);
     assert_false(c.found);
