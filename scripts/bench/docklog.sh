@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (not a test) of docklog, printing a table:
+# Benchmark (not a test) of docklog, printing a table per section:
 #   1. RSS and PSS per docklog process with N containers logging (default 50), files and
 #      journald both on, as the agent runs them;
 #   2. throughput of LIVE containers, each printing SIZE bytes (default 1 GB) of LINE-byte
@@ -40,12 +40,14 @@
 #       apt-get when missing (apt-get update first) and loads the payload image into
 #       podman from Docker (docker save | podman load; nothing is pulled).
 # Full size (the defaults, what the issue's targets are stated for): -n 50 -s 1000000000
-# -c 200000000 -r 3 -b 30000 -g 1000000000, about an hour on 2 cores. A smoke run:
-# -n 5 -s 20000000 -c 20000000 -r 1 -b 2000 -g 20000000 (a few minutes).
+# -c 200000000 -r 3 -b 30000 -g 1000000000 (add -P for the peer): one to two hours on
+# 2 idle cores, most of it in the 1 GB streams, and about 2 GB of disk at a time. A
+# smoke run: -n 5 -s 20000000 -c 20000000 -r 2 -b 2000 -g 20000000 (about 10 minutes);
+# its CPU figures are dominated by start-up costs and whatever else the machine runs.
 # Needs the test environment (scripts/test-env.sh up) and a built docklog
 # ($DOCKLOG_BIN, else build/docklog; copied at start, so a rebuild meanwhile does not
-# change what is measured). Creates only dvbench-docklog-<pid>-* containers and removes
-# them at the end. DV_BENCH_KEEP=1 keeps the work dir (every fidelity run's output and
+# change what is measured). Creates only dvbench-docklog-<pid>-* containers (Docker's,
+# and podman's with -P) and removes them at the end. DV_BENCH_KEEP=1 keeps the work dir (every fidelity run's output and
 # docklog's diagnostics) for a look afterwards.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
