@@ -157,7 +157,7 @@ running_tasks() {
     "$dockvisor" status -json | jq -r '.[] | select(.state == "running") | "\(.id) \(.container_id // .container.id // "")"'
 }
 
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+median() { sort -n | awk '{a[NR] = $1} END {print NR % 2 ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 # Go duration (as the agent logs it: 850.2ms, 1.25s, 950µs) → ns
 duration_ns() {
     awk '{v = $1; f = 1e9
@@ -322,14 +322,18 @@ if [ -s "$soak" ]; then
     echo "|---:|---:|---:|---:|---:|"
     awk '{ printf "| %.1f | %d | %.1f MiB | %d | %d |\n", $1 / 60, $2, $3 / 1024, $4, $5 }' "$soak"
     awk '
+        # least-squares slope of RSS (MiB/h) over the samples FROM..n
+        function slope(from,   i, k, sx, sy, mx, my, num, den) {
+            for (i = from; i <= n; i++) { sx += x[i]; sy += y[i]; k++ }
+            if (k < 2) return "-"
+            mx = sx / k; my = sy / k
+            for (i = from; i <= n; i++) { num += (x[i] - mx) * (y[i] - my); den += (x[i] - mx) ^ 2 }
+            return den > 0 ? sprintf("%+.2f MiB/h", num / den / 1024) : "-"
+        }
         { n++; x[n] = $1 / 3600; y[n] = $3; if ($3 > max) max = $3; f[n] = $4; t[n] = $5 }
         END {
-            for (i = 1; i <= n; i++) { sx += x[i]; sy += y[i] }
-            mx = sx / n; my = sy / n
-            for (i = 1; i <= n; i++) { num += (x[i] - mx) * (y[i] - my); den += (x[i] - mx) ^ 2 }
-            printf "trend: RSS %.1f MiB first, %.1f MiB last, %.1f MiB max, slope %s; fds %d to %d; threads %d to %d\n",
-                y[1] / 1024, y[n] / 1024, max / 1024,
-                (den > 0 ? sprintf("%+.2f MiB/h (least squares)", num / den / 1024) : "-"),
+            printf "trend: RSS %.1f MiB first, %.1f MiB last, %.1f MiB max; slope (least squares) %s over the soak, %s over its second half (less warm-up); fds %d to %d; threads %d to %d\n",
+                y[1] / 1024, y[n] / 1024, max / 1024, slope(1), slope(int(n / 2) + 1),
                 f[1], f[n], t[1], t[n]
         }' "$soak"
 fi
