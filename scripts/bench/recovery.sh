@@ -321,6 +321,7 @@ if [ -s "$soak" ]; then
     echo "| elapsed (min) | tasks running | agent RSS | open fds | threads |"
     echo "|---:|---:|---:|---:|---:|"
     awk '{ printf "| %.1f | %d | %.1f MiB | %d | %d |\n", $1 / 60, $2, $3 / 1024, $4, $5 }' "$soak"
+    echo
     awk '
         # least-squares slope of RSS (MiB/h) over the samples FROM..n
         function slope(from,   i, k, sx, sy, mx, my, num, den) {
