@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Benchmark (not a test) of docklog, printing a table:
+# Benchmark (not a test) of docklog, printing a table per section:
 #   1. RSS and PSS per docklog process with N containers logging (default 50), files and
 #      journald both on, as the agent runs them;
-#   2. throughput for a container that printed SIZE bytes (default 1 GB) of LINE-byte
-#      lines (default 100): docklog (files only) side by side with `docker logs -f` of
-#      the same container into a file, in the same run, alternating, twice each.
-#      Both read the container's stored log after it exited, so the comparison is of
-#      the readers, not of how fast the container can write. CPU seconds per GB: the
-#      reader's own (user+sys) and dockerd's during the read (it does most of the work);
+#   2. throughput of LIVE containers, each printing SIZE bytes (default 1 GB) of LINE-byte
+#      numbered lines (default 100) as fast as it can, followed while it writes by one
+#      reader per container: docklog "source":"file", docklog "source":"api",
+#      `docker logs -f` into a file, no reader at all (what dockerd spends writing
+#      json-file by itself) and, with -P, podman's conmon (k8s-file). Twice: (a) without a
+#      cap (json-file, max-size unset; SIZE bytes) and (b) under Docker's default cap as
+#      the agent sets it (max-size=2m, max-file=2; CAP_SIZE bytes, default 200 MB; conmon
+#      not: its k8s-file cap truncates by design). RUNS runs (default 3), the readers'
+#      order rotated from run to run; medians. Per reader: time to the last byte (the
+#      last write to its output minus the writer's start), lines lost and duplicated
+#      (counted as in 3), the reader's own CPU s/GB, dockerd's CPU s/GB during the run,
+#      the reader's peak RSS/PSS. docklog writes files only here (no journald);
 #   3. fidelity: lines lost and lines duplicated by docklog with "source":"file", by
 #      docklog with "source":"api" and by `docker logs -f`, all three following the
 #      same live container in the same run (started while its command still sleeps 1 s,
@@ -21,13 +27,27 @@
 #      duplicated = total - unique; medians of RUNS runs (default 3) per scenario.
 #      docklog's own "gaps" records (the loss it noticed and reported) are shown beside.
 #
-# usage: scripts/bench/docklog.sh [-F] [-n CONTAINERS] [-s BYTES] [-l LINE_BYTES] [-r RUNS]
-#                                 [-b BURST_LINES] [-g STREAM_BYTES]
-#   -F  fidelity only (skip 1 and 2); -b 0 or -g 0 skips that fidelity scenario.
+#   Last, one table `| what | docklog | peer, same run | docklog / peer | target |` with
+#   the figures the targets of issue 16 are read off (CPU per GB with dockerd's, time to
+#   the last byte, lines lost under the cap, PSS/RSS; conmon's beside with -P).
+#
+# usage: scripts/bench/docklog.sh [-F] [-o SECTIONS] [-P] [-n CONTAINERS] [-s BYTES]
+#            [-c CAP_BYTES] [-l LINE_BYTES] [-r RUNS] [-b BURST_LINES] [-g STREAM_BYTES]
+#   -o  sections to run, comma-separated: memory,throughput,fidelity (default all three);
+#       -F is -o fidelity. -s 0 or -c 0 skips that throughput case; -b 0 or -g 0 that
+#       fidelity scenario.
+#   -P  also podman's conmon as a peer: installs podman and conmon from Debian with
+#       apt-get when missing (apt-get update first) and loads the payload image into
+#       podman from Docker (docker save | podman load; nothing is pulled).
+# Full size (the defaults, what the issue's targets are stated for): -n 50 -s 1000000000
+# -c 200000000 -r 3 -b 30000 -g 1000000000 (add -P for the peer): one to two hours on
+# 2 idle cores, most of it in the 1 GB streams, and about 2 GB of disk at a time. A
+# smoke run: -n 5 -s 20000000 -c 20000000 -r 2 -b 2000 -g 20000000 (about 10 minutes);
+# its CPU figures are dominated by start-up costs and whatever else the machine runs.
 # Needs the test environment (scripts/test-env.sh up) and a built docklog
 # ($DOCKLOG_BIN, else build/docklog; copied at start, so a rebuild meanwhile does not
-# change what is measured). Creates only dvbench-docklog-<pid>-* containers and removes
-# them at the end. DV_BENCH_KEEP=1 keeps the work dir (every fidelity run's output and
+# change what is measured). Creates only dvbench-docklog-<pid>-* containers (Docker's,
+# and podman's with -P) and removes them at the end. DV_BENCH_KEEP=1 keeps the work dir (every fidelity run's output and
 # docklog's diagnostics) for a look afterwards.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -35,14 +55,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 n=50
 size=1000000000
 line=100
-fidelity_only=false
+sections=memory,throughput,fidelity
+peer=false
+cap_size=200000000
 runs=3
 burst_lines=30000
 stream_size=1000000000
-usage="usage: $0 [-F] [-n CONTAINERS] [-s BYTES] [-l LINE_BYTES] [-r RUNS] [-b BURST_LINES] [-g STREAM_BYTES]"
-while getopts "Fn:s:l:r:b:g:" opt; do
+usage="usage: $0 [-F] [-o SECTIONS] [-P] [-n CONTAINERS] [-s BYTES] [-c CAP_BYTES] [-l LINE_BYTES] [-r RUNS] [-b BURST_LINES] [-g STREAM_BYTES]"
+while getopts "Fo:Pn:s:c:l:r:b:g:" opt; do
     case $opt in
-    F) fidelity_only=true ;;
+    F) sections=fidelity ;;
+    o) sections=$OPTARG ;;
+    P) peer=true ;;
+    c) cap_size=$OPTARG ;;
     n) n=$OPTARG ;;
     s) size=$OPTARG ;;
     l) line=$OPTARG ;;
@@ -53,10 +78,15 @@ while getopts "Fn:s:l:r:b:g:" opt; do
     esac
 done
 [ "$#" -eq "$((OPTIND - 1))" ] || die "$usage"
-for v in "$n" "$size" "$line" "$runs" "$burst_lines" "$stream_size"; do
+for v in "$n" "$size" "$cap_size" "$line" "$runs" "$burst_lines" "$stream_size"; do
     [[ $v =~ ^[0-9]+$ ]] || die "$usage (numbers only)"
 done
 [ "$runs" -ge 1 ] || die "-r: at least 1 run"
+want() { [[ ,$sections, == *",$1,"* ]]; }
+for v in ${sections//,/ }; do
+    case $v in memory | throughput | fidelity) ;; *) die "-o: unknown section $v" ;; esac
+done
+want throughput || peer=false
 docklog_src=${DOCKLOG_BIN:-$DV_ROOT/build/docklog}
 image=${DV_TEST_IMAGE_PAYLOAD:-dockvisor-test/payload:1}
 busybox=${DV_TEST_IMAGE_BUSYBOX:-dockvisor-test/busybox:1}
@@ -66,6 +96,32 @@ docker run --rm "$image" fast 1 >/dev/null 2>&1 ||
     die "$image lacks the 'fast' mode: run scripts/test-env.sh up to rebuild it"
 [ "$burst_lines" -eq 0 ] || docker image inspect "$busybox" >/dev/null 2>&1 ||
     die "no image $busybox: run scripts/test-env.sh up"
+command -v /usr/bin/time >/dev/null || die "needs /usr/bin/time (apt-get install time)"
+podman_image=
+if $peer; then
+    if ! command -v podman >/dev/null || ! command -v conmon >/dev/null; then
+        log "-P: installing podman and conmon from Debian"
+        apt-get update -q >/dev/null || die "-P: apt-get update failed"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends podman conmon \
+            >/dev/null || die "-P: apt-get install podman conmon failed"
+    fi
+    # The same image, from Docker's store (never pulled): podman names it localhost/... or
+    # docker.io/...; take whichever it has.
+    find_podman_image() {
+        podman images --format '{{.Repository}}:{{.Tag}}' | grep -m1 -E "(^|/)${image//./\\.}\$" || true
+    }
+    podman_image=$(find_podman_image)
+    if [ -z "$podman_image" ]; then
+        docker save "$image" | podman load -q >/dev/null || die "-P: docker save | podman load failed"
+        podman_image=$(find_podman_image)
+    fi
+    [ -n "$podman_image" ] || die "-P: podman does not list $image after loading it"
+    # podman asks runc for nofile/nproc limits above what a sandboxed host may grant (and
+    # runc then fails with "error setting rlimits"): ask for small ones, the writer needs none.
+    podman_opts=(--network none --ulimit nproc=1024:1024 --ulimit nofile=1024:1024)
+    podman run --rm "${podman_opts[@]}" "$podman_image" fast 1 >/dev/null 2>&1 ||
+        die "-P: podman cannot run $podman_image"
+fi
 
 prefix=dvbench-docklog-$$
 work=$(mktemp -d /tmp/dv-bench-docklog.XXXXXX)
@@ -75,6 +131,9 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     [ "${#cids[@]}" -eq 0 ] || docker rm -f "${cids[@]}" >/dev/null 2>&1 || true
+    if $peer; then
+        podman ps -aq --filter "name=^$prefix-" | xargs -r podman rm -f >/dev/null 2>&1 || true
+    fi
     if [ -n "${DV_BENCH_KEEP:-}" ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -133,7 +192,7 @@ memory() {
     done
     summary() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1; s += $1 } END {
         printf "%.0f %.0f %.0f %.0f\n", a[1], s / NR, a[NR], s }'; }
-    read -r rss_min rss_avg rss_max rss_sum < <(summary "${rss[@]}")
+    read -r rss_min rss_avg rss_max _ < <(summary "${rss[@]}")
     read -r pss_min pss_avg pss_max pss_sum < <(summary "${pss[@]}")
     lines_written=$(cat "$work"/mem-*/logs/bench.stdout.* | wc -l)
     for p in "${pids[@]}"; do kill -TERM "$p"; done
@@ -145,42 +204,182 @@ memory() {
     took "memory ($n containers)" "$t0"
 }
 
-# ---- 2. throughput for a container that printed SIZE bytes ----
-TIMEFORMAT='%R %U %S'
-results=()
-measure() { # WHAT RUN
-    local dir="$work/$1-$2" t before after got
-    mkdir -p "$dir"
-    before=$(dockerd_ticks)
-    if [ "$1" = docker ]; then
-        { time docker logs -f "$cid" >"$dir/out" 2>"$dir/err"; } 2>"$dir/time"
-        got=$(($(stat -c %s "$dir/out") + $(stat -c %s "$dir/err")))
+# ---- 2. throughput of live readers ----
+# One container per (cap, reader, run): the payload sleeps 1 s (the reader is started
+# meanwhile), prints its numbered lines as fast as it can, sleeps 1 s and exits; one
+# reader follows it live. Readers: docklog "source":"file", docklog "source":"api",
+# `docker logs -f` into a file, "none" (no reader: what dockerd spends writing json-file
+# by itself) and, with -P, podman's conmon writing k8s-file (no cap only). The order of
+# the readers is rotated from run to run. Per run: time to the last byte (the last
+# write to the reader's output, from its mtime, minus the writer's start: the
+# container's StartedAt + 1 s), lines lost and duplicated (count_stream), the reader's
+# CPU (user+sys, from /usr/bin/time; conmon's sampled from /proc), its peak RSS/PSS
+# (sampled every 0.2 s) and dockerd's CPU from before `docker run` to after the reader
+# ended. Appends "cap reader run ttlb_s writer_s bytes lost dup other reader_ticks
+# dockerd_ticks rss_kb pss_kb status gaps" to $tp_results (CPU in clock ticks; gaps:
+# the records docklog wrote to its gaps file, i.e. the loss it noticed and reported).
+tp_results=$work/throughput.txt
+: >"$tp_results"
+cap_args() { # nocap | cap
+    if [ "$1" = cap ]; then
+        echo "--log-driver json-file --log-opt max-size=2m --log-opt max-file=2"
     else
-        config "$dir" "$cid" "$prefix-gb" false
-        { time "$docklog" "$dir/docklog.json" </dev/null 2>"$dir/docklog.log"; } 2>"$dir/time" ||
-            die "docklog failed: $(tail -3 "$dir/docklog.log")"
-        got=$(cat "$dir"/logs/bench.stdout.* | wc -c)
+        echo "--log-driver json-file"
+    fi
+}
+# Peak Rss/Pss (kB) and the last utime+stime (ticks) of PID until it is gone, into OUT
+# as "rss pss ticks"; pure bash so that sampling costs next to nothing.
+sample_proc() { # PID OUT
+    local pid=$1 out=$2 k v rest r p peak_rss=0 peak_pss=0 ticks=0 f
+    while [ -e "/proc/$pid" ]; do
+        r=0 p=0
+        while read -r k v rest; do
+            case $k in Rss:) r=$v ;; Pss:) p=$v ;; esac
+        done 2>/dev/null <"/proc/$pid/smaps_rollup" || true
+        if read -r -a f 2>/dev/null <"/proc/$pid/stat"; then
+            [ "${f[2]}" = Z ] || ticks=$((f[13] + f[14]))
+        fi
+        [ "$r" -le "$peak_rss" ] || peak_rss=$r
+        [ "$p" -le "$peak_pss" ] || peak_pss=$p
+        echo "$peak_rss $peak_pss $ticks" >"$out.tmp" && mv -f "$out.tmp" "$out"
+        sleep 0.2
+    done
+}
+ns_of() { # Docker's RFC 3339 time, or ns since the epoch already (podman's) → ns
+    if [[ $1 =~ ^[0-9]+$ ]]; then echo "$1"; else date -d "$1" +%s%N; fi
+}
+tp_run() { # CAP READER RUN SIZE
+    local capname=$1 r=$2 run=$3 bytes=$4 name="$prefix-tp-$1-$2-$3" dir="$work/tp-$1-$2-$3"
+    local count=$((bytes / line)) cid tpid rpid before after started finished last f
+    local out_files=() rtime=(0 0 0) mem=(0 0 0) status=0 ticks
+    mkdir -p "$dir"
+    local -a writer=(sleep 1 -- fast "$count" "$line" -- sleep 1)
+    before=$(dockerd_ticks)
+    if [ "$r" = conmon ]; then
+        podman run -d --name "$name" "${podman_opts[@]}" --log-driver k8s-file \
+            --log-opt "path=$dir/ctr.log" "$podman_image" "${writer[@]}" >"$dir/cid"
+        cid=$(cat "$dir/cid")
+        rpid=$(podman inspect -f '{{.State.ConmonPid}}' "$cid")
+        sample_proc "$rpid" "$dir/mem" &
+        tpid=$!
+        wait "$tpid" # until conmon is gone
+        [ "$(podman wait "$cid" 2>/dev/null || podman inspect -f '{{.State.ExitCode}}' "$cid")" = 0 ] ||
+            die "$name: the podman container failed"
+        started=$(podman inspect -f '{{.State.StartedAt.UnixNano}}' "$cid")
+        finished=$(podman inspect -f '{{.State.FinishedAt.UnixNano}}' "$cid")
+        podman rm -f "$cid" >/dev/null
+        # k8s-file: "<time> <stream> <P|F> <text>"; P pieces join the next F line
+        LC_ALL=C awk '{ i = index($0, " " $3 " "); buf = buf substr($0, i + 3)
+            if ($3 == "F") { print buf; buf = "" } }' "$dir/ctr.log" >"$dir/out"
+        last=$(stat -c %.9Y "$dir/ctr.log" | tr -d .)
+        read -r -a mem <"$dir/mem"
+        ticks=${mem[2]}
+        out_files=("$dir/out")
+    else
+        # shellcheck disable=SC2046 # the cap's options, split on purpose
+        cid=$(docker run -d --name "$name" --label io.dockvisor.test=bench $(cap_args "$capname") \
+            "$image" "${writer[@]}")
+        cids+=("$cid")
+        case $r in
+        file | api)
+            config "$dir" "$cid" "$name" false "$r" $((bytes / 100000000 + 3))
+            /usr/bin/time -f '%e %U %S' -o "$dir/time" "$docklog" "$dir/docklog.json" \
+                </dev/null 2>"$dir/docklog.log" &
+            ;;
+        docker)
+            /usr/bin/time -f '%e %U %S' -o "$dir/time" docker logs -f "$cid" \
+                </dev/null >"$dir/out" 2>"$dir/err" &
+            ;;
+        none) ;;
+        esac
+        if [ "$r" != none ]; then
+            tpid=$!
+            pids+=("$tpid")
+            rpid=
+            for _ in $(seq 50); do
+                rpid=$(pgrep -P "$tpid" | head -1 || true)
+                [ -z "$rpid" ] || break
+                sleep 0.02
+            done
+            local spid='' wpid
+            if [ -n "$rpid" ]; then
+                sample_proc "$rpid" "$dir/mem" &
+                spid=$!
+            fi
+            # A reader that has not ended GRACE s after the container is killed (and
+            # the run counted as failed), so that a hang cannot stall the benchmark.
+            (
+                docker wait "$cid" >/dev/null 2>&1 || true
+                sleep $((60 + bytes / 20000000))
+                [ -z "$rpid" ] || kill "$rpid" 2>/dev/null || true
+            ) &
+            wpid=$!
+            wait "$tpid" || status=$?
+            pids=()
+            kill "$wpid" 2>/dev/null || true
+            wait "$wpid" 2>/dev/null || true
+            [ -z "$spid" ] || wait "$spid"
+            [ ! -s "$dir/mem" ] || read -r -a mem <"$dir/mem"
+            read -r -a rtime < <(tail -1 "$dir/time")
+            ticks=$(awk -v u="${rtime[1]}" -v s="${rtime[2]}" -v hz="$hz" 'BEGIN { printf "%.0f", (u + s) * hz }')
+        fi
+        [ "$(docker wait "$cid")" = 0 ] || die "$name: the container failed"
+        started=$(docker inspect -f '{{.State.StartedAt}}' "$cid")
+        finished=$(docker inspect -f '{{.State.FinishedAt}}' "$cid")
+        case $r in
+        file | api)
+            out_files=("$dir"/logs/bench.stdout.*)
+            [ "$status" = 0 ] || log "$name: docklog ended with $status: $(tail -3 "$dir/docklog.log")"
+            ;;
+        docker) out_files=("$dir/out") ;;
+        none)
+            out_files=()
+            ticks=0
+            ;;
+        esac
+        last=0
+        for f in "${out_files[@]}"; do
+            f=$(stat -c %.9Y "$f" | tr -d .)
+            [ "$f" -le "$last" ] || last=$f
+        done
+        docker rm -f "$cid" >/dev/null
+        cids=()
     fi
     after=$(dockerd_ticks)
-    [ "$got" = "$size" ] || die "$1 run $2 delivered $got bytes, expected $size"
-    read -r real user sys <"$dir/time"
-    results+=("$1 $2 $real $user $sys $(((after - before)))")
-    rm -rf "$dir" # keep the disk footprint to one copy at a time
+    local writer_start writer_s ttlb got lost=- dup=- other=-
+    writer_start=$(($(ns_of "$started") + 1000000000))
+    writer_s=$(awk -v a="$writer_start" -v b="$(ns_of "$finished")" 'BEGIN { printf "%.2f", (b - a) / 1e9 - 1 }')
+    if [ "$r" = none ]; then
+        ttlb=- got=-
+    else
+        ttlb=$(awk -v a="$writer_start" -v b="$last" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+        got=$(cat "${out_files[@]}" | wc -c)
+        read -r lost dup other < <(count_stream "$dir" "$count" fast "${out_files[@]}")
+    fi
+    local gaps=-
+    [ "$r" != file ] && [ "$r" != api ] || gaps=$( (cat "$dir/docklog.gaps" 2>/dev/null || true) | wc -l)
+    echo "$capname $r $run $ttlb $writer_s $got $lost $dup $other $ticks $((after - before)) ${mem[0]} ${mem[1]} $status $gaps" >>"$tp_results"
+    log "throughput $capname run $run $r: last byte after ${ttlb} s (writer ${writer_s} s), lost $lost, dup $dup"
+    [ -n "${DV_BENCH_KEEP:-}" ] || rm -rf "$dir" # the disk footprint: one copy at a time
 }
 throughput() {
-    local run t0=$SECONDS
-    count=$((size / line))
-    log "throughput: a container printing $count lines of $line bytes ($size bytes)"
-    cid=$(docker run -d --name "$prefix-gb" --label io.dockvisor.test=bench "$image" fast "$count" "$line")
-    cids+=("$cid")
-    [ "$(docker wait "$cid")" = 0 ] || die "payload failed"
-    for run in 1 2; do
-        measure docker "$run"
-        measure docklog "$run"
+    local capname bytes run i t0=$SECONDS tp_readers=(file api docker none)
+    ! $peer || tp_readers+=(conmon)
+    for capname in nocap cap; do
+        bytes=$size
+        [ "$capname" = nocap ] || bytes=$cap_size
+        [ "$bytes" -gt 0 ] || continue
+        log "throughput ($capname): $((bytes / line)) lines of $line bytes per container, $runs runs"
+        for run in $(seq 1 "$runs"); do
+            local k=${#tp_readers[@]} order=()
+            for i in $(seq 0 $((k - 1))); do order+=("${tp_readers[$(((run - 1 + i) % k))]}"); done
+            for r in "${order[@]}"; do
+                [ "$r" != conmon ] || [ "$capname" = nocap ] || continue
+                tp_run "$capname" "$r" "$run" "$bytes"
+            done
+        done
     done
-    docker rm -f "${cids[@]}" >/dev/null
-    cids=()
-    took "throughput ($size bytes, 4 reads)" "$t0"
+    took "throughput ($size bytes without a cap, $cap_size under the cap, $runs runs)" "$t0"
 }
 
 # ---- 3. fidelity of live readers ----
@@ -312,38 +511,87 @@ fidelity() {
     fi
 }
 
-if ! $fidelity_only; then
-    memory
-    throughput
-fi
-fidelity
+want memory && memory
+want throughput && throughput
+want fidelity && fidelity
 
 # ---- tables ----
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
-printf '\n'
-if ! $fidelity_only; then
+machine="$(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null)"
+! $peer || machine="$machine, podman $(podman version -f '{{.Client.Version}}' 2>/dev/null), conmon $(conmon --version 2>/dev/null | awk 'NR == 1 { print $3 }')"
+printf '\ndocklog benchmark on %s\n\n' "$machine"
+if want memory; then
     printf 'docklog memory, %d processes following %d logging containers (files + journald)\n' "$n" "$n"
     printf '  %-6s %12s %12s %12s\n' "" "min" "avg" "max"
     printf '  %-6s %12s %12s %12s\n' "RSS" "$(mib "$rss_min")" "$(mib "$rss_avg")" "$(mib "$rss_max")"
     printf '  %-6s %12s %12s %12s   (all %d together: %s PSS)\n' "PSS" "$(mib "$pss_min")" \
         "$(mib "$pss_avg")" "$(mib "$pss_max")" "$n" "$(mib "$pss_sum")"
     printf '  (%s lines reached the files during the 20 s)\n\n' "$lines_written"
-    printf 'throughput, %s bytes in %s lines of %s bytes, read after the container exited\n' \
-        "$size" "$count" "$line"
-    printf '%s\n' "${results[@]}" | awk -v size="$size" -v count="$count" -v hz="$hz" '
-        BEGIN {
-            printf "  %-20s %8s %8s %11s %16s %17s\n", "reader", "seconds", "MB/s", "lines/s",
-                "reader CPU s/GB", "dockerd CPU s/GB"
-            gb = size / 1e9
+fi
+# Medians per (cap, reader): "cap reader runs ttlb_s writer_s lost dup other reader_s/GB
+# dockerd_s/GB rss_kb pss_kb failed_runs gaps"
+tp_medians=$work/throughput-medians.txt
+: >"$tp_medians"
+if [ -s "$tp_results" ]; then
+    awk -v hz="$hz" -v size="$size" -v cap_size="$cap_size" '
+        function median(list,   a, n, i, j, t) {
+            n = split(list, a, " ")
+            if (n == 0 || a[1] == "-") return "-"
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
         }
         {
-            mbs = size / $3 / 1e6
-            name = ($1 == "docker" ? "docker logs -f" : "docklog") " #" $2
-            printf "  %-20s %8.2f %8.1f %11.0f %16.2f %17.2f\n", name, $3, mbs, count / $3,
-                ($4 + $5) / gb, $6 / hz / gb
-            if (mbs > best[$1]) best[$1] = mbs
+            k = $1 " " $2
+            if (!(k in runs)) order[++nk] = k
+            runs[k]++
+            gb = ($1 == "cap" ? cap_size : size) / 1e9
+            for (f = 4; f <= 13; f++) if (f != 6) col[k, f] = col[k, f] " " $f
+            rcpu[k] = rcpu[k] " " $10 / hz / gb; dcpu[k] = dcpu[k] " " $11 / hz / gb
+            if ($14 != 0) failed[k]++
+            gaps[k] = gaps[k] " " $15
         }
-        END { printf "  docklog / docker logs -f, best of each: %.2fx\n", best["docklog"] / best["docker"] }'
+        END {
+            for (i = 1; i <= nk; i++) {
+                k = order[i]
+                print k, runs[k], median(col[k, 4]), median(col[k, 5]), median(col[k, 7]),
+                    median(col[k, 8]), median(col[k, 9]), median(rcpu[k]), median(dcpu[k]),
+                    median(col[k, 12]), median(col[k, 13]), failed[k] + 0, median(gaps[k])
+            }
+        }' "$tp_results" >"$tp_medians"
+    printf 'throughput, live: one container per reader and run, writing as fast as it can; medians of %d runs\n' "$runs"
+    [ "$size" -eq 0 ] || printf '  no cap (max-size unset): %s lines of %s bytes (%s bytes)\n' \
+        "$((size / line))" "$line" "$size"
+    [ "$cap_size" -eq 0 ] || printf '  under the cap (max-size=2m max-file=2): %s lines of %s bytes (%s bytes)\n' \
+        "$((cap_size / line))" "$line" "$cap_size"
+    printf '  docklog writes files only; dockerd is shared with whatever else runs on the machine\n\n'
+    awk -v size="$size" -v cap_size="$cap_size" '
+        BEGIN {
+            name["file"] = "docklog (source file)"; name["api"] = "docklog (source api)"
+            name["docker"] = "docker logs -f"; name["none"] = "no reader (dockerd alone)"
+            name["conmon"] = "conmon (podman, k8s-file)"
+            print "| log cap | reader | runs | last byte after (s) | writer took (s) | MB/s to the last byte | lost | duplicated | reader CPU s/GB | dockerd CPU s/GB | reader + dockerd s/GB | reader peak RSS | reader peak PSS | notes |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        }
+        function mb(kb) { return kb == "-" || kb == 0 ? "-" : sprintf("%.2f MiB", kb / 1024) }
+        {
+            bytes = $1 == "cap" ? cap_size : size
+            notes = ""
+            if ($13) notes = notes $13 " runs ended with an error; "
+            if ($8 != "-" && $8 > 0) notes = notes $8 " garbled/other lines (median); "
+            if ($14 != "-") notes = notes "docklog reported " $14 " gaps (median); "
+            dockerd = sprintf("%.2f", $10); sum = $9 + $10
+            if ($2 == "conmon") {
+                # dockerd is not on podman'"'"'s path: what it spent is the background load
+                dockerd = "(" dockerd ")"; sum = $9
+                notes = notes "dockerd in brackets: not on podman'"'"'s path, the background load; "
+            }
+            sub(/; $/, "", notes)
+            printf "| %s | %s | %d | %s | %s | %s | %s | %s | %.2f | %s | %.2f | %s | %s | %s |\n",
+                $1 == "cap" ? "2m x 2" : "unset", name[$2], $3, $4, $5,
+                $4 == "-" || $4 <= 0 ? "-" : sprintf("%.1f", bytes / $4 / 1e6), $6, $7,
+                $9, dockerd, sum, mb($11), mb($12), notes
+        }' "$tp_medians"
     printf '\n'
 fi
 if [ -s "$fid_results" ]; then
@@ -396,6 +644,78 @@ if [ -s "$fid_results" ]; then
                     ended[k] == "" ? "-" : sprintf("%.1f s", median(ended[k])), notes
             }
         }'
+    printf '\n'
+fi
+# ---- the one table the issue's targets are read off ----
+med() { # CAP READER FIELD (of $tp_medians) → the value, or -
+    awk -v c="$1" -v r="$2" -v f="$3" '$1 == c && $2 == r { v = $f } END { print v == "" ? "-" : v }' "$tp_medians"
+}
+cpu_sum() { # CAP READER → reader + dockerd CPU s/GB
+    awk -v a="$(med "$1" "$2" 9)" -v b="$(med "$1" "$2" 10)" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f\n", a + b }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
+row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
+if [ -s "$tp_medians" ] || want memory; then
+    printf 'summary, %s\n\n' "$machine"
+    row what docklog "peer, same run" "docklog / peer" target
+    row --- ---: ---: ---: ---
+    if [ -s "$tp_medians" ]; then
+        gbs=$(awk -v s="$size" 'BEGIN { printf "%g GB", s / 1e9 }')
+        cgbs=$(awk -v s="$cap_size" 'BEGIN { printf "%g GB", s / 1e9 }')
+        for src in file api; do
+            [ "$size" -eq 0 ] || row "CPU s/GB, reader + dockerd, no cap, $gbs (docklog source $src)" \
+                "$(cpu_sum nocap "$src")" "$(cpu_sum nocap docker) (docker logs -f)" \
+                "$(ratio "$(cpu_sum nocap "$src")" "$(cpu_sum nocap docker)")" "<= 0.20"
+        done
+        [ "$cap_size" -eq 0 ] || row "CPU s/GB, reader + dockerd, cap 2m x 2, $cgbs (docklog source file)" \
+            "$(cpu_sum cap file)" "$(cpu_sum cap docker) (docker logs -f)" \
+            "$(ratio "$(cpu_sum cap file)" "$(cpu_sum cap docker)")" "<= 0.20"
+        [ "$size" -eq 0 ] || row "dockerd CPU s/GB writing json-file with no reader, no cap (in both sums above)" \
+            "$(med nocap none 10)" "$(med nocap none 10)" - -
+        for src in file api; do
+            [ "$size" -eq 0 ] || row "time to the last byte (s), no cap, $gbs (docklog source $src)" \
+                "$(med nocap "$src" 4)" "$(med nocap docker 4) (docker logs -f)" \
+                "$(ratio "$(med nocap "$src" 4)" "$(med nocap docker 4)")" "<= 0.50"
+        done
+        for src in file api; do
+            [ "$cap_size" -eq 0 ] || row "lines lost / duplicated, cap 2m x 2, $cgbs at full speed (docklog source $src)" \
+                "$(med cap "$src" 6) / $(med cap "$src" 7)" \
+                "$(med cap docker 6) / $(med cap docker 7) (docker logs -f)" - "0 / 0 (delivered whole)"
+        done
+        [ "$size" -eq 0 ] || row "lines lost / duplicated, no cap, $gbs (docklog source file)" \
+            "$(med nocap file 6) / $(med nocap file 7)" \
+            "$(med nocap docker 6) / $(med nocap docker 7) (docker logs -f)" - "0 / 0"
+    fi
+    if want memory; then
+        row "PSS per docklog, $n following $n logging containers (avg / max)" \
+            "$(mib "$pss_avg") / $(mib "$pss_max")" - - "<= 0.2 MiB"
+        row "RSS per docklog, same (avg / max)" "$(mib "$rss_avg") / $(mib "$rss_max")" - - "<= 1 MiB"
+    fi
+    if [ -s "$tp_medians" ] && [ "$size" -gt 0 ]; then
+        kb_mib() { if [ "$1" = - ] || [ "$1" = 0 ]; then echo -; else mib "$1"; fi; }
+        peer_rss=- peer_pss=-
+        if $peer; then
+            peer_rss="$(kb_mib "$(med nocap conmon 11)") (conmon)"
+            peer_pss="$(kb_mib "$(med nocap conmon 12)") (conmon)"
+        fi
+        row "peak PSS while streaming $gbs, no cap (docklog source file)" \
+            "$(kb_mib "$(med nocap file 12)")" "$peer_pss" \
+            "$(ratio "$(med nocap file 12)" "$(med nocap conmon 12)")" -
+        row "peak RSS while streaming $gbs, no cap (docklog source file)" \
+            "$(kb_mib "$(med nocap file 11)")" "$peer_rss" \
+            "$(ratio "$(med nocap file 11)" "$(med nocap conmon 11)")" -
+        if $peer; then
+            row "CPU s/GB of the whole log path, no cap: docklog + dockerd vs conmon (podman has no dockerd)" \
+                "$(cpu_sum nocap file)" "$(med nocap conmon 9) (conmon)" \
+                "$(ratio "$(cpu_sum nocap file)" "$(med nocap conmon 9)")" -
+            row "CPU s/GB of the helper alone, no cap: docklog vs conmon" \
+                "$(med nocap file 9)" "$(med nocap conmon 9) (conmon)" \
+                "$(ratio "$(med nocap file 9)" "$(med nocap conmon 9)")" -
+            row "time to the last byte (s), no cap, $gbs: docklog vs conmon" \
+                "$(med nocap file 4)" "$(med nocap conmon 4) (conmon)" \
+                "$(ratio "$(med nocap file 4)" "$(med nocap conmon 4)")" -
+        fi
+    fi
     printf '\n'
 fi
 printf 'time taken:'
