@@ -51,12 +51,10 @@ static void round_free(struct round *r)
     free(r);
 }
 
-static uint64_t uint_at(const json_t *o, const char *a, const char *b)
+/* A counter of the checkpoint's progress; absent or negative: 0. */
+static uint64_t counter(const json_t *progress, const char *key)
 {
-    const json_t *v = json_object_get(o, a);
-    if (b)
-        v = json_object_get(v, b);
-    json_int_t i = json_integer_value(v);
+    json_int_t i = json_integer_value(json_object_get(progress, key));
     return i > 0 ? (uint64_t)i : 0;
 }
 
@@ -77,9 +75,9 @@ bool dv_task_sample_from_checkpoint(const json_t *cp, const char *container_id, 
     if (!id || !container_id || strcmp(id, container_id) != 0 || !json_is_object(p))
         return false;
     out->has_progress = true;
-    out->log_entries = uint_at(p, DV_DOCKLOG_PROGRESS_ENTRIES, NULL);
-    out->log_bytes = uint_at(p, DV_DOCKLOG_PROGRESS_BYTES, NULL);
-    out->log_starts = uint_at(p, DV_DOCKLOG_PROGRESS_STARTS, NULL);
+    out->log_entries = counter(p, DV_DOCKLOG_PROGRESS_ENTRIES);
+    out->log_bytes = counter(p, DV_DOCKLOG_PROGRESS_BYTES);
+    out->log_starts = counter(p, DV_DOCKLOG_PROGRESS_STARTS);
     out->log_lag_ns = json_integer_value(json_object_get(p, DV_DOCKLOG_PROGRESS_LAG_NS));
     out->log_at_ns = json_integer_value(json_object_get(p, DV_DOCKLOG_PROGRESS_AT));
     return true;

@@ -28,27 +28,26 @@ reload_with() { # JQ: the agent config changed by JQ, then SIGHUP
     jq "$1" "$T_DIR/agent.json.orig" >"$T_DIR/agent.json"
     kill -HUP "$T_AGENT_PID"
 }
+# A task run now gets every line, its docklog was told SOURCE and says DIAG.
+expect_source() { # SOURCE DIAG
+    local f id
+    f=$(spec "via$1" "$DV_TEST_IMAGE_PAYLOAD" '.config.args = ["lines", "4"]')
+    id=$(dv run -detach "$f")
+    wait_state "$id" exited
+    wait_for 20 sh -c "'$DOCKVISOR_BIN' logs -stderr $id | grep -qx '4 stderr'" || fail "$1: stderr never complete"
+    [ "$(jq -r .source "$T_DIR/data/tasks/$id/docklog.json")" = "$1" ] || fail "$1: not in docklog.json"
+    grep -q "$2" "$T_DIR/data/tasks/$id/docklog.log" ||
+        fail "$1: not honoured: $(cat "$T_DIR/data/tasks/$id/docklog.log")"
+}
 reload_with '.docker.log_source = "api"'
 wait_for 10 grep -q "configuration reloaded" "$T_DIR/agent.log" || fail "no reload"
-f=$(spec viaapi "$DV_TEST_IMAGE_PAYLOAD" '.config.args = ["lines", "4"]')
-aid=$(dv run -detach "$f")
-wait_state "$aid" exited
-wait_for 20 sh -c "'$DOCKVISOR_BIN' logs -stderr $aid | grep -qx '4 stderr'" || fail "api: stderr never complete"
-[ "$(jq -r .source "$T_DIR/data/tasks/$aid/docklog.json")" = api ] || fail "api: not in docklog.json"
-grep -q "the config asks for the API" "$T_DIR/data/tasks/$aid/docklog.log" ||
-    fail "api: not honoured: $(cat "$T_DIR/data/tasks/$aid/docklog.log")"
+expect_source api "the config asks for the API"
 reload_with '.docker.log_source = "disk"'
 wait_for 10 grep -q 'docker.log_source: must be "auto", "file" or "api"' "$T_DIR/agent.log" ||
     fail "a bad docker.log_source not refused by name: $(tail -3 "$T_DIR/agent.log")"
 reload_with '.docker.log_source = "file"'
 wait_for 10 sh -c "[ \$(grep -c 'configuration reloaded' '$T_DIR/agent.log') = 2 ]" || fail "no second reload"
-f=$(spec viafile "$DV_TEST_IMAGE_PAYLOAD" '.config.args = ["lines", "4"]')
-fid=$(dv run -detach "$f")
-wait_state "$fid" exited
-wait_for 20 sh -c "'$DOCKVISOR_BIN' logs -stderr $fid | grep -qx '4 stderr'" || fail "file: stderr never complete"
-[ "$(jq -r .source "$T_DIR/data/tasks/$fid/docklog.json")" = file ] || fail "file: not in docklog.json"
-grep -q "reading Docker's log files at" "$T_DIR/data/tasks/$fid/docklog.log" ||
-    fail "file: not honoured: $(cat "$T_DIR/data/tasks/$fid/docklog.log")"
+expect_source file "reading Docker's log files at"
 cp "$T_DIR/agent.json.orig" "$T_DIR/agent.json"
 kill -HUP "$T_AGENT_PID"
 ok "docker.log_source api and file honoured after a reload, a bad value refused naming it"

@@ -16,23 +16,8 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "jsonfile.h"
+#include "entry_collector.h"
 #include "test_support.h"
-
-struct got {
-    dv_buf out, err;
-    int64_t last_ts;
-    int n;
-};
-
-static int collect(const dl_entry *e, void *userdata, dv_error *err)
-{
-    (void)err;
-    struct got *g = userdata;
-    dv_buf_append(e->stream == DL_STDERR ? &g->err : &g->out, e->msg, e->len);
-    g->last_ts = e->ts;
-    g->n++;
-    return 0;
-}
 
 static void append(const char *path, const char *text)
 {

@@ -21,6 +21,7 @@
 #include "jsonfile.h"
 #include "localfile.h"
 #include "atomic_file.h"
+#include "entry_collector.h"
 #include "test_support.h"
 #include "xalloc.h"
 
@@ -88,22 +89,6 @@ static void frame(dv_buf *out, const char *source, int64_t ts, const char *line,
     dv_buf_append(out, b.data, b.len);
     put_be32(out, (uint32_t)b.len);
     dv_buf_free(&b);
-}
-
-struct got {
-    dv_buf out, err;
-    int64_t last_ts;
-    int n;
-};
-
-static int collect(const dl_entry *e, void *userdata, dv_error *err)
-{
-    (void)err;
-    struct got *g = userdata;
-    dv_buf_append(e->stream == DL_STDERR ? &g->err : &g->out, e->msg, e->len);
-    g->last_ts = e->ts;
-    g->n++;
-    return 0;
 }
 
 static void got_free(struct got *g)
