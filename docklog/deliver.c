@@ -52,6 +52,7 @@ void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkp
         d->retry = *retry;
     d->last_sync_ns = dv_monotonic_ns();
     d->batch_last_ts = DL_TS_NONE;
+    d->gap_from = DL_TS_NONE;
     if (files) {
         files->checkpoint_hook = file_sink_hook;
         files->hook_userdata = d;
@@ -74,6 +75,12 @@ void dl_deliver_begin_stream(dl_deliver *d, bool replays)
 void dl_deliver_expect_gap(dl_deliver *d)
 {
     d->pass_first[0] = d->pass_first[1] = true;
+}
+
+void dl_deliver_expect_gap_from(dl_deliver *d, int64_t from_ns)
+{
+    d->gap_from = from_ns;
+    dl_deliver_expect_gap(d);
 }
 
 /* FNV-1a over the first and last 64 bytes: cheap on the hot path, and only ever
@@ -104,8 +111,9 @@ static bool delivered_before(dl_deliver *d, const dl_entry *e)
     int64_t committed = d->cp.pos.ts[s];
     if (d->pass_first[s]) {
         d->pass_first[s] = false;
-        if (committed != DL_TS_NONE && e->ts > committed && d->on_gap)
-            d->on_gap(d->gap_userdata, s, committed, e->ts);
+        int64_t from = committed != DL_TS_NONE ? committed : d->gap_from;
+        if (from != DL_TS_NONE && e->ts > from && d->on_gap)
+            d->on_gap(d->gap_userdata, s, from, e->ts);
     }
     if (d->pass_past[s])
         return false;

@@ -52,6 +52,9 @@ typedef struct dl_deliver {
      * Docker no longer has it, and whatever followed it up to FIRST may be gone. */
     void (*on_gap)(void *userdata, int stream, int64_t committed_ts, int64_t first_ts);
     void *gap_userdata;
+    /* For a stream with nothing committed: where a gap starts (dl_deliver_expect_gap_from);
+     * DL_TS_NONE: no gap can be told. */
+    int64_t gap_from;
     bool dirty;            /* cp.pos changed since the last save */
     int64_t last_sync_ns;  /* monotonic */
     int64_t batch_last_ts; /* stamp of the last entry delivered since the last save */
@@ -74,6 +77,11 @@ void dl_deliver_begin_stream(dl_deliver *d, bool replays);
 /* Entries were lost in the middle of a pass (the source knows it): the next entry of
  * each stream reports the gap from the committed position to it. */
 void dl_deliver_expect_gap(dl_deliver *d);
+
+/* Nothing was delivered yet and entries from FROM_NS on are known to be gone (Docker
+ * rotated the container's first log file away before docklog started): the next entry
+ * of each stream that has nothing committed reports the gap from FROM_NS to it. */
+void dl_deliver_expect_gap_from(dl_deliver *d, int64_t from_ns);
 
 /* One entry: 0 delivered or dropped as already delivered, -EINTR a stop was requested during a
  * journald retry (the entry is not counted), other negative: a sink failed. */

@@ -11,20 +11,27 @@
 #include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "diag.h"
 #include "jsonfile.h"
 #include "proc.h"
+#include "timestamp.h"
 
 /* Without a pidfd, how often to ask Docker whether the container still runs. */
 #define INSPECT_INTERVAL (2 * DV_NSEC_PER_SEC)
-/* After the init process ended, how long Docker may take to mark the exit. */
-#define EXIT_SETTLE_STEP (50 * DV_NSEC_PER_MSEC)
+/* After the init process ended, Docker takes a few milliseconds to mark the exit
+ * (its exit event, then the log copiers' end): ask again after 2 ms, doubling to
+ * 50 ms. A stop or a destroy waits for this drain, so a fixed 50 ms added up to
+ * 50 ms to each; the few extra inspects come only at a container's end. */
+#define EXIT_SETTLE_FIRST (2 * DV_NSEC_PER_MSEC)
+#define EXIT_SETTLE_MAX (50 * DV_NSEC_PER_MSEC)
 
 struct file_pass {
     dl_deliver *deliver;
@@ -80,6 +87,27 @@ bool dl_file_source_usable(const dl_config *config, const dl_container_state *s,
     return !no;
 }
 
+/* Did Docker rotate the container's first json-file away before this docklog, the
+ * first for the container, started? Docker creates the first log file when it starts
+ * the container, before the process runs, so the file is born before StartedAt; every
+ * later file is created by a rotation, after the process wrote max-size bytes. The
+ * oldest file still there born after StartedAt means at least one file is gone (a
+ * writer that filled max-file files before the helper's first look). Only json-file:
+ * `local` compresses rotated files into new ones. False when the birth time cannot
+ * be had (statx, the filesystem) or StartedAt does not parse. */
+static bool first_file_gone(const dl_jsonfile *jf, const char *started_at, int64_t *ret_started)
+{
+    int64_t started;
+    struct statx stx;
+    if (jf->n == 0 || dv_timestamp_parse(started_at, strlen(started_at), &started, NULL) < 0 ||
+        statx(jf->files[0].fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) < 0 ||
+        !(stx.stx_mask & STATX_BTIME))
+        return false;
+    int64_t born = (int64_t)stx.stx_btime.tv_sec * DV_NSEC_PER_SEC + stx.stx_btime.tv_nsec;
+    *ret_started = started;
+    return born > started;
+}
+
 int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
                 dl_signals *signals, const dl_container_state *first, dv_error *err)
 {
@@ -97,8 +125,17 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     dl_diag("reading Docker's log files at %s directly (%s)", first->log_path,
             dl_jsonfile_notified(&jf) ? "inotify" : "polling: no inotify instance left");
     dl_container_state state = *first;
+    dl_deliver_begin_stream(deliver, false);
+    int64_t started;
+    if (!local && deliver->cp.pos.ts[0] == DL_TS_NONE && deliver->cp.pos.ts[1] == DL_TS_NONE &&
+        first_file_gone(&jf, state.started_at, &started)) {
+        dl_diag("Docker rotated the container's first log file away before docklog started: "
+                "what it wrote first is lost");
+        dl_deliver_expect_gap_from(deliver, started);
+    }
     int pidfd = watch_pid(&state);
     bool exit_seen = !state.running && !state.restarting; /* ask Docker at the first end */
+    int64_t settle = EXIT_SETTLE_FIRST;
     struct file_pass p = {.deliver = deliver};
     size_t skipped = 0, skipped_reported = 0;
     uint64_t dropped_reported = 0;
@@ -106,7 +143,6 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     int result = -1;
     bool draining = false; /* Docker said exited: reading to the end, then confirm */
     char drain_started_at[sizeof(state.started_at)];
-    dl_deliver_begin_stream(deliver, false);
     while (result < 0) {
         if (dl_signals_stop_requested(signals)) {
             result = DL_RUN_STOPPED;
@@ -184,7 +220,9 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
                 exit_seen = false;
             } else if (ir == 0 && exit_seen && s.running) {
                 /* The process ended, Docker has not marked it yet. */
-                if (dl_signals_sleep(signals, EXIT_SETTLE_STEP)) {
+                int64_t step = settle;
+                settle = settle * 2 > EXIT_SETTLE_MAX ? EXIT_SETTLE_MAX : settle * 2;
+                if (dl_signals_sleep(signals, step)) {
                     result = DL_RUN_STOPPED;
                     break;
                 }
@@ -205,6 +243,7 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
                 close(pidfd);
                 pidfd = -1;
                 exit_seen = true;
+                settle = EXIT_SETTLE_FIRST;
             }
         }
     }

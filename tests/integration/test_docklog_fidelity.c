@@ -158,6 +158,48 @@ static void test_unreadable_driver_is_permanent(void **state)
     it_task_cleanup(&t);
 }
 
+/* A writer that fills more than max-file files before its helper first looks: the
+ * container's first log file is gone, and a fresh docklog (no checkpoint to measure
+ * from) reports the loss from the container's start. One that wrote less than a file
+ * reports nothing (test_docklog_stream). Only from disk: through the API it cannot
+ * be told. */
+static void test_first_file_gone_is_reported(void **state)
+{
+    (void)state;
+    if (!it_source_is_file())
+        skip();
+    it_task t;
+    it_task_start(&t, "first",
+                  "--log-driver json-file --log-opt max-size=100k --log-opt max-file=2",
+                  "stdout-lines 20000 100");
+    it_wait_exited(&t, 60);
+    it_write_config(&t, false, 10, 10, false);
+    expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_DRAINED);
+    _cleanup_free_ char *diag = NULL;
+    assert_int_equal(dv_read_file(t.diag, &diag, NULL, NULL), 0);
+    if (!strstr(diag, "rotated the container's first log file away"))
+        fail_msg("the lost first file not noticed:\n%s", diag);
+    _cleanup_free_ char *gaps = NULL;
+    size_t len = 0;
+    assert_int_equal(dv_read_file(t.gaps, &gaps, &len, NULL), 0);
+    const char *nl = memchr(gaps, '\n', len);
+    assert_non_null(nl);
+    dv_log_gap gap;
+    dv_error err;
+    assert_int_equal(dv_log_gap_parse(gaps, (size_t)(nl - gaps), &gap, &err), 0);
+    assert_string_equal(gap.container_id, t.id);
+    assert_int_equal(gap.stream, 0);
+    assert_true(gap.before_ns > gap.after_ns);
+    /* what is there is still each line once, the end of the stream */
+    _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
+    long first = strtol(out, NULL, 10);
+    assert_true(first > 1000); /* 100k files of 1,000 lines: more than one is gone */
+    const char *why = it_check_numbered(out, first, 1, 20000, "stdout", "\n");
+    if (why)
+        fail_msg("%s", why);
+    it_task_cleanup(&t);
+}
+
 /* A docklog killed while Docker rotates a fast log past its checkpoint: the next one
  * cannot get those lines back, and says so in all three places (gaps.h); what it does
  * deliver is still each line once. */
@@ -220,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_journald_driver_each_line_once),
         cmocka_unit_test(test_unreadable_driver_is_permanent),
         cmocka_unit_test(test_loss_is_reported),
+        cmocka_unit_test(test_first_file_gone_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

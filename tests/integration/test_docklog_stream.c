@@ -71,6 +71,7 @@ static void test_five_lines_exited_before_start(void **state)
     assert_int_equal(dl_checkpoint_load(t.checkpoint, &cp, &err), 0);
     assert_int_equal(cp.outcome, DL_OUTCOME_DONE);
     assert_string_equal(cp.container_id, t.id);
+    assert_int_equal(access(t.gaps, F_OK), -1); /* its one log file was all there */
 
     /* journalctl CONTAINER_NAME=<name>: all 5, PRIORITY 6 stdout / 3 stderr, in order
      * per stream (Docker interleaves the two streams as its copiers see them). */
