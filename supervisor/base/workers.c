@@ -1,6 +1,7 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -113,9 +114,19 @@ static void *worker_main(void *arg)
         w->running--;
     }
     w->threads--;
+    bool burst_over = !w->stopping && w->threads == 0;
     slot->state = SLOT_FINISHED;
     pthread_cond_broadcast(&w->settled);
     pthread_mutex_unlock(&w->lock);
+    /* The last thread of a burst leaves: what the burst's threads freed goes back to
+     * the system. glibc spreads threads over several heap arenas and returns only the
+     * top of a heap by itself. Three rounds of 40 tasks started and destroyed at once
+     * left the agent at 18.6 MiB RSS with under 1 MiB of heap in use (malloc_stats):
+     * free memory, not a leak; with this trim it was at 16.6 MiB once the threads had
+     * left (a further malloc_trim from gdb gained nothing). Once per burst, on a
+     * worker, never on the loop. */
+    if (burst_over)
+        malloc_trim(0);
     return NULL;
 }
 
