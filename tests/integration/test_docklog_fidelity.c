@@ -158,6 +158,27 @@ static void test_unreadable_driver_is_permanent(void **state)
     it_task_cleanup(&t);
 }
 
+/* docklog said in its diagnostics that entries were lost (DIAG_SAYS), and its gaps
+ * file's first record is a gap of T's container; returns it. */
+static dv_log_gap expect_loss_reported(const it_task *t, const char *diag_says)
+{
+    _cleanup_free_ char *diag = NULL;
+    assert_int_equal(dv_read_file(t->diag, &diag, NULL, NULL), 0);
+    if (!strstr(diag, diag_says))
+        fail_msg("no \"%s\" in docklog.log:\n%s", diag_says, diag);
+    _cleanup_free_ char *gaps = NULL;
+    size_t len = 0;
+    assert_int_equal(dv_read_file(t->gaps, &gaps, &len, NULL), 0);
+    const char *nl = memchr(gaps, '\n', len);
+    assert_non_null(nl);
+    dv_log_gap gap;
+    dv_error err;
+    assert_int_equal(dv_log_gap_parse(gaps, (size_t)(nl - gaps), &gap, &err), 0);
+    assert_string_equal(gap.container_id, t->id);
+    assert_true(gap.before_ns > gap.after_ns);
+    return gap;
+}
+
 /* A writer that fills more than max-file files before its helper first looks: the
  * container's first log file is gone, and a fresh docklog (no checkpoint to measure
  * from) reports the loss from the container's start. One that wrote less than a file
@@ -175,21 +196,8 @@ static void test_first_file_gone_is_reported(void **state)
     it_wait_exited(&t, 60);
     it_write_config(&t, false, 10, 10, false);
     expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 60), DV_DOCKLOG_EXIT_DRAINED);
-    _cleanup_free_ char *diag = NULL;
-    assert_int_equal(dv_read_file(t.diag, &diag, NULL, NULL), 0);
-    if (!strstr(diag, "rotated the container's first log file away"))
-        fail_msg("the lost first file not noticed:\n%s", diag);
-    _cleanup_free_ char *gaps = NULL;
-    size_t len = 0;
-    assert_int_equal(dv_read_file(t.gaps, &gaps, &len, NULL), 0);
-    const char *nl = memchr(gaps, '\n', len);
-    assert_non_null(nl);
-    dv_log_gap gap;
-    dv_error err;
-    assert_int_equal(dv_log_gap_parse(gaps, (size_t)(nl - gaps), &gap, &err), 0);
-    assert_string_equal(gap.container_id, t.id);
+    dv_log_gap gap = expect_loss_reported(&t, "rotated the container's first log file away");
     assert_int_equal(gap.stream, 0);
-    assert_true(gap.before_ns > gap.after_ns);
     /* what is there is still each line once, the end of the stream */
     _cleanup_free_ char *out = it_read_stream(&t, "stdout", NULL, NULL);
     long first = strtol(out, NULL, 10);
@@ -217,20 +225,7 @@ static void test_loss_is_reported(void **state)
     usleep(2000000); /* 40,000 lines: far more than 2 x 100k keep */
     expect_exit(&t, it_docklog_wait(it_docklog_spawn(&t), 120), DV_DOCKLOG_EXIT_DRAINED);
 
-    _cleanup_free_ char *diag = NULL;
-    assert_int_equal(dv_read_file(t.diag, &diag, NULL, NULL), 0);
-    if (!strstr(diag, "log entries lost"))
-        fail_msg("no loss reported in docklog.log:\n%s", diag);
-    _cleanup_free_ char *gaps = NULL;
-    size_t len = 0;
-    assert_int_equal(dv_read_file(t.gaps, &gaps, &len, NULL), 0);
-    const char *nl = memchr(gaps, '\n', len);
-    assert_non_null(nl);
-    dv_log_gap gap;
-    dv_error err;
-    assert_int_equal(dv_log_gap_parse(gaps, (size_t)(nl - gaps), &gap, &err), 0);
-    assert_string_equal(gap.container_id, t.id);
-    assert_true(gap.before_ns > gap.after_ns);
+    expect_loss_reported(&t, "log entries lost");
 
     /* journald: a warning for the task, which Docker's reader would not return. */
     char *out = NULL;
