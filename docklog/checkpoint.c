@@ -78,7 +78,14 @@ static json_t *stream_json(const dl_position *pos, int stream)
 
 static json_t *position_json(const dl_position *p)
 {
-    return json_pack("{soso}", "stdout", stream_json(p, 0), "stderr", stream_json(p, 1));
+    json_t *o = json_pack("{soso}", "stdout", stream_json(p, 0), "stderr", stream_json(p, 1));
+    const dl_source_pos *s = &p->source;
+    if (o && s->set)
+        json_object_set_new(o, "source",
+                            json_pack("{sIsIsIsIss}", "dev", (json_int_t)s->dev, "ino",
+                                      (json_int_t)s->ino, "born", (json_int_t)s->born_ns, "offset",
+                                      (json_int_t)s->offset, "boot_id", s->boot_id));
+    return o;
 }
 
 json_t *dl_checkpoint_to_json(const dl_checkpoint *cp)
@@ -135,12 +142,36 @@ static int stream_from_json(const json_t *o, dl_position *pos, int stream)
     return 0;
 }
 
+/* Absent (an older docklog, or no file source): not set. */
+static int source_from_json(const json_t *o, dl_source_pos *ret)
+{
+    dl_source_pos s;
+    memset(&s, 0, sizeof(s)); /* padding too: positions are compared whole */
+    int64_t dev, ino;
+    const char *boot = json_string_value(json_object_get(o, "boot_id"));
+    if (!o) {
+        *ret = s;
+        return 0;
+    }
+    if (!json_is_object(o) || get_i64(o, "dev", 0, &dev) < 0 || get_i64(o, "ino", 0, &ino) < 0 ||
+        get_i64(o, "born", INT64_MIN, &s.born_ns) < 0 || get_i64(o, "offset", 0, &s.offset) < 0 ||
+        !boot || strlen(boot) != DV_BOOT_ID_STRLEN)
+        return -EINVAL;
+    s.dev = (uint64_t)dev;
+    s.ino = (uint64_t)ino;
+    memcpy(s.boot_id, boot, DV_BOOT_ID_STRLEN + 1);
+    s.set = true;
+    *ret = s;
+    return 0;
+}
+
 static int position_from_json(const json_t *o, dl_position *ret)
 {
     dl_position p;
     memset(&p, 0, sizeof(p));
     if (!json_is_object(o) || stream_from_json(json_object_get(o, "stdout"), &p, 0) < 0 ||
-        stream_from_json(json_object_get(o, "stderr"), &p, 1) < 0)
+        stream_from_json(json_object_get(o, "stderr"), &p, 1) < 0 ||
+        source_from_json(json_object_get(o, "source"), &p.source) < 0)
         return -EINVAL;
     *ret = p;
     return 0;

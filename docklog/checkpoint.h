@@ -18,7 +18,9 @@
  *       "line_start": L, "mid_line": false,
  *       "truncate": {"index": M, "offset": O}          optional (file_sink.h)
  *     },
- *     "stderr": {...}
+ *     "stderr": {...},
+ *     "source": {"dev": D, "ino": I, "born": B,          optional: the file source's
+ *                "offset": O, "boot_id": "<id>"}         place in Docker's log (below)
  *   },
  *   "synced": {...like position...},    optional: the last position whose file data
  *                                       was fsynced (fallback after a power loss)
@@ -71,7 +73,21 @@
  * rewritten identically), files with a higher index are removed, a pending
  * "truncate" is re-applied; (2) logs are requested since=dl_position_since()
  * (inclusive) and, per stream, entries before its ts and the first `count` at
- * exactly its ts are skipped. */
+ * exactly its ts are skipped.
+ *
+ * The file source (jsonfile.h) also keeps its place in Docker's log as a file
+ * identity and a byte offset ("source"): every entry of that file before the offset,
+ * and of every older file, was delivered or was not an entry. A restart that finds
+ * that file still held by Docker (same device, inode and birth time: inode numbers
+ * are reused once a file is deleted; same boot: after a power loss Docker's
+ * unsynced log may be shorter) reads from that byte on and delivers everything after
+ * it, with no timestamp filter: nothing delivered is read again, and an entry
+ * stamped before the last one (the wall clock stepped back) is not taken for a
+ * replay. Otherwise (the file rotated away, compressed by the local driver, another
+ * boot, the API) the timestamps above decide, as they always did. The place is
+ * true only while no entry was delivered after it was taken: delivering an entry
+ * clears it (deliver.c), and the file source sets it again after each read that
+ * handed on every entry it read. */
 #ifndef DL_CHECKPOINT_H
 #define DL_CHECKPOINT_H
 
@@ -85,6 +101,7 @@
 #include "docklog_protocol.h"
 #include "duration.h"
 #include "error.h"
+#include "proc.h"
 
 #define DL_CHECKPOINT_SYNC_INTERVAL (5 * DV_NSEC_PER_SEC)
 /* A stream's ts when nothing of it has been delivered yet. */
@@ -112,12 +129,22 @@ typedef struct dl_file_pos {
         .index = -1, .truncate_index = -1                                                          \
     }
 
+/* The file source's place in Docker's log (see above); set false: none. */
+typedef struct dl_source_pos {
+    bool set;
+    uint64_t dev, ino;
+    int64_t born_ns; /* statx birth time of the file */
+    int64_t offset;  /* bytes of it handed on, up to the end of a whole entry */
+    char boot_id[DV_BOOT_ID_STRLEN + 1];
+} dl_source_pos;
+
 /* Streams are indexed DL_STDOUT = 0, DL_STDERR = 1 (file_sink.h). */
 typedef struct dl_position {
     int64_t ts[2]; /* per stream; DL_TS_NONE: nothing delivered yet */
     uint64_t count[2];
-    dl_file_pos out; /* stdout file */
-    dl_file_pos err; /* stderr file */
+    dl_file_pos out;      /* stdout file */
+    dl_file_pos err;      /* stderr file */
+    dl_source_pos source; /* the file source's place */
 } dl_position;
 
 /* The checkpoint's "outcome" (DV_DOCKLOG_OUTCOME_*_NAME). */

@@ -72,6 +72,30 @@ void dl_deliver_begin_stream(dl_deliver *d, bool replays)
     }
 }
 
+void dl_deliver_begin_at_source(dl_deliver *d)
+{
+    dl_deliver_begin_stream(d, false);
+    for (int s = 0; s < 2; s++) {
+        d->pass_first[s] = false;
+        d->pass_past[s] = true;
+    }
+}
+
+void dl_deliver_set_source(dl_deliver *d, const dl_source_pos *pos)
+{
+    dl_source_pos *cur = &d->cp.pos.source;
+    if (!pos) {
+        d->dirty |= cur->set;
+        cur->set = false;
+        return;
+    }
+    if (cur->set && cur->dev == pos->dev && cur->ino == pos->ino && cur->offset == pos->offset &&
+        cur->born_ns == pos->born_ns && strcmp(cur->boot_id, pos->boot_id) == 0)
+        return;
+    *cur = *pos;
+    d->dirty = true;
+}
+
 void dl_deliver_expect_gap(dl_deliver *d)
 {
     d->pass_first[0] = d->pass_first[1] = true;
@@ -150,6 +174,7 @@ int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err)
             return r;
     }
     dl_position_advance(&d->cp.pos, s, e->ts);
+    d->cp.pos.source.set = false; /* the source tells its place again after this read */
     d->last_whole[s] = e->len > 0 && e->msg[e->len - 1] == '\n';
     d->last_len[s] = e->len;
     d->last_hash[s] = d->last_whole[s] ? hash(e->msg, e->len) : 0;

@@ -74,6 +74,15 @@ void dl_deliver_init(dl_deliver *d, const char *checkpoint_path, const dl_checkp
  * than the one before (the wall clock stepped back) is still new, and delivered. */
 void dl_deliver_begin_stream(dl_deliver *d, bool replays);
 
+/* A pass of the file source that starts at the checkpoint's "source" place
+ * (checkpoint.h): everything read is new, so nothing is filtered and no gap is looked
+ * for at its start. */
+void dl_deliver_begin_at_source(dl_deliver *d);
+
+/* The file source's place after a read that handed on every entry it read (NULL: it
+ * cannot tell one). Delivering an entry clears it until the next call. */
+void dl_deliver_set_source(dl_deliver *d, const dl_source_pos *pos);
+
 /* Entries were lost in the middle of a pass (the source knows it): the next entry of
  * each stream reports the gap from the committed position to it. */
 void dl_deliver_expect_gap(dl_deliver *d);

@@ -210,6 +210,16 @@ static void count_unseen_gz(dl_jsonfile *f, bool first)
         f->rotated_out = f->gz_new + named;
 }
 
+/* The birth time tells a file from a later one that got its inode number. */
+static void birth_time(dl_jsonfile_file *x)
+{
+    struct statx stx;
+    if (statx(x->fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
+        x->born_ns = (int64_t)stx.stx_btime.tv_sec * DV_NSEC_PER_SEC + stx.stx_btime.tv_nsec;
+        x->has_born = true;
+    }
+}
+
 /* Look at every name (the current file and .1 ... up to the first gap after the
  * last one found, allowing the hole a rotation in progress leaves) and hold every
  * file not seen before, in age order. FIRST: the scan at open, the only one that
@@ -274,6 +284,7 @@ static int scan_names(dl_jsonfile *f, bool first, dv_error *err)
         memmove(&f->files[at + 1], &f->files[at], (f->n - at) * sizeof(f->files[0]));
         f->files[at] = (dl_jsonfile_file){
             .fd = fd, .gz = gz, .dev = st.st_dev, .ino = st.st_ino, .index = index};
+        birth_time(&f->files[at]);
         f->n++;
     }
     if (f->format == DL_LOGFILE_LOCAL)
@@ -438,6 +449,8 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
             }
         } else {
             n = read(x->fd, buf, sizeof(buf));
+            if (n > 0)
+                x->off += n;
         }
         if (n < 0) {
             if (errno == EINTR)
@@ -479,6 +492,45 @@ int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, voi
     if (ret_skipped)
         *ret_skipped += skipped;
     return result;
+}
+
+bool dl_jsonfile_tell(const dl_jsonfile *f, dl_source_pos *ret)
+{
+    if (f->cur >= f->n)
+        return false;
+    const dl_jsonfile_file *x = &f->files[f->cur];
+    size_t pending = f->format == DL_LOGFILE_LOCAL ? f->local.len : f->line_len;
+    /* Identities that do not fit the checkpoint's JSON integers are not kept. */
+    if (x->gz || !x->has_born || (f->format == DL_LOGFILE_LOCAL && f->local.corrupt) ||
+        (uint64_t)x->dev > INT64_MAX || (uint64_t)x->ino > INT64_MAX || (int64_t)pending > x->off)
+        return false;
+    ret->set = true;
+    ret->dev = x->dev;
+    ret->ino = x->ino;
+    ret->born_ns = x->born_ns;
+    ret->offset = x->off - (int64_t)pending;
+    return true;
+}
+
+bool dl_jsonfile_seek(dl_jsonfile *f, const dl_source_pos *pos)
+{
+    if (!pos->set || f->cur != 0 || f->line_len > 0)
+        return false;
+    for (size_t i = 0; i < f->n; i++) {
+        dl_jsonfile_file *x = &f->files[i];
+        struct stat st;
+        if ((uint64_t)x->dev != pos->dev || (uint64_t)x->ino != pos->ino)
+            continue;
+        if (x->gz || !x->has_born || x->born_ns != pos->born_ns || fstat(x->fd, &st) < 0 ||
+            st.st_size < pos->offset || lseek(x->fd, pos->offset, SEEK_SET) != pos->offset)
+            return false;
+        x->off = pos->offset;
+        for (size_t j = 0; j < i; j++)
+            f->files[j].started = f->files[j].done = true;
+        f->cur = i;
+        return true;
+    }
+    return false;
 }
 
 int dl_jsonfile_wait(dl_jsonfile *f, int wake_fd, int pid_fd, int64_t timeout_ns, dv_error *err)

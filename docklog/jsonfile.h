@@ -40,6 +40,7 @@
 
 #include <jansson.h>
 
+#include "checkpoint.h"
 #include "clock.h"
 #include "entries.h"
 #include "error.h"
@@ -62,6 +63,9 @@ typedef struct dl_jsonfile_file {
     bool started; /* reading it began */
     bool done;    /* read to its end after a newer file appeared */
     bool rotated; /* local: left the current name (Docker will make a .gz of it) */
+    int64_t off;  /* bytes read from fd */
+    bool has_born;
+    int64_t born_ns; /* statx birth time, when the filesystem keeps one */
 } dl_jsonfile_file;
 
 #define DL_LOCAL_GZ_SEEN 64
@@ -112,6 +116,17 @@ bool dl_jsonfile_notified(const dl_jsonfile *f);
  * undecodable entry, each file whose framing broke, each unreadable .gz). */
 int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, void *userdata,
                      size_t *ret_skipped, dv_error *err);
+
+/* Where the reader stands (checkpoint.h, "source"; boot_id is the caller's): the file
+ * being read and how many of its bytes were handed on as whole entries (a partial line
+ * or frame carried over is not). False when no place can be told: a compressed file, a
+ * file without a birth time, the rest of a damaged local file being skipped. */
+bool dl_jsonfile_tell(const dl_jsonfile *f, dl_source_pos *ret);
+
+/* Read from POS on instead of from the oldest file; only right after open. True if
+ * POS's file is held (device, inode and birth time) and not shorter than its offset:
+ * the files before it count as read. False: nothing changed. */
+bool dl_jsonfile_seek(dl_jsonfile *f, const dl_source_pos *pos);
 
 /* Wait until something may have changed (a directory event, or DL_JSONFILE_POLL when
  * polling), WAKE_FD or PID_FD (may be -1) is readable, or TIMEOUT_NS (-1: none)

@@ -98,14 +98,45 @@ bool dl_file_source_usable(const dl_config *config, const dl_container_state *s,
 static bool first_file_gone(const dl_jsonfile *jf, const char *started_at, int64_t *ret_started)
 {
     int64_t started;
-    struct statx stx;
-    if (jf->n == 0 || dv_timestamp_parse(started_at, strlen(started_at), &started, NULL) < 0 ||
-        statx(jf->files[0].fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) < 0 ||
-        !(stx.stx_mask & STATX_BTIME))
+    if (jf->n == 0 || !jf->files[0].has_born ||
+        dv_timestamp_parse(started_at, strlen(started_at), &started, NULL) < 0)
         return false;
-    int64_t born = (int64_t)stx.stx_btime.tv_sec * DV_NSEC_PER_SEC + stx.stx_btime.tv_nsec;
     *ret_started = started;
-    return born > started;
+    return jf->files[0].born_ns > started;
+}
+
+/* Start where the checkpoint's "source" says, if it still can be had (checkpoint.h):
+ * true if positioned. */
+static bool seek_to_checkpoint(dl_jsonfile *jf, const dl_source_pos *pos, const char *boot_id)
+{
+    if (!pos->set)
+        return false;
+    if (strcmp(pos->boot_id, boot_id) != 0) {
+        dl_diag("the checkpoint's place in Docker's log is from another boot: resuming by "
+                "timestamp");
+        return false;
+    }
+    if (!dl_jsonfile_seek(jf, pos)) {
+        dl_diag("the checkpoint's log file (inode %llu) is no longer there as it was: resuming "
+                "by timestamp",
+                (unsigned long long)pos->ino);
+        return false;
+    }
+    dl_diag("resuming Docker's log at byte %lld of the file with inode %llu",
+            (long long)pos->offset, (unsigned long long)pos->ino);
+    return true;
+}
+
+/* After a read that handed on every entry: the place to resume from, with this boot's id. */
+static void record_place(dl_deliver *deliver, const dl_jsonfile *jf, const char *boot_id)
+{
+    dl_source_pos pos;
+    if (!boot_id[0] || !dl_jsonfile_tell(jf, &pos)) {
+        dl_deliver_set_source(deliver, NULL);
+        return;
+    }
+    memcpy(pos.boot_id, boot_id, sizeof(pos.boot_id));
+    dl_deliver_set_source(deliver, &pos);
 }
 
 int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
@@ -125,10 +156,17 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     dl_diag("reading Docker's log files at %s directly (%s)", first->log_path,
             dl_jsonfile_notified(&jf) ? "inotify" : "polling: no inotify instance left");
     dl_container_state state = *first;
-    dl_deliver_begin_stream(deliver, false);
+    char boot_id[DV_BOOT_ID_STRLEN + 1] = "";
+    if (dv_boot_id(boot_id, NULL) < 0)
+        boot_id[0] = '\0'; /* no place is kept: timestamps only */
+    bool at_place = seek_to_checkpoint(&jf, &deliver->cp.pos.source, boot_id);
+    if (at_place)
+        dl_deliver_begin_at_source(deliver);
+    else
+        dl_deliver_begin_stream(deliver, false);
     int64_t started;
-    if (!local && deliver->cp.pos.ts[0] == DL_TS_NONE && deliver->cp.pos.ts[1] == DL_TS_NONE &&
-        first_file_gone(&jf, state.started_at, &started)) {
+    if (!at_place && !local && deliver->cp.pos.ts[0] == DL_TS_NONE &&
+        deliver->cp.pos.ts[1] == DL_TS_NONE && first_file_gone(&jf, state.started_at, &started)) {
         dl_diag("Docker rotated the container's first log file away before docklog started: "
                 "what it wrote first is lost");
         dl_deliver_expect_gap_from(deliver, started);
@@ -149,6 +187,8 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
             break;
         }
         int r = dl_jsonfile_read(&jf, DL_HTTP_BATCH_MAX, on_entry, &p, &skipped, &e);
+        if (r >= 0 && !p.failed) /* saved with the batch; else the last one still holds */
+            record_place(deliver, &jf, boot_id);
         int b = dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err);
         if (p.failed == -EINTR) {
             result = DL_RUN_STOPPED;

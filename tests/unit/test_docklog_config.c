@@ -139,6 +139,13 @@ static void test_checkpoint_round_trip(void **state)
                                .truncate_index = 3,
                                .truncate_offset = 77};
     cp.pos.err = (dl_file_pos){.index = 0, .offset = 5, .line_start = 5, .truncate_index = -1};
+    cp.pos.source.set = true;
+    cp.pos.source.dev = 2049;
+    cp.pos.source.ino = UINT64_C(1) << 40;
+    cp.pos.source.born_ns = INT64_C(1714566800123456789);
+    cp.pos.source.offset = 123456;
+    snprintf(cp.pos.source.boot_id, sizeof(cp.pos.source.boot_id), "%s",
+             "0f8c8e53-3b4c-4a5e-9d59-3c2a5c1f7e10");
     cp.has_synced = true;
     cp.synced = cp.pos;
     cp.synced.count[DL_STDOUT] = 1;
@@ -178,6 +185,16 @@ static void test_checkpoint_rejects_garbage(void **state)
         "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"running\",\"position\":{\"count\":0,"
         "\"stdout\":{\"index\":0,\"offset\":1,\"line_start\":2,\"mid_line\":false},"
         "\"stderr\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false}}}",
+        /* The file source's place: a negative offset, a boot id that is not one. */
+        "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"running\",\"position\":{"
+        "\"stdout\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false,\"count\":0},"
+        "\"stderr\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false,\"count\":0},"
+        "\"source\":{\"dev\":1,\"ino\":2,\"born\":3,\"offset\":-1,\"boot_id\":"
+        "\"0f8c8e53-3b4c-4a5e-9d59-3c2a5c1f7e10\"}}}",
+        "{\"version\":1,\"container_id\":\"a\",\"outcome\":\"running\",\"position\":{"
+        "\"stdout\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false,\"count\":0},"
+        "\"stderr\":{\"index\":0,\"offset\":0,\"line_start\":0,\"mid_line\":false,\"count\":0},"
+        "\"source\":{\"dev\":1,\"ino\":2,\"born\":3,\"offset\":4,\"boot_id\":\"x\"}}}",
     };
     for (size_t i = 0; i < DV_ARRAY_SIZE(bad); i++) {
         _cleanup_json_ json_t *j = json_loads(bad[i], 0, NULL);

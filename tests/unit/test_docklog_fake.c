@@ -6,6 +6,7 @@
  * block: CA-verified server, client certificate; a wrong CA is refused; the plain
  * docklog refuses TLS endpoints). */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +65,7 @@ static void add_logs(dv_fake *f, const dv_buf *stream, int times, size_t piece,
 struct env {
     char *dir;
     char config[4096], checkpoint[4096], logs[4096], diag[4096];
+    const char *source; /* the config's "source"; NULL: absent (auto) */
 };
 
 static void env_init(struct env *e)
@@ -72,6 +75,7 @@ static void env_init(struct env *e)
     snprintf(e->checkpoint, sizeof(e->checkpoint), "%s/docklog.checkpoint", e->dir);
     snprintf(e->logs, sizeof(e->logs), "%s/logs", e->dir);
     snprintf(e->diag, sizeof(e->diag), "%s/docklog.log", e->dir);
+    e->source = NULL;
 }
 
 static void env_free(struct env *e)
@@ -92,6 +96,9 @@ static void write_config_addresses(struct env *e, const char *endpoint, const ch
     char addrs[512] = "";
     if (addresses)
         snprintf(addrs, sizeof(addrs), "\"addresses\":%s,", addresses);
+    if (e->source)
+        snprintf(addrs + strlen(addrs), sizeof(addrs) - strlen(addrs), "\"source\":\"%s\",",
+                 e->source);
     char text[8192];
     snprintf(text, sizeof(text),
              "{\"version\":1,\"endpoint\":\"%s\",%s%s\"container\":{\"id\":\"" CID "\",\"name\":"
@@ -359,6 +366,81 @@ static void test_new_container_appends(void **state)
     env_free(&e);
 }
 
+static void json_entry(const char *path, const char *time, const char *msg)
+{
+    char line[512];
+    snprintf(line, sizeof(line), "{\"log\":\"%s\\n\",\"stream\":\"stdout\",\"time\":\"%s\"}\n", msg,
+             time);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+    close(fd);
+}
+
+/* The checkpoint as a docklog killed mid-stream leaves it (outcome running), its place's
+ * birth time moved by BORN_DELTA. */
+static void reopen_checkpoint(const struct env *e, int64_t born_delta)
+{
+    dl_checkpoint cp;
+    dv_error err;
+    assert_int_equal(dl_checkpoint_load(e->checkpoint, &cp, &err), 0);
+    cp.outcome = DL_OUTCOME_RUNNING;
+    cp.pos.source.born_ns += born_delta;
+    assert_int_equal(dl_checkpoint_save(e->checkpoint, &cp, true, &err), 0);
+}
+
+/* The file source resumes at its place in Docker's log (checkpoint.h, "source"): an
+ * entry after it is delivered even when stamped before the last delivered one (the wall
+ * clock stepped back), where the timestamp filter would take it for a replay and drop
+ * it. A place that no longer names its file falls back to the timestamps, exactly. */
+static void test_file_source_resumes_at_its_place(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e);
+    e.source = "file";
+    char log[4200], inspect[8192];
+    snprintf(log, sizeof(log), "%s/c-json.log", e.dir);
+    json_entry(log, "2024-01-01T00:00:10Z", "a");
+    json_entry(log, "2024-01-01T00:00:20Z", "b");
+    snprintf(inspect, sizeof(inspect),
+             "{\"State\":{\"Running\":false,\"Restarting\":false,\"Status\":\"exited\","
+             "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"LogPath\":\"%s\",\"HostConfig\":{"
+             "\"LogConfig\":{\"Type\":\"json-file\"}}}",
+             log);
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect);
+    write_config(&e, dv_fake_endpoint(f), NULL);
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
+    expect_file(&e, "stdout", "a\nb\n");
+    dl_checkpoint cp;
+    dv_error err;
+    struct stat st;
+    assert_int_equal(dl_checkpoint_load(e.checkpoint, &cp, &err), 0);
+    assert_int_equal(stat(log, &st), 0);
+    assert_true(cp.pos.source.set);
+    assert_int_equal(cp.pos.source.ino, st.st_ino);
+    assert_int_equal(cp.pos.source.offset, st.st_size);
+
+    reopen_checkpoint(&e, 0);
+    json_entry(log, "2024-01-01T00:00:15Z", "c (the clock stepped back)");
+    json_entry(log, "2024-01-01T00:00:30Z", "d");
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
+    expect_file(&e, "stdout", "a\nb\nc (the clock stepped back)\nd\n");
+    _cleanup_free_ char *diag = slurp(e.diag);
+    assert_non_null(strstr(diag, "resuming Docker's log at byte"));
+
+    /* Another file got the inode: from the oldest file, by timestamp. */
+    reopen_checkpoint(&e, 1);
+    json_entry(log, "2024-01-01T00:00:40Z", "e");
+    expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
+    expect_file(&e, "stdout", "a\nb\nc (the clock stepped back)\nd\ne\n");
+    _cleanup_free_ char *diag2 = slurp(e.diag);
+    assert_non_null(strstr(diag2, "is no longer there as it was: resuming by timestamp"));
+    dv_fake_stop(f);
+    env_free(&e);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -517,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_replays_and_ignored_since_deliver_once),
         cmocka_unit_test(test_gap_is_reported),
         cmocka_unit_test(test_new_container_appends),
+        cmocka_unit_test(test_file_source_resumes_at_its_place),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_tls),
     };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -135,6 +136,80 @@ static void test_partial_lines_and_garbage(void **state)
     dv_test_rm_rf(dir);
 }
 
+static void got_free(struct got *g)
+{
+    dv_buf_free(&g->out);
+    dv_buf_free(&g->err);
+}
+
+/* The place a reader tells (checkpoint.h, "source") is where a new reader resumes:
+ * after a rotation still (by inode), never inside the half line Docker was writing, and
+ * a place whose file is not the one it names is refused. */
+static void test_resumes_at_its_place(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/c-json.log", dir);
+    for (int n = 1; n <= 5; n++)
+        entry(path, "stdout", n);
+    dl_jsonfile f;
+    dv_error err;
+    assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+    struct got g = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+    read_all(&f, &g);
+    dl_source_pos first;
+    assert_true(dl_jsonfile_tell(&f, &first));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(first.offset, st.st_size);
+    assert_int_equal(first.ino, st.st_ino);
+    for (int n = 6; n <= 8; n++)
+        entry(path, "stderr", n);
+    append(path, "{\"log\":\"9 std");
+    read_all(&f, &g);
+    assert_int_equal(g.n, 8);
+    dl_source_pos place;
+    assert_true(dl_jsonfile_tell(&f, &place));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(place.offset, st.st_size - (off_t)strlen("{\"log\":\"9 std"));
+    dl_jsonfile_close(&f);
+    got_free(&g);
+
+    /* The reader is gone; Docker finishes the line, rotates, writes on. */
+    append(path, "out\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00.000000010Z\"}\n");
+    rotate(path, 5);
+    for (int n = 10; n <= 12; n++)
+        entry(path, "stdout", n);
+    assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+    assert_true(dl_jsonfile_seek(&f, &place));
+    struct got rest = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+    read_all(&f, &rest);
+    assert_int_equal(rest.n, 4);
+    assert_int_equal(rest.err.len, 0);
+    assert_int_equal(rest.out.len, strlen("9 stdout\n10 stdout\n11 stdout\n12 stdout\n"));
+    assert_memory_equal(rest.out.data, "9 stdout\n10 stdout\n11 stdout\n12 stdout\n", rest.out.len);
+    dl_jsonfile_close(&f);
+    got_free(&rest);
+
+    /* Another file's birth time (its inode reused), or an offset past the end: not a
+     * place here; the reader still starts at the oldest file. */
+    dl_source_pos reused = place, past = place;
+    reused.born_ns++;
+    past.offset = INT64_C(1) << 40;
+    dl_source_pos wrong[] = {reused, past};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+        assert_false(dl_jsonfile_seek(&f, &wrong[i]));
+        struct got all = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+        read_all(&f, &all);
+        assert_int_equal(all.n, 12);
+        dl_jsonfile_close(&f);
+        got_free(&all);
+    }
+    dv_test_rm_rf(dir);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -152,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_follows_rotations_by_inode),
         cmocka_unit_test(test_partial_lines_and_garbage),
+        cmocka_unit_test(test_resumes_at_its_place),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
