@@ -26,6 +26,13 @@ int dv_json_parse_strict(const char *text, size_t len, json_t **ret, dv_error *e
  * missing file, naming PATH), -EINVAL "PATH: line L column C: reason". */
 int dv_json_read_strict(const char *path, json_t **ret, dv_error *err);
 
+/* For texts parsed by Jansson with JSON_ALLOW_NUL (task specs, API bodies): -EINVAL
+ * naming the first string value that holds a NUL character, as the spec's errors name a
+ * field ("config.args[1]: holds a NUL character (\u0000), which no field takes"); 0 when
+ * none does. Why not refuse them in the parser: Jansson's error names its flag and a
+ * column, not the field. */
+int dv_json_refuse_nul(const json_t *json, dv_error *err);
+
 /* The first key of OBJ that is not in KNOWN (NULL-terminated), or NULL when every
  * key is known. The key is OBJ's: valid while OBJ is. */
 const char *dv_json_unknown_key(const json_t *obj, const char *const *known);

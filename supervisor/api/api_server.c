@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "json_strict.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -400,10 +401,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         json_error_t jerr;
         /* As `dockvisor validate` and `run` parse a spec: a duplicate key is an
          * error, never "the last one wins". */
-        body = json_loadb(up->body.data, up->body.len, JSON_REJECT_DUPLICATES, &jerr);
+        body =
+            json_loadb(up->body.data, up->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
         if (!body) {
             char msg[300];
             snprintf(msg, sizeof(msg), "invalid JSON body: %s (line %d)", jerr.text, jerr.line);
+            return queue_simple(conn, 400, msg);
+        }
+        /* Let through the parser so that the answer names the field. */
+        dv_error nul;
+        if (dv_json_refuse_nul(body, &nul) < 0) {
+            json_decref(body);
+            char msg[700];
+            snprintf(msg, sizeof(msg), "invalid JSON body: %s", nul.msg);
             return queue_simple(conn, 400, msg);
         }
     }

@@ -10,6 +10,7 @@
 #include "cli_format.h"
 #include "commands.h"
 #include "duration.h"
+#include "json_strict.h"
 #include "xalloc.h"
 
 void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags)
@@ -78,6 +79,26 @@ void dv_cli_args_free(dv_cli_args *args)
 {
     free(args->pos);
     args->pos = NULL;
+}
+
+json_t *dv_cli_read_spec(const char *path, dv_error *err)
+{
+    json_error_t jerr;
+    bool in = strcmp(path, "-") == 0;
+    const char *name = in ? "stdin" : path;
+    /* NULs are let through the parser so that the error can name the field. */
+    size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL;
+    json_t *spec = in ? json_loadf(stdin, flags, &jerr) : json_load_file(path, flags, &jerr);
+    if (!spec) {
+        dv_error_set(err, -EINVAL, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    if (dv_json_refuse_nul(spec, err) < 0) {
+        json_decref(spec);
+        dv_error_wrap(err, "%s", name);
+        return NULL;
+    }
+    return spec;
 }
 
 void dv_cli_error(const char *cmd, const char *fmt, ...)

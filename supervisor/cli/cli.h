@@ -41,6 +41,12 @@ int dv_cli_parse(const char *usage, const dv_flag *flags, int argc, char **argv,
 void dv_cli_args_free(dv_cli_args *args);
 void dv_cli_usage(FILE *out, const char *usage, const dv_flag *flags);
 
+/* Read a task spec (or group) from PATH, "-" for stdin, as `run` and `validate` both
+ * do: a key given twice is refused (the last one silently winning would make the task
+ * not the one the file seems to say), and so is a string holding a NUL character,
+ * naming where it is. NULL with ERR "PATH:LINE:COLUMN: reason" or "PATH: field: reason". */
+json_t *dv_cli_read_spec(const char *path, dv_error *err);
+
 /* "dockvisor <cmd>: <msg>" on stderr. */
 void dv_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -10,22 +10,6 @@
 #include "cli_format.h"
 #include "commands.h"
 
-static json_t *read_spec(const char *path, dv_error *err)
-{
-    json_error_t jerr;
-    /* Duplicate keys are refused as `validate` refuses them: with the last one
-     * silently winning, the task would not be the one the file seems to say. */
-    bool in = strcmp(path, "-") == 0;
-    json_t *spec = in ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-                      : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!spec) {
-        dv_error_set(err, -EINVAL, "%s:%d:%d: %s", in ? "stdin" : path, jerr.line, jerr.column,
-                     jerr.text);
-        return NULL;
-    }
-    return spec;
-}
-
 /* A group's answer: its allocations; each task followed to running unless DETACH. */
 static int run_group(dv_cli *cli, const json_t *answer, bool detach)
 {
@@ -84,7 +68,7 @@ int dv_cmd_run(int argc, char **argv)
     if (r != DV_CLI_PROCEED)
         return r;
     dv_error err;
-    _cleanup_json_ json_t *spec = read_spec(cli.pos[0], &err);
+    _cleanup_json_ json_t *spec = dv_cli_read_spec(cli.pos[0], &err);
     if (!spec)
         return dv_cli_fail(&cli, &err);
     _cleanup_json_ json_t *answer = NULL;

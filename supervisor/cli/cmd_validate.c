@@ -46,12 +46,9 @@ int dv_cmd_validate(int argc, char **argv)
         return DV_EXIT_ERROR;
     }
 
-    json_error_t jerr;
-    _cleanup_json_ json_t *spec = strcmp(spec_path, "-") == 0
-                                      ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-                                      : json_load_file(spec_path, JSON_REJECT_DUPLICATES, &jerr);
+    _cleanup_json_ json_t *spec = dv_cli_read_spec(spec_path, &err.err);
     if (!spec) {
-        dv_cli_error(cli.cmd, "%s:%d:%d: %s", spec_path, jerr.line, jerr.column, jerr.text);
+        dv_cli_error(cli.cmd, "%s", err.err.msg);
         return DV_EXIT_ERROR;
     }
     _cleanup_json_ json_t *body = NULL;

@@ -127,6 +127,21 @@ printf '{"name": "%s-dup", "name": "%s-dup2", "config": {"image": "%s"}}' \
 expect 1 dv run "$T_DIR/dup.json" # B11: as validate refuses it
 grep -q 'duplicate' "$T_DIR/out" || fail "run of a spec with a duplicate key: $(cat "$T_DIR/out")"
 ok "exit codes: usage 2, agent errors 1; run refuses duplicate keys"
+# A NUL character in a string: refused by run, validate and the API, naming the field;
+# nothing is created.
+printf '{"name": "%s-nul", "config": {"image": "%s", "args": ["a", "b\\u0000c"]}}' \
+    "$T_PREFIX" "$DV_TEST_IMAGE_BUSYBOX" >"$T_DIR/nul.json"
+before=$(dv status -json | jq length)
+expect 1 dv run "$T_DIR/nul.json"
+grep -q 'config.args\[1\]: holds a NUL character' "$T_DIR/out" || fail "run, NUL: $(cat "$T_DIR/out")"
+expect 1 dv validate "$T_DIR/nul.json"
+grep -q 'config.args\[1\]: holds a NUL character' "$T_DIR/out" || fail "validate, NUL: $(cat "$T_DIR/out")"
+answer=$(api -s -w '\n%{http_code}' -X POST --data-binary "@$T_DIR/nul.json" http://localhost/v1/tasks)
+if [ "$(tail -1 <<<"$answer")" != 400 ] || ! grep -q 'config.args\[1\]: holds a NUL' <<<"$answer"; then
+    fail "API, NUL: $answer"
+fi
+[ "$(dv status -json | jq length)" = "$before" ] || fail "a task was created from a spec with a NUL"
+ok "a NUL in a spec is refused naming config.args[1], by run, validate and the API"
 
 # --- B10: no docklog collects logs: `logs -f` of a finished task ends (or is refused) ---
 stop_agent || fail "agent stop"

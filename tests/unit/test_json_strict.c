@@ -86,6 +86,36 @@ static void test_read_names_the_file(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* A NUL in a string is named by its place, as the spec's errors name fields. */
+static void test_refuse_nul_names_the_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"name\":\"a\",\"config\":{\"args\":[\"x\",\"y\\u0000z\"]}}",
+         "config.args[1]: holds a NUL character (\\u0000), which no field takes"},
+        {"{\"tasks\":[{\"env\":{\"K\":\"\\u0000\"}}]}", "tasks[0].env.K: holds a NUL"},
+        {"\"\\u0000\"", "the text: holds a NUL"},
+        {"{\"config\":{\"args\":[\"x\",\"y\"]},\"n\":1}", NULL},
+    };
+    for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {
+        json_error_t jerr;
+        _cleanup_json_ json_t *j =
+            json_loads(cases[i].text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        assert_non_null(j);
+        dv_error err = {0};
+        int r = dv_json_refuse_nul(j, &err);
+        if (!cases[i].want) {
+            assert_int_equal(r, 0);
+            continue;
+        }
+        assert_int_equal(r, -EINVAL);
+        if (strncmp(err.msg, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err.msg, cases[i].want);
+    }
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -110,6 +140,7 @@ int main(void)
         cmocka_unit_test(test_accepts_one_object),
         cmocka_unit_test(test_refuses),
         cmocka_unit_test(test_read_names_the_file),
+        cmocka_unit_test(test_refuse_nul_names_the_field),
         cmocka_unit_test(test_unknown_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
