@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "timestamp.h"
 
 /* The committed checkpoint, saved; then what had to wait for it. */
 static int save(dl_deliver *d, bool durable, dv_error *err)
@@ -168,7 +169,14 @@ int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err)
     if (d->files && (r = dl_file_sink_write(d->files, e->stream, e->msg, e->len, err)) < 0)
         return r;
     if (d->journal) {
-        const char *late = dv_realtime_ns() - e->ts > DL_JOURNAL_LATE_NS ? e->ts_text : NULL;
+        const char *late = NULL;
+        char text[DV_TIMESTAMP_MAX];
+        if (dv_realtime_ns() - e->ts > DL_JOURNAL_LATE_NS) {
+            /* As the Engine API sends it (timestamps=1): nine digits of fraction. */
+            if (!e->ts_text[0])
+                dv_timestamp_format_fixed(e->ts, text);
+            late = e->ts_text[0] ? e->ts_text : text;
+        }
         if ((r = dl_journal_sink_write(d->journal, e->stream, late, e->msg, e->len, &d->retry,
                                        err)) < 0)
             return r;

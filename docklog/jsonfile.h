@@ -20,8 +20,11 @@
  * read of its creation, long before Docker deletes it max-file rotations later.
  * Nothing is lost while docklog runs, unless it falls DL_JSONFILE_MAX_FILES files
  * behind (then the oldest deleted file is given up, counted in `dropped`, and the
- * caller reports the gap); otherwise the files it did not see are only those
- * rotated away while no docklog ran (gap report, gaps.h).
+ * caller reports the gap), or it gets no CPU while Docker creates and deletes a whole
+ * file between two of its looks (a writer faster than the disk's share docklog gets:
+ * max-file rotations in one stall). That is told by the birth times (counted in
+ * `dropped` too, count_unseen_json in jsonfile.c); otherwise the files it did not see
+ * are only those rotated away while no docklog ran (gap report, gaps.h).
  *
  * The same follower reads Docker's `local` driver (DL_LOGFILE_LOCAL: frames decoded by
  * localfile.h instead of lines); its rotated files may be gzipped (.N.gz): the follower
@@ -63,6 +66,7 @@ typedef struct dl_jsonfile_file {
     bool started; /* reading it began */
     bool done;    /* read to its end after a newer file appeared */
     bool rotated; /* local: left the current name (Docker will make a .gz of it) */
+    bool named;   /* json-file: had a name at the end of the last scan */
     int64_t off;  /* bytes read from fd */
     bool has_born;
     int64_t born_ns; /* statx birth time, when the filesystem keeps one */
@@ -85,6 +89,7 @@ typedef struct dl_jsonfile {
     size_t n;
     size_t cur; /* the file being read */
     char *line; /* a partial line carried over between reads (json-file) */
+    char *msg;  /* a decoded message (dl_jsonfile_parse_fast) */
     size_t line_len;
     dl_local_stream local; /* a partial frame carried over (local) */
     uint64_t chunks;       /* reads done: how often to look for new files */
@@ -132,6 +137,15 @@ bool dl_jsonfile_seek(dl_jsonfile *f, const dl_source_pos *pos);
  * polling), WAKE_FD or PID_FD (may be -1) is readable, or TIMEOUT_NS (-1: none)
  * passed. Rescans the directory on an event. Returns 0. */
 int dl_jsonfile_wait(dl_jsonfile *f, int wake_fd, int pid_fd, int64_t timeout_ns, dv_error *err);
+
+/* Docker's own encoding of an entry (moby's jsonlog MarshalJSONBuf), decoded without a
+ * JSON library, which costs most of a reader's CPU:
+ *   {"log":"<UTF-8 with Docker's escapes>","stream":"stdout|stderr","time":"<RFC3339Nano>"}
+ * MSG receives the decoded message (at most LEN bytes). 1 with *RET filled (its msg in
+ * MSG); 0 when the line has any other shape (attrs, another key order, whitespace,
+ * invalid UTF-8, an escape JSON does not have...), for dl_jsonfile_parse_line, whose reading of
+ * every line this accepts is the same (fuzzed side by side: fuzz_jsonfile). */
+int dl_jsonfile_parse_fast(const char *line, size_t len, char *msg, dl_entry *ret);
 
 /* Parse one json-file line into *RET (message and timestamp text point into
  * storage the caller's JSON object owns: see dl_jsonfile_read). Exposed for tests. */

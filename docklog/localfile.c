@@ -212,7 +212,6 @@ static int entry(dl_local_stream *s, const uint8_t *body, size_t len, dl_entry_c
         return 0;
     }
     dl_entry e = {.stream = le.stream, .ts = le.ts};
-    dv_timestamp_format_fixed(le.ts, e.ts_text);
     if (le.partial && !le.last) {
         e.msg = (const char *)le.line;
         e.len = le.len;

@@ -1,7 +1,9 @@
 /* Docker's json-file log as docklog follows it from disk (docklog/jsonfile.h): the
  * input is written as a container's log file in a private temporary directory and
  * read through dl_jsonfile_read in small steps (lines split across reads, torn lines,
- * lines over the limit), every line through dl_jsonfile_parse_line. The file is
+ * lines over the limit), every line through dl_jsonfile_parse_line, and the input as one
+ * line through both decoders: what dl_jsonfile_parse_fast takes, it must read exactly as
+ * Jansson does. The file is
  * opened once (dl_jsonfile_open) and rewound for each input: closing an inotify
  * instance takes milliseconds, which would make this harness 100 times slower. */
 #include <fcntl.h>
@@ -63,7 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     json_t *j = NULL;
     dl_entry e;
-    if (dl_jsonfile_parse_line((const char *)data, len, &j, &e, NULL) == 0)
+    int slow = dl_jsonfile_parse_line((const char *)data, len, &j, &e, NULL);
+    /* The fast decoder reads every line it takes as Jansson does. */
+    static char msg[DL_JSONFILE_LINE_MAX];
+    dl_entry fast;
+    if (len <= sizeof(msg) && dl_jsonfile_parse_fast((const char *)data, len, msg, &fast)) {
+        if (slow != 0 || fast.stream != e.stream || fast.ts != e.ts || fast.len != e.len ||
+            memcmp(fast.msg, e.msg, e.len) != 0 || strcmp(fast.ts_text, e.ts_text) != 0)
+            abort();
+    }
+    if (slow == 0)
         json_decref(j);
 
     if (ftruncate(wfd, 0) < 0 || (len > 0 && pwrite(wfd, data, len, 0) != (ssize_t)len) ||

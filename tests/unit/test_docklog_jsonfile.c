@@ -210,6 +210,93 @@ static void test_resumes_at_its_place(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* A reader that gets no CPU while Docker creates and deletes a whole file counts the
+ * file it never saw (the caller reports the gap); two rotations, which leave every
+ * newer file named, count nothing. Files take time to fill: 20 ms between rotations,
+ * more than a tick of the coarse clock inode times use. */
+static void test_counts_a_file_it_never_saw(void **state)
+{
+    (void)state;
+    for (int rotations = 2; rotations <= 3; rotations++) {
+        _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/c-json.log", dir);
+        entry(path, "stdout", 1);
+        dl_jsonfile f;
+        dv_error err;
+        assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+        struct got g = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+        read_all(&f, &g);
+        for (int r = 1; r <= rotations; r++) {
+            usleep(20000);
+            rotate(path, 2);
+            entry(path, "stdout", 1 + r);
+        }
+        read_all(&f, &g);
+        assert_int_equal(f.dropped, (uint64_t)(rotations - 2));
+        /* 2 rotations: entries 1, 2, 3; with 3, entry 2's file went unseen: 1, 3, 4. */
+        assert_int_equal(g.n, 3);
+        assert_true((memmem(g.out.data, g.out.len, "2 stdout", 8) != NULL) == (rotations == 2));
+        dl_jsonfile_close(&f);
+        got_free(&g);
+        dv_test_rm_rf(dir);
+    }
+}
+
+/* Docker's own lines are decoded without Jansson, exactly as Jansson reads them; any
+ * other shape is left to Jansson (0). */
+static void test_fast_decoder_reads_as_jansson(void **state)
+{
+    (void)state;
+    static const char *const docker[] = {
+        "{\"log\":\"plain "
+        "line\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01.123456789Z\"}",
+        "{\"log\":\"\\u003cb\\u003e \\u0026 \\\"q\\\" \\\\ \\t \\u001b[0m "
+        "\\u0000\\n\",\"stream\":\"stderr\","
+        "\"time\":\"2024-01-01T00:00:02Z\"}",
+        "{\"log\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00 \xf0\x9f\x98\x80 "
+        "\\ufffd\\n\",\"stream\":\"stdout\",\"time\":"
+        "\"2024-05-01T10:00:00.5+01:00\"}",
+        "{\"log\":\"a 16 KiB piece, no "
+        "newline\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:03Z\"}",
+    };
+    static const char *const other[] = {
+        "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"attrs\":{\"a\":\"b\"},\"time\":\"2024-01-01T00:"
+        "00:01Z\"}",
+        "{\"stream\":\"stdout\",\"log\":\"x\\n\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\": \"x\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\":\"\\ud800 lone\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\":\"\xed\xa0\x80 surrogate in "
+        "UTF-8\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\":\"\xc0\xaf overlong\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\":\"\\x\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\":\"x\",\"stream\":\"stdin\",\"time\":\"2024-01-01T00:00:01Z\"}",
+        "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"yesterday\"}",
+        "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"} ",
+        "{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:01Z\"",
+    };
+    static char msg[DL_JSONFILE_LINE_MAX];
+    for (size_t i = 0; i < DV_ARRAY_SIZE(docker); i++) {
+        dl_entry fast, slow;
+        json_t *j = NULL;
+        size_t len = strlen(docker[i]);
+        assert_int_equal(dl_jsonfile_parse_line(docker[i], len, &j, &slow, NULL), 0);
+        if (dl_jsonfile_parse_fast(docker[i], len, msg, &fast) != 1)
+            fail_msg("line %zu: not decoded by the fast decoder", i);
+        assert_int_equal(fast.stream, slow.stream);
+        assert_int_equal(fast.ts, slow.ts);
+        assert_int_equal(fast.len, slow.len);
+        assert_memory_equal(fast.msg, slow.msg, slow.len);
+        assert_string_equal(fast.ts_text, slow.ts_text);
+        json_decref(j);
+    }
+    for (size_t i = 0; i < DV_ARRAY_SIZE(other); i++) {
+        dl_entry fast;
+        if (dl_jsonfile_parse_fast(other[i], strlen(other[i]), msg, &fast) != 0)
+            fail_msg("line %zu was taken by the fast decoder: %s", i, other[i]);
+    }
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -228,6 +315,8 @@ int main(void)
         cmocka_unit_test(test_follows_rotations_by_inode),
         cmocka_unit_test(test_partial_lines_and_garbage),
         cmocka_unit_test(test_resumes_at_its_place),
+        cmocka_unit_test(test_counts_a_file_it_never_saw),
+        cmocka_unit_test(test_fast_decoder_reads_as_jansson),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
