@@ -28,14 +28,27 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+static int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
+                        dv_sync_fn sync, dv_error *err);
+
+static int sync_fd(int fd)
+{
+    return fsync(fd);
+}
+
 int dv_fsync_parent(const char *path, dv_error *err)
+{
+    return dv_fsync_parent_with(path, NULL, err);
+}
+
+int dv_fsync_parent_with(const char *path, dv_sync_fn sync, dv_error *err)
 {
     _cleanup_free_ char *copy = dv_xstrdup(path);
     const char *dir = dirname(copy);
     _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return dv_error_errno(err, -errno, "open directory %s", dir);
-    if (fsync(dfd) < 0)
+    if ((sync ? sync : sync_fd)(dfd) < 0)
         return dv_error_errno(err, -errno, "fsync directory %s", dir);
     return 0;
 }
@@ -43,7 +56,21 @@ int dv_fsync_parent(const char *path, dv_error *err)
 int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t mode,
                           unsigned flags, dv_error *err)
 {
-    bool sync = !(flags & DV_ATOMIC_NO_SYNC);
+    if (flags & DV_ATOMIC_NO_SYNC)
+        return atomic_write(path, data, len, mode, NULL, err);
+    return atomic_write(path, data, len, mode, sync_fd, err);
+}
+
+int dv_atomic_write_synced(const char *path, const void *data, size_t len, mode_t mode,
+                           dv_sync_fn sync, dv_error *err)
+{
+    return atomic_write(path, data, len, mode, sync ? sync : sync_fd, err);
+}
+
+/* SYNC NULL: no sync at all (DV_ATOMIC_NO_SYNC). */
+static int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
+                        dv_sync_fn sync, dv_error *err)
+{
     _cleanup_free_ char *tmp = dv_xasprintf("%s.tmp", path);
 
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -57,7 +84,7 @@ int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t
         unlink(tmp);
         return dv_error_errno(err, r, "write %s", tmp);
     }
-    if (sync && fsync(fd) < 0) {
+    if (sync && sync(fd) < 0) {
         r = -errno;
         unlink(tmp);
         return dv_error_errno(err, r, "fsync %s", tmp);
@@ -72,7 +99,7 @@ int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t
         unlink(tmp);
         return dv_error_errno(err, r, "rename %s to %s", tmp, path);
     }
-    return sync ? dv_fsync_parent(path, err) : 0;
+    return sync ? dv_fsync_parent_with(path, sync, err) : 0;
 }
 
 int dv_atomic_write(const char *path, const void *data, size_t len, mode_t mode, dv_error *err)

@@ -30,6 +30,14 @@ int dv_atomic_write_flags(const char *path, const void *data, size_t len, mode_t
 int dv_atomic_write_json_flags(const char *path, const json_t *json, mode_t mode, unsigned flags,
                                dv_error *err);
 
+/* The sync step of a durable write: fsync(2) unless a test replaces it (to hold
+ * a write before it is durable, or make it fail). Returns 0, or -1 with errno. */
+typedef int (*dv_sync_fn)(int fd);
+/* dv_atomic_write() with SYNC in place of fsync for the file and its directory
+ * (NULL: fsync). */
+int dv_atomic_write_synced(const char *path, const void *data, size_t len, mode_t mode,
+                           dv_sync_fn sync, dv_error *err);
+
 /* Read a whole file into a NUL-terminated heap buffer. *ret_len (optional) gets
  * the length without the NUL. Fails with -ENOENT etc. */
 int dv_read_file(const char *path, char **ret_data, size_t *ret_len, dv_error *err);
@@ -47,5 +55,7 @@ int dv_dir_secure(const char *path, mode_t mode, mode_t *ret_old_mode, dv_error 
 
 /* fsync the directory holding PATH (after creating, renaming or unlinking PATH). */
 int dv_fsync_parent(const char *path, dv_error *err);
+/* The same with SYNC in place of fsync (NULL: fsync). */
+int dv_fsync_parent_with(const char *path, dv_sync_fn sync, dv_error *err);
 
 #endif

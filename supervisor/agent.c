@@ -299,7 +299,8 @@ static int setup(dv_agent *a, dv_error *err)
     if ((r = dv_loop_new(&a->run.loop, err)) < 0 ||
         (r = dv_lanes_init(&a->lanes, a->run.loop, err)) < 0 ||
         (r = dv_ports_new(a->config.port_min, a->config.port_max, a->config.bind_address,
-                          &a->run.ports, err)) < 0)
+                          &a->run.ports, err)) < 0 ||
+        (r = dv_runner_records_new(&a->run, NULL, err)) < 0)
         return r;
     a->hub = dv_event_hub_new();
     a->run.tasks = dv_task_table_new();
@@ -367,6 +368,11 @@ static int setup(dv_agent *a, dv_error *err)
  * still touch (loop, client) can be freed, and the process just exits. */
 static bool teardown(dv_agent *a)
 {
+    /* First, and also when teardown gives up on stuck workers below: every record
+     * saved while the agent ran is on disk when it exits. Nothing saves after the
+     * loop has stopped; a job still waiting for a ticket is let go. */
+    if (a->run.records)
+        dv_record_writer_stop(a->run.records);
     dv_metrics_listener_stop(a->metrics_listener);
     a->metrics_listener = NULL;
     if (a->api)
@@ -412,6 +418,7 @@ static bool teardown(dv_agent *a)
     dv_loop_free(a->run.loop);
     dv_docker_free(a->run.docker);
     dv_docker_free(a->run.quick_docker);
+    dv_record_writer_free(a->run.records); /* after the loop: failures it posted are gone */
     dv_state_store_free(a->run.store);
     json_decref(a->node);
     free(a->run.docklog_bin);

@@ -120,7 +120,45 @@ int dv_state_store_save_task(dv_state_store *store, const char *task_id, const j
     return dv_atomic_write_json(path, record, 0600, err);
 }
 
+char *dv_state_store_task_text(const char *task_id, const json_t *record, size_t *ret_len,
+                               dv_error *err)
+{
+    if (!json_is_integer(json_object_get(record, "version"))) {
+        dv_error_set(err, -EINVAL, "task %s: record has no version", task_id);
+        return NULL;
+    }
+    /* As dv_atomic_write_json writes it: compact, sorted keys, one line. */
+    _cleanup_free_ char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) {
+        dv_error_set(err, -EINVAL, "task %s: the record cannot be serialized", task_id);
+        return NULL;
+    }
+    size_t len = strlen(text);
+    char *line = dv_xmalloc(len + 2);
+    memcpy(line, text, len);
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    *ret_len = len + 1;
+    return line;
+}
+
+int dv_state_store_write_task_text(dv_state_store *store, const char *task_id, const char *text,
+                                   size_t len, dv_sync_fn sync, dv_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    int r = task_path(store, task_id, &path, err);
+    if (r < 0)
+        return r;
+    return dv_atomic_write_synced(path, text, len, 0600, sync, err);
+}
+
 int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_error *err)
+{
+    return dv_state_store_remove_task_synced(store, task_id, NULL, err);
+}
+
+int dv_state_store_remove_task_synced(dv_state_store *store, const char *task_id, dv_sync_fn sync,
+                                      dv_error *err)
 {
     _cleanup_free_ char *path = NULL;
     int r = task_path(store, task_id, &path, err);
@@ -131,7 +169,7 @@ int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_er
             return 0;
         return dv_error_errno(err, -errno, "remove %s", path);
     }
-    return dv_fsync_parent(path, err);
+    return dv_fsync_parent_with(path, sync, err);
 }
 
 bool dv_state_store_has_task(const dv_state_store *store, const char *task_id)
@@ -274,6 +312,8 @@ bool dv_state_store_is_quarantined(const dv_state_store *store, const char *task
     return false;
 }
 
+/* Synchronous, on the loop: the table changes with a pull or a removal of an image,
+ * a few times a minute at most, not with every state change of every task. */
 int dv_state_store_save_images(dv_state_store *store, const json_t *table, dv_error *err)
 {
     _cleanup_free_ char *path = dv_xasprintf("%s/images.json", store->state_dir);

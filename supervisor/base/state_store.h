@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "uuid.h"
 
@@ -34,6 +35,20 @@ int dv_state_store_save_task(dv_state_store *store, const char *task_id, const j
                              dv_error *err);
 /* Removing a record that does not exist is not an error. */
 int dv_state_store_remove_task(dv_state_store *store, const char *task_id, dv_error *err);
+
+/* The two halves of dv_state_store_save_task, for the record writer
+ * (record_writer.h), which serializes on the loop and writes on its thread.
+ * The text of RECORD as a record file holds it (heap; *RET_LEN its length), or
+ * NULL with ERR set (no "version", or a string that is not UTF-8). */
+char *dv_state_store_task_text(const char *task_id, const json_t *record, size_t *ret_len,
+                               dv_error *err);
+/* Write TEXT as TASK_ID's record durably; SYNC stands in for fsync (NULL: fsync),
+ * so tests can hold or fail the step that makes it durable. */
+int dv_state_store_write_task_text(dv_state_store *store, const char *task_id, const char *text,
+                                   size_t len, dv_sync_fn sync, dv_error *err);
+/* dv_state_store_remove_task with SYNC in place of fsync (NULL: fsync). */
+int dv_state_store_remove_task_synced(dv_state_store *store, const char *task_id, dv_sync_fn sync,
+                                      dv_error *err);
 
 /* Is there a record for TASK_ID on disk (loaded or not)? A record that cannot
  * be checked (an I/O error) counts as present: callers use this to spare things. */

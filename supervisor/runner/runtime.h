@@ -21,6 +21,7 @@
 #include "lanes.h"
 #include "loop.h"
 #include "ports.h"
+#include "record_writer.h"
 #include "proc.h"
 #include "state_store.h"
 #include "task.h"
@@ -85,6 +86,9 @@ typedef struct dv_runtime {
      * of `docker`. */
     dv_docker *quick_docker;
     dv_state_store *store;
+    /* Task records are saved through it, off the loop (record_writer.h); every job
+     * waits for the records saved before it was submitted (task_runner.c). */
+    dv_record_writer *records;
     dv_ports *ports;
     dv_task_table *tasks;
     struct dv_image_gc *image_gc; /* image_gc.h */

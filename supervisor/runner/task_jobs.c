@@ -38,6 +38,10 @@ dv_job *dv_job_new(enum dv_job_kind kind, dv_runtime *run, const dv_task *t)
         j->gen = t->gen;
     }
     j->proc = (dv_docklog_proc)DV_DOCKLOG_PROC_INIT;
+    /* Jobs submitted without dv_runner_submit (the API's signal, exec, stats) get
+     * their ticket here, on the loop, as they are made. */
+    j->records = run->records;
+    j->records_ticket = j->records ? dv_record_writer_latest(j->records) : 0;
     return j;
 }
 
@@ -752,6 +756,10 @@ void dv_job_run(void *data)
 {
     dv_job *j = data;
     dv_error_clear(&j->err);
+    /* Reads change nothing a record must be ahead of; everything else waits (a
+     * wait for a ticket done already costs a lock). */
+    if (j->kind != DV_JOB_INSPECT && j->kind != DV_JOB_STATS && j->records)
+        dv_record_writer_wait(j->records, j->records_ticket);
     switch (j->kind) {
     case DV_JOB_IMAGE:
         run_image(j);

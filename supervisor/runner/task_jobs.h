@@ -93,6 +93,11 @@ typedef struct dv_job {
      * "" for none. */
     char owned_in[65], owned_out[65];
     dv_work_done_fn done; /* dv_runner_submit's caller's, run after owned_out is kept */
+    /* The record writer's latest ticket when the job was made (dv_job_new) or
+     * submitted (dv_runner_submit): dv_job_run waits for it before any call that
+     * changes something in Docker, so every record saved before is durable first. */
+    dv_record_writer *records; /* the runtime's (thread-safe) */
+    uint64_t records_ticket;
 
     /* IMAGE */
     dv_task_spec *spec; /* IMAGE: the task's parsed spec (a reference: it is immutable) */
@@ -155,7 +160,8 @@ dv_job *dv_job_new(enum dv_job_kind kind, dv_runtime *run, const dv_task *t);
 /* Copy S into the job (freed with it); NULL stays NULL. */
 const char *dv_job_keep(dv_job *job, const char *s);
 void dv_job_free(dv_job *job);
-/* The worker entry point for every kind. */
+/* The worker entry point for every kind. A kind that changes something (all but
+ * INSPECT and STATS) first waits for the job's records_ticket. */
 void dv_job_run(void *data);
 /* The lane (lanes.h) a job of this kind runs in. */
 enum dv_lane dv_job_lane(const dv_job *job);

@@ -51,6 +51,11 @@ void dv_runner_forget(dv_runtime *run, dv_task *t, enum dv_task_gone_why why, co
 
 int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err)
 {
+    /* Written here, not through the writer: a write of the task still queued
+     * there would overtake this one. A task being submitted has had nothing saved
+     * yet; for any other the loop waits for the writer first. */
+    if (run->records && dv_record_writer_pending(run->records, t->id))
+        dv_record_writer_wait(run->records, dv_record_writer_latest(run->records));
     memcpy(t->boot_id, run->boot_id, sizeof(t->boot_id)); /* recovery tells a reboot by it */
     _cleanup_json_ json_t *rec = dv_task_to_json(t);
     if (!rec) /* a string from outside (an Engine answer) that is not UTF-8 */
@@ -58,11 +63,41 @@ int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err)
     return dv_state_store_save_task(run->store, t->id, rec, err);
 }
 
+/* Serialized here (cheap), made durable by the writer's thread: the loop never
+ * waits for an fsync. What depends on the record being on disk, a job's Docker
+ * calls, waits for it on its worker (dv_runner_submit). */
 static void save(dv_runtime *run, dv_task *t)
 {
+    memcpy(t->boot_id, run->boot_id, sizeof(t->boot_id));
+    _cleanup_json_ json_t *rec = dv_task_to_json(t);
     dv_error err;
-    if (dv_runner_save(run, t, &err) < 0)
+    size_t len = 0;
+    char *text = NULL;
+    if (!rec)
+        dv_error_set(&err, -EINVAL, "cannot serialize the record of task %s", t->id);
+    else
+        text = dv_state_store_task_text(t->id, rec, &len, &err);
+    if (!text) {
         dv_log_error("task %s: saving its record: %s", dv_runner_short_id(t), err.msg);
+        return;
+    }
+    dv_record_writer_save(run->records, t->id, text, len);
+}
+
+/* The writer could not save or remove a record: logged as a synchronous save's
+ * failure was. The task goes on (its container does not need the data dir). */
+static void record_failed(void *ctx, const char *task_id, bool removing, const dv_error *err)
+{
+    (void)ctx;
+    dv_log_error("task %.8s: %s its record: %s", task_id, removing ? "removing" : "saving",
+                 err->msg);
+}
+
+int dv_runner_records_new(dv_runtime *run, dv_sync_fn sync, dv_error *err)
+{
+    dv_record_writer_options o = {
+        .loop = run->loop, .failed = record_failed, .userdata = run, .sync = sync};
+    return dv_record_writer_new(run->store, &o, &run->records, err);
 }
 
 /* ---- job plumbing ---- */
@@ -95,6 +130,11 @@ void dv_runner_submit(dv_runtime *run, dv_job *j, dv_work_done_fn done)
     if (t)
         snprintf(j->owned_in, sizeof(j->owned_in), "%s", dv_rt(t)->owned_container);
     j->done = done;
+    /* Every record saved so far is durable before the job's first Engine call
+     * (dv_job_run waits for it): what the job does to Docker is never ahead of
+     * the records, whatever order the writer and the workers run in. */
+    if (j->records)
+        j->records_ticket = dv_record_writer_latest(j->records);
     int r = dv_lanes_submit(run->lanes, dv_job_lane(j), dv_job_run, job_done, free_job, j);
     if (r == 0)
         return;
@@ -134,6 +174,9 @@ void dv_runner_set_aside(dv_runtime *run, dv_task *t, const char *why)
                       "%s: the task's record is set aside and nothing of the task is touched "
                       "any more (see GET /v1/node)",
                       why);
+    /* The record is moved aside: a write of it still queued must not put it
+     * back (rare: a hand-edited record or a bug; the loop waits for the writer). */
+    dv_record_writer_wait(run->records, dv_record_writer_latest(run->records));
     dv_error err;
     _cleanup_free_ char *to = NULL;
     char listed[DV_QUARANTINE_REASON_MAX];
@@ -583,9 +626,10 @@ static void destroy_done(dv_loop *loop, void *data)
     }
     dv_ports_release_task(run->ports, t->id);
     dv_image_gc_task_destroyed(run, t);
-    dv_error err;
-    if (dv_state_store_remove_task(run->store, t->id, &err) < 0)
-        dv_log_error("task %s: removing its record: %s", dv_runner_short_id(t), err.msg);
+    /* After the container's removal (a crash in between finds the record, destroying,
+     * and finishes the destroy); in the writer's queue, so no write of the record
+     * still queued comes after it. A failure is logged by record_failed. */
+    dv_record_writer_remove(run->records, t->id);
     if (j->container_id && !j->remove_container)
         dv_task_event_add(t, &dv_runner_ops, run, "Destroyed",
                           "the task is gone; its container %.12s is kept (gc.container is false)",

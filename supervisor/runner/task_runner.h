@@ -117,8 +117,16 @@ extern const dv_task_ops dv_runner_ops;
  * ERR names the field. */
 int dv_runner_create(dv_runtime *run, const json_t *spec_json, const dv_task_alloc *alloc,
                      dv_task **ret, unsigned *ret_status, dv_spec_error *err);
-/* Write T's record durably (temp, fsync, rename, fsync the directory). */
+/* Write T's record durably (temp, fsync, rename, fsync the directory), here and
+ * now: for a task being submitted, whose record must be on disk before the API
+ * answers. Should a save of T still be queued in the record writer (never for a
+ * task being submitted: it has had nothing saved), the loop waits for it first,
+ * so this write is never overtaken. Every later save, the state machine's
+ * (changed), goes through the writer. */
 int dv_runner_save(dv_runtime *run, dv_task *t, dv_error *err);
+/* Start RUN's record writer (record_writer.h): failures are logged on the loop.
+ * SYNC stands in for fsync (NULL: fsync; tests hold it). */
+int dv_runner_records_new(dv_runtime *run, dv_sync_fn sync, dv_error *err);
 /* Undo dv_runner_create() for a task whose record could not be written: nothing of
  * it was started; its ports, directories and table entry go. Frees T. */
 void dv_runner_abandon(dv_runtime *run, dv_task *t);

@@ -368,6 +368,8 @@ int64_t dv_renv_heard_time(dv_renv *e, const char *kind, const char *id, const c
 
 json_t *dv_renv_record(dv_renv *e, const char *id)
 {
+    /* What the runner saved so far, once the record writer has written it. */
+    dv_record_writer_wait(e->run->records, dv_record_writer_latest(e->run->records));
     char *path = fmt("%s/state/tasks/%s.json", e->tr->dir, id);
     json_t *j = json_load_file(path, 0, NULL);
     free(path);

@@ -102,7 +102,8 @@ size_t dv_renv_heard(dv_renv *e, const char *kind, const char *id, const char *t
 /* The monotonic time of the first such note, 0 if none. */
 int64_t dv_renv_heard_time(dv_renv *e, const char *kind, const char *id, const char *type,
                            const char *needle);
-/* The task's record on disk (state/tasks/ID.json), NULL when there is none. */
+/* The task's record on disk (state/tasks/ID.json) once the record writer has
+ * written everything saved so far; NULL when there is none. */
 json_t *dv_renv_record(dv_renv *e, const char *id);
 /* "METHOD path" of every request the fake saw (without /_ping, /version),
  * comma separated; path cut at 24 characters. Valid until the next call. */

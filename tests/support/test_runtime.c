@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "task_runner.h"
 #include "test_support.h"
 
 dv_test_runtime *dv_test_runtime_new(dv_fake *fake)
@@ -35,7 +36,7 @@ dv_test_runtime *dv_test_runtime_new(dv_fake *fake)
         dv_lanes_init(&tr->lanes, run->loop, &err) < 0 ||
         dv_ports_new(tr->config.port_min, tr->config.port_max, tr->config.bind_address, &run->ports,
                      &err) < 0 ||
-        !(run->tasks = dv_task_table_new()))
+        !(run->tasks = dv_task_table_new()) || dv_runner_records_new(run, NULL, &err) < 0)
         goto fail;
     return tr;
 fail:
@@ -58,6 +59,7 @@ void dv_test_runtime_free(dv_test_runtime *tr, void (*free_rt)(dv_task *t))
         dv_task_table_free(run->tasks, free_rt);
     dv_ports_free(run->ports);
     dv_loop_free(run->loop);
+    dv_record_writer_free(run->records);
     dv_docker_free(run->docker);
     dv_docker_free(run->quick_docker);
     dv_state_store_free(run->store);

@@ -25,6 +25,7 @@
 #include "duration.h"
 #include "labels.h"
 #include "runner_env.h"
+#include "sync_gate.h"
 
 #define CID "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 #define CID2 "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2"
@@ -119,6 +120,37 @@ static void test_start_with_a_pull(void **state)
     _cleanup_json_ json_t *rec = dv_renv_record(e, id);
     assert_string_equal(dv_renv_str(rec, "state"), "running");
     assert_string_equal(dv_renv_str(rec, "image_id"), IMG);
+}
+
+/* A job's Docker calls wait for the records saved before it was submitted: with
+ * the record writer's fsync held, the start's first Engine call is not made and
+ * the loop goes on (the task is pulling); once the fsync is let through, the
+ * task starts. Without the wait (or with saves on the loop, which the held sync
+ * does not hold) the Engine would be called at once. */
+static void test_a_job_waits_for_the_records_saved_before_it(void **state)
+{
+    dv_renv *e = *state;
+    dv_runtime *run = e->run;
+    dv_record_writer_free(run->records); /* idle: nothing saved yet */
+    dv_sync_gate_reset();
+    assert_int_equal(dv_runner_records_new(run, dv_sync_gate_sync, NULL), 0);
+    dv_sync_gate_hold(true);
+    char id[DV_UUID_STRLEN + 1];
+    dv_task *t = dv_renv_create(e, SPEC(""), id); /* "Received": saved, held */
+    dv_renv_happy(e, CID, id);
+    dv_renv_start(e, t); /* pulling: saved, held; the IMAGE job submitted */
+    assert_true(dv_sync_gate_wait_held(3000));
+    dv_renv_sleep(e, 300);
+    assert_string_equal(dv_renv_calls(e), "");
+    assert_int_equal(dv_renv_task(e, id)->state, DV_TASK_PULLING);
+    assert_false(dv_sync_gate_overdue());
+    dv_sync_gate_hold(false);
+    assert_true(dv_renv_wait_state(e, id, DV_TASK_RUNNING, 3000));
+    assert_string_equal(dv_renv_calls(e), "GET /images/app:1/json,POST /containers/create,"
+                                          "POST /containers/c1c1c1c1c1c1,"
+                                          "GET /containers/c1c1c1c1c1c1");
+    _cleanup_json_ json_t *rec = dv_renv_record(e, id);
+    assert_string_equal(dv_renv_str(rec, "state"), "running");
 }
 
 /* ---- stops ---- */
@@ -889,6 +921,8 @@ int main(void)
                                         dv_renv_teardown),
         cmocka_unit_test_setup_teardown(test_forced_destroy_while_pulling, dv_renv_setup,
                                         dv_renv_teardown),
+        cmocka_unit_test_setup_teardown(test_a_job_waits_for_the_records_saved_before_it,
+                                        dv_renv_setup, dv_renv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
