@@ -30,15 +30,19 @@ run_suite() { # BUILD_DIR [ctest -E REGEX for the integration tests]
     ctest --test-dir "$1" --output-on-failure -L unit -j "$jobs"
     ctest --test-dir "$1" --output-on-failure -LE unit ${2:+-E "$2"}
 }
-# The sanitizer pass leaves out, to keep a full run under 60 minutes (~4.5 of them):
+# The sanitizer pass leaves out, to keep a full run under 60 minutes:
 # - docklog's Engine API mode duplicates (test_docklog_*_api): the plain pass runs them;
 #   under the sanitizers docklog runs in its production mode on a local Engine (Docker's
 #   files read from disk), and the API mode's parsers are fuzzed under ASan (http,
 #   frames) and unit-tested there (test_docklog_http, test_docklog_fake);
 # - test_agent_scale and test_api_lockout, which measure wakeups and latency: the
 #   sanitizers' slowdown says nothing there. The systemd scenarios and the package skip
-#   themselves (exit 77).
-asan_exclude='^integration/(test_docklog_[a-z_]+_api|test_agent_scale|test_api_lockout)$'
+#   themselves (exit 77);
+# - test_scale_inotify_default (300 tasks, ~8 minutes plain) and test_docklog_fidelity
+#   (over 4 minutes under the sanitizers): floods and scale for code the smaller tests
+#   run there too (test_inotify_limit: the polling helpers; test_docklog_kill, _stream
+#   and _rotation: the file reader, its resume and its sinks).
+asan_exclude='^integration/(test_docklog_[a-z_]+_api|test_docklog_fidelity|test_agent_scale|test_api_lockout|test_scale_inotify_default)$'
 log "running the test suite (build)"
 run_suite build
 
