@@ -36,6 +36,17 @@ for i in $(seq 1 "$N"); do
 done
 mapfile -t ids <"$T_DIR/ids"
 [ "${#ids[@]}" = "$N" ] || fail "${#ids[@]} ids, not $N"
+# for_all_tasks COMMAND: `dockvisor COMMAND ID` for every task, 20 at a time (waiting on
+# those pids only: a bare wait would wait for the agent too)
+for_all_tasks() {
+    local id pids=()
+    for id in "${ids[@]}"; do
+        dv "$1" "$id" >/dev/null 2>&1 &
+        pids+=($!)
+        [ "${#pids[@]}" -lt 20 ] || { wait "${pids[@]}"; pids=(); }
+    done
+    [ "${#pids[@]}" = 0 ] || wait "${pids[@]}"
+}
 running() { dv status -json | jq '[.[] | select(.state == "running")] | length'; }
 wait_for 900 sh -c "[ \"\$('$DOCKVISOR_BIN' status -json | jq '[.[] | select(.state == \"running\")] | length')\" = $N ]" ||
     fail "$(running) of $N tasks running after 900 s"
@@ -50,13 +61,7 @@ ok "$polling of $N docklogs poll at the default limit; node-status says the limi
 
 # Stop them all (docklog drains each), then every stream must be 1, 3, 5... and
 # 2, 4, 6... with nothing missing and nothing twice.
-pids=()
-for id in "${ids[@]}"; do
-    dv stop "$id" >/dev/null 2>&1 &
-    pids+=($!)
-    [ "${#pids[@]}" -lt 20 ] || { wait "${pids[@]}"; pids=(); }
-done
-[ "${#pids[@]}" = 0 ] || wait "${pids[@]}"
+for_all_tasks stop
 wait_for 300 sh -c "[ \"\$('$DOCKVISOR_BIN' status -json | jq '[.[] | select(.state != \"exited\" and .state != \"stopped\" and .state != \"failed\")] | length')\" = 0 ]" ||
     fail "tasks still not stopped: $(dv status -json | jq -c '[.[] | .state] | group_by(.) | map({(.[0]): length}) | add')"
 lines_total=0
@@ -80,11 +85,5 @@ gaps=$(cat "$T_DIR"/data/tasks/*/docklog.gaps 2>/dev/null | wc -l)
 ok "all $N tasks delivered every line once ($lines_total lines), no gap"
 
 restore
-pids=()
-for id in "${ids[@]}"; do
-    dv rm "$id" >/dev/null 2>&1 &
-    pids+=($!)
-    [ "${#pids[@]}" -lt 20 ] || { wait "${pids[@]}"; pids=(); }
-done
-[ "${#pids[@]}" = 0 ] || wait "${pids[@]}"
+for_all_tasks rm
 finish
