@@ -86,6 +86,15 @@ int dl_engine_inspect(dl_engine *e, dl_container_state *ret, dv_error *err)
     const char *compress =
         json_string_value(json_object_get(json_object_get(lc, "Config"), "compress"));
     s.log_compress = compress && strcmp(compress, "true") == 0;
+    const char *max_size =
+        json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size"));
+    const char *max_file =
+        json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file"));
+    bool local = strcmp(s.log_driver, "local") == 0;
+    /* json-file rotates only with max-size (its max-file defaults to 1); local always
+     * (max-size 20m, max-file 5 by default). */
+    s.log_truncates = (local || (max_size && *max_size && strcmp(max_size, "-1") != 0)) &&
+                      (max_file ? atoi(max_file) < 2 : !local);
     copy_str(s.log_path, sizeof(s.log_path), json_object_get(j, "LogPath"));
     if (strcmp(s.log_driver, "local") == 0) {
         /* Docker gives no LogPath for local, and compresses unless told not to. The

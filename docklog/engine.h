@@ -35,6 +35,10 @@ typedef struct dl_container_state {
      * read anyway), State.Pid (0: not running). */
     char log_path[1024];
     bool log_compress;
+    /* The driver rotates by truncating its only file in place (max-size set, max-file
+     * below 2: json-file's default is 1): the same inode starts again at byte 0, which
+     * a reader holding it cannot tell from a file that did not grow. */
+    bool log_truncates;
     int pid;
 } dl_container_state;
 

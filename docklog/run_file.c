@@ -76,6 +76,8 @@ bool dl_file_source_usable(const dl_config *config, const dl_container_state *s,
         no = "the log driver is neither json-file nor local";
     else if (s->log_compress && !local)
         no = "json-file compresses rotated files (compress=true)";
+    else if (s->log_truncates)
+        no = "with max-file 1 Docker rotates by truncating the only log file in place";
     else if (!s->log_path[0])
         no = local ? "Docker gives no container directory (HostnamePath)"
                    : "Docker gives no LogPath";

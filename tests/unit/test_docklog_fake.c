@@ -441,6 +441,46 @@ static void test_file_source_resumes_at_its_place(void **state)
     env_free(&e);
 }
 
+/* json-file with max-size and max-file 1 (Docker's default max-file) rotates by
+ * truncating its only file in place: a reader holding it cannot tell, so auto reads
+ * through the API and a config that asks for the files fails, saying why. */
+static void test_truncating_json_file_is_read_through_the_api(void **state)
+{
+    (void)state;
+    const char *sources[] = {NULL, "file"};
+    for (size_t i = 0; i < 2; i++) {
+        struct env e;
+        env_init(&e);
+        e.source = sources[i];
+        char log[4200], inspect[8192];
+        snprintf(log, sizeof(log), "%s/c-json.log", e.dir);
+        json_entry(log, "2024-01-01T00:00:10Z", "a");
+        snprintf(inspect, sizeof(inspect),
+                 "{\"State\":{\"Running\":false,\"Restarting\":false,\"Status\":\"exited\","
+                 "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"LogPath\":\"%s\",\"HostConfig\":{"
+                 "\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"1m\"}}}}",
+                 log);
+        dv_fake *f = dv_fake_start(NULL, NULL);
+        dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect);
+        _cleanup_buf_ dv_buf s1 = DV_BUF_INIT;
+        frame(&s1, 1, "2024-01-01T00:00:10Z a\n");
+        add_logs(f, &s1, 0, 0, DV_FAKE_END_OK);
+        write_config(&e, dv_fake_endpoint(f), NULL);
+        int code = run(&e, false);
+        _cleanup_free_ char *diag = slurp(e.diag);
+        assert_non_null(strstr(diag, "with max-file 1 Docker rotates by truncating"));
+        if (!sources[i]) {
+            expect_code(&e, code, DV_DOCKLOG_EXIT_DRAINED);
+            expect_file(&e, "stdout", "a\n");
+            assert_non_null(dv_fake_find(f, "GET", "/containers/" CID "/logs"));
+        } else {
+            expect_code(&e, code, DV_DOCKLOG_EXIT_PERMANENT);
+        }
+        dv_fake_stop(f);
+        env_free(&e);
+    }
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -600,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_gap_is_reported),
         cmocka_unit_test(test_new_container_appends),
         cmocka_unit_test(test_file_source_resumes_at_its_place),
+        cmocka_unit_test(test_truncating_json_file_is_read_through_the_api),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_tls),
     };
