@@ -180,6 +180,7 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     size_t skipped = 0, skipped_reported = 0;
     uint64_t dropped_reported = 0;
     int64_t next_inspect = dv_monotonic_ns() + INSPECT_INTERVAL;
+    int64_t batch_since = 0; /* monotonic: the batch's first delivery not saved yet; 0: none */
     int result = -1;
     bool draining = false; /* Docker said exited: reading to the end, then confirm */
     char drain_started_at[sizeof(state.started_at)];
@@ -191,7 +192,18 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
         int r = dl_jsonfile_read(&jf, DL_HTTP_BATCH_MAX, on_entry, &p, &skipped, &e);
         if (r >= 0 && !p.failed) /* saved with the batch; else the last one still holds */
             record_place(deliver, &jf, boot_id);
-        int b = dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err);
+        /* A batch ends as the API's do (http1.h): at DL_HTTP_BATCH_MAX bytes (r == 1),
+         * DL_HTTP_BATCH_AGE after its first delivery, or at a failure. Ending it at every
+         * end of the file would save the checkpoint at every wake-up while a writer's
+         * lines trickle in, a few lines each: most of the reader's CPU. */
+        int64_t read_at = dv_monotonic_ns();
+        if (deliver->dirty && batch_since == 0)
+            batch_since = read_at;
+        int b = 0;
+        if (r != 0 || p.failed || batch_since == 0 || read_at - batch_since >= DL_HTTP_BATCH_AGE) {
+            b = dl_deliver_batch_end(deliver, p.failed ? NULL : &p.err);
+            batch_since = 0;
+        }
         if (p.failed == -EINTR) {
             result = DL_RUN_STOPPED;
             break;
@@ -275,6 +287,11 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
         int64_t timeout = pidfd >= 0 ? -1 : next_inspect - dv_monotonic_ns();
         if (timeout < 0 && pidfd < 0)
             timeout = 0;
+        if (batch_since) { /* the batch ends within its age, more lines or not */
+            int64_t left = batch_since + DL_HTTP_BATCH_AGE - dv_monotonic_ns();
+            left = left < 0 ? 0 : left;
+            timeout = timeout < 0 || timeout > left ? left : timeout;
+        }
         if (dl_jsonfile_wait(&jf, signals->fd, pidfd, timeout, &e) < 0) {
             *err = e;
             result = DL_RUN_TEMPORARY;
