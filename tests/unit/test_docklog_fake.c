@@ -377,6 +377,21 @@ static void json_entry(const char *path, const char *time, const char *msg)
     close(fd);
 }
 
+/* A fake Engine whose container has exited, logging with json-file (its LogConfig.Config:
+ * LOG_CONFIG) to LOG; INSPECT holds the answer while the fake serves it. */
+static dv_fake *fake_exited_with_log(const char *log, const char *log_config, char *inspect,
+                                     size_t size)
+{
+    snprintf(inspect, size,
+             "{\"State\":{\"Running\":false,\"Restarting\":false,\"Status\":\"exited\","
+             "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"LogPath\":\"%s\",\"HostConfig\":{"
+             "\"LogConfig\":{\"Type\":\"json-file\",\"Config\":%s}}}",
+             log, log_config);
+    dv_fake *f = dv_fake_start(NULL, NULL);
+    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect);
+    return f;
+}
+
 /* The checkpoint as a docklog killed mid-stream leaves it (outcome running), its place's
  * birth time moved by BORN_DELTA. */
 static void reopen_checkpoint(const struct env *e, int64_t born_delta)
@@ -403,13 +418,7 @@ static void test_file_source_resumes_at_its_place(void **state)
     snprintf(log, sizeof(log), "%s/c-json.log", e.dir);
     json_entry(log, "2024-01-01T00:00:10Z", "a");
     json_entry(log, "2024-01-01T00:00:20Z", "b");
-    snprintf(inspect, sizeof(inspect),
-             "{\"State\":{\"Running\":false,\"Restarting\":false,\"Status\":\"exited\","
-             "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"LogPath\":\"%s\",\"HostConfig\":{"
-             "\"LogConfig\":{\"Type\":\"json-file\"}}}",
-             log);
-    dv_fake *f = dv_fake_start(NULL, NULL);
-    dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect);
+    dv_fake *f = fake_exited_with_log(log, "{}", inspect, sizeof(inspect));
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "a\nb\n");
@@ -455,13 +464,7 @@ static void test_truncating_json_file_is_read_through_the_api(void **state)
         char log[4200], inspect[8192];
         snprintf(log, sizeof(log), "%s/c-json.log", e.dir);
         json_entry(log, "2024-01-01T00:00:10Z", "a");
-        snprintf(inspect, sizeof(inspect),
-                 "{\"State\":{\"Running\":false,\"Restarting\":false,\"Status\":\"exited\","
-                 "\"StartedAt\":\"2024-01-01T00:00:00Z\"},\"LogPath\":\"%s\",\"HostConfig\":{"
-                 "\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"1m\"}}}}",
-                 log);
-        dv_fake *f = dv_fake_start(NULL, NULL);
-        dv_fake_reply(f, "GET", "/containers/" CID "/json", 0, 200, inspect);
+        dv_fake *f = fake_exited_with_log(log, "{\"max-size\":\"1m\"}", inspect, sizeof(inspect));
         _cleanup_buf_ dv_buf s1 = DV_BUF_INIT;
         frame(&s1, 1, "2024-01-01T00:00:10Z a\n");
         add_logs(f, &s1, 0, 0, DV_FAKE_END_OK);
