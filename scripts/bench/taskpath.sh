@@ -118,6 +118,15 @@ jq -n --arg d "$work/data" --arg s "$work/agent.sock" \
       docker: {gc: {image: false}}}' >"$work/agent.json"
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
+# timed FILE COMMAND...: run COMMAND, append how long it took (us) to FILE; its status
+timed() {
+    local file=$1 t0 rc=0
+    shift
+    t0=$(now_us)
+    "$@" || rc=$?
+    echo $(($(now_us) - t0)) >>"$file"
+    return "$rc"
+}
 agent_ticks() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 median() { sort -n | awk '{a[NR] = $1} END {print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.1f", us / 1000}'; }
@@ -184,9 +193,7 @@ for r in $(seq 1 "$runs"); do
             sleep 0.3
             c1=$(agent_ticks)
             cpu_start=$((cpu_start + c1 - c0))
-            t0=$(now_us)
-            dv_destroy "$id" || die "dockvisor stop/rm $id failed"
-            echo $(($(now_us) - t0)) >>"$work/destroy.dv"
+            timed "$work/destroy.dv" dv_destroy "$id" || die "dockvisor stop/rm $id failed"
             sleep 0.3
             cpu_destroy=$((cpu_destroy + $(agent_ticks) - c1))
         else
@@ -194,9 +201,7 @@ for r in $(seq 1 "$runs"); do
             n=$((n + 1)) && name=$(dk_start "$n")
             echo $(($(now_us) - t0)) >>"$work/start.dk"
             sleep 0.3
-            t0=$(now_us)
-            dk_destroy "$name" || die "docker stop/rm $name failed"
-            echo $(($(now_us) - t0)) >>"$work/destroy.dk"
+            timed "$work/destroy.dk" dk_destroy "$name" || die "docker stop/rm $name failed"
             sleep 0.3
         fi
     done
@@ -261,15 +266,12 @@ for r in $(seq 1 "$runs"); do
         if [ "$side" = dv ]; then
             n=$((n + 1)) && id=$(dv_start "$(spec "v$n")")
             sleep 0.3
-            t0=$(now_us)
-            "$dockvisor" rm -force "$id" >/dev/null || die "dockvisor rm -force $id failed"
-            echo $(($(now_us) - t0)) >>"$work/force.dv"
+            timed "$work/force.dv" "$dockvisor" rm -force "$id" >/dev/null ||
+                die "dockvisor rm -force $id failed"
         else
             n=$((n + 1)) && name=$(dk_start "$n")
             sleep 0.3
-            t0=$(now_us)
-            docker rm -f "$name" >/dev/null || die "docker rm -f $name failed"
-            echo $(($(now_us) - t0)) >>"$work/force.dk"
+            timed "$work/force.dk" docker rm -f "$name" >/dev/null || die "docker rm -f $name failed"
         fi
         sleep 0.3
     done
