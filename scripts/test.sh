@@ -41,8 +41,12 @@ run_suite() { # BUILD_DIR [ctest -E REGEX for the integration tests]
 # - test_scale_inotify_default (300 tasks, ~8 minutes plain) and test_docklog_fidelity
 #   (over 4 minutes under the sanitizers): floods and scale for code the smaller tests
 #   run there too (test_inotify_limit: the polling helpers; test_docklog_kill, _stream
-#   and _rotation: the file reader, its resume and its sinks).
-asan_exclude='^integration/(test_docklog_[a-z_]+_api|test_docklog_fidelity|test_agent_scale|test_api_lockout|test_scale_inotify_default)$'
+#   and _rotation: the file reader, its resume and its sinks);
+# - test_docklog_dockerd_restart (about 2.5 minutes in either pass, nearly all of it
+#   waiting for its private dockerd to stop and start): docklog's reconnects, drops and
+#   Engine errors run under the sanitizers in test_docklog_fake against a fake Engine,
+#   and the agent's side of an outage in test_agent_engine_outage.
+asan_exclude='^integration/(test_docklog_[a-z_]+_api|test_docklog_fidelity|test_docklog_dockerd_restart|test_agent_scale|test_api_lockout|test_scale_inotify_default)$'
 log "running the test suite (build)"
 run_suite build
 
