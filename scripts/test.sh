@@ -45,8 +45,11 @@ run_suite() { # BUILD_DIR [ctest -E REGEX for the integration tests]
 # - test_docklog_dockerd_restart (about 2.5 minutes in either pass, nearly all of it
 #   waiting for its private dockerd to stop and start): docklog's reconnects, drops and
 #   Engine errors run under the sanitizers in test_docklog_fake against a fake Engine,
-#   and the agent's side of an outage in test_agent_engine_outage.
-asan_exclude='^integration/(test_docklog_[a-z_]+_api|test_docklog_fidelity|test_docklog_dockerd_restart|test_agent_scale|test_api_lockout|test_scale_inotify_default)$'
+#   and the agent's side of an outage in test_agent_engine_outage;
+# - test_gc_images (about a minute, most of it sleeping past image_delay): the image
+#   collector's bookkeeping (references, delays, refusals, its table) runs there in
+#   test_image_gc_agent, and the dangling-container reaper in test_gc_dangling.
+asan_exclude='^integration/(test_docklog_[a-z_]+_api|test_docklog_fidelity|test_docklog_dockerd_restart|test_gc_images|test_agent_scale|test_api_lockout|test_scale_inotify_default)$'
 log "running the test suite (build)"
 run_suite build
 
