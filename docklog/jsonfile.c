@@ -246,7 +246,7 @@ static int name_path(const dl_jsonfile *f, int index, char *buf, size_t size)
 static void file_close(dl_jsonfile_file *x)
 {
     if (x->gz)
-        gzclose(x->gz);
+        gzclose_r(x->gz);
     close(x->fd);
 }
 
@@ -470,7 +470,7 @@ static int scan_names(dl_jsonfile *f, bool first, dv_error *err)
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
             int r = errno ? -errno : -EINVAL;
             if (gz)
-                gzclose(gz);
+                gzclose_r(gz);
             close(fd);
             return dv_error_errno(err, r, "%s: not a regular file", path);
         }
@@ -482,7 +482,7 @@ static int scan_names(dl_jsonfile *f, bool first, dv_error *err)
         }
         if (f->n == DL_JSONFILE_MAX_FILES && !drop_oldest_unread(f)) {
             if (gz)
-                gzclose(gz);
+                gzclose_r(gz);
             close(fd);
             return dv_error_set(err, -EMFILE, "more than %d log files to hold for %s",
                                 DL_JSONFILE_MAX_FILES, f->path);
