@@ -142,6 +142,14 @@ static int stream_from_json(const json_t *o, dl_position *pos, int stream)
     return 0;
 }
 
+bool dl_source_pos_equal(const dl_source_pos *a, const dl_source_pos *b)
+{
+    if (!a->set || !b->set)
+        return a->set == b->set;
+    return a->dev == b->dev && a->ino == b->ino && a->born_ns == b->born_ns &&
+           a->offset == b->offset && strcmp(a->boot_id, b->boot_id) == 0;
+}
+
 /* Absent (an older docklog, or no file source): not set. */
 static int source_from_json(const json_t *o, dl_source_pos *ret)
 {

@@ -138,6 +138,9 @@ typedef struct dl_source_pos {
     char boot_id[DV_BOOT_ID_STRLEN + 1];
 } dl_source_pos;
 
+/* True if A and B are the same place: both unset, or the same file, byte and boot. */
+bool dl_source_pos_equal(const dl_source_pos *a, const dl_source_pos *b);
+
 /* Streams are indexed DL_STDOUT = 0, DL_STDERR = 1 (file_sink.h). */
 typedef struct dl_position {
     int64_t ts[2]; /* per stream; DL_TS_NONE: nothing delivered yet */

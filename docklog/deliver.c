@@ -90,8 +90,7 @@ void dl_deliver_set_source(dl_deliver *d, const dl_source_pos *pos)
         cur->set = false;
         return;
     }
-    if (cur->set && cur->dev == pos->dev && cur->ino == pos->ino && cur->offset == pos->offset &&
-        cur->born_ns == pos->born_ns && strcmp(cur->boot_id, pos->boot_id) == 0)
+    if (dl_source_pos_equal(cur, pos))
         return;
     *cur = *pos;
     d->dirty = true;

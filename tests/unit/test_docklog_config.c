@@ -154,6 +154,36 @@ static void test_checkpoint_round_trip(void **state)
     assert_memory_equal(&back.pos, &cp.pos, sizeof(cp.pos));
     assert_memory_equal(&back.synced, &cp.synced, sizeof(cp.synced));
     assert_string_equal(back.container_id, "abc");
+
+    /* The same place: every field counts; two unset places are equal. */
+    assert_true(dl_source_pos_equal(&back.pos.source, &cp.pos.source));
+    for (int field = 0; field < 6; field++) {
+        dl_source_pos other = cp.pos.source;
+        switch (field) {
+        case 0:
+            other.dev++;
+            break;
+        case 1:
+            other.ino++;
+            break;
+        case 2:
+            other.born_ns++;
+            break;
+        case 3:
+            other.offset++;
+            break;
+        case 4:
+            other.boot_id[0] = 'f';
+            break;
+        case 5:
+            other.set = false;
+            break;
+        }
+        assert_false(dl_source_pos_equal(&other, &cp.pos.source));
+        assert_false(dl_source_pos_equal(&cp.pos.source, &other));
+    }
+    dl_source_pos none_a = {.set = false, .ino = 1}, none_b = {.set = false, .ino = 2};
+    assert_true(dl_source_pos_equal(&none_a, &none_b));
     assert_int_equal(back.outcome, DL_OUTCOME_RUNNING);
 
     /* Durable write, terminal outcome with its message; nothing delivered yet. */
