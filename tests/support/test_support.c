@@ -1,10 +1,12 @@
 #include "test_support.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -78,6 +80,26 @@ void dv_test_write_file(const char *path, const char *text)
     }
     fputs(text, f);
     fclose(f);
+}
+
+void dv_test_append_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        perror(path);
+        abort();
+    }
+    close(fd);
+}
+
+void dv_test_jsonfile_line(const char *path, const char *stream, const char *time, const char *msg)
+{
+    char *line = NULL;
+    if (asprintf(&line, "{\"log\":\"%s\\n\",\"stream\":\"%s\",\"time\":\"%s\"}\n", msg, stream,
+                 time) < 0)
+        abort();
+    dv_test_append_file(path, line);
+    free(line);
 }
 
 void dv_test_frame(dv_buf *b, int type, const void *payload, size_t len)

@@ -29,6 +29,14 @@ struct json_t *dv_test_json(const char *text);
 /* Write TEXT to PATH (non-atomic; test fixtures only). */
 void dv_test_write_file(const char *path, const char *text);
 
+/* Append TEXT to PATH, created if missing, in one write(2): a whole line at once, as
+ * Docker's log drivers write them (test fixtures only). */
+void dv_test_append_file(const char *path, const char *text);
+
+/* Append one line of Docker's json-file log to PATH: MSG and a newline on STREAM
+ * ("stdout" or "stderr") stamped TIME (RFC 3339). MSG needs no JSON escape. */
+void dv_test_jsonfile_line(const char *path, const char *stream, const char *time, const char *msg);
+
 /* Append one frame of Docker's multiplexed stream to B: the 8-byte header (TYPE:
  * 1 stdout, 2 stderr, 3 system error; big-endian length) and LEN bytes of PAYLOAD. */
 void dv_test_frame(dv_buf *b, int type, const void *payload, size_t len);

@@ -366,17 +366,6 @@ static void test_new_container_appends(void **state)
     env_free(&e);
 }
 
-static void json_entry(const char *path, const char *time, const char *msg)
-{
-    char line[512];
-    snprintf(line, sizeof(line), "{\"log\":\"%s\\n\",\"stream\":\"stdout\",\"time\":\"%s\"}\n", msg,
-             time);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-    close(fd);
-}
-
 /* A fake Engine whose container has exited, logging with json-file (its LogConfig.Config:
  * LOG_CONFIG) to LOG; INSPECT holds the answer while the fake serves it. */
 static dv_fake *fake_exited_with_log(const char *log, const char *log_config, char *inspect,
@@ -416,8 +405,8 @@ static void test_file_source_resumes_at_its_place(void **state)
     e.source = "file";
     char log[4200], inspect[8192];
     snprintf(log, sizeof(log), "%s/c-json.log", e.dir);
-    json_entry(log, "2024-01-01T00:00:10Z", "a");
-    json_entry(log, "2024-01-01T00:00:20Z", "b");
+    dv_test_jsonfile_line(log, "stdout", "2024-01-01T00:00:10Z", "a");
+    dv_test_jsonfile_line(log, "stdout", "2024-01-01T00:00:20Z", "b");
     dv_fake *f = fake_exited_with_log(log, "{}", inspect, sizeof(inspect));
     write_config(&e, dv_fake_endpoint(f), NULL);
     expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
@@ -432,8 +421,8 @@ static void test_file_source_resumes_at_its_place(void **state)
     assert_int_equal(cp.pos.source.offset, st.st_size);
 
     reopen_checkpoint(&e, 0);
-    json_entry(log, "2024-01-01T00:00:15Z", "c (the clock stepped back)");
-    json_entry(log, "2024-01-01T00:00:30Z", "d");
+    dv_test_jsonfile_line(log, "stdout", "2024-01-01T00:00:15Z", "c (the clock stepped back)");
+    dv_test_jsonfile_line(log, "stdout", "2024-01-01T00:00:30Z", "d");
     expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "a\nb\nc (the clock stepped back)\nd\n");
     _cleanup_free_ char *diag = slurp(e.diag);
@@ -441,7 +430,7 @@ static void test_file_source_resumes_at_its_place(void **state)
 
     /* Another file got the inode: from the oldest file, by timestamp. */
     reopen_checkpoint(&e, 1);
-    json_entry(log, "2024-01-01T00:00:40Z", "e");
+    dv_test_jsonfile_line(log, "stdout", "2024-01-01T00:00:40Z", "e");
     expect_code(&e, run(&e, false), DV_DOCKLOG_EXIT_DRAINED);
     expect_file(&e, "stdout", "a\nb\nc (the clock stepped back)\nd\ne\n");
     _cleanup_free_ char *diag2 = slurp(e.diag);
@@ -463,7 +452,7 @@ static void test_truncating_json_file_is_read_through_the_api(void **state)
         e.source = sources[i];
         char log[4200], inspect[8192];
         snprintf(log, sizeof(log), "%s/c-json.log", e.dir);
-        json_entry(log, "2024-01-01T00:00:10Z", "a");
+        dv_test_jsonfile_line(log, "stdout", "2024-01-01T00:00:10Z", "a");
         dv_fake *f = fake_exited_with_log(log, "{\"max-size\":\"1m\"}", inspect, sizeof(inspect));
         _cleanup_buf_ dv_buf s1 = DV_BUF_INIT;
         frame(&s1, 1, "2024-01-01T00:00:10Z a\n");

@@ -20,21 +20,12 @@
 #include "entry_collector.h"
 #include "test_support.h"
 
-static void append(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-}
-
 static void entry(const char *path, const char *stream, int n)
 {
-    char line[256];
-    snprintf(line, sizeof(line),
-             "{\"log\":\"%d %s\\n\",\"stream\":\"%s\",\"time\":\"2024-01-01T00:00:%02d.%09dZ\"}\n",
-             n, stream, stream, n / 1000, n % 1000 + 1);
-    append(path, line);
+    char msg[64], time[64];
+    snprintf(msg, sizeof(msg), "%d %s", n, stream);
+    snprintf(time, sizeof(time), "2024-01-01T00:00:%02d.%09dZ", n / 1000, n % 1000 + 1);
+    dv_test_jsonfile_line(path, stream, time, msg);
 }
 
 /* Docker's rotation with max-file MAX: .(k-1) → .k from the oldest, the oldest
@@ -49,7 +40,7 @@ static void rotate(const char *path, int max)
             unlink(to);
         rename(from, to);
     }
-    append(path, "");
+    dv_test_append_file(path, "");
 }
 
 static void read_all(dl_jsonfile *f, struct got *g)
@@ -110,9 +101,9 @@ static void test_partial_lines_and_garbage(void **state)
     _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
     char path[4200];
     snprintf(path, sizeof(path), "%s/c-json.log", dir);
-    append(path,
-           "{\"log\":\"a\\u0000b \\\"q\\\"\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:"
-           "00:01.5Z\"}\n{\"log\":\"half");
+    dv_test_append_file(
+        path, "{\"log\":\"a\\u0000b \\\"q\\\"\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:"
+              "00:01.5Z\"}\n{\"log\":\"half");
     dl_jsonfile f;
     dv_error err;
     assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
@@ -124,7 +115,8 @@ static void test_partial_lines_and_garbage(void **state)
     assert_memory_equal(g.out.data, "a\0b \"q\"\n", 8);
     assert_int_equal(g.last_ts, 1704067201500000000LL);
     /* The rest of the entry Docker was writing, then a line that is not an entry. */
-    append(path, " a line\",\"stream\":\"stderr\",\"time\":\"2024-01-01T00:00:02Z\"}\nnot json\n");
+    dv_test_append_file(
+        path, " a line\",\"stream\":\"stderr\",\"time\":\"2024-01-01T00:00:02Z\"}\nnot json\n");
     assert_int_equal(dl_jsonfile_read(&f, 1 << 20, collect, &g, &skipped, &err), 0);
     assert_int_equal(g.n, 2);
     assert_int_equal(g.err.len, strlen("half a line"));
@@ -166,7 +158,7 @@ static void test_resumes_at_its_place(void **state)
     assert_int_equal(first.ino, st.st_ino);
     for (int n = 6; n <= 8; n++)
         entry(path, "stderr", n);
-    append(path, "{\"log\":\"9 std");
+    dv_test_append_file(path, "{\"log\":\"9 std");
     read_all(&f, &g);
     assert_int_equal(g.n, 8);
     dl_source_pos place;
@@ -177,7 +169,8 @@ static void test_resumes_at_its_place(void **state)
     got_free(&g);
 
     /* The reader is gone; Docker finishes the line, rotates, writes on. */
-    append(path, "out\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00.000000010Z\"}\n");
+    dv_test_append_file(
+        path, "out\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-01T00:00:00.000000010Z\"}\n");
     rotate(path, 5);
     for (int n = 10; n <= 12; n++)
         entry(path, "stdout", n);
