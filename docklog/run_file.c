@@ -94,9 +94,11 @@ bool dl_file_source_usable(const dl_config *config, const dl_container_state *s,
  * the container, before the process runs, so the file is born before StartedAt; every
  * later file is created by a rotation, after the process wrote max-size bytes. The
  * oldest file still there born after StartedAt means at least one file is gone (a
- * writer that filled max-file files before the helper's first look). Only json-file:
- * `local` compresses rotated files into new ones. False when the birth time cannot
- * be had (statx, the filesystem) or StartedAt does not parse. */
+ * writer that filled max-file files before the helper's first look). json-file, and
+ * `local` with compress=false, rotate by renaming; `local`'s default compresses each
+ * rotated file into a new one, born after StartedAt whether or not a file is gone, so
+ * there nothing can be told (DESIGN.md). False when the
+ * birth time cannot be had (statx, the filesystem) or StartedAt does not parse. */
 static bool first_file_gone(const dl_jsonfile *jf, const char *started_at, int64_t *ret_started)
 {
     int64_t started;
@@ -167,7 +169,8 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     else
         dl_deliver_begin_stream(deliver, false);
     int64_t started;
-    if (!at_place && !local && deliver->cp.pos.ts[0] == DL_TS_NONE &&
+    bool renamed_on_rotation = !local || !first->log_compress;
+    if (!at_place && renamed_on_rotation && deliver->cp.pos.ts[0] == DL_TS_NONE &&
         deliver->cp.pos.ts[1] == DL_TS_NONE && first_file_gone(&jf, state.started_at, &started)) {
         dl_diag("Docker rotated the container's first log file away before docklog started: "
                 "what it wrote first is lost");
