@@ -653,6 +653,9 @@ med() { # CAP READER FIELD (of $tp_medians) → the value, or -
 cpu_sum() { # CAP READER → reader + dockerd CPU s/GB
     awk -v a="$(med "$1" "$2" 9)" -v b="$(med "$1" "$2" 10)" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f\n", a + b }'
 }
+cpu_added() { # READER → reader + dockerd CPU s/GB less dockerd's own writing (no reader), no cap
+    awk -v s="$(cpu_sum nocap "$1")" -v w="$(med nocap none 10)" 'BEGIN { if (s == "-" || w == "-") print "-"; else printf "%.2f\n", s - w }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
 row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
 if [ -s "$tp_medians" ] || want memory; then
@@ -672,6 +675,13 @@ if [ -s "$tp_medians" ] || want memory; then
             "$(ratio "$(cpu_sum cap file)" "$(cpu_sum cap docker)")" "<= 0.20"
         [ "$size" -eq 0 ] || row "dockerd CPU s/GB writing json-file with no reader, no cap (in both sums above)" \
             "$(med nocap none 10)" "$(med nocap none 10)" - -
+        # What reading costs: the sums above less dockerd's own writing, which no reader
+        # can take away (it alone can be more than 0.2 of the peer's sum).
+        for src in file api; do
+            [ "$size" -eq 0 ] || row "CPU s/GB the reader adds (reader + dockerd, less dockerd writing alone), no cap, $gbs (docklog source $src)" \
+                "$(cpu_added "$src")" "$(cpu_added docker) (docker logs -f)" \
+                "$(ratio "$(cpu_added "$src")" "$(cpu_added docker)")" "<= 0.20"
+        done
         for src in file api; do
             [ "$size" -eq 0 ] || row "time to the last byte (s), no cap, $gbs (docklog source $src)" \
                 "$(med nocap "$src" 4)" "$(med nocap docker 4) (docker logs -f)" \
