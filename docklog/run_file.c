@@ -104,8 +104,8 @@ bool dl_file_source_usable(const dl_config *config, const dl_container_state *s,
  * writer that filled max-file files before the helper's first look). json-file, and
  * `local` with compress=false, rotate by renaming; `local`'s default compresses each
  * rotated file into a new one, born after StartedAt whether or not a file is gone, so
- * there nothing can be told (DESIGN.md). False when the
- * birth time cannot be had (statx, the filesystem) or StartedAt does not parse. */
+ * there nothing can be told (DESIGN.md). False when the birth time cannot be had
+ * (statx, the filesystem) or StartedAt does not parse. */
 static bool first_file_gone(const dl_jsonfile *jf, const char *started_at, int64_t *ret_started)
 {
     int64_t started;
