@@ -132,17 +132,39 @@ phase_live_restore() { # VARIANT DOCKERD_FLAGS...
     done
     log "$v: docklog across the restart:$notes"
 
+    local c f n_docker
     for id in "${ids[@]}"; do
         wait_state "$id" exited $((LINES_LR / RATE + 60))
         wait_drained "$id" $((LINES_LR - 1)) "$LINES_LR"
-        lines 1 "$LINES_LR" stdout >"$T_DIR/want-out"
-        lines 1 "$LINES_LR" stderr >"$T_DIR/want-err"
+        # What the task's files must hold is what Docker recorded: its json-file, final
+        # now. A line dockerd's log copier had read from the container's pipe but not yet
+        # written when it stopped is gone with it (seen once in CI: one line at the stop),
+        # which no reader can get back; anything more is not that.
+        c=${cid[$id]}
+        f="$PDD_DIR/root/containers/$c/$c-json.log"
+        [ -f "$f" ] || fail "task $id: no json-file for $c"
+        jq -j 'select(.stream == "stdout") | .log' "$f" >"$T_DIR/want-out"
+        jq -j 'select(.stream == "stderr") | .log' "$f" >"$T_DIR/want-err"
+        local s stream missing=
+        for s in out err; do
+            if [ "$s" = out ]; then stream=stdout; else stream=stderr; fi
+            cmp -s "$T_DIR/want-$s" <(sort -n -u "$T_DIR/want-$s") ||
+                fail "task $id: Docker's json-file ($stream) is out of order or has a line twice"
+            [ -z "$(comm -13 <(lines 1 "$LINES_LR" "$stream" | sort) <(sort "$T_DIR/want-$s"))" ] ||
+                fail "task $id: Docker's json-file ($stream) has lines the payload never printed"
+            missing+=$(comm -23 <(lines 1 "$LINES_LR" "$stream" | sort) <(sort "$T_DIR/want-$s") |
+                awk '{printf " %s", $1}')
+        done
+        n_docker=$(cat "$T_DIR/want-out" "$T_DIR/want-err" | wc -l)
+        [ "$n_docker" -ge $((LINES_LR - 2)) ] ||
+            fail "task $id: Docker's json-file holds $n_docker of $LINES_LR lines (missing:$missing)"
+        [ -z "$missing" ] || log "task $id: Docker itself recorded $n_docker of $LINES_LR lines (lost at its stop:$missing)"
         check_file "$id" stdout "$T_DIR/want-out" "$v, live restore"
         check_file "$id" stderr "$T_DIR/want-err" "$v, live restore"
         [ "$(task_field "$id" .restarts)" = 0 ] || fail "task $id restarted: $(task_json "$id" | jq -c .events)"
         [ "$(cid_of "$id")" = "${cid[$id]}" ] || fail "task $id: another container"
     done
-    ok "$v, live restore: every task's files hold lines 1..$LINES_LR exactly once, no restart"
+    ok "$v, live restore: every task's files hold every line Docker recorded (1..$LINES_LR) exactly once, no restart"
 }
 
 # --- 2. no live restore: Docker stops the containers; the restart policy applies ---
