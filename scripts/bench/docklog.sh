@@ -26,6 +26,11 @@
 #      Counted per stream on the numbered lines (sort -u): lost = expected - unique,
 #      duplicated = total - unique; medians of RUNS runs (default 3) per scenario.
 #      docklog's own "gaps" records (the loss it noticed and reported) are shown beside.
+#   4. the journald path: J numbered lines (default 300000) at full speed into journald,
+#      by docklog (json-file under the agent's cap, journald only) and by Docker's own
+#      journald driver, in alternated order, RUNS runs each: time to the last entry,
+#      entries lost and duplicated, fields per entry, and journald's, dockerd's and
+#      docklog's CPU per 100,000 entries.
 #
 #   Last, one table `| what | docklog | peer, same run | docklog / peer | target |` with
 #   the figures the targets of issue 16 are read off (CPU per GB with dockerd's, time to
@@ -33,16 +38,17 @@
 #
 # usage: scripts/bench/docklog.sh [-F] [-o SECTIONS] [-P] [-n CONTAINERS] [-s BYTES]
 #            [-c CAP_BYTES] [-l LINE_BYTES] [-r RUNS] [-b BURST_LINES] [-g STREAM_BYTES]
-#   -o  sections to run, comma-separated: memory,throughput,fidelity (default all three);
-#       -F is -o fidelity. -s 0 or -c 0 skips that throughput case; -b 0 or -g 0 that
-#       fidelity scenario.
+#            [-j JOURNALD_LINES]
+#   -o  sections to run, comma-separated: memory,throughput,fidelity,journald (default
+#       all four); -F is -o fidelity. -s 0 or -c 0 skips that throughput case; -b 0 or
+#       -g 0 that fidelity scenario; -j 0 the journald section.
 #   -P  also podman's conmon as a peer: installs podman and conmon from Debian with
 #       apt-get when missing (apt-get update first) and loads the payload image into
 #       podman from Docker (docker save | podman load; nothing is pulled).
 # Full size (the defaults, what the issue's targets are stated for): -n 50 -s 1000000000
-# -c 200000000 -r 3 -b 30000 -g 1000000000 (add -P for the peer): one to two hours on
+# -c 200000000 -r 3 -b 30000 -g 1000000000 -j 300000 (add -P for the peer): one to two hours on
 # 2 idle cores, most of it in the 1 GB streams, and about 2 GB of disk at a time. A
-# smoke run: -n 5 -s 20000000 -c 20000000 -r 2 -b 2000 -g 20000000 (about 10 minutes);
+# smoke run: -n 5 -s 20000000 -c 20000000 -r 2 -b 2000 -g 20000000 -j 20000 (about 10 minutes);
 # its CPU figures are dominated by start-up costs and whatever else the machine runs.
 # Needs the test environment (scripts/test-env.sh up) and a built docklog
 # ($DOCKLOG_BIN, else build/docklog; copied at start, so a rebuild meanwhile does not
@@ -55,14 +61,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 n=50
 size=1000000000
 line=100
-sections=memory,throughput,fidelity
+sections=memory,throughput,fidelity,journald
 peer=false
 cap_size=200000000
 runs=3
 burst_lines=30000
 stream_size=1000000000
-usage="usage: $0 [-F] [-o SECTIONS] [-P] [-n CONTAINERS] [-s BYTES] [-c CAP_BYTES] [-l LINE_BYTES] [-r RUNS] [-b BURST_LINES] [-g STREAM_BYTES]"
-while getopts "Fo:Pn:s:c:l:r:b:g:" opt; do
+journald_lines=300000
+usage="usage: $0 [-F] [-o SECTIONS] [-P] [-n CONTAINERS] [-s BYTES] [-c CAP_BYTES] [-l LINE_BYTES] [-r RUNS] [-b BURST_LINES] [-g STREAM_BYTES] [-j JOURNALD_LINES]"
+while getopts "Fo:Pn:s:c:l:r:b:g:j:" opt; do
     case $opt in
     F) sections=fidelity ;;
     o) sections=$OPTARG ;;
@@ -74,17 +81,18 @@ while getopts "Fo:Pn:s:c:l:r:b:g:" opt; do
     r) runs=$OPTARG ;;
     b) burst_lines=$OPTARG ;;
     g) stream_size=$OPTARG ;;
+    j) journald_lines=$OPTARG ;;
     *) die "$usage" ;;
     esac
 done
 [ "$#" -eq "$((OPTIND - 1))" ] || die "$usage"
-for v in "$n" "$size" "$cap_size" "$line" "$runs" "$burst_lines" "$stream_size"; do
+for v in "$n" "$size" "$cap_size" "$line" "$runs" "$burst_lines" "$stream_size" "$journald_lines"; do
     [[ $v =~ ^[0-9]+$ ]] || die "$usage (numbers only)"
 done
 [ "$runs" -ge 1 ] || die "-r: at least 1 run"
 want() { [[ ,$sections, == *",$1,"* ]]; }
 for v in ${sections//,/ }; do
-    case $v in memory | throughput | fidelity) ;; *) die "-o: unknown section $v" ;; esac
+    case $v in memory | throughput | fidelity | journald) ;; *) die "-o: unknown section $v" ;; esac
 done
 want throughput || peer=false
 docklog_src=${DOCKLOG_BIN:-$DV_ROOT/build/docklog}
@@ -140,16 +148,18 @@ trap cleanup EXIT
 docklog=$work/docklog
 cp "$docklog_src" "$docklog"
 
+# JOURNALD: true, false, or "only" (journald on, files off: the journald section).
 config() { # DIR CID NAME JOURNALD [SOURCE MAX_FILES IMAGE]: SOURCE also turns the gaps file on
-    local extra=
+    local extra='' files=true journald=$4
     [ -z "${5:-}" ] || extra=",\"source\":\"$5\",\"gaps\":\"$1/docklog.gaps\""
+    [ "$journald" != only ] || files=false journald=true
     mkdir -p "$1"
     cat >"$1/docklog.json" <<JSON
 {"version":1,"endpoint":"unix://$DV_DOCKER_SOCK",
  "container":{"id":"$2","name":"$3","tty":false,"image":"${7:-$image}"},
  "task":{"id":"00000000-0000-4000-8000-000000000000","name":"bench"},
- "files":{"enabled":true,"dir":"$1/logs","base":"bench","max_files":${6:-10},"max_file_size":100},
- "journald":{"enabled":$4},"checkpoint":"$1/docklog.checkpoint"$extra}
+ "files":{"enabled":$files,"dir":"$1/logs","base":"bench","max_files":${6:-10},"max_file_size":100},
+ "journald":{"enabled":$journald},"checkpoint":"$1/docklog.checkpoint"$extra}
 JSON
 }
 
@@ -389,12 +399,13 @@ fid_results=$work/fidelity.txt
 : >"$fid_results"
 
 # Numbered lines "<n> TAG ..." with 1 <= n <= EXPECTED in FILES: prints "lost duplicated other",
-# other = lines that are not such a line (garbled, merged, foreign).
+# other = lines that are not such a line (garbled, merged, foreign). TAG is an ERE for
+# the whole second word ("fast", "stdoutx*|stderrx*").
 count_stream() { # DIR EXPECTED TAG FILE...
     local dir=$1 expected=$2 tag=$3 total unique other
     shift 3
     cat -- "$@" </dev/null 2>/dev/null | LC_ALL=C awk -v t="$tag" -v n="$expected" -v o="$dir/other" '
-        $2 == t && $1 ~ /^[0-9]+$/ && $1 + 0 >= 1 && $1 + 0 <= n { print $1; next }
+        $2 ~ ("^(" t ")$") && $1 ~ /^[0-9]+$/ && $1 + 0 >= 1 && $1 + 0 <= n { print $1; next }
         { other++ }
         END { print other + 0 >o }' >"$dir/nums"
     total=$(wc -l <"$dir/nums")
@@ -511,9 +522,119 @@ fidelity() {
     fi
 }
 
+# ---- 4. the journald path ----
+# One container per (scenario, path, run), into journald by one of two paths, in an
+# order alternated from run to run. Scenarios (each after a sleep 1, as above):
+#   flood: J numbered lines of LINE bytes as fast as it can (faster than journald
+#          takes them: docklog's entries arrive late and carry SYSLOG_TIMESTAMP);
+#   paced: J/5 numbered lines at 5000 a second, stdout and stderr in turn (as fast
+#          as journald takes them: live entries).
+# Paths:
+#   docklog: json-file under the agent's default cap (max-size=2m, max-file=2), docklog
+#            "source":"file" with journald on and files off, as the agent runs it for a
+#            task that logs to journald only;
+#   docker:  Docker's own journald driver (--log-driver journald), dockerd sending each
+#            line itself.
+# Per run, once the path is done (docklog exited after the container; Docker's driver:
+# the container exited) and the last line is in the journal (or 30 s passed): time to
+# the last entry (journald's receive time of the newest entry with the container's
+# CONTAINER_NAME, minus the writer's start), entries lost and duplicated (journalctl -o
+# cat for that name, counted as in 3), the fields the sender gives an entry (the export
+# format's fields less journald's own "_" ones), and the CPU of journald, of dockerd and
+# of docklog per 100,000 entries. Appends "scenario path run ttl_s lost dup other fields
+# journald_ticks dockerd_ticks docklog_ticks lines" to $jd_results. journald's rate limit
+# applies per systemd unit: in the test environment (no systemd as PID 1) neither path
+# has one, so both deliver everything they send.
+jd_results=$work/journald.txt
+: >"$jd_results"
+# The journald serving /run/systemd/journal/socket: the test environment's, else the
+# one in this mount namespace (the systemd test node runs one of its own).
+journald_pid() {
+    local p
+    p=$(cat "$DV_TEST_ENV_DIR/journald.pid" 2>/dev/null || true)
+    if [ -n "$p" ] && [ -e "/proc/$p/stat" ]; then echo "$p"; return; fi
+    for p in $(pidof systemd-journald); do
+        [ "$(readlink "/proc/$p/root")" != / ] || { echo "$p"; return; }
+    done
+}
+journald_ticks() { awk '{ print $14 + $15 }' "/proc/$(journald_pid)/stat"; }
+journal_last() { # NAME → the newest entry for that CONTAINER_NAME, journal export format
+    journalctl -q -o export -n 1 "CONTAINER_NAME=$1" 2>/dev/null || true
+}
+journald_run() { # SCENARIO PATH RUN
+    local scenario=$1 path=$2 run=$3 name="$prefix-jd-$1-$2-$3" dir="$work/jd-$1-$2-$3"
+    local cid jd0 dd0 jd1 dd1 dpid rc=0 rtime=(0 0 0) ticks=0 last started deadline
+    local lines=$journald_lines tag=fast
+    mkdir -p "$dir"
+    local -a writer=(sleep 1 -- fast "$lines" "$line" -- sleep 1)
+    if [ "$scenario" = paced ]; then
+        lines=$((journald_lines / 5)) tag='stdoutx*|stderrx*' # the padding joins the tag
+        writer=(sleep 1 -- lines "$lines" 5000 "$line" -- sleep 1)
+    fi
+    jd0=$(journald_ticks) dd0=$(dockerd_ticks)
+    if [ "$path" = docklog ]; then
+        cid=$(docker run -d --name "$name" --label io.dockvisor.test=bench "${cap[@]}" "$image" "${writer[@]}")
+        cids+=("$cid")
+        config "$dir" "$cid" "$name" only file
+        /usr/bin/time -f '%e %U %S' -o "$dir/time" "$docklog" "$dir/docklog.json" \
+            </dev/null 2>"$dir/docklog.log" &
+        dpid=$!
+        pids+=("$dpid")
+        wait "$dpid" || rc=$?
+        pids=()
+        [ "$rc" = 0 ] || log "$name: docklog ended with $rc: $(tail -3 "$dir/docklog.log")"
+        read -r -a rtime < <(tail -1 "$dir/time")
+        ticks=$(awk -v u="${rtime[1]}" -v s="${rtime[2]}" -v hz="$hz" 'BEGIN { printf "%.0f", (u + s) * hz }')
+    else
+        cid=$(docker run -d --name "$name" --label io.dockvisor.test=bench --log-driver journald \
+            "$image" "${writer[@]}")
+        cids+=("$cid")
+    fi
+    [ "$(docker wait "$cid")" = 0 ] || die "$name: the container failed"
+    started=$(docker inspect -f '{{.State.StartedAt}}' "$cid")
+    deadline=$((SECONDS + 30))
+    # (into a file first: grep -q ending the pipe early would fail it under pipefail)
+    until journal_last "$name" >"$dir/last" && grep -q "^MESSAGE=$lines " "$dir/last" ||
+        [ "$SECONDS" -ge "$deadline" ]; do
+        sleep 0.2
+    done
+    jd1=$(journald_ticks) dd1=$(dockerd_ticks)
+    last=$(awk -F= '$1 == "__REALTIME_TIMESTAMP" { print $2 }' "$dir/last")
+    local fields ttl lost dup other
+    fields=$(grep -c '^[A-Z]' "$dir/last" || true)
+    ttl=$(awk -v a="$(($(ns_of "$started") + 1000000000))" -v b="${last:-0}" \
+        'BEGIN { if (b == 0) print "-"; else printf "%.2f", (b * 1000 - a) / 1e9 }')
+    journalctl -q -o cat "CONTAINER_NAME=$name" >"$dir/out" 2>/dev/null || true
+    read -r lost dup other < <(count_stream "$dir" "$lines" "$tag" "$dir/out")
+    docker rm -f "$cid" >/dev/null
+    cids=()
+    echo "$scenario $path $run $ttl $lost $dup $other $fields $((jd1 - jd0)) $((dd1 - dd0)) $ticks $lines" >>"$jd_results"
+    log "journald $scenario run $run $path: last entry after $ttl s, lost $lost, dup $dup, $fields fields per entry"
+    [ -n "${DV_BENCH_KEEP:-}" ] || rm -rf "$dir"
+}
+journald() {
+    local run scenario t0=$SECONDS
+    [ "$journald_lines" -gt 0 ] || return 0
+    [ -n "$(journald_pid)" ] || die "journald: no systemd-journald serving this machine's socket"
+    log "journald: flood of $journald_lines lines, $((journald_lines / 5)) paced at 5000/s, $line bytes each, $runs runs"
+    for scenario in flood paced; do
+        for run in $(seq 1 "$runs"); do
+            if [ $((run % 2)) = 1 ]; then
+                journald_run "$scenario" docklog "$run"
+                journald_run "$scenario" docker "$run"
+            else
+                journald_run "$scenario" docker "$run"
+                journald_run "$scenario" docklog "$run"
+            fi
+        done
+    done
+    took "journald ($journald_lines + $((journald_lines / 5)) lines, $runs runs)" "$t0"
+}
+
 want memory && memory
 want throughput && throughput
 want fidelity && fidelity
+want journald && journald
 
 # ---- tables ----
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
@@ -646,6 +767,51 @@ if [ -s "$fid_results" ]; then
         }'
     printf '\n'
 fi
+# Medians per scenario and path: "scenario path runs lines ttl_s lost dup other fields
+# journald_s dockerd_s docklog_s" (CPU in s per 100,000 entries)
+jd_medians=$work/journald-medians.txt
+: >"$jd_medians"
+if [ -s "$jd_results" ]; then
+    awk -v hz="$hz" '
+        function median(list,   a, n, i, j, t) {
+            n = split(list, a, " ")
+            if (n == 0 || a[1] == "-") return "-"
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        {
+            k = $1 " " $2
+            if (!(k in runs)) order[++nk] = k
+            runs[k]++; lines[k] = $12
+            for (f = 4; f <= 8; f++) col[k, f] = col[k, f] " " $f
+            for (f = 9; f <= 11; f++) col[k, f] = col[k, f] " " $f / hz / ($12 / 100000)
+        }
+        END {
+            for (i = 1; i <= nk; i++) {
+                k = order[i]
+                printf "%s %d %d", k, runs[k], lines[k]
+                for (f = 4; f <= 11; f++) printf " %s", median(col[k, f])
+                printf "\n"
+            }
+        }' "$jd_results" >"$jd_medians"
+    printf 'journald path: one container per scenario, path and run; medians of %d runs\n' "$runs"
+    printf '  flood: %s lines of %s bytes as fast as it can; paced: %s lines at 5000/s\n' \
+        "$journald_lines" "$line" "$((journald_lines / 5))"
+    printf '  docklog: json-file max-size=2m max-file=2, "source":"file", journald only; docker: --log-driver journald\n\n'
+    awk '
+        BEGIN {
+            name["docklog"] = "docklog (json-file, cap 2m x 2)"; name["docker"] = "Docker'"'"'s journald driver"
+            print "| scenario | path | runs | last entry after (s) | entries/s to the last | lost | duplicated | fields per entry | journald CPU s/100k entries | dockerd CPU s/100k | docklog CPU s/100k | all three s/100k |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        }
+        {
+            printf "| %s | %s | %d | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %.2f |\n", $1, name[$2], $3, $5,
+                $5 == "-" || $5 <= 0 ? "-" : sprintf("%.0f", $4 / $5), $6, $7, $9, $10, $11,
+                $2 == "docker" ? "-" : sprintf("%.2f", $12), $10 + $11 + $12
+        }' "$jd_medians"
+    printf '\n'
+fi
 # ---- the one table the issue's targets are read off ----
 med() { # CAP READER FIELD (of $tp_medians) → the value, or -
     awk -v c="$1" -v r="$2" -v f="$3" '$1 == c && $2 == r { v = $f } END { print v == "" ? "-" : v }' "$tp_medians"
@@ -658,7 +824,7 @@ cpu_added() { # READER → reader + dockerd CPU s/GB less dockerd's own writing 
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
 row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
-if [ -s "$tp_medians" ] || want memory; then
+if [ -s "$tp_medians" ] || [ -s "$jd_medians" ] || want memory; then
     printf 'summary, %s\n\n' "$machine"
     row what docklog "peer, same run" "docklog / peer" target
     row --- ---: ---: ---: ---
@@ -695,6 +861,26 @@ if [ -s "$tp_medians" ] || want memory; then
         [ "$size" -eq 0 ] || row "lines lost / duplicated, no cap, $gbs (docklog source file)" \
             "$(med nocap file 6) / $(med nocap file 7)" \
             "$(med nocap docker 6) / $(med nocap docker 7) (docker logs -f)" - "0 / 0"
+    fi
+    if [ -s "$jd_medians" ]; then
+        jmed() { # SCENARIO PATH FIELD (of $jd_medians), numbers to 2 decimals
+            awk -v s="$1" -v p="$2" -v f="$3" '$1 == s && $2 == p { v = $f }
+                END { print v == "" ? "-" : v ~ /\./ ? sprintf("%.2f", v) : v }' "$jd_medians"
+        }
+        jsum() { awk -v s="$1" -v p="$2" '$1 == s && $2 == p { printf "%.2f\n", $10 + $11 + $12 }' "$jd_medians"; }
+        drv="(Docker's journald driver)"
+        for sc in flood paced; do
+            what="journald, $sc, $(jmed "$sc" docklog 4) lines"
+            row "$what: time to the last entry (s)" "$(jmed "$sc" docklog 5)" "$(jmed "$sc" docker 5) $drv" \
+                "$(ratio "$(jmed "$sc" docklog 5)" "$(jmed "$sc" docker 5)")" "<= 1.00"
+            row "$what: journald's own CPU s per 100,000 entries" "$(jmed "$sc" docklog 10)" \
+                "$(jmed "$sc" docker 10) $drv" "$(ratio "$(jmed "$sc" docklog 10)" "$(jmed "$sc" docker 10)")" "<= 1.00"
+            row "$what: fields the sender gives the last entry" "$(jmed "$sc" docklog 9)" "$(jmed "$sc" docker 9) $drv" - -
+            row "$what: lines lost / duplicated in the journal" "$(jmed "$sc" docklog 6) / $(jmed "$sc" docklog 7)" \
+                "$(jmed "$sc" docker 6) / $(jmed "$sc" docker 7) $drv" - "0 / 0"
+            row "$what: CPU s per 100,000 entries, journald + dockerd + docklog" "$(jsum "$sc" docklog)" \
+                "$(jsum "$sc" docker) $drv" "$(ratio "$(jsum "$sc" docklog)" "$(jsum "$sc" docker)")" -
+        done
     fi
     if want memory; then
         row "PSS per docklog, $n following $n logging containers (avg / max)" \
