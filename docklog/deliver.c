@@ -171,10 +171,8 @@ int dl_deliver_entry(dl_deliver *d, const dl_entry *e, dv_error *err)
         const char *late = NULL;
         char text[DV_TIMESTAMP_MAX];
         if (dv_realtime_ns() - e->ts > DL_JOURNAL_LATE_NS) {
-            /* As the Engine API sends it (timestamps=1): nine digits of fraction. */
-            if (!e->ts_text[0])
-                dv_timestamp_format_fixed(e->ts, text);
-            late = e->ts_text[0] ? e->ts_text : text;
+            dl_journal_late_stamp(e->ts, text);
+            late = text;
         }
         if ((r = dl_journal_sink_write(d->journal, e->stream, late, e->msg, e->len, &d->retry,
                                        err)) < 0)

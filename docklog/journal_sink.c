@@ -22,6 +22,14 @@ static dl_journal_field str_field(const char *name, const char *value)
     return (dl_journal_field){name, value, strlen(value)};
 }
 
+void dl_journal_late_stamp(int64_t ts, char buf[DV_TIMESTAMP_MAX])
+{
+    int64_t rem = ts % DV_NSEC_PER_MSEC;
+    if (rem < 0) /* before the epoch: cut towards the past as well */
+        rem += DV_NSEC_PER_MSEC;
+    dv_timestamp_format(ts - rem, buf);
+}
+
 size_t dl_journal_sink_fields(const dl_journal_sink *sink, enum dl_stream stream,
                               const char *timestamp, const char *msg, size_t len, bool partial,
                               dl_journal_field *ret)

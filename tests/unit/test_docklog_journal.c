@@ -244,6 +244,34 @@ static bool wait_cb(void *userdata, unsigned attempt, const dv_error *last)
     return false;
 }
 
+/* A late entry's SYSLOG_TIMESTAMP is Docker's stamp cut to the millisecond, so that
+ * the entries of one millisecond of a flood share one value (one journald data
+ * object) instead of each making its own. */
+static void test_late_stamp_to_the_millisecond(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t ts;
+        const char *want;
+    } cases[] = {
+        {1714566896123456789LL, "2024-05-01T12:34:56.123Z"},
+        {1714566896123000000LL, "2024-05-01T12:34:56.123Z"},
+        {1714566896123999999LL, "2024-05-01T12:34:56.123Z"}, /* cut, not rounded */
+        {1714566896100000001LL, "2024-05-01T12:34:56.1Z"},
+        {1714566896000999999LL, "2024-05-01T12:34:56Z"},
+        {0, "1970-01-01T00:00:00Z"},
+        {-1, "1969-12-31T23:59:59.999Z"}, /* towards the past before the epoch too */
+    };
+    char buf[DV_TIMESTAMP_MAX];
+    for (size_t i = 0; i < DV_ARRAY_SIZE(cases); i++) {
+        dl_journal_late_stamp(cases[i].ts, buf);
+        assert_string_equal(buf, cases[i].want);
+        int64_t back;
+        assert_int_equal(dv_timestamp_parse(buf, strlen(buf), &back, NULL), 0);
+        assert_true(back <= cases[i].ts && cases[i].ts - back < DV_NSEC_PER_MSEC);
+    }
+}
+
 static void test_retry_until_journald_is_back(void **state)
 {
     (void)state;
@@ -288,6 +316,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fields_and_wire_format),
+        cmocka_unit_test(test_late_stamp_to_the_millisecond),
         cmocka_unit_test(test_retry_until_journald_is_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
