@@ -538,11 +538,11 @@ fidelity() {
 # Per run, once the path is done (docklog exited after the container; Docker's driver:
 # the container exited) and the last line is in the journal (or 30 s passed): time to
 # the last entry (journald's receive time of the newest entry with the container's
-# CONTAINER_NAME, minus the writer's start), entries lost and duplicated (journalctl -o
+# CONTAINER_NAME, minus the writer's start; and minus the writer's last line), entries lost and duplicated (journalctl -o
 # cat for that name, counted as in 3), the fields the sender gives an entry (the export
 # format's fields less journald's own "_" ones), and the CPU of journald, of dockerd and
 # of docklog per 100,000 entries. Appends "scenario path run ttl_s lost dup other fields
-# journald_ticks dockerd_ticks docklog_ticks lines" to $jd_results. journald's rate limit
+# journald_ticks dockerd_ticks docklog_ticks lines tail_s" to $jd_results. journald's rate limit
 # applies per systemd unit: in the test environment (no systemd as PID 1) neither path
 # has one, so both deliver everything they send.
 jd_results=$work/journald.txt
@@ -563,7 +563,7 @@ journal_last() { # NAME → the newest entry for that CONTAINER_NAME, journal ex
 }
 journald_run() { # SCENARIO PATH RUN
     local scenario=$1 path=$2 run=$3 name="$prefix-jd-$1-$2-$3" dir="$work/jd-$1-$2-$3"
-    local cid jd0 dd0 jd1 dd1 dpid rc=0 rtime=(0 0 0) ticks=0 last started deadline
+    local cid jd0 dd0 jd1 dd1 dpid rc=0 rtime=(0 0 0) ticks=0 last started finished deadline
     local lines=$journald_lines tag=fast
     mkdir -p "$dir"
     local -a writer=(sleep 1 -- fast "$lines" "$line" -- sleep 1)
@@ -592,6 +592,7 @@ journald_run() { # SCENARIO PATH RUN
     fi
     [ "$(docker wait "$cid")" = 0 ] || die "$name: the container failed"
     started=$(docker inspect -f '{{.State.StartedAt}}' "$cid")
+    finished=$(docker inspect -f '{{.State.FinishedAt}}' "$cid")
     deadline=$((SECONDS + 30))
     # (into a file first: grep -q ending the pipe early would fail it under pipefail)
     until journal_last "$name" >"$dir/last" && grep -q "^MESSAGE=$lines " "$dir/last" ||
@@ -600,16 +601,20 @@ journald_run() { # SCENARIO PATH RUN
     done
     jd1=$(journald_ticks) dd1=$(dockerd_ticks)
     last=$(awk -F= '$1 == "__REALTIME_TIMESTAMP" { print $2 }' "$dir/last")
-    local fields ttl lost dup other
+    local fields ttl tail lost dup other
     fields=$(grep -c '^[A-Z]' "$dir/last" || true)
     ttl=$(awk -v a="$(($(ns_of "$started") + 1000000000))" -v b="${last:-0}" \
         'BEGIN { if (b == 0) print "-"; else printf "%.2f", (b * 1000 - a) / 1e9 }')
+    # After the writer's last line (it sleeps 1 s before it exits): the delivery's own
+    # delay, apart from how fast the writer went.
+    tail=$(awk -v a="$(($(ns_of "$finished") - 1000000000))" -v b="${last:-0}" \
+        'BEGIN { if (b == 0) print "-"; else printf "%.3f", (b * 1000 - a) / 1e9 }')
     journalctl -q -o cat "CONTAINER_NAME=$name" >"$dir/out" 2>/dev/null || true
     read -r lost dup other < <(count_stream "$dir" "$lines" "$tag" "$dir/out")
     docker rm -f "$cid" >/dev/null
     cids=()
-    echo "$scenario $path $run $ttl $lost $dup $other $fields $((jd1 - jd0)) $((dd1 - dd0)) $ticks $lines" >>"$jd_results"
-    log "journald $scenario run $run $path: last entry after $ttl s, lost $lost, dup $dup, $fields fields per entry"
+    echo "$scenario $path $run $ttl $lost $dup $other $fields $((jd1 - jd0)) $((dd1 - dd0)) $ticks $lines $tail" >>"$jd_results"
+    log "journald $scenario run $run $path: last entry after $ttl s ($tail s after the last line), lost $lost, dup $dup, $fields fields per entry"
     [ -n "${DV_BENCH_KEEP:-}" ] || rm -rf "$dir"
 }
 journald() {
@@ -768,7 +773,7 @@ if [ -s "$fid_results" ]; then
     printf '\n'
 fi
 # Medians per scenario and path: "scenario path runs lines ttl_s lost dup other fields
-# journald_s dockerd_s docklog_s" (CPU in s per 100,000 entries)
+# journald_s dockerd_s docklog_s tail_s" (CPU in s per 100,000 entries)
 jd_medians=$work/journald-medians.txt
 : >"$jd_medians"
 if [ -s "$jd_results" ]; then
@@ -786,13 +791,14 @@ if [ -s "$jd_results" ]; then
             runs[k]++; lines[k] = $12
             for (f = 4; f <= 8; f++) col[k, f] = col[k, f] " " $f
             for (f = 9; f <= 11; f++) col[k, f] = col[k, f] " " $f / hz / ($12 / 100000)
+            col[k, 13] = col[k, 13] " " $13
         }
         END {
             for (i = 1; i <= nk; i++) {
                 k = order[i]
                 printf "%s %d %d", k, runs[k], lines[k]
                 for (f = 4; f <= 11; f++) printf " %s", median(col[k, f])
-                printf "\n"
+                printf " %s\n", median(col[k, 13])
             }
         }' "$jd_results" >"$jd_medians"
     printf 'journald path: one container per scenario, path and run; medians of %d runs\n' "$runs"
@@ -802,11 +808,11 @@ if [ -s "$jd_results" ]; then
     awk '
         BEGIN {
             name["docklog"] = "docklog (json-file, cap 2m x 2)"; name["docker"] = "Docker'"'"'s journald driver"
-            print "| scenario | path | runs | last entry after (s) | entries/s to the last | lost | duplicated | fields per entry | journald CPU s/100k entries | dockerd CPU s/100k | docklog CPU s/100k | all three s/100k |"
-            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            print "| scenario | path | runs | last entry after (s) | after the last line (s) | entries/s to the last | lost | duplicated | fields per entry | journald CPU s/100k entries | dockerd CPU s/100k | docklog CPU s/100k | all three s/100k |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         }
         {
-            printf "| %s | %s | %d | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %.2f |\n", $1, name[$2], $3, $5,
+            printf "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %s | %.2f |\n", $1, name[$2], $3, $5, $13,
                 $5 == "-" || $5 <= 0 ? "-" : sprintf("%.0f", $4 / $5), $6, $7, $9, $10, $11,
                 $2 == "docker" ? "-" : sprintf("%.2f", $12), $10 + $11 + $12
         }' "$jd_medians"
@@ -873,6 +879,8 @@ if [ -s "$tp_medians" ] || [ -s "$jd_medians" ] || want memory; then
             what="journald, $sc, $(jmed "$sc" docklog 4) lines"
             row "$what: time to the last entry (s)" "$(jmed "$sc" docklog 5)" "$(jmed "$sc" docker 5) $drv" \
                 "$(ratio "$(jmed "$sc" docklog 5)" "$(jmed "$sc" docker 5)")" "<= 1.00"
+            row "$what: last entry after the writer's last line (s)" "$(jmed "$sc" docklog 13)" \
+                "$(jmed "$sc" docker 13) $drv" - -
             row "$what: journald's own CPU s per 100,000 entries" "$(jmed "$sc" docklog 10)" \
                 "$(jmed "$sc" docker 10) $drv" "$(ratio "$(jmed "$sc" docklog 10)" "$(jmed "$sc" docker 10)")" "<= 1.00"
             row "$what: fields the sender gives the last entry" "$(jmed "$sc" docklog 9)" "$(jmed "$sc" docker 9) $drv" - -
