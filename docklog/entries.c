@@ -24,8 +24,6 @@ int dl_entry_parse(enum dl_stream stream, const char *data, size_t len, dl_entry
                             (int)(len < 60 ? len : 60), data);
     ret->stream = stream;
     ret->ts = ts;
-    memcpy(ret->ts_text, data, tl);
-    ret->ts_text[tl] = '\0';
     ret->msg = sp + 1;
     ret->len = len - tl - 1;
     return 0;

@@ -34,10 +34,6 @@
 typedef struct dl_entry {
     enum dl_stream stream;
     int64_t ts;
-    /* As the Engine API sent it, NUL-terminated; empty from the file sources, which
-     * have only ts: formatting it costs more than decoding the entry, and only a late
-     * entry's journald stamp needs it (deliver.c formats it then). */
-    char ts_text[DL_TS_TEXT_MAX + 1];
     const char *msg;
     size_t len;
 } dl_entry;

@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     dl_entry fast;
     if (len <= sizeof(msg) && dl_jsonfile_parse_fast((const char *)data, len, msg, &fast)) {
         if (slow != 0 || fast.stream != e.stream || fast.ts != e.ts || fast.len != e.len ||
-            memcmp(fast.msg, e.msg, e.len) != 0 || strcmp(fast.ts_text, e.ts_text) != 0)
+            memcmp(fast.msg, e.msg, e.len) != 0)
             abort();
     }
     if (slow == 0)

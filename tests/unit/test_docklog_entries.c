@@ -168,9 +168,7 @@ static void test_stream_end(void **state)
 
 static dl_entry mk(enum dl_stream st, int64_t ts, const char *msg)
 {
-    dl_entry e = {.stream = st, .ts = ts, .msg = msg, .len = strlen(msg)};
-    dv_timestamp_format_fixed(ts, e.ts_text);
-    return e;
+    return (dl_entry){.stream = st, .ts = ts, .msg = msg, .len = strlen(msg)};
 }
 
 static char *slurp(const char *dir, const char *name)

@@ -115,7 +115,6 @@ static void make_log(struct log *l)
         l->text[i][len] = '\0';
         l->e[i] =
             (dl_entry){.stream = (enum dl_stream)st, .ts = ts[st], .msg = l->text[i], .len = len};
-        snprintf(l->e[i].ts_text, sizeof(l->e[i].ts_text), "%lld", (long long)ts[st]);
     }
 }
 
