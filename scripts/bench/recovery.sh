@@ -184,16 +184,21 @@ submit_task() {
 # While the agent is away: docker kill EXITED% of the containers, kill -9 the helpers
 # of another KILLED% (the tasks spread over the list). Prints "exited killed".
 disturb() { # N
-    local n=$1 ne nk i=0 id cid p ex=0 kh=0
+    local n=$1 ne nk i=0 id cid p cmd ex=0 kh=0
+    local -A helper_cmd # pid -> command line, read once (not once per task: 500 x 500 greps)
     ne=$(((n * exited_pct + 99) / 100))
     nk=$(((n * killed_pct + 99) / 100))
+    for p in $(our_helpers); do
+        helper_cmd[$p]=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true)
+    done
     while read -r id cid; do
         i=$((i + 1))
         if [ "$ex" -lt "$ne" ] && [ $((i % 2)) = 1 ] && [ -n "$cid" ]; then
             docker kill "$cid" >/dev/null && ex=$((ex + 1))
         elif [ "$kh" -lt "$nk" ] && [ $((i % 2)) = 0 ]; then
-            for p in $(our_helpers); do
-                if grep -q "$id" "/proc/$p/cmdline" 2>/dev/null; then
+            for p in "${!helper_cmd[@]}"; do
+                cmd=${helper_cmd[$p]}
+                if [[ $cmd == *"$id"* ]]; then
                     kill -KILL "$p" 2>/dev/null && kh=$((kh + 1))
                 fi
             done
