@@ -336,10 +336,21 @@ if [ -s "$soak" ]; then
             for (i = from; i <= n; i++) { num += (x[i] - mx) * (y[i] - my); den += (x[i] - mx) ^ 2 }
             return den > 0 ? sprintf("%+.2f MiB/h", num / den / 1024) : "-"
         }
+        # the lowest RSS of the samples FROM..TO: what the agent comes back to between
+        # periodic jobs (a GC pass over every container lifts RSS for a sample or two)
+        function floor_of(from, to,   i, m) {
+            m = y[from]
+            for (i = from + 1; i <= to; i++) if (y[i] < m) m = y[i]
+            return sprintf("%.1f", m / 1024)
+        }
         { n++; x[n] = $1 / 3600; y[n] = $3; if ($3 > max) max = $3; f[n] = $4; t[n] = $5 }
         END {
             printf "trend: RSS %.1f MiB first, %.1f MiB last, %.1f MiB max; slope (least squares) %s over the soak, %s over its second half (less warm-up); fds %d to %d; threads %d to %d\n",
                 y[1] / 1024, y[n] / 1024, max / 1024, slope(1), slope(int(n / 2) + 1),
                 f[1], f[n], t[1], t[n]
+            if (n >= 3)
+                printf "RSS floor (lowest sample) in each third of the soak: %s / %s / %s MiB\n",
+                    floor_of(1, int(n / 3)), floor_of(int(n / 3) + 1, int(2 * n / 3)),
+                    floor_of(int(2 * n / 3) + 1, n)
         }' "$soak"
 fi
