@@ -19,6 +19,7 @@
 #include "ownership.h"
 #include "labels.h"
 #include "dangling_select.h"
+#include "recovery_exits.h"
 #include "recovery_plan.h"
 #include "recovery_scan.h"
 #include "task_dirs.h"
@@ -31,6 +32,9 @@
 #define ENGINE_FIRST_BACKOFF (500 * DV_NSEC_PER_MSEC)
 /* SIGTERM → SIGKILL for helpers no record names. */
 #define HELPER_GRACE (3 * DV_NSEC_PER_SEC)
+/* Exit inspections at once (recovery_exits.h): enough to keep dockerd busy on a
+ * small node, few enough not to crowd out the containers it is restarting. */
+#define EXIT_FETCH_PARALLEL 8
 
 typedef struct recovery {
     dv_runtime *run;
@@ -43,6 +47,9 @@ typedef struct recovery {
     size_t actions[DV_RECOVER_ACTION_COUNT];
     size_t helpers_adopted, helpers_relaunched, helpers_stopped;
     size_t orphans_removed, extras_removed, dirs_removed;
+    dv_exit_fetch *exits; /* the exits step 5 needs, inspected before it */
+    size_t nexits;
+    ssize_t *exit_of_task; /* per task (table order): its index in exits, or -1 */
 } recovery;
 
 static const char *sid(const char *id)
@@ -469,17 +476,58 @@ static void remove_extras(recovery *rc, dv_task *t, enum dv_recovery_action acti
     }
 }
 
-static void exit_of(recovery *rc, const dv_task *t, dv_exit_result *ret)
+static void kick_watchdog(void *userdata)
 {
-    _cleanup_json_ json_t *ins = NULL;
-    dv_error e;
-    dv_watchdog_kick(rc->run->watchdog);
-    if (dv_docker_container_inspect(rc->run->docker, t->container_id, &ins, &e) < 0 ||
-        dv_exit_result_from_inspect(ins, ret, &e) < 0) {
-        *ret = (dv_exit_result){.valid = false};
-        ret->error = dv_xstrdup(dv_docker_is_not_found(&e) ? "the container was removed"
-                                                           : "its exit could not be inspected");
+    dv_watchdog_kick(userdata);
+}
+
+/* What step 5 decides for T, from the record and the Engine's list. */
+static enum dv_recovery_action plan(recovery *rc, const dv_task *t, dv_recovery_input *in)
+{
+    *in = (dv_recovery_input){
+        .state = t->state,
+        .desired = t->desired,
+        .destroy_requested = t->destroy_requested,
+        .seen = observe(rc, t),
+        .rebooted = rebooted(rc->run, t),
+    };
+    return dv_recovery_decide(in);
+}
+
+/* Inspect, several at once, every container whose exit step 5 will feed its task.
+ * The plan cannot change in between: it reads only the task's record and the list
+ * entry of the container the record names, which step 5 never removes. */
+static void fetch_exits(recovery *rc)
+{
+    rc->exit_of_task = dv_xcalloc(rc->ntasks ? rc->ntasks : 1, sizeof(*rc->exit_of_task));
+    rc->exits = dv_xcalloc(rc->ntasks ? rc->ntasks : 1, sizeof(*rc->exits));
+    for (size_t i = 0; i < rc->ntasks; i++) {
+        dv_recovery_input in;
+        enum dv_recovery_action action = plan(rc, rc->tasks[i], &in);
+        rc->exit_of_task[i] = -1;
+        if (dv_recovery_needs_exit(action, in.seen)) {
+            rc->exit_of_task[i] = (ssize_t)rc->nexits;
+            rc->exits[rc->nexits++].container_id = rc->tasks[i]->container_id;
+        }
     }
+    dv_watchdog_kick(rc->run->watchdog);
+    dv_recovery_fetch_exits(rc->run->docker, rc->exits, rc->nexits, EXIT_FETCH_PARALLEL,
+                            kick_watchdog, rc->run->watchdog);
+}
+
+/* The exit fetch_exits inspected for task I (moved out), or, should the plan have
+ * come out otherwise, inspected now. */
+static void exit_of(recovery *rc, size_t i, const dv_task *t, dv_exit_result *ret)
+{
+    ssize_t k = rc->exit_of_task ? rc->exit_of_task[i] : -1;
+    if (k >= 0) {
+        *ret = rc->exits[k].result;
+        rc->exits[k].result = (dv_exit_result){0};
+        return;
+    }
+    dv_exit_fetch one = {.container_id = t->container_id};
+    dv_recovery_fetch_exits(rc->run->docker, &one, 1, 1, NULL, NULL);
+    *ret = one.result;
 }
 
 static void feed(dv_runtime *run, dv_task *t, enum dv_task_fsm_event ev, const dv_exit_result *x)
@@ -591,17 +639,12 @@ static void apply(recovery *rc, dv_task *t, enum dv_recovery_action action, dv_e
     }
 }
 
-static void recover_task(recovery *rc, dv_task *t)
+static void recover_task(recovery *rc, size_t i)
 {
     dv_runtime *run = rc->run;
-    dv_recovery_input in = {
-        .state = t->state,
-        .desired = t->desired,
-        .destroy_requested = t->destroy_requested,
-        .seen = observe(rc, t),
-        .rebooted = rebooted(run, t),
-    };
-    enum dv_recovery_action action = dv_recovery_decide(&in);
+    dv_task *t = rc->tasks[i];
+    dv_recovery_input in;
+    enum dv_recovery_action action = plan(rc, t, &in);
     rc->actions[action]++;
     dv_log_debug("recovery: task %s: %s, desired %s, container %s%s: %s", sid(t->id),
                  dv_task_state_name(in.state),
@@ -612,7 +655,7 @@ static void recover_task(recovery *rc, dv_task *t)
         remove_extras(rc, t, action);
     dv_exit_result x = {0};
     if (dv_recovery_needs_exit(action, in.seen))
-        exit_of(rc, t, &x);
+        exit_of(rc, i, t, &x);
     else if (action == DV_RECOVER_LOST ||
              (action == DV_RECOVER_STOPPED && in.seen != DV_SEEN_EXITED))
         x = lost_exit();
@@ -679,10 +722,15 @@ int dv_recovery_run(dv_runtime *run, dv_error *err)
         remove_stray_dirs(&rc, "tasks", task_dir_claimed);
         remove_stray_dirs(&rc, "allocs", alloc_claimed);
     }
+    fetch_exits(&rc);
     for (size_t i = 0; i < rc.ntasks; i++)
-        recover_task(&rc, rc.tasks[i]);
+        recover_task(&rc, i);
     summary(&rc, started);
 out:
+    for (size_t i = 0; i < rc.nexits; i++)
+        dv_exit_result_clear(&rc.exits[i].result);
+    free(rc.exits);
+    free(rc.exit_of_task);
     json_decref(rc.quarantined_ids);
     json_decref(rc.containers);
     free(rc.helpers);

@@ -26,7 +26,8 @@
  *     (step 5): an interrupted start may have created one the record never
  *     learned about.
  *  5. Per task, decide with the table of recovery_plan.c and act through the
- *     state machine: re-adopt a running container and its helper (same pid and
+ *     state machine (the exits it records are inspected first, several at once:
+ *     recovery_exits.h): re-adopt a running container and its helper (same pid and
  *     start time, else a new helper resumes from the checkpoint), record an exit
  *     that happened meanwhile and apply the restart policy, report a lost
  *     container, redo an interrupted start, finish a stop or a destroy, re-arm a
