@@ -501,3 +501,16 @@ const dv_fake_request *dv_fake_find(dv_fake *f, const char *method, const char *
     pthread_mutex_unlock(&f->lock);
     return found;
 }
+
+dv_docker *dv_fake_client(dv_fake *f, int64_t timeout_ns)
+{
+    dv_docker_config c = {.endpoint = dv_fake_endpoint(f), .timeout_ns = timeout_ns};
+    dv_docker *dk = NULL;
+    dv_error err;
+    dv_error_clear(&err);
+    if (dv_docker_new(&c, &dk, &err) < 0) {
+        fprintf(stderr, "fake engine: no client for %s: %s\n", c.endpoint, err.msg);
+        abort();
+    }
+    return dk;
+}

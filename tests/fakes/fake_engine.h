@@ -13,6 +13,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "docker.h"
 
 typedef struct dv_fake dv_fake;
 
@@ -85,5 +88,9 @@ size_t dv_fake_count(dv_fake *f, const char *method, const char *path);
 const dv_fake_request *dv_fake_request_at(dv_fake *f, size_t i);
 /* The last recorded request whose path (without version) starts with PATH. */
 const dv_fake_request *dv_fake_find(dv_fake *f, const char *method, const char *path);
+
+/* An Engine API client of F with TIMEOUT_NS as its deadline (0: the default); the
+ * caller frees it with dv_docker_free(). Aborts, saying why, if it cannot be made. */
+dv_docker *dv_fake_client(dv_fake *f, int64_t timeout_ns);
 
 #endif

@@ -26,17 +26,6 @@
 #include "test_support.h"
 #include "xalloc.h"
 
-static dv_docker *client_for(dv_fake *f, int64_t timeout_ns)
-{
-    dv_docker_config c = {.endpoint = dv_fake_endpoint(f), .timeout_ns = timeout_ns};
-    dv_docker *dk = NULL;
-    dv_error err;
-    dv_error_clear(&err);
-    if (dv_docker_new(&c, &dk, &err) < 0)
-        fail_msg("dv_docker_new: %s", err.msg);
-    return dk;
-}
-
 static size_t count_path(dv_fake *f, const char *path)
 {
     size_t n = 0;
@@ -120,7 +109,7 @@ static void test_negotiation_picks_the_lower_version(void **state)
         dv_fake *f = dv_fake_start(NULL, NULL);
         dv_fake_set_api_version(f, cases[i].server);
         dv_fake_reply(f, "GET", "/info", 0, 200, "{\"Name\":\"fake\"}");
-        dv_docker *dk = client_for(f, 0);
+        dv_docker *dk = dv_fake_client(f, 0);
         dv_error err;
         json_t *info = NULL;
         /* Lazily, on the first versioned call. */
@@ -148,7 +137,7 @@ static void test_negotiation_failure_is_reported_and_retried(void **state)
     dv_fake_reply(f, "GET", "/version", 1, 200, "{\"Version\":\"no api version\"}");
     dv_fake_reply(f, "GET", "/version", 1, 200,
                   "{\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.99\"}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
     assert_int_equal(dv_docker_negotiate(dk, &err), -EPROTO);
     assert_non_null(strstr(err.msg, "ApiVersion"));
@@ -201,7 +190,7 @@ static void test_negotiation_on_a_silent_daemon(void **state)
     (void)state;
     dv_fake *f = dv_fake_start(NULL, NULL);
     dv_fake_add(f, &(dv_fake_rule){.method = "GET", .path = "/version", .hang = true});
-    dv_docker *dk = client_for(f, 0); /* the default 5-minute deadline */
+    dv_docker *dk = dv_fake_client(f, 0); /* the default 5-minute deadline */
     negotiator cancellable = {.dk = dk, .use_cancel = true}, plain = {.dk = dk};
     pthread_t a, b;
     assert_int_equal(pthread_create(&a, NULL, first_call, &cancellable), 0);
@@ -237,7 +226,7 @@ static void test_http_errors(void **state)
     dv_fake_reply(f, "POST", "/containers/up/start", 0, 304, NULL);
     dv_fake_reply(f, "POST", "/containers/bad/kill", 0, 400, "plain text, not json\n");
     dv_fake_reply(f, "DELETE", "/images/*", 0, 403, "{\"message\":\"forbidden\"}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
 
     json_t *j = (json_t *)0x1;
@@ -282,7 +271,7 @@ static void test_500_then_success(void **state)
     dv_fake_reply(f, "POST", "/containers/c1/start", 2, 500,
                   "{\"message\":\"driver failed programming external connectivity\"}");
     dv_fake_reply(f, "POST", "/containers/c1/start", 1, 204, NULL);
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
     int attempts = 0, r;
     /* What a caller's retry loop sees: recoverable 500s, then success. */
@@ -311,7 +300,7 @@ static void test_deadline_on_a_hanging_daemon(void **state)
                                    .chunks = part,
                                    .n_chunks = 1,
                                    .end = DV_FAKE_END_HANG});
-    dv_docker *dk = client_for(f, 300 * INT64_C(1000000));
+    dv_docker *dk = dv_fake_client(f, 300 * INT64_C(1000000));
     dv_error err;
     json_t *j = NULL;
     assert_int_equal(dv_docker_container_inspect(dk, "slow", &j, &err), -ETIMEDOUT);
@@ -337,7 +326,7 @@ static void test_eof_and_reset_are_recoverable(void **state)
                                    .chunks = part,
                                    .n_chunks = 1,
                                    .end = DV_FAKE_END_CLOSE});
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
     json_t *j = NULL;
     const char *ids[] = {"empty", "cut"};
@@ -382,7 +371,7 @@ static void test_bad_json_answer(void **state)
     dv_fake_reply(f, "GET", "/containers/x/json", 0, 200, "{not json");
     dv_fake_reply(f, "GET", "/containers/json", 0, 200, "{\"not\":\"an array\"}");
     dv_fake_reply(f, "POST", "/containers/create", 0, 201, "{\"Warnings\":[]}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
     json_t *j = NULL;
     assert_int_equal(dv_docker_container_inspect(dk, "x", &j, &err), -EBADMSG);
@@ -414,7 +403,7 @@ static void test_container_calls(void **state)
     dv_fake_reply(f, "POST", "/networks/create", 0, 201, "{\"Id\":\"net1\"}");
     dv_fake_reply(f, "GET", "/networks", 0, 200, "[]");
     dv_fake_reply(f, "GET", "/networks/my net", 0, 200, "{\"Name\":\"my net\"}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
 
     _cleanup_json_ json_t *body = json_pack("{s:s, s:[s]}", "Image", "busybox", "Cmd", "true");
@@ -500,7 +489,7 @@ static void test_exec_demultiplexed_with_exit_code(void **state)
     /* Docker may still report Running right after the stream ends. */
     dv_fake_reply(f, "GET", "/exec/e1/json", 1, 200, "{\"Running\":true,\"ExitCode\":null}");
     dv_fake_reply(f, "GET", "/exec/e1/json", 0, 200, "{\"Running\":false,\"ExitCode\":3}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
     const char *cmd[] = {"/bin/sh", "-c", "echo hi", NULL};
     dv_exec_result res = {0};
@@ -591,7 +580,7 @@ static void test_many_threads_share_one_client(void **state)
     (void)state;
     dv_fake *f = dv_fake_start(NULL, NULL);
     dv_fake_reply(f, "GET", "/containers/shared/json", 0, 200, "{\"Id\":\"shared\"}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     pthread_t th[8];
     worker w[8];
     for (int i = 0; i < 8; i++) {
@@ -658,7 +647,7 @@ static void test_spawned_helper_gets_only_stdio(void **state)
     dv_fake *f = dv_fake_start(NULL, NULL);
     dv_fake_add(f,
                 &(dv_fake_rule){.method = "POST", .path = "/containers/hang/wait", .hang = true});
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_error err;
     assert_int_equal(dv_docker_ping(dk, &err), 0);
     waiter w = {.dk = dk};

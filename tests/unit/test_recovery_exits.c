@@ -18,17 +18,6 @@
 #include "recovery_exits.h"
 #include "test_support.h"
 
-static dv_docker *client_for(dv_fake *f, int64_t timeout_ns)
-{
-    dv_docker_config c = {.endpoint = dv_fake_endpoint(f), .timeout_ns = timeout_ns};
-    dv_docker *dk = NULL;
-    dv_error err;
-    dv_error_clear(&err);
-    if (dv_docker_new(&c, &dk, &err) < 0)
-        fail_msg("dv_docker_new: %s", err.msg);
-    return dk;
-}
-
 static const char *exited(int code, bool oom)
 {
     static char buf[8][256];
@@ -50,7 +39,7 @@ static void test_each_exit_as_inspected(void **state)
     dv_fake_reply(f, "GET", "/containers/gone/json", 0, 404,
                   "{\"message\":\"No such container: gone\"}");
     dv_fake_reply(f, "GET", "/containers/broken/json", 0, 500, "{\"message\":\"boom\"}");
-    dv_docker *dk = client_for(f, 0);
+    dv_docker *dk = dv_fake_client(f, 0);
     dv_exit_fetch items[] = {
         {.container_id = "aaa"},
         {.container_id = "gone"},
@@ -115,7 +104,7 @@ static void test_inspections_run_at_once(void **state)
         snprintf(path, sizeof(path), "/containers/%s/json", others[i]);
         dv_fake_reply(f, "GET", path, 0, 200, exited((int)i + 1, false));
     }
-    dv_docker *dk = client_for(f, 2 * DV_NSEC_PER_SEC);
+    dv_docker *dk = dv_fake_client(f, 2 * DV_NSEC_PER_SEC);
     dv_exit_fetch items[5] = {{.container_id = "c1"}};
     for (size_t i = 0; i < DV_ARRAY_SIZE(others); i++)
         items[i + 1].container_id = others[i];
