@@ -642,6 +642,16 @@ want fidelity && fidelity
 want journald && journald
 
 # ---- tables ----
+# An awk function for the tables: the median of a space-separated LIST of numbers, "-"
+# when it is empty or "-" (a reader with no such figure).
+awk_median='
+        function median(list,   a, n, i, j, t) {
+            n = split(list, a, " ")
+            if (n == 0 || a[1] == "-") return "-"
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }'
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
 machine="$(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null)"
 ! $peer || machine="$machine, podman $(podman version -f '{{.Client.Version}}' 2>/dev/null), conmon $(conmon --version 2>/dev/null | awk 'NR == 1 { print $3 }')"
@@ -659,14 +669,7 @@ fi
 tp_medians=$work/throughput-medians.txt
 : >"$tp_medians"
 if [ -s "$tp_results" ]; then
-    awk -v hz="$hz" -v size="$size" -v cap_size="$cap_size" '
-        function median(list,   a, n, i, j, t) {
-            n = split(list, a, " ")
-            if (n == 0 || a[1] == "-") return "-"
-            for (i = 2; i <= n; i++)
-                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+    awk -v hz="$hz" -v size="$size" -v cap_size="$cap_size" "$awk_median"'
         {
             k = $1 " " $2
             if (!(k in runs)) order[++nk] = k
@@ -733,13 +736,7 @@ if [ -s "$fid_results" ]; then
         for r in "${readers[@]}"; do
             awk -v s="$s" -v r="$r" '$1 == s && $2 == r' "$fid_results"
         done
-    done | awk '
-        function median(list,   a, n, i, j, t) {
-            n = split(list, a, " ")
-            for (i = 2; i <= n; i++)
-                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+    done | awk "$awk_median"'
         BEGIN {
             name["file"] = "docklog (source file)"; name["api"] = "docklog (source api)"
             name["docker"] = "docker logs -f"
@@ -777,14 +774,7 @@ fi
 jd_medians=$work/journald-medians.txt
 : >"$jd_medians"
 if [ -s "$jd_results" ]; then
-    awk -v hz="$hz" '
-        function median(list,   a, n, i, j, t) {
-            n = split(list, a, " ")
-            if (n == 0 || a[1] == "-") return "-"
-            for (i = 2; i <= n; i++)
-                for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+    awk -v hz="$hz" "$awk_median"'
         {
             k = $1 " " $2
             if (!(k in runs)) order[++nk] = k
