@@ -173,8 +173,15 @@ dockerd_pid() {
         grep -q -- "--data-root" <<<"$(tr '\0' ' ' <"/proc/$p/cmdline")" || { echo "$p"; return; }
     done
 }
-dockerd_ticks() { awk '{ print $14 + $15 }' "/proc/$(dockerd_pid)/stat"; }
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # PID → utime + stime
+dockerd_ticks() { proc_ticks "$(dockerd_pid)"; }
 hz=$(getconf CLK_TCK)
+# The user + system CPU that /usr/bin/time -f '%e %U %S' -o FILE recorded, in ticks.
+time_ticks() { # FILE
+    local t
+    read -r -a t < <(tail -1 "$1")
+    awk -v u="${t[1]}" -v s="${t[2]}" -v hz="$hz" 'BEGIN { printf "%.0f", (u + s) * hz }'
+}
 
 timings=()
 took() { # WHAT START_SECONDS
@@ -261,7 +268,7 @@ ns_of() { # Docker's RFC 3339 time, or ns since the epoch already (podman's) →
 tp_run() { # CAP READER RUN SIZE
     local capname=$1 r=$2 run=$3 bytes=$4 name="$prefix-tp-$1-$2-$3" dir="$work/tp-$1-$2-$3"
     local count=$((bytes / line)) cid tpid rpid before after started finished last f
-    local out_files=() rtime=(0 0 0) mem=(0 0 0) status=0 ticks
+    local out_files=() mem=(0 0 0) status=0 ticks
     mkdir -p "$dir"
     local -a writer=(sleep 1 -- fast "$count" "$line" -- sleep 1)
     before=$(dockerd_ticks)
@@ -330,8 +337,7 @@ tp_run() { # CAP READER RUN SIZE
             wait "$wpid" 2>/dev/null || true
             [ -z "$spid" ] || wait "$spid"
             [ ! -s "$dir/mem" ] || read -r -a mem <"$dir/mem"
-            read -r -a rtime < <(tail -1 "$dir/time")
-            ticks=$(awk -v u="${rtime[1]}" -v s="${rtime[2]}" -v hz="$hz" 'BEGIN { printf "%.0f", (u + s) * hz }')
+            ticks=$(time_ticks "$dir/time")
         fi
         [ "$(docker wait "$cid")" = 0 ] || die "$name: the container failed"
         started=$(docker inspect -f '{{.State.StartedAt}}' "$cid")
@@ -538,13 +544,14 @@ fidelity() {
 # Per run, once the path is done (docklog exited after the container; Docker's driver:
 # the container exited) and the last line is in the journal (or 30 s passed): time to
 # the last entry (journald's receive time of the newest entry with the container's
-# CONTAINER_NAME, minus the writer's start; and minus the writer's last line), entries lost and duplicated (journalctl -o
-# cat for that name, counted as in 3), the fields the sender gives an entry (the export
-# format's fields less journald's own "_" ones), and the CPU of journald, of dockerd and
-# of docklog per 100,000 entries. Appends "scenario path run ttl_s lost dup other fields
-# journald_ticks dockerd_ticks docklog_ticks lines tail_s" to $jd_results. journald's rate limit
-# applies per systemd unit: in the test environment (no systemd as PID 1) neither path
-# has one, so both deliver everything they send.
+# CONTAINER_NAME, minus the writer's start; and minus the writer's last line), entries
+# lost and duplicated (journalctl -o cat for that name, counted as in 3), the fields the
+# sender gives an entry (the export format's fields less journald's own "_" ones), and
+# the CPU of journald, of dockerd and of docklog per 100,000 entries. Appends "scenario
+# path run ttl_s lost dup other fields journald_ticks dockerd_ticks docklog_ticks lines
+# tail_s" to $jd_results. journald's rate limit applies per systemd unit: in the test
+# environment (no systemd as PID 1) neither path has one, so both deliver everything
+# they send.
 jd_results=$work/journald.txt
 : >"$jd_results"
 # The journald serving /run/systemd/journal/socket: the test environment's, else the
@@ -557,13 +564,13 @@ journald_pid() {
         [ "$(readlink "/proc/$p/root")" != / ] || { echo "$p"; return; }
     done
 }
-journald_ticks() { awk '{ print $14 + $15 }' "/proc/$(journald_pid)/stat"; }
+journald_ticks() { proc_ticks "$(journald_pid)"; }
 journal_last() { # NAME → the newest entry for that CONTAINER_NAME, journal export format
     journalctl -q -o export -n 1 "CONTAINER_NAME=$1" 2>/dev/null || true
 }
 journald_run() { # SCENARIO PATH RUN
     local scenario=$1 path=$2 run=$3 name="$prefix-jd-$1-$2-$3" dir="$work/jd-$1-$2-$3"
-    local cid jd0 dd0 jd1 dd1 dpid rc=0 rtime=(0 0 0) ticks=0 last started finished deadline
+    local cid jd0 dd0 jd1 dd1 dpid rc=0 ticks=0 last started finished deadline
     local lines=$journald_lines tag=fast
     mkdir -p "$dir"
     local -a writer=(sleep 1 -- fast "$lines" "$line" -- sleep 1)
@@ -583,8 +590,7 @@ journald_run() { # SCENARIO PATH RUN
         wait "$dpid" || rc=$?
         pids=()
         [ "$rc" = 0 ] || log "$name: docklog ended with $rc: $(tail -3 "$dir/docklog.log")"
-        read -r -a rtime < <(tail -1 "$dir/time")
-        ticks=$(awk -v u="${rtime[1]}" -v s="${rtime[2]}" -v hz="$hz" 'BEGIN { printf "%.0f", (u + s) * hz }')
+        ticks=$(time_ticks "$dir/time")
     else
         cid=$(docker run -d --name "$name" --label io.dockvisor.test=bench --log-driver journald \
             "$image" "${writer[@]}")
