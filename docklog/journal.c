@@ -43,6 +43,12 @@ void dl_journal_close(dl_journal *j)
     j->fd = -1;
 }
 
+void dl_journal_on_wait(dl_journal *j, void (*fn)(void *userdata), void *userdata)
+{
+    j->waiting = fn;
+    j->waiting_userdata = userdata;
+}
+
 static socklen_t address(const dl_journal *j, struct sockaddr_un *sa)
 {
     memset(sa, 0, sizeof(*sa));
@@ -131,6 +137,8 @@ static int send_datagram(dl_journal *j, const struct msghdr *mh)
             errno = EAGAIN;
             return -EAGAIN;
         }
+        if (j->waiting)
+            j->waiting(j->waiting_userdata);
         int64_t pause = j->pause_ns < deadline - now ? j->pause_ns : deadline - now;
         struct timespec ts = {.tv_sec = pause / DV_NSEC_PER_SEC,
                               .tv_nsec = pause % DV_NSEC_PER_SEC};

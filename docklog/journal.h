@@ -37,10 +37,12 @@ typedef struct dl_journal_field {
 typedef struct dl_journal {
     int fd;
     char path[108];
-    bool force_memfd; /* tests: send every entry through the memfd path */
-    int64_t pause_ns; /* the sleep on a full queue (dl_journal_pause) */
-    unsigned sent;    /* entries sent since the last sleep ended */
-    int64_t woke_ns;  /* when it ended (monotonic) */
+    bool force_memfd;                /* tests: send every entry through the memfd path */
+    int64_t pause_ns;                /* the sleep on a full queue (dl_journal_pause) */
+    unsigned sent;                   /* entries sent since the last sleep ended */
+    int64_t woke_ns;                 /* when it ended (monotonic) */
+    void (*waiting)(void *userdata); /* dl_journal_on_wait */
+    void *waiting_userdata;
 } dl_journal;
 
 /* Sleeps on a full queue: between these, starting at the first. */
@@ -63,6 +65,10 @@ int64_t dl_journal_pause(int64_t pause_ns, unsigned sent);
  * journald cannot block the caller indefinitely. */
 int dl_journal_open(dl_journal *j, const char *socket_path, dv_error *err);
 void dl_journal_close(dl_journal *j);
+
+/* Call FN(USERDATA) before every sleep on a full queue (NULL: none): docklog holds
+ * Docker's new log files meanwhile (dl_jsonfile_hold). FN must not send. */
+void dl_journal_on_wait(dl_journal *j, void (*fn)(void *userdata), void *userdata);
 
 /* Send one entry. Errors are -errno of the send (-ENOENT/-ECONNREFUSED: journald
  * not running; -EAGAIN: its queue is full and the timeout passed): retrying may help. */

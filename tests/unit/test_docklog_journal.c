@@ -384,6 +384,11 @@ static long waiting_in(pid_t tid)
 /* While journald's queue is full the sender sleeps on its own; blocked in sendmsg()
  * instead, it would be woken by journald's every receive. Once there is room the
  * entry goes, in order; a queue that stays full gives -EAGAIN after the timeout. */
+static void count_call(void *userdata)
+{
+    (*(unsigned *)userdata)++;
+}
+
 static void test_full_queue_sleeps_instead_of_blocking(void **state)
 {
     (void)state;
@@ -394,8 +399,13 @@ static void test_full_queue_sleeps_instead_of_blocking(void **state)
     dl_journal j;
     dv_error err;
     assert_int_equal(dl_journal_open(&j, path, &err), 0);
+    /* The caller's hook runs while it waits (docklog holds Docker's new files). */
+    unsigned waits = 0;
+    dl_journal_on_wait(&j, count_call, &waits);
     unsigned fit = fill_queue(&j);
     assert_true(fit > 0);
+    assert_true(waits > 0);
+    dl_journal_on_wait(&j, NULL, NULL);
 
     struct sender s = {.j = &j, .r = 1};
     pthread_t th;
