@@ -28,6 +28,14 @@
 #include "journal_sink.h"
 #include "test_support.h"
 
+/* A fresh directory for journald's stand-in, its socket's path in PATH. */
+static char *socket_dir(char path[4096])
+{
+    char *dir = dv_test_tmpdir("dl-journal");
+    snprintf(path, 4096, "%s/socket", dir);
+    return dir;
+}
+
 static int bind_dgram(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -130,9 +138,8 @@ static dl_config config(const char *socket_path)
 static void test_fields_and_wire_format(void **state)
 {
     (void)state;
-    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/socket", dir);
+    _cleanup_free_ char *dir = socket_dir(path);
     int srv = bind_dgram(path);
     dl_config c = config(path);
     dl_journal_sink sink;
@@ -278,9 +285,8 @@ static void test_late_stamp_to_the_millisecond(void **state)
 static void test_retry_until_journald_is_back(void **state)
 {
     (void)state;
-    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/socket", dir);
+    _cleanup_free_ char *dir = socket_dir(path);
     dl_config c = config(path);
     dl_journal_sink sink;
     dv_error err;
@@ -392,9 +398,8 @@ static void count_call(void *userdata)
 static void test_full_queue_sleeps_instead_of_blocking(void **state)
 {
     (void)state;
-    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/socket", dir);
+    _cleanup_free_ char *dir = socket_dir(path);
     int srv = bind_dgram(path);
     dl_journal j;
     dv_error err;

@@ -203,6 +203,15 @@ static void test_resumes_at_its_place(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* A fresh directory whose log (PATH) holds entry 1; returns the directory. */
+static char *one_entry_log(char path[4200])
+{
+    char *dir = dv_test_tmpdir("dl-jsonfile");
+    snprintf(path, 4200, "%s/c-json.log", dir);
+    entry(path, "stdout", 1);
+    return dir;
+}
+
 /* A reader that gets no CPU while Docker creates and deletes a whole file counts the
  * file it never saw (the caller reports the gap); two rotations, which leave every
  * newer file named, count nothing. Files take time to fill: 20 ms between rotations,
@@ -211,10 +220,8 @@ static void test_counts_a_file_it_never_saw(void **state)
 {
     (void)state;
     for (int rotations = 2; rotations <= 3; rotations++) {
-        _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
         char path[4200];
-        snprintf(path, sizeof(path), "%s/c-json.log", dir);
-        entry(path, "stdout", 1);
+        _cleanup_free_ char *dir = one_entry_log(path);
         dl_jsonfile f;
         dv_error err;
         assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
@@ -244,10 +251,8 @@ static void test_holding_files_while_not_reading(void **state)
 {
     (void)state;
     for (int polling = 0; polling <= 1; polling++) {
-        _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
         char path[4200];
-        snprintf(path, sizeof(path), "%s/c-json.log", dir);
-        entry(path, "stdout", 1);
+        _cleanup_free_ char *dir = one_entry_log(path);
         dl_jsonfile f;
         dv_error err;
         assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
