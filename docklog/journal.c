@@ -9,21 +9,23 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 
 int dl_journal_open(dl_journal *j, const char *socket_path, dv_error *err)
 {
-    j->fd = -1;
-    j->force_memfd = false;
+    *j = (dl_journal){.fd = -1, .pause_ns = DL_JOURNAL_PAUSE_FIRST_NS};
     if (strlen(socket_path) >= sizeof(j->path))
         return dv_error_set(err, -ENAMETOOLONG, "journal socket path too long: %s", socket_path);
     snprintf(j->path, sizeof(j->path), "%s", socket_path);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return dv_error_errno(err, -errno, "journal socket");
-    struct timeval tv = {.tv_sec = 1};
+    /* For the memfd path, which blocks: the datagram path times itself. */
+    struct timeval tv = {.tv_sec = DL_JOURNAL_SEND_TIMEOUT_NS / DV_NSEC_PER_SEC};
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     /* Like sd_journal_sendv: a larger send buffer lets most entries go as one datagram
      * (the kernel caps it at wmem_max unless we are privileged). */
@@ -39,6 +41,12 @@ void dl_journal_close(dl_journal *j)
     if (j->fd >= 0)
         close(j->fd);
     j->fd = -1;
+}
+
+void dl_journal_on_wait(dl_journal *j, void (*fn)(void *userdata), void *userdata)
+{
+    j->waiting = fn;
+    j->waiting_userdata = userdata;
 }
 
 static socklen_t address(const dl_journal *j, struct sockaddr_un *sa)
@@ -92,6 +100,55 @@ static int send_memfd(dl_journal *j, const struct iovec *iov, int iovcnt, dv_err
     return 0;
 }
 
+int64_t dl_journal_pause(int64_t pause_ns, unsigned sent)
+{
+    if (sent < 3 && pause_ns < DL_JOURNAL_PAUSE_MAX_NS)
+        pause_ns = pause_ns * 2 > DL_JOURNAL_PAUSE_MAX_NS ? DL_JOURNAL_PAUSE_MAX_NS : pause_ns * 2;
+    else if (sent > 7 && pause_ns > DL_JOURNAL_PAUSE_MIN_NS)
+        pause_ns = pause_ns / 2 < DL_JOURNAL_PAUSE_MIN_NS ? DL_JOURNAL_PAUSE_MIN_NS : pause_ns / 2;
+    return pause_ns;
+}
+
+/* Send MH without blocking; on a full queue, sleep and try again, for at most
+ * DL_JOURNAL_SEND_TIMEOUT_NS. 0, or -errno of the send (errno set as well). */
+static int send_datagram(dl_journal *j, const struct msghdr *mh)
+{
+    int64_t deadline = 0;
+    for (;;) {
+        if (sendmsg(j->fd, mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+            j->sent++;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return -errno;
+        int64_t now = dv_monotonic_ns();
+        if (deadline == 0) {
+            deadline = now + DL_JOURNAL_SEND_TIMEOUT_NS;
+            /* Sent in one go since the last sleep: that sleep's yield. After a
+             * longer while, this is a new flood: start from the last pause. */
+            if (j->woke_ns > 0 && now - j->woke_ns < DL_JOURNAL_PAUSE_MAX_NS)
+                j->pause_ns = dl_journal_pause(j->pause_ns, j->sent);
+        } else {
+            j->pause_ns = dl_journal_pause(j->pause_ns, 0);
+        }
+        if (now >= deadline) {
+            errno = EAGAIN;
+            return -EAGAIN;
+        }
+        if (j->waiting)
+            j->waiting(j->waiting_userdata);
+        int64_t pause = j->pause_ns < deadline - now ? j->pause_ns : deadline - now;
+        struct timespec ts = {.tv_sec = pause / DV_NSEC_PER_SEC,
+                              .tv_nsec = pause % DV_NSEC_PER_SEC};
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+            ;
+        j->sent = 0;
+        j->woke_ns = dv_monotonic_ns();
+    }
+}
+
 int dl_journal_send(dl_journal *j, const dl_journal_field *fields, size_t n, dv_error *err)
 {
     if (n > DL_JOURNAL_MAX_FIELDS)
@@ -124,12 +181,8 @@ int dl_journal_send(dl_journal *j, const dl_journal_field *fields, size_t n, dv_
             .msg_iov = iov,
             .msg_iovlen = (size_t)cnt,
         };
-        for (;;) {
-            if (sendmsg(j->fd, &mh, MSG_NOSIGNAL) >= 0)
-                return 0;
-            if (errno != EINTR)
-                break;
-        }
+        if (send_datagram(j, &mh) == 0)
+            return 0;
         if (errno != EMSGSIZE && errno != ENOBUFS)
             return dv_error_errno(err, -errno, "journal: send %s", j->path);
     }

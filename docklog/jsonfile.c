@@ -647,6 +647,28 @@ static int lines(dl_jsonfile *f, const char *data, size_t len, dl_entry_cb on_en
     return 0;
 }
 
+void dl_jsonfile_hold(dl_jsonfile *f)
+{
+    if (f->inotify_fd >= 0) {
+        if (!names_changed(f->inotify_fd) && !f->rescan)
+            return;
+    } else {
+        int64_t now = dv_monotonic_ns();
+        if (now - f->held_ns < DL_JSONFILE_HOLD_POLL)
+            return;
+        f->held_ns = now;
+    }
+    /* The events are read: when this does not look, the next read must. */
+    if (f->n >= DL_JSONFILE_MAX_FILES) {
+        f->rescan = true;
+        return;
+    }
+    f->rescan = false; /* (a local log's scan may ask for the next one itself) */
+    dv_error err;
+    if (scan(f, &err) < 0)
+        f->rescan = true;
+}
+
 int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, void *userdata,
                      size_t *ret_skipped, dv_error *err)
 {

@@ -17,7 +17,8 @@
  * poll every DL_JSONFILE_POLL when no inotify instance can be had) and read from the
  * held descriptor, so a file Docker deletes while it is still unread stays readable.
  * The directory is looked at after every read as well, so a file is held within a
- * read of its creation, long before Docker deletes it max-file rotations later.
+ * read of its creation, long before Docker deletes it max-file rotations later; and
+ * while the caller cannot read (dl_jsonfile_hold).
  * Nothing is lost while docklog runs, unless it falls DL_JSONFILE_MAX_FILES files
  * behind (then the oldest deleted file is given up, counted in `dropped`, and the
  * caller reports the gap), or it gets no CPU while Docker creates and deletes a whole
@@ -99,7 +100,8 @@ typedef struct dl_jsonfile {
     struct dl_gz_seen gz_seen[DL_LOCAL_GZ_SEEN];
     size_t gz_next;
     uint64_t gz_new, gz_new_now, rotated_out;
-    bool rescan; /* look at the names again at the next chance, event or not */
+    bool rescan;     /* look at the names again at the next chance, event or not */
+    int64_t held_ns; /* monotonic: dl_jsonfile_hold's last look when polling */
 } dl_jsonfile;
 
 /* Open LOG_PATH's directory for following (inotify if it can be had) and scan it.
@@ -121,6 +123,17 @@ bool dl_jsonfile_notified(const dl_jsonfile *f);
  * undecodable entry, each file whose framing broke, each unreadable .gz). */
 int dl_jsonfile_read(dl_jsonfile *f, size_t max_bytes, dl_entry_cb on_entry, void *userdata,
                      size_t *ret_skipped, dv_error *err);
+
+/* Take hold of the files Docker created since the last look, without reading them,
+ * for a caller kept from reading for a while: docklog waiting for room in journald's
+ * queue, while a writer faster than journald has Docker create and delete whole files
+ * (2 x 2m: a 20 MB/s writer deletes a file every 0.1 s). Safe from within
+ * dl_jsonfile_read's callback. Looks only when inotify says a name changed, or when
+ * polling at most every DL_JSONFILE_HOLD_POLL; leaves the look to the next read when
+ * DL_JSONFILE_MAX_FILES are held (giving one up is the read's decision) or when it
+ * fails (the read then fails as it would have). */
+void dl_jsonfile_hold(dl_jsonfile *f);
+#define DL_JSONFILE_HOLD_POLL (10 * DV_NSEC_PER_MSEC)
 
 /* Where the reader stands (checkpoint.h, "source"; boot_id is the caller's): the file
  * being read and how many of its bytes were handed on as whole entries (a partial line

@@ -56,6 +56,13 @@ static int on_entry(const dl_entry *e, void *userdata, dv_error *err)
     return r;
 }
 
+/* While journald's queue is full: keep hold of the files a fast writer has Docker
+ * create, or they would be deleted unseen (jsonfile.h, dl_jsonfile_hold). */
+static void hold_files(void *userdata)
+{
+    dl_jsonfile_hold(userdata);
+}
+
 static bool readable(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -183,6 +190,8 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
                 "what it wrote first is lost");
         dl_deliver_expect_gap_from(deliver, started);
     }
+    if (deliver->journal)
+        dl_journal_on_wait(&deliver->journal->journal, hold_files, &jf);
     int pidfd = watch_pid(&state);
     bool exit_seen = !state.running && !state.restarting; /* ask Docker at the first end */
     int64_t settle = EXIT_SETTLE_FIRST;
@@ -324,6 +333,8 @@ int dl_run_file(const dl_config *config, dl_engine *engine, dl_deliver *deliver,
     }
     if (pidfd >= 0)
         close(pidfd);
+    if (deliver->journal)
+        dl_journal_on_wait(&deliver->journal->journal, NULL, NULL);
     dl_jsonfile_close(&jf);
     return result;
 }

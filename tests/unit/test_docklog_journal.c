@@ -1,9 +1,10 @@
 /* Unit tests for docklog's journald writer: the native protocol on the wire (plain
  * and binary-safe fields, the sealed memfd for large entries), Docker's fields, the
- * 16 KiB split, retries. The receiving end is a local datagram socket standing in
- * for journald so the bytes can be checked; tests/integration has the real one. */
+ * 16 KiB split, retries, the sleep on a full queue. The receiving end is a local datagram socket
+ * standing in for journald so the bytes can be checked; tests/integration has the real one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,9 +23,18 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "journal_sink.h"
 #include "test_support.h"
+
+/* A fresh directory for journald's stand-in, its socket's path in PATH. */
+static char *socket_dir(char path[4096])
+{
+    char *dir = dv_test_tmpdir("dl-journal");
+    snprintf(path, 4096, "%s/socket", dir);
+    return dir;
+}
 
 static int bind_dgram(const char *path)
 {
@@ -127,9 +138,8 @@ static dl_config config(const char *socket_path)
 static void test_fields_and_wire_format(void **state)
 {
     (void)state;
-    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/socket", dir);
+    _cleanup_free_ char *dir = socket_dir(path);
     int srv = bind_dgram(path);
     dl_config c = config(path);
     dl_journal_sink sink;
@@ -275,9 +285,8 @@ static void test_late_stamp_to_the_millisecond(void **state)
 static void test_retry_until_journald_is_back(void **state)
 {
     (void)state;
-    _cleanup_free_ char *dir = dv_test_tmpdir("dl-journal");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/socket", dir);
+    _cleanup_free_ char *dir = socket_dir(path);
     dl_config c = config(path);
     dl_journal_sink sink;
     dv_error err;
@@ -312,12 +321,138 @@ static void test_retry_until_journald_is_back(void **state)
     dv_test_rm_rf(dir);
 }
 
+static void test_pause_adapts_to_what_a_wake_up_sends(void **state)
+{
+    (void)state;
+    const int64_t first = DL_JOURNAL_PAUSE_FIRST_NS;
+    assert_int_equal(dl_journal_pause(first, 0), 2 * first); /* nothing fitted: longer */
+    assert_int_equal(dl_journal_pause(first, 2), 2 * first);
+    for (unsigned sent = 3; sent <= 7; sent++) /* the aim: kept */
+        assert_int_equal(dl_journal_pause(first, sent), first);
+    assert_int_equal(dl_journal_pause(first, 8), first / 2); /* the queue ran dry: shorter */
+    assert_int_equal(dl_journal_pause(first, 500), first / 2);
+    /* Within the bounds. */
+    assert_int_equal(dl_journal_pause(DL_JOURNAL_PAUSE_MAX_NS, 0), DL_JOURNAL_PAUSE_MAX_NS);
+    assert_int_equal(dl_journal_pause(DL_JOURNAL_PAUSE_MAX_NS - 1, 0), DL_JOURNAL_PAUSE_MAX_NS);
+    assert_int_equal(dl_journal_pause(DL_JOURNAL_PAUSE_MIN_NS, 100), DL_JOURNAL_PAUSE_MIN_NS);
+    assert_int_equal(dl_journal_pause(DL_JOURNAL_PAUSE_MIN_NS + 1, 100), DL_JOURNAL_PAUSE_MIN_NS);
+}
+
+static const dl_journal_field one_field[] = {{"MESSAGE", "m", 1}};
+
+/* Fill the receiver's queue: the entries that fit, then the send that would have
+ * blocked (-EAGAIN after the timeout). Returns how many fit. */
+static unsigned fill_queue(dl_journal *j)
+{
+    unsigned fit = 0;
+    dv_error err;
+    int64_t t0 = dv_monotonic_ns();
+    while (dl_journal_send(j, one_field, 1, &err) == 0)
+        fit++;
+    assert_int_equal(err.code, -EAGAIN);
+    /* It waited for room before giving up (an upper bound only against a hang). */
+    int64_t waited = dv_monotonic_ns() - t0;
+    assert_true(waited >= DL_JOURNAL_SEND_TIMEOUT_NS);
+    assert_true(waited < 10 * DL_JOURNAL_SEND_TIMEOUT_NS);
+    return fit;
+}
+
+struct sender {
+    dl_journal *j;
+    pid_t tid;
+    int r;
+};
+
+static void *send_one(void *userdata)
+{
+    struct sender *s = userdata;
+    __atomic_store_n(&s->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    dv_error err;
+    s->r = dl_journal_send(s->j, one_field, 1, &err);
+    return NULL;
+}
+
+/* The system call TID waits in, from /proc (-1: running, or not known). */
+static long waiting_in(pid_t tid)
+{
+    char path[64], text[256] = "";
+    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    long nr = -1;
+    if (fgets(text, sizeof(text), f) && strncmp(text, "running", 7) != 0)
+        nr = strtol(text, NULL, 10);
+    fclose(f);
+    return nr;
+}
+
+/* While journald's queue is full the sender sleeps on its own; blocked in sendmsg()
+ * instead, it would be woken by journald's every receive. Once there is room the
+ * entry goes, in order; a queue that stays full gives -EAGAIN after the timeout. */
+static void count_call(void *userdata)
+{
+    (*(unsigned *)userdata)++;
+}
+
+static void test_full_queue_sleeps_instead_of_blocking(void **state)
+{
+    (void)state;
+    char path[4096];
+    _cleanup_free_ char *dir = socket_dir(path);
+    int srv = bind_dgram(path);
+    dl_journal j;
+    dv_error err;
+    assert_int_equal(dl_journal_open(&j, path, &err), 0);
+    /* The caller's hook runs while it waits (docklog holds Docker's new files). */
+    unsigned waits = 0;
+    dl_journal_on_wait(&j, count_call, &waits);
+    unsigned fit = fill_queue(&j);
+    assert_true(fit > 0);
+    assert_true(waits > 0);
+    dl_journal_on_wait(&j, NULL, NULL);
+
+    struct sender s = {.j = &j, .r = 1};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_one, &s), 0);
+    pid_t tid;
+    while ((tid = __atomic_load_n(&s.tid, __ATOMIC_ACQUIRE)) == 0)
+        usleep(100);
+    unsigned sleeping = 0, in_send = 0;
+    for (int i = 0; i < 2000 && sleeping + in_send < 50; i++) {
+        long nr = waiting_in(tid);
+        if (nr == SYS_clock_nanosleep)
+            sleeping++;
+        else if (nr == SYS_sendmsg)
+            in_send++;
+        usleep(200);
+    }
+    assert_true(sleeping + in_send >= 50);
+    assert_true(sleeping > in_send);
+
+    /* Room for one: the waiting entry goes, after the ones before it. */
+    _cleanup_buf_ dv_buf e = DV_BUF_INIT;
+    bool memfd;
+    receive(srv, &e, &memfd);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(s.r, 0);
+    for (unsigned i = 0; i < fit; i++)
+        receive(srv, &e, &memfd);
+    char ch;
+    assert_true(recv(srv, &ch, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+    dl_journal_close(&j);
+    close(srv);
+    dv_test_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fields_and_wire_format),
         cmocka_unit_test(test_late_stamp_to_the_millisecond),
         cmocka_unit_test(test_retry_until_journald_is_back),
+        cmocka_unit_test(test_pause_adapts_to_what_a_wake_up_sends),
+        cmocka_unit_test(test_full_queue_sleeps_instead_of_blocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,6 +203,15 @@ static void test_resumes_at_its_place(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* A fresh directory whose log (PATH) holds entry 1; returns the directory. */
+static char *one_entry_log(char path[4200])
+{
+    char *dir = dv_test_tmpdir("dl-jsonfile");
+    snprintf(path, 4200, "%s/c-json.log", dir);
+    entry(path, "stdout", 1);
+    return dir;
+}
+
 /* A reader that gets no CPU while Docker creates and deletes a whole file counts the
  * file it never saw (the caller reports the gap); two rotations, which leave every
  * newer file named, count nothing. Files take time to fill: 20 ms between rotations,
@@ -211,10 +220,8 @@ static void test_counts_a_file_it_never_saw(void **state)
 {
     (void)state;
     for (int rotations = 2; rotations <= 3; rotations++) {
-        _cleanup_free_ char *dir = dv_test_tmpdir("dl-jsonfile");
         char path[4200];
-        snprintf(path, sizeof(path), "%s/c-json.log", dir);
-        entry(path, "stdout", 1);
+        _cleanup_free_ char *dir = one_entry_log(path);
         dl_jsonfile f;
         dv_error err;
         assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
@@ -230,6 +237,41 @@ static void test_counts_a_file_it_never_saw(void **state)
         /* 2 rotations: entries 1, 2, 3; with 3, entry 2's file went unseen: 1, 3, 4. */
         assert_int_equal(g.n, 3);
         assert_true((memmem(g.out.data, g.out.len, "2 stdout", 8) != NULL) == (rotations == 2));
+        dl_jsonfile_close(&f);
+        got_free(&g);
+        dv_test_rm_rf(dir);
+    }
+}
+
+/* A reader kept from reading (docklog waiting for room in journald's queue) that
+ * holds the files Docker creates meanwhile loses none of them, over more rotations
+ * than max-file; also when polling. Without the holds, the same rotations cost two
+ * files (test_counts_a_file_it_never_saw). */
+static void test_holding_files_while_not_reading(void **state)
+{
+    (void)state;
+    for (int polling = 0; polling <= 1; polling++) {
+        char path[4200];
+        _cleanup_free_ char *dir = one_entry_log(path);
+        dl_jsonfile f;
+        dv_error err;
+        assert_int_equal(dl_jsonfile_open(&f, path, &err), 0);
+        if (polling) { /* as without an inotify instance */
+            close(f.inotify_fd);
+            f.inotify_fd = -1;
+        }
+        struct got g = {DV_BUF_INIT, DV_BUF_INIT, 0, 0};
+        read_all(&f, &g);
+        for (int r = 1; r <= 4; r++) {
+            usleep(20000); /* > DL_JSONFILE_HOLD_POLL */
+            rotate(path, 2);
+            entry(path, "stdout", 1 + r);
+            dl_jsonfile_hold(&f);
+        }
+        read_all(&f, &g);
+        assert_int_equal(f.dropped, 0);
+        assert_int_equal(g.n, 5);
+        assert_string_equal(g.out.data, "1 stdout\n2 stdout\n3 stdout\n4 stdout\n5 stdout\n");
         dl_jsonfile_close(&f);
         got_free(&g);
         dv_test_rm_rf(dir);
@@ -308,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_partial_lines_and_garbage),
         cmocka_unit_test(test_resumes_at_its_place),
         cmocka_unit_test(test_counts_a_file_it_never_saw),
+        cmocka_unit_test(test_holding_files_while_not_reading),
         cmocka_unit_test(test_fast_decoder_reads_as_jansson),
         cmocka_unit_test(test_missing_file),
     };
