@@ -24,8 +24,8 @@ int dl_journal_open(dl_journal *j, const char *socket_path, dv_error *err)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return dv_error_errno(err, -errno, "journal socket");
-    /* For the memfd path, which blocks: the datagram path times itself. */
-    struct timeval tv = {.tv_sec = DL_JOURNAL_SEND_TIMEOUT_NS / DV_NSEC_PER_SEC};
+    /* One slice of a wait in the kernel for room in journald's queue (send_message). */
+    struct timeval tv = {.tv_usec = DL_JOURNAL_WAIT_SLICE_NS / DV_NSEC_PER_USEC};
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     /* Like sd_journal_sendv: a larger send buffer lets most entries go as one datagram
      * (the kernel caps it at wmem_max unless we are privileged). */
@@ -55,6 +55,81 @@ static socklen_t address(const dl_journal *j, struct sockaddr_un *sa)
     sa->sun_family = AF_UNIX;
     memcpy(sa->sun_path, j->path, strlen(j->path));
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(j->path));
+}
+
+static int64_t shorter(int64_t pause_ns)
+{
+    return pause_ns / 2 < DL_JOURNAL_PAUSE_MIN_NS ? DL_JOURNAL_PAUSE_MIN_NS : pause_ns / 2;
+}
+
+int64_t dl_journal_pause(int64_t pause_ns, unsigned sent)
+{
+    if (sent < 3)
+        return pause_ns * 2 > DL_JOURNAL_PAUSE_MAX_NS ? DL_JOURNAL_PAUSE_MAX_NS : pause_ns * 2;
+    return sent > 7 ? shorter(pause_ns) : pause_ns;
+}
+
+/* One sendmsg() of MH with FLAGS, again on EINTR. 0, or -errno (errno set). */
+static int send_once(dl_journal *j, const struct msghdr *mh, int flags)
+{
+    for (;;) {
+        if (sendmsg(j->fd, mh, MSG_NOSIGNAL | flags) >= 0) {
+            j->sent++;
+            return 0;
+        }
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static void sleep_ns(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = ns / DV_NSEC_PER_SEC, .tv_nsec = ns % DV_NSEC_PER_SEC};
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+        ;
+}
+
+/* Send MH: at once when journald's queue has room. When it is full, one sleep of the
+ * adaptive pause first (journald takes a few entries meanwhile, with no one to wake),
+ * then, if it is still full, a wait in the kernel's queue of blocked senders, which
+ * journald's receives wake one at a time, in slices of DL_JOURNAL_WAIT_SLICE_NS (the
+ * socket's SO_SNDTIMEO) with the caller's hook between them, for at most
+ * DL_JOURNAL_SEND_TIMEOUT_NS in all. Not timed sleeps throughout: every sleeping
+ * sender wakes on its own timer, and with hundreds of helpers on one queue that herd
+ * took the machine (300 tasks: load 154, test_scale_inotify_default timed out).
+ * 0, or -errno (errno set as well). */
+static int send_message(dl_journal *j, const struct msghdr *mh)
+{
+    int r = send_once(j, mh, MSG_DONTWAIT);
+    if (r != -EAGAIN)
+        return r;
+    int64_t now = dv_monotonic_ns();
+    int64_t deadline = now + DL_JOURNAL_SEND_TIMEOUT_NS;
+    /* Sent in one go since the last sleep: that sleep's yield. After a longer while,
+     * or a wait in the kernel, this is a new flood: start from the last pause. */
+    if (j->woke_ns > 0 && now - j->woke_ns < DL_JOURNAL_PAUSE_MAX_NS)
+        j->pause_ns = dl_journal_pause(j->pause_ns, j->sent);
+    if (j->waiting)
+        j->waiting(j->waiting_userdata);
+    sleep_ns(j->pause_ns);
+    j->sent = 0;
+    j->woke_ns = dv_monotonic_ns();
+    if ((r = send_once(j, mh, MSG_DONTWAIT)) != -EAGAIN)
+        return r;
+    /* Still no room: other senders took it, or journald stalled. Sleeping longer
+     * would not help either: shorter next time, and queue up in the kernel. */
+    j->pause_ns = shorter(j->pause_ns);
+    j->woke_ns = 0;
+    for (;;) {
+        if ((r = send_once(j, mh, 0)) != -EAGAIN)
+            return r;
+        if (dv_monotonic_ns() >= deadline) {
+            errno = EAGAIN;
+            return -EAGAIN;
+        }
+        if (j->waiting)
+            j->waiting(j->waiting_userdata);
+    }
 }
 
 static int send_memfd(dl_journal *j, const struct iovec *iov, int iovcnt, dv_error *err)
@@ -95,58 +170,9 @@ static int send_memfd(dl_journal *j, const struct iovec *iov, int iovcnt, dv_err
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &mfd, sizeof(int));
-    if (sendmsg(j->fd, &mh, MSG_NOSIGNAL) < 0)
+    if (send_message(j, &mh) < 0)
         return dv_error_errno(err, -errno, "journal: send %s (memfd)", j->path);
     return 0;
-}
-
-int64_t dl_journal_pause(int64_t pause_ns, unsigned sent)
-{
-    if (sent < 3 && pause_ns < DL_JOURNAL_PAUSE_MAX_NS)
-        pause_ns = pause_ns * 2 > DL_JOURNAL_PAUSE_MAX_NS ? DL_JOURNAL_PAUSE_MAX_NS : pause_ns * 2;
-    else if (sent > 7 && pause_ns > DL_JOURNAL_PAUSE_MIN_NS)
-        pause_ns = pause_ns / 2 < DL_JOURNAL_PAUSE_MIN_NS ? DL_JOURNAL_PAUSE_MIN_NS : pause_ns / 2;
-    return pause_ns;
-}
-
-/* Send MH without blocking; on a full queue, sleep and try again, for at most
- * DL_JOURNAL_SEND_TIMEOUT_NS. 0, or -errno of the send (errno set as well). */
-static int send_datagram(dl_journal *j, const struct msghdr *mh)
-{
-    int64_t deadline = 0;
-    for (;;) {
-        if (sendmsg(j->fd, mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
-            j->sent++;
-            return 0;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        int64_t now = dv_monotonic_ns();
-        if (deadline == 0) {
-            deadline = now + DL_JOURNAL_SEND_TIMEOUT_NS;
-            /* Sent in one go since the last sleep: that sleep's yield. After a
-             * longer while, this is a new flood: start from the last pause. */
-            if (j->woke_ns > 0 && now - j->woke_ns < DL_JOURNAL_PAUSE_MAX_NS)
-                j->pause_ns = dl_journal_pause(j->pause_ns, j->sent);
-        } else {
-            j->pause_ns = dl_journal_pause(j->pause_ns, 0);
-        }
-        if (now >= deadline) {
-            errno = EAGAIN;
-            return -EAGAIN;
-        }
-        if (j->waiting)
-            j->waiting(j->waiting_userdata);
-        int64_t pause = j->pause_ns < deadline - now ? j->pause_ns : deadline - now;
-        struct timespec ts = {.tv_sec = pause / DV_NSEC_PER_SEC,
-                              .tv_nsec = pause % DV_NSEC_PER_SEC};
-        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-            ;
-        j->sent = 0;
-        j->woke_ns = dv_monotonic_ns();
-    }
 }
 
 int dl_journal_send(dl_journal *j, const dl_journal_field *fields, size_t n, dv_error *err)
@@ -181,7 +207,7 @@ int dl_journal_send(dl_journal *j, const dl_journal_field *fields, size_t n, dv_
             .msg_iov = iov,
             .msg_iovlen = (size_t)cnt,
         };
-        if (send_datagram(j, &mh) == 0)
+        if (send_message(j, &mh) == 0)
             return 0;
         if (errno != EMSGSIZE && errno != ENOBUFS)
             return dv_error_errno(err, -errno, "journal: send %s", j->path);

@@ -14,8 +14,11 @@
  * datagram journald takes: one wake-up of the sender, done by journald, per entry
  * (perf in a flood: 13% of journald's samples against 4% for Docker's driver, which
  * does not block). So entries go with MSG_DONTWAIT, and on a full queue the sender
- * sleeps instead (dl_journal_pause): journald takes a few entries meanwhile with no
- * one to wake, and the sender comes back to room for several. */
+ * first sleeps (dl_journal_pause): journald takes a few entries meanwhile with no one
+ * to wake, and the sender comes back to room for several. Only when there is still
+ * no room (other senders took it, or journald stalled) does it wait in the kernel,
+ * where journald wakes one blocked sender per free slot, however many there are:
+ * timed sleeps alone made a herd of hundreds of helpers waking on their timers. */
 #ifndef DL_JOURNAL_H
 #define DL_JOURNAL_H
 
@@ -49,6 +52,9 @@ typedef struct dl_journal {
 #define DL_JOURNAL_PAUSE_MIN_NS (10 * DV_NSEC_PER_USEC)
 #define DL_JOURNAL_PAUSE_FIRST_NS (100 * DV_NSEC_PER_USEC)
 #define DL_JOURNAL_PAUSE_MAX_NS (2 * DV_NSEC_PER_MSEC)
+/* A wait in the kernel for room lasts at most this (SO_SNDTIMEO) before the caller's
+ * hook runs (dl_journal_on_wait) and the wait goes on. */
+#define DL_JOURNAL_WAIT_SLICE_NS (50 * DV_NSEC_PER_MSEC)
 /* How long a full queue may last before a send gives up with -EAGAIN. */
 #define DL_JOURNAL_SEND_TIMEOUT_NS DV_NSEC_PER_SEC
 
@@ -66,8 +72,9 @@ int64_t dl_journal_pause(int64_t pause_ns, unsigned sent);
 int dl_journal_open(dl_journal *j, const char *socket_path, dv_error *err);
 void dl_journal_close(dl_journal *j);
 
-/* Call FN(USERDATA) before every sleep on a full queue (NULL: none): docklog holds
- * Docker's new log files meanwhile (dl_jsonfile_hold). FN must not send. */
+/* Call FN(USERDATA) while a send waits for room, before its sleep and between the
+ * slices of its wait in the kernel (NULL: none): docklog holds Docker's new log files
+ * meanwhile (dl_jsonfile_hold). FN must not send. */
 void dl_journal_on_wait(dl_journal *j, void (*fn)(void *userdata), void *userdata);
 
 /* Send one entry. Errors are -errno of the send (-ENOENT/-ECONNREFUSED: journald
