@@ -49,6 +49,12 @@ void dl_journal_on_wait(dl_journal *j, void (*fn)(void *userdata), void *userdat
     j->waiting_userdata = userdata;
 }
 
+void dl_journal_waiting(dl_journal *j)
+{
+    if (j && j->waiting)
+        j->waiting(j->waiting_userdata);
+}
+
 static socklen_t address(const dl_journal *j, struct sockaddr_un *sa)
 {
     memset(sa, 0, sizeof(*sa));
@@ -109,8 +115,7 @@ static int send_message(dl_journal *j, const struct msghdr *mh)
      * or a wait in the kernel, this is a new flood: start from the last pause. */
     if (j->woke_ns > 0 && now - j->woke_ns < DL_JOURNAL_PAUSE_MAX_NS)
         j->pause_ns = dl_journal_pause(j->pause_ns, j->sent);
-    if (j->waiting)
-        j->waiting(j->waiting_userdata);
+    dl_journal_waiting(j);
     sleep_ns(j->pause_ns);
     j->sent = 0;
     j->woke_ns = dv_monotonic_ns();
@@ -127,8 +132,7 @@ static int send_message(dl_journal *j, const struct msghdr *mh)
             errno = EAGAIN;
             return -EAGAIN;
         }
-        if (j->waiting)
-            j->waiting(j->waiting_userdata);
+        dl_journal_waiting(j);
     }
 }
 

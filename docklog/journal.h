@@ -77,6 +77,10 @@ void dl_journal_close(dl_journal *j);
  * meanwhile (dl_jsonfile_hold). FN must not send. */
 void dl_journal_on_wait(dl_journal *j, void (*fn)(void *userdata), void *userdata);
 
+/* Run that hook, if J (may be NULL) has one: for a caller's own wait for journald
+ * (journal_retry.h), which must hold files as a send's wait does. */
+void dl_journal_waiting(dl_journal *j);
+
 /* Send one entry. Errors are -errno of the send (-ENOENT/-ECONNREFUSED: journald
  * not running; -EAGAIN: its queue is full and the timeout passed): retrying may help. */
 int dl_journal_send(dl_journal *j, const dl_journal_field *fields, size_t n, dv_error *err);

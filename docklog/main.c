@@ -9,7 +9,6 @@
 
 #include "checkpoint.h"
 #include "checkpoint_copy.h"
-#include "clock.h"
 #include "config.h"
 #include "deliver.h"
 #include "diag.h"
@@ -17,6 +16,7 @@
 #include "docklog_protocol.h"
 #include "file_sink.h"
 #include "gaps.h"
+#include "journal_retry.h"
 #include "journal_sink.h"
 #include "resume.h"
 #include "run.h"
@@ -25,35 +25,6 @@
 #include "tls.h"
 #include "xalloc.h"
 #include "version.h"
-
-struct journal_retry {
-    dl_signals *signals;
-    int64_t first_failure_ns;
-    int64_t last_report_ns;
-};
-
-/* journald down or its queue full: wait (50 ms doubling to 5 s), report the streak,
- * give up only when asked to stop. Never drops the entry. */
-static bool journal_wait(void *userdata, unsigned attempt, const dv_error *last)
-{
-    struct journal_retry *jr = userdata;
-    int64_t now = dv_monotonic_ns();
-    if (attempt == 1)
-        jr->first_failure_ns = now;
-    int64_t delay = 50 * DV_NSEC_PER_MSEC;
-    for (unsigned i = 1; i < attempt && delay < 5 * DV_NSEC_PER_SEC; i++)
-        delay *= 2;
-    if (delay > 5 * DV_NSEC_PER_SEC)
-        delay = 5 * DV_NSEC_PER_SEC;
-    if (attempt == 3 || (attempt > 3 && now - jr->last_report_ns >= 60 * DV_NSEC_PER_SEC)) {
-        /* two quick retries absorb a momentarily full queue without noise */
-        dl_diag("journald: %s (failing for %lld s, attempt %u; the entry is kept and retried)",
-                last ? last->msg : "send failed",
-                (long long)((now - jr->first_failure_ns) / DV_NSEC_PER_SEC), attempt);
-        jr->last_report_ns = now;
-    }
-    return dl_signals_sleep(jr->signals, delay);
-}
 
 /* docklog.log: where this run resumes, per stream. */
 static void report_resume(const dl_config *c, const dl_checkpoint *cp, bool fresh_files)
@@ -166,8 +137,9 @@ int main(int argc, char **argv)
         dl_diag("journald sink: %s", err.msg);
         goto out_files;
     }
-    struct journal_retry jr = {.signals = &signals};
-    dl_retry retry = {.wait = journal_wait, .userdata = &jr};
+    dl_journal_retry jr = {.signals = &signals,
+                           .journal = config.journald.enabled ? &journal.journal : NULL};
+    dl_retry retry = {.wait = dl_journal_retry_wait, .userdata = &jr};
     dl_deliver deliver;
     dl_deliver_init(&deliver, config.checkpoint, &cp, config.files.enabled ? &files : NULL,
                     config.journald.enabled ? &journal : NULL, &retry);

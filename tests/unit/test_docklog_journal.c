@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +26,9 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "config.h"
+#include "journal_retry.h"
 #include "journal_sink.h"
+#include "stop_signals.h"
 #include "test_support.h"
 
 /* A fresh directory for journald's stand-in, its socket's path in PATH. */
@@ -450,6 +453,49 @@ static void test_full_queue_waits_in_the_kernel(void **state)
     dv_test_rm_rf(dir);
 }
 
+/* journald down: docklog's retry waits 50 ms doubling to 5 s, and runs the journal's
+ * wait hook between slices of each wait, so Docker's new files are held through an
+ * outage as through a stall; a stop request ends the wait. */
+static void test_retry_holds_files_through_an_outage(void **state)
+{
+    (void)state;
+    assert_int_equal(dl_journal_retry_delay(1), 50 * DV_NSEC_PER_MSEC);
+    assert_int_equal(dl_journal_retry_delay(2), 100 * DV_NSEC_PER_MSEC);
+    assert_int_equal(dl_journal_retry_delay(7), 3200 * DV_NSEC_PER_MSEC);
+    assert_int_equal(dl_journal_retry_delay(8), 5 * DV_NSEC_PER_SEC);
+    assert_int_equal(dl_journal_retry_delay(1000), 5 * DV_NSEC_PER_SEC);
+
+    char path[4096];
+    _cleanup_free_ char *dir = socket_dir(path); /* nothing listens: journald is down */
+    dl_journal j;
+    dl_signals signals;
+    dv_error err;
+    assert_int_equal(dl_journal_open(&j, path, &err), 0);
+    assert_int_equal(dl_signals_open(&signals, &err), 0);
+    unsigned waits = 0;
+    dl_journal_on_wait(&j, count_call, &waits);
+    dl_journal_retry jr = {.signals = &signals, .journal = &j};
+    assert_true(dl_journal_send(&j, one_field, 1, &err) < 0);
+    /* 50 + 100 + 200 ms: one slice, two, four. */
+    for (unsigned attempt = 1; attempt <= 3; attempt++)
+        assert_false(dl_journal_retry_wait(&jr, attempt, &err));
+    assert_int_equal(waits, 1 + 2 + 4);
+
+    /* A stop request ends a 5 s wait at once. */
+    raise(SIGTERM); /* blocked by dl_signals_open: read from its fd */
+    int64_t t0 = dv_monotonic_ns();
+    assert_true(dl_journal_retry_wait(&jr, 8, &err));
+    assert_true(dv_monotonic_ns() - t0 < 5 * DV_NSEC_PER_SEC);
+
+    /* No journal (journald output off) and no hook: the wait is only a wait. */
+    jr.journal = NULL;
+    signals.stop = false;
+    assert_false(dl_journal_retry_wait(&jr, 1, &err));
+    dl_signals_close(&signals);
+    dl_journal_close(&j);
+    dv_test_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_retry_until_journald_is_back),
         cmocka_unit_test(test_pause_adapts_to_what_a_wake_up_sends),
         cmocka_unit_test(test_full_queue_waits_in_the_kernel),
+        cmocka_unit_test(test_retry_holds_files_through_an_outage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
