@@ -19,6 +19,8 @@ DV_TEST_REGISTRY_USER=${DV_TEST_REGISTRY_USER:-dvtest}
 DV_TEST_REGISTRY_PASSWORD=${DV_TEST_REGISTRY_PASSWORD:-dvtest-password}
 
 T_NAME=$(basename "$0" .sh)
+# What tests killed before their cleanup left on the shared dockerd, gone first.
+"$DV_SOURCE_DIR/tests/integration/sweep_dead_tests.sh"
 T_DIR=$(mktemp -d "/tmp/dvtest-agent-$$-XXXXXX")
 T_PREFIX="dvtest-agent-$$"
 T_AGENT_PID=

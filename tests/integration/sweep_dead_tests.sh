@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Remove what integration tests left behind when they were killed before their
+# cleanup could run (ctest ends a test at its timeout with SIGKILL, which runs no
+# EXIT trap), so that one timeout does not spill into every test after it: the
+# failed run of 2026-12-07 left 189 containers and 22 docklog helpers to the rest
+# of its pass. Run by agent_lib.sh as each test starts; safe to run by hand.
+#
+# A test is known by the pid in its names: containers dvtest-<word>-<pid>-...
+# (agent_lib.sh's T_PREFIX, docklog_itest.h) and agent_lib.sh's dirs
+# /tmp/dvtest-agent-<pid>-*. Only those whose pid no longer runs are touched, never
+# a live test's (another engineer's on the shared dockerd, or another ctest run).
+# Leftovers of a dead test's own dockerd, or a machine-wide setting a test changed
+# (test_scale_inotify_default's inotify limit), are not known here.
+set -uo pipefail
+
+dead() { ! kill -0 "$1" 2>/dev/null; }
+
+swept=0
+# First the processes working in a dead test's dir (its agent, its docklog helpers),
+# so no agent starts again a container removed below; then its mounts and the dir.
+for dir in /tmp/dvtest-agent-*-*; do
+    [ -d "$dir" ] || continue
+    pid=${dir#/tmp/dvtest-agent-}
+    pid=${pid%%-*}
+    if ! [[ $pid =~ ^[0-9]+$ ]] || ! dead "$pid"; then continue; fi
+    procs=$(pgrep -f -- "$dir/") # (mktemp's names hold no regex characters)
+    # shellcheck disable=SC2086 # one pid per word
+    [ -z "$procs" ] || kill -KILL $procs 2>/dev/null
+    awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
+        while read -r m; do umount -l "$m"; done
+    rm -rf "$dir"
+    swept=$((swept + 1))
+done
+
+ids=$(docker ps -a --filter name=dvtest- --format '{{.ID}} {{.Names}}' 2>/dev/null |
+    while read -r id name; do
+        [[ $name =~ ^dvtest-[a-z]+-([0-9]+)- ]] || continue
+        dead "${BASH_REMATCH[1]}" && echo "$id"
+    done)
+if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one id per word
+    docker rm -f $ids >/dev/null 2>&1
+    swept=$((swept + $(wc -w <<<"$ids")))
+fi
+[ "$swept" = 0 ] || echo "[sweep_dead_tests] removed $swept leftovers of killed tests" >&2
+exit 0

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# sweep_dead_tests.sh, which every agent test runs first: what a test killed before
+# its cleanup (ctest's timeout) left is removed, namely its agent and helpers (any
+# process working in its dir), its mounts, its dir and its containers on the shared
+# dockerd; a live test's are left alone. Before it, one timed-out test left 189
+# containers and 22 docklog helpers to every test after it.
+source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
+
+# A test that has died: a pid that ran and is gone.
+sh -c 'exit 0' &
+gone=$!
+wait "$gone"
+kill -0 "$gone" 2>/dev/null && fail "pid $gone still runs"
+
+dead_dir=$(mktemp -d "/tmp/dvtest-agent-$gone-XXXXXX")
+T_CLEANUP_HOOKS+=("umount -l '$dead_dir/data' 2>/dev/null; rm -rf '$dead_dir'")
+mkdir "$dead_dir/data"
+mount -t tmpfs -o size=1m dvtest-sweep "$dead_dir/data"
+# Its "agent": a process working in its dir, as a helper's command line names it.
+cp /bin/sleep "$dead_dir/data/agent"
+"$dead_dir/data/agent" 300 &
+dead_proc=$!
+T_BG_PIDS+=("$dead_proc")
+B=$DV_TEST_IMAGE_BUSYBOX
+dead_c=(
+    "$(docker create --name "dvtest-agent-$gone-task1" "$B" sleep 300)"
+    "$(docker run -d --name "dvtest-docklog-$gone-x-1" "$B" sleep 300)"
+)
+T_CLEANUP_HOOKS+=("docker rm -f ${dead_c[*]} >/dev/null 2>&1") # if the sweep fails
+# Ours, alive: kept.
+live_c=$(docker run -d --name "$T_PREFIX-live" "$B" sleep 300)
+T_CLEANUP_HOOKS+=("docker rm -f '$live_c' >/dev/null 2>&1")
+# Not a test's name: never touched, whatever the number in it.
+other_c=$(docker create --name "dvtestx-$gone-other" "$B" sleep 300)
+T_CLEANUP_HOOKS+=("docker rm -f '$other_c' >/dev/null 2>&1")
+
+"$DV_SOURCE_DIR/tests/integration/sweep_dead_tests.sh" 2>"$T_DIR/sweep.err" ||
+    fail "the sweep failed"
+matches "removed 3 leftovers" <"$T_DIR/sweep.err" || fail "sweep said: $(cat "$T_DIR/sweep.err")"
+for c in "${dead_c[@]}"; do
+    docker inspect "$c" >/dev/null 2>&1 && fail "a dead test's container $c is left"
+done
+ok "the dead test's containers are gone"
+wait "$dead_proc" 2>/dev/null || true # killed by the sweep
+kill -0 "$dead_proc" 2>/dev/null && fail "the process in the dead test's dir still runs"
+awk -v d="$dead_dir/" 'index($2, d) == 1' /proc/self/mounts | matches . &&
+    fail "the dead test's mount is left"
+[ ! -e "$dead_dir" ] || fail "the dead test's dir is left"
+ok "its process, mount and dir are gone"
+docker inspect "$live_c" >/dev/null 2>&1 || fail "a live test's container was removed"
+[ -d "$T_DIR" ] || fail "the live test's dir was removed"
+docker inspect "$other_c" >/dev/null 2>&1 || fail "a container not named as a test's was removed"
+ok "a live test's containers and dir, and other names, are kept"
+
+# Nothing left: quiet, and still nothing of a live test touched.
+"$DV_SOURCE_DIR/tests/integration/sweep_dead_tests.sh" 2>"$T_DIR/sweep.err" ||
+    fail "the second sweep failed"
+[ ! -s "$T_DIR/sweep.err" ] || fail "second sweep said: $(cat "$T_DIR/sweep.err")"
+docker inspect "$live_c" >/dev/null 2>&1 || fail "the second sweep removed a live container"
+ok "a second sweep finds nothing"
