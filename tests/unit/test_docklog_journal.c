@@ -1,7 +1,8 @@
 /* Unit tests for docklog's journald writer: the native protocol on the wire (plain
  * and binary-safe fields, the sealed memfd for large entries), Docker's fields, the
- * 16 KiB split, retries, the sleep on a full queue. The receiving end is a local datagram socket
- * standing in for journald so the bytes can be checked; tests/integration has the real one. */
+ * 16 KiB split, retries and the retry policy's waits, and the wait on a full queue (one
+ * sleep, then the kernel). The receiving end is a local datagram socket standing in for
+ * journald so the bytes can be checked; tests/integration has the real one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
