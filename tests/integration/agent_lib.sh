@@ -95,6 +95,15 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# cleanup_even_if_killed CMD: run CMD at exit as T_CLEANUP_HOOKS do, and also if the test
+# is killed before its cleanup can run (ctest's timeout): sweep_dead_tests.sh runs a dead
+# test's $T_DIR/sweep-hooks. For what outlives the test's own things, such as a
+# machine-wide setting; CMD must stand alone (no function of the test's).
+cleanup_even_if_killed() {
+    T_CLEANUP_HOOKS+=("$1")
+    printf '%s\n' "$1" >>"$T_DIR/sweep-hooks"
+}
+
 # start_agent PORT_MIN PORT_MAX [extra JSON merged into the config]
 start_agent() {
     local min=$1 max=$2 extra=${3:-'{}'}

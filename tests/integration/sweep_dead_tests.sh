@@ -9,8 +9,9 @@
 # (agent_lib.sh's T_PREFIX, docklog_itest.h) and agent_lib.sh's dirs
 # /tmp/dvtest-agent-<pid>-*. Only those whose pid no longer runs are touched, never
 # a live test's (another engineer's on the shared dockerd, or another ctest run).
-# Leftovers of a dead test's own dockerd, or a machine-wide setting a test changed
-# (test_scale_inotify_default's inotify limit), are not known here.
+# A test puts back what else it changed through cleanup_even_if_killed (agent_lib.sh),
+# which leaves the command in its dir for this sweep too. A dead test's own dockerd
+# (private_dockerd.sh) and its images are not known here.
 set -uo pipefail
 
 dead() { ! kill -0 "$1" 2>/dev/null; }
@@ -26,6 +27,9 @@ for dir in /tmp/dvtest-agent-*-*; do
     procs=$(pgrep -f -- "$dir/") # (mktemp's names hold no regex characters)
     # shellcheck disable=SC2086 # one pid per word
     [ -z "$procs" ] || kill -KILL $procs 2>/dev/null
+    # What it would have undone at exit beyond its own things (agent_lib.sh,
+    # cleanup_even_if_killed), e.g. a machine-wide setting.
+    [ ! -f "$dir/sweep-hooks" ] || bash "$dir/sweep-hooks"
     awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
         while read -r m; do umount -l "$m"; done
     rm -rf "$dir"

@@ -19,8 +19,9 @@ tasks=3
 margin=32 # DV_INOTIFY_MARGIN
 
 orig=$(cat "$limit_file")
-restore() { [ -z "$orig" ] || echo "$orig" >"$limit_file"; }
-T_CLEANUP_HOOKS+=("restore")
+[[ $orig =~ ^[0-9]+$ ]] || fail "$limit_file reads \"$orig\""
+restore() { echo "$orig" >"$limit_file"; }
+cleanup_even_if_killed "echo $orig >$limit_file"
 # A signal ends the script through its EXIT trap (t_cleanup), which restores the limit.
 trap 'exit 143' TERM INT HUP
 

@@ -17,8 +17,9 @@ N=${DV_SCALE_TASKS:-300}
 DEFAULT_LIMIT=128 # the kernel's default for fs.inotify.max_user_instances
 
 orig=$(cat "$limit_file")
-restore() { [ -z "$orig" ] || echo "$orig" >"$limit_file"; }
-T_CLEANUP_HOOKS+=("restore")
+[[ $orig =~ ^[0-9]+$ ]] || fail "$limit_file reads \"$orig\""
+restore() { echo "$orig" >"$limit_file"; }
+cleanup_even_if_killed "echo $orig >$limit_file"
 trap 'exit 143' TERM INT HUP
 echo "$DEFAULT_LIMIT" >"$limit_file"
 log "fs.inotify.max_user_instances set from $orig to the default $DEFAULT_LIMIT"

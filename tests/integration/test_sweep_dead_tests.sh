@@ -2,7 +2,8 @@
 # sweep_dead_tests.sh, which every agent test runs first: what a test killed before
 # its cleanup (ctest's timeout) left is removed, namely its agent and helpers (any
 # process working in its dir), its mounts, its dir and its containers on the shared
-# dockerd; a live test's are left alone. Before it, one timed-out test left 189
+# dockerd, and what it registered with cleanup_even_if_killed is run; a live test's
+# are left alone. Before it, one timed-out test left 189
 # containers and 22 docklog helpers to every test after it.
 source "$(dirname "${BASH_SOURCE[0]}")/agent_lib.sh"
 
@@ -16,6 +17,8 @@ dead_dir=$(mktemp -d "/tmp/dvtest-agent-$gone-XXXXXX")
 T_CLEANUP_HOOKS+=("umount -l '$dead_dir/data' 2>/dev/null; rm -rf '$dead_dir'")
 mkdir "$dead_dir/data"
 mount -t tmpfs -o size=1m dvtest-sweep "$dead_dir/data"
+# What it would have put back at exit (cleanup_even_if_killed), here a marker of ours.
+echo "echo put-back >'$T_DIR/put-back'" >"$dead_dir/sweep-hooks"
 # Its "agent": a process working in its dir, as a helper's command line names it.
 cp /bin/sleep "$dead_dir/data/agent"
 "$dead_dir/data/agent" 300 &
@@ -46,7 +49,8 @@ kill -0 "$dead_proc" 2>/dev/null && fail "the process in the dead test's dir sti
 awk -v d="$dead_dir/" 'index($2, d) == 1' /proc/self/mounts | matches . &&
     fail "the dead test's mount is left"
 [ ! -e "$dead_dir" ] || fail "the dead test's dir is left"
-ok "its process, mount and dir are gone"
+[ "$(cat "$T_DIR/put-back" 2>/dev/null)" = put-back ] || fail "its sweep hooks did not run"
+ok "its process, mount and dir are gone, and what it would have put back is"
 docker inspect "$live_c" >/dev/null 2>&1 || fail "a live test's container was removed"
 [ -d "$T_DIR" ] || fail "the live test's dir was removed"
 docker inspect "$other_c" >/dev/null 2>&1 || fail "a container not named as a test's was removed"
