@@ -14,7 +14,12 @@
 # (private_dockerd.sh) and its images are not known here.
 set -uo pipefail
 
-dead() { ! kill -0 "$1" 2>/dev/null; }
+# Gone, or a zombie its parent has not reaped yet (kill -0 succeeds on those).
+dead() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null)
+    [ -z "$state" ] || [ "${state:0:1}" = Z ]
+}
 
 swept=0
 # First the processes working in a dead test's dir (its agent, its docklog helpers),
