@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <cmocka.h>
 
@@ -297,10 +296,7 @@ static void test_journald_outage_under_the_cap(void **state)
     pid_t pid = it_docklog_spawn(&t);
     usleep(4000000); /* the writer is done after about 2.5 s: 26 MB are gone from disk */
 
-    int srv = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    assert_int_equal(bind(srv, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int srv = dv_test_bind_dgram(path); /* journald is back */
     long entries = 0;
     int status = -1;
     bool exited = false;

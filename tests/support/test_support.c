@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,4 +134,18 @@ json_t *dv_test_json(const char *text)
     }
     free(s);
     return j;
+}
+
+int dv_test_bind_dgram(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+        abort();
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        abort();
+    int size = 4 << 20;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    return fd;
 }

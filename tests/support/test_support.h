@@ -26,6 +26,10 @@ const char *dv_test_env(const char *name, const char *fallback);
 struct json_t;
 struct json_t *dv_test_json(const char *text);
 
+/* A datagram socket bound at PATH (CLOEXEC, 4 MiB receive buffer), standing in for
+ * journald; aborts the test when it cannot be had. */
+int dv_test_bind_dgram(const char *path);
+
 /* Write TEXT to PATH (non-atomic; test fixtures only). */
 void dv_test_write_file(const char *path, const char *text);
 

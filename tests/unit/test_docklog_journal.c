@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,17 +37,6 @@ static char *socket_dir(char path[4096])
     char *dir = dv_test_tmpdir("dl-journal");
     snprintf(path, 4096, "%s/socket", dir);
     return dir;
-}
-
-static int bind_dgram(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    int size = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    return fd;
 }
 
 /* Receive one entry (datagram or memfd) as raw bytes; *ret_memfd tells which. */
@@ -144,7 +132,7 @@ static void test_fields_and_wire_format(void **state)
     (void)state;
     char path[4096];
     _cleanup_free_ char *dir = socket_dir(path);
-    int srv = bind_dgram(path);
+    int srv = dv_test_bind_dgram(path);
     dl_config c = config(path);
     dl_journal_sink sink;
     dv_error err;
@@ -254,7 +242,7 @@ static bool wait_cb(void *userdata, unsigned attempt, const dv_error *last)
     if (rs->give_up_at && attempt >= rs->give_up_at)
         return true;
     if (attempt == 3)
-        rs->srv = bind_dgram(rs->path); /* journald comes up */
+        rs->srv = dv_test_bind_dgram(rs->path); /* journald comes up */
     return false;
 }
 
@@ -406,7 +394,7 @@ static void test_full_queue_waits_in_the_kernel(void **state)
     (void)state;
     char path[4096];
     _cleanup_free_ char *dir = socket_dir(path);
-    int srv = bind_dgram(path);
+    int srv = dv_test_bind_dgram(path);
     dl_journal j;
     dv_error err;
     assert_int_equal(dl_journal_open(&j, path, &err), 0);
