@@ -59,8 +59,10 @@ static inline void it_task_start_image(it_task *t, const char *tag, const char *
                                        const char *image, const char *args)
 {
     static bool registered;
-    if (!registered)
+    if (!registered) {
+        dv_test_sweep_dead_tests();
         registered = atexit(it_remove_leftovers) == 0;
+    }
     memset(t, 0, sizeof(*t));
     t->dir = dv_test_tmpdir("dv-docklog-it");
     snprintf(t->name, sizeof(t->name), "dvtest-docklog-%d-%s-%ld", (int)getpid(), tag,

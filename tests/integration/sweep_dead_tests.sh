@@ -3,10 +3,11 @@
 # cleanup could run (ctest ends a test at its timeout with SIGKILL, which runs no
 # EXIT trap), so that one timeout does not spill into every test after it: the
 # failed run of 2026-12-07 left 189 containers and 22 docklog helpers to the rest
-# of its pass. Run by agent_lib.sh as each test starts; safe to run by hand.
+# of its pass. Run as each test starts, by agent_lib.sh for the shell tests and by
+# dv_test_sweep_dead_tests (test_support.c) for the C ones; safe to run by hand.
 #
 # A test is known by the pid in its names: containers dvtest-<word>-<pid>-...
-# (agent_lib.sh's T_PREFIX, docklog_itest.h) and agent_lib.sh's dirs
+# (agent_lib.sh's T_PREFIX, docklog_itest.h, test_docker_client.c) and agent_lib.sh's dirs
 # /tmp/dvtest-agent-<pid>-*. Only those whose pid no longer runs are touched, never
 # a live test's (another engineer's on the shared dockerd, or another ctest run).
 # A test puts back what else it changed through cleanup_even_if_killed (agent_lib.sh),

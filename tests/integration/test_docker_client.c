@@ -507,6 +507,7 @@ static int group_setup(void **state)
     (void)state;
     snprintf(prefix, sizeof(prefix), "dvtest-client-%d", (int)getpid());
     snprintf(label, sizeof(label), "client-%d", (int)getpid());
+    dv_test_sweep_dead_tests();
     return 0;
 }
 

@@ -73,6 +73,13 @@ const char *dv_test_env(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
+void dv_test_sweep_dead_tests(void)
+{
+    const char *src = getenv("DV_SOURCE_DIR");
+    if (src && *src)
+        dv_test_sh(NULL, "bash '%s/tests/integration/sweep_dead_tests.sh'", src);
+}
+
 void dv_test_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "we");

@@ -21,6 +21,12 @@ int dv_test_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2
 /* Environment variable or the default. */
 const char *dv_test_env(const char *name, const char *fallback);
 
+/* Remove what integration tests killed before their cleanup left on this machine
+ * (tests/integration/sweep_dead_tests.sh, found through DV_SOURCE_DIR, which ctest
+ * sets; nothing without it). Integration tests call it before making anything, as
+ * agent_lib.sh does for the shell tests, so one timeout does not spill into them. */
+void dv_test_sweep_dead_tests(void);
+
 /* JSON written with single quotes (readable in C), loaded with double ones;
  * aborts the test on bad JSON. A new reference. */
 struct json_t;
