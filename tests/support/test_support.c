@@ -80,6 +80,20 @@ void dv_test_sweep_dead_tests(void)
         dv_test_sh(NULL, "bash '%s/tests/integration/sweep_dead_tests.sh'", src);
 }
 
+long dv_test_waiting_in(pid_t pid, pid_t tid)
+{
+    char path[96], text[256] = "";
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    long nr = -1;
+    if (fgets(text, sizeof(text), f) && strncmp(text, "running", 7) != 0)
+        nr = strtol(text, NULL, 10);
+    fclose(f);
+    return nr;
+}
+
 void dv_test_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "we");

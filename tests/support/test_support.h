@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -35,6 +36,10 @@ struct json_t *dv_test_json(const char *text);
 /* A datagram socket bound at PATH (CLOEXEC, 4 MiB receive buffer), standing in for
  * journald; aborts the test when it cannot be had. */
 int dv_test_bind_dgram(const char *path);
+
+/* The system call thread TID of process PID waits in, from /proc/PID/task/TID/syscall
+ * (-1: running, gone, or not known); compare with SYS_* from <sys/syscall.h>. */
+long dv_test_waiting_in(pid_t pid, pid_t tid);
 
 /* Write TEXT to PATH (non-atomic; test fixtures only). */
 void dv_test_write_file(const char *path, const char *text);

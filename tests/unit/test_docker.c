@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -639,8 +640,10 @@ static size_t fds_of(pid_t pid, bool *fds, size_t n)
  * and the agent does not fix that: what it relies on is that every child it starts
  * gets only stdio. So: with an Engine call in flight and a descriptor of our own left
  * inheritable at a high number, a docklog spawned now must hold 0, 1 and 2 and
- * nothing else. /bin/sleep stands in for docklog (argv: BINARY CONFIG = sleep 30);
- * posix_spawn returns after the exec, so its table is the one the helper runs with. */
+ * nothing else. /bin/sleep stands in for docklog (argv: BINARY CONFIG = sleep 30).
+ * posix_spawn returns after the exec, but sleep then opens files of its own for a
+ * moment (the loader's libc, the locale's): its table is read once it sleeps, when
+ * only what it inherited and kept is left, a leak included. */
 static void test_spawned_helper_gets_only_stdio(void **state)
 {
     (void)state;
@@ -667,6 +670,13 @@ static void test_spawned_helper_gets_only_stdio(void **state)
     _cleanup_free_ char *diag = dv_xasprintf("%s/docklog.log", dir);
     dv_docklog_proc p = DV_DOCKLOG_PROC_INIT;
     assert_int_equal(dv_docklog_spawn("/bin/sleep", "30", diag, &p, &err), 0);
+    long nr = -1;
+    for (int i = 0; i < 2000 && nr != SYS_clock_nanosleep && nr != SYS_nanosleep; i++) {
+        usleep(5000);
+        nr = dv_test_waiting_in(p.pid, p.pid);
+    }
+    if (nr != SYS_clock_nanosleep && nr != SYS_nanosleep)
+        fail_msg("the helper did not reach its sleep in 10 s (last in system call %ld)", nr);
     bool theirs[256] = {false};
     size_t n = fds_of(p.pid, theirs, DV_ARRAY_SIZE(theirs));
     for (int fd = 3; fd < (int)DV_ARRAY_SIZE(theirs); fd++)

@@ -364,21 +364,6 @@ static void *send_one(void *userdata)
     return NULL;
 }
 
-/* The system call TID waits in, from /proc (-1: running, or not known). */
-static long waiting_in(pid_t tid)
-{
-    char path[64], text[256] = "";
-    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    long nr = -1;
-    if (fgets(text, sizeof(text), f) && strncmp(text, "running", 7) != 0)
-        nr = strtol(text, NULL, 10);
-    fclose(f);
-    return nr;
-}
-
 static void count_call(void *userdata)
 {
     __atomic_add_fetch((unsigned *)userdata, 1, __ATOMIC_RELAXED);
@@ -415,7 +400,7 @@ static void test_full_queue_waits_in_the_kernel(void **state)
     /* 200 ms: four slices of the wait in the kernel. */
     unsigned sleeping = 0, in_send = 0;
     for (int i = 0; i < 1000; i++) {
-        long nr = waiting_in(tid);
+        long nr = dv_test_waiting_in(getpid(), tid);
         if (nr == SYS_clock_nanosleep)
             sleeping++;
         else if (nr == SYS_sendmsg)
