@@ -11,8 +11,8 @@
 # /tmp/dvtest-agent-<pid>-*. Only those whose pid no longer runs are touched, never
 # a live test's (another engineer's on the shared dockerd, or another ctest run).
 # A test puts back what else it changed through cleanup_even_if_killed (agent_lib.sh),
-# which leaves the command in its dir for this sweep too. A dead test's own dockerd
-# (private_dockerd.sh) and its images are not known here.
+# which leaves the command in its dir for this sweep too. Its images are known by the
+# same names, its private dockerd by the owner file private_dockerd.sh leaves.
 set -uo pipefail
 
 # Gone, or a zombie its parent has not reaped yet (kill -0 succeeds on those).
@@ -52,5 +52,25 @@ if [ -n "$ids" ]; then
     docker rm -f $ids >/dev/null 2>&1
     swept=$((swept + $(wc -w <<<"$ids")))
 fi
+
+# The images it made (docker tag, commit or build as dvtest-<word>-<pid>[-...]:TAG), after
+# its containers, which may use them. By name and never forced: an image that another
+# name still holds only loses the dead test's tag.
+refs=$(docker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null |
+    while read -r ref; do
+        [[ $ref =~ ^dvtest-[a-z]+-([0-9]+)[-:] ]] || continue
+        dead "${BASH_REMATCH[1]}" && echo "$ref"
+    done)
+if [ -n "$refs" ]; then
+    # shellcheck disable=SC2086 # one reference per word
+    docker rmi $refs >/dev/null 2>&1
+    swept=$((swept + $(wc -w <<<"$refs")))
+fi
 [ "$swept" = 0 ] || echo "[sweep_dead_tests] removed $swept leftovers of killed tests" >&2
+
+# Its private dockerd (private_dockerd.sh): the daemon, its containerd and shims, mounts,
+# cgroups, bridge and dir, which would otherwise live on until the next test that starts
+# one of its own (pdd_setup sweeps them too). That sweep says what it removes.
+source "$(dirname "${BASH_SOURCE[0]}")/private_dockerd.sh"
+pdd__sweep_stale
 exit 0
