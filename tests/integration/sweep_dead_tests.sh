@@ -58,13 +58,16 @@ fi
 # name still holds only loses the dead test's tag.
 refs=$(docker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null |
     while read -r ref; do
+        [[ $ref != *:\<none\> ]] || continue
         [[ $ref =~ ^dvtest-[a-z]+-([0-9]+)[-:] ]] || continue
         dead "${BASH_REMATCH[1]}" && echo "$ref"
     done)
 if [ -n "$refs" ]; then
+    # Counted as Docker untags them: one it refuses (an image a container not named
+    # as a test's uses) is not reported as removed at every test's start.
     # shellcheck disable=SC2086 # one reference per word
-    docker rmi $refs >/dev/null 2>&1
-    swept=$((swept + $(wc -w <<<"$refs")))
+    untagged=$(docker rmi $refs 2>/dev/null | grep -c '^Untagged: ')
+    swept=$((swept + untagged))
 fi
 [ "$swept" = 0 ] || echo "[sweep_dead_tests] removed $swept leftovers of killed tests" >&2
 

@@ -35,7 +35,8 @@ live_c=$(docker run -d --name "$T_PREFIX-live" "$B" sleep 300)
 T_CLEANUP_HOOKS+=("docker rm -f '$live_c' >/dev/null 2>&1")
 # Not a test's name: never touched, whatever the number in it.
 other_c=$(docker create --name "dvtestx-$gone-other" "$B" sleep 300)
-T_CLEANUP_HOOKS+=("docker rm -f '$other_c' >/dev/null 2>&1")
+# (no sweep knows such a name: removed even if this test is killed)
+cleanup_even_if_killed "docker rm -f '$other_c' >/dev/null 2>&1"
 
 # Its images (tags of the busybox image, which keeps its own): one named as agent_lib.sh
 # names them, one as test_artifacts.sh does (the pid, then the tag).
@@ -45,7 +46,8 @@ T_CLEANUP_HOOKS+=("docker rmi ${dead_img[*]} >/dev/null 2>&1")
 live_img="$T_PREFIX-live:1"
 other_img="dvtestx-$gone:1"
 for i in "$live_img" "$other_img"; do docker tag "$B" "$i" || fail "tag $i"; done
-T_CLEANUP_HOOKS+=("docker rmi '$live_img' '$other_img' >/dev/null 2>&1")
+T_CLEANUP_HOOKS+=("docker rmi '$live_img' >/dev/null 2>&1")
+cleanup_even_if_killed "docker rmi '$other_img' >/dev/null 2>&1"
 # Its private dockerd, as private_dockerd.sh leaves one: a dir naming its owner, a
 # "dockerd" working in it, a mount and a bridge.
 pdd_dir=$(mktemp -d /tmp/dvdd.XXXXXX)
@@ -60,6 +62,15 @@ cp /bin/sleep "$pdd_dir/dockerd"
 "$pdd_dir/dockerd" 300 &
 pdd_proc=$!
 T_BG_PIDS+=("$pdd_proc")
+# A dead run whose pid is ours now: its dir goes, but its names (bridge dvtest<pid>)
+# are the live run's since, as private_dockerd.sh's pdd_setup makes them its own.
+live_pdd=$(mktemp -d /tmp/dvdd.XXXXXX)
+stale_pdd=$(mktemp -d /tmp/dvdd.XXXXXX)
+T_CLEANUP_HOOKS+=("rm -rf '$live_pdd' '$stale_pdd'")
+echo "$$ $(sed 's/^.*) //' "/proc/$$/stat" | awk '{print $20}') dvtest$$ /dvtest-$$" >"$live_pdd/owner"
+echo "$$ 1 dvtest$$ /dvtest-$$" >"$stale_pdd/owner"
+ip link add "dvtest$$" type bridge || fail "create bridge dvtest$$"
+T_CLEANUP_HOOKS+=("ip link del 'dvtest$$' 2>/dev/null")
 
 "$DV_SOURCE_DIR/tests/integration/sweep_dead_tests.sh" 2>"$T_DIR/sweep.err" ||
     fail "the sweep failed"
@@ -82,9 +93,14 @@ docker image inspect "$B" >/dev/null 2>&1 || fail "the image its tags named was 
 ok "its images are gone, the image they tagged is kept"
 wait "$pdd_proc" 2>/dev/null || true # killed by the sweep
 kill -0 "$pdd_proc" 2>/dev/null && fail "the dead test's dockerd still runs"
+T_BG_PIDS=() # both reaped: their pids may be another process's by the cleanup
 [ ! -e "$pdd_dir" ] || fail "the dead test's private dockerd dir is left"
 ip link show "$pdd_bridge" >/dev/null 2>&1 && fail "the dead test's bridge is left"
 ok "its private dockerd, mount, bridge and dir are gone"
+[ ! -e "$stale_pdd" ] || fail "a dead run's private dockerd dir is left"
+ip link show "dvtest$$" >/dev/null 2>&1 || fail "a live run's bridge went with a dead run of its pid"
+[ -d "$live_pdd" ] || fail "a live run's private dockerd dir was removed"
+ok "a dead run of a live test's pid: its dir is gone, the live run's bridge kept"
 docker inspect "$live_c" >/dev/null 2>&1 || fail "a live test's container was removed"
 [ -d "$T_DIR" ] || fail "the live test's dir was removed"
 docker inspect "$other_c" >/dev/null 2>&1 || fail "a container not named as a test's was removed"
