@@ -104,28 +104,24 @@ pdd__teardown() {
     [ -n "$(pdd__mounts_in "$dir")" ] || rm -rf "$dir"
 }
 
-# The owner files of the live runs: a dead run's names (its bridge, dvtest<pid>) may
-# be a live run's since, when the pid was reused.
-pdd__live_owners() {
-    local d pid st rest
-    for d in /tmp/dvdd.*; do
-        [ -f "$d/owner" ] || continue
-        read -r pid st rest <"$d/owner" || continue
-        [ -n "$pid" ] && [ "$(pdd__starttime "$pid")" = "$st" ] && echo "$pid $st $rest"
-    done
-}
-
 # What runs killed before their trap left (the owner process is gone).
 pdd__sweep_stale() {
-    local d pid st bridge cgroup live
-    live=$(pdd__live_owners)
+    local d pid st bridge cgroup live='' stale=()
     for d in /tmp/dvdd.*; do
         [ -f "$d/owner" ] || continue
         read -r pid st bridge cgroup <"$d/owner" || continue
-        [ -n "$pid" ] && [ "$(pdd__starttime "$pid")" = "$st" ] && continue
+        if [ -n "$pid" ] && [ "$(pdd__starttime "$pid")" = "$st" ]; then
+            live+="$pid "$'\n'
+        else
+            stale+=("$d")
+        fi
+    done
+    for d in "${stale[@]}"; do
+        read -r pid st bridge cgroup <"$d/owner" || continue
         pdd_log "removing what an earlier run left in $d (bridge $bridge)"
-        # a live run with the same pid has made these names its own
-        if grep -q "^$pid " <<<"$live"; then bridge='' cgroup=''; fi
+        # a dead run's names (bridge dvtest<pid>) are a live run's since when it has
+        # the same pid: pdd_setup made them its own
+        if grep -q "^$pid \$" <<<"$live"; then bridge='' cgroup=''; fi
         pdd__teardown "$d" "$bridge" "$cgroup" || true
     done
 }
